@@ -1,0 +1,483 @@
+"""The ``kojin`` command: set up, run and operate every party from a terminal.
+
+Every failure a user can cause ends in one line naming the field and the
+problem, and a non-zero exit; no traceback reaches the terminal unless
+``KOJIN_DEBUG=1`` asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from kojin.app import Kojin, build
+from kojin.core.errors import KojinError
+from kojin.core.i18n import pick, set_language
+from kojin.corporate.domain import corporation_record
+from kojin.numbering.domain import mask_number, validate_corporate_number, validate_individual_number
+from kojin.registry.domain import (
+    Address,
+    EventKind,
+    PersonDetails,
+    history_record,
+    parse_date,
+    parse_sex,
+    resident_record,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+HELP = """kojin — マイナンバー制度のプライバシー・バイ・デザイン実装。
+
+A privacy-by-design implementation of Japan's My Number system.
+Start with `kojin up`; every command has --help.
+"""
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+resident_app = typer.Typer(help="住民基本台帳 — the resident register (municipality counter work).", no_args_is_help=True)
+number_app = typer.Typer(help="個人番号 — validate and change individual numbers.", no_args_is_help=True)
+corp_app = typer.Typer(help="法人番号 — the corporate-number register.", no_args_is_help=True)
+app.add_typer(resident_app, name="resident")
+app.add_typer(number_app, name="number")
+app.add_typer(corp_app, name="corp")
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.callback()
+def main_options(
+    lang: Annotated[str, typer.Option("--lang", envvar="KOJIN_LANG", help="ja (default) or en.")] = "ja",
+) -> None:
+    set_language(lang)
+
+
+@contextmanager
+def _system(migrate: bool = True) -> Iterator[Kojin]:
+    kojin = build(migrate=migrate)
+    try:
+        yield kojin
+    finally:
+        kojin.close()
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run one command body, turning any failure into one line and an exit code."""
+    try:
+        return action()
+    except KojinError as exc:
+        sys.stderr.write(exc.one_line() + "\n")
+        raise typer.Exit(2) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("KOJIN_DEBUG"):
+            raise
+        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
+        raise typer.Exit(1) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def _print_record(data: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title=title, show_header=False)
+    for key, value in data.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+def _optional_date(value: str | None, field: str) -> date | None:
+    return parse_date(value, field) if value else None
+
+
+# -- set-up and serving ----------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate every party's store and the numbering key."""
+
+    def body() -> None:
+        with _system() as kojin:
+            target = kojin.settings.database_url or str(kojin.settings.data_dir)
+            console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
+
+    _run(body)
+
+
+def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
+    from kojin.registry import postal
+    from kojin.registry.synthetic import generate_households
+
+    postal.municipality(municipality)
+    batch: list[Any] = []
+    batch_people = 0
+    enrolled = 0
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        task = progress.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
+        for household in generate_households(municipality, residents, seed=seed, today=date.today()):
+            batch.append(household)
+            batch_people += len(household.members)
+            if batch_people >= 5000:
+                enrolled += kojin.register.enroll_households(batch, municipality_code=municipality, validated=True)
+                progress.update(task, completed=enrolled)
+                batch, batch_people = [], 0
+        if batch:
+            enrolled += kojin.register.enroll_households(batch, municipality_code=municipality, validated=True)
+            progress.update(task, completed=enrolled)
+    return enrolled
+
+
+@app.command()
+def seed(
+    residents: Annotated[int, typer.Option(min=1, max=50_000_000, help="How many residents to create.")] = 3000,
+    municipality: Annotated[str, typer.Option(help="JIS X 0402 municipality code (5 digits).")] = "13105",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same people.")] = 1,
+) -> None:
+    """Build a realistic, reproducible synthetic municipality."""
+
+    def body() -> None:
+        with _system() as kojin:
+            enrolled = _seed(kojin, residents, municipality, seed)
+            console.print(pick(f"{enrolled} 人を登録しました。", f"enrolled {enrolled} residents."))
+
+    _run(body)
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    residents: Annotated[int, typer.Option(help="Demo residents to create when the register is empty.")] = 3000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Initialise, seed a demo municipality when empty, and serve every party."""
+    import uvicorn
+
+    def prepare() -> None:
+        with _system() as kojin:
+            if kojin.register.count() == 0:
+                _seed(kojin, residents, kojin.settings.municipality_code, 1)
+            base = f"http://{host}:{port}"
+            console.print(pick("kojin を起動します:", "kojin is starting:"))
+            console.print(f"  {pick('入口', 'landing page')}: {base}/")
+            console.print(f"  {pick('API 文書', 'API docs')}:    {base}/docs")
+
+    _run(prepare)
+    uvicorn.run("kojin.web.factory:app", host=host, port=port, workers=workers, factory=True, log_level="info")
+
+
+# -- residents ---------------------------------------------------------------------
+
+
+@resident_app.command("add")
+def resident_add(
+    name: Annotated[str, typer.Option(help="氏名, exactly as written (variant kanji kept).")],
+    kana: Annotated[str, typer.Option(help="フリガナ in full-width katakana.")],
+    sex: Annotated[str, typer.Option(help="1 male, 2 female.")],
+    birth_date: Annotated[str, typer.Option(help="YYYY-MM-DD.")],
+    postal_code: Annotated[str, typer.Option(help="7-digit postal code.")],
+    block: Annotated[str, typer.Option(help="丁目・番地・号, e.g. 4-15-14.")],
+    municipality: Annotated[str, typer.Option(help="Municipality code.")] = "13105",
+    town: Annotated[str, typer.Option(help="町域; filled from the postal code when empty.")] = "",
+    building: Annotated[str, typer.Option(help="Building and room.")] = "",
+    kind: Annotated[EventKind, typer.Option(help="birth or move_in.")] = EventKind.BIRTH,
+    household: Annotated[int | None, typer.Option(help="Join this household.")] = None,
+    relationship: Annotated[str, typer.Option(help="続柄 to the head.")] = "世帯主",
+    nationality: Annotated[str, typer.Option(help="ISO 3166 alpha-2.")] = "JP",
+    residence_status: Annotated[str | None, typer.Option(help="在留資格 for foreign residents.")] = None,
+    stay_until: Annotated[str | None, typer.Option(help="End of the period of stay, YYYY-MM-DD.")] = None,
+    juminhyo_code: Annotated[str | None, typer.Option(help="Existing 住民票コード on a move-in.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a birth or a move-in (出生届・転入届)."""
+
+    def body() -> None:
+        details = PersonDetails(
+            name, kana, parse_sex(sex), parse_date(birth_date, "birth_date"),
+            Address(postal_code, "", "", town, block, building), nationality, residence_status,
+            _optional_date(stay_until, "period_of_stay_until"),
+        )
+        with _system() as kojin:
+            registration = kojin.register.register(
+                details, municipality_code=municipality, kind=kind, household_id=household,
+                relationship=relationship, juminhyo_code=juminhyo_code,
+            )
+        record = resident_record(registration.resident)
+        record["number_notice"] = mask_number(registration.number_notice)
+        _print_record(record, as_json, pick("登録しました", "registered"))
+
+    _run(body)
+
+
+@resident_app.command("show")
+def resident_show(resident_id: int, history: bool = False, as_json: JsonOpt = False) -> None:
+    """Show one resident (and with --history, their 異動履歴)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            record = resident_record(kojin.register.get(resident_id))
+            if history:
+                record["history"] = [history_record(e) for e in kojin.register.history_of(resident_id)]
+        if as_json:
+            _print_json(record)
+            return
+        entries = record.pop("history", None)
+        _print_record(record, False, pick(f"住民 {resident_id}", f"resident {resident_id}"))
+        if entries:
+            table = Table(pick("異動履歴", "history"), "")
+            for e in entries:
+                table.add_row(e["effective_date"], f"{e['label']} {json.dumps(e['details'], ensure_ascii=False)}")
+            console.print(table)
+
+    _run(body)
+
+
+@resident_app.command("list")
+def resident_list(
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line (streamed).")] = False,
+) -> None:
+    """List residents; --json streams one JSON object per line."""
+
+    def body() -> None:
+        with _system() as kojin:
+            table = Table("id", pick("氏名", "name"), pick("フリガナ", "kana"), pick("生年月日", "born"), pick("住所", "address"), pick("状態", "status"))
+            for n, resident in enumerate(kojin.register.iter_residents(municipality_code=municipality)):
+                if limit is not None and n >= limit:
+                    break
+                if as_json:
+                    sys.stdout.write(json.dumps(resident_record(resident), ensure_ascii=False) + "\n")
+                else:
+                    table.add_row(
+                        str(resident.resident_id), resident.name, resident.kana, resident.birth_date.isoformat(),
+                        resident.address.one_line(), resident.status.value,
+                    )
+            if not as_json:
+                console.print(table)
+
+    _run(body)
+
+
+@resident_app.command("move")
+def resident_move(
+    resident_id: int,
+    postal_code: Annotated[str, typer.Option()],
+    block: Annotated[str, typer.Option()],
+    town: Annotated[str, typer.Option()] = "",
+    building: Annotated[str, typer.Option()] = "",
+    effective_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD; today when omitted.")] = None,
+    whole_household: Annotated[bool, typer.Option(help="Move every member of the household.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move within the municipality (転居)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            moved = kojin.register.move_within(
+                resident_id, Address(postal_code, "", "", town, block, building),
+                effective_date=_optional_date(effective_date, "effective_date"), whole_household=whole_household,
+            )
+        for r in moved:
+            _print_record(resident_record(r), as_json, pick("転居しました", "moved"))
+
+    _run(body)
+
+
+@resident_app.command("move-out")
+def resident_move_out(
+    resident_id: int,
+    destination: Annotated[str, typer.Option(help="Where the person moves to.")],
+    effective_date: Annotated[str | None, typer.Option()] = None,
+    whole_household: Annotated[bool, typer.Option()] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move out of the municipality (転出)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            moved = kojin.register.move_out(
+                resident_id, destination=destination,
+                effective_date=_optional_date(effective_date, "effective_date"), whole_household=whole_household,
+            )
+        for r in moved:
+            _print_record(resident_record(r), as_json, pick("転出しました", "moved out"))
+
+    _run(body)
+
+
+@resident_app.command("rename")
+def resident_rename(
+    resident_id: int,
+    name: Annotated[str, typer.Option()],
+    kana: Annotated[str, typer.Option()],
+    effective_date: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a resident's name (氏名変更)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            r = kojin.register.change_name(
+                resident_id, name=name, kana=kana, effective_date=_optional_date(effective_date, "effective_date")
+            )
+        _print_record(resident_record(r), as_json, pick("氏名を変更しました", "renamed"))
+
+    _run(body)
+
+
+@resident_app.command("death")
+def resident_death(
+    resident_id: int,
+    effective_date: Annotated[str, typer.Option(help="Date of death, YYYY-MM-DD.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a death (死亡届)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            r = kojin.register.record_death(resident_id, effective_date=parse_date(effective_date, "effective_date"))
+        _print_record(resident_record(r), as_json, pick("死亡を記録しました", "death recorded"))
+
+    _run(body)
+
+
+@resident_app.command("residence-status")
+def resident_residence_status(
+    resident_id: int,
+    status: Annotated[str, typer.Option(help="New 在留資格.")],
+    stay_until: Annotated[str | None, typer.Option(help="End of the period of stay.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a foreign resident's residence status (在留資格変更)."""
+
+    def body() -> None:
+        with _system() as kojin:
+            r = kojin.register.change_residence_status(
+                resident_id, residence_status=status,
+                period_of_stay_until=_optional_date(stay_until, "period_of_stay_until"),
+            )
+        _print_record(resident_record(r), as_json, pick("在留資格を変更しました", "residence status changed"))
+
+    _run(body)
+
+
+# -- numbers -----------------------------------------------------------------------
+
+
+@number_app.command("validate")
+def number_validate(
+    number: Annotated[str, typer.Argument(help="The number, or - to read it from standard input.")],
+    corporate: Annotated[bool, typer.Option(help="Validate a 13-digit corporate number.")] = False,
+) -> None:
+    """Check a number's form and check digit; exits 2 with the reason when it is wrong."""
+
+    def body() -> None:
+        value = sys.stdin.readline().strip() if number == "-" else number
+        if corporate:
+            validate_corporate_number(value)
+        else:
+            validate_individual_number(value)
+        console.print(pick("正しい番号です。", "valid."))
+
+    _run(body)
+
+
+@number_app.command("change")
+def number_change(
+    resident_id: int,
+    reason: Annotated[str, typer.Option(help="Why: e.g. the number leaked (漏えい).")],
+    clerk: Annotated[str, typer.Option(help="Who designates the new number.")] = "clerk",
+) -> None:
+    """Designate a new number (番号法 §7(2)); the old one is retired for ever."""
+
+    def body() -> None:
+        with _system() as kojin:
+            new_number = kojin.register.change_number(resident_id, reason=reason, clerk=clerk)
+        console.print(pick(
+            f"新しい個人番号を指定しました（通知書に記載: {mask_number(new_number)}）。",
+            f"a new number was designated (printed on the notice: {mask_number(new_number)}).",
+        ))
+
+    _run(body)
+
+
+# -- corporations --------------------------------------------------------------------
+
+
+@corp_app.command("add")
+def corp_add(
+    name: Annotated[str, typer.Option()],
+    furigana: Annotated[str, typer.Option(help="Full-width katakana.")],
+    kind: Annotated[str, typer.Option(help="法人種別: 301 株式会社, 305 合同会社, …")],
+    postal_code: Annotated[str, typer.Option()],
+    street: Annotated[str, typer.Option(help="Street address after the town.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a corporation and assign its corporate number."""
+
+    def body() -> None:
+        with _system() as kojin:
+            corp = kojin.corporate.register(name=name, furigana=furigana, kind=kind, postal_code=postal_code, street=street)
+        _print_record(corporation_record(corp), as_json, pick("登録しました", "registered"))
+
+    _run(body)
+
+
+@corp_app.command("show")
+def corp_show(corporate_number: str, as_json: JsonOpt = False) -> None:
+    """Look a corporation up by its number."""
+
+    def body() -> None:
+        with _system() as kojin:
+            corp = kojin.corporate.get(corporate_number)
+        _print_record(corporation_record(corp), as_json, corporate_number)
+
+    _run(body)
+
+
+@corp_app.command("search")
+def corp_search(
+    name: str,
+    mode: Annotated[int, typer.Option(help="1 prefix match, 2 partial match.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search corporations by name."""
+
+    def body() -> None:
+        with _system() as kojin:
+            found = kojin.corporate.search(name, mode=mode)
+        if as_json:
+            for corp in found:
+                _print_json(corporation_record(corp))
+            return
+        table = Table(pick("法人番号", "number"), pick("名称", "name"), pick("所在地", "address"))
+        for corp in found:
+            table.add_row(corp.corporate_number, corp.name, corp.address)
+        console.print(table)
+
+    _run(body)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,34 @@
+"""Settings read from the environment (設定).
+
+Everything that differs between a laptop, CI and a deployment is here, and only
+here: where the embedded databases live, which server database to use, and the
+schema prefix that lets several test runs share one PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How this kojin process finds its stores."""
+
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("KOJIN_DATA_DIR", "kojin-data")))
+    # None means the embedded default: one SQLite file per party under data_dir.
+    database_url: str | None = field(default_factory=lambda: os.environ.get("KOJIN_DATABASE_URL") or None)
+    schema_prefix: str = field(default_factory=lambda: os.environ.get("KOJIN_SCHEMA_PREFIX", ""))
+    # The demo municipality: 文京区, where the seed's assembly met.
+    municipality_code: str = field(
+        default_factory=lambda: os.environ.get("KOJIN_MUNICIPALITY", "13105")
+    )
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def cards_dir(self) -> Path:
+        return self.data_dir / "cards"

@@ -1,0 +1,150 @@
+"""Individual and corporate numbers: check digits, validation, derivation.
+
+Pure rules with no storage: every formula here is the one in the ministerial
+orders (FACTS.md §1), and python-stdnum is used in the tests as an independent
+oracle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from kojin.core.errors import InvalidInput
+
+_FULLWIDTH_DIGITS = re.compile(r"[０-９]")
+_ASCII_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def mod11_check_digit(body: str) -> int:
+    """Modulus-11 check digit with weights 2–7 cycling from the right.
+
+    For an 11-digit body this is exactly the individual-number rule of
+    総務省令第85号 §5 (Qn = n+1 for n ≤ 6, n−5 for 7 ≤ n ≤ 11); kojin uses the
+    same rule for the 10-digit body of a 住民票コード.
+    """
+    total = 0
+    for n, ch in enumerate(reversed(body), start=1):
+        q = (n - 1) % 6 + 2
+        total += int(ch) * q
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def individual_check_digit(body11: str) -> int:
+    """Check digit of an individual number's 11-digit body (個人番号の検査用数字)."""
+    if len(body11) != 11 or not _ASCII_DIGITS.match(body11):
+        raise InvalidInput(
+            "number.body", "個人番号の本体は11桁の数字です。",
+            "The body of an individual number is 11 digits.", field="number",
+        )
+    return mod11_check_digit(body11)
+
+
+def corporate_check_digit(base12: str) -> int:
+    """Check digit of a corporate number's 12-digit base (法人番号の検査用数字).
+
+    ``CD = 9 − (Σ Pn·Qn mod 9)``, Pn counted from the right, Qn = 1 for odd n
+    and 2 for even n (財務省令第70号 §2). The digit is placed FIRST.
+    """
+    if len(base12) != 12 or not _ASCII_DIGITS.match(base12):
+        raise InvalidInput(
+            "corporate_number.body", "法人番号の基礎番号は12桁の数字です。",
+            "The base of a corporate number is 12 digits.", field="corporate_number",
+        )
+    total = sum(int(ch) * (1 if n % 2 else 2) for n, ch in enumerate(reversed(base12), start=1))
+    return 9 - total % 9
+
+
+def _check_digits_only(value: str, length: int, field: str, kind_ja: str, kind_en: str) -> None:
+    if _FULLWIDTH_DIGITS.search(value):
+        raise InvalidInput(
+            f"{field}.fullwidth",
+            f"{kind_ja}に全角数字が含まれています。半角数字で入力してください。",
+            f"The {kind_en} contains full-width digits; use ASCII digits.",
+            field=field,
+        )
+    if not _ASCII_DIGITS.match(value):
+        raise InvalidInput(
+            f"{field}.not_digits", f"{kind_ja}は数字だけで入力してください。",
+            f"The {kind_en} must contain digits only.", field=field,
+        )
+    if len(value) != length:
+        raise InvalidInput(
+            f"{field}.length",
+            f"{kind_ja}は{length}桁です（入力は{len(value)}桁）。",
+            f"The {kind_en} has {length} digits (got {len(value)}).",
+            field=field,
+        )
+
+
+def validate_individual_number(value: str) -> str:
+    """Return ``value`` if it is a well-formed individual number, else raise.
+
+    The reasons are precise: wrong length, not digits, full-width digits, bad
+    check digit. The number itself is never put in the message.
+    """
+    _check_digits_only(value, 12, "number", "個人番号", "individual number")
+    if mod11_check_digit(value[:11]) != int(value[11]):
+        raise InvalidInput(
+            "number.check_digit", "個人番号の検査用数字が一致しません。",
+            "The individual number's check digit is wrong.", field="number",
+        )
+    return value
+
+
+def validate_corporate_number(value: str) -> str:
+    """Return ``value`` if it is a well-formed corporate number, else raise."""
+    _check_digits_only(value, 13, "corporate_number", "法人番号", "corporate number")
+    if corporate_check_digit(value[1:]) != int(value[0]):
+        raise InvalidInput(
+            "corporate_number.check_digit", "法人番号の検査用数字が一致しません。",
+            "The corporate number's check digit is wrong.", field="corporate_number",
+        )
+    return value
+
+
+def make_corporate_number(base12: str) -> str:
+    return f"{corporate_check_digit(base12)}{base12}"
+
+
+def validate_juminhyo_code(value: str) -> str:
+    """A 住民票コード: 10 digits and a modulus-11 check digit (see mod11_check_digit)."""
+    _check_digits_only(value, 11, "juminhyo_code", "住民票コード", "resident record code")
+    if mod11_check_digit(value[:10]) != int(value[10]):
+        raise InvalidInput(
+            "juminhyo_code.check_digit", "住民票コードの検査用数字が一致しません。",
+            "The resident record code's check digit is wrong.", field="juminhyo_code",
+        )
+    return value
+
+
+def make_juminhyo_code(body10: str) -> str:
+    return f"{body10}{mod11_check_digit(body10)}"
+
+
+@dataclass(frozen=True)
+class NumberDerivation:
+    """The keyed one-way mapping 住民票コード → 個人番号 (番号法 §8).
+
+    HMAC-SHA-256 under a key held only in the numbering store, reduced to an
+    11-digit body. ``attempt`` is bumped when a candidate collides with any
+    number ever issued, so the mapping stays a function of the code alone plus
+    the store's history, and has no regularity that recovers the code.
+    """
+
+    key: bytes
+
+    def candidate(self, juminhyo_code: str, attempt: int = 0) -> str:
+        mac = hmac.new(
+            self.key, f"kojin-number|{juminhyo_code}|{attempt}".encode(), hashlib.sha256
+        ).digest()
+        body = f"{int.from_bytes(mac[:16], 'big') % 10**11:011d}"
+        return f"{body}{mod11_check_digit(body)}"
+
+
+def mask_number(number: str) -> str:
+    """A form safe for screens and logs: only the last four digits (下4桁)."""
+    return "********" + number[-4:] if len(number) >= 4 else "****"

@@ -1,0 +1,1 @@
+"""The municipality's resident register (住民基本台帳)."""

@@ -1,0 +1,289 @@
+"""Residents, addresses and their history: pure types and rules.
+
+Names are stored exactly as given (variant characters and IVS sequences kept
+code point for code point); only comparison keys elsewhere are normalised.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from kojin.core.errors import InvalidInput
+
+
+class Sex(StrEnum):
+    """性別: '1' male, '2' female, as in the register's interchange formats."""
+
+    MALE = "1"
+    FEMALE = "2"
+
+
+class Status(StrEnum):
+    """住民の状態."""
+
+    RESIDENT = "resident"
+    MOVED_OUT = "moved_out"
+    DECEASED = "deceased"
+
+
+class EventKind(StrEnum):
+    """異動事由: why a history entry was made."""
+
+    BIRTH = "birth"  # 出生
+    MOVE_IN = "move_in"  # 転入
+    MOVE_WITHIN = "move_within"  # 転居
+    MOVE_OUT = "move_out"  # 転出
+    NAME_CHANGE = "name_change"  # 氏名変更
+    DEATH = "death"  # 死亡
+    RESIDENCE_STATUS_CHANGE = "residence_status_change"  # 在留資格変更
+    NUMBER_CHANGE = "number_change"  # 個人番号の変更 (the number itself is not kept here)
+
+
+EVENT_LABELS: dict[EventKind, tuple[str, str]] = {
+    EventKind.BIRTH: ("出生", "birth"),
+    EventKind.MOVE_IN: ("転入", "move-in"),
+    EventKind.MOVE_WITHIN: ("転居", "move within the municipality"),
+    EventKind.MOVE_OUT: ("転出", "move-out"),
+    EventKind.NAME_CHANGE: ("氏名変更", "name change"),
+    EventKind.DEATH: ("死亡", "death"),
+    EventKind.RESIDENCE_STATUS_CHANGE: ("在留資格変更", "residence status change"),
+    EventKind.NUMBER_CHANGE: ("個人番号変更", "individual number change"),
+}
+
+# Relationship to the head of household (続柄), the register's usual words.
+RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "孫", "兄", "姉", "弟", "妹", "同居人", "縁故者")
+
+# 在留資格 most often held by foreign residents registered with a municipality.
+RESIDENCE_STATUSES = (
+    "永住者", "特別永住者", "技術・人文知識・国際業務", "留学", "技能実習", "特定技能",
+    "家族滞在", "日本人の配偶者等", "定住者", "永住者の配偶者等", "経営・管理", "技能", "特定活動",
+)
+
+
+@dataclass(frozen=True)
+class Address:
+    """住所: postal code, prefecture, city, town (町域), block (丁目・番地・号), building."""
+
+    postal_code: str
+    prefecture: str
+    city: str
+    town: str
+    block: str = ""
+    building: str = ""
+
+    def one_line(self) -> str:
+        """The address as one string from the prefecture down."""
+        line = f"{self.prefecture}{self.city}{self.town}{self.block}"
+        return f"{line} {self.building}" if self.building else line
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """What a clerk enters to register a person (基本4情報 and more)."""
+
+    name: str
+    kana: str
+    sex: Sex
+    birth_date: date
+    address: Address
+    nationality: str = "JP"
+    residence_status: str | None = None
+    period_of_stay_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Resident:
+    """A person in the register (住民)."""
+
+    resident_id: int
+    juminhyo_code: str
+    municipality_code: str
+    name: str
+    kana: str
+    sex: Sex
+    birth_date: date
+    address: Address
+    household_id: int
+    relationship: str
+    nationality: str
+    residence_status: str | None
+    period_of_stay_until: date | None
+    status: Status
+    registered_on: date
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.nationality != "JP"
+
+    def age_on(self, day: date) -> int:
+        return age_on(self.birth_date, day)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One entry of 異動履歴, with the date it took effect."""
+
+    entry_id: int
+    resident_id: int
+    kind: EventKind
+    effective_date: date
+    recorded_at: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    years = day.year - birth_date.year
+    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+# -- validation ---------------------------------------------------------------
+
+_HALFWIDTH_KANA = re.compile(r"[ｦ-ﾟ]")
+_KATAKANA = re.compile(r"^[ァ-ヺー・ヽヾ 　]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _invalid(code: str, ja: str, en: str, field_name: str) -> InvalidInput:
+    return InvalidInput(code, ja, en, field=field_name)
+
+
+def validate_name(name: str, field_name: str = "name") -> str:
+    """A name is kept as given; it must only be non-empty and printable."""
+    if not name or not name.strip():
+        raise _invalid("name.empty", "氏名が空です。", "The name is empty.", field_name)
+    if _CONTROL.search(name):
+        raise _invalid("name.control", "氏名に制御文字があります。", "The name contains control characters.", field_name)
+    if len(name) > 100:
+        raise _invalid("name.too_long", "氏名が長すぎます（100文字まで）。", "The name is too long (100 characters at most).", field_name)
+    return name
+
+
+def validate_kana(kana: str, field_name: str = "kana") -> str:
+    """フリガナ: full-width katakana with spaces; half-width kana and kanji refused."""
+    if not kana or not kana.strip():
+        raise _invalid("kana.empty", "フリガナが空です。", "The kana reading is empty.", field_name)
+    if _HALFWIDTH_KANA.search(kana):
+        raise _invalid(
+            "kana.halfwidth", "フリガナに半角カナがあります。全角カタカナで入力してください。",
+            "The kana reading contains half-width kana; use full-width katakana.", field_name,
+        )
+    if not _KATAKANA.match(kana):
+        bad = next(ch for ch in kana if not _KATAKANA.match(ch))
+        kind = unicodedata.name(bad, "?").split()[0]
+        raise _invalid(
+            "kana.not_katakana",
+            f"フリガナは全角カタカナで入力してください（「{bad}」は使えません）。",
+            f"The kana reading must be full-width katakana ({kind} character {bad!r} found).",
+            field_name,
+        )
+    if len(kana) > 100:
+        raise _invalid("kana.too_long", "フリガナが長すぎます。", "The kana reading is too long.", field_name)
+    return kana
+
+
+def parse_date(value: str, field_name: str) -> date:
+    """An ISO date; impossible dates (2月30日) are refused with the reason."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise _invalid(
+            f"{field_name}.invalid", f"日付「{value}」は存在しないか、YYYY-MM-DD の形ではありません。",
+            f"{value!r} is not a real date in YYYY-MM-DD form.", field_name,
+        ) from None
+
+
+def validate_birth_date(birth_date: date, today: date) -> date:
+    if birth_date > today:
+        raise _invalid("birth_date.future", "生年月日が未来の日付です。", "The birth date is in the future.", "birth_date")
+    if birth_date.year < 1880:
+        raise _invalid("birth_date.too_old", "生年月日が古すぎます。", "The birth date is implausibly old.", "birth_date")
+    return birth_date
+
+
+def parse_sex(value: str) -> Sex:
+    try:
+        return Sex(value.strip())
+    except ValueError:
+        raise _invalid("sex.invalid", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex") from None
+
+
+def validate_effective_date(effective: date, today: date) -> date:
+    if effective > today:
+        raise _invalid(
+            "effective_date.future", "異動日が未来の日付です。",
+            "The effective date is in the future.", "effective_date",
+        )
+    return effective
+
+
+def validate_foreign_details(details: PersonDetails) -> None:
+    """Foreign residents carry a residence status and, unless permanent, a period of stay."""
+    nationality = details.nationality
+    if not re.fullmatch(r"[A-Z]{2}", nationality):
+        raise _invalid(
+            "nationality.invalid", "国籍は ISO 3166 の2文字コード（例: JP, CN, VN）で入力してください。",
+            "Nationality is an ISO 3166 alpha-2 code (e.g. JP, CN, VN).", "nationality",
+        )
+    if nationality == "JP":
+        if details.residence_status or details.period_of_stay_until:
+            raise _invalid(
+                "residence_status.not_applicable", "日本国籍の人に在留資格はありません。",
+                "Japanese nationals have no residence status.", "residence_status",
+            )
+        return
+    if details.residence_status not in RESIDENCE_STATUSES:
+        raise _invalid(
+            "residence_status.invalid", "在留資格が正しくありません。",
+            f"Unknown residence status; one of: {', '.join(RESIDENCE_STATUSES)}.", "residence_status",
+        )
+    permanent = details.residence_status in ("永住者", "特別永住者")
+    if not permanent and details.period_of_stay_until is None:
+        raise _invalid(
+            "period_of_stay.missing", "在留期間の満了日を入力してください。",
+            "The period of stay's end date is required.", "period_of_stay_until",
+        )
+
+
+def resident_record(resident: Resident) -> dict[str, object]:
+    """The one JSON form of a resident, shared by the API and ``--json`` output."""
+    return {
+        "resident_id": resident.resident_id,
+        "name": resident.name,
+        "kana": resident.kana,
+        "sex": resident.sex.value,
+        "birth_date": resident.birth_date.isoformat(),
+        "postal_code": resident.address.postal_code,
+        "address": resident.address.one_line(),
+        "prefecture": resident.address.prefecture,
+        "city": resident.address.city,
+        "town": resident.address.town,
+        "block": resident.address.block,
+        "building": resident.address.building,
+        "household_id": resident.household_id,
+        "relationship": resident.relationship,
+        "nationality": resident.nationality,
+        "residence_status": resident.residence_status,
+        "period_of_stay_until": (
+            resident.period_of_stay_until.isoformat() if resident.period_of_stay_until else None
+        ),
+        "status": resident.status.value,
+        "municipality_code": resident.municipality_code,
+        "registered_on": resident.registered_on.isoformat(),
+    }
+
+
+def history_record(entry: HistoryEntry) -> dict[str, object]:
+    label_ja, label_en = EVENT_LABELS[entry.kind]
+    return {
+        "entry_id": entry.entry_id,
+        "kind": entry.kind.value,
+        "label": label_ja,
+        "label_en": label_en,
+        "effective_date": entry.effective_date.isoformat(),
+        "recorded_at": entry.recorded_at,
+        "details": entry.details,
+    }

@@ -1,0 +1,1 @@
+"""Shared web plumbing: the FastAPI application, error shape, language."""

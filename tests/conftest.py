@@ -1,0 +1,163 @@
+"""Shared fixtures: a whole kojin on SQLite, and on PostgreSQL when asked.
+
+``KOJIN_TEST_POSTGRES=1`` (or a URL, or ``--db=postgres``) runs every
+store-backed test on both databases. With ``KOJIN_REQUIRE_POSTGRES=1`` a
+skipped PostgreSQL test fails the run, which is how CI proves they ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from kojin.app import Kojin, build
+from kojin.core.config import Settings
+from kojin.core.db import PARTIES
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=("sqlite", "postgres", "both"), default=None,
+        help="databases for store-backed tests (default sqlite; KOJIN_TEST_POSTGRES adds postgres)",
+    )
+
+
+def _postgres_url(config: pytest.Config) -> str | None:
+    choice = config.getoption("--db")
+    env = os.environ.get("KOJIN_TEST_POSTGRES", "")
+    if choice == "sqlite":
+        return None
+    if choice in ("postgres", "both") or env:
+        return env if "://" in env else DEFAULT_PG
+    return None
+
+
+def _databases(config: pytest.Config) -> list[str]:
+    choice = config.getoption("--db")
+    if choice == "postgres":
+        return ["postgres"]
+    return ["sqlite", "postgres"] if _postgres_url(config) else ["sqlite"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        params = [
+            pytest.param(db, marks=[pytest.mark.postgres] if db == "postgres" else [])
+            for db in _databases(metafunc.config)
+        ]
+        metafunc.parametrize("database", params, scope="session")
+
+
+def _ensure_pg_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("select 1 from pg_database where datname = :n"), {"n": parsed.database}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template(request: pytest.FixtureRequest, database: str) -> Iterator[Settings | None]:
+    """One migrated set of schemas per test worker, emptied between tests."""
+    if database != "postgres":
+        yield None
+        return
+    url = _postgres_url(request.config) or DEFAULT_PG
+    try:
+        _ensure_pg_database(url)
+    except Exception as exc:  # the server is not there: say so, do not hide it
+        pytest.skip(f"PostgreSQL not reachable at {url}: {type(exc).__name__}")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    prefix = f"t{worker}_{uuid.uuid4().hex[:6]}_"
+    settings = Settings(data_dir=Path("kojin-test-unused"), database_url=url, schema_prefix=prefix)
+    kojin = build(settings)
+    kojin.close()
+    yield settings
+    build(settings, migrate=False).db.drop_all()
+
+
+def _truncate_pg(kojin: Kojin) -> None:
+    for party in PARTIES:
+        with kojin.db.engine(party).begin() as conn:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "select tablename from pg_tables where schemaname = current_schema()"
+                        " and tablename <> 'alembic_version'"
+                    )
+                )
+            ]
+            if tables:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stores migrated once; each test gets a copy (migrating per test is slow)."""
+    data = tmp_path_factory.mktemp("template") / "data"
+    build(Settings(data_dir=data)).close()
+    return data
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: str, pg_template: Settings | None) -> Settings:
+    if database == "postgres" and pg_template is not None:
+        return Settings(
+            data_dir=tmp_path / "data",
+            database_url=pg_template.database_url,
+            schema_prefix=pg_template.schema_prefix,
+        )
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def kojin(settings: Settings, database: str, sqlite_template: Path) -> Iterator[Kojin]:
+    """A whole, migrated kojin with empty stores."""
+    if database == "sqlite":
+        shutil.copytree(sqlite_template, settings.data_dir)
+    system = build(settings, migrate=False)
+    if database == "postgres":
+        _truncate_pg(system)
+        system.numbering.ensure_key()
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when CI required PostgreSQL or browser tests and they did not run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or hasattr(session.config, "workerinput"):
+        return
+    required = {
+        "postgres": os.environ.get("KOJIN_REQUIRE_POSTGRES") == "1",
+        "browser": os.environ.get("KOJIN_REQUIRE_BROWSER") == "1",
+    }
+    for marker, needed in required.items():
+        if not needed:
+            continue
+        ran = [r for r in reporter.stats.get("passed", []) if marker in r.keywords]
+        skipped = [r for r in reporter.stats.get("skipped", []) if marker in r.keywords]
+        if skipped or not ran:
+            reporter.write_line(
+                f"REQUIRED {marker} tests did not all run: {len(ran)} passed, {len(skipped)} skipped",
+                red=True,
+            )
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from kojin.app import Kojin
+from kojin.core.errors import Conflict, NotFound
+from kojin.numbering.domain import NumberDerivation, make_juminhyo_code, validate_individual_number
+from kojin.numbering.store import numbering_keys, numbers
+
+
+def code(i: int) -> str:
+    return make_juminhyo_code(f"{i:010d}")
+
+
+def test_assign_is_idempotent_per_code(kojin: Kojin) -> None:
+    n = kojin.numbering.assign(code(1))
+    assert validate_individual_number(n) == n
+    assert kojin.numbering.assign(code(1)) == n
+    assert kojin.numbering.number_for(code(1)) == n
+    assert kojin.numbering.code_for(n) == code(1)
+
+
+def test_bulk_numbers_are_unique(kojin: Kojin) -> None:
+    codes = [code(i) for i in range(2000)]
+    issued = kojin.numbering.assign_many(codes)
+    assert len(set(issued)) == 2000
+    assert kojin.numbering.count() == 2000
+
+
+def test_collision_with_an_issued_number_retries(kojin: Kojin) -> None:
+    # Plant a retired number equal to the first candidate of a fresh code:
+    # the service must skip it, since no number is ever issued twice.
+    with kojin.numbering.engine.connect() as conn:
+        key = conn.execute(select(numbering_keys.c.key)).scalar_one()
+    derivation = NumberDerivation(bytes(key))
+    planted = derivation.candidate(code(2))
+    with kojin.numbering.engine.begin() as conn:
+        conn.execute(numbers.insert().values(
+            number=planted, juminhyo_code=code(3), status="retired", issued_at=datetime.now(UTC)
+        ))
+    issued = kojin.numbering.assign(code(2))
+    assert issued != planted
+    assert issued == derivation.candidate(code(2), 1)
+
+
+def test_duplicate_codes_in_one_request_are_refused(kojin: Kojin) -> None:
+    with pytest.raises(Conflict) as err:
+        kojin.numbering.assign_many([code(1), code(1)])
+    assert err.value.code == "number.duplicate_request"
+    assert kojin.numbering.count() == 0
+
+
+def test_change_retires_the_old_number_for_ever(kojin: Kojin) -> None:
+    old = kojin.numbering.assign(code(5))
+    new = kojin.numbering.change(code(5), reason="漏えい", designated_by="clerk")
+    assert new != old
+    assert kojin.numbering.number_for(code(5)) == new
+    with pytest.raises(Conflict) as err:
+        kojin.numbering.code_for(old)
+    assert err.value.code == "number.retired"
+    history = kojin.numbering.history(code(5))
+    assert [(h.number, h.status) for h in history] == [(old, "retired"), (new, "active")]
+    # The retired number is never issued again: it stays in the store.
+    assert kojin.numbering.is_issued(old)
+
+
+def test_unknown_numbers_and_codes(kojin: Kojin) -> None:
+    with pytest.raises(NotFound):
+        kojin.numbering.code_for("123456789018")
+    with pytest.raises(NotFound):
+        kojin.numbering.number_for(code(9))
+    with pytest.raises(NotFound):
+        kojin.numbering.change(code(9), reason="x", designated_by="y")

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from kojin.app import Kojin
+from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound
+from kojin.core.events import Event
+from kojin.registry.domain import Address, EventKind, PersonDetails, Sex, Status
+from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, HouseholdDraft
+from kojin.registry.store import history, outbox, residents
+
+TODAY = date(2026, 11, 24)
+HONGO = Address("1130033", "", "", "", "4-15-14")
+
+
+def person(name: str = "山田　太郎", kana: str = "ヤマダ　タロウ", born: date = date(1980, 4, 1),
+           sex: Sex = Sex.MALE, address: Address = HONGO, **extra: object) -> PersonDetails:
+    return PersonDetails(name, kana, sex, born, address, **extra)  # type: ignore[arg-type]
+
+
+def register(kojin: Kojin, details: PersonDetails | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    return kojin.register.register(details or person(), municipality_code="13105", today=TODAY, **kwargs)  # type: ignore[arg-type]
+
+
+def counts(kojin: Kojin) -> tuple[int, int, int]:
+    with kojin.register.engine.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(residents)).scalar_one(),
+            conn.execute(select(func.count()).select_from(history)).scalar_one(),
+            kojin.numbering.count(),
+        )
+
+
+def test_birth_registers_and_numbers(kojin: Kojin) -> None:
+    reg = register(kojin)
+    r = reg.resident
+    assert r.address.one_line() == "東京都文京区本郷4-15-14"
+    assert r.status is Status.RESIDENT and r.relationship == "世帯主"
+    assert kojin.numbering.number_for(r.juminhyo_code) == reg.number_notice
+    [entry] = kojin.register.history_of(r.resident_id)
+    assert entry.kind is EventKind.BIRTH and entry.effective_date == r.birth_date
+
+
+def test_name_with_variant_and_ivs_kept_byte_for_byte(kojin: Kojin) -> None:
+    name = "葛\U000e0100城　𠮷男"
+    r = register(kojin, person(name=name, kana="カツラギ　ヨシオ")).resident
+    stored = kojin.register.get(r.resident_id).name
+    assert stored.encode("utf-8") == name.encode("utf-8")
+
+
+def test_household_members(kojin: Kojin) -> None:
+    head = register(kojin).resident
+    wife = register(kojin, person("山田　花子", "ヤマダ　ハナコ", date(1982, 6, 1), Sex.FEMALE),
+                    household_id=head.household_id, relationship="妻").resident
+    assert [m.resident_id for m in kojin.register.household_members(head.household_id)] == [
+        head.resident_id, wife.resident_id]
+
+
+@pytest.mark.parametrize(
+    ("details", "kwargs", "code"),
+    [
+        (person(name=""), {}, "name.empty"),
+        (person(kana="山田　太郎"), {}, "kana.not_katakana"),
+        (person(kana="ﾔﾏﾀﾞ"), {}, "kana.halfwidth"),
+        (person(born=date(2027, 1, 1)), {}, "birth_date.future"),
+        (person(address=Address("1130033", "", "", "大塚", "1-1")), {}, "postal_code.mismatch"),
+        (person(address=Address("1600022", "", "", "", "1-1")), {}, "address.other_municipality"),
+        (person(address=Address("9999999", "", "", "", "1-1")), {}, "postal_code.unknown"),
+        (person(), {"municipality_code": "99999"}, "municipality_code.unknown"),
+        (person(), {"relationship": "子"}, "relationship.needs_household"),
+        (person(), {"household_id": 42, "relationship": "子"}, "household.not_found"),
+        (person(nationality="VN"), {}, "residence_status.invalid"),
+    ],
+)
+def test_bad_input_changes_nothing(kojin: Kojin, details: PersonDetails, kwargs: dict[str, object], code: str) -> None:
+    before = counts(kojin)
+    with pytest.raises(KojinError) as err:
+        kojin.register.register(details, **{"municipality_code": "13105", "today": TODAY, **kwargs})  # type: ignore[arg-type]
+    assert err.value.code == code
+    assert err.value.field
+    assert counts(kojin) == before
+
+
+def test_duplicate_registration_is_refused(kojin: Kojin) -> None:
+    register(kojin)
+    before = counts(kojin)
+    with pytest.raises(Conflict) as err:
+        register(kojin)
+    assert err.value.code == "resident.duplicate"
+    assert counts(kojin) == before
+
+
+def test_move_within_records_history_and_event(kojin: Kojin) -> None:
+    seen: list[Event] = []
+    kojin.bus.subscribe(ADDRESS_CHANGED, seen.append)
+    r = register(kojin).resident
+    [moved] = kojin.register.move_within(r.resident_id, Address("1120012", "", "", "", "1-2-3"), today=TODAY)
+    assert moved.address.town == "大塚"
+    assert [e.kind for e in kojin.register.history_of(r.resident_id)] == [EventKind.BIRTH, EventKind.MOVE_WITHIN]
+    assert seen == [Event(ADDRESS_CHANGED, {"resident_id": r.resident_id, "juminhyo_code": r.juminhyo_code})]
+
+
+def test_moving_the_whole_household(kojin: Kojin) -> None:
+    head = register(kojin).resident
+    child = register(kojin, person("山田　一郎", "ヤマダ　イチロウ", date(2010, 1, 1)),
+                     household_id=head.household_id, relationship="子").resident
+    moved = kojin.register.move_within(head.resident_id, Address("1120012", "", "", "", "1-2-3"),
+                                       whole_household=True, today=TODAY)
+    assert {m.resident_id for m in moved} == {head.resident_id, child.resident_id}
+    assert all(m.household_id == head.household_id for m in moved)
+
+
+def test_child_moving_alone_starts_a_household(kojin: Kojin) -> None:
+    head = register(kojin).resident
+    child = register(kojin, person("山田　一郎", "ヤマダ　イチロウ", date(2000, 1, 1)),
+                     household_id=head.household_id, relationship="子").resident
+    [moved] = kojin.register.move_within(child.resident_id, Address("1120012", "", "", "", "1-2-3"), today=TODAY)
+    assert moved.household_id != head.household_id and moved.relationship == "世帯主"
+
+
+def test_move_out_and_move_in_elsewhere_keeps_code_and_number(kojin: Kojin) -> None:
+    seen: list[Event] = []
+    kojin.bus.subscribe(MOVED_OUT, seen.append)
+    reg = register(kojin)
+    r = reg.resident
+    [gone] = kojin.register.move_out(r.resident_id, destination="東京都新宿区", today=TODAY)
+    assert gone.status is Status.MOVED_OUT
+    assert len(seen) == 1
+    back = kojin.register.register(
+        person(address=Address("1600022", "", "", "", "1-1-1")), municipality_code="13104",
+        kind=EventKind.MOVE_IN, juminhyo_code=r.juminhyo_code, today=TODAY,
+    )
+    assert back.resident.juminhyo_code == r.juminhyo_code
+    assert back.number_notice == reg.number_notice
+
+
+def test_move_in_while_still_resident_elsewhere_is_refused(kojin: Kojin) -> None:
+    r = register(kojin).resident
+    with pytest.raises(Conflict) as err:
+        kojin.register.register(
+            person(address=Address("1600022", "", "", "", "1-1-1")), municipality_code="13104",
+            kind=EventKind.MOVE_IN, juminhyo_code=r.juminhyo_code, today=TODAY,
+        )
+    assert err.value.code == "juminhyo_code.active_elsewhere"
+
+
+def test_rename_and_death(kojin: Kojin) -> None:
+    events: list[str] = []
+    kojin.bus.subscribe(NAME_CHANGED, lambda e: events.append(e.name))
+    kojin.bus.subscribe(DECEASED, lambda e: events.append(e.name))
+    r = register(kojin, person("佐藤　花子", "サトウ　ハナコ", sex=Sex.FEMALE)).resident
+    renamed = kojin.register.change_name(r.resident_id, name="鈴木　花子", kana="スズキ　ハナコ", today=TODAY)
+    assert renamed.name == "鈴木　花子"
+    dead = kojin.register.record_death(r.resident_id, effective_date=date(2026, 1, 1), today=TODAY)
+    assert dead.status is Status.DECEASED
+    assert events == [NAME_CHANGED, DECEASED]
+    kinds = [e.kind for e in kojin.register.history_of(r.resident_id)]
+    assert kinds == [EventKind.BIRTH, EventKind.NAME_CHANGE, EventKind.DEATH]
+
+
+def test_a_deceased_resident_cannot_move(kojin: Kojin) -> None:
+    r = register(kojin).resident
+    kojin.register.record_death(r.resident_id, effective_date=date(2026, 1, 1), today=TODAY)
+    before = counts(kojin)
+    with pytest.raises(Conflict) as err:
+        kojin.register.move_within(r.resident_id, Address("1120012", "", "", "", "1-2-3"), today=TODAY)
+    assert err.value.code == "resident.deceased"
+    assert counts(kojin) == before
+
+
+def test_residence_status_change(kojin: Kojin) -> None:
+    r = register(kojin, person("NGUYEN VAN AN", "グエン　ヴァン　アン", nationality="VN",
+                               residence_status="留学", period_of_stay_until=date(2027, 3, 31))).resident
+    changed = kojin.register.change_residence_status(
+        r.resident_id, residence_status="技術・人文知識・国際業務", period_of_stay_until=date(2031, 3, 31), today=TODAY)
+    assert changed.residence_status == "技術・人文知識・国際業務"
+    assert kojin.register.history_of(r.resident_id)[-1].kind is EventKind.RESIDENCE_STATUS_CHANGE
+    japanese = register(kojin).resident
+    with pytest.raises(InvalidInput):
+        kojin.register.change_residence_status(japanese.resident_id, residence_status="留学",
+                                               period_of_stay_until=None, today=TODAY)
+
+
+def test_number_change_changes_nothing_in_the_register(kojin: Kojin) -> None:
+    reg = register(kojin)
+    r = reg.resident
+    new = kojin.register.change_number(r.resident_id, reason="漏えい")
+    assert new != reg.number_notice
+    assert kojin.register.get(r.resident_id) == r
+    assert kojin.register.history_of(r.resident_id)[-1].kind is EventKind.NUMBER_CHANGE
+
+
+def test_unknown_resident(kojin: Kojin) -> None:
+    with pytest.raises(NotFound) as err:
+        kojin.register.get(999)
+    assert err.value.field == "resident_id"
+
+
+def test_failed_event_handler_stays_in_the_outbox(kojin: Kojin) -> None:
+    calls: list[int] = []
+
+    def flaky(event: Event) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("CA unavailable")
+
+    kojin.bus.subscribe(NAME_CHANGED, flaky)
+    r = register(kojin).resident
+    with pytest.raises(RuntimeError):
+        kojin.register.change_name(r.resident_id, name="山田　次郎", kana="ヤマダ　ジロウ", today=TODAY)
+    # The change itself was committed; its event waits in the outbox.
+    assert kojin.register.get(r.resident_id).name == "山田　次郎"
+    with kojin.register.engine.connect() as conn:
+        pending = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))).scalar_one()
+    assert pending == 1
+    assert kojin.register.dispatch_events() == 1
+    assert len(calls) == 2
+
+
+def test_bulk_enrolment(kojin: Kojin) -> None:
+    drafts = [
+        HouseholdDraft([(person(f"山田　{i}郎", "ヤマダ　タロウ", date(1980, 1, 1 + i % 28)), "世帯主"),
+                        (person(f"山田　{i}子", "ヤマダ　ハナコ", date(1982, 1, 1 + i % 28), Sex.FEMALE), "妻")])
+        for i in range(50)
+    ]
+    assert kojin.register.enroll_households(drafts, municipality_code="13105", today=TODAY) == 100
+    assert counts(kojin) == (100, 100, 100)
+    members = kojin.register.household_members(kojin.register.get(2).household_id)
+    assert [m.relationship for m in members] == ["世帯主", "妻"]
