@@ -8,8 +8,22 @@ from typer.testing import CliRunner
 
 from kojin.cli import app
 
-ADD = ["resident", "add", "--name", "山田　太郎", "--kana", "ヤマダ　タロウ", "--sex", "1",
-       "--birth-date", "1980-04-01", "--postal-code", "1130033", "--block", "4-15-14"]
+ADD = [
+    "resident",
+    "add",
+    "--name",
+    "山田　太郎",
+    "--kana",
+    "ヤマダ　タロウ",
+    "--sex",
+    "1",
+    "--birth-date",
+    "1980-04-01",
+    "--postal-code",
+    "1130033",
+    "--block",
+    "4-15-14",
+]
 
 
 @pytest.fixture
@@ -46,8 +60,18 @@ def test_add_show_list_json(run) -> None:  # type: ignore[no-untyped-def]
     lines = run("resident", "list", "--json").stdout.splitlines()
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 1
-    for key in ("resident_id", "name", "kana", "sex", "birth_date", "postal_code", "address",
-                "household_id", "relationship", "status"):
+    for key in (
+        "resident_id",
+        "name",
+        "kana",
+        "sex",
+        "birth_date",
+        "postal_code",
+        "address",
+        "household_id",
+        "relationship",
+        "status",
+    ):
         assert key in rows[0]
     assert rows[0]["sex"] == "1" and rows[0]["address"] == "東京都文京区本郷4-15-14"
 
@@ -97,8 +121,21 @@ def test_number_validate(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_corp_commands(run) -> None:  # type: ignore[no-untyped-def]
-    added = run("corp", "add", "--name", "株式会社こじん", "--furigana", "コジン", "--kind", "301",
-                "--postal-code", "1130033", "--street", "1-1", "--json")
+    added = run(
+        "corp",
+        "add",
+        "--name",
+        "株式会社こじん",
+        "--furigana",
+        "コジン",
+        "--kind",
+        "301",
+        "--postal-code",
+        "1130033",
+        "--street",
+        "1-1",
+        "--json",
+    )
     assert added.exit_code == 0, added.stderr
     number = json.loads(added.stdout)["corporateNumber"]
     assert json.loads(run("corp", "show", number, "--json").stdout)["name"] == "株式会社こじん"

@@ -45,7 +45,9 @@ Start with `kojin up`; every command has --help.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
-resident_app = typer.Typer(help="住民基本台帳 — the resident register (municipality counter work).", no_args_is_help=True)
+resident_app = typer.Typer(
+    help="住民基本台帳 — the resident register (municipality counter work).", no_args_is_help=True
+)
 number_app = typer.Typer(help="個人番号 — validate and change individual numbers.", no_args_is_help=True)
 corp_app = typer.Typer(help="法人番号 — the corporate-number register.", no_args_is_help=True)
 app.add_typer(resident_app, name="resident")
@@ -130,7 +132,10 @@ def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
     batch_people = 0
     enrolled = 0
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=err_console, transient=False) as progress:
         task = progress.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
@@ -213,14 +218,23 @@ def resident_add(
 
     def body() -> None:
         details = PersonDetails(
-            name, kana, parse_sex(sex), parse_date(birth_date, "birth_date"),
-            Address(postal_code, "", "", town, block, building), nationality, residence_status,
+            name,
+            kana,
+            parse_sex(sex),
+            parse_date(birth_date, "birth_date"),
+            Address(postal_code, "", "", town, block, building),
+            nationality,
+            residence_status,
             _optional_date(stay_until, "period_of_stay_until"),
         )
         with _system() as kojin:
             registration = kojin.register.register(
-                details, municipality_code=municipality, kind=kind, household_id=household,
-                relationship=relationship, juminhyo_code=juminhyo_code,
+                details,
+                municipality_code=municipality,
+                kind=kind,
+                household_id=household,
+                relationship=relationship,
+                juminhyo_code=juminhyo_code,
             )
         record = resident_record(registration.resident)
         record["number_notice"] = mask_number(registration.number_notice)
@@ -241,7 +255,7 @@ def resident_show(resident_id: int, history: bool = False, as_json: JsonOpt = Fa
         if as_json:
             _print_json(record)
             return
-        entries = record.pop("history", None)
+        entries: list[dict[str, Any]] = record.pop("history", None) or []  # type: ignore[assignment]
         _print_record(record, False, pick(f"住民 {resident_id}", f"resident {resident_id}"))
         if entries:
             table = Table(pick("異動履歴", "history"), "")
@@ -262,7 +276,14 @@ def resident_list(
 
     def body() -> None:
         with _system() as kojin:
-            table = Table("id", pick("氏名", "name"), pick("フリガナ", "kana"), pick("生年月日", "born"), pick("住所", "address"), pick("状態", "status"))
+            table = Table(
+                "id",
+                pick("氏名", "name"),
+                pick("フリガナ", "kana"),
+                pick("生年月日", "born"),
+                pick("住所", "address"),
+                pick("状態", "status"),
+            )
             for n, resident in enumerate(kojin.register.iter_residents(municipality_code=municipality)):
                 if limit is not None and n >= limit:
                     break
@@ -270,8 +291,12 @@ def resident_list(
                     sys.stdout.write(json.dumps(resident_record(resident), ensure_ascii=False) + "\n")
                 else:
                     table.add_row(
-                        str(resident.resident_id), resident.name, resident.kana, resident.birth_date.isoformat(),
-                        resident.address.one_line(), resident.status.value,
+                        str(resident.resident_id),
+                        resident.name,
+                        resident.kana,
+                        resident.birth_date.isoformat(),
+                        resident.address.one_line(),
+                        resident.status.value,
                     )
             if not as_json:
                 console.print(table)
@@ -295,8 +320,10 @@ def resident_move(
     def body() -> None:
         with _system() as kojin:
             moved = kojin.register.move_within(
-                resident_id, Address(postal_code, "", "", town, block, building),
-                effective_date=_optional_date(effective_date, "effective_date"), whole_household=whole_household,
+                resident_id,
+                Address(postal_code, "", "", town, block, building),
+                effective_date=_optional_date(effective_date, "effective_date"),
+                whole_household=whole_household,
             )
         for r in moved:
             _print_record(resident_record(r), as_json, pick("転居しました", "moved"))
@@ -317,8 +344,10 @@ def resident_move_out(
     def body() -> None:
         with _system() as kojin:
             moved = kojin.register.move_out(
-                resident_id, destination=destination,
-                effective_date=_optional_date(effective_date, "effective_date"), whole_household=whole_household,
+                resident_id,
+                destination=destination,
+                effective_date=_optional_date(effective_date, "effective_date"),
+                whole_household=whole_household,
             )
         for r in moved:
             _print_record(resident_record(r), as_json, pick("転出しました", "moved out"))
@@ -374,7 +403,8 @@ def resident_residence_status(
     def body() -> None:
         with _system() as kojin:
             r = kojin.register.change_residence_status(
-                resident_id, residence_status=status,
+                resident_id,
+                residence_status=status,
                 period_of_stay_until=_optional_date(stay_until, "period_of_stay_until"),
             )
         _print_record(resident_record(r), as_json, pick("在留資格を変更しました", "residence status changed"))
@@ -414,10 +444,12 @@ def number_change(
     def body() -> None:
         with _system() as kojin:
             new_number = kojin.register.change_number(resident_id, reason=reason, clerk=clerk)
-        console.print(pick(
-            f"新しい個人番号を指定しました（通知書に記載: {mask_number(new_number)}）。",
-            f"a new number was designated (printed on the notice: {mask_number(new_number)}).",
-        ))
+        console.print(
+            pick(
+                f"新しい個人番号を指定しました（通知書に記載: {mask_number(new_number)}）。",
+                f"a new number was designated (printed on the notice: {mask_number(new_number)}).",
+            )
+        )
 
     _run(body)
 
@@ -438,7 +470,9 @@ def corp_add(
 
     def body() -> None:
         with _system() as kojin:
-            corp = kojin.corporate.register(name=name, furigana=furigana, kind=kind, postal_code=postal_code, street=street)
+            corp = kojin.corporate.register(
+                name=name, furigana=furigana, kind=kind, postal_code=postal_code, street=street
+            )
         _print_record(corporation_record(corp), as_json, pick("登録しました", "registered"))
 
     _run(body)

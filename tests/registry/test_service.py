@@ -16,8 +16,14 @@ TODAY = date(2026, 11, 24)
 HONGO = Address("1130033", "", "", "", "4-15-14")
 
 
-def person(name: str = "山田　太郎", kana: str = "ヤマダ　タロウ", born: date = date(1980, 4, 1),
-           sex: Sex = Sex.MALE, address: Address = HONGO, **extra: object) -> PersonDetails:
+def person(
+    name: str = "山田　太郎",
+    kana: str = "ヤマダ　タロウ",
+    born: date = date(1980, 4, 1),
+    sex: Sex = Sex.MALE,
+    address: Address = HONGO,
+    **extra: object,
+) -> PersonDetails:
     return PersonDetails(name, kana, sex, born, address, **extra)  # type: ignore[arg-type]
 
 
@@ -53,10 +59,16 @@ def test_name_with_variant_and_ivs_kept_byte_for_byte(kojin: Kojin) -> None:
 
 def test_household_members(kojin: Kojin) -> None:
     head = register(kojin).resident
-    wife = register(kojin, person("山田　花子", "ヤマダ　ハナコ", date(1982, 6, 1), Sex.FEMALE),
-                    household_id=head.household_id, relationship="妻").resident
+    wife = register(
+        kojin,
+        person("山田　花子", "ヤマダ　ハナコ", date(1982, 6, 1), Sex.FEMALE),
+        household_id=head.household_id,
+        relationship="妻",
+    ).resident
     assert [m.resident_id for m in kojin.register.household_members(head.household_id)] == [
-        head.resident_id, wife.resident_id]
+        head.resident_id,
+        wife.resident_id,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,18 +117,27 @@ def test_move_within_records_history_and_event(kojin: Kojin) -> None:
 
 def test_moving_the_whole_household(kojin: Kojin) -> None:
     head = register(kojin).resident
-    child = register(kojin, person("山田　一郎", "ヤマダ　イチロウ", date(2010, 1, 1)),
-                     household_id=head.household_id, relationship="子").resident
-    moved = kojin.register.move_within(head.resident_id, Address("1120012", "", "", "", "1-2-3"),
-                                       whole_household=True, today=TODAY)
+    child = register(
+        kojin,
+        person("山田　一郎", "ヤマダ　イチロウ", date(2010, 1, 1)),
+        household_id=head.household_id,
+        relationship="子",
+    ).resident
+    moved = kojin.register.move_within(
+        head.resident_id, Address("1120012", "", "", "", "1-2-3"), whole_household=True, today=TODAY
+    )
     assert {m.resident_id for m in moved} == {head.resident_id, child.resident_id}
     assert all(m.household_id == head.household_id for m in moved)
 
 
 def test_child_moving_alone_starts_a_household(kojin: Kojin) -> None:
     head = register(kojin).resident
-    child = register(kojin, person("山田　一郎", "ヤマダ　イチロウ", date(2000, 1, 1)),
-                     household_id=head.household_id, relationship="子").resident
+    child = register(
+        kojin,
+        person("山田　一郎", "ヤマダ　イチロウ", date(2000, 1, 1)),
+        household_id=head.household_id,
+        relationship="子",
+    ).resident
     [moved] = kojin.register.move_within(child.resident_id, Address("1120012", "", "", "", "1-2-3"), today=TODAY)
     assert moved.household_id != head.household_id and moved.relationship == "世帯主"
 
@@ -130,8 +151,11 @@ def test_move_out_and_move_in_elsewhere_keeps_code_and_number(kojin: Kojin) -> N
     assert gone.status is Status.MOVED_OUT
     assert len(seen) == 1
     back = kojin.register.register(
-        person(address=Address("1600022", "", "", "", "1-1-1")), municipality_code="13104",
-        kind=EventKind.MOVE_IN, juminhyo_code=r.juminhyo_code, today=TODAY,
+        person(address=Address("1600022", "", "", "", "1-1-1")),
+        municipality_code="13104",
+        kind=EventKind.MOVE_IN,
+        juminhyo_code=r.juminhyo_code,
+        today=TODAY,
     )
     assert back.resident.juminhyo_code == r.juminhyo_code
     assert back.number_notice == reg.number_notice
@@ -141,8 +165,11 @@ def test_move_in_while_still_resident_elsewhere_is_refused(kojin: Kojin) -> None
     r = register(kojin).resident
     with pytest.raises(Conflict) as err:
         kojin.register.register(
-            person(address=Address("1600022", "", "", "", "1-1-1")), municipality_code="13104",
-            kind=EventKind.MOVE_IN, juminhyo_code=r.juminhyo_code, today=TODAY,
+            person(address=Address("1600022", "", "", "", "1-1-1")),
+            municipality_code="13104",
+            kind=EventKind.MOVE_IN,
+            juminhyo_code=r.juminhyo_code,
+            today=TODAY,
         )
     assert err.value.code == "juminhyo_code.active_elsewhere"
 
@@ -172,16 +199,26 @@ def test_a_deceased_resident_cannot_move(kojin: Kojin) -> None:
 
 
 def test_residence_status_change(kojin: Kojin) -> None:
-    r = register(kojin, person("NGUYEN VAN AN", "グエン　ヴァン　アン", nationality="VN",
-                               residence_status="留学", period_of_stay_until=date(2027, 3, 31))).resident
+    r = register(
+        kojin,
+        person(
+            "NGUYEN VAN AN",
+            "グエン　ヴァン　アン",
+            nationality="VN",
+            residence_status="留学",
+            period_of_stay_until=date(2027, 3, 31),
+        ),
+    ).resident
     changed = kojin.register.change_residence_status(
-        r.resident_id, residence_status="技術・人文知識・国際業務", period_of_stay_until=date(2031, 3, 31), today=TODAY)
+        r.resident_id, residence_status="技術・人文知識・国際業務", period_of_stay_until=date(2031, 3, 31), today=TODAY
+    )
     assert changed.residence_status == "技術・人文知識・国際業務"
     assert kojin.register.history_of(r.resident_id)[-1].kind is EventKind.RESIDENCE_STATUS_CHANGE
     japanese = register(kojin).resident
     with pytest.raises(InvalidInput):
-        kojin.register.change_residence_status(japanese.resident_id, residence_status="留学",
-                                               period_of_stay_until=None, today=TODAY)
+        kojin.register.change_residence_status(
+            japanese.resident_id, residence_status="留学", period_of_stay_until=None, today=TODAY
+        )
 
 
 def test_number_change_changes_nothing_in_the_register(kojin: Kojin) -> None:
@@ -214,7 +251,9 @@ def test_failed_event_handler_stays_in_the_outbox(kojin: Kojin) -> None:
     # The change itself was committed; its event waits in the outbox.
     assert kojin.register.get(r.resident_id).name == "山田　次郎"
     with kojin.register.engine.connect() as conn:
-        pending = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))).scalar_one()
+        pending = conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+        ).scalar_one()
     assert pending == 1
     assert kojin.register.dispatch_events() == 1
     assert len(calls) == 2
@@ -222,8 +261,12 @@ def test_failed_event_handler_stays_in_the_outbox(kojin: Kojin) -> None:
 
 def test_bulk_enrolment(kojin: Kojin) -> None:
     drafts = [
-        HouseholdDraft([(person(f"山田　{i}郎", "ヤマダ　タロウ", date(1980, 1, 1 + i % 28)), "世帯主"),
-                        (person(f"山田　{i}子", "ヤマダ　ハナコ", date(1982, 1, 1 + i % 28), Sex.FEMALE), "妻")])
+        HouseholdDraft(
+            [
+                (person(f"山田　{i}郎", "ヤマダ　タロウ", date(1980, 1, 1 + i % 28)), "世帯主"),
+                (person(f"山田　{i}子", "ヤマダ　ハナコ", date(1982, 1, 1 + i % 28), Sex.FEMALE), "妻"),
+            ]
+        )
         for i in range(50)
     ]
     assert kojin.register.enroll_households(drafts, municipality_code="13105", today=TODAY) == 100

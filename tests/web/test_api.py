@@ -9,8 +9,12 @@ from kojin.app import Kojin
 from kojin.web.app import create_app
 
 BODY = {
-    "name": "山田　太郎", "kana": "ヤマダ　タロウ", "sex": "1", "birth_date": "1980-04-01",
-    "address": {"postal_code": "113-0033", "block": "4-15-14"}, "municipality_code": "13105",
+    "name": "山田　太郎",
+    "kana": "ヤマダ　タロウ",
+    "sex": "1",
+    "birth_date": "1980-04-01",
+    "address": {"postal_code": "113-0033", "block": "4-15-14"},
+    "municipality_code": "13105",
 }
 
 
@@ -42,7 +46,9 @@ def test_register_show_and_history(client: TestClient, kojin: Kojin) -> None:
 
 def test_changes_through_the_api(client: TestClient) -> None:
     rid = client.post("/registry/residents", json=BODY).json()["resident"]["resident_id"]
-    moved = client.post(f"/registry/residents/{rid}/move", json={"address": {"postal_code": "1120012", "block": "1-2-3"}})
+    moved = client.post(
+        f"/registry/residents/{rid}/move", json={"address": {"postal_code": "1120012", "block": "1-2-3"}}
+    )
     assert moved.status_code == 200 and moved.json()["residents"][0]["town"] == "大塚"
     renamed = client.post(f"/registry/residents/{rid}/rename", json={"name": "山田　次郎", "kana": "ヤマダ　ジロウ"})
     assert renamed.json()["name"] == "山田　次郎"
@@ -64,12 +70,19 @@ def test_changes_through_the_api(client: TestClient) -> None:
         ({"name": ""}, 422, "name.empty", "name"),
         ({"sex": "9"}, 422, "sex.invalid", "sex"),
         ({"municipality_code": "99999"}, 404, "municipality_code.unknown", "municipality_code"),
-        ({"address": {"postal_code": "1130033", "town": "大塚", "block": "1"}}, 422, "postal_code.mismatch", "postal_code"),
+        (
+            {"address": {"postal_code": "1130033", "town": "大塚", "block": "1"}},
+            422,
+            "postal_code.mismatch",
+            "postal_code",
+        ),
         ({"name": "x" * 500}, 422, "request.invalid", "name"),
         ({"address": "not an object"}, 422, "request.invalid", "address"),
     ],
 )
-def test_bad_input_has_one_error_shape(client: TestClient, patch: dict[str, object], status: int, code: str, field: str) -> None:
+def test_bad_input_has_one_error_shape(
+    client: TestClient, patch: dict[str, object], status: int, code: str, field: str
+) -> None:
     r = client.post("/registry/residents", json={**BODY, **patch})
     assert r.status_code == status, r.text
     assert error(r)["code"] == code
@@ -97,8 +110,10 @@ def test_number_validation_takes_the_number_in_the_body(client: TestClient) -> N
 
 
 def test_corporate_api(client: TestClient) -> None:
-    r = client.post("/corporate/corporations", json={
-        "name": "株式会社こじん", "furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "1-1"})
+    r = client.post(
+        "/corporate/corporations",
+        json={"name": "株式会社こじん", "furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "1-1"},
+    )
     assert r.status_code == 201, r.text
     number = r.json()["corporateNumber"]
     assert client.get(f"/corporate/corporations/{number}").json()["name"] == "株式会社こじん"

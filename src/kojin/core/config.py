@@ -21,9 +21,7 @@ class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("KOJIN_DATABASE_URL") or None)
     schema_prefix: str = field(default_factory=lambda: os.environ.get("KOJIN_SCHEMA_PREFIX", ""))
     # The demo municipality: 文京区, where the seed's assembly met.
-    municipality_code: str = field(
-        default_factory=lambda: os.environ.get("KOJIN_MUNICIPALITY", "13105")
-    )
+    municipality_code: str = field(default_factory=lambda: os.environ.get("KOJIN_MUNICIPALITY", "13105"))
 
     @property
     def uses_sqlite(self) -> bool:

@@ -42,6 +42,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache: index pages of a million-resident register stay hot.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
@@ -78,15 +80,15 @@ class Database:
             engine = create_engine(url, pool_size=8, max_overflow=16)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        url = make_url(self.settings.database_url or "")
+        server = make_url(self.settings.database_url or "")
         schema = self.schema_for(party)
-        bootstrap = create_engine(url, isolation_level="AUTOCOMMIT")
+        bootstrap = create_engine(server, isolation_level="AUTOCOMMIT")
         with bootstrap.connect() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         bootstrap.dispose()
         # Every connection of this engine sees only its party's schema.
         return create_engine(
-            url,
+            server,
             connect_args={"options": f"-c search_path={schema}"},
             pool_size=8,
             max_overflow=16,

@@ -7,7 +7,6 @@ oracle.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -18,6 +17,14 @@ _FULLWIDTH_DIGITS = re.compile(r"[０-９]")
 _ASCII_DIGITS = re.compile(r"^[0-9]+$")
 
 
+def _mod11_weights(length: int) -> tuple[int, ...]:
+    # Left-to-right weights: for 11 digits 6,5,4,3,2,7,6,5,4,3,2.
+    return tuple((n - 1) % 6 + 2 for n in range(length, 0, -1))
+
+
+_MOD11_WEIGHTS = {10: _mod11_weights(10), 11: _mod11_weights(11)}
+
+
 def mod11_check_digit(body: str) -> int:
     """Modulus-11 check digit with weights 2–7 cycling from the right.
 
@@ -25,11 +32,8 @@ def mod11_check_digit(body: str) -> int:
     総務省令第85号 §5 (Qn = n+1 for n ≤ 6, n−5 for 7 ≤ n ≤ 11); kojin uses the
     same rule for the 10-digit body of a 住民票コード.
     """
-    total = 0
-    for n, ch in enumerate(reversed(body), start=1):
-        q = (n - 1) % 6 + 2
-        total += int(ch) * q
-    remainder = total % 11
+    weights = _MOD11_WEIGHTS[len(body)] if len(body) in _MOD11_WEIGHTS else _mod11_weights(len(body))
+    remainder = sum(map(int.__mul__, map(int, body), weights)) % 11
     return 0 if remainder <= 1 else 11 - remainder
 
 
@@ -37,8 +41,10 @@ def individual_check_digit(body11: str) -> int:
     """Check digit of an individual number's 11-digit body (個人番号の検査用数字)."""
     if len(body11) != 11 or not _ASCII_DIGITS.match(body11):
         raise InvalidInput(
-            "number.body", "個人番号の本体は11桁の数字です。",
-            "The body of an individual number is 11 digits.", field="number",
+            "number.body",
+            "個人番号の本体は11桁の数字です。",
+            "The body of an individual number is 11 digits.",
+            field="number",
         )
     return mod11_check_digit(body11)
 
@@ -51,8 +57,10 @@ def corporate_check_digit(base12: str) -> int:
     """
     if len(base12) != 12 or not _ASCII_DIGITS.match(base12):
         raise InvalidInput(
-            "corporate_number.body", "法人番号の基礎番号は12桁の数字です。",
-            "The base of a corporate number is 12 digits.", field="corporate_number",
+            "corporate_number.body",
+            "法人番号の基礎番号は12桁の数字です。",
+            "The base of a corporate number is 12 digits.",
+            field="corporate_number",
         )
     total = sum(int(ch) * (1 if n % 2 else 2) for n, ch in enumerate(reversed(base12), start=1))
     return 9 - total % 9
@@ -68,8 +76,10 @@ def _check_digits_only(value: str, length: int, field: str, kind_ja: str, kind_e
         )
     if not _ASCII_DIGITS.match(value):
         raise InvalidInput(
-            f"{field}.not_digits", f"{kind_ja}は数字だけで入力してください。",
-            f"The {kind_en} must contain digits only.", field=field,
+            f"{field}.not_digits",
+            f"{kind_ja}は数字だけで入力してください。",
+            f"The {kind_en} must contain digits only.",
+            field=field,
         )
     if len(value) != length:
         raise InvalidInput(
@@ -89,8 +99,10 @@ def validate_individual_number(value: str) -> str:
     _check_digits_only(value, 12, "number", "個人番号", "individual number")
     if mod11_check_digit(value[:11]) != int(value[11]):
         raise InvalidInput(
-            "number.check_digit", "個人番号の検査用数字が一致しません。",
-            "The individual number's check digit is wrong.", field="number",
+            "number.check_digit",
+            "個人番号の検査用数字が一致しません。",
+            "The individual number's check digit is wrong.",
+            field="number",
         )
     return value
 
@@ -100,8 +112,10 @@ def validate_corporate_number(value: str) -> str:
     _check_digits_only(value, 13, "corporate_number", "法人番号", "corporate number")
     if corporate_check_digit(value[1:]) != int(value[0]):
         raise InvalidInput(
-            "corporate_number.check_digit", "法人番号の検査用数字が一致しません。",
-            "The corporate number's check digit is wrong.", field="corporate_number",
+            "corporate_number.check_digit",
+            "法人番号の検査用数字が一致しません。",
+            "The corporate number's check digit is wrong.",
+            field="corporate_number",
         )
     return value
 
@@ -115,8 +129,10 @@ def validate_juminhyo_code(value: str) -> str:
     _check_digits_only(value, 11, "juminhyo_code", "住民票コード", "resident record code")
     if mod11_check_digit(value[:10]) != int(value[10]):
         raise InvalidInput(
-            "juminhyo_code.check_digit", "住民票コードの検査用数字が一致しません。",
-            "The resident record code's check digit is wrong.", field="juminhyo_code",
+            "juminhyo_code.check_digit",
+            "住民票コードの検査用数字が一致しません。",
+            "The resident record code's check digit is wrong.",
+            field="juminhyo_code",
         )
     return value
 
@@ -138,9 +154,7 @@ class NumberDerivation:
     key: bytes
 
     def candidate(self, juminhyo_code: str, attempt: int = 0) -> str:
-        mac = hmac.new(
-            self.key, f"kojin-number|{juminhyo_code}|{attempt}".encode(), hashlib.sha256
-        ).digest()
+        mac = hmac.digest(self.key, f"kojin-number|{juminhyo_code}|{attempt}".encode(), "sha256")
         body = f"{int.from_bytes(mac[:16], 'big') % 10**11:011d}"
         return f"{body}{mod11_check_digit(body)}"
 

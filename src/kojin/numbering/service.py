@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.bulk import bulk_insert
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
@@ -51,11 +52,7 @@ class NumberingService:
         with self.engine.begin() as conn:
             if conn.execute(select(func.count()).select_from(numbering_keys)).scalar_one():
                 return
-            conn.execute(
-                insert(numbering_keys).values(
-                    id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)
-                )
-            )
+            conn.execute(insert(numbering_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)))
 
     def _derive(self, conn: Connection) -> NumberDerivation:
         if self._derivation is None:
@@ -80,8 +77,10 @@ class NumberingService:
                 validate_juminhyo_code(code)
         if len(set(codes)) != len(codes):
             raise Conflict(
-                "number.duplicate_request", "同じ住民票コードが重複しています。",
-                "The same resident record code appears twice.", field="juminhyo_code",
+                "number.duplicate_request",
+                "同じ住民票コードが重複しています。",
+                "The same resident record code appears twice.",
+                field="juminhyo_code",
             )
         for _ in range(3):
             try:
@@ -90,7 +89,8 @@ class NumberingService:
             except IntegrityError:
                 continue
         raise Conflict(
-            "number.contention", "番号の発行が競合しました。再試行してください。",
+            "number.contention",
+            "番号の発行が競合しました。再試行してください。",
             "Number issuing contended with another writer; retry.",
         )
 
@@ -123,12 +123,9 @@ class NumberingService:
                 candidates[i] = derive.candidate(fresh[i], attempts[i])
         if fresh:
             now = datetime.now(UTC)
-            conn.execute(
-                insert(numbers),
-                [
-                    {"number": n, "juminhyo_code": c, "status": "active", "issued_at": now}
-                    for n, c in zip(candidates, fresh, strict=True)
-                ],
+            bulk_insert(
+                conn, numbers, ("number", "juminhyo_code", "status", "issued_at"),
+                [(n, c, "active", now) for n, c in zip(candidates, fresh, strict=True)],
             )
         existing.update(zip(fresh, candidates, strict=True))
         return [existing[code] for code in codes]
@@ -154,13 +151,12 @@ class NumberingService:
         """The active number of a 住民票コード (for the notice and the card)."""
         with self.engine.connect() as conn:
             number = conn.execute(
-                select(numbers.c.number).where(
-                    numbers.c.juminhyo_code == juminhyo_code, numbers.c.status == "active"
-                )
+                select(numbers.c.number).where(numbers.c.juminhyo_code == juminhyo_code, numbers.c.status == "active")
             ).scalar()
         if number is None:
             raise NotFound(
-                "number.not_assigned", "この住民票コードに個人番号はありません。",
+                "number.not_assigned",
+                "この住民票コードに個人番号はありません。",
                 "No individual number is assigned to this resident record code.",
                 field="juminhyo_code",
             )
@@ -175,13 +171,17 @@ class NumberingService:
             ).first()
         if row is None:
             raise NotFound(
-                "number.unknown", "その個人番号は発行されていません。",
-                "That individual number has not been issued.", field="number",
+                "number.unknown",
+                "その個人番号は発行されていません。",
+                "That individual number has not been issued.",
+                field="number",
             )
         if row.status != "active":
             raise Conflict(
-                "number.retired", "その個人番号は変更により使用できません。",
-                "That individual number was retired by a number change.", field="number",
+                "number.retired",
+                "その個人番号は変更により使用できません。",
+                "That individual number was retired by a number change.",
+                field="number",
             )
         return str(row.juminhyo_code)
 
@@ -196,9 +196,7 @@ class NumberingService:
                 .where(numbers.c.juminhyo_code == juminhyo_code)
                 .order_by(numbers.c.issued_at, numbers.c.status)
             ).all()
-        return [
-            NumberRecord(r.number, r.status, r.issued_at, r.retired_at, r.retire_reason) for r in rows
-        ]
+        return [NumberRecord(r.number, r.status, r.issued_at, r.retired_at, r.retire_reason) for r in rows]
 
     # -- change (番号法 §7(2)) ----------------------------------------------
     def change(self, juminhyo_code: str, *, reason: str, designated_by: str) -> str:
@@ -217,7 +215,8 @@ class NumberingService:
             )
             if result.rowcount != 1:
                 raise NotFound(
-                    "number.not_assigned", "この住民票コードに個人番号はありません。",
+                    "number.not_assigned",
+                    "この住民票コードに個人番号はありません。",
                     "No individual number is assigned to this resident record code.",
                     field="juminhyo_code",
                 )

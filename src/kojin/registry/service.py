@@ -8,6 +8,7 @@ of it is recorded or none of it is.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
+from kojin.core.bulk import bulk_insert
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
 from kojin.numbering.domain import make_juminhyo_code
@@ -37,6 +39,16 @@ from kojin.registry.domain import (
     validate_name,
 )
 from kojin.registry.store import counters, history, households, outbox, residents
+
+_RESIDENT_COLUMNS = (
+    "id", "juminhyo_code", "municipality_code", "name", "kana", "sex", "birth_date", "household_id",
+    "relationship", "nationality", "residence_status", "period_of_stay_until", "status", "registered_on",
+    "postal_code", "prefecture", "city", "town", "block", "building",
+)
+_HOUSEHOLD_COLUMNS = ("id", "municipality_code", "head_resident_id")
+_HISTORY_COLUMNS = ("id", "resident_id", "kind", "effective_date", "recorded_at", "recorded_by", "details")
+
+_NUMBERING_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kojin-numbering")
 
 # Events other parties subscribe to.
 ADDRESS_CHANGED = "registry.address_changed"
@@ -115,19 +127,26 @@ class RegisterService:
     def check_address(self, address: Address, municipality_code: str) -> Address:
         town_office = postal.municipality(municipality_code)
         checked = postal.complete_address(
-            address.postal_code, prefecture=address.prefecture, city=address.city,
-            town=address.town, block=address.block, building=address.building,
+            address.postal_code,
+            prefecture=address.prefecture,
+            city=address.city,
+            town=address.town,
+            block=address.block,
+            building=address.building,
         )
         if (checked.prefecture, checked.city) != (town_office.prefecture, town_office.city):
             raise InvalidInput(
                 "address.other_municipality",
                 f"住所が{town_office.name}ではありません（{checked.prefecture}{checked.city}）。",
-                f"The address is not in {town_office.name}.", field="address",
+                f"The address is not in {town_office.name}.",
+                field="address",
             )
         if not checked.block:
             raise InvalidInput(
-                "address.block_missing", "番地（丁目・番・号）を入力してください。",
-                "The block (丁目・番地・号) is required.", field="block",
+                "address.block_missing",
+                "番地（丁目・番・号）を入力してください。",
+                "The block (丁目・番地・号) is required.",
+                field="block",
             )
         return checked
 
@@ -148,12 +167,13 @@ class RegisterService:
         codes: set[str] = set()
         while len(codes) < count:
             needed = count - len(codes)
-            batch = {make_juminhyo_code(f"{secrets.randbelow(10**10):010d}") for _ in range(needed)}
+            pool = secrets.token_bytes(8 * needed)
+            batch = {
+                make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}")
+                for i in range(0, len(pool), 8)
+            }
             batch -= codes
-            taken = {
-                c for (c,) in conn.execute(select(residents.c.juminhyo_code).where(residents.c.juminhyo_code.in_(batch)))
-            } if len(batch) < 5000 else self._taken_chunked(conn, batch)
-            codes |= batch - taken
+            codes |= batch - self._taken_chunked(conn, batch)
         return list(codes)
 
     @staticmethod
@@ -162,7 +182,10 @@ class RegisterService:
         taken: set[str] = set()
         for start in range(0, len(items), 5000):
             chunk = items[start : start + 5000]
-            taken.update(c for (c,) in conn.execute(select(residents.c.juminhyo_code).where(residents.c.juminhyo_code.in_(chunk))))
+            taken.update(
+                c
+                for (c,) in conn.execute(select(residents.c.juminhyo_code).where(residents.c.juminhyo_code.in_(chunk)))
+            )
         return taken
 
     # -- history and events --------------------------------------------------
@@ -233,15 +256,19 @@ class RegisterService:
         """
         today = today or date.today()
         if kind not in (EventKind.BIRTH, EventKind.MOVE_IN):
-            raise InvalidInput("kind.invalid", "登録の事由は出生か転入です。", "Registration is a birth or a move-in.", field="kind")
+            raise InvalidInput(
+                "kind.invalid", "登録の事由は出生か転入です。", "Registration is a birth or a move-in.", field="kind"
+            )
         details = self.check_details(details, municipality_code, today)
         effective = validate_effective_date(effective_date or today, today)
         if kind is EventKind.BIRTH and details.birth_date != effective:
             effective = details.birth_date
         if relationship not in RELATIONSHIPS:
             raise InvalidInput(
-                "relationship.invalid", f"続柄は {'、'.join(RELATIONSHIPS)} のいずれかです。",
-                f"Relationship must be one of {', '.join(RELATIONSHIPS)}.", field="relationship",
+                "relationship.invalid",
+                f"続柄は {'、'.join(RELATIONSHIPS)} のいずれかです。",
+                f"Relationship must be one of {', '.join(RELATIONSHIPS)}.",
+                field="relationship",
             )
         with self.engine.begin() as conn:
             self._refuse_duplicate(conn, details, municipality_code)
@@ -249,13 +276,17 @@ class RegisterService:
                 self._household(conn, household_id)
                 if relationship == "世帯主":
                     raise InvalidInput(
-                        "relationship.head_exists", "この世帯には既に世帯主がいます。",
-                        "This household already has a head.", field="relationship",
+                        "relationship.head_exists",
+                        "この世帯には既に世帯主がいます。",
+                        "This household already has a head.",
+                        field="relationship",
                     )
             elif relationship != "世帯主":
                 raise InvalidInput(
-                    "relationship.needs_household", "世帯主以外は既存の世帯を指定してください。",
-                    "Only a head of household can start a new household.", field="household_id",
+                    "relationship.needs_household",
+                    "世帯主以外は既存の世帯を指定してください。",
+                    "Only a head of household can start a new household.",
+                    field="household_id",
                 )
             if juminhyo_code is not None:
                 self._refuse_active_code(conn, juminhyo_code)
@@ -321,7 +352,8 @@ class RegisterService:
             select(residents.c.id).where(residents.c.juminhyo_code == code, residents.c.status == Status.RESIDENT.value)
         ).first():
             raise Conflict(
-                "juminhyo_code.active_elsewhere", "この住民票コードの人は転出届が済んでいません。",
+                "juminhyo_code.active_elsewhere",
+                "この住民票コードの人は転出届が済んでいません。",
                 "The person with this code has not moved out of their current municipality.",
                 field="juminhyo_code",
             )
@@ -349,63 +381,40 @@ class RegisterService:
             return 0
         with self.engine.begin() as conn:
             codes = self._new_codes(conn, len(people))
-            self.numbering.assign_many(codes, validated=True)
+            # J-LIS numbers the batch in its own store while the register
+            # writes its rows: the two stores are separate files (or schemas),
+            # and SQLite releases the GIL inside each insert.
+            numbered = _NUMBERING_POOL.submit(self.numbering.assign_many, codes, validated=True)
             first_resident = self._allocate(conn, "resident", len(people))
             first_household = self._allocate(conn, "household", len(drafts))
             first_history = self._allocate(conn, "history", len(people))
             now = datetime.now(UTC)
-            resident_rows = []
-            history_rows = []
+            resident_rows: list[tuple[Any, ...]] = []
+            history_rows: list[tuple[Any, ...]] = []
             heads: dict[int, int] = {}
             for i, ((details, relationship, h), code) in enumerate(zip(people, codes, strict=True)):
                 rid = first_resident + i
                 heads.setdefault(h, rid)
-                address = details.address
-                registered = details.birth_date if details.nationality == "JP" else today
-                resident_rows.append(
-                    {
-                        "id": rid,
-                        "juminhyo_code": code,
-                        "municipality_code": municipality_code,
-                        "name": details.name,
-                        "kana": details.kana,
-                        "sex": details.sex.value,
-                        "birth_date": details.birth_date,
-                        "household_id": first_household + h,
-                        "relationship": relationship,
-                        "nationality": details.nationality,
-                        "residence_status": details.residence_status,
-                        "period_of_stay_until": details.period_of_stay_until,
-                        "status": "resident",
-                        "registered_on": registered,
-                        "postal_code": address.postal_code,
-                        "prefecture": address.prefecture,
-                        "city": address.city,
-                        "town": address.town,
-                        "block": address.block,
-                        "building": address.building,
-                    }
-                )
+                a = details.address
+                native = details.nationality == "JP"
+                registered = details.birth_date if native else today
+                resident_rows.append((
+                    rid, code, municipality_code, details.name, details.kana, details.sex.value,
+                    details.birth_date, first_household + h, relationship, details.nationality,
+                    details.residence_status, details.period_of_stay_until, "resident", registered,
+                    a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
+                ))
                 history_rows.append(
-                    {
-                        "id": first_history + i,
-                        "resident_id": rid,
-                        "kind": "birth" if details.nationality == "JP" else "move_in",
-                        "effective_date": registered,
-                        "recorded_at": now,
-                        "recorded_by": clerk,
-                        "details": "{}",
-                    }
+                    (first_history + i, rid, "birth" if native else "move_in", registered, now, clerk, "{}")
                 )
-            conn.execute(
-                insert(households),
-                [
-                    {"id": first_household + h, "municipality_code": municipality_code, "head_resident_id": heads[h]}
-                    for h in range(len(drafts))
-                ],
+            bulk_insert(
+                conn, households, _HOUSEHOLD_COLUMNS,
+                [(first_household + h, municipality_code, heads[h]) for h in range(len(drafts))],
             )
-            conn.execute(insert(residents), resident_rows)
-            conn.execute(insert(history), history_rows)
+            bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows)
+            bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows)
+            # Commit the register only once every person has a number.
+            numbered.result()
         return len(people)
 
     # -- changes -----------------------------------------------------------------
@@ -423,25 +432,37 @@ class RegisterService:
         row = conn.execute(select(residents).where(residents.c.id == resident_id)).first()
         if row is None:
             raise NotFound(
-                "resident.not_found", f"住民ID {resident_id} は登録されていません。",
-                f"No resident with id {resident_id}.", field="resident_id",
+                "resident.not_found",
+                f"住民ID {resident_id} は登録されていません。",
+                f"No resident with id {resident_id}.",
+                field="resident_id",
             )
         resident = _resident(row)
         if resident.status is Status.DECEASED:
             raise Conflict(
-                "resident.deceased", "この住民は死亡により消除されています。",
-                "This resident is recorded as deceased.", field="resident_id",
+                "resident.deceased",
+                "この住民は死亡により消除されています。",
+                "This resident is recorded as deceased.",
+                field="resident_id",
             )
         if resident.status is Status.MOVED_OUT:
             raise Conflict(
-                "resident.moved_out", "この住民は転出済みです。",
-                "This resident has moved out.", field="resident_id",
+                "resident.moved_out",
+                "この住民は転出済みです。",
+                "This resident has moved out.",
+                field="resident_id",
             )
         return resident
 
     def move_within(
-        self, resident_id: int, address: Address, *, effective_date: date | None = None,
-        whole_household: bool = False, clerk: str = "clerk", today: date | None = None,
+        self,
+        resident_id: int,
+        address: Address,
+        *,
+        effective_date: date | None = None,
+        whole_household: bool = False,
+        clerk: str = "clerk",
+        today: date | None = None,
     ) -> list[Resident]:
         """転居: a new address in the same municipality."""
         today = today or date.today()
@@ -451,8 +472,10 @@ class RegisterService:
             checked = self.check_address(address, resident.municipality_code)
             if checked == resident.address:
                 raise InvalidInput(
-                    "address.unchanged", "新しい住所が現住所と同じです。",
-                    "The new address is the same as the current one.", field="address",
+                    "address.unchanged",
+                    "新しい住所が現住所と同じです。",
+                    "The new address is the same as the current one.",
+                    field="address",
                 )
             movers = self._members_to_change(conn, resident, whole_household)
             ids = [m.resident_id for m in movers]
@@ -460,16 +483,27 @@ class RegisterService:
             if not whole_household and resident.relationship != "世帯主":
                 # Moving out of the family home alone starts a new household.
                 new_household = self._allocate(conn, "household", 1)
-                conn.execute(insert(households).values(
-                    id=new_household, municipality_code=resident.municipality_code, head_resident_id=resident_id
-                ))
-                conn.execute(update(residents).where(residents.c.id == resident_id).values(
-                    household_id=new_household, relationship="世帯主"
-                ))
+                conn.execute(
+                    insert(households).values(
+                        id=new_household, municipality_code=resident.municipality_code, head_resident_id=resident_id
+                    )
+                )
+                conn.execute(
+                    update(residents)
+                    .where(residents.c.id == resident_id)
+                    .values(household_id=new_household, relationship="世帯主")
+                )
             self._history(
                 conn,
-                [(m.resident_id, EventKind.MOVE_WITHIN, effective,
-                  {"from": m.address.one_line(), "to": checked.one_line()}) for m in movers],
+                [
+                    (
+                        m.resident_id,
+                        EventKind.MOVE_WITHIN,
+                        effective,
+                        {"from": m.address.one_line(), "to": checked.one_line()},
+                    )
+                    for m in movers
+                ],
                 clerk,
             )
             for m in movers:
@@ -478,8 +512,14 @@ class RegisterService:
         return [self.get(i) for i in ids]
 
     def move_out(
-        self, resident_id: int, *, destination: str, effective_date: date | None = None,
-        whole_household: bool = False, clerk: str = "clerk", today: date | None = None,
+        self,
+        resident_id: int,
+        *,
+        destination: str,
+        effective_date: date | None = None,
+        whole_household: bool = False,
+        clerk: str = "clerk",
+        today: date | None = None,
     ) -> list[Resident]:
         """転出: the person leaves the municipality; the record is kept, marked moved out."""
         today = today or date.today()
@@ -494,7 +534,9 @@ class RegisterService:
             ids = [m.resident_id for m in movers]
             conn.execute(update(residents).where(residents.c.id.in_(ids)).values(status=Status.MOVED_OUT.value))
             self._history(
-                conn, [(m.resident_id, EventKind.MOVE_OUT, effective, {"destination": destination}) for m in movers], clerk
+                conn,
+                [(m.resident_id, EventKind.MOVE_OUT, effective, {"destination": destination}) for m in movers],
+                clerk,
             )
             for m in movers:
                 self._emit(conn, MOVED_OUT, {"resident_id": m.resident_id, "juminhyo_code": m.juminhyo_code})
@@ -502,8 +544,14 @@ class RegisterService:
         return [self.get(i) for i in ids]
 
     def change_name(
-        self, resident_id: int, *, name: str, kana: str, effective_date: date | None = None,
-        clerk: str = "clerk", today: date | None = None,
+        self,
+        resident_id: int,
+        *,
+        name: str,
+        kana: str,
+        effective_date: date | None = None,
+        clerk: str = "clerk",
+        today: date | None = None,
     ) -> Resident:
         """氏名変更 (marriage, adoption, court permission …)."""
         today = today or date.today()
@@ -514,14 +562,22 @@ class RegisterService:
             resident = self._require_resident(conn, resident_id)
             if (name, kana) == (resident.name, resident.kana):
                 raise InvalidInput(
-                    "name.unchanged", "新しい氏名が現在の氏名と同じです。",
-                    "The new name is the same as the current one.", field="name",
+                    "name.unchanged",
+                    "新しい氏名が現在の氏名と同じです。",
+                    "The new name is the same as the current one.",
+                    field="name",
                 )
             conn.execute(update(residents).where(residents.c.id == resident_id).values(name=name, kana=kana))
             self._history(
                 conn,
-                [(resident_id, EventKind.NAME_CHANGE, effective,
-                  {"from": resident.name, "from_kana": resident.kana, "to": name, "to_kana": kana})],
+                [
+                    (
+                        resident_id,
+                        EventKind.NAME_CHANGE,
+                        effective,
+                        {"from": resident.name, "from_kana": resident.kana, "to": name, "to_kana": kana},
+                    )
+                ],
                 clerk,
             )
             self._emit(conn, NAME_CHANGED, {"resident_id": resident_id, "juminhyo_code": resident.juminhyo_code})
@@ -538,8 +594,10 @@ class RegisterService:
             resident = self._require_resident(conn, resident_id)
             if effective < resident.birth_date:
                 raise InvalidInput(
-                    "effective_date.before_birth", "死亡日が生年月日より前です。",
-                    "The date of death is before the birth date.", field="effective_date",
+                    "effective_date.before_birth",
+                    "死亡日が生年月日より前です。",
+                    "The date of death is before the birth date.",
+                    field="effective_date",
                 )
             conn.execute(update(residents).where(residents.c.id == resident_id).values(status=Status.DECEASED.value))
             self._history(conn, [(resident_id, EventKind.DEATH, effective, {})], clerk)
@@ -548,8 +606,14 @@ class RegisterService:
         return self.get(resident_id)
 
     def change_residence_status(
-        self, resident_id: int, *, residence_status: str, period_of_stay_until: date | None,
-        effective_date: date | None = None, clerk: str = "clerk", today: date | None = None,
+        self,
+        resident_id: int,
+        *,
+        residence_status: str,
+        period_of_stay_until: date | None,
+        effective_date: date | None = None,
+        clerk: str = "clerk",
+        today: date | None = None,
     ) -> Resident:
         """在留資格変更 for a foreign resident."""
         today = today or date.today()
@@ -558,23 +622,41 @@ class RegisterService:
             resident = self._require_resident(conn, resident_id)
             if not resident.is_foreign:
                 raise InvalidInput(
-                    "residence_status.not_applicable", "日本国籍の人に在留資格はありません。",
-                    "Japanese nationals have no residence status.", field="residence_status",
+                    "residence_status.not_applicable",
+                    "日本国籍の人に在留資格はありません。",
+                    "Japanese nationals have no residence status.",
+                    field="residence_status",
                 )
             probe = PersonDetails(
-                resident.name, resident.kana, resident.sex, resident.birth_date, resident.address,
-                resident.nationality, residence_status, period_of_stay_until,
+                resident.name,
+                resident.kana,
+                resident.sex,
+                resident.birth_date,
+                resident.address,
+                resident.nationality,
+                residence_status,
+                period_of_stay_until,
             )
             validate_foreign_details(probe)
-            conn.execute(update(residents).where(residents.c.id == resident_id).values(
-                residence_status=residence_status, period_of_stay_until=period_of_stay_until
-            ))
+            conn.execute(
+                update(residents)
+                .where(residents.c.id == resident_id)
+                .values(residence_status=residence_status, period_of_stay_until=period_of_stay_until)
+            )
             self._history(
                 conn,
-                [(resident_id, EventKind.RESIDENCE_STATUS_CHANGE, effective, {
-                    "from": resident.residence_status or "", "to": residence_status,
-                    "until": period_of_stay_until.isoformat() if period_of_stay_until else "",
-                })],
+                [
+                    (
+                        resident_id,
+                        EventKind.RESIDENCE_STATUS_CHANGE,
+                        effective,
+                        {
+                            "from": resident.residence_status or "",
+                            "to": residence_status,
+                            "until": period_of_stay_until.isoformat() if period_of_stay_until else "",
+                        },
+                    )
+                ],
                 clerk,
             )
         return self.get(resident_id)
@@ -586,7 +668,9 @@ class RegisterService:
         number was changed; the numbers themselves live only with J-LIS.
         """
         if not reason.strip():
-            raise InvalidInput("reason.empty", "変更の理由を入力してください。", "A reason is required.", field="reason")
+            raise InvalidInput(
+                "reason.empty", "変更の理由を入力してください。", "A reason is required.", field="reason"
+            )
         with self.engine.connect() as conn:
             resident = self._require_resident(conn, resident_id)
         new_number = self.numbering.change(resident.juminhyo_code, reason=reason, designated_by=clerk)
@@ -600,8 +684,10 @@ class RegisterService:
             row = conn.execute(select(residents).where(residents.c.id == resident_id)).first()
         if row is None:
             raise NotFound(
-                "resident.not_found", f"住民ID {resident_id} は登録されていません。",
-                f"No resident with id {resident_id}.", field="resident_id",
+                "resident.not_found",
+                f"住民ID {resident_id} は登録されていません。",
+                f"No resident with id {resident_id}.",
+                field="resident_id",
             )
         return _resident(row)
 
@@ -616,8 +702,10 @@ class RegisterService:
     def _household(conn: Connection, household_id: int) -> None:
         if conn.execute(select(households.c.id).where(households.c.id == household_id)).first() is None:
             raise NotFound(
-                "household.not_found", f"世帯 {household_id} はありません。",
-                f"No household {household_id}.", field="household_id",
+                "household.not_found",
+                f"世帯 {household_id} はありません。",
+                f"No household {household_id}.",
+                field="household_id",
             )
 
     def history_of(self, resident_id: int) -> list[HistoryEntry]:
@@ -627,14 +715,24 @@ class RegisterService:
                 select(history).where(history.c.resident_id == resident_id).order_by(history.c.id)
             ).all()
         return [
-            HistoryEntry(r.id, r.resident_id, EventKind(r.kind), r.effective_date,
-                         r.recorded_at.isoformat() if r.recorded_at else "", json.loads(r.details))
+            HistoryEntry(
+                r.id,
+                r.resident_id,
+                EventKind(r.kind),
+                r.effective_date,
+                r.recorded_at.isoformat() if r.recorded_at else "",
+                json.loads(r.details),
+            )
             for r in rows
         ]
 
     def iter_residents(
-        self, *, municipality_code: str | None = None, status: Status | None = None,
-        batch: int = 2000, after: int = 0,
+        self,
+        *,
+        municipality_code: str | None = None,
+        status: Status | None = None,
+        batch: int = 2000,
+        after: int = 0,
     ) -> Iterator[Resident]:
         """Stream residents in id order without holding them all in memory."""
         last = after
@@ -652,7 +750,9 @@ class RegisterService:
                 yield _resident(row)
             last = rows[-1].id
 
-    def find(self, *, kana: str | None = None, birth_date: date | None = None, name: str | None = None) -> list[Resident]:
+    def find(
+        self, *, kana: str | None = None, birth_date: date | None = None, name: str | None = None
+    ) -> list[Resident]:
         conditions = []
         if kana:
             conditions.append(residents.c.kana == kana)
@@ -661,7 +761,9 @@ class RegisterService:
         if name:
             conditions.append(residents.c.name == name)
         if not conditions:
-            raise InvalidInput("query.empty", "検索条件を指定してください。", "Give at least one search field.", field="query")
+            raise InvalidInput(
+                "query.empty", "検索条件を指定してください。", "Give at least one search field.", field="query"
+            )
         with self.engine.connect() as conn:
             rows = conn.execute(select(residents).where(and_(*conditions)).order_by(residents.c.id).limit(500)).all()
         return [_resident(r) for r in rows]

@@ -55,7 +55,6 @@ residents = Table(
     Index("ix_residents_code", "juminhyo_code"),
     Index("ix_residents_household", "household_id"),
     Index("ix_residents_kana_birth", "kana", "birth_date"),
-    Index("ix_residents_municipality", "municipality_code", "status"),
 )
 
 households = Table(

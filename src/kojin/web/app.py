@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi_offline import FastAPIOffline
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
 
 from kojin.app import Kojin
 from kojin.core.i18n import set_language
@@ -27,7 +27,8 @@ LANDING = """<!doctype html>
 <ul>
 <li><a href="/docs">API 文書（OpenAPI） <span lang="en">API documentation</span></a></li>
 <li><a href="/registry/residents?limit=20">住民基本台帳 <span lang="en">Resident register</span></a></li>
-<li><a href="/corporate/search?name=%E6%A0%AA%E5%BC%8F&amp;mode=2">法人番号 <span lang="en">Corporate numbers</span></a></li>
+<li><a href="/corporate/search?name=%E6%A0%AA%E5%BC%8F&amp;mode=2">
+法人番号 <span lang="en">Corporate numbers</span></a></li>
 </ul>
 </main></body></html>
 """

@@ -1,0 +1,15 @@
+"""The My Number card (個人番号カード) at the APDU level.
+
+- :mod:`kojin.card.apdu` — ISO/IEC 7816-4 command and response APDUs, status
+  words, BER-TLV, and the card profile (AIDs, file IDs) shared by both ends.
+- :mod:`kojin.card.emulator` — the emulated card: the JPKI application (公的個人認証AP)
+  and the 券面事項入力補助AP, answering the real APDUs; plus the issuer-side
+  personalisation API standing for the issuer's secure channel.
+- :mod:`kojin.card.storage` — the card's state in an encrypted file, rewritten
+  atomically whenever a PIN counter moves.
+- :mod:`kojin.card.transport` — how APDUs reach a card: in-process to the
+  emulator, or PC/SC to a real reader (pyscard, optional).
+- :mod:`kojin.card.reader` — the reader software: speaks only APDUs through a
+  transport, so it works the same on the emulator and on a real card.
+- :mod:`kojin.card.errors` — the domain errors the reader and the issuer API raise.
+"""
