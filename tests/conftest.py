@@ -26,7 +26,9 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--db", choices=("sqlite", "postgres", "both"), default=None,
+        "--db",
+        choices=("sqlite", "postgres", "both"),
+        default=None,
         help="databases for store-backed tests (default sqlite; KOJIN_TEST_POSTGRES adds postgres)",
     )
 
@@ -62,9 +64,7 @@ def _ensure_pg_database(url: str) -> None:
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("select 1 from pg_database where datname = :n"), {"n": parsed.database}
-            ).first()
+            exists = conn.execute(text("select 1 from pg_database where datname = :n"), {"n": parsed.database}).first()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     finally:
@@ -91,6 +91,12 @@ def pg_template(request: pytest.FixtureRequest, database: str) -> Iterator[Setti
     build(settings, migrate=False).db.drop_all()
 
 
+# Installation-wide keys and CAs survive between tests, as they would between
+# a deployment's days; everything a test writes is emptied.
+KEEP_TABLES = {"alembic_version", "numbering_keys", "cas", "ca_keys", "ca_secrets", "crls", "linkage_keys",
+               "challenge_keys", "relying_parties"}
+
+
 def _truncate_pg(kojin: Kojin) -> None:
     for party in PARTIES:
         with kojin.db.engine(party).begin() as conn:
@@ -99,9 +105,9 @@ def _truncate_pg(kojin: Kojin) -> None:
                 for r in conn.execute(
                     text(
                         "select tablename from pg_tables where schemaname = current_schema()"
-                        " and tablename <> 'alembic_version'"
                     )
                 )
+                if r[0] not in KEEP_TABLES
             ]
             if tables:
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -134,7 +140,7 @@ def kojin(settings: Settings, database: str, sqlite_template: Path) -> Iterator[
     system = build(settings, migrate=False)
     if database == "postgres":
         _truncate_pg(system)
-        system.numbering.ensure_key()
+        system.initialise()
     try:
         yield system
     finally:

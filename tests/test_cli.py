@@ -141,3 +141,28 @@ def test_corp_commands(run) -> None:  # type: ignore[no-untyped-def]
     assert json.loads(run("corp", "show", number, "--json").stdout)["name"] == "株式会社こじん"
     found = run("corp", "search", "こじん", "--mode", "2", "--json").stdout.splitlines()
     assert len(found) == 1
+
+
+def test_card_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rid = str(json.loads(run(*ADD, "--json").stdout)["resident_id"])
+    issued = run("card", "issue", "--resident", rid, "--pin", "1234", "--password", "ABC123",
+                 "--algorithm", "p256", "--json")
+    assert issued.exit_code == 0, issued.stderr
+    card = json.loads(issued.stdout)
+    assert card["auth_certificate"] == "good" and card["pin_tries_left"]["auth"] == 3
+    assert run("card", "list").stdout.split() == [card["card_id"]]
+    ok = run("card", "auth", card["card_id"], "--pin", "1234", "--json")
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["serial"] == card["auth_serial"]
+    wrong = run("card", "auth", card["card_id"], "--pin", "0000")
+    assert wrong.exit_code == 2 and wrong.stderr.startswith("error card.pin_wrong [pin]")
+    reset = run("card", "reset-pin", card["card_id"], "--clerk", "窓口", "--new-pin", "5678", "--json")
+    assert json.loads(reset.stdout)["pin_tries_left"]["auth"] == 3
+    prompted = run("card", "auth", card["card_id"], input="5678\n")
+    assert prompted.exit_code == 0
+    revoked = json.loads(run("card", "revoke", card["card_id"], "--json").stdout)
+    assert revoked["status"] == "lost" and revoked["auth_certificate"] == "revoked"
+    assert run("pki", "export", "--out", str(tmp_path / "ca")).exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "ca").iterdir()) == ["auth.pem", "root.pem", "sign.pem"]
+    assert run("pki", "crl", "--ca", "auth").stdout.startswith("-----BEGIN X509 CRL-----")
+    bad = run("card", "issue", "--resident", rid, "--pin", "12", "--password", "ABC123")
+    assert bad.exit_code == 2 and "card.pin_format" in bad.stderr

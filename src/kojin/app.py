@@ -8,18 +8,43 @@ services handed to them here and through the event bus.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
+from kojin.agency.service import AgencyDirectory
+from kojin.audit.service import ExchangeLog
+from kojin.auth.service import CardAuthService
+from kojin.card.issuance import CardOffice
 from kojin.core.config import Settings
 from kojin.core.db import Database, register_party
 from kojin.core.events import EventBus
 from kojin.corporate.service import CorporateRegister
+from kojin.hub.service import HubService
+from kojin.hub.transport import IntermediateRouter
 from kojin.numbering.service import NumberingService
+from kojin.pki.domain import REVOKED_ON_EVENT
+from kojin.pki.linkage import RelyingPartyKind, SerialLinkage
+from kojin.pki.ocsp import OcspResponder
+from kojin.pki.service import CertificateAuthority
+from kojin.pki.verify import OcspCache, OcspClient
 from kojin.registry.service import RegisterService
 
 register_party("registry", "kojin.registry")
 register_party("numbering", "kojin.numbering")
 register_party("corporate", "kojin.corporate")
+register_party("pki", "kojin.pki")
+register_party("auth", "kojin.auth")
+# Information linkage: the hub and the exchange log. Each agency is a party
+# too (agency_<id>), registered when it is created or found at the hub.
+register_party("hub", "kojin.hub")
+register_party("audit", "kojin.audit")
+
+# Relying parties registered with J-LIS in every installation (検証者).
+PUBLIC_RELYING_PARTIES = {
+    "portal": "マイナポータル",
+    "eligibility": "オンライン資格確認（支払基金・国保中央会）",
+    "kiosk": "コンビニ交付",
+}
 
 
 @dataclass
@@ -32,8 +57,42 @@ class Kojin:
     numbering: NumberingService
     register: RegisterService
     corporate: CorporateRegister
+    ca: CertificateAuthority
+    ocsp: OcspResponder
+    linkage: SerialLinkage
+    cards: CardOffice
+    auth: CardAuthService
+    hub: HubService
+    agencies: AgencyDirectory
+    # The exchange log is opened on first use: opening reads the whole tree,
+    # and a store must not be read before the tests have emptied it.
+    _exchange_log: ExchangeLog | None = field(default=None, repr=False)
+    _log_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def exchange_log(self) -> ExchangeLog:
+        """The durable exchange log (やりとり履歴ログ) of the audit party."""
+        with self._log_lock:
+            if self._exchange_log is None:
+                self._exchange_log = ExchangeLog(self.db.engine("audit"))
+            return self._exchange_log
+
+    def initialise(self) -> None:
+        """Create what every installation needs once: keys, CAs, relying parties (idempotent)."""
+        self.numbering.ensure_key()
+        self.ca.bootstrap()
+        self.linkage.ensure_key()
+        self.auth.ensure_key()
+        self.hub.ensure_keys()
+        for rp_id, name in PUBLIC_RELYING_PARTIES.items():
+            self.linkage.ensure_registered(rp_id, name, RelyingPartyKind.PUBLIC)
 
     def close(self) -> None:
+        self.auth.close()
+        self.hub.close()
+        self.agencies.close()
+        if self._exchange_log is not None:
+            self._exchange_log.close()
         self.db.dispose()
 
 
@@ -45,8 +104,37 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         db.migrate_all()
     bus = EventBus()
     numbering = NumberingService(db.engine("numbering"))
-    if migrate:
-        numbering.ensure_key()
     register = RegisterService(db.engine("registry"), numbering, bus)
     corporate = CorporateRegister(db.engine("corporate"))
-    return Kojin(settings, db, bus, numbering, register, corporate)
+    ca = CertificateAuthority(db.engine("pki"), base_url=settings.base_url)
+    # The register tells the CA what happened; the CA decides what to revoke.
+    for event_name in REVOKED_ON_EVENT:
+        bus.subscribe(event_name, ca.handle_register_event)
+    ocsp = OcspResponder(ca)
+    linkage = SerialLinkage(db.engine("pki"))
+    cards = CardOffice(
+        db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm
+    )
+    # In one process the relying parties ask the responder directly; deployed
+    # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
+    ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
+    auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
+    # Information linkage: the hub reaches agencies hosted here in process and
+    # the others at their registered endpoint; the log is the audit party's.
+    # (The lambdas are late-bound: the directory and kojin exist before any exchange.)
+    hub = HubService(
+        db.engine("hub"),
+        lambda: kojin.exchange_log,
+        IntermediateRouter(lambda agency_id: directory.intermediate(agency_id)),
+        jlis_channel_key=numbering.hub_channel_key,
+    )
+    directory = AgencyDirectory(db, hub, numbering)
+    if migrate:
+        directory.migrate_known()
+    kojin = Kojin(
+        settings=settings, db=db, bus=bus, numbering=numbering, register=register, corporate=corporate, ca=ca,
+        ocsp=ocsp, linkage=linkage, cards=cards, auth=auth, hub=hub, agencies=directory,
+    )
+    if migrate:
+        kojin.initialise()
+    return kojin

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -20,10 +21,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from kojin.agency.cli import agency_app
 from kojin.app import Kojin, build
+from kojin.audit.cli import audit_app
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick, set_language
 from kojin.corporate.domain import corporation_record
+from kojin.hub.demo import ensure_demo_agencies
 from kojin.numbering.domain import mask_number, validate_corporate_number, validate_individual_number
 from kojin.registry.domain import (
     Address,
@@ -53,6 +57,13 @@ corp_app = typer.Typer(help="法人番号 — the corporate-number register.", n
 app.add_typer(resident_app, name="resident")
 app.add_typer(number_app, name="number")
 app.add_typer(corp_app, name="corp")
+card_app = typer.Typer(help="個人番号カード — issue cards, report loss, reset PINs, authenticate.", no_args_is_help=True)
+pki_app = typer.Typer(help="公的個人認証 — CA certificates and CRLs.", no_args_is_help=True)
+app.add_typer(card_app, name="card")
+app.add_typer(pki_app, name="pki")
+# Information linkage (hub, agencies) and the exchange log.
+app.add_typer(agency_app, name="agency")
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -83,6 +94,11 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(2) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error. Point stdout at
+        # /dev/null so the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except Exception as exc:
         if os.environ.get("KOJIN_DEBUG"):
             raise
@@ -168,6 +184,50 @@ def seed(
     _run(body)
 
 
+DEMO_PIN = "1234"
+DEMO_PASSWORD = "ABC123"
+
+
+def _demo_cards(kojin: Kojin, share: float = 0.05) -> dict[str, str]:
+    """Cards for part of the demo population, and one demo card whose PIN is printed.
+
+    The bulk cards use P-256 keys (fast to make); the printed demo card is
+    RSA-2048, as real cards are. Its details are kept in kojin-data/demo-card.json
+    for the next `kojin up`, and for nothing else: a demo, not a practice.
+    """
+    record = kojin.settings.data_dir / "demo-card.json"
+    if record.exists():
+        return dict(json.loads(record.read_text(encoding="utf-8")))
+    from kojin.pki.domain import SIGNATURE_MIN_AGE
+    from kojin.registry.domain import Status
+
+    today = kojin.ca.today()
+    adults = [
+        r for r in kojin.register.iter_residents(status=Status.RESIDENT) if r.age_on(today) >= SIGNATURE_MIN_AGE
+    ]
+    if not adults:
+        raise KojinError("demo.empty", "デモ用の住民がいません。", "There are no demo residents.", field="residents")
+    chosen = adults[:: max(1, int(1 / share))]
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console) as progress:
+        task = progress.add_task(pick("カードを交付中", "issuing cards"), total=len(chosen))
+        demo = None
+        for n, resident in enumerate(chosen):
+            issued = kojin.cards.issue(
+                resident.resident_id, auth_pin=DEMO_PIN, signature_password=DEMO_PASSWORD,
+                algorithm="rsa2048" if n == 0 else "p256", today=today,
+            )
+            demo = demo or (issued, resident)
+            progress.update(task, advance=1)
+    assert demo is not None
+    data = {
+        "card_id": demo[0].card_id, "resident_id": str(demo[1].resident_id), "name": demo[1].name,
+        "pin": DEMO_PIN, "password": DEMO_PASSWORD,
+    }
+    record.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -182,10 +242,16 @@ def up(
         with _system() as kojin:
             if kojin.register.count() == 0:
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
+            demo = _demo_cards(kojin)
+            ensure_demo_agencies(kojin)
             base = f"http://{host}:{port}"
             console.print(pick("kojin を起動します:", "kojin is starting:"))
             console.print(f"  {pick('入口', 'landing page')}: {base}/")
             console.print(f"  {pick('API 文書', 'API docs')}:    {base}/docs")
+            console.print(pick(
+                f"  デモ用カード: {demo['card_id']}（{demo['name']}）暗証番号 {demo['pin']}・署名用 {demo['password']}",
+                f"  demo card: {demo['card_id']} ({demo['name']}) PIN {demo['pin']}, signature password {demo['password']}",
+            ))
 
     _run(prepare)
     uvicorn.run("kojin.web.factory:app", host=host, port=port, workers=workers, factory=True, log_level="info")
@@ -509,6 +575,183 @@ def corp_search(
         for corp in found:
             table.add_row(corp.corporate_number, corp.name, corp.address)
         console.print(table)
+
+    _run(body)
+
+
+# -- cards and PKI -------------------------------------------------------------------
+
+
+def _card_record(state: Any) -> dict[str, Any]:
+    return {
+        "card_id": state.card_id,
+        "status": state.status,
+        "issued_on": state.issued_on.isoformat(),
+        "expires_on": state.expires_on.isoformat(),
+        "auth_serial": str(state.auth_serial),
+        "auth_certificate": state.auth_status,
+        "sign_serial": str(state.sign_serial) if state.sign_serial else None,
+        "sign_certificate": state.sign_status,
+        "pin_tries_left": state.pin_tries,
+    }
+
+
+@card_app.command("issue")
+def card_issue(
+    resident: Annotated[int, typer.Option("--resident", help="Resident id.")],
+    pin: Annotated[str | None, typer.Option(help="4-digit PIN (利用者証明用・券面事項入力補助用); prompted when omitted.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Signature password, 6–16 of A–Z 0–9 (15 and over); prompted when omitted.")
+    ] = None,
+    algorithm: Annotated[str | None, typer.Option(help="rsa2048 (as real cards) or p256 (fast demos).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue a My Number card: keys made on the card, certificates issued, PINs set."""
+
+    def body() -> None:
+        with _system() as kojin:
+            person = kojin.register.get(resident)
+            auth_pin = pin or typer.prompt(pick("暗証番号（数字4桁）", "PIN (4 digits)"), hide_input=True)
+            sign_pw = password
+            from kojin.pki.domain import SIGNATURE_MIN_AGE
+
+            if sign_pw is None and person.age_on(kojin.ca.today()) >= SIGNATURE_MIN_AGE:
+                sign_pw = typer.prompt(pick("署名用暗証番号（英大文字・数字6〜16文字）", "signature password"),
+                                       hide_input=True)
+            issued = kojin.cards.issue(resident, auth_pin=auth_pin, signature_password=sign_pw, algorithm=algorithm)
+            state = kojin.cards.status(issued.card_id)
+        _print_record(_card_record(state), as_json, pick("カードを交付しました", "card issued"))
+
+    _run(body)
+
+
+@card_app.command("status")
+def card_status(
+    card_id: Annotated[str | None, typer.Argument(help="Card id; or use --resident.")] = None,
+    resident: Annotated[int | None, typer.Option("--resident", help="Every card of this resident.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a card: certificates, expiry, PIN tries left."""
+
+    def body() -> None:
+        with _system() as kojin:
+            if resident is not None:
+                states = kojin.cards.cards_of(kojin.register.get(resident))
+            elif card_id:
+                states = [kojin.cards.status(card_id)]
+            else:
+                raise KojinError("card.which", "カードIDか --resident を指定してください。",
+                                 "Give a card id or --resident.", field="card_id")
+        for state in states:
+            _print_record(_card_record(state), as_json, state.card_id)
+
+    _run(body)
+
+
+@card_app.command("list")
+def card_list() -> None:
+    """Card files a reader can see in kojin-data/cards/."""
+
+    def body() -> None:
+        with _system() as kojin:
+            for card_id in kojin.cards.card_files():
+                sys.stdout.write(card_id + "\n")
+
+    _run(body)
+
+
+@card_app.command("revoke")
+def card_revoke(card_id: str, as_json: JsonOpt = False) -> None:
+    """Report a card lost (紛失届): both certificates are revoked at once."""
+
+    def body() -> None:
+        with _system() as kojin:
+            state = kojin.cards.report_lost(card_id)
+        _print_record(_card_record(state), as_json, pick("失効しました", "revoked"))
+
+    _run(body)
+
+
+@card_app.command("reset-pin")
+def card_reset_pin(
+    card_id: str,
+    clerk: Annotated[str, typer.Option(help="Who resets it at the counter (recorded).")],
+    which: Annotated[str, typer.Option(help="auth, signature or card_info.")] = "auth",
+    new_pin: Annotated[str | None, typer.Option(help="The new PIN; prompted when omitted.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reset a locked or forgotten PIN at the counter (暗証番号の初期化)."""
+
+    def body() -> None:
+        value = new_pin or typer.prompt(pick("新しい暗証番号", "new PIN"), hide_input=True)
+        with _system() as kojin:
+            state = kojin.cards.reset_pin(card_id, which, value, clerk=clerk)
+        _print_record(_card_record(state), as_json, pick("暗証番号を初期化しました", "PIN reset"))
+
+    _run(body)
+
+
+@card_app.command("auth")
+def card_auth(
+    card_id: str,
+    rp: Annotated[str, typer.Option(help="Relying party id (portal, eligibility, kiosk …).")] = "portal",
+    pin: Annotated[str | None, typer.Option(help="4-digit PIN; prompted when omitted.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole card authentication: challenge, PIN, signature, verification."""
+    from kojin.auth.service import sign_challenge_with_card
+    from kojin.card.transport import InProcessTransport
+
+    def body() -> None:
+        value = pin or typer.prompt(pick("暗証番号（数字4桁）", "PIN (4 digits)"), hide_input=True)
+        with _system() as kojin:
+            challenge = kojin.auth.challenge(rp)
+            certificate, signature = sign_challenge_with_card(
+                InProcessTransport(kojin.cards.load(card_id)), value, challenge.value
+            )
+            result = kojin.auth.verify(rp, challenge.value, certificate, signature)
+        record = {
+            "result": "ok", "rp": rp, "serial": str(result.serial), "subject_kind": result.subject.kind.value,
+            "pseudonym": result.subject.pseudonym,
+        }
+        _print_record(record, as_json, pick("本人確認に成功しました", "authenticated"))
+
+    _run(body)
+
+
+@pki_app.command("export")
+def pki_export(out: Annotated[Path, typer.Option(help="Directory to write the CA certificates (PEM) to.")]) -> None:
+    """Write the root and issuing CA certificates as PEM files."""
+    from kojin.pki.domain import CA_NAMES
+
+    def body() -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        with _system() as kojin:
+            for name in CA_NAMES:
+                (out / f"{name}.pem").write_bytes(kojin.ca.ca_pem(name))
+                console.print(str(out / f"{name}.pem"))
+
+    _run(body)
+
+
+@pki_app.command("crl")
+def pki_crl(
+    ca: Annotated[str, typer.Option(help="Issuing CA: auth or sign.")] = "auth",
+    out: Annotated[Path | None, typer.Option(help="Write the DER CRL here; PEM to stdout when omitted.")] = None,
+) -> None:
+    """The current CRL of an issuing CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    def body() -> None:
+        with _system() as kojin:
+            der = kojin.ca.crl_der(ca)
+        if out:
+            out.write_bytes(der)
+            console.print(str(out))
+        else:
+            crl = x509.load_der_x509_crl(der)
+            sys.stdout.write(crl.public_bytes(serialization.Encoding.PEM).decode())
 
     _run(body)
 

@@ -51,8 +51,12 @@ def test_close(kojin: Kojin) -> None:
 
 @pytest.mark.parametrize(
     ("kw", "code"),
-    [({"kind": "999"}, "kind.invalid"), ({"furigana": "こじん"}, "kana.not_katakana"),
-     ({"postal_code": "0000000"}, "postal_code.unknown"), ({"street": " "}, "street.empty")],
+    [
+        ({"kind": "999"}, "kind.invalid"),
+        ({"furigana": "こじん"}, "kana.not_katakana"),
+        ({"postal_code": "0000000"}, "postal_code.unknown"),
+        ({"street": " "}, "street.empty"),
+    ],
 )
 def test_bad_registrations(kojin: Kojin, kw: dict[str, str], code: str) -> None:
     with pytest.raises(KojinError) as err:

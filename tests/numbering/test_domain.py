@@ -56,8 +56,11 @@ def test_individual_number_reasons(value: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("700001205000", "corporate_number.length"), ("6000012050002", "corporate_number.check_digit"),
-     ("７000012050002", "corporate_number.fullwidth")],
+    [
+        ("700001205000", "corporate_number.length"),
+        ("6000012050002", "corporate_number.check_digit"),
+        ("７000012050002", "corporate_number.fullwidth"),
+    ],
 )
 def test_corporate_number_reasons(value: str, code: str) -> None:
     with pytest.raises(InvalidInput) as err:

@@ -38,9 +38,11 @@ def test_collision_with_an_issued_number_retries(kojin: Kojin) -> None:
     derivation = NumberDerivation(bytes(key))
     planted = derivation.candidate(code(2))
     with kojin.numbering.engine.begin() as conn:
-        conn.execute(numbers.insert().values(
-            number=planted, juminhyo_code=code(3), status="retired", issued_at=datetime.now(UTC)
-        ))
+        conn.execute(
+            numbers.insert().values(
+                number=planted, juminhyo_code=code(3), status="retired", issued_at=datetime.now(UTC)
+            )
+        )
     issued = kojin.numbering.assign(code(2))
     assert issued != planted
     assert issued == derivation.candidate(code(2), 1)

@@ -23,8 +23,13 @@ ADDRESS = Address("1130033", "東京都", "文京区", "本郷", "4-15-14")
 
 @pytest.mark.parametrize(
     ("kana", "code"),
-    [("", "kana.empty"), ("ﾔﾏﾀﾞ ﾀﾛｳ", "kana.halfwidth"), ("山田　太郎", "kana.not_katakana"),
-     ("やまだ", "kana.not_katakana"), ("YAMADA", "kana.not_katakana")],
+    [
+        ("", "kana.empty"),
+        ("ﾔﾏﾀﾞ ﾀﾛｳ", "kana.halfwidth"),
+        ("山田　太郎", "kana.not_katakana"),
+        ("やまだ", "kana.not_katakana"),
+        ("YAMADA", "kana.not_katakana"),
+    ],
 )
 def test_bad_kana(kana: str, code: str) -> None:
     with pytest.raises(InvalidInput) as err:

@@ -18,8 +18,11 @@ def test_town_with_chome_matches() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "code"),
-    [({"town": "大塚"}, "postal_code.mismatch"), ({"city": "新宿区"}, "postal_code.mismatch"),
-     ({"prefecture": "大阪府"}, "postal_code.mismatch")],
+    [
+        ({"town": "大塚"}, "postal_code.mismatch"),
+        ({"city": "新宿区"}, "postal_code.mismatch"),
+        ({"prefecture": "大阪府"}, "postal_code.mismatch"),
+    ],
 )
 def test_postal_code_not_matching_the_town(kwargs: dict[str, str], code: str) -> None:
     with pytest.raises(InvalidInput) as err:

@@ -9,6 +9,7 @@ Core path would have written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,3 +51,24 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         return
     marks = ", ".join("?" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(r) for r in rows])
+
+
+def select_in(
+    conn: Connection, table: Table, columns: Sequence[str], key: str, values: Sequence[str], *, where: str = ""
+) -> list[tuple[Any, ...]]:
+    """``SELECT columns FROM table WHERE key IN values [AND where]`` for thousands of values.
+
+    The values travel as one parameter (a JSON array unpacked by ``json_each`` on
+    SQLite, an array with ``= ANY`` on PostgreSQL) instead of thousands of bound
+    names, whose compilation costs more than the look-ups themselves. ``where``
+    is a fixed SQL fragment written by the caller, never user input.
+    """
+    if not values:
+        return []
+    names = ", ".join(columns)
+    extra = f" AND {where}" if where else ""
+    if conn.dialect.name == "postgresql":
+        sql = f"SELECT {names} FROM {table.name} WHERE {key} = ANY(%(values)s){extra}"
+        return [tuple(r) for r in conn.exec_driver_sql(sql, {"values": list(values)})]
+    sql = f"SELECT {names} FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(?)){extra}"
+    return [tuple(r) for r in conn.exec_driver_sql(sql, (json.dumps(list(values)),))]

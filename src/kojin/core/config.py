@@ -23,6 +23,11 @@ class Settings:
     # The demo municipality: 文京区, where the seed's assembly met.
     municipality_code: str = field(default_factory=lambda: os.environ.get("KOJIN_MUNICIPALITY", "13105"))
 
+    # Where relying parties fetch CRLs and ask OCSP: written into certificates.
+    base_url: str = field(default_factory=lambda: os.environ.get("KOJIN_BASE_URL", "http://127.0.0.1:8000"))
+    # "rsa2048" as on real cards; "p256" for fast bulk demos.
+    card_algorithm: str = field(default_factory=lambda: os.environ.get("KOJIN_CARD_ALGORITHM", "rsa2048"))
+
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url is None or self.database_url.startswith("sqlite")

@@ -29,7 +29,10 @@ def make_router(corporate: CorporateRegister) -> APIRouter:
     @router.post("/corporations", status_code=201)
     def register(body: CorporationIn) -> dict[str, Any]:
         corp = corporate.register(
-            name=body.name, furigana=body.furigana, kind=body.kind, postal_code=body.postal_code,
+            name=body.name,
+            furigana=body.furigana,
+            kind=body.kind,
+            postal_code=body.postal_code,
             street=body.street,
             assignment_date=parse_date(body.assignment_date, "assignment_date") if body.assignment_date else None,
         )

@@ -23,8 +23,17 @@ MAX_BATCH = 10  # as the NTA's /4/num: at most ten numbers a request
 
 def _corporation(row: Row[Any]) -> Corporation:
     return Corporation(
-        row.corporate_number, row.name, row.furigana, row.kind, row.prefecture, row.city,
-        row.street, row.postal_code, row.assignment_date, row.close_date, row.close_cause,
+        row.corporate_number,
+        row.name,
+        row.furigana,
+        row.kind,
+        row.prefecture,
+        row.city,
+        row.street,
+        row.postal_code,
+        row.assignment_date,
+        row.close_date,
+        row.close_cause,
     )
 
 
@@ -35,58 +44,100 @@ class CorporateRegister:
         self.engine = engine
 
     def register(
-        self, *, name: str, furigana: str, kind: str, postal_code: str, street: str,
-        assignment_date: date | None = None, today: date | None = None,
+        self,
+        *,
+        name: str,
+        furigana: str,
+        kind: str,
+        postal_code: str,
+        street: str,
+        assignment_date: date | None = None,
+        today: date | None = None,
     ) -> Corporation:
         today = today or date.today()
         validate_name(name, "name")
         validate_kana(furigana, "furigana")
         if kind not in KINDS:
             raise InvalidInput(
-                "kind.invalid", "法人種別コードが正しくありません。",
-                f"Unknown corporation kind; one of {', '.join(KINDS)}.", field="kind",
+                "kind.invalid",
+                "法人種別コードが正しくありません。",
+                f"Unknown corporation kind; one of {', '.join(KINDS)}.",
+                field="kind",
             )
         if not street.strip():
-            raise InvalidInput("street.empty", "所在地（町名以下）を入力してください。", "The street address is required.", field="street")
+            raise InvalidInput(
+                "street.empty",
+                "所在地（町名以下）を入力してください。",
+                "The street address is required.",
+                field="street",
+            )
         address = postal.complete_address(postal_code)
         assigned = assignment_date or today
         if assigned > today:
-            raise InvalidInput("assignment_date.future", "指定日が未来の日付です。", "The assignment date is in the future.", field="assignment_date")
+            raise InvalidInput(
+                "assignment_date.future",
+                "指定日が未来の日付です。",
+                "The assignment date is in the future.",
+                field="assignment_date",
+            )
         with self.engine.begin() as conn:
             duplicate = conn.execute(
                 select(corporations.c.corporate_number).where(
-                    corporations.c.name == name, corporations.c.postal_code == address.postal_code,
+                    corporations.c.name == name,
+                    corporations.c.postal_code == address.postal_code,
                     corporations.c.close_date.is_(None),
                 )
             ).first()
             if duplicate:
                 raise Conflict(
-                    "corporation.duplicate", "同じ名称・所在地の法人が登録済みです。",
-                    "A corporation with this name and address is already registered.", field="name",
+                    "corporation.duplicate",
+                    "同じ名称・所在地の法人が登録済みです。",
+                    "A corporation with this name and address is already registered.",
+                    field="name",
                 )
             # The 12-digit base is the register's own sequence (the real one is
             # the 会社法人等番号); the check digit goes in front.
             count = conn.execute(select(func.count()).select_from(corporations)).scalar_one()
             base = f"{9000_0000_0000 + int(count) + 1:012d}"
             number = make_corporate_number(base)
-            conn.execute(insert(corporations).values(
-                corporate_number=number, name=name, furigana=furigana, kind=kind,
-                prefecture=address.prefecture, city=address.city, street=f"{address.town}{street.strip()}",
-                postal_code=address.postal_code, assignment_date=assigned,
-            ))
+            conn.execute(
+                insert(corporations).values(
+                    corporate_number=number,
+                    name=name,
+                    furigana=furigana,
+                    kind=kind,
+                    prefecture=address.prefecture,
+                    city=address.city,
+                    street=f"{address.town}{street.strip()}",
+                    postal_code=address.postal_code,
+                    assignment_date=assigned,
+                )
+            )
         return self.get(number)
 
     def close(self, corporate_number: str, *, cause: str, close_date: date) -> Corporation:
         validate_corporate_number(corporate_number)
         if cause not in CLOSE_CAUSES:
-            raise InvalidInput("close_cause.invalid", "閉鎖事由コードが正しくありません。", "Unknown closing cause.", field="close_cause")
+            raise InvalidInput(
+                "close_cause.invalid",
+                "閉鎖事由コードが正しくありません。",
+                "Unknown closing cause.",
+                field="close_cause",
+            )
         current = self.get(corporate_number)
         if current.is_closed:
-            raise Conflict("corporation.closed", "この法人は既に閉鎖されています。", "This corporation is already closed.", field="corporate_number")
+            raise Conflict(
+                "corporation.closed",
+                "この法人は既に閉鎖されています。",
+                "This corporation is already closed.",
+                field="corporate_number",
+            )
         with self.engine.begin() as conn:
-            conn.execute(update(corporations).where(corporations.c.corporate_number == corporate_number).values(
-                close_date=close_date, close_cause=cause
-            ))
+            conn.execute(
+                update(corporations)
+                .where(corporations.c.corporate_number == corporate_number)
+                .values(close_date=close_date, close_cause=cause)
+            )
         return self.get(corporate_number)
 
     def get(self, corporate_number: str) -> Corporation:
@@ -94,14 +145,21 @@ class CorporateRegister:
         with self.engine.connect() as conn:
             row = conn.execute(select(corporations).where(corporations.c.corporate_number == corporate_number)).first()
         if row is None:
-            raise NotFound("corporation.not_found", "その法人番号の法人はありません。", "No corporation has that number.", field="corporate_number")
+            raise NotFound(
+                "corporation.not_found",
+                "その法人番号の法人はありません。",
+                "No corporation has that number.",
+                field="corporate_number",
+            )
         return _corporation(row)
 
     def get_many(self, numbers: list[str]) -> list[Corporation]:
         if not numbers or len(numbers) > MAX_BATCH:
             raise InvalidInput(
-                "corporate_number.batch", f"法人番号は1件から{MAX_BATCH}件まで指定できます。",
-                f"Give 1 to {MAX_BATCH} corporate numbers.", field="corporate_number",
+                "corporate_number.batch",
+                f"法人番号は1件から{MAX_BATCH}件まで指定できます。",
+                f"Give 1 to {MAX_BATCH} corporate numbers.",
+                field="corporate_number",
             )
         return [self.get(n) for n in numbers]
 
@@ -109,9 +167,16 @@ class CorporateRegister:
         """Name search: mode 1 is a prefix match (前方一致), mode 2 partial (部分一致)."""
         term = name.strip()
         if not term:
-            raise InvalidInput("name.empty", "検索する名称を入力してください。", "Give a name to search for.", field="name")
+            raise InvalidInput(
+                "name.empty", "検索する名称を入力してください。", "Give a name to search for.", field="name"
+            )
         if mode not in (1, 2):
-            raise InvalidInput("mode.invalid", "検索方式は 1（前方一致）か 2（部分一致）です。", "mode is 1 (prefix) or 2 (partial).", field="mode")
+            raise InvalidInput(
+                "mode.invalid",
+                "検索方式は 1（前方一致）か 2（部分一致）です。",
+                "mode is 1 (prefix) or 2 (partial).",
+                field="mode",
+            )
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"{escaped}%" if mode == 1 else f"%{escaped}%"
         query = select(corporations).where(corporations.c.name.like(pattern, escape="\\"))

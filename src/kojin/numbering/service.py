@@ -7,6 +7,7 @@ and is never stored anywhere else in kojin.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,19 +16,18 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.bulk import bulk_insert
+from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
     validate_individual_number,
     validate_juminhyo_code,
 )
-from kojin.numbering.store import numbering_keys, numbers
+from kojin.numbering.store import link_keys, numbering_keys, numbers
 
 # Enough for the birthday bound at national scale: at 124.6 M numbers in a
 # space of 10^11 a candidate collides with probability ~0.1 %.
 MAX_ATTEMPTS = 64
-_IN_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class NumberingService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._derivation: NumberDerivation | None = None
+        self._link_key: bytes | None = None
 
     # -- key ---------------------------------------------------------------
     def ensure_key(self) -> None:
@@ -98,17 +99,12 @@ class NumberingService:
         derive = self._derive(conn)
         # Idempotent: a code that already has an active number gets it back,
         # so a municipality retrying after a failure never gets a second one.
-        existing: dict[str, str] = {}
-        for start in range(0, len(codes), _IN_CHUNK):
-            chunk = list(codes[start : start + _IN_CHUNK])
-            existing.update(
-                (str(c), str(n))
-                for c, n in conn.execute(
-                    select(numbers.c.juminhyo_code, numbers.c.number).where(
-                        numbers.c.juminhyo_code.in_(chunk), numbers.c.status == "active"
-                    )
-                )
+        existing: dict[str, str] = {
+            str(c): str(n)
+            for c, n in select_in(
+                conn, numbers, ("juminhyo_code", "number"), "juminhyo_code", codes, where="status = 'active'"
             )
+        }
         fresh = [code for code in codes if code not in existing]
         attempts = [0] * len(fresh)
         candidates = [derive.candidate(code) for code in fresh]
@@ -139,11 +135,8 @@ class NumberingService:
                 clash.append(i)
             else:
                 position[n] = i
-        unique = list(position)
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            for (n,) in conn.execute(select(numbers.c.number).where(numbers.c.number.in_(chunk))):
-                clash.append(position[n])
+        for (n,) in select_in(conn, numbers, ("number",), "number", list(position)):
+            clash.append(position[n])
         return clash
 
     # -- look-ups ----------------------------------------------------------
@@ -221,6 +214,40 @@ class NumberingService:
                     field="juminhyo_code",
                 )
             return self._assign_in(conn, [juminhyo_code])[0]
+
+    # -- 取得番号 flow: link ids for the hub ----------------------------------
+    def link_id_for(self, number: str) -> str:
+        """The opaque link id (連携用符号) of the person behind an active number.
+
+        An agency that holds a number asks J-LIS; J-LIS passes only this id to
+        the hub, which turns it into the agency's own code (機関別符号). It is
+        an HMAC of the 住民票コード under a key no other party holds, so it
+        reveals neither the number nor the code, and it survives a number change.
+        """
+        juminhyo_code = self.code_for(number)
+        return hmac.digest(self._link_secret(), f"kojin-link|{juminhyo_code}".encode(), "sha256").hex()
+
+    def hub_channel_key(self) -> bytes:
+        """The key J-LIS and the hub share to authenticate link-id messages (set at start-up)."""
+        return hmac.digest(self._link_secret(), b"kojin-jlis-hub-channel/1", "sha256")
+
+    def _link_secret(self) -> bytes:
+        if self._link_key is None:
+            query = select(link_keys.c.key).where(link_keys.c.id == 1)
+            with self.engine.connect() as conn:
+                key = conn.execute(query).scalar()
+            if key is None:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(
+                            insert(link_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                        )
+                except IntegrityError:
+                    pass  # another process created it first; use theirs
+                with self.engine.connect() as conn:
+                    key = conn.execute(query).scalar_one()
+            self._link_key = bytes(key)
+        return self._link_key
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -45,3 +45,19 @@ numbers = Table(
         postgresql_where=text("status = 'active'"),
     ),
 )
+
+
+# -- added by later revisions ------------------------------------------------
+# Tables added after n001 live outside ``metadata``: n001 creates exactly what
+# it shipped with, and each later revision creates its own with op.* calls.
+
+# n002: the key of the 取得番号 flow. J-LIS maps a number to an opaque link id
+# (HMAC of the 住民票コード under this key) and hands only that to the hub, so
+# the number never leaves J-LIS and a number change leaves the link id alone.
+link_keys = Table(
+    "link_keys",
+    MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key", LargeBinary(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -151,7 +151,8 @@ def make_router(register: RegisterService) -> APIRouter:
     @router.post("/residents/{resident_id}/move")
     def move(resident_id: int, body: MoveIn) -> dict[str, Any]:
         moved = register.move_within(
-            resident_id, body.address.to_domain(),
+            resident_id,
+            body.address.to_domain(),
             effective_date=_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
         )
@@ -160,7 +161,8 @@ def make_router(register: RegisterService) -> APIRouter:
     @router.post("/residents/{resident_id}/move-out")
     def move_out(resident_id: int, body: MoveOutIn) -> dict[str, Any]:
         moved = register.move_out(
-            resident_id, destination=body.destination,
+            resident_id,
+            destination=body.destination,
             effective_date=_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
         )
@@ -168,24 +170,31 @@ def make_router(register: RegisterService) -> APIRouter:
 
     @router.post("/residents/{resident_id}/rename")
     def rename(resident_id: int, body: RenameIn) -> dict[str, Any]:
-        return resident_record(register.change_name(
-            resident_id, name=body.name, kana=body.kana,
-            effective_date=_date(body.effective_date, "effective_date"),
-        ))
+        return resident_record(
+            register.change_name(
+                resident_id,
+                name=body.name,
+                kana=body.kana,
+                effective_date=_date(body.effective_date, "effective_date"),
+            )
+        )
 
     @router.post("/residents/{resident_id}/death")
     def death(resident_id: int, body: DeathIn) -> dict[str, Any]:
-        return resident_record(register.record_death(
-            resident_id, effective_date=parse_date(body.effective_date, "effective_date")
-        ))
+        return resident_record(
+            register.record_death(resident_id, effective_date=parse_date(body.effective_date, "effective_date"))
+        )
 
     @router.post("/residents/{resident_id}/residence-status")
     def residence_status(resident_id: int, body: ResidenceStatusIn) -> dict[str, Any]:
-        return resident_record(register.change_residence_status(
-            resident_id, residence_status=body.residence_status,
-            period_of_stay_until=_date(body.period_of_stay_until, "period_of_stay_until"),
-            effective_date=_date(body.effective_date, "effective_date"),
-        ))
+        return resident_record(
+            register.change_residence_status(
+                resident_id,
+                residence_status=body.residence_status,
+                period_of_stay_until=_date(body.period_of_stay_until, "period_of_stay_until"),
+                effective_date=_date(body.effective_date, "effective_date"),
+            )
+        )
 
     @router.post("/residents/{resident_id}/number-change")
     def number_change(resident_id: int, body: NumberChangeIn) -> dict[str, Any]:

@@ -59,8 +59,19 @@ RELATIONSHIPS = ("世帯主", "妻", "夫", "子", "父", "母", "孫", "兄", "
 
 # 在留資格 most often held by foreign residents registered with a municipality.
 RESIDENCE_STATUSES = (
-    "永住者", "特別永住者", "技術・人文知識・国際業務", "留学", "技能実習", "特定技能",
-    "家族滞在", "日本人の配偶者等", "定住者", "永住者の配偶者等", "経営・管理", "技能", "特定活動",
+    "永住者",
+    "特別永住者",
+    "技術・人文知識・国際業務",
+    "留学",
+    "技能実習",
+    "特定技能",
+    "家族滞在",
+    "日本人の配偶者等",
+    "定住者",
+    "永住者の配偶者等",
+    "経営・管理",
+    "技能",
+    "特定活動",
 )
 
 
@@ -156,9 +167,16 @@ def validate_name(name: str, field_name: str = "name") -> str:
     if not name or not name.strip():
         raise _invalid("name.empty", "氏名が空です。", "The name is empty.", field_name)
     if _CONTROL.search(name):
-        raise _invalid("name.control", "氏名に制御文字があります。", "The name contains control characters.", field_name)
+        raise _invalid(
+            "name.control", "氏名に制御文字があります。", "The name contains control characters.", field_name
+        )
     if len(name) > 100:
-        raise _invalid("name.too_long", "氏名が長すぎます（100文字まで）。", "The name is too long (100 characters at most).", field_name)
+        raise _invalid(
+            "name.too_long",
+            "氏名が長すぎます（100文字まで）。",
+            "The name is too long (100 characters at most).",
+            field_name,
+        )
     return name
 
 
@@ -168,8 +186,10 @@ def validate_kana(kana: str, field_name: str = "kana") -> str:
         raise _invalid("kana.empty", "フリガナが空です。", "The kana reading is empty.", field_name)
     if _HALFWIDTH_KANA.search(kana):
         raise _invalid(
-            "kana.halfwidth", "フリガナに半角カナがあります。全角カタカナで入力してください。",
-            "The kana reading contains half-width kana; use full-width katakana.", field_name,
+            "kana.halfwidth",
+            "フリガナに半角カナがあります。全角カタカナで入力してください。",
+            "The kana reading contains half-width kana; use full-width katakana.",
+            field_name,
         )
     if not _KATAKANA.match(kana):
         bad = next(ch for ch in kana if not _KATAKANA.match(ch))
@@ -191,16 +211,22 @@ def parse_date(value: str, field_name: str) -> date:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise _invalid(
-            f"{field_name}.invalid", f"日付「{value}」は存在しないか、YYYY-MM-DD の形ではありません。",
-            f"{value!r} is not a real date in YYYY-MM-DD form.", field_name,
+            f"{field_name}.invalid",
+            f"日付「{value}」は存在しないか、YYYY-MM-DD の形ではありません。",
+            f"{value!r} is not a real date in YYYY-MM-DD form.",
+            field_name,
         ) from None
 
 
 def validate_birth_date(birth_date: date, today: date) -> date:
     if birth_date > today:
-        raise _invalid("birth_date.future", "生年月日が未来の日付です。", "The birth date is in the future.", "birth_date")
+        raise _invalid(
+            "birth_date.future", "生年月日が未来の日付です。", "The birth date is in the future.", "birth_date"
+        )
     if birth_date.year < 1880:
-        raise _invalid("birth_date.too_old", "生年月日が古すぎます。", "The birth date is implausibly old.", "birth_date")
+        raise _invalid(
+            "birth_date.too_old", "生年月日が古すぎます。", "The birth date is implausibly old.", "birth_date"
+        )
     return birth_date
 
 
@@ -208,14 +234,18 @@ def parse_sex(value: str) -> Sex:
     try:
         return Sex(value.strip())
     except ValueError:
-        raise _invalid("sex.invalid", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex") from None
+        raise _invalid(
+            "sex.invalid", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex"
+        ) from None
 
 
 def validate_effective_date(effective: date, today: date) -> date:
     if effective > today:
         raise _invalid(
-            "effective_date.future", "異動日が未来の日付です。",
-            "The effective date is in the future.", "effective_date",
+            "effective_date.future",
+            "異動日が未来の日付です。",
+            "The effective date is in the future.",
+            "effective_date",
         )
     return effective
 
@@ -225,26 +255,34 @@ def validate_foreign_details(details: PersonDetails) -> None:
     nationality = details.nationality
     if not re.fullmatch(r"[A-Z]{2}", nationality):
         raise _invalid(
-            "nationality.invalid", "国籍は ISO 3166 の2文字コード（例: JP, CN, VN）で入力してください。",
-            "Nationality is an ISO 3166 alpha-2 code (e.g. JP, CN, VN).", "nationality",
+            "nationality.invalid",
+            "国籍は ISO 3166 の2文字コード（例: JP, CN, VN）で入力してください。",
+            "Nationality is an ISO 3166 alpha-2 code (e.g. JP, CN, VN).",
+            "nationality",
         )
     if nationality == "JP":
         if details.residence_status or details.period_of_stay_until:
             raise _invalid(
-                "residence_status.not_applicable", "日本国籍の人に在留資格はありません。",
-                "Japanese nationals have no residence status.", "residence_status",
+                "residence_status.not_applicable",
+                "日本国籍の人に在留資格はありません。",
+                "Japanese nationals have no residence status.",
+                "residence_status",
             )
         return
     if details.residence_status not in RESIDENCE_STATUSES:
         raise _invalid(
-            "residence_status.invalid", "在留資格が正しくありません。",
-            f"Unknown residence status; one of: {', '.join(RESIDENCE_STATUSES)}.", "residence_status",
+            "residence_status.invalid",
+            "在留資格が正しくありません。",
+            f"Unknown residence status; one of: {', '.join(RESIDENCE_STATUSES)}.",
+            "residence_status",
         )
     permanent = details.residence_status in ("永住者", "特別永住者")
     if not permanent and details.period_of_stay_until is None:
         raise _invalid(
-            "period_of_stay.missing", "在留期間の満了日を入力してください。",
-            "The period of stay's end date is required.", "period_of_stay_until",
+            "period_of_stay.missing",
+            "在留期間の満了日を入力してください。",
+            "The period of stay's end date is required.",
+            "period_of_stay_until",
         )
 
 
@@ -267,9 +305,7 @@ def resident_record(resident: Resident) -> dict[str, object]:
         "relationship": resident.relationship,
         "nationality": resident.nationality,
         "residence_status": resident.residence_status,
-        "period_of_stay_until": (
-            resident.period_of_stay_until.isoformat() if resident.period_of_stay_until else None
-        ),
+        "period_of_stay_until": (resident.period_of_stay_until.isoformat() if resident.period_of_stay_until else None),
         "status": resident.status.value,
         "municipality_code": resident.municipality_code,
         "registered_on": resident.registered_on.isoformat(),

@@ -74,8 +74,10 @@ def normalise_postal_code(value: str) -> str:
     code = unicodedata.normalize("NFKC", value).replace("-", "").replace("〒", "").strip()
     if not _POSTAL_RE.match(code):
         raise InvalidInput(
-            "postal_code.format", "郵便番号は7桁の数字です（例: 113-0033）。",
-            "A postal code is 7 digits (e.g. 113-0033).", field="postal_code",
+            "postal_code.format",
+            "郵便番号は7桁の数字です（例: 113-0033）。",
+            "A postal code is 7 digits (e.g. 113-0033).",
+            field="postal_code",
         )
     return code
 
@@ -92,18 +94,24 @@ def areas_for(postal_code: str) -> tuple[PostalArea, ...]:
         out.extend(_area(alt) for alt in data.get("alternates") or [])
     if not out:
         raise NotFound(
-            "postal_code.unknown", f"郵便番号 {code} は日本郵便のデータにありません。",
-            f"Postal code {code} is not in Japan Post's data.", field="postal_code",
+            "postal_code.unknown",
+            f"郵便番号 {code} は日本郵便のデータにありません。",
+            f"Postal code {code} is not in Japan Post's data.",
+            field="postal_code",
         )
     return tuple(out)
 
 
 @lru_cache(maxsize=1)
 def _municipalities() -> dict[str, Municipality]:
-    rows = _conn().execute(
-        "select distinct json_extract(data,'$.jisx0402'), json_extract(data,'$.prefecture'),"
-        " json_extract(data,'$.city') from postal_data"
-    ).fetchall()
+    rows = (
+        _conn()
+        .execute(
+            "select distinct json_extract(data,'$.jisx0402'), json_extract(data,'$.prefecture'),"
+            " json_extract(data,'$.city') from postal_data"
+        )
+        .fetchall()
+    )
     return {code: Municipality(code, pref, city) for code, pref, city in rows}
 
 
@@ -115,15 +123,19 @@ def municipality(code: str) -> Municipality:
         check = (11 - sum(d * w for d, w in zip(digits, (6, 5, 4, 3, 2), strict=True)) % 11) % 10
         if check != int(value[5]):
             raise InvalidInput(
-                "municipality_code.check_digit", "市区町村コードの検査数字が一致しません。",
-                "The municipality code's check digit is wrong.", field="municipality_code",
+                "municipality_code.check_digit",
+                "市区町村コードの検査数字が一致しません。",
+                "The municipality code's check digit is wrong.",
+                field="municipality_code",
             )
         value = value[:5]
     found = _municipalities().get(value) if re.fullmatch(r"\d{5}", value) else None
     if found is None:
         raise NotFound(
-            "municipality_code.unknown", f"市区町村コード「{code}」はありません。",
-            f"Unknown municipality code {code!r}.", field="municipality_code",
+            "municipality_code.unknown",
+            f"市区町村コード「{code}」はありません。",
+            f"Unknown municipality code {code!r}.",
+            field="municipality_code",
         )
     return found
 
@@ -131,16 +143,25 @@ def municipality(code: str) -> Municipality:
 @lru_cache(maxsize=256)
 def areas_in(municipality_code: str) -> tuple[PostalArea, ...]:
     """Every postal area of a municipality with a named town, for seeding."""
-    rows = _conn().execute(
-        "select data from postal_data where json_extract(data,'$.jisx0402') = ? order by code",
-        (municipality(municipality_code).code,),
-    ).fetchall()
+    rows = (
+        _conn()
+        .execute(
+            "select data from postal_data where json_extract(data,'$.jisx0402') = ? order by code",
+            (municipality(municipality_code).code,),
+        )
+        .fetchall()
+    )
     areas = [_area(json.loads(raw)) for (raw,) in rows]
     return tuple(a for a in areas if a.town)
 
 
 def complete_address(
-    postal_code: str, *, prefecture: str = "", city: str = "", town: str = "", block: str = "",
+    postal_code: str,
+    *,
+    prefecture: str = "",
+    city: str = "",
+    town: str = "",
+    block: str = "",
     building: str = "",
 ) -> Address:
     """Check an address against Japan Post's data, filling parts left empty.
@@ -150,15 +171,13 @@ def complete_address(
     """
     areas = areas_for(postal_code)
     code = areas[0].postal_code
-    candidates = [
-        a for a in areas
-        if (not prefecture or a.prefecture == prefecture) and (not city or a.city == city)
-    ]
+    candidates = [a for a in areas if (not prefecture or a.prefecture == prefecture) and (not city or a.city == city)]
     if not candidates:
         raise InvalidInput(
             "postal_code.mismatch",
             f"郵便番号 {code} は「{prefecture}{city}」の番号ではありません。",
-            f"Postal code {code} does not belong to {prefecture}{city}.", field="postal_code",
+            f"Postal code {code} does not belong to {prefecture}{city}.",
+            field="postal_code",
         )
     if town:
         matching = [a for a in candidates if _town_matches(a, town)]
@@ -166,7 +185,8 @@ def complete_address(
             raise InvalidInput(
                 "postal_code.mismatch",
                 f"郵便番号 {code} は町域「{town}」の番号ではありません。",
-                f"Postal code {code} does not cover the town {town!r}.", field="postal_code",
+                f"Postal code {code} does not cover the town {town!r}.",
+                field="postal_code",
             )
         area = matching[0]
     else:
@@ -181,4 +201,4 @@ def _town_matches(area: PostalArea, town: str) -> bool:
     if town == area.town:
         return True
     # 本郷四丁目 belongs to 本郷 when Japan Post lists the town without 丁目.
-    return area.has_chome and town.startswith(area.town) and bool(_CHOME_RE.match(town[len(area.town):]))
+    return area.has_chome and town.startswith(area.town) and bool(_CHOME_RE.match(town[len(area.town) :]))

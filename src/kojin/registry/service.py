@@ -8,7 +8,6 @@ of it is recorded or none of it is.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -17,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
-from kojin.core.bulk import bulk_insert
+from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
 from kojin.numbering.domain import make_juminhyo_code
+from kojin.numbering.process import NumberingProcess
 from kojin.numbering.service import NumberingService
 from kojin.registry import postal
 from kojin.registry.domain import (
@@ -47,8 +47,6 @@ _RESIDENT_COLUMNS = (
 )
 _HOUSEHOLD_COLUMNS = ("id", "municipality_code", "head_resident_id")
 _HISTORY_COLUMNS = ("id", "resident_id", "kind", "effective_date", "recorded_at", "recorded_by", "details")
-
-_NUMBERING_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kojin-numbering")
 
 # Events other parties subscribe to.
 ADDRESS_CHANGED = "registry.address_changed"
@@ -178,15 +176,7 @@ class RegisterService:
 
     @staticmethod
     def _taken_chunked(conn: Connection, batch: set[str]) -> set[str]:
-        items = list(batch)
-        taken: set[str] = set()
-        for start in range(0, len(items), 5000):
-            chunk = items[start : start + 5000]
-            taken.update(
-                c
-                for (c,) in conn.execute(select(residents.c.juminhyo_code).where(residents.c.juminhyo_code.in_(chunk)))
-            )
-        return taken
+        return {str(c) for (c,) in select_in(conn, residents, ("juminhyo_code",), "juminhyo_code", list(batch))}
 
     # -- history and events --------------------------------------------------
     def _history(
@@ -366,6 +356,7 @@ class RegisterService:
         clerk: str = "seed",
         today: date | None = None,
         validated: bool = False,
+        numbering_process: NumberingProcess | None = None,
     ) -> int:
         """Bulk enrolment (一斉付番): many households in one transaction per call.
 
@@ -381,10 +372,12 @@ class RegisterService:
             return 0
         with self.engine.begin() as conn:
             codes = self._new_codes(conn, len(people))
-            # J-LIS numbers the batch in its own store while the register
-            # writes its rows: the two stores are separate files (or schemas),
-            # and SQLite releases the GIL inside each insert.
-            numbered = _NUMBERING_POOL.submit(self.numbering.assign_many, codes, validated=True)
+            # With a numbering process J-LIS numbers the batch in its own store
+            # while the register writes its rows; the register commits only
+            # once every person has a number.
+            numbered = numbering_process.submit(codes) if numbering_process else None
+            if numbered is None:
+                self.numbering.assign_many(codes, validated=True)
             first_resident = self._allocate(conn, "resident", len(people))
             first_household = self._allocate(conn, "household", len(drafts))
             first_history = self._allocate(conn, "history", len(people))
@@ -414,7 +407,8 @@ class RegisterService:
             bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows)
             bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows)
             # Commit the register only once every person has a number.
-            numbered.result()
+            if numbered is not None:
+                numbered.result()
         return len(people)
 
     # -- changes -----------------------------------------------------------------

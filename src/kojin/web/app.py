@@ -8,10 +8,15 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi_offline import FastAPIOffline
 
+from kojin.agency.api import make_router as agency_router
 from kojin.app import Kojin
+from kojin.audit.api import make_router as audit_router
+from kojin.auth.api import make_router as auth_router
 from kojin.core.i18n import set_language
 from kojin.corporate.api import make_router as corporate_router
+from kojin.hub.api import make_router as hub_router
 from kojin.numbering.api import make_router as numbering_router
+from kojin.pki.api import make_router as pki_router
 from kojin.registry.api import make_router as registry_router
 from kojin.web.errors import install_error_handlers
 
@@ -61,5 +66,10 @@ def create_app(kojin: Kojin) -> FastAPI:
     app.include_router(registry_router(kojin.register))
     app.include_router(numbering_router(kojin.numbering))
     app.include_router(corporate_router(kojin.corporate))
+    app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
+    app.include_router(auth_router(kojin.auth))
+    app.include_router(hub_router(kojin.hub))
+    app.include_router(agency_router(kojin.agencies))
+    app.include_router(audit_router(kojin.exchange_log))
     app.state.kojin = kojin
     return app

@@ -1,0 +1,103 @@
+"""Enrolment benchmark: register and number N residents (一斉付番).
+
+    python bench/enroll.py --residents 1000000 [--db postgresql+psycopg://…]
+
+Prints one JSON object: residents, seconds, residents_per_s, peak_rss_mb, db, and
+the rate over the first and the last tenth of the run (to show the cost per
+resident does not grow with the register). Generating the synthetic people is
+timed separately and not counted: the figure is the register's and J-LIS's work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from kojin.app import build
+from kojin.core.config import Settings
+from kojin.numbering.process import NumberingProcess
+from kojin.registry.service import HouseholdDraft
+from kojin.registry.synthetic import generate_households
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--residents", type=int, default=100_000)
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL; SQLite files in a temp dir when omitted")
+    parser.add_argument("--batch", type=int, default=20_000, help="residents per transaction")
+    parser.add_argument("--municipality", default="13105")
+    parser.add_argument("--single-process", action="store_true", help="number in the register's process")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="kojin-bench-"))
+    prefix = f"bench_{uuid.uuid4().hex[:6]}_" if args.db else ""
+    settings = Settings(data_dir=workdir, database_url=args.db, schema_prefix=prefix)
+    kojin = build(settings)
+    today = date(2026, 11, 24)
+    enrolled = 0
+    enrol_seconds = 0.0
+    generate_seconds = 0.0
+    tenth = max(1, args.residents // 10)
+    marks: list[tuple[int, float]] = [(0, 0.0)]
+    households = generate_households(args.municipality, args.residents, seed=1, today=today)
+    numbering_process = None if args.single_process else NumberingProcess(settings)
+    try:
+        while enrolled < args.residents:
+            t0 = time.perf_counter()
+            batch: list[HouseholdDraft] = []
+            people = 0
+            for household in households:
+                batch.append(household)
+                people += len(household.members)
+                if people >= args.batch:
+                    break
+            t1 = time.perf_counter()
+            if not batch:
+                break
+            enrolled += kojin.register.enroll_households(
+                batch, municipality_code=args.municipality, today=today, validated=True,
+                numbering_process=numbering_process,
+            )
+            t2 = time.perf_counter()
+            generate_seconds += t1 - t0
+            enrol_seconds += t2 - t1
+            marks.append((enrolled, enrol_seconds))
+    finally:
+        if numbering_process:
+            numbering_process.close()
+        kojin.close()
+        if args.db:
+            build(settings, migrate=False).db.drop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def rate_between(lo: int, hi: int) -> float:
+        start = max((m for m in marks if m[0] <= lo), key=lambda m: m[0])
+        end = min((m for m in marks if m[0] >= hi), key=lambda m: m[0])
+        return (end[0] - start[0]) / (end[1] - start[1]) if end[1] > start[1] else 0.0
+
+    print(json.dumps({
+        "residents": enrolled,
+        "seconds": round(enrol_seconds, 2),
+        "residents_per_s": round(enrolled / enrol_seconds),
+        "first_tenth_per_s": round(rate_between(0, tenth)),
+        "last_tenth_per_s": round(rate_between(enrolled - tenth, enrolled)),
+        "generate_seconds": round(generate_seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "numbering_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "db": "postgresql" if args.db else "sqlite",
+        "batch": args.batch,
+        "numbering": "same process" if args.single_process else "own process",
+        "python": platform.python_version(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""Benchmark of information linkage (情報連携): exchanges and the exchange log.
+
+Prints one JSON object with:
+
+* ``in_process`` — exchanges/s and latency percentiles with concurrent agency
+  clients calling the hub in this process (walk 4 end to end: sign, verify,
+  table, translate, the provider's intermediate server sealing its copy, the
+  leaf durably in the log, the hub's, provider's and requester's §23 records
+  durably committed, the requester opening the answer);
+* ``http`` — the same with the hub served by uvicorn in another process (the
+  providers hosted with it) and the clients in this one;
+* ``log`` — durable appends/s to the exchange log from concurrent callers, and
+  inclusion-proof time at ``--leaves`` leaves beside pymerkle on the same
+  leaves (pymerkle is a GPL test oracle: imported here only).
+
+Everything runs on SQLite stores in a temporary directory. Run from a checkout:
+``python bench/exchange.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kojin.agency.client import AgencyClient, HttpHub
+from kojin.agency.domain import CopyEntry
+from kojin.app import Kojin, build
+from kojin.core.config import Settings
+from kojin.hub.demo import ensure_demo_agencies
+from kojin.numbering.domain import make_juminhyo_code
+
+# (requester, provider, task, item): rows 1, 1 and 4 of the permitted table.
+WORK = (
+    ("13105", "13104", "児童手当の支給に関する事務", "地方税関係情報"),
+    ("13104", "13105", "児童手当の支給に関する事務", "地方税関係情報"),
+    ("13105", "jps", "生活保護の決定及び実施に関する事務", "年金給付関係情報"),
+)
+
+
+def prepare(data: Path, people: int) -> None:
+    """Demo agencies, ``people`` persons with codes at three agencies, and their copies."""
+    kojin = build(Settings(data_dir=data))
+    try:
+        ensure_demo_agencies(kojin)
+        codes = [make_juminhyo_code(f"{i + 1:010d}") for i in range(people)]
+        numbers = kojin.numbering.assign_many(codes)
+        for agency_id, item in (("13105", "地方税関係情報"), ("13104", "地方税関係情報"), ("jps", "年金給付関係情報")):
+            own = kojin.agencies.obtain_codes(agency_id, numbers)
+            kojin.agencies.get(agency_id).update_copies(
+                CopyEntry(c, item, {"amount": 1_000_000 + n, "year": 2025}) for n, c in enumerate(own)
+            )
+    finally:
+        kojin.close()
+
+
+def _requester_codes(kojin: Kojin) -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from kojin.agency.store import people
+
+    out = {}
+    for agency_id in {w[0] for w in WORK}:
+        with kojin.agencies.get(agency_id).engine.connect() as conn:
+            out[agency_id] = [str(c) for (c,) in conn.execute(select(people.c.code))]
+    return out
+
+
+def drive(
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], threads: int, seconds: float
+) -> dict[str, Any]:
+    """Run ``threads`` clients for ``seconds``; exchanges/s and latency percentiles in ms."""
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[str] = []
+    start_line = threading.Barrier(threads + 1)
+    stop = threading.Event()
+
+    def worker(t: int) -> None:
+        rng = random.Random(t)
+        mine = latencies[t]
+        start_line.wait()
+        while not stop.is_set():
+            requester, provider, task, item = WORK[rng.randrange(len(WORK))]
+            code = rng.choice(codes[requester])
+            t0 = time.perf_counter()
+            try:
+                clients[requester].request(provider, task, item, code=code)
+            except Exception as exc:
+                errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", "")))
+                return
+            mine.append(time.perf_counter() - t0)
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for p in pool:
+        p.start()
+    start_line.wait()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for p in pool:
+        p.join()
+    elapsed = time.perf_counter() - began
+    every = sorted(x for lat in latencies for x in lat)
+    return {
+        "threads": threads,
+        "exchanges": len(every),
+        "seconds": round(elapsed, 2),
+        "exchanges_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": round(_pct(every, 50) * 1000, 2),
+        "p99_ms": round(_pct(every, 99) * 1000, 2),
+        "errors": errors[:5],
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
+
+
+def bench_in_process(data: Path, threads: int, seconds: float) -> dict[str, Any]:
+    kojin = build(Settings(data_dir=data), migrate=False)
+    try:
+        codes = _requester_codes(kojin)
+        clients = {a: kojin.agencies.client(a) for a in codes}
+        drive(clients, codes, threads, min(2.0, seconds))  # warm caches and the log's tree
+        return drive(clients, codes, threads, seconds)
+    finally:
+        kojin.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_http(data: Path, threads: int, seconds: float) -> dict[str, Any]:
+    port = _free_port()
+    env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
+    env.pop("KOJIN_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "kojin.web.factory:app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    kojin = build(Settings(data_dir=data), migrate=False)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        codes = _requester_codes(kojin)
+        http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=threads * 2))
+        clients = {a: kojin.agencies.client(a, HttpHub(base, client=http)) for a in codes}
+        drive(clients, codes, threads, min(2.0, seconds))
+        result = drive(clients, codes, threads, seconds)
+        http.close()
+        return result
+    finally:
+        kojin.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int) -> dict[str, Any]:
+    from kojin.audit.service import ExchangeLog
+    from kojin.core.db import Database
+
+    settings = Settings(data_dir=data / "log")
+    db = Database(settings)
+    db.migrate("audit")
+    log = ExchangeLog(db.engine("audit"))
+    out: dict[str, Any] = {}
+    try:
+        # Durable appends from concurrent callers, each waiting for its own commit.
+        counts = [0] * threads
+        stop = threading.Event()
+
+        def appender(t: int) -> None:
+            i = 0
+            while not stop.is_set():
+                log.append(b'{"kojin":"exchange-leaf/1","t":%d,"i":%d}' % (t, i))
+                i += 1
+            counts[t] = i
+
+        pool = [threading.Thread(target=appender, args=(t,)) for t in range(threads)]
+        began = time.perf_counter()
+        for p in pool:
+            p.start()
+        time.sleep(seconds)
+        stop.set()
+        for p in pool:
+            p.join()
+        elapsed = time.perf_counter() - began
+        out["durable_appends_per_s"] = round(sum(counts) / elapsed, 1)
+        out["append_threads"] = threads
+
+        # Fill to ``leaves`` in large batches (one commit each), then time proofs.
+        have = log.size()
+        batch = 20_000
+        t0 = time.perf_counter()
+        while have < leaves:
+            n = min(batch, leaves - have)
+            log.append_many([b"leaf-%d" % i for i in range(have, have + n)])
+            have += n
+        out["fill_seconds"] = round(time.perf_counter() - t0, 1)
+        size = log.size()
+        out["leaves"] = size
+        rng = random.Random(9162)
+        indices = [rng.randrange(size) for _ in range(proofs)]
+        t0 = time.perf_counter()
+        for i in indices:
+            log.inclusion_proof(i, size)
+        out["kojin_inclusion_proof_ms"] = round((time.perf_counter() - t0) * 1000 / proofs, 4)
+        out["pymerkle"] = _pymerkle(log, size, indices)
+    finally:
+        log.close()
+        db.dispose()
+    return out
+
+
+def _pymerkle(log: Any, size: int, indices: list[int]) -> dict[str, Any]:
+    try:
+        from pymerkle import InmemoryTree
+    except ImportError:
+        return {"skipped": "pymerkle not installed"}
+    tree = InmemoryTree(algorithm="sha256")
+    t0 = time.perf_counter()
+    for i in range(size):
+        tree.append_entry(log.leaf_data(i) if i < 0 else _leaf(log, i))
+    fill = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in indices:
+        tree.prove_inclusion(i + 1, size)  # pymerkle counts leaves from 1
+    per_proof = (time.perf_counter() - t0) * 1000 / len(indices)
+    same_root = tree.get_state(size) == log.root(size)
+    return {"fill_seconds": round(fill, 1), "inclusion_proof_ms": round(per_proof, 4), "same_root": same_root}
+
+
+_LEAVES: list[bytes] = []
+
+
+def _leaf(log: Any, i: int) -> bytes:
+    # The exact bytes the log holds, read in chunks (one query per leaf would dominate).
+    if i >= len(_LEAVES):
+        from sqlalchemy import select
+
+        from kojin.audit.store import leaves
+
+        with log._engine.connect() as conn:
+            rows = conn.execute(
+                select(leaves.c.leaf_data).where(leaves.c.leaf_index >= i).order_by(leaves.c.leaf_index).limit(100_000)
+            )
+            _LEAVES.extend(bytes(r[0]) for r in rows)
+    return _LEAVES[i]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--people", type=int, default=None)
+    parser.add_argument("--leaves", type=int, default=None)
+    parser.add_argument("--only", choices=("in_process", "http", "log"), action="append")
+    args = parser.parse_args()
+    seconds = args.seconds or (2.0 if args.quick else 10.0)
+    people = args.people or (200 if args.quick else 2000)
+    leaves = args.leaves or (50_000 if args.quick else 1_000_000)
+    only = set(args.only or ("in_process", "http", "log"))
+
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "people": people,
+    }
+    with tempfile.TemporaryDirectory(prefix="kojin-bench-") as tmp:
+        data = Path(tmp) / "data"
+        t0 = time.perf_counter()
+        prepare(data, people)
+        report["prepare_seconds"] = round(time.perf_counter() - t0, 1)
+        runs: dict[str, Callable[[], dict[str, Any]]] = {
+            "in_process": lambda: bench_in_process(data, args.threads, seconds),
+            "http": lambda: bench_http(data, args.threads, seconds),
+            "log": lambda: bench_log(Path(tmp), args.threads, seconds, leaves, 1000),
+        }
+        for name, run in runs.items():
+            if name in only:
+                report[name] = run()
+    sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

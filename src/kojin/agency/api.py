@@ -1,0 +1,44 @@
+"""HTTP API of the agencies' intermediate servers (中間サーバー API).
+
+Only the hub calls ``POST /agency/{id}/intermediate/answer``; every message is
+MACed with the channel key the agency and the hub share from registration, so
+nobody else can ask the server anything.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from kojin.agency.service import AgencyDirectory
+from kojin.core.errors import NotFound
+
+
+class ProvisionQueryIn(BaseModel):
+    query: dict[str, Any] = Field(description="provision-query/1 message from the hub")
+    mac: Annotated[str, Field(max_length=64, description="HMAC-SHA-256 (hex) under the channel key")]
+
+
+class ProvisionAnswerOut(BaseModel):
+    answer: dict[str, Any] = Field(description="provision-answer/1 message; the copy is sealed to the requester")
+    mac: str
+
+
+def make_router(directory: AgencyDirectory) -> APIRouter:
+    router = APIRouter(prefix="/agency", tags=["agency 中間サーバー"])
+
+    @router.post("/{agency_id}/intermediate/answer", response_model=ProvisionAnswerOut)
+    def answer(agency_id: str, body: ProvisionQueryIn) -> dict[str, Any]:
+        """The hub → provider hop: answer a MACed query from this agency's copies (副本)."""
+        server = directory.intermediate(agency_id)
+        if server is None:
+            raise NotFound(
+                "agency.not_hosted", f"機関 {agency_id} の中間サーバーはここにありません。",
+                f"Agency {agency_id}'s intermediate server is not hosted here.", field="agency_id",
+            )
+        reply, mac = server.answer(body.query, body.mac)
+        return {"answer": reply, "mac": mac}
+
+    return router

@@ -1,0 +1,172 @@
+"""``kojin agency …``: the agencies' side of information linkage from a terminal.
+
+``code`` reads the individual number from standard input so it never appears
+in the shell history or the process list, and it is never printed back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kojin.agency.domain import CopyEntry
+from kojin.app import Kojin, build
+from kojin.core.errors import InvalidInput, KojinError
+from kojin.core.i18n import pick
+from kojin.hub.domain import AGENCY_KIND_LABELS
+
+T = TypeVar("T")
+console = Console()
+_MAX_JSON_BYTES = 1024 * 1024
+
+agency_app = typer.Typer(
+    help="機関・中間サーバー — agencies, their codes (機関別符号) and copies (副本).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """One line and exit 2 for a user's mistake; no traceback unless KOJIN_DEBUG is set."""
+    try:
+        return action()
+    except KojinError as exc:
+        sys.stderr.write(exc.one_line() + "\n")
+        raise typer.Exit(2) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if os.environ.get("KOJIN_DEBUG"):
+            raise
+        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
+        raise typer.Exit(1) from None
+
+
+def _with_kojin(action: Callable[[Kojin], T]) -> T:
+    from kojin.hub.demo import ensure_demo_agencies
+
+    def body() -> T:
+        kojin = build()
+        try:
+            # The demo agencies exist wherever kojin runs (as after `kojin up`),
+            # so these commands work on a fresh data directory too.
+            ensure_demo_agencies(kojin)
+            return action(kojin)
+        finally:
+            kojin.close()
+
+    return _run(body)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+@agency_app.command("list")
+def agency_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
+    """List the agencies registered at the hub."""
+
+    def action(kojin: Kojin) -> None:
+        entries = kojin.hub.agencies()
+        if as_json:
+            for entry in entries:
+                _print_json(entry.public_record())
+            return
+        table = Table("id", pick("名称", "name"), pick("種別", "kind"))
+        for entry in entries:
+            ja, en = AGENCY_KIND_LABELS[entry.kind]
+            table.add_row(entry.agency_id, entry.name, pick(ja, en))
+        console.print(table)
+
+    _with_kojin(action)
+
+
+@agency_app.command("code")
+def agency_code(
+    agency: Annotated[str, typer.Option("--agency", help="The agency asking for its code.")],
+    local_id: Annotated[str | None, typer.Option(help="The agency's own id for the person (宛名番号).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Obtain the agency's code (機関別符号) for a person; the number is read from standard input."""
+
+    def action(kojin: Kojin) -> None:
+        number = sys.stdin.readline().strip()
+        if not number:
+            raise InvalidInput(
+                "number.missing", "標準入力から個人番号を読めません。", "No individual number on standard input.",
+                field="number",
+            )
+        code, local = kojin.agencies.obtain_code(agency, number, local_id)
+        if as_json:
+            _print_json({"agency_id": agency, "code": code, "local_id": local})
+        else:
+            console.print(f"{pick('機関別符号', 'code')}: {code}  {pick('宛名番号', 'local id')}: {local}")
+
+    _with_kojin(action)
+
+
+@agency_app.command("copy")
+def agency_copy(
+    agency: Annotated[str, typer.Option("--agency", help="The agency whose intermediate server keeps the copy.")],
+    code: Annotated[str, typer.Option("--code", help="The agency's own code for the person.")],
+    item: Annotated[str, typer.Option("--item", help="The information item, e.g. 地方税関係情報.")],
+    json_file: Annotated[Path, typer.Option("--json-file", help="The copy's content as JSON (- for stdin).")],
+    withheld: Annotated[bool, typer.Option("--withheld", help="Do not disclose it (不開示).")] = False,
+) -> None:
+    """Register or replace a copy (副本) in the agency's intermediate server."""
+
+    def action(kojin: Kojin) -> None:
+        payload = _read_json(json_file)
+        kojin.hub.agency(agency, field="agency")
+        server = kojin.agencies.intermediate(agency)
+        assert server is not None
+        server.update_copies([CopyEntry(code, item, payload, withheld)])
+        console.print(pick("副本を登録しました。", "copy registered."))
+
+    _with_kojin(action)
+
+
+@agency_app.command("log")
+def agency_log(
+    agency: Annotated[str, typer.Option("--agency")],
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+) -> None:
+    """Print the agency's §23 records (情報提供等の記録) as JSON lines."""
+
+    def action(kojin: Kojin) -> None:
+        for entry in kojin.agencies.get(agency).log_entries(limit=limit):
+            _print_json(entry.as_record())
+
+    _with_kojin(action)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        if str(path) == "-":
+            text = sys.stdin.read(_MAX_JSON_BYTES + 1)
+        else:
+            with path.open("rb") as handle:
+                text = handle.read(_MAX_JSON_BYTES + 1).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(
+            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="json_file"
+        ) from None
+    if len(text) > _MAX_JSON_BYTES:
+        raise InvalidInput("agency.payload_too_large", "ファイルが大きすぎます。", "The file is too large.",
+                           field="json_file")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            "agency.bad_json", f"JSON ではありません（{exc.args[0]}）。", f"Not JSON ({exc.args[0]}).",
+            field="json_file",
+        ) from None

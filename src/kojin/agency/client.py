@@ -1,0 +1,162 @@
+"""The agencies' query client (情報照会クライアント) and its transports to the hub.
+
+An :class:`AgencyClient` signs a request with the agency's Ed25519 key, sends
+it through a :class:`HubTransport` — :class:`InProcessHub` beside the hub, or
+:class:`HttpHub` over HTTP — opens the sealed answer with the agency's X25519
+key, and records the exchange in the agency's §23 log before returning.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from kojin.agency.domain import ExchangeResult, LogEntry, Role
+from kojin.agency.service import AgencyService
+from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.hub.domain import SEALED_KIND, ExchangeRequest, Outcome
+
+if TYPE_CHECKING:
+    from kojin.hub.service import HubService
+
+
+class HubTransport(Protocol):
+    """Carries a signed request to the hub and its answer back; refusals raise KojinError."""
+
+    def exchange(self, signed: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class InProcessHub:
+    """The hub in this process: a direct call, the same dictionaries as over HTTP."""
+
+    def __init__(self, hub: HubService) -> None:
+        self._hub = hub
+
+    def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return self._hub.exchange(signed)
+
+
+class RemoteRefusal(KojinError):
+    """A refusal the hub sent over HTTP, with its reason code kept."""
+
+    status = 400
+
+
+_STATUS_CLASSES: dict[int, type[KojinError]] = {
+    401: Unauthenticated, 403: NotPermitted, 404: NotFound, 409: Conflict, 422: InvalidInput,
+}
+
+
+def remote_error(status: int, body: object) -> KojinError:
+    """The KojinError an HTTP error answer stands for (same code, message and field)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return RemoteRefusal("hub.unavailable", f"HTTP {status}", f"HTTP {status}")
+    cls = _STATUS_CLASSES.get(status, RemoteRefusal)
+    message = str(error.get("message") or "")
+    field = error.get("field")
+    return cls(str(error.get("code")), message, message, field=field if isinstance(field, str) else None)
+
+
+class HttpHub:
+    """The hub over HTTP (``POST /hub/exchange``); ``client`` may be a shared pool or a test client."""
+
+    def __init__(self, base_url: str = "", *, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
+        self._own = client is None
+        self._client = client or httpx.Client(timeout=timeout)
+        self._url = f"{base_url.rstrip('/')}/hub/exchange"
+
+    def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
+        response = self._client.post(self._url, json=signed)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise remote_error(response.status_code, body)
+        return body
+
+    def close(self) -> None:
+        if self._own:
+            self._client.close()
+
+
+def _answer_mismatch(what: str) -> NotPermitted:
+    return NotPermitted(
+        "agency.answer_mismatch", f"回答が照会と一致しません（{what}）。",
+        f"The answer does not match the request ({what}).", field=what,
+    )
+
+
+class AgencyClient:
+    """An agency asking the hub for another agency's copy of one item (情報照会)."""
+
+    def __init__(self, agency: AgencyService, hub: HubTransport, *, clock: Callable[[], float] = time.time) -> None:
+        self.agency = agency
+        self.hub = hub
+        self._clock = clock
+
+    def new_request(
+        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        request_id: str | None = None,
+    ) -> ExchangeRequest:
+        if code is None:
+            if local_id is None:
+                raise InvalidInput("request.invalid", "符号か宛名番号が必要です。", "Give a code or a local id.",
+                                   field="code")
+            code = self.agency.code_of(local_id)
+        return ExchangeRequest(
+            self.agency.agency_id, provider, task, item, code,
+            request_id or f"{self.agency.agency_id[:16]}-{secrets.token_hex(12)}", int(self._clock()),
+        )
+
+    def sign(self, request: ExchangeRequest) -> dict[str, Any]:
+        """The body the hub takes: the request and the requester's signature over its canonical form."""
+        return {"request": request.as_dict(), "signature": b64(self.agency.keys.sign.sign(request.signing_input()))}
+
+    def request(
+        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        request_id: str | None = None,
+    ) -> ExchangeResult:
+        """Ask, open, record (§23), return. Refusals raise the hub's KojinError."""
+        req = self.new_request(provider, task, item, code=code, local_id=local_id, request_id=request_id)
+        return self.complete(req, self.hub.exchange(self.sign(req)))
+
+    def complete(self, req: ExchangeRequest, answer: dict[str, Any]) -> ExchangeResult:
+        """Check and open the hub's answer to ``req``, and record it."""
+        for name in ("request_id", "provider", "item", "task"):
+            if answer.get(name) != getattr(req, name):
+                raise _answer_mismatch(name)
+        outcome = Outcome(answer["outcome"])
+        payload: Any = None
+        updated_at: str | None = None
+        sealed = answer.get("sealed")
+        if outcome is Outcome.ANSWERED:
+            if not isinstance(sealed, str):
+                raise _answer_mismatch("sealed")
+            opened = json.loads(open_sealed(self.agency.keys.box, unb64(sealed, "sealed"), req.request_id.encode()))
+            expect = {"kojin": SEALED_KIND, "request_id": req.request_id, "requester": req.requester,
+                      "provider": req.provider, "item": req.item}
+            for name, value in expect.items():
+                if opened.get(name) != value:
+                    raise _answer_mismatch(name)
+            payload, updated_at = opened.get("payload"), opened.get("updated_at")
+        provided_ms = int(answer["provided_at_ms"])
+        result = ExchangeResult(
+            req.request_id, req.provider, str(answer.get("provider_name", "")), req.task, req.item, outcome, payload,
+            updated_at, req.time, provided_ms, int(answer["leaf_index"]),
+        )
+        keys = self.agency.keys
+        self.agency.record(LogEntry(
+            Role.REQUESTER, req.request_id, req.code, req.requester, keys.name, req.provider, result.provider_name,
+            req.task, req.item, datetime.fromtimestamp(req.time, UTC),
+            datetime.fromtimestamp(provided_ms / 1000, UTC), outcome, result.leaf_index,
+        ))
+        return result

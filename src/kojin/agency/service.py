@@ -1,0 +1,408 @@
+"""Agencies as parties: their stores, intermediate servers, and the directory of them.
+
+* :class:`AgencyService` — one agency's own store: keys, people (local id ↔
+  its code), copies (副本) and its §23 log.
+* :class:`IntermediateServer` — the agency's intermediate server (中間サーバー):
+  answers the hub from the copies, sealed to the requester.
+* :class:`AgencyDirectory` — the agencies hosted in this process: creates them
+  (a store of their own, keys, registration at the hub) and obtains codes for
+  them through J-LIS (取得番号), so the number never reaches the hub.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload_json, validate_item
+from kojin.agency.store import agency_keys, copies, exchange_log, people
+from kojin.core.crypto import (
+    b64,
+    ed25519_private_raw,
+    ed25519_public_raw,
+    seal,
+    unb64,
+    x25519_private_raw,
+    x25519_public_raw,
+)
+from kojin.core.db import PARTIES, Database, register_party
+from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
+from kojin.core.group_commit import GroupCommit
+from kojin.hub.domain import (
+    FRESHNESS_SECONDS,
+    AgencyKind,
+    Outcome,
+    ProvisionAnswer,
+    ProvisionQuery,
+    agency_party,
+    channel_mac,
+    check_channel_mac,
+    sealed_plaintext,
+    validate_agency_id,
+)
+
+if TYPE_CHECKING:
+    from kojin.agency.client import AgencyClient, HubTransport
+    from kojin.hub.service import HubService
+    from kojin.numbering.service import NumberingService
+
+
+class AgencyKeys:
+    """An agency's private keys (秘密鍵): signing, opening answers, the hub channel."""
+
+    __slots__ = ("agency_id", "box", "box_public", "channel_key", "kind", "name", "sign", "sign_public")
+
+    def __init__(
+        self, agency_id: str, name: str, kind: AgencyKind, sign: Ed25519PrivateKey, box: X25519PrivateKey,
+        channel_key: bytes,
+    ) -> None:
+        self.agency_id = agency_id
+        self.name = name
+        self.kind = kind
+        self.sign = sign
+        self.box = box
+        self.channel_key = channel_key
+        self.sign_public = ed25519_public_raw(sign)
+        self.box_public = x25519_public_raw(box)
+
+
+def _dt_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+class AgencyService:
+    """One agency's own store and what it does with it."""
+
+    def __init__(self, agency_id: str, engine: Engine) -> None:
+        self.agency_id = validate_agency_id(agency_id)
+        self.engine = engine
+        self._writer = GroupCommit(engine, name=f"kojin-{agency_party(agency_id)}-writer")
+        self._keys: AgencyKeys | None = None
+
+    # -- keys ------------------------------------------------------------------
+    def create_keys(self, *, name: str, kind: AgencyKind) -> AgencyKeys:
+        """Make the agency's keys on first registration; the same keys on a later call."""
+        if self._find_keys() is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(agency_keys).values(
+                        id=1, agency_id=self.agency_id, name=name, kind=kind.value,
+                        sign_private=ed25519_private_raw(Ed25519PrivateKey.generate()),
+                        box_private=x25519_private_raw(X25519PrivateKey.generate()),
+                        channel_key=secrets.token_bytes(32), created_at=datetime.now(UTC),
+                    ))
+            except IntegrityError:
+                pass  # created concurrently
+        self._keys = None
+        return self.keys
+
+    def _find_keys(self) -> AgencyKeys | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(agency_keys).where(agency_keys.c.id == 1)).first()
+        if row is None:
+            return None
+        return AgencyKeys(
+            row.agency_id, row.name, AgencyKind(row.kind),
+            Ed25519PrivateKey.from_private_bytes(bytes(row.sign_private)),
+            X25519PrivateKey.from_private_bytes(bytes(row.box_private)), bytes(row.channel_key),
+        )
+
+    @property
+    def keys(self) -> AgencyKeys:
+        if self._keys is None:
+            found = self._find_keys()
+            if found is None:
+                raise NotFound(
+                    "agency.no_keys", f"機関 {self.agency_id} の鍵がありません。",
+                    f"Agency {self.agency_id} has no keys; register it first.", field="agency_id",
+                )
+            self._keys = found
+        return self._keys
+
+    @property
+    def name(self) -> str:
+        return self.keys.name
+
+    @property
+    def kind(self) -> AgencyKind:
+        return self.keys.kind
+
+    # -- people (宛名) ----------------------------------------------------------
+    def enrol(self, code: str, local_id: str | None = None) -> str:
+        """Keep the agency's code for one of its people; returns the local id (idempotent per code)."""
+        existing = self.local_id_of(code)
+        if existing is not None:
+            if local_id is not None and local_id != existing:
+                raise Conflict(
+                    "agency.code_enrolled", "この符号は別の宛名番号に登録済みです。",
+                    "This code is already kept under another local id.", field="local_id",
+                )
+            return existing
+        local_id = local_id or f"L{secrets.token_hex(8)}"
+        if not 0 < len(local_id) <= 64:
+            raise InvalidInput("agency.bad_local_id", "宛名番号は64文字以内です。", "A local id is 1–64 characters.",
+                               field="local_id")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(people).values(local_id=local_id, code=code, created_at=datetime.now(UTC)))
+        except IntegrityError:
+            if self.local_id_of(code) == local_id:
+                return local_id
+            raise Conflict(
+                "agency.local_id_taken", "この宛名番号には別の符号が登録されています。",
+                "This local id already holds another code.", field="local_id",
+            ) from None
+        return local_id
+
+    def local_id_of(self, code: str) -> str | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(people.c.local_id).where(people.c.code == code)).scalar()
+        return None if found is None else str(found)
+
+    def code_of(self, local_id: str) -> str:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(people.c.code).where(people.c.local_id == local_id)).scalar()
+        if found is None:
+            raise NotFound("agency.unknown_person", "この宛名番号の人はいません。", "No person has this local id.",
+                           field="local_id")
+        return str(found)
+
+    # -- copies (副本) ----------------------------------------------------------
+    def update_copies(self, entries: Iterable[CopyEntry]) -> int:
+        """Insert or replace copies from the agency's business data, in one transaction."""
+        now = datetime.now(UTC)
+        rows = []
+        for entry in entries:
+            validate_item(entry.item)
+            rows.append({
+                "code": entry.code, "item": entry.item, "payload": payload_json(entry.payload),
+                "withheld": bool(entry.withheld), "updated_at": entry.updated_at or now,
+            })
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            known = {
+                str(c) for (c,) in conn.execute(
+                    select(people.c.code).where(people.c.code.in_(sorted({r["code"] for r in rows})))
+                )
+            }
+            unknown = [r["code"] for r in rows if r["code"] not in known]
+            if unknown:
+                raise NotFound(
+                    "agency.unknown_code", "この機関の符号ではありません（先に符号を取得してください）。",
+                    "Not a code of this agency's people; obtain the code first.", field="code",
+                )
+            for row in rows:
+                done = conn.execute(
+                    update(copies).where(copies.c.code == row["code"], copies.c.item == row["item"])
+                    .values(payload=row["payload"], withheld=row["withheld"], updated_at=row["updated_at"])
+                ).rowcount
+                if not done:
+                    conn.execute(insert(copies).values(**row))
+        return len(rows)
+
+    def copy(self, code: str, item: str) -> CopyEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(copies.c.payload, copies.c.withheld, copies.c.updated_at)
+                .where(copies.c.code == code, copies.c.item == item)
+            ).first()
+        if row is None:
+            return None
+        updated = row.updated_at
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
+        return CopyEntry(code, item, load_payload(row.payload), bool(row.withheld), updated)
+
+    # -- §23 log ----------------------------------------------------------------
+    def record(self, entry: LogEntry) -> None:
+        """Write one §23 record durably (shared commit with concurrent exchanges)."""
+        self._writer.write([(exchange_log, entry.as_row(datetime.now(UTC)))])
+
+    def log_entries(self, *, code: str | None = None, limit: int = 100) -> list[LogEntry]:
+        query = select(exchange_log).order_by(exchange_log.c.entry_id).limit(limit)
+        if code is not None:
+            query = query.where(exchange_log.c.code == code)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            LogEntry(
+                Role(r.role), r.request_id, r.code, r.requester_id, r.requester_name, r.provider_id,
+                r.provider_name, r.task, r.item, r.requested_at, r.provided_at, Outcome(r.outcome), r.leaf_index,
+            )
+            for r in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for table in (people, copies, exchange_log):
+                out[table.name] = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        return out
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class IntermediateServer:
+    """The agency's intermediate server (中間サーバー): answers the hub from copies."""
+
+    def __init__(self, agency: AgencyService, *, clock: Callable[[], float] = time.time) -> None:
+        self.agency = agency
+        self._clock = clock
+
+    def update_copies(self, entries: Iterable[CopyEntry]) -> int:
+        """Keep the copies in step with the agency's business data."""
+        return self.agency.update_copies(entries)
+
+    def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
+        """Answer one MACed query from the hub with a MACed answer."""
+        keys = self.agency.keys
+        if not check_channel_mac(keys.channel_key, query, mac):
+            raise Unauthenticated(
+                "agency.bad_channel_mac", "情報提供ネットワークシステムからの求めとして認証できません。",
+                "The query does not authenticate as the hub's.", field="mac",
+            )
+        q = ProvisionQuery.from_wire(query)
+        if q.provider != self.agency.agency_id:
+            raise NotPermitted(
+                "agency.wrong_provider", "この中間サーバー宛ての求めではありません。",
+                "The query is addressed to another intermediate server.", field="provider",
+            )
+        now = self._clock()
+        if abs(now * 1000 - q.sent_at_ms) > FRESHNESS_SECONDS * 1000:
+            raise Unauthenticated(
+                "agency.stale_query", "求めの時刻が古すぎるか未来です。", "The query time is too far from now.",
+                field="sent_at_ms",
+            )
+        entry = self.agency.copy(q.code, q.item)
+        sealed: str | None = None
+        if entry is None:
+            outcome = Outcome.NO_DATA
+        elif entry.withheld:
+            outcome = Outcome.WITHHELD
+        else:
+            outcome = Outcome.ANSWERED
+            plaintext = sealed_plaintext(
+                request_id=q.request_id, requester=q.requester, provider=q.provider, item=q.item,
+                payload=entry.payload, updated_at=entry.updated_at.isoformat() if entry.updated_at else "",
+            )
+            sealed = b64(seal(unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()))
+        provided_ms = int(self._clock() * 1000)
+        self.agency.record(LogEntry(
+            Role.PROVIDER, q.request_id, q.code, q.requester, q.requester_name, q.provider, keys.name, q.task,
+            q.item, datetime.fromtimestamp(q.requested_at, UTC), _dt_ms(provided_ms), outcome,
+        ))
+        answer = ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire()
+        return answer, channel_mac(keys.channel_key, answer)
+
+
+class AgencyDirectory:
+    """The agencies hosted in this process, each with a store of its own."""
+
+    def __init__(self, db: Database, hub: HubService, numbering: NumberingService) -> None:
+        self._db = db
+        self._hub = hub
+        self._numbering = numbering
+        self._services: dict[str, AgencyService] = {}
+        self._servers: dict[str, IntermediateServer] = {}
+        self._lock = threading.Lock()
+
+    def ids(self) -> list[str]:
+        return [a.agency_id for a in self._hub.agencies()]
+
+    def _service(self, agency_id: str) -> AgencyService:
+        with self._lock:
+            service = self._services.get(agency_id)
+            if service is None:
+                party = agency_party(agency_id)
+                if party not in PARTIES:
+                    register_party(party, "kojin.agency")
+                service = AgencyService(agency_id, self._db.engine(party))
+                self._services[agency_id] = service
+            return service
+
+    def get(self, agency_id: str) -> AgencyService:
+        """The agency's service; ``hub.unknown_agency`` when the hub does not know it."""
+        self._hub.agency(agency_id)
+        return self._service(agency_id)
+
+    def intermediate(self, agency_id: str) -> IntermediateServer | None:
+        """Its intermediate server, when the agency is hosted here (None otherwise)."""
+        server = self._servers.get(agency_id)
+        if server is None:
+            if self._hub.find_agency(agency_id) is None:
+                return None
+            server = IntermediateServer(self._service(agency_id))
+            self._servers[agency_id] = server
+        return server
+
+    def client(self, agency_id: str, hub: HubTransport | None = None) -> AgencyClient:
+        """A query client for the agency: in process by default, or over ``hub`` (e.g. HTTP)."""
+        from kojin.agency.client import AgencyClient, InProcessHub
+
+        return AgencyClient(self.get(agency_id), hub or InProcessHub(self._hub))
+
+    def create(
+        self, agency_id: str, *, name: str, kind: AgencyKind | str, endpoint: str | None = None
+    ) -> AgencyService:
+        """A new agency: its own migrated store, fresh keys, and its entry at the hub."""
+        validate_agency_id(agency_id)
+        try:
+            kind = AgencyKind(kind)
+        except ValueError:
+            raise InvalidInput(
+                "request.invalid", "機関の種別が不明です。", "Unknown agency kind.", field="kind"
+            ) from None
+        if self._hub.find_agency(agency_id) is not None:
+            raise Conflict(
+                "hub.agency_exists", f"機関 {agency_id} は登録済みです。", f"Agency {agency_id} is already registered.",
+                field="agency_id",
+            )
+        party = agency_party(agency_id)
+        if party not in PARTIES:
+            register_party(party, "kojin.agency")
+        self._db.migrate(party)
+        service = self._service(agency_id)
+        keys = service.create_keys(name=name, kind=kind)
+        self._hub.register_agency(
+            agency_id, name=name, kind=kind, sign_public=keys.sign_public, box_public=keys.box_public,
+            channel_key=keys.channel_key, endpoint=endpoint,
+        )
+        return service
+
+    def migrate_known(self) -> None:
+        """Bring every registered agency's store to the newest migration (``kojin init``)."""
+        for agency_id in self.ids():
+            party = agency_party(agency_id)
+            if party not in PARTIES:
+                register_party(party, "kojin.agency")
+            self._db.migrate(party)
+
+    def obtain_code(self, agency_id: str, number: str, local_id: str | None = None) -> tuple[str, str]:
+        """取得番号: the agency's code for the holder of ``number``, via J-LIS; (code, local id).
+
+        J-LIS turns the number into a link id and passes only that to the hub,
+        which answers with the agency's code. The number is used here and
+        forgotten: it is written nowhere in the agency's or the hub's store.
+        """
+        service = self.get(agency_id)
+        code = self._hub.issue_code(agency_id, self._numbering.link_id_for(number))
+        return code, service.enrol(code, local_id)
+
+    def obtain_codes(self, agency_id: str, numbers: Sequence[str]) -> list[str]:
+        return [self.obtain_code(agency_id, n)[0] for n in numbers]
+
+    def close(self) -> None:
+        with self._lock:
+            for service in self._services.values():
+                service.close()

@@ -1,0 +1,95 @@
+"""HTTP API of the exchange log (やりとり履歴ログの公開API).
+
+Read-only, and meant to be public: tree heads, proofs and bundles reveal only
+hashes and, in a bundle, the one record it is about. Appending is not offered
+here; only the hub appends, in-process.
+
+Hashes and signatures are standard base64, as in :mod:`kojin.audit.tree_head`
+and :mod:`kojin.audit.verify`, so a response can be pasted into a bundle.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from kojin.audit.service import ExchangeLog
+from kojin.core.errors import KojinError, NotFound
+
+T = TypeVar("T")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _with_fields(action: Callable[[], T], fields: dict[str, str]) -> T:
+    """Run ``action``, renaming the service's field names to the query's."""
+    try:
+        return action()
+    except KojinError as exc:
+        if exc.field in fields:
+            exc.field = fields[exc.field]
+        raise
+
+
+def make_router(log: ExchangeLog) -> APIRouter:
+    router = APIRouter(prefix="/audit", tags=["audit 改ざん検知ログ"])
+
+    @router.get("/sth")
+    def latest_tree_head() -> dict[str, object]:
+        """The latest signed tree head (最新の署名付きツリーヘッド)."""
+        sth = log.latest_tree_head()
+        if sth is None:
+            raise NotFound(
+                "audit.no_tree_head",
+                "署名付きツリーヘッドはまだありません。",
+                "No tree head has been signed yet.",
+            )
+        return sth.to_dict()
+
+    @router.get("/sth/{size}")
+    def tree_head(size: int) -> dict[str, object]:
+        """The signed tree head of exactly ``size`` leaves, if one was signed."""
+        return _with_fields(lambda: log.tree_head(size), {"tree_size": "size"}).to_dict()
+
+    @router.get("/proof/inclusion")
+    def inclusion_proof(index: int, tree_size: int | None = None) -> dict[str, object]:
+        """RFC 9162 audit path of leaf ``index`` (default: in the whole committed log)."""
+        size = log.size() if tree_size is None else tree_size
+        proof = log.inclusion_proof(index, size)
+        return {
+            "leaf_index": index,
+            "tree_size": size,
+            "leaf_hash": _b64(log.leaf_hash(index)),
+            "inclusion_proof": [_b64(h) for h in proof],
+        }
+
+    @router.get("/proof/consistency")
+    def consistency_proof(first: int, second: int | None = None) -> dict[str, object]:
+        """RFC 9162 proof that the log of ``second`` leaves extends that of ``first``."""
+        size2 = log.size() if second is None else second
+        proof = _with_fields(lambda: log.consistency_proof(first, size2), {"size1": "first", "size2": "second"})
+        return {"first": first, "second": size2, "consistency_proof": [_b64(h) for h in proof]}
+
+    @router.get("/bundle/{index}")
+    def proof_bundle(
+        index: int, tree_size: int | None = None, consistency_from: int | None = None
+    ) -> dict[str, object]:
+        """A proof bundle for ``kojin audit verify`` (証跡): record, head and proofs."""
+        return log.proof_bundle(index, tree_size, consistency_from=consistency_from)
+
+    @router.get("/key", response_class=PlainTextResponse)
+    def public_key() -> PlainTextResponse:
+        """The log's Ed25519 public key (PEM); its key id is in ``X-Kojin-Key-Id``."""
+        return PlainTextResponse(
+            log.public_key_pem(),
+            media_type="application/x-pem-file",
+            headers={"X-Kojin-Key-Id": log.key_id},
+        )
+
+    return router

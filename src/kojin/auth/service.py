@@ -1,0 +1,133 @@
+"""Card authentication for every relying party (公的個人認証による利用者証明).
+
+1. The relying party asks for a one-time challenge with an expiry.
+2. The card signs it after the 4-digit PIN (the reader software does this).
+3. :meth:`CardAuthService.verify` checks the challenge (form, MAC, audience,
+   expiry), the certificate (chain to the J-LIS root, dates, kind, revocation by
+   OCSP with answers cached for their validity), the signature, and that the
+   challenge is unused — then records its use. The result is the certificate
+   serial and, through J-LIS serial linkage, the subject this relying party may
+   know.
+
+Nothing is written unless every check passed, so a failed attempt changes
+nothing; the challenge's single use is enforced by a primary key shared by all
+worker processes, written through group commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from kojin.auth.domain import Challenge, check_card_signature, make_challenge, parse_challenge
+from kojin.auth.store import challenge_keys, used_challenges
+from kojin.card.reader import CardReader
+from kojin.card.transport import CardTransport
+from kojin.core.errors import InvalidInput, Unauthenticated
+from kojin.core.group_commit import GroupCommit
+from kojin.pki.domain import CertKind
+from kojin.pki.linkage import SerialLinkage, Subject
+from kojin.pki.verify import OcspLookup, TrustStore, VerifiedCertificate, verify_end_entity
+
+CHALLENGE_TTL_S = 120
+MAX_CERT_BYTES = 8192
+MAX_SIGNATURE_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """A successful card authentication (利用者証明の結果)."""
+
+    serial: int
+    subject: Subject
+    certificate_not_after: datetime
+
+
+class CardAuthService:
+    def __init__(
+        self, engine: Engine, trust: Callable[[], TrustStore], ocsp: OcspLookup, linkage: SerialLinkage,
+        *, clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self._trust = trust
+        self._trust_cache: tuple[TrustStore, float] | None = None
+        self.ocsp = ocsp
+        self.linkage = linkage
+        self._clock = clock
+        self._key: bytes | None = None
+        self._writer = GroupCommit(engine, name="kojin-auth-challenges")
+
+    def ensure_key(self) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(select(challenge_keys.c.id)).first() is None:
+                conn.execute(insert(challenge_keys).values(
+                    id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)
+                ))
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            with self.engine.connect() as conn:
+                key = conn.execute(select(challenge_keys.c.key).where(challenge_keys.c.id == 1)).scalar()
+            if key is None:
+                raise RuntimeError("challenge key missing: run `kojin init`")
+            self._key = bytes(key)
+        return self._key
+
+    def trust(self) -> TrustStore:
+        """The CA certificates, re-read once a minute (they change only at rollover)."""
+        cached = self._trust_cache
+        if cached is None or cached[1] < time.monotonic():
+            cached = (self._trust(), time.monotonic() + 60)
+            self._trust_cache = cached
+        return cached[0]
+
+    def challenge(self, rp_id: str, ttl_s: int = CHALLENGE_TTL_S) -> Challenge:
+        """A fresh one-time challenge for ``rp_id`` (its registration is checked)."""
+        self.linkage.kind_of(rp_id)
+        return make_challenge(self.key, rp_id, int(self._clock()) + ttl_s)
+
+    def verify(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> AuthResult:
+        now = self._clock()
+        parsed = parse_challenge(self.key, challenge, rp_id, int(now))
+        if not certificate_der or len(certificate_der) > MAX_CERT_BYTES:
+            raise InvalidInput("auth.certificate_size", "証明書の大きさが不正です。",
+                               "The certificate is missing or too large.", field="certificate")
+        if not signature or len(signature) > MAX_SIGNATURE_BYTES:
+            raise InvalidInput("auth.signature_size", "署名の大きさが不正です。",
+                               "The signature is missing or too large.", field="signature")
+        verified: VerifiedCertificate = verify_end_entity(
+            certificate_der, expected_kind=CertKind.AUTH, at=datetime.fromtimestamp(now, UTC),
+            ocsp_lookup=self.ocsp, trust=self.trust(),
+        )
+        check_card_signature(verified.certificate, challenge.encode(), signature)
+        subject = self.linkage.resolve(rp_id, verified.serial)
+        try:
+            self._writer.write([(used_challenges, {
+                "nonce": parsed.nonce, "rp_id": rp_id, "serial": str(verified.serial),
+                "expires_at": datetime.fromtimestamp(parsed.expires_at, UTC),
+                "used_at": datetime.fromtimestamp(now, UTC),
+            })])
+        except IntegrityError:
+            raise Unauthenticated(
+                "auth.challenge_replayed", "このチャレンジは既に使われています。", "This challenge was already used.",
+                field="challenge",
+            ) from None
+        return AuthResult(verified.serial, subject, verified.not_after)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def sign_challenge_with_card(transport: CardTransport, pin: str, challenge: str) -> tuple[bytes, bytes]:
+    """What the reader software does: read the certificate, sign after the PIN."""
+    with CardReader(transport) as reader:
+        certificate = reader.read_auth_certificate()
+        signature = reader.sign_with_auth_key(pin, challenge.encode())
+    return certificate, signature

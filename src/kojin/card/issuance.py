@@ -1,0 +1,277 @@
+"""Issuing My Number cards at the counter (個人番号カードの交付): municipality + J-LIS.
+
+The key pairs are generated on the card; only public keys leave it, for the CA
+to certify. PINs are set at hand-over. A new card for the same person replaces
+the old one: its certificates are revoked and the new authentication serial is
+linked to the old, so relying parties that knew the old serial can follow.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, update
+
+from kojin.card.emulator import KeyAlgorithm, KeyKind, MyNumberCard
+from kojin.card.errors import PinKind, validate_pin
+from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
+from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.numbering.service import NumberingService
+from kojin.pki.domain import SIGNATURE_MIN_AGE, CertKind, RevocationReason
+from kojin.pki.service import CertificateAuthority
+from kojin.pki.store import cards, pin_resets
+from kojin.registry.domain import Resident, Status, age_on
+from kojin.registry.service import RegisterService
+
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """A card handed over at the counter."""
+
+    card_id: str
+    resident_id: int
+    auth_serial: int
+    sign_serial: int | None
+    issued_on: date
+    expires_on: date
+    algorithm: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What the counter sees of a card (カードの状態)."""
+
+    card_id: str
+    status: str
+    issued_on: date
+    expires_on: date
+    auth_serial: int
+    sign_serial: int | None
+    auth_status: str
+    sign_status: str | None
+    pin_tries: dict[str, int]
+
+
+def _birthday(birth_date: date, year: int) -> date:
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 2, 28)
+
+
+def card_expiry(birth_date: date, issued_on: date) -> date:
+    """The card is valid to the holder's 10th birthday after issue; under 18, the 5th."""
+    count = 10 if age_on(birth_date, issued_on) >= ADULT_AGE else 5
+    first = _birthday(birth_date, issued_on.year)
+    first_year = issued_on.year if first > issued_on else issued_on.year + 1
+    return _birthday(birth_date, first_year + count - 1)
+
+
+def load_card_secret(cards_dir: Path) -> bytes:
+    """The issuer's key for card files, made once per installation (mode 0600)."""
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    path = cards_dir / ".card-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+            f.flush()
+            os.fsync(f.fileno())
+    return path.read_bytes()
+
+
+class CardOffice:
+    """The counter where cards are issued, reported lost and PINs reset."""
+
+    def __init__(
+        self, engine: Engine, register: RegisterService, numbering: NumberingService, ca: CertificateAuthority,
+        cards_dir: Path, *, algorithm: str = "rsa2048",
+    ) -> None:
+        self.engine = engine
+        self.register = register
+        self.numbering = numbering
+        self.ca = ca
+        self.cards_dir = cards_dir
+        self.algorithm = KeyAlgorithm(algorithm)
+        self._secret: bytes | None = None
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = load_card_secret(self.cards_dir)
+        return self._secret
+
+    # -- issuing -----------------------------------------------------------------
+    def issue(
+        self, resident_id: int, *, auth_pin: str, signature_password: str | None = None,
+        card_info_pin: str | None = None, algorithm: str | None = None, today: date | None = None,
+    ) -> IssuedCard:
+        """Make a card, generate keys on it, certify them, set the PINs, hand it over."""
+        resident = self.register.get(resident_id)
+        today = today or self.ca.today()
+        if resident.status is not Status.RESIDENT:
+            raise Conflict(
+                "card.not_resident", "住民登録のない人にはカードを交付できません。",
+                "A card is issued only to a current resident.", field="resident_id",
+            )
+        validate_pin(PinKind.AUTH, auth_pin)
+        card_info_pin = card_info_pin or auth_pin
+        validate_pin(PinKind.CARD_INFO, card_info_pin)
+        wants_signature = age_on(resident.birth_date, today) >= SIGNATURE_MIN_AGE
+        if wants_signature:
+            if signature_password is None:
+                raise InvalidInput(
+                    "card.signature_password_missing", "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
+                    "The signature password (6–16 characters) is required.", field="signature_password",
+                )
+            validate_pin(PinKind.SIGNATURE, signature_password)
+        alg = KeyAlgorithm(algorithm) if algorithm else self.algorithm
+        number = self.numbering.number_for(resident.juminhyo_code)
+        previous = self._active_cards(resident.juminhyo_code)
+
+        card = MyNumberCard()
+        auth_public = card.generate_key_pair(KeyKind.AUTH, alg)
+        auth_cert = self.ca.issue_auth_certificate(
+            auth_public, juminhyo_code=resident.juminhyo_code, birth_date=resident.birth_date, today=today
+        )
+        card.write_certificate(KeyKind.AUTH, auth_cert.der, self.ca.ca_der(CertKind.AUTH.ca_name))
+        sign_serial: int | None = None
+        if wants_signature:
+            sign_public = card.generate_key_pair(KeyKind.SIGNATURE, alg)
+            sign_cert = self.ca.issue_signature_certificate(
+                sign_public, juminhyo_code=resident.juminhyo_code, name=resident.name,
+                address=resident.address.one_line(), birth_date=resident.birth_date, sex=resident.sex.value,
+                today=today,
+            )
+            card.write_certificate(KeyKind.SIGNATURE, sign_cert.der, self.ca.ca_der(CertKind.SIGN.ca_name))
+            card.set_pin(PinKind.SIGNATURE, signature_password or "")
+            sign_serial = sign_cert.serial
+        card.write_card_info(
+            individual_number=number, name=resident.name, address=resident.address.one_line(),
+            birth_date=resident.birth_date, sex=resident.sex.value,
+        )
+        card.set_pin(PinKind.AUTH, auth_pin)
+        card.set_pin(PinKind.CARD_INFO, card_info_pin)
+        path = card_path(self.cards_dir, card.card_id)
+        CardStore(path, self.secret).save(card)
+        expires = card_expiry(resident.birth_date, today)
+        with self.engine.begin() as conn:
+            conn.execute(insert(cards).values(
+                card_id=card.card_id, juminhyo_code=resident.juminhyo_code, status="active", algorithm=alg.value,
+                auth_serial=str(auth_cert.serial), sign_serial=str(sign_serial) if sign_serial else None,
+                issued_on=today, expires_on=expires, status_changed_at=datetime.now(UTC),
+            ))
+        for old in previous:
+            self._retire(old.card_id, "replaced", RevocationReason.SUPERSEDED)
+            self.ca.link_serials(old.auth_serial, auth_cert.serial)
+        return IssuedCard(card.card_id, resident.resident_id, auth_cert.serial, sign_serial, today, expires,
+                          alg.value, path)
+
+    def _active_cards(self, juminhyo_code: str) -> list[CardState]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status == "active")
+            ).scalars().all()
+        return [self.status(i) for i in ids]
+
+    # -- loss, PIN reset, status ----------------------------------------------------
+    def report_lost(self, card_id: str) -> CardState:
+        """紛失届: both certificates are revoked at once."""
+        state = self.status(card_id)
+        if state.status != "active":
+            raise Conflict("card.not_active", "このカードは既に失効しています。", "This card is no longer active.",
+                           field="card_id")
+        self._retire(card_id, "lost", RevocationReason.KEY_COMPROMISE)
+        return self.status(card_id)
+
+    def _retire(self, card_id: str, status: str, reason: RevocationReason) -> None:
+        state = self.status(card_id)
+        for serial, cert_status in ((state.auth_serial, state.auth_status), (state.sign_serial, state.sign_status)):
+            if serial is not None and cert_status == "good":
+                self.ca.revoke(serial, reason)
+        with self.engine.begin() as conn:
+            conn.execute(update(cards).where(cards.c.card_id == card_id).values(
+                status=status, status_changed_at=datetime.now(UTC)
+            ))
+
+    def reset_pin(self, card_id: str, which: PinKind | str, new_pin: str, *, clerk: str) -> CardState:
+        """暗証番号の初期化 at the counter, recorded with who did it."""
+        kind = PinKind(which)
+        validate_pin(kind, new_pin)
+        if not clerk.strip():
+            raise InvalidInput("clerk.empty", "担当者を入力してください。", "Who reset the PIN is required.",
+                               field="clerk")
+        state = self.status(card_id)
+        if state.status != "active":
+            raise Conflict("card.not_active", "このカードは既に失効しています。", "This card is no longer active.",
+                           field="card_id")
+        card = self.load(card_id)
+        card.reset_pin(kind, new_pin)
+        with self.engine.begin() as conn:
+            conn.execute(insert(pin_resets).values(
+                card_id=card_id, pin=kind.value, reset_at=datetime.now(UTC), reset_by=clerk.strip()[:100]
+            ))
+        return self.status(card_id)
+
+    def pin_resets(self, card_id: str) -> list[tuple[str, datetime, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(pin_resets.c.pin, pin_resets.c.reset_at, pin_resets.c.reset_by)
+                .where(pin_resets.c.card_id == card_id).order_by(pin_resets.c.id)
+            ).all()
+        return [(r.pin, r.reset_at, r.reset_by) for r in rows]
+
+    def status(self, card_id: str) -> CardState:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cards).where(cards.c.card_id == card_id)).first()
+        if row is None:
+            raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card_id")
+        auth = int(row.auth_serial)
+        sign = int(row.sign_serial) if row.sign_serial else None
+        tries: dict[str, int] = {}
+        if card_path(self.cards_dir, card_id).exists():
+            card = self.load(card_id)
+            for kind in PinKind:
+                try:
+                    tries[kind.value] = card.pin_tries_left(kind)
+                except Conflict:
+                    continue
+        return CardState(
+            card_id=row.card_id, status=row.status, issued_on=row.issued_on, expires_on=row.expires_on,
+            auth_serial=auth, sign_serial=sign, auth_status=self.ca.status(auth).status,
+            sign_status=self.ca.status(sign).status if sign else None, pin_tries=tries,
+        )
+
+    def cards_of(self, resident: Resident) -> list[CardState]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(cards.c.card_id).where(cards.c.juminhyo_code == resident.juminhyo_code)
+                .order_by(cards.c.issued_on)
+            ).scalars().all()
+        return [self.status(i) for i in ids]
+
+    def card_for_serial(self, auth_serial: int) -> str | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(cards.c.card_id).where(cards.c.auth_serial == str(auth_serial))).scalar()
+        return str(found) if found else None
+
+    def load(self, card_id: str) -> MyNumberCard:
+        """The card itself (as a reader would hold it), bound to its file."""
+        path = card_path(self.cards_dir, card_id)
+        if not path.exists():
+            raise NotFound("card.file_missing", "カードファイルが見つかりません。", "The card file is missing.",
+                           field="card_id")
+        return CardStore(path, self.secret).load()
+
+    def card_files(self) -> list[str]:
+        """Card ids present in the cards directory (what a reader can see)."""
+        if not self.cards_dir.exists():
+            return []
+        return sorted(p.stem for p in self.cards_dir.glob(f"*{CARD_FILE_SUFFIX}"))

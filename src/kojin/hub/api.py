@@ -1,0 +1,120 @@
+"""HTTP API of the hub (情報提供ネットワークシステム API).
+
+``POST /hub/exchange`` takes the signed request as raw JSON and lets the hub
+validate it, so that a malformed body is refused with the hub's own reason and
+logged as a leaf like every other refusal; the documented schema is that of
+:class:`SignedRequestIn`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from kojin.hub.domain import AGENCY_KIND_LABELS, AgencyKind, permitted_exchanges
+from kojin.hub.service import HubService
+
+
+class ExchangeRequestIn(BaseModel):
+    """A request for specific personal information (情報照会)."""
+
+    requester: Annotated[str, Field(max_length=40, description="照会機関の ID")]
+    provider: Annotated[str, Field(max_length=40, description="提供機関の ID")]
+    task: Annotated[str, Field(max_length=200, description="事務 (a task of the permitted table)")]
+    item: Annotated[str, Field(max_length=200, description="特定個人情報の項目")]
+    code: Annotated[str, Field(max_length=200, description="照会機関自身の機関別符号")]
+    request_id: Annotated[str, Field(max_length=64, description="処理通番, unique per requester")]
+    time: Annotated[int, Field(description="Unix seconds; within ±300 s of the hub's clock")]
+
+
+def _signed_request_schema() -> dict[str, Any]:
+    # Inlined: the body is read raw (see the module docstring), so no model
+    # of it is registered among the OpenAPI components to refer to.
+    return {
+        "title": "SignedRequestIn",
+        "type": "object",
+        "required": ["request", "signature"],
+        "properties": {
+            "request": ExchangeRequestIn.model_json_schema(),
+            "signature": {"type": "string", "description": "base64 Ed25519 signature over the canonical request"},
+        },
+    }
+
+
+class ExchangeAnswerOut(BaseModel):
+    request_id: str
+    requester: str
+    provider: str
+    provider_name: str
+    task: str
+    item: str
+    outcome: str = Field(description="answered | withheld (不開示) | no_data")
+    sealed: str | None = Field(description="base64 sealed box to the requester's X25519 key; AD = request_id")
+    requested_at: int
+    provided_at_ms: int
+    leaf_index: int = Field(description="index of the exchange's leaf in the exchange log")
+
+
+class CodeRequestIn(BaseModel):
+    """J-LIS asking for an agency's code (取得番号): the link id only, never the number."""
+
+    link_id: Annotated[str, Field(max_length=64)]
+    time: int
+    mac: Annotated[str, Field(max_length=64, description="HMAC-SHA-256 under the J-LIS↔hub channel key")]
+
+
+def make_router(hub: HubService) -> APIRouter:
+    router = APIRouter(prefix="/hub", tags=["hub 情報提供ネットワークシステム"])
+
+    @router.post(
+        "/exchange",
+        response_model=ExchangeAnswerOut,
+        openapi_extra={"requestBody": {
+            "required": True, "content": {"application/json": {"schema": _signed_request_schema()}},
+        }},
+    )
+    async def exchange(request: Request) -> dict[str, Any]:
+        """Route one signed request; the answer is sealed to the requester (the hub cannot read it)."""
+        raw = await request.body()
+        try:
+            body: object = json.loads(raw)
+        except ValueError:
+            body = None  # not JSON: still the hub's to refuse and log, not the framework's
+        # The exchange blocks on durable commits: keep it off the event loop.
+        answer: dict[str, Any] = await run_in_threadpool(hub.exchange, body)
+        return answer
+
+    @router.post("/agencies/{agency_id}/codes")
+    def issue_code(agency_id: str, body: CodeRequestIn) -> dict[str, str]:
+        """J-LIS's side of 取得番号: a link id in, the agency's code out."""
+        return {"agency_id": agency_id, "code": hub.issue_code_signed(agency_id, body.model_dump())}
+
+    @router.get("/agencies")
+    def list_agencies() -> dict[str, Any]:
+        """Registered agencies and their public keys (never the channel keys)."""
+        return {"agencies": [
+            {**a.public_record(), "kind_label": AGENCY_KIND_LABELS[a.kind][0]} for a in hub.agencies()
+        ]}
+
+    @router.get("/permitted")
+    def permitted(
+        requester_kind: Annotated[AgencyKind | None, Query()] = None,
+        provider_kind: Annotated[AgencyKind | None, Query()] = None,
+        item: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        """The permitted-exchange table (利用特定個人情報; formerly 番号法別表第二)."""
+        rows = [
+            {"row": p.row, "requester_kind": p.requester_kind.value, "task": p.task,
+             "provider_kind": p.provider_kind.value, "item": p.item, "legal_basis": p.legal_basis}
+            for p in permitted_exchanges()
+            if (requester_kind is None or p.requester_kind is requester_kind)
+            and (provider_kind is None or p.provider_kind is provider_kind)
+            and (item is None or p.item == item)
+        ]
+        return {"permitted": rows}
+
+    return router

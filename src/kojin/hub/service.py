@@ -1,0 +1,632 @@
+"""The hub service (情報提供ネットワークシステム): agencies, codes, exchanges.
+
+What the hub checks, in order, for every exchange: a well-formed body; a known
+requester; its Ed25519 signature; freshness (±300 s); a request id the
+requester never used; the permitted-exchange table; that the code is the
+requester's own. Then it translates the code to the provider's, asks the
+provider's intermediate server, appends a leaf to the exchange log, records
+the exchange (§23) and only then answers. A refused request is logged as a
+leaf too, and changes nothing else.
+
+The hub sees no number, no name and no payload: the answer is sealed by the
+provider to the requester's key.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kojin.core.crypto import b64, verify_ed25519
+from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.core.group_commit import GroupCommit
+from kojin.hub.domain import (
+    FRESHNESS_SECONDS,
+    LEAF_KIND,
+    AgencyKind,
+    CodeDeriver,
+    ExchangeRequest,
+    Outcome,
+    ProvisionAnswer,
+    ProvisionQuery,
+    channel_mac,
+    check_channel_mac,
+    find_permission,
+    invalid,
+    leaf_bytes,
+    subject_commitment,
+    validate_agency_id,
+)
+from kojin.hub.store import agencies, codes, exchange_records, hub_keys, persons, seen_requests
+from kojin.hub.transport import IntermediateTransport, ProviderUnavailable
+
+log = logging.getLogger("kojin.hub")
+
+_LINK_ID = re.compile(r"^[0-9a-f]{64}$")
+# Codes never change once issued, so a cache of them is never stale; it is
+# only bounded so a national population does not live in one process.
+_CODE_CACHE_MAX = 1_000_000
+# After a crash, hub records may lag the log by the exchanges in flight; this
+# many leaves before the last recorded one are re-checked on start-up.
+_RECONCILE_MARGIN = 4096
+
+
+class Receipt(Protocol):
+    @property
+    def index(self) -> int: ...
+
+
+class ExchangeLogPort(Protocol):
+    """What the hub needs of the audit party's exchange log."""
+
+    def append(self, leaf_data: bytes) -> Receipt: ...
+
+    def size(self) -> int: ...
+
+    def leaf_data(self, index: int) -> bytes: ...
+
+    def sign_tree_head(self) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyEntry:
+    """A registered agency as the hub knows it (機関情報)."""
+
+    agency_id: str
+    name: str
+    kind: AgencyKind
+    sign_public: bytes
+    box_public: bytes
+    channel_key: bytes = field(repr=False)
+    endpoint: str | None
+
+    def public_record(self) -> dict[str, Any]:
+        return {
+            "agency_id": self.agency_id, "name": self.name, "kind": self.kind.value,
+            "sign_public": b64(self.sign_public), "box_public": b64(self.box_public),
+        }
+
+
+@dataclass
+class _Attempt:
+    """What is known about an exchange so far, for the leaf if it is refused."""
+
+    time: int | None = None
+    requester: str | None = None
+    provider: str | None = None
+    task: str | None = None
+    item: str | None = None
+    request_id: str | None = None
+    subject: str | None = None
+    reserved: tuple[str, str] | None = None
+    leaf_logged: bool = False
+
+    def take_claims(self, raw: object) -> None:
+        # Whatever a malformed request claimed still goes in its leaf, cut short.
+        if not isinstance(raw, dict):
+            return
+        for name in ("requester", "provider", "task", "item", "request_id"):
+            value = raw.get(name)
+            if isinstance(value, str):
+                setattr(self, name, value[:200])
+        t = raw.get("time")
+        if isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 1 << 40:
+            self.time = t
+
+
+def _refuse(cls: type[KojinError], code: str, ja: str, en: str, field: str | None = None) -> KojinError:
+    return cls(code, ja, en, field=field)
+
+
+def _dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class HubService:
+    """The hub: agency registry, per-agency codes and the exchange path."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        exchange_log: Callable[[], ExchangeLogPort],
+        transport: IntermediateTransport,
+        *,
+        jlis_channel_key: Callable[[], bytes] | None = None,
+        clock: Callable[[], float] = time.time,
+        head_interval: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        # The key J-LIS MACs link-id messages with, asked of J-LIS when needed.
+        self._jlis_channel_key = jlis_channel_key
+        self._log = exchange_log
+        self._transport = transport
+        self._clock = clock
+        self._writer = GroupCommit(engine, name="kojin-hub-writer")
+        self._deriver: CodeDeriver | None = None
+        self._agencies: dict[str, AgencyEntry] = {}
+        self._codes: dict[str, tuple[str, str]] = {}
+        # (requester, request_id) of exchanges in flight: a concurrent replay
+        # is refused before the first one has been committed.
+        self._inflight: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._ready = False
+        self._head_interval = head_interval
+        self._head_stop = threading.Event()
+        self._head_thread: threading.Thread | None = None
+
+    @property
+    def transport(self) -> IntermediateTransport:
+        """How the hub reaches intermediate servers."""
+        return self._transport
+
+    # -- keys ----------------------------------------------------------------
+    def ensure_keys(self) -> None:
+        """Create the code key on first start (idempotent, safe between processes)."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(hub_keys.c.id).where(hub_keys.c.id == 1)).first() is not None:
+                return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(hub_keys).values(
+                    id=1, code_key=secrets.token_bytes(32), created_at=datetime.now(UTC)
+                ))
+        except IntegrityError:
+            pass  # another process created it first
+
+    def _load_keys(self) -> CodeDeriver:
+        if self._deriver is None:
+            self.ensure_keys()
+            with self.engine.connect() as conn:
+                key = conn.execute(select(hub_keys.c.code_key).where(hub_keys.c.id == 1)).scalar_one()
+            self._deriver = CodeDeriver(bytes(key))
+        return self._deriver
+
+    # -- agencies ------------------------------------------------------------
+    def register_agency(
+        self,
+        agency_id: str,
+        *,
+        name: str,
+        kind: AgencyKind | str,
+        sign_public: bytes,
+        box_public: bytes,
+        channel_key: bytes,
+        endpoint: str | None = None,
+    ) -> AgencyEntry:
+        """Enter an agency with its public keys and the channel key for its intermediate server."""
+        validate_agency_id(agency_id)
+        kind = _kind(kind)
+        if not name or len(name) > 200:
+            raise invalid("name", "名称は200文字以内です。", "a name is 1–200 characters.")
+        if len(sign_public) != 32 or len(box_public) != 32 or len(channel_key) != 32:
+            raise invalid("keys", "鍵の長さが不正です。", "keys must be 32 bytes.")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(agencies).values(
+                    agency_id=agency_id, name=name, kind=kind.value, sign_public=sign_public,
+                    box_public=box_public, channel_key=channel_key, endpoint=endpoint or None,
+                    registered_at=datetime.now(UTC),
+                ))
+        except IntegrityError:
+            raise Conflict(
+                "hub.agency_exists", f"機関 {agency_id} は登録済みです。", f"Agency {agency_id} is already registered.",
+                field="agency_id",
+            ) from None
+        return self.agency(agency_id)
+
+    def set_endpoint(self, agency_id: str, endpoint: str | None) -> AgencyEntry:
+        """Point the hub at an agency's intermediate server over HTTP (None: in process)."""
+        self.agency(agency_id)
+        with self.engine.begin() as conn:
+            conn.execute(update(agencies).where(agencies.c.agency_id == agency_id).values(endpoint=endpoint or None))
+        self._agencies.pop(agency_id, None)
+        return self.agency(agency_id)
+
+    def find_agency(self, agency_id: str) -> AgencyEntry | None:
+        entry = self._agencies.get(agency_id)
+        if entry is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(agencies).where(agencies.c.agency_id == agency_id)).first()
+            if row is None:
+                return None  # not cached: an agency registered later by another process is found then
+            entry = AgencyEntry(
+                row.agency_id, row.name, AgencyKind(row.kind), bytes(row.sign_public), bytes(row.box_public),
+                bytes(row.channel_key), row.endpoint,
+            )
+            self._agencies[agency_id] = entry
+        return entry
+
+    def agency(self, agency_id: str, field: str = "agency_id") -> AgencyEntry:
+        entry = self.find_agency(agency_id)
+        if entry is None:
+            raise NotFound(
+                "hub.unknown_agency", f"機関 {agency_id} は登録されていません。",
+                f"Agency {agency_id} is not registered.", field=field,
+            )
+        return entry
+
+    def agencies(self) -> list[AgencyEntry]:
+        with self.engine.connect() as conn:
+            ids = [str(r[0]) for r in conn.execute(select(agencies.c.agency_id).order_by(agencies.c.agency_id))]
+        return [self.agency(i) for i in ids]
+
+    # -- codes (機関別符号) ----------------------------------------------------
+    def issue_code(self, agency_id: str, link_id: str) -> str:
+        """The agency's code for the person behind J-LIS's link id; the same on every call.
+
+        Only J-LIS calls this: it turns an agency's number into a link id and
+        passes that here, so the number itself never reaches the hub.
+        """
+        self.agency(agency_id)
+        if not isinstance(link_id, str) or not _LINK_ID.match(link_id):
+            raise invalid("link_id", "連携用符号は64桁の16進数です。", "a link id is 64 hex digits.")
+        internal_id = self._person(link_id, create=True)
+        assert internal_id is not None
+        code = self._load_keys().code(agency_id, internal_id)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(codes).values(
+                    code=code, agency_id=agency_id, internal_id=internal_id, issued_at=datetime.now(UTC)
+                ))
+        except IntegrityError:
+            pass  # issued before: the same code again
+        return code
+
+    def issue_code_signed(self, agency_id: str, body: Mapping[str, Any]) -> str:
+        """:meth:`issue_code` for a message from J-LIS over HTTP, MACed with the J-LIS channel key."""
+        link_id, sent, mac = body.get("link_id"), body.get("time"), body.get("mac")
+        if not isinstance(link_id, str):
+            raise invalid("link_id", "ありません。", "missing.")
+        if not isinstance(sent, int) or isinstance(sent, bool):
+            raise invalid("time", "整数（Unix 秒）ではありません。", "must be Unix seconds.")
+        key = self._jlis_channel_key() if self._jlis_channel_key is not None else None
+        message = jlis_code_message(agency_id, link_id, sent)
+        if key is None or not check_channel_mac(key, message, mac):
+            raise Unauthenticated(
+                "hub.bad_channel_mac", "J-LIS からの通知として認証できません。",
+                "The message does not authenticate as J-LIS's.", field="mac",
+            )
+        if abs(self._clock() - sent) > FRESHNESS_SECONDS:
+            raise Unauthenticated(
+                "hub.stale_request", "通知の時刻が古すぎるか未来です。", "The message time is too far from now.",
+                field="time",
+            )
+        return self.issue_code(agency_id, link_id)
+
+    def subject_key_for(self, link_id: str) -> bytes:
+        """The person's own key to recognise their leaves in the log (for the portal only)."""
+        internal_id = self._person(link_id, create=False)
+        if internal_id is None:
+            raise NotFound("hub.unknown_person", "この人の記録はありません。", "The hub has no record of this person.")
+        return self._load_keys().subject_key(internal_id)
+
+    def _person(self, link_id: str, *, create: bool) -> str | None:
+        query = select(persons.c.internal_id).where(persons.c.link_id == link_id)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        if found is not None or not create:
+            return None if found is None else str(found)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(persons).values(
+                    internal_id=secrets.token_hex(16), link_id=link_id, created_at=datetime.now(UTC)
+                ))
+        except IntegrityError:
+            pass  # created concurrently: use that one
+        with self.engine.connect() as conn:
+            return str(conn.execute(query).scalar_one())
+
+    def _code_owner(self, code: str) -> tuple[str, str] | None:
+        owner = self._codes.get(code)
+        if owner is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(codes.c.agency_id, codes.c.internal_id).where(codes.c.code == code)).first()
+            if row is None:
+                return None
+            owner = (str(row[0]), str(row[1]))
+            if len(self._codes) >= _CODE_CACHE_MAX:
+                self._codes.clear()
+            self._codes[code] = owner
+        return owner
+
+    # -- exchanges (情報照会・情報提供) -----------------------------------------
+    def exchange(self, body: object) -> dict[str, Any]:
+        """Route one signed request; return the provider's sealed answer once everything is durable."""
+        self._start()
+        attempt = _Attempt()
+        try:
+            return self._exchange(body, attempt)
+        except KojinError as exc:
+            self._log_refusal(attempt, exc)
+            raise
+        finally:
+            if attempt.reserved is not None:
+                with self._lock:
+                    self._inflight.discard(attempt.reserved)
+
+    def _exchange(self, body: object, attempt: _Attempt) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise invalid("body", "オブジェクトではありません。", "must be an object.")
+        attempt.take_claims(body.get("request"))
+        extra = sorted(set(body) - {"request", "signature"})
+        if extra:
+            raise invalid(extra[0], "未知の項目です。", "unknown field.")
+        request = ExchangeRequest.from_dict(body.get("request"))
+        signature = _signature(body.get("signature"))
+
+        requester = self.find_agency(request.requester)
+        if requester is None:
+            raise _refuse(
+                NotFound, "hub.unknown_agency", f"照会機関 {request.requester} は登録されていません。",
+                f"Requester {request.requester} is not registered.", "requester",
+            )
+        if not verify_ed25519(requester.sign_public, signature, request.signing_input()):
+            raise _refuse(
+                Unauthenticated, "hub.bad_signature", "照会の署名を検証できません。",
+                "The request's signature does not verify with the requester's key.", "signature",
+            )
+        now = self._clock()
+        if abs(now - request.time) > FRESHNESS_SECONDS:
+            raise _refuse(
+                Unauthenticated, "hub.stale_request",
+                f"照会の時刻が現在から{FRESHNESS_SECONDS}秒を超えてずれています。",
+                f"The request time is more than {FRESHNESS_SECONDS} s from now.", "time",
+            )
+        provider = self.find_agency(request.provider)
+        if provider is None:
+            raise _refuse(
+                NotFound, "hub.unknown_agency", f"提供機関 {request.provider} は登録されていません。",
+                f"Provider {request.provider} is not registered.", "provider",
+            )
+        self._reserve(request, attempt)
+        permission = find_permission(requester.kind, request.task, provider.kind, request.item)
+        owner = self._code_owner(request.code)
+        if owner is not None and owner[0] == request.requester:
+            # Authenticated and the requester's own person: a refusal from here
+            # on is shown to that person too.
+            attempt.subject = self._subject(owner[1], request)
+        if permission is None:
+            raise _refuse(
+                NotPermitted, "hub.not_permitted",
+                "この照会（照会機関の種別・事務・提供機関の種別・情報）は情報連携の対象として定められていません。",
+                "This (requester kind, task, provider kind, item) is not in the permitted-exchange table.", "task",
+            )
+        if owner is None:
+            raise _refuse(
+                NotFound, "hub.unknown_code", "この機関別符号は発行されていません。",
+                "No such agency code was issued.", "code",
+            )
+        if owner[0] != request.requester:
+            raise _refuse(
+                NotPermitted, "hub.foreign_code", "他の機関の機関別符号は使えません。",
+                "The code belongs to another agency; use your own.", "code",
+            )
+        internal_id = owner[1]
+
+        query = ProvisionQuery(
+            request.request_id, requester.agency_id, requester.name, b64(requester.box_public),
+            provider.agency_id, request.task, request.item, self._load_keys().code(provider.agency_id, internal_id),
+            request.time, int(now * 1000),
+        ).to_wire()
+        answer = self._ask(provider, query)
+        leaf = leaf_bytes(
+            time=request.time, requester=request.requester, provider=request.provider, task=request.task,
+            item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
+            subject=attempt.subject, provided_at=answer.provided_at_ms,
+        )
+        # Past this point the exchange has its own leaf (or the log failed);
+        # a later failure must not add a second, "refused" one.
+        attempt.leaf_logged = True
+        index = self._log().append(leaf).index
+        logged = datetime.now(UTC)
+        self._writer.write([
+            (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
+            (exchange_records, {
+                "request_id": request.request_id, "requester_id": requester.agency_id,
+                "requester_name": requester.name, "provider_id": provider.agency_id,
+                "provider_name": provider.name, "task": request.task, "item": request.item,
+                "requested_at": _dt(request.time), "provided_at": _dt(answer.provided_at_ms / 1000),
+                "outcome": answer.outcome.value, "withheld": answer.outcome is Outcome.WITHHELD,
+                "leaf_index": index, "logged_at": logged,
+            }),
+        ])
+        return {
+            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
+            "provider_name": provider.name, "task": request.task, "item": request.item,
+            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
+            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
+        }
+
+    def _subject(self, internal_id: str, request: ExchangeRequest) -> str:
+        return subject_commitment(self._load_keys().subject_key(internal_id), request.requester, request.request_id)
+
+    def _reserve(self, request: ExchangeRequest, attempt: _Attempt) -> None:
+        key = (request.requester, request.request_id)
+        with self._lock:
+            clash = key in self._inflight
+            if not clash:
+                self._inflight.add(key)
+                attempt.reserved = key
+        if not clash:
+            with self.engine.connect() as conn:
+                clash = conn.execute(
+                    select(seen_requests.c.request_id).where(
+                        seen_requests.c.requester == request.requester,
+                        seen_requests.c.request_id == request.request_id,
+                    )
+                ).first() is not None
+        if clash:
+            raise _refuse(
+                Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
+                "This request id has already been used by the requester.", "request_id",
+            )
+
+    def _ask(self, provider: AgencyEntry, query: dict[str, Any]) -> ProvisionAnswer:
+        raw, mac = self._transport.deliver(
+            provider.agency_id, provider.endpoint, query, channel_mac(provider.channel_key, query)
+        )
+        if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
+            raise ProviderUnavailable(
+                "hub.provider_unavailable", "提供機関の応答を認証できません。",
+                "The provider's answer does not authenticate.", field="provider",
+            )
+        try:
+            answer = ProvisionAnswer.from_wire(raw)
+        except InvalidInput as exc:
+            raise ProviderUnavailable(
+                "hub.provider_unavailable", f"提供機関の応答が不正です（{exc.field}）。",
+                f"The provider's answer is malformed ({exc.field}).", field="provider",
+            ) from None
+        if answer.request_id != query["request_id"] or answer.provider != provider.agency_id:
+            raise ProviderUnavailable(
+                "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
+                "The provider answered a different request.", field="provider",
+            )
+        return answer
+
+    def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> None:
+        if attempt.leaf_logged:
+            return  # the leaf of this exchange is already in the log; nothing more to say there
+        leaf = leaf_bytes(
+            time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
+            item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
+            subject=attempt.subject,
+        )
+        try:
+            self._log().append(leaf)
+        except KojinError as log_exc:
+            log.error("refusal %s could not be logged: %s", exc.code, log_exc.code)
+
+    # -- start-up --------------------------------------------------------------
+    def _start(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            self._load_keys()
+            self._reconcile()
+            if self._head_interval > 0:
+                self._head_thread = threading.Thread(target=self._sign_heads, name="kojin-hub-heads", daemon=True)
+                self._head_thread.start()
+            self._ready = True
+
+    def _sign_heads(self) -> None:
+        """Sign a tree head every interval while the log grows: what auditors and people check against."""
+        signed = -1
+        while not self._head_stop.wait(self._head_interval):
+            try:
+                exchange_log = self._log()
+                size = exchange_log.size()
+                if size != signed:
+                    exchange_log.sign_tree_head()
+                    signed = size
+            except Exception as exc:  # the log's store is down; the next tick tries again
+                log.warning("signing a tree head failed: %s", type(exc).__name__)
+
+    def _reconcile(self) -> None:
+        """Record exchanges whose leaf is in the log but whose §23 record was lost in a crash."""
+        exchange_log = self._log()
+        size = exchange_log.size()
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.max(exchange_records.c.leaf_index))).scalar()
+            start = 0 if last is None else max(0, int(last) + 1 - _RECONCILE_MARGIN)
+            recorded = {
+                int(i) for (i,) in conn.execute(
+                    select(exchange_records.c.leaf_index).where(exchange_records.c.leaf_index >= start)
+                )
+            }
+        restored = 0
+        for index in range(start, size):
+            if index in recorded:
+                continue
+            try:
+                leaf = json.loads(exchange_log.leaf_data(index))
+            except ValueError:
+                continue
+            if not isinstance(leaf, dict) or leaf.get("kojin") != LEAF_KIND or leaf.get("outcome") == "refused":
+                continue
+            requester = self.find_agency(str(leaf.get("requester")))
+            provider = self.find_agency(str(leaf.get("provider")))
+            if requester is None or provider is None:
+                continue
+            outcome = Outcome(leaf["outcome"])
+            now = datetime.now(UTC)
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(exchange_records).values(
+                        request_id=leaf["request_id"], requester_id=requester.agency_id,
+                        requester_name=requester.name, provider_id=provider.agency_id, provider_name=provider.name,
+                        task=leaf["task"], item=leaf["item"], requested_at=_dt(leaf["time"]),
+                        provided_at=_dt(leaf["provided_at"] / 1000), outcome=outcome.value,
+                        withheld=outcome is Outcome.WITHHELD, leaf_index=index, logged_at=now,
+                    ))
+                    conn.execute(insert(seen_requests).values(
+                        requester=requester.agency_id, request_id=leaf["request_id"], seen_at=now,
+                    ))
+                restored += 1
+            except IntegrityError:
+                continue
+        if restored:
+            log.warning("restored %d hub exchange records from the exchange log", restored)
+
+    # -- reading -------------------------------------------------------------------
+    def records(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
+        """The hub's §23 records, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(exchange_records).where(exchange_records.c.record_id > after)
+                .order_by(exchange_records.c.record_id).limit(limit)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: what a refused request must leave unchanged."""
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for table in (agencies, persons, codes, seen_requests, exchange_records):
+                out[table.name] = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        return out
+
+    def close(self) -> None:
+        self._head_stop.set()
+        if self._head_thread is not None:
+            self._head_thread.join()
+        self._writer.close()
+        self._transport.close()
+
+
+def jlis_code_message(agency_id: str, link_id: str, sent: int) -> dict[str, Any]:
+    """What J-LIS MACs when it asks the hub for an agency's code over HTTP."""
+    return {"kojin": "jlis-code-request/1", "agency_id": agency_id, "link_id": link_id, "time": sent}
+
+
+def _signature(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise invalid("signature", "署名（base64）がありません。", "the signature (base64) is missing.")
+    try:
+        raw = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
+    except (ValueError, UnicodeEncodeError):
+        raise invalid("signature", "base64 ではありません。", "not base64.") from None
+    if len(raw) != 64:
+        raise invalid("signature", "Ed25519 の署名は64バイトです。", "an Ed25519 signature is 64 bytes.")
+    return raw
+
+
+def _kind(kind: AgencyKind | str) -> AgencyKind:
+    try:
+        return AgencyKind(kind)
+    except ValueError:
+        raise invalid("kind", "機関の種別が不明です。", "unknown agency kind.") from None

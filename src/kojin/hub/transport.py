@@ -1,0 +1,116 @@
+"""How the hub reaches an agency's intermediate server (中間サーバーへの経路).
+
+In process when the agency is hosted with the hub (the embedded default and
+the tests), over HTTP when the agency registered an endpoint. Either way the
+messages are the same MACed dictionaries (:mod:`kojin.hub.domain`), so the hub
+cannot tell and need not care which one carried them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import httpx
+
+from kojin.core.errors import KojinError
+
+
+class ProviderUnavailable(KojinError):
+    """The provider's intermediate server could not be reached or answered wrongly (提供元応答不能)."""
+
+    status = 502
+
+
+class IntermediateEndpoint(Protocol):
+    """An intermediate server as the hub sees it: MACed query in, MACed answer out."""
+
+    def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]: ...
+
+
+class IntermediateTransport(Protocol):
+    def deliver(
+        self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
+    ) -> tuple[object, object]: ...
+
+    def close(self) -> None: ...
+
+
+def _unavailable(agency_id: str, detail: str) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "hub.provider_unavailable",
+        f"提供元 {agency_id} の中間サーバーが応答しません（{detail}）。",
+        f"The intermediate server of provider {agency_id} did not answer ({detail}).",
+        field="provider",
+    )
+
+
+class HttpIntermediates:
+    """Reaches intermediate servers at their registered base URL.
+
+    ``client`` may be given (a shared pool, or a test client bound to an app);
+    otherwise one pooled client is made for all providers.
+    """
+
+    def __init__(self, client: httpx.Client | None = None, *, timeout: float = 10.0) -> None:
+        self._own = client is None
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def deliver(
+        self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
+    ) -> tuple[object, object]:
+        url = f"{(endpoint or '').rstrip('/')}/agency/{agency_id}/intermediate/answer"
+        try:
+            response = self._client.post(url, json={"query": query, "mac": mac})
+        except httpx.HTTPError as exc:
+            raise _unavailable(agency_id, type(exc).__name__) from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise _unavailable(agency_id, f"HTTP {response.status_code}") from None
+        if response.status_code != 200 or not isinstance(body, dict):
+            error = body.get("error") if isinstance(body, dict) else None
+            code = error.get("code") if isinstance(error, dict) else None
+            raise _unavailable(agency_id, str(code or f"HTTP {response.status_code}"))
+        return body.get("answer"), body.get("mac")
+
+    def close(self) -> None:
+        if self._own:
+            self._client.close()
+
+
+class IntermediateRouter:
+    """In process for agencies hosted here, HTTP for agencies with an endpoint."""
+
+    def __init__(
+        self, local: Callable[[str], IntermediateEndpoint | None], http: HttpIntermediates | None = None
+    ) -> None:
+        self._local = local
+        self._http = http
+
+    def use_http(self, http: HttpIntermediates) -> None:
+        """Reach endpoints through ``http`` (a shared pool, or a test client)."""
+        if self._http is not None:
+            self._http.close()
+        self._http = http
+
+    def deliver(
+        self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
+    ) -> tuple[object, object]:
+        if endpoint:
+            if self._http is None:
+                self._http = HttpIntermediates()
+            return self._http.deliver(agency_id, endpoint, query, mac)
+        server = self._local(agency_id)
+        if server is None:
+            raise _unavailable(agency_id, "not hosted here")
+        try:
+            return server.answer(query, mac)
+        except KojinError as exc:
+            # The provider's own refusal is not the requester's fault: it is
+            # reported as the provider failing, with its reason.
+            raise _unavailable(agency_id, exc.code) from None
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()

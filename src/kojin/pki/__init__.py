@@ -1,0 +1,12 @@
+"""J-LIS certificate authority (公的個人認証サービス, JPKI).
+
+A root CA and two issuing CAs (署名用 signature, 利用者証明用 user
+authentication) issue end-entity certificates for public keys generated on the
+card, keep revocation state, publish CRLs and answer OCSP. Relying parties
+check a certificate with :mod:`kojin.pki.verify`, which needs only the CA
+certificates and an OCSP lookup, never this party's store.
+
+Modules: ``domain`` (profiles, validity, reason codes; pure), ``keys`` (CA
+private keys), ``store`` (tables), ``service`` (the CA), ``ocsp`` (RFC 6960
+responder), ``verify`` (relying-party checks), ``api`` (HTTP endpoints).
+"""

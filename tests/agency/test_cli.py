@@ -1,0 +1,86 @@
+"""``kojin agency list | code | copy | log`` as an operator would run them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kojin.app import build
+from kojin.cli import app
+from kojin.core.config import Settings
+from kojin.core.i18n import language
+from kojin.numbering.domain import make_juminhyo_code
+
+
+@pytest.fixture(autouse=True)
+def _language_stays_in_this_test() -> Iterator[None]:
+    # The CLI sets the language of the thread it runs in; CliRunner runs it in
+    # the test's own thread, so undo that for the tests after this one.
+    with language("ja"):
+        yield
+
+
+def test_list_code_copy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
+    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["agency", "list", "--json"], catch_exceptions=False)
+    assert listed.exit_code == 0, listed.output
+    assert {json.loads(line)["agency_id"] for line in listed.stdout.splitlines()} >= {"13105", "13104", "nta"}
+    table = runner.invoke(app, ["agency", "list"], catch_exceptions=False)
+    assert "文京区長" in table.stdout
+
+    kojin = build(Settings(data_dir=data))
+    try:
+        number = kojin.numbering.assign(make_juminhyo_code("0000000007"))
+    finally:
+        kojin.close()
+
+    codes = {}
+    for agency in ("13105", "13104"):
+        got = runner.invoke(app, ["agency", "code", "--agency", agency, "--json"], input=number + "\n")
+        assert got.exit_code == 0, got.output
+        assert number not in got.output
+        codes[agency] = json.loads(got.stdout)["code"]
+    assert codes["13105"] != codes["13104"]
+
+    payload = tmp_path / "tax.json"
+    payload.write_text(json.dumps({"taxable_income": 4_100_000}), encoding="utf-8")
+    copied = runner.invoke(app, [
+        "agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "地方税関係情報",
+        "--json-file", str(payload),
+    ])
+    assert copied.exit_code == 0, copied.output
+
+    kojin = build(Settings(data_dir=data))
+    try:
+        result = kojin.agencies.client("13105").request(
+            "13104", "児童手当の支給に関する事務", "地方税関係情報", code=codes["13105"]
+        )
+        assert result.payload == {"taxable_income": 4_100_000}
+    finally:
+        kojin.close()
+    logged = runner.invoke(app, ["agency", "log", "--agency", "13104"])
+    (entry,) = [json.loads(line) for line in logged.stdout.splitlines()]
+    assert entry["role"] == "provider" and entry["requester"] == "文京区長" and entry["withheld"] is False
+
+    # Mistakes end in one line with the reason, and exit 2.
+    for args, stdin, reason in (
+        (["agency", "code", "--agency", "nobody"], number, "hub.unknown_agency"),
+        (["agency", "code", "--agency", "13105"], "", "number.missing"),
+        (["agency", "code", "--agency", "13105"], "123456789012", "number.check_digit"),
+        (["agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "好きな情報",
+          "--json-file", str(payload)], None, "agency.unknown_item"),
+        (["agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "地方税関係情報",
+          "--json-file", str(tmp_path / "missing.json")], None, "agency.unreadable_file"),
+    ):
+        bad = runner.invoke(app, args, input=stdin)
+        assert bad.exit_code == 2, (args, bad.output)
+        assert bad.stderr.startswith(f"error {reason}"), bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1

@@ -1,0 +1,49 @@
+"""Shared set-up for the hub and agency tests: demo agencies and people with codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kojin.agency.domain import CopyEntry
+from kojin.app import Kojin
+from kojin.hub.demo import ensure_demo_agencies
+from kojin.numbering.domain import make_juminhyo_code
+
+CHILD_ALLOWANCE = "児童手当の支給に関する事務"
+LOCAL_TAX = "地方税関係情報"
+RESIDENT = "住民票関係情報"
+PENSION = "年金給付関係情報"
+
+
+@dataclass(frozen=True)
+class Person:
+    juminhyo_code: str
+    number: str
+    codes: dict[str, str]  # agency id -> that agency's code
+
+
+def person(kojin: Kojin, i: int, agencies: tuple[str, ...] = ("13105", "13104", "jps")) -> Person:
+    """A person with a number, and codes obtained by ``agencies`` (取得番号 via J-LIS)."""
+    code = make_juminhyo_code(f"{i:010d}")
+    number = kojin.numbering.assign(code)
+    codes = {a: kojin.agencies.obtain_code(a, number)[0] for a in agencies}
+    return Person(code, number, codes)
+
+
+def setup_demo(kojin: Kojin, people: int = 1) -> list[Person]:
+    """Demo agencies; ``people`` persons whose 新宿区 copy of 地方税関係情報 exists."""
+    ensure_demo_agencies(kojin)
+    out = [person(kojin, i + 1) for i in range(people)]
+    kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
+        [CopyEntry(p.codes["13104"], LOCAL_TAX, {"taxable_income": 3_200_000 + n, "year": 2025})
+         for n, p in enumerate(out)]
+    )
+    return out
+
+
+def counts(kojin: Kojin) -> dict[str, int]:
+    """Every row count an exchange could change, except the log."""
+    out = {f"hub.{k}": v for k, v in kojin.hub.counts().items()}
+    for agency_id in kojin.agencies.ids():
+        out.update({f"{agency_id}.{k}": v for k, v in kojin.agencies.get(agency_id).counts().items()})
+    return out

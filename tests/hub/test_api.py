@@ -1,0 +1,108 @@
+"""The hub's HTTP API, and the same exchange over the in-process and HTTP transports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kojin.agency.client import HttpHub
+from kojin.app import Kojin
+from kojin.core.errors import KojinError
+from kojin.hub.transport import HttpIntermediates, IntermediateRouter
+from kojin.web.app import create_app
+from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
+
+
+@pytest.fixture
+def client(kojin: Kojin, people: list[Person]) -> Iterator[TestClient]:
+    with TestClient(create_app(kojin)) as test_client:
+        yield test_client
+
+
+def test_one_exchange_gives_the_same_result_in_process_and_over_http(
+    kojin: Kojin, people: list[Person], client: TestClient
+) -> None:
+    code = people[0].codes["13105"]
+    local = kojin.agencies.client("13105")
+    remote = kojin.agencies.client("13105", HttpHub(client=client))
+    a = local.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
+    b = remote.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
+    assert a.comparable() == b.comparable()
+    assert b.leaf_index == a.leaf_index + 1
+    # Refusals come back with the same reason code and field either way.
+    errors = []
+    for c in (local, remote):
+        with pytest.raises(KojinError) as err:
+            c.request("13104", CHILD_ALLOWANCE, PENSION, code=code)
+        errors.append((err.value.code, err.value.field, err.value.status))
+    assert errors[0] == errors[1] == ("hub.not_permitted", "task", 403)
+
+
+def test_the_hub_to_provider_hop_over_http(kojin: Kojin, people: list[Person]) -> None:
+    # 新宿区's intermediate server now answers at an endpoint; the hub reaches it over HTTP.
+    provider_app = TestClient(create_app(kojin))
+    router = kojin.hub.transport
+    assert isinstance(router, IntermediateRouter)
+    router.use_http(HttpIntermediates(provider_app))
+    kojin.hub.set_endpoint("13104", "http://testserver")
+    code = people[0].codes["13105"]
+    over_http = kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
+    kojin.hub.set_endpoint("13104", None)
+    in_process = kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
+    assert over_http.comparable() == in_process.comparable()
+
+
+def test_the_intermediate_server_answers_only_the_hub(kojin: Kojin, people: list[Person], client: TestClient) -> None:
+    query = {"kojin": "provision-query/1", "request_id": "r", "requester": "13105", "requester_name": "x",
+             "requester_box_key": "", "provider": "13104", "task": CHILD_ALLOWANCE, "item": LOCAL_TAX,
+             "code": people[0].codes["13104"], "requested_at": 0, "sent_at_ms": 0}
+    response = client.post("/agency/13104/intermediate/answer", json={"query": query, "mac": "0" * 64})
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "agency.bad_channel_mac")
+    assert kojin.agencies.get("13104").counts()["exchange_log"] == 0
+    missing = client.post("/agency/nobody/intermediate/answer", json={"query": query, "mac": "0" * 64})
+    assert missing.json()["error"]["code"] == "agency.not_hosted"
+
+
+def test_malformed_http_bodies_are_refused_and_logged(kojin: Kojin, people: list[Person], client: TestClient) -> None:
+    before = counts(kojin)
+    for body in (b"not json", b"[]", b'{"request": {}}', b"null"):
+        size = kojin.exchange_log.size()
+        response = client.post("/hub/exchange", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, body
+        assert response.json()["error"]["code"] == "request.invalid"
+        assert kojin.exchange_log.size() == size + 1
+    assert counts(kojin) == before
+
+
+def test_english_messages_on_request(kojin: Kojin, people: list[Person], client: TestClient) -> None:
+    response = client.post("/hub/exchange?lang=en", json={"request": {}, "signature": ""})
+    assert response.json()["error"]["message"].endswith("field is missing.")
+    ja = client.post("/hub/exchange", json={"request": {}, "signature": ""})
+    assert "項目がありません" in ja.json()["error"]["message"]
+
+
+def test_directory_and_table(client: TestClient) -> None:
+    agencies = client.get("/hub/agencies").json()["agencies"]
+    assert {a["agency_id"] for a in agencies} >= {"13105", "13104", "nta", "jps", "kyokai", "mhlw", "tokyo_kouki"}
+    assert all("channel_key" not in a for a in agencies)
+    bunkyo = next(a for a in agencies if a["agency_id"] == "13105")
+    assert bunkyo["kind"] == "municipality" and bunkyo["name"] == "文京区長"
+    table = client.get("/hub/permitted").json()["permitted"]
+    assert len(table) == 50
+    pension = client.get("/hub/permitted", params={"provider_kind": "pension_service"}).json()["permitted"]
+    assert pension and all(r["provider_kind"] == "pension_service" for r in pension)
+    bad = client.get("/hub/permitted", params={"provider_kind": "nobody"})
+    assert bad.json()["error"]["code"] == "request.invalid"
+
+
+def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/hub/exchange", "/hub/agencies/{agency_id}/codes", "/hub/agencies", "/hub/permitted",
+                 "/agency/{agency_id}/intermediate/answer"):
+        assert path in spec["paths"], path
+    body = spec["paths"]["/hub/exchange"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == {"request", "signature"}
+    assert "request_id" in json.dumps(body)

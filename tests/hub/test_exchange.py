@@ -1,0 +1,226 @@
+"""Walk 4: signed request → table → translated code → sealed answer → §23 records → leaf."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kojin.agency.domain import CopyEntry, Role
+from kojin.app import Kojin
+from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.core.errors import KojinError
+from kojin.hub.domain import ExchangeRequest, Outcome, subject_commitment
+from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
+
+
+def test_an_answered_exchange_is_recorded_by_all_three_and_logged(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    result = kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    assert result.outcome is Outcome.ANSWERED
+    assert result.payload == {"taxable_income": 3_200_000, "year": 2025}
+    assert result.provider_name == "新宿区長"
+
+    (hub_record,) = kojin.hub.records()
+    (asked,) = kojin.agencies.get("13105").log_entries()
+    (told,) = kojin.agencies.get("13104").log_entries()
+    for entry in (asked, told):
+        assert (entry.requester_name, entry.provider_name) == ("文京区長", "新宿区長")
+        assert (entry.task, entry.item, entry.request_id) == (CHILD_ALLOWANCE, LOCAL_TAX, result.request_id)
+        assert entry.provided_at is not None and not entry.withheld
+    # Each agency's record keeps its own code, never the other's.
+    assert (asked.role, asked.code, asked.leaf_index) == (Role.REQUESTER, alice.codes["13105"], result.leaf_index)
+    assert (told.role, told.code) == (Role.PROVIDER, alice.codes["13104"])
+    assert hub_record["leaf_index"] == result.leaf_index
+    assert (hub_record["requester_name"], hub_record["provider_name"]) == ("文京区長", "新宿区長")
+    assert hub_record["withheld"] is False and hub_record["provided_at"] is not None
+
+    leaf = json.loads(kojin.exchange_log.leaf_data(result.leaf_index))
+    assert leaf["outcome"] == "answered" and leaf["request_id"] == result.request_id
+    assert alice.codes["13105"] not in json.dumps(leaf) and alice.codes["13104"] not in json.dumps(leaf)
+
+
+def test_the_person_recognises_their_own_leaves_with_their_subject_key(kojin: Kojin, people: list[Person]) -> None:
+    alice, bob = people
+    client = kojin.agencies.client("13105")
+    mine = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    theirs = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=bob.codes["13105"])
+    alice_key = kojin.hub.subject_key_for(kojin.numbering.link_id_for(alice.number))
+
+    def is_alices(index: int) -> bool:
+        leaf = json.loads(kojin.exchange_log.leaf_data(index))
+        return bool(leaf["subject"] == subject_commitment(alice_key, leaf["requester"], leaf["request_id"]))
+
+    assert is_alices(mine.leaf_index) and not is_alices(theirs.leaf_index)
+
+
+def test_withheld_and_no_data(kojin: Kojin, people: list[Person]) -> None:
+    alice, bob = people
+    kojin.agencies.get("13104").update_copies([CopyEntry(bob.codes["13104"], LOCAL_TAX, {"x": 1}, withheld=True)])
+    client = kojin.agencies.client("13105")
+    withheld = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=bob.codes["13105"])
+    assert withheld.outcome is Outcome.WITHHELD and withheld.payload is None
+    # 日本年金機構 has no copy for Alice: an answer with no data, not an error.
+    nothing = kojin.agencies.client("13105").request(
+        "jps", "生活保護の決定及び実施に関する事務", PENSION, code=alice.codes["13105"]
+    )
+    assert nothing.outcome is Outcome.NO_DATA
+    records = {r["request_id"]: r for r in kojin.hub.records()}
+    assert records[withheld.request_id]["withheld"] is True
+    assert records[nothing.request_id]["outcome"] == "no_data"
+    told = {e.request_id: e for e in kojin.agencies.get("13104").log_entries()}
+    assert told[withheld.request_id].withheld
+
+
+def test_the_hub_cannot_read_the_answer(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    request = client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    answer = kojin.hub.exchange(client.sign(request))
+    sealed = unb64(answer["sealed"], "sealed")
+    assert b"3200000" not in sealed
+    # Only the requester's key opens it, and only for this request id.
+    with pytest.raises(KojinError) as err:
+        open_sealed(kojin.agencies.get("13104").keys.box, sealed, request.request_id.encode())
+    assert err.value.code == "crypto.sealed_tampered"
+    with pytest.raises(KojinError):
+        open_sealed(client.agency.keys.box, sealed, b"another-request")
+    assert json.loads(open_sealed(client.agency.keys.box, sealed, request.request_id.encode()))["payload"]
+    hub_store = json.dumps(kojin.hub.records(), default=str)
+    assert "3200000" not in hub_store
+
+
+def _signed(kojin: Kojin, agency: str, **fields: Any) -> dict[str, Any]:
+    client = kojin.agencies.client(agency)
+    base = client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code="X").as_dict()
+    base.update(fields)
+    return client.sign(ExchangeRequest.from_dict(base))
+
+
+def _cases(kojin: Kojin, alice: Person) -> dict[str, tuple[object, str, str | None]]:
+    """name -> (body, expected reason code, expected field)."""
+    own = alice.codes["13105"]
+    good = _signed(kojin, "13105", code=own)
+    stranger = Ed25519PrivateKey.generate()
+    forged_req = {**good["request"], "requester": "nobody"}
+    forged = {"request": forged_req, "signature": b64(stranger.sign(
+        ExchangeRequest.from_dict(forged_req).signing_input()))}
+    other_key = {**good, "signature": _signed(kojin, "13104", requester="13105", code=own)["signature"]}
+    return {
+        "unknown requester": (forged, "hub.unknown_agency", "requester"),
+        "unknown provider": (_signed(kojin, "13105", code=own, provider="nobody"), "hub.unknown_agency", "provider"),
+        "signed by another agency": (
+            {**good, "signature": b64(stranger.sign(b"x"))}, "hub.bad_signature", "signature"),
+        "tampered after signing": (
+            {**good, "request": {**good["request"], "item": PENSION}}, "hub.bad_signature", "signature"),
+        "other agency's key": (other_key, "hub.bad_signature", "signature"),
+        "stale": (_signed(kojin, "13105", code=own, time=int(time.time()) - 400), "hub.stale_request", "time"),
+        "from the future": (
+            _signed(kojin, "13105", code=own, time=int(time.time()) + 400), "hub.stale_request", "time"),
+        "not in the table": (_signed(kojin, "13105", code=own, item=PENSION), "hub.not_permitted", "task"),
+        "unknown task": (_signed(kojin, "13105", code=own, task="何かの事務"), "hub.not_permitted", "task"),
+        "another agency's code": (
+            _signed(kojin, "13105", code=alice.codes["13104"]), "hub.foreign_code", "code"),
+        "unknown code": (_signed(kojin, "13105", code="AAAAAAAAAAAAAAAAAAAAAAAAAA"), "hub.unknown_code", "code"),
+        "not an object": ([1, 2], "request.invalid", "body"),
+        "no signature": ({"request": good["request"]}, "request.invalid", "signature"),
+        "signature not base64": ({**good, "signature": "***"}, "request.invalid", "signature"),
+        "short signature": ({**good, "signature": b64(b"x" * 10)}, "request.invalid", "signature"),
+        "missing field": (
+            {**good, "request": {k: v for k, v in good["request"].items() if k != "item"}}, "request.invalid", "item"),
+        "extra top-level field": ({**good, "note": "x"}, "request.invalid", "note"),
+    }
+
+
+def test_every_refusal_has_its_reason_is_logged_and_changes_nothing_else(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    cases = _cases(kojin, alice)
+    before = counts(kojin)
+    for name, (body, code, field) in cases.items():
+        size = kojin.exchange_log.size()
+        with pytest.raises(KojinError) as err:
+            kojin.hub.exchange(body)
+        assert (err.value.code, err.value.field) == (code, field), name
+        assert kojin.exchange_log.size() == size + 1, name
+        leaf = json.loads(kojin.exchange_log.leaf_data(size))
+        assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
+        assert counts(kojin) == before, name
+
+
+def test_refusals_for_an_authenticated_requester_show_up_for_the_person(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    with pytest.raises(KojinError):
+        kojin.hub.exchange(_signed(kojin, "13105", code=alice.codes["13105"], item=PENSION))
+    leaf = json.loads(kojin.exchange_log.leaf_data(kojin.exchange_log.size() - 1))
+    key = kojin.hub.subject_key_for(kojin.numbering.link_id_for(alice.number))
+    assert leaf["subject"] == subject_commitment(key, "13105", leaf["request_id"])
+    # An unauthenticated claim names nobody.
+    with pytest.raises(KojinError):
+        kojin.hub.exchange({**_signed(kojin, "13105", code=alice.codes["13105"]), "signature": b64(b"\0" * 64)})
+    assert json.loads(kojin.exchange_log.leaf_data(kojin.exchange_log.size() - 1))["subject"] is None
+
+
+def test_a_request_id_is_used_once(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"], request_id="shori-0001")
+    before = counts(kojin)
+    # A new signature and a fresh time do not make a used id new again.
+    with pytest.raises(KojinError) as err:
+        client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"], request_id="shori-0001")
+    assert err.value.code == "hub.replayed_request"
+    assert counts(kojin) == before
+    # Ids are per requester: 新宿区 may use the same one.
+    kojin.agencies.get("13105").update_copies([CopyEntry(alice.codes["13105"], LOCAL_TAX, {"y": 1})])
+    other = kojin.agencies.client("13104").request(
+        "13105", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13104"], request_id="shori-0001"
+    )
+    assert other.payload == {"y": 1}
+
+
+def test_concurrent_replays_are_refused(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    body = client.sign(client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def go() -> None:
+        barrier.wait()
+        try:
+            kojin.hub.exchange(body)
+            outcomes.append("ok")
+        except KojinError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["hub.replayed_request"] * 7 + ["ok"]
+    assert len(kojin.hub.records()) == 1
+
+
+def test_many_concurrent_exchanges_all_land(kojin: Kojin, people: list[Person]) -> None:
+    client = kojin.agencies.client("13105")
+    results: list[int] = []
+
+    def go(n: int) -> None:
+        for _ in range(n):
+            r = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"])
+            results.append(r.leaf_index)
+
+    threads = [threading.Thread(target=go, args=(10,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(80))
+    assert len(kojin.hub.records(limit=1000)) == 80
+    assert len(kojin.agencies.get("13105").log_entries(limit=1000)) == 80
+    assert len(kojin.agencies.get("13104").log_entries(limit=1000)) == 80
