@@ -46,21 +46,28 @@ def main() -> None:
         people = []
         for i in range(args.cards + 2 * args.issue):
             details = PersonDetails(
-                f"試験　{i}", "シケン　タロウ", Sex.MALE, date(1970 + i % 40, 1 + i % 12, 1 + i % 28),
+                f"試験　{i}",
+                "シケン　タロウ",
+                Sex.MALE,
+                date(1970 + i % 40, 1 + i % 12, 1 + i % 28),
                 Address("1130033", "", "", "", f"1-{i + 1}"),
             )
             people.append(kojin.register.register(details, municipality_code="13105", today=TODAY).resident.resident_id)
 
         issue_figures = {}
-        for alg, group in (("rsa2048", people[args.cards : args.cards + args.issue]),
-                           ("p256", people[args.cards + args.issue :])):
+        for alg, group in (
+            ("rsa2048", people[args.cards : args.cards + args.issue]),
+            ("p256", people[args.cards + args.issue :]),
+        ):
             t = time.perf_counter()
             for rid in group:
                 kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm=alg, today=TODAY)
             issue_figures[alg] = round(len(group) / (time.perf_counter() - t), 1)
 
-        cards = [kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", today=TODAY)
-                 for rid in people[: args.cards]]
+        cards = [
+            kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", today=TODAY)
+            for rid in people[: args.cards]
+        ]
         # Every answer is signed by a card over APDUs (VERIFY, then COMPUTE
         # DIGITAL SIGNATURE), as the reader would; that is the card's time, so
         # it is spent before the clock for the relying party starts. The cards
@@ -97,18 +104,22 @@ def main() -> None:
             list(pool.map(verify, answers))
         elapsed = time.perf_counter() - t
         latencies.sort()
-        print(json.dumps({
-            "verifications": len(answers),
-            "threads": args.threads,
-            "verifications_per_s": round(len(answers) / elapsed),
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-            "card_key": "rsa2048",
-            "issuances_per_s": issue_figures,
-            "presign_seconds": round(sign_s, 1),
-            "db": "postgresql" if args.db else "sqlite",
-            "python": platform.python_version(),
-        }))
+        print(
+            json.dumps(
+                {
+                    "verifications": len(answers),
+                    "threads": args.threads,
+                    "verifications_per_s": round(len(answers) / elapsed),
+                    "p50_ms": round(statistics.median(latencies) * 1000, 2),
+                    "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+                    "card_key": "rsa2048",
+                    "issuances_per_s": issue_figures,
+                    "presign_seconds": round(sign_s, 1),
+                    "db": "postgresql" if args.db else "sqlite",
+                    "python": platform.python_version(),
+                }
+            )
+        )
     finally:
         kojin.close()
         if args.db:

@@ -63,7 +63,10 @@ def main() -> None:
             if not batch:
                 break
             enrolled += kojin.register.enroll_households(
-                batch, municipality_code=args.municipality, today=today, validated=True,
+                batch,
+                municipality_code=args.municipality,
+                today=today,
+                validated=True,
                 numbering_process=numbering_process,
             )
             t2 = time.perf_counter()
@@ -83,20 +86,24 @@ def main() -> None:
         end = min((m for m in marks if m[0] >= hi), key=lambda m: m[0])
         return (end[0] - start[0]) / (end[1] - start[1]) if end[1] > start[1] else 0.0
 
-    print(json.dumps({
-        "residents": enrolled,
-        "seconds": round(enrol_seconds, 2),
-        "residents_per_s": round(enrolled / enrol_seconds),
-        "first_tenth_per_s": round(rate_between(0, tenth)),
-        "last_tenth_per_s": round(rate_between(enrolled - tenth, enrolled)),
-        "generate_seconds": round(generate_seconds, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "numbering_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-        "db": "postgresql" if args.db else "sqlite",
-        "batch": args.batch,
-        "numbering": "same process" if args.single_process else "own process",
-        "python": platform.python_version(),
-    }))
+    print(
+        json.dumps(
+            {
+                "residents": enrolled,
+                "seconds": round(enrol_seconds, 2),
+                "residents_per_s": round(enrolled / enrol_seconds),
+                "first_tenth_per_s": round(rate_between(0, tenth)),
+                "last_tenth_per_s": round(rate_between(enrolled - tenth, enrolled)),
+                "generate_seconds": round(generate_seconds, 2),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "numbering_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                "db": "postgresql" if args.db else "sqlite",
+                "batch": args.batch,
+                "numbering": "same process" if args.single_process else "own process",
+                "python": platform.python_version(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -145,8 +145,9 @@ def test_corp_commands(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_card_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     rid = str(json.loads(run(*ADD, "--json").stdout)["resident_id"])
-    issued = run("card", "issue", "--resident", rid, "--pin", "1234", "--password", "ABC123",
-                 "--algorithm", "p256", "--json")
+    issued = run(
+        "card", "issue", "--resident", rid, "--pin", "1234", "--password", "ABC123", "--algorithm", "p256", "--json"
+    )
     assert issued.exit_code == 0, issued.stderr
     card = json.loads(issued.stdout)
     assert card["auth_certificate"] == "good" and card["pin_tries_left"]["auth"] == 3

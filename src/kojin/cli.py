@@ -57,7 +57,9 @@ corp_app = typer.Typer(help="法人番号 — the corporate-number register.", n
 app.add_typer(resident_app, name="resident")
 app.add_typer(number_app, name="number")
 app.add_typer(corp_app, name="corp")
-card_app = typer.Typer(help="個人番号カード — issue cards, report loss, reset PINs, authenticate.", no_args_is_help=True)
+card_app = typer.Typer(
+    help="個人番号カード — issue cards, report loss, reset PINs, authenticate.", no_args_is_help=True
+)
 pki_app = typer.Typer(help="公的個人認証 — CA certificates and CRLs.", no_args_is_help=True)
 app.add_typer(card_app, name="card")
 app.add_typer(pki_app, name="pki")
@@ -202,9 +204,7 @@ def _demo_cards(kojin: Kojin, share: float = 0.05) -> dict[str, str]:
     from kojin.registry.domain import Status
 
     today = kojin.ca.today()
-    adults = [
-        r for r in kojin.register.iter_residents(status=Status.RESIDENT) if r.age_on(today) >= SIGNATURE_MIN_AGE
-    ]
+    adults = [r for r in kojin.register.iter_residents(status=Status.RESIDENT) if r.age_on(today) >= SIGNATURE_MIN_AGE]
     if not adults:
         raise KojinError("demo.empty", "デモ用の住民がいません。", "There are no demo residents.", field="residents")
     chosen = adults[:: max(1, int(1 / share))]
@@ -214,15 +214,21 @@ def _demo_cards(kojin: Kojin, share: float = 0.05) -> dict[str, str]:
         demo = None
         for n, resident in enumerate(chosen):
             issued = kojin.cards.issue(
-                resident.resident_id, auth_pin=DEMO_PIN, signature_password=DEMO_PASSWORD,
-                algorithm="rsa2048" if n == 0 else "p256", today=today,
+                resident.resident_id,
+                auth_pin=DEMO_PIN,
+                signature_password=DEMO_PASSWORD,
+                algorithm="rsa2048" if n == 0 else "p256",
+                today=today,
             )
             demo = demo or (issued, resident)
             progress.update(task, advance=1)
     assert demo is not None
     data = {
-        "card_id": demo[0].card_id, "resident_id": str(demo[1].resident_id), "name": demo[1].name,
-        "pin": DEMO_PIN, "password": DEMO_PASSWORD,
+        "card_id": demo[0].card_id,
+        "resident_id": str(demo[1].resident_id),
+        "name": demo[1].name,
+        "pin": DEMO_PIN,
+        "password": DEMO_PASSWORD,
     }
     record.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return data
@@ -248,10 +254,13 @@ def up(
             console.print(pick("kojin を起動します:", "kojin is starting:"))
             console.print(f"  {pick('入口', 'landing page')}: {base}/")
             console.print(f"  {pick('API 文書', 'API docs')}:    {base}/docs")
-            console.print(pick(
-                f"  デモ用カード: {demo['card_id']}（{demo['name']}）暗証番号 {demo['pin']}・署名用 {demo['password']}",
-                f"  demo card: {demo['card_id']} ({demo['name']}) PIN {demo['pin']}, signature password {demo['password']}",
-            ))
+            card, name, pin, password = demo["card_id"], demo["name"], demo["pin"], demo["password"]
+            console.print(
+                pick(
+                    f"  デモ用カード: {card}（{name}）暗証番号 {pin}・署名用 {password}",
+                    f"  demo card: {card} ({name}) PIN {pin}, signature password {password}",
+                )
+            )
 
     _run(prepare)
     uvicorn.run("kojin.web.factory:app", host=host, port=port, workers=workers, factory=True, log_level="info")
@@ -599,7 +608,9 @@ def _card_record(state: Any) -> dict[str, Any]:
 @card_app.command("issue")
 def card_issue(
     resident: Annotated[int, typer.Option("--resident", help="Resident id.")],
-    pin: Annotated[str | None, typer.Option(help="4-digit PIN (利用者証明用・券面事項入力補助用); prompted when omitted.")] = None,
+    pin: Annotated[
+        str | None, typer.Option(help="4-digit PIN (利用者証明用・券面事項入力補助用); prompted when omitted.")
+    ] = None,
     password: Annotated[
         str | None, typer.Option(help="Signature password, 6–16 of A–Z 0–9 (15 and over); prompted when omitted.")
     ] = None,
@@ -616,8 +627,9 @@ def card_issue(
             from kojin.pki.domain import SIGNATURE_MIN_AGE
 
             if sign_pw is None and person.age_on(kojin.ca.today()) >= SIGNATURE_MIN_AGE:
-                sign_pw = typer.prompt(pick("署名用暗証番号（英大文字・数字6〜16文字）", "signature password"),
-                                       hide_input=True)
+                sign_pw = typer.prompt(
+                    pick("署名用暗証番号（英大文字・数字6〜16文字）", "signature password"), hide_input=True
+                )
             issued = kojin.cards.issue(resident, auth_pin=auth_pin, signature_password=sign_pw, algorithm=algorithm)
             state = kojin.cards.status(issued.card_id)
         _print_record(_card_record(state), as_json, pick("カードを交付しました", "card issued"))
@@ -640,8 +652,12 @@ def card_status(
             elif card_id:
                 states = [kojin.cards.status(card_id)]
             else:
-                raise KojinError("card.which", "カードIDか --resident を指定してください。",
-                                 "Give a card id or --resident.", field="card_id")
+                raise KojinError(
+                    "card.which",
+                    "カードIDか --resident を指定してください。",
+                    "Give a card id or --resident.",
+                    field="card_id",
+                )
         for state in states:
             _print_record(_card_record(state), as_json, state.card_id)
 
@@ -711,7 +727,10 @@ def card_auth(
             )
             result = kojin.auth.verify(rp, challenge.value, certificate, signature)
         record = {
-            "result": "ok", "rp": rp, "serial": str(result.serial), "subject_kind": result.subject.kind.value,
+            "result": "ok",
+            "rp": rp,
+            "serial": str(result.serial),
+            "subject_kind": result.subject.kind.value,
             "pseudonym": result.subject.pseudonym,
         }
         _print_record(record, as_json, pick("本人確認に成功しました", "authenticated"))

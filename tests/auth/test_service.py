@@ -19,7 +19,9 @@ TODAY = date(2026, 11, 24)
 
 @pytest.fixture
 def issued(kojin: Kojin) -> Iterator[IssuedCard]:
-    details = PersonDetails("山田　太郎", "ヤマダ　タロウ", Sex.MALE, date(1980, 4, 1), Address("1130033", "", "", "", "1"))
+    details = PersonDetails(
+        "山田　太郎", "ヤマダ　タロウ", Sex.MALE, date(1980, 4, 1), Address("1130033", "", "", "", "1")
+    )
     rid = kojin.register.register(details, municipality_code="13105", today=TODAY).resident.resident_id
     yield kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
 
@@ -67,7 +69,12 @@ def test_expired_forged_and_foreign_challenges(kojin: Kojin, issued: IssuedCard)
     challenge, cert, sig = login(kojin, issued)
     cases = {
         "auth.challenge_other_rp": ("kiosk", challenge, cert, sig),
-        "auth.challenge_forged": ("portal", challenge[:-2] + ("AA" if not challenge.endswith("AA") else "BB"), cert, sig),
+        "auth.challenge_forged": (
+            "portal",
+            challenge[:-2] + ("AA" if not challenge.endswith("AA") else "BB"),
+            cert,
+            sig,
+        ),
         "auth.challenge_malformed": ("portal", "hello", cert, sig),
         "auth.bad_signature": ("portal", challenge, cert, sig[:-1] + bytes([sig[-1] ^ 1])),
         "pki.malformed": ("portal", challenge, b"\x30\x03garbage", sig),
@@ -79,7 +86,9 @@ def test_expired_forged_and_foreign_challenges(kojin: Kojin, issued: IssuedCard)
     # None of the failures used the challenge up.
     assert kojin.auth.verify("portal", challenge, cert, sig).serial == issued.auth_serial
     late = kojin.auth.challenge("portal", ttl_s=-1).value
-    certificate, signature = sign_challenge_with_card(InProcessTransport(kojin.cards.load(issued.card_id)), "1234", late)
+    certificate, signature = sign_challenge_with_card(
+        InProcessTransport(kojin.cards.load(issued.card_id)), "1234", late
+    )
     with pytest.raises(KojinError) as err:
         kojin.auth.verify("portal", late, certificate, signature)
     assert err.value.code == "auth.challenge_expired"

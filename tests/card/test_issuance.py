@@ -16,7 +16,9 @@ from kojin.registry.domain import Address, PersonDetails, Sex
 TODAY = date(2026, 11, 24)
 
 
-def resident(kojin: Kojin, born: date = date(1980, 4, 1), name: str = "山田　太郎", kana: str = "ヤマダ　タロウ") -> int:
+def resident(
+    kojin: Kojin, born: date = date(1980, 4, 1), name: str = "山田　太郎", kana: str = "ヤマダ　タロウ"
+) -> int:
     details = PersonDetails(name, kana, Sex.MALE, born, Address("1130033", "", "", "", "4-15-14"))
     return kojin.register.register(details, municipality_code="13105", today=TODAY).resident.resident_id
 
@@ -59,8 +61,11 @@ def test_no_signature_certificate_under_15(kojin: Kojin) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "code"),
-    [({"auth_pin": "12"}, "card.pin_format"), ({"auth_pin": "1234", "signature_password": "abc"}, "card.pin_format"),
-     ({"auth_pin": "1234"}, "card.signature_password_missing")],
+    [
+        ({"auth_pin": "12"}, "card.pin_format"),
+        ({"auth_pin": "1234", "signature_password": "abc"}, "card.pin_format"),
+        ({"auth_pin": "1234"}, "card.signature_password_missing"),
+    ],
 )
 def test_bad_pins_issue_nothing(kojin: Kojin, kwargs: dict[str, str], code: str) -> None:
     rid = resident(kojin)

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from kojin.core.errors import Unauthenticated
 
 PREFIX = "kojin-challenge/1"
-_CHALLENGE = re.compile(r"^kojin-challenge/1\.([a-z0-9][a-z0-9_.-]{1,63})\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$")
+_CHALLENGE = re.compile(
+    r"^kojin-challenge/1\.([a-z0-9][a-z0-9_.-]{1,63})\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$"
+)
 
 
 def _b64(data: bytes) -> str:
@@ -58,14 +60,23 @@ def parse_challenge(key: bytes, value: str, rp_id: str, now: int) -> Challenge:
     owner, expires, nonce, mac = match.groups()
     body = value.rsplit(".", 1)[0]
     if not hmac.compare_digest(mac, _b64(hmac.digest(key, body.encode(), "sha256"))):
-        raise _reject("auth.challenge_forged", "このチャレンジは発行されたものではありません。",
-                      "This challenge was not issued here.")
+        raise _reject(
+            "auth.challenge_forged",
+            "このチャレンジは発行されたものではありません。",
+            "This challenge was not issued here.",
+        )
     if owner != rp_id:
-        raise _reject("auth.challenge_other_rp", "このチャレンジは別のサービス向けです。",
-                      "This challenge was issued for another relying party.")
+        raise _reject(
+            "auth.challenge_other_rp",
+            "このチャレンジは別のサービス向けです。",
+            "This challenge was issued for another relying party.",
+        )
     if int(expires) < now:
-        raise _reject("auth.challenge_expired", "チャレンジの有効期限が切れています。もう一度お試しください。",
-                      "The challenge has expired; start again.")
+        raise _reject(
+            "auth.challenge_expired",
+            "チャレンジの有効期限が切れています。もう一度お試しください。",
+            "The challenge has expired; start again.",
+        )
     return Challenge(value, owner, int(expires), nonce)
 
 
@@ -84,5 +95,9 @@ def check_card_signature(certificate: x509.Certificate, message: bytes, signatur
         else:
             raise InvalidSignature
     except (InvalidSignature, ValueError):
-        raise _reject("auth.bad_signature", "カードの署名を検証できません。", "The card's signature does not verify.",
-                      field="signature") from None
+        raise _reject(
+            "auth.bad_signature",
+            "カードの署名を検証できません。",
+            "The card's signature does not verify.",
+            field="signature",
+        ) from None

@@ -51,8 +51,13 @@ class AuthResult:
 
 class CardAuthService:
     def __init__(
-        self, engine: Engine, trust: Callable[[], TrustStore], ocsp: OcspLookup, linkage: SerialLinkage,
-        *, clock: Callable[[], float] = time.time,
+        self,
+        engine: Engine,
+        trust: Callable[[], TrustStore],
+        ocsp: OcspLookup,
+        linkage: SerialLinkage,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self._trust = trust
@@ -66,9 +71,9 @@ class CardAuthService:
     def ensure_key(self) -> None:
         with self.engine.begin() as conn:
             if conn.execute(select(challenge_keys.c.id)).first() is None:
-                conn.execute(insert(challenge_keys).values(
-                    id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(challenge_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                )
 
     @property
     def key(self) -> bytes:
@@ -97,26 +102,48 @@ class CardAuthService:
         now = self._clock()
         parsed = parse_challenge(self.key, challenge, rp_id, int(now))
         if not certificate_der or len(certificate_der) > MAX_CERT_BYTES:
-            raise InvalidInput("auth.certificate_size", "証明書の大きさが不正です。",
-                               "The certificate is missing or too large.", field="certificate")
+            raise InvalidInput(
+                "auth.certificate_size",
+                "証明書の大きさが不正です。",
+                "The certificate is missing or too large.",
+                field="certificate",
+            )
         if not signature or len(signature) > MAX_SIGNATURE_BYTES:
-            raise InvalidInput("auth.signature_size", "署名の大きさが不正です。",
-                               "The signature is missing or too large.", field="signature")
+            raise InvalidInput(
+                "auth.signature_size",
+                "署名の大きさが不正です。",
+                "The signature is missing or too large.",
+                field="signature",
+            )
         verified: VerifiedCertificate = verify_end_entity(
-            certificate_der, expected_kind=CertKind.AUTH, at=datetime.fromtimestamp(now, UTC),
-            ocsp_lookup=self.ocsp, trust=self.trust(),
+            certificate_der,
+            expected_kind=CertKind.AUTH,
+            at=datetime.fromtimestamp(now, UTC),
+            ocsp_lookup=self.ocsp,
+            trust=self.trust(),
         )
         check_card_signature(verified.certificate, challenge.encode(), signature)
         subject = self.linkage.resolve(rp_id, verified.serial)
         try:
-            self._writer.write([(used_challenges, {
-                "nonce": parsed.nonce, "rp_id": rp_id, "serial": str(verified.serial),
-                "expires_at": datetime.fromtimestamp(parsed.expires_at, UTC),
-                "used_at": datetime.fromtimestamp(now, UTC),
-            })])
+            self._writer.write(
+                [
+                    (
+                        used_challenges,
+                        {
+                            "nonce": parsed.nonce,
+                            "rp_id": rp_id,
+                            "serial": str(verified.serial),
+                            "expires_at": datetime.fromtimestamp(parsed.expires_at, UTC),
+                            "used_at": datetime.fromtimestamp(now, UTC),
+                        },
+                    )
+                ]
+            )
         except IntegrityError:
             raise Unauthenticated(
-                "auth.challenge_replayed", "このチャレンジは既に使われています。", "This challenge was already used.",
+                "auth.challenge_replayed",
+                "このチャレンジは既に使われています。",
+                "This challenge was already used.",
                 field="challenge",
             ) from None
         return AuthResult(verified.serial, subject, verified.not_after)

@@ -91,8 +91,14 @@ class CardOffice:
     """The counter where cards are issued, reported lost and PINs reset."""
 
     def __init__(
-        self, engine: Engine, register: RegisterService, numbering: NumberingService, ca: CertificateAuthority,
-        cards_dir: Path, *, algorithm: str = "rsa2048",
+        self,
+        engine: Engine,
+        register: RegisterService,
+        numbering: NumberingService,
+        ca: CertificateAuthority,
+        cards_dir: Path,
+        *,
+        algorithm: str = "rsa2048",
     ) -> None:
         self.engine = engine
         self.register = register
@@ -110,16 +116,24 @@ class CardOffice:
 
     # -- issuing -----------------------------------------------------------------
     def issue(
-        self, resident_id: int, *, auth_pin: str, signature_password: str | None = None,
-        card_info_pin: str | None = None, algorithm: str | None = None, today: date | None = None,
+        self,
+        resident_id: int,
+        *,
+        auth_pin: str,
+        signature_password: str | None = None,
+        card_info_pin: str | None = None,
+        algorithm: str | None = None,
+        today: date | None = None,
     ) -> IssuedCard:
         """Make a card, generate keys on it, certify them, set the PINs, hand it over."""
         resident = self.register.get(resident_id)
         today = today or self.ca.today()
         if resident.status is not Status.RESIDENT:
             raise Conflict(
-                "card.not_resident", "住民登録のない人にはカードを交付できません。",
-                "A card is issued only to a current resident.", field="resident_id",
+                "card.not_resident",
+                "住民登録のない人にはカードを交付できません。",
+                "A card is issued only to a current resident.",
+                field="resident_id",
             )
         validate_pin(PinKind.AUTH, auth_pin)
         card_info_pin = card_info_pin or auth_pin
@@ -128,8 +142,10 @@ class CardOffice:
         if wants_signature:
             if signature_password is None:
                 raise InvalidInput(
-                    "card.signature_password_missing", "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
-                    "The signature password (6–16 characters) is required.", field="signature_password",
+                    "card.signature_password_missing",
+                    "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
+                    "The signature password (6–16 characters) is required.",
+                    field="signature_password",
                 )
             validate_pin(PinKind.SIGNATURE, signature_password)
         alg = KeyAlgorithm(algorithm) if algorithm else self.algorithm
@@ -146,16 +162,23 @@ class CardOffice:
         if wants_signature:
             sign_public = card.generate_key_pair(KeyKind.SIGNATURE, alg)
             sign_cert = self.ca.issue_signature_certificate(
-                sign_public, juminhyo_code=resident.juminhyo_code, name=resident.name,
-                address=resident.address.one_line(), birth_date=resident.birth_date, sex=resident.sex.value,
+                sign_public,
+                juminhyo_code=resident.juminhyo_code,
+                name=resident.name,
+                address=resident.address.one_line(),
+                birth_date=resident.birth_date,
+                sex=resident.sex.value,
                 today=today,
             )
             card.write_certificate(KeyKind.SIGNATURE, sign_cert.der, self.ca.ca_der(CertKind.SIGN.ca_name))
             card.set_pin(PinKind.SIGNATURE, signature_password or "")
             sign_serial = sign_cert.serial
         card.write_card_info(
-            individual_number=number, name=resident.name, address=resident.address.one_line(),
-            birth_date=resident.birth_date, sex=resident.sex.value,
+            individual_number=number,
+            name=resident.name,
+            address=resident.address.one_line(),
+            birth_date=resident.birth_date,
+            sex=resident.sex.value,
         )
         card.set_pin(PinKind.AUTH, auth_pin)
         card.set_pin(PinKind.CARD_INFO, card_info_pin)
@@ -163,22 +186,35 @@ class CardOffice:
         CardStore(path, self.secret).save(card)
         expires = card_expiry(resident.birth_date, today)
         with self.engine.begin() as conn:
-            conn.execute(insert(cards).values(
-                card_id=card.card_id, juminhyo_code=resident.juminhyo_code, status="active", algorithm=alg.value,
-                auth_serial=str(auth_cert.serial), sign_serial=str(sign_serial) if sign_serial else None,
-                issued_on=today, expires_on=expires, status_changed_at=datetime.now(UTC),
-            ))
+            conn.execute(
+                insert(cards).values(
+                    card_id=card.card_id,
+                    juminhyo_code=resident.juminhyo_code,
+                    status="active",
+                    algorithm=alg.value,
+                    auth_serial=str(auth_cert.serial),
+                    sign_serial=str(sign_serial) if sign_serial else None,
+                    issued_on=today,
+                    expires_on=expires,
+                    status_changed_at=datetime.now(UTC),
+                )
+            )
         for old in previous:
             self._retire(old.card_id, "replaced", RevocationReason.SUPERSEDED)
             self.ca.link_serials(old.auth_serial, auth_cert.serial)
-        return IssuedCard(card.card_id, resident.resident_id, auth_cert.serial, sign_serial, today, expires,
-                          alg.value, path)
+        return IssuedCard(
+            card.card_id, resident.resident_id, auth_cert.serial, sign_serial, today, expires, alg.value, path
+        )
 
     def _active_cards(self, juminhyo_code: str) -> list[CardState]:
         with self.engine.connect() as conn:
-            ids = conn.execute(
-                select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status == "active")
-            ).scalars().all()
+            ids = (
+                conn.execute(
+                    select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status == "active")
+                )
+                .scalars()
+                .all()
+            )
         return [self.status(i) for i in ids]
 
     # -- loss, PIN reset, status ----------------------------------------------------
@@ -186,8 +222,9 @@ class CardOffice:
         """紛失届: both certificates are revoked at once."""
         state = self.status(card_id)
         if state.status != "active":
-            raise Conflict("card.not_active", "このカードは既に失効しています。", "This card is no longer active.",
-                           field="card_id")
+            raise Conflict(
+                "card.not_active", "このカードは既に失効しています。", "This card is no longer active.", field="card_id"
+            )
         self._retire(card_id, "lost", RevocationReason.KEY_COMPROMISE)
         return self.status(card_id)
 
@@ -197,34 +234,41 @@ class CardOffice:
             if serial is not None and cert_status == "good":
                 self.ca.revoke(serial, reason)
         with self.engine.begin() as conn:
-            conn.execute(update(cards).where(cards.c.card_id == card_id).values(
-                status=status, status_changed_at=datetime.now(UTC)
-            ))
+            conn.execute(
+                update(cards)
+                .where(cards.c.card_id == card_id)
+                .values(status=status, status_changed_at=datetime.now(UTC))
+            )
 
     def reset_pin(self, card_id: str, which: PinKind | str, new_pin: str, *, clerk: str) -> CardState:
         """暗証番号の初期化 at the counter, recorded with who did it."""
         kind = PinKind(which)
         validate_pin(kind, new_pin)
         if not clerk.strip():
-            raise InvalidInput("clerk.empty", "担当者を入力してください。", "Who reset the PIN is required.",
-                               field="clerk")
+            raise InvalidInput(
+                "clerk.empty", "担当者を入力してください。", "Who reset the PIN is required.", field="clerk"
+            )
         state = self.status(card_id)
         if state.status != "active":
-            raise Conflict("card.not_active", "このカードは既に失効しています。", "This card is no longer active.",
-                           field="card_id")
+            raise Conflict(
+                "card.not_active", "このカードは既に失効しています。", "This card is no longer active.", field="card_id"
+            )
         card = self.load(card_id)
         card.reset_pin(kind, new_pin)
         with self.engine.begin() as conn:
-            conn.execute(insert(pin_resets).values(
-                card_id=card_id, pin=kind.value, reset_at=datetime.now(UTC), reset_by=clerk.strip()[:100]
-            ))
+            conn.execute(
+                insert(pin_resets).values(
+                    card_id=card_id, pin=kind.value, reset_at=datetime.now(UTC), reset_by=clerk.strip()[:100]
+                )
+            )
         return self.status(card_id)
 
     def pin_resets(self, card_id: str) -> list[tuple[str, datetime, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(pin_resets.c.pin, pin_resets.c.reset_at, pin_resets.c.reset_by)
-                .where(pin_resets.c.card_id == card_id).order_by(pin_resets.c.id)
+                .where(pin_resets.c.card_id == card_id)
+                .order_by(pin_resets.c.id)
             ).all()
         return [(r.pin, r.reset_at, r.reset_by) for r in rows]
 
@@ -244,17 +288,28 @@ class CardOffice:
                 except Conflict:
                     continue
         return CardState(
-            card_id=row.card_id, status=row.status, issued_on=row.issued_on, expires_on=row.expires_on,
-            auth_serial=auth, sign_serial=sign, auth_status=self.ca.status(auth).status,
-            sign_status=self.ca.status(sign).status if sign else None, pin_tries=tries,
+            card_id=row.card_id,
+            status=row.status,
+            issued_on=row.issued_on,
+            expires_on=row.expires_on,
+            auth_serial=auth,
+            sign_serial=sign,
+            auth_status=self.ca.status(auth).status,
+            sign_status=self.ca.status(sign).status if sign else None,
+            pin_tries=tries,
         )
 
     def cards_of(self, resident: Resident) -> list[CardState]:
         with self.engine.connect() as conn:
-            ids = conn.execute(
-                select(cards.c.card_id).where(cards.c.juminhyo_code == resident.juminhyo_code)
-                .order_by(cards.c.issued_on)
-            ).scalars().all()
+            ids = (
+                conn.execute(
+                    select(cards.c.card_id)
+                    .where(cards.c.juminhyo_code == resident.juminhyo_code)
+                    .order_by(cards.c.issued_on)
+                )
+                .scalars()
+                .all()
+            )
         return [self.status(i) for i in ids]
 
     def card_for_serial(self, auth_serial: int) -> str | None:
@@ -266,8 +321,9 @@ class CardOffice:
         """The card itself (as a reader would hold it), bound to its file."""
         path = card_path(self.cards_dir, card_id)
         if not path.exists():
-            raise NotFound("card.file_missing", "カードファイルが見つかりません。", "The card file is missing.",
-                           field="card_id")
+            raise NotFound(
+                "card.file_missing", "カードファイルが見つかりません。", "The card file is missing.", field="card_id"
+            )
         return CardStore(path, self.secret).load()
 
     def card_files(self) -> list[str]:

@@ -41,7 +41,9 @@ def unb64(text: str, field: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (ValueError, TypeError):
-        raise InvalidInput("request.bad_base64", f"{field} が base64 ではありません。", f"{field} is not base64.", field=field) from None
+        raise InvalidInput(
+            "request.bad_base64", f"{field} が base64 ではありません。", f"{field} is not base64.", field=field
+        ) from None
 
 
 def ed25519_public_raw(key: Ed25519PrivateKey) -> bytes:
@@ -91,6 +93,7 @@ def open_sealed(recipient: X25519PrivateKey, sealed: bytes, associated: bytes) -
         return AESGCM(_box_key(shared, eph_pub, x25519_public_raw(recipient))).decrypt(nonce, box, associated)
     except InvalidTag:
         raise NotPermitted(
-            "crypto.sealed_tampered", "暗号文を復号できません（改ざんまたは宛先違い）。",
+            "crypto.sealed_tampered",
+            "暗号文を復号できません（改ざんまたは宛先違い）。",
             "The sealed answer does not open (tampered or not for this recipient).",
         ) from None

@@ -57,7 +57,9 @@ class SerialLinkage:
     def ensure_key(self) -> None:
         with self.engine.begin() as conn:
             if conn.execute(select(linkage_keys.c.id)).first() is None:
-                conn.execute(insert(linkage_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)))
+                conn.execute(
+                    insert(linkage_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                )
 
     def _linkage_key(self) -> bytes:
         if self._key is None:
@@ -71,17 +73,22 @@ class SerialLinkage:
     def register(self, rp_id: str, name: str, kind: RelyingPartyKind) -> None:
         if not _RP_ID.match(rp_id):
             raise InvalidInput(
-                "rp.bad_id", "検証者IDは英小文字・数字・記号 ._- で2〜64文字です。",
-                "A relying-party id is 2–64 of a–z 0–9 . _ -.", field="rp_id",
+                "rp.bad_id",
+                "検証者IDは英小文字・数字・記号 ._- で2〜64文字です。",
+                "A relying-party id is 2–64 of a–z 0–9 . _ -.",
+                field="rp_id",
             )
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(relying_parties).values(
-                    rp_id=rp_id, name=name, kind=RelyingPartyKind(kind).value, registered_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(relying_parties).values(
+                        rp_id=rp_id, name=name, kind=RelyingPartyKind(kind).value, registered_at=datetime.now(UTC)
+                    )
+                )
         except IntegrityError:
-            raise Conflict("rp.exists", "この検証者は登録済みです。", "This relying party is already registered.",
-                           field="rp_id") from None
+            raise Conflict(
+                "rp.exists", "この検証者は登録済みです。", "This relying party is already registered.", field="rp_id"
+            ) from None
 
     def ensure_registered(self, rp_id: str, name: str, kind: RelyingPartyKind) -> None:
         with self.engine.connect() as conn:
@@ -97,8 +104,10 @@ class SerialLinkage:
             kind = conn.execute(select(relying_parties.c.kind).where(relying_parties.c.rp_id == rp_id)).scalar()
         if kind is None:
             raise NotPermitted(
-                "rp.not_registered", "この検証者は J-LIS に登録されていないため、利用者を特定できません。",
-                "This relying party is not registered with J-LIS and may not resolve serials.", field="rp_id",
+                "rp.not_registered",
+                "この検証者は J-LIS に登録されていないため、利用者を特定できません。",
+                "This relying party is not registered with J-LIS and may not resolve serials.",
+                field="rp_id",
             )
         self._kinds[rp_id] = (RelyingPartyKind(kind), time.monotonic() + self._kind_ttl_s)
         return RelyingPartyKind(kind)
@@ -110,14 +119,16 @@ class SerialLinkage:
         code = self._holders.get(key)
         if code is None:
             with self.engine.connect() as conn:
-                code = conn.execute(
-                    select(certificates.c.juminhyo_code).where(certificates.c.serial == key)
-                ).scalar()
+                code = conn.execute(select(certificates.c.juminhyo_code).where(certificates.c.serial == key)).scalar()
             if code is not None and len(self._holders) < 100_000:
                 self._holders[key] = str(code)
         if code is None:
-            raise NotFound("pki.unknown_serial", "そのシリアル番号の証明書はありません。",
-                           "No certificate has that serial number.", field="serial")
+            raise NotFound(
+                "pki.unknown_serial",
+                "そのシリアル番号の証明書はありません。",
+                "No certificate has that serial number.",
+                field="serial",
+            )
         if kind is RelyingPartyKind.PUBLIC:
             return Subject(rp_id, kind, str(code), None)
         mac = hmac.digest(self._linkage_key(), f"kojin-pairwise|{rp_id}|{code}".encode(), "sha256")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Date,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
