@@ -7,7 +7,12 @@ from sqlalchemy import select
 
 from kojin.app import Kojin
 from kojin.core.errors import Conflict, NotFound
-from kojin.numbering.domain import NumberDerivation, make_juminhyo_code, validate_individual_number
+from kojin.numbering.domain import (
+    NumberDerivation,
+    make_juminhyo_code,
+    validate_individual_number,
+    validate_juminhyo_code,
+)
 from kojin.numbering.store import numbering_keys, numbers
 
 
@@ -76,3 +81,15 @@ def test_unknown_numbers_and_codes(kojin: Kojin) -> None:
         kojin.numbering.number_for(code(9))
     with pytest.raises(NotFound):
         kojin.numbering.change(code(9), reason="x", designated_by="y")
+
+
+def test_issue_persons_hands_out_fresh_codes_with_numbers(kojin: Kojin) -> None:
+    issued = kojin.numbering.issue_persons(500)
+    codes = [c for c, _ in issued]
+    assert len(set(codes)) == 500
+    for code, number in issued:
+        assert validate_juminhyo_code(code) == code
+        assert kojin.numbering.number_for(code) == number
+    more = kojin.numbering.issue_persons(500)
+    assert not set(codes) & {c for c, _ in more}
+    assert kojin.numbering.issue_persons(0) == []

@@ -4,14 +4,13 @@ J-LIS is a separate party; in the embedded default it shares the process with
 everyone else. For bulk work that wastes the second core: the register spends
 its time in SQLite inserts, numbering in HMACs and its own inserts, and threads
 in one interpreter serialise on the GIL. ``NumberingProcess`` runs the numbering
-service in a spawned child over the same numbering store, so a batch is numbered
-while the register writes the previous parts of it.
+service in a spawned child over the same numbering store, so J-LIS numbers the
+next part of a batch while the register writes the part before it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from kojin.core.config import Settings
@@ -27,9 +26,9 @@ def _start(settings: Settings) -> None:
     _service = NumberingService(Database(settings).engine("numbering"))
 
 
-def _assign_many(codes: Sequence[str]) -> list[str]:
+def _issue_persons(count: int) -> list[tuple[str, str]]:
     assert _service is not None
-    return _service.assign_many(codes, validated=True)
+    return _service.issue_persons(count)
 
 
 class NumberingProcess:
@@ -40,8 +39,9 @@ class NumberingProcess:
             max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start, initargs=(settings,)
         )
 
-    def submit(self, codes: Sequence[str]) -> Future[list[str]]:
-        return self._pool.submit(_assign_many, list(codes))
+    def submit(self, count: int) -> Future[list[tuple[str, str]]]:
+        """Ask for ``count`` new people's codes and numbers; answered in order."""
+        return self._pool.submit(_issue_persons, count)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -20,6 +20,7 @@ from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
+    make_juminhyo_code,
     validate_individual_number,
     validate_juminhyo_code,
 )
@@ -95,11 +96,46 @@ class NumberingService:
             "Number issuing contended with another writer; retry.",
         )
 
-    def _assign_in(self, conn: Connection, codes: Sequence[str]) -> list[str]:
+    def issue_persons(self, count: int) -> list[tuple[str, str]]:
+        """New people (出生・国外からの転入): fresh 住民票コード, each with its number.
+
+        J-LIS hands out 住民票コード, so J-LIS checks them: 10 random digits and a
+        check digit, unique against every code it has ever numbered. Returns
+        ``(juminhyo_code, number)`` pairs, committed before they are returned.
+        """
+        if count < 1:
+            return []
+        for _ in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    codes = self._fresh_codes(conn, count)
+                    return list(zip(codes, self._assign_in(conn, codes, fresh_codes=True), strict=True))
+            except IntegrityError:
+                continue
+        raise Conflict(
+            "number.contention", "番号の発行が競合しました。再試行してください。",
+            "Number issuing contended with another writer; retry.",
+        )
+
+    @staticmethod
+    def _fresh_codes(conn: Connection, count: int) -> list[str]:
+        codes: set[str] = set()
+        while len(codes) < count:
+            needed = count - len(codes)
+            pool = secrets.token_bytes(8 * needed)
+            batch = {
+                make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}")
+                for i in range(0, len(pool), 8)
+            } - codes
+            taken = {str(c) for (c,) in select_in(conn, numbers, ("juminhyo_code",), "juminhyo_code", list(batch))}
+            codes |= batch - taken
+        return list(codes)
+
+    def _assign_in(self, conn: Connection, codes: Sequence[str], *, fresh_codes: bool = False) -> list[str]:
         derive = self._derive(conn)
         # Idempotent: a code that already has an active number gets it back,
         # so a municipality retrying after a failure never gets a second one.
-        existing: dict[str, str] = {
+        existing: dict[str, str] = {} if fresh_codes else {
             str(c): str(n)
             for c, n in select_in(
                 conn, numbers, ("juminhyo_code", "number"), "juminhyo_code", codes, where="status = 'active'"

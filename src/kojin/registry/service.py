@@ -8,7 +8,6 @@ of it is recorded or none of it is.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -16,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
-from kojin.core.bulk import bulk_insert, select_in
+from kojin.core.bulk import bulk_insert
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
-from kojin.numbering.domain import make_juminhyo_code
 from kojin.numbering.process import NumberingProcess
 from kojin.numbering.service import NumberingService
 from kojin.registry import postal
@@ -39,6 +37,9 @@ from kojin.registry.domain import (
     validate_name,
 )
 from kojin.registry.store import counters, history, households, outbox, residents
+
+# Residents per part of a bulk batch handed to J-LIS at a time.
+ENROL_PART = 4000
 
 _RESIDENT_COLUMNS = (
     "id", "juminhyo_code", "municipality_code", "name", "kana", "sex", "birth_date", "household_id",
@@ -160,24 +161,6 @@ class RegisterService:
             return 1
         return int(conn.execute(select(counters.c.next).where(counters.c.name == name)).scalar_one()) - count
 
-    def _new_codes(self, conn: Connection, count: int) -> list[str]:
-        """Fresh 住民票コード: 10 random digits and a check digit, unique in this register."""
-        codes: set[str] = set()
-        while len(codes) < count:
-            needed = count - len(codes)
-            pool = secrets.token_bytes(8 * needed)
-            batch = {
-                make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}")
-                for i in range(0, len(pool), 8)
-            }
-            batch -= codes
-            codes |= batch - self._taken_chunked(conn, batch)
-        return list(codes)
-
-    @staticmethod
-    def _taken_chunked(conn: Connection, batch: set[str]) -> set[str]:
-        return {str(c) for (c,) in select_in(conn, residents, ("juminhyo_code",), "juminhyo_code", list(batch))}
-
     # -- history and events --------------------------------------------------
     def _history(
         self, conn: Connection, entries: list[tuple[int, EventKind, date, dict[str, str]]], clerk: str
@@ -279,11 +262,13 @@ class RegisterService:
                     field="household_id",
                 )
             if juminhyo_code is not None:
+                # Moving in from another municipality: the person keeps their
+                # code and their number.
                 self._refuse_active_code(conn, juminhyo_code)
-            code = juminhyo_code or self._new_codes(conn, 1)[0]
-            # Ask J-LIS before committing: the number is idempotent per code,
-            # so a retry after a failure here returns the same number.
-            number = self.numbering.assign(code)
+                code, number = juminhyo_code, self.numbering.assign(juminhyo_code)
+            else:
+                # A new person: J-LIS hands out the code and the number together.
+                [(code, number)] = self.numbering.issue_persons(1)
             resident_id = self._allocate(conn, "resident", 1)
             if household_id is None:
                 household_id = self._allocate(conn, "household", 1)
@@ -370,45 +355,47 @@ class RegisterService:
             people = [(self.check_details(d, municipality_code, today), rel, h) for d, rel, h in people]
         if not people:
             return 0
+        # J-LIS hands out codes and numbers part by part; with a numbering
+        # process it works on the next part while the register writes this one.
+        parts = [(start, min(start + ENROL_PART, len(people))) for start in range(0, len(people), ENROL_PART)]
+        if numbering_process is not None:
+            pending = [numbering_process.submit(hi - lo) for lo, hi in parts]
+            identities: Iterator[list[tuple[str, str]]] = (f.result() for f in pending)
+        else:
+            identities = (self.numbering.issue_persons(hi - lo) for lo, hi in parts)
         with self.engine.begin() as conn:
-            codes = self._new_codes(conn, len(people))
-            # With a numbering process J-LIS numbers the batch in its own store
-            # while the register writes its rows; the register commits only
-            # once every person has a number.
-            numbered = numbering_process.submit(codes) if numbering_process else None
-            if numbered is None:
-                self.numbering.assign_many(codes, validated=True)
             first_resident = self._allocate(conn, "resident", len(people))
             first_household = self._allocate(conn, "household", len(drafts))
             first_history = self._allocate(conn, "history", len(people))
-            now = datetime.now(UTC)
-            resident_rows: list[tuple[Any, ...]] = []
-            history_rows: list[tuple[Any, ...]] = []
             heads: dict[int, int] = {}
-            for i, ((details, relationship, h), code) in enumerate(zip(people, codes, strict=True)):
-                rid = first_resident + i
-                heads.setdefault(h, rid)
-                a = details.address
-                native = details.nationality == "JP"
-                registered = details.birth_date if native else today
-                resident_rows.append((
-                    rid, code, municipality_code, details.name, details.kana, details.sex.value,
-                    details.birth_date, first_household + h, relationship, details.nationality,
-                    details.residence_status, details.period_of_stay_until, "resident", registered,
-                    a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
-                ))
-                history_rows.append(
-                    (first_history + i, rid, "birth" if native else "move_in", registered, now, clerk, "{}")
-                )
+            for i, (_details, _rel, h) in enumerate(people):
+                heads.setdefault(h, first_resident + i)
             bulk_insert(
                 conn, households, _HOUSEHOLD_COLUMNS,
                 [(first_household + h, municipality_code, heads[h]) for h in range(len(drafts))],
             )
-            bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows)
-            bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows)
-            # Commit the register only once every person has a number.
-            if numbered is not None:
-                numbered.result()
+            now = datetime.now(UTC)
+            for (lo, hi), issued in zip(parts, identities, strict=True):
+                resident_rows: list[tuple[Any, ...]] = []
+                history_rows: list[tuple[Any, ...]] = []
+                for i, (details, relationship, h), (code, _number) in zip(
+                    range(lo, hi), people[lo:hi], issued, strict=True
+                ):
+                    rid = first_resident + i
+                    a = details.address
+                    native = details.nationality == "JP"
+                    registered = details.birth_date if native else today
+                    resident_rows.append((
+                        rid, code, municipality_code, details.name, details.kana, details.sex.value,
+                        details.birth_date, first_household + h, relationship, details.nationality,
+                        details.residence_status, details.period_of_stay_until, "resident", registered,
+                        a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
+                    ))
+                    history_rows.append(
+                        (first_history + i, rid, "birth" if native else "move_in", registered, now, clerk, "{}")
+                    )
+                bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows)
+                bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows)
         return len(people)
 
     # -- changes -----------------------------------------------------------------

@@ -45,6 +45,8 @@ residents = Table(
     Column("period_of_stay_until", Date),
     Column("status", String(10), nullable=False),
     Column("registered_on", Date, nullable=False),
+    # J-LIS hands out the codes and checks them against every code ever
+    # numbered; here the register only guarantees one current record per code.
     Index(
         "uq_residents_active_code",
         "juminhyo_code",
@@ -52,7 +54,6 @@ residents = Table(
         sqlite_where=text("status = 'resident'"),
         postgresql_where=text("status = 'resident'"),
     ),
-    Index("ix_residents_code", "juminhyo_code"),
     Index("ix_residents_household", "household_id"),
     Index("ix_residents_kana_birth", "kana", "birth_date"),
 )
