@@ -26,7 +26,6 @@ import platform
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,10 +80,20 @@ def _requester_codes(kojin: Kojin) -> dict[str, list[str]]:
     return out
 
 
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (this one by default), from /proc."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def drive(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], threads: int, seconds: float
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], threads: int, seconds: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Run ``threads`` clients for ``seconds``; exchanges/s and latency percentiles in ms."""
+    """Run ``threads`` clients for ``seconds``; exchanges/s, latency percentiles in ms, CPU per exchange."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[str] = []
     start_line = threading.Barrier(threads + 1)
@@ -110,13 +119,20 @@ def drive(
         p.start()
     start_line.wait()
     began = time.perf_counter()
+    cpu0, server0 = _cpu_seconds(), _cpu_seconds(server_pid) if server_pid else 0.0
     time.sleep(seconds)
     stop.set()
     for p in pool:
         p.join()
     elapsed = time.perf_counter() - began
+    cpu, server = _cpu_seconds() - cpu0, (_cpu_seconds(server_pid) - server0) if server_pid else None
     every = sorted(x for lat in latencies for x in lat)
+    n = max(1, len(every))
+    cpu_figures: dict[str, float] = {"cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3)}
+    if server is not None:
+        cpu_figures["cpu_ms_per_exchange_server"] = round(server * 1000 / n, 3)
     return {
+        **cpu_figures,
         "threads": threads,
         "exchanges": len(every),
         "seconds": round(elapsed, 2),
@@ -155,7 +171,7 @@ def bench_http(data: Path, threads: int, seconds: float) -> dict[str, Any]:
     env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
     env.pop("KOJIN_DATABASE_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kojin.web.factory:app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "kojin.hub.web:app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -175,7 +191,7 @@ def bench_http(data: Path, threads: int, seconds: float) -> dict[str, Any]:
         http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=threads * 2))
         clients = {a: kojin.agencies.client(a, HttpHub(base, client=http)) for a in codes}
         drive(clients, codes, threads, min(2.0, seconds))
-        result = drive(clients, codes, threads, seconds)
+        result = drive(clients, codes, threads, seconds, server_pid=server.pid)
         http.close()
         return result
     finally:
@@ -234,54 +250,63 @@ def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int
         for i in indices:
             log.inclusion_proof(i, size)
         out["kojin_inclusion_proof_ms"] = round((time.perf_counter() - t0) * 1000 / proofs, 4)
-        out["pymerkle"] = _pymerkle(log, size, indices)
+        out["pymerkle"] = _pymerkle(log, db.engine("audit"), size, indices)
     finally:
         log.close()
         db.dispose()
     return out
 
 
-def _pymerkle(log: Any, size: int, indices: list[int]) -> dict[str, Any]:
+def _pymerkle(log: Any, engine: Any, size: int, indices: list[int]) -> dict[str, Any]:
+    """pymerkle (GPL; a test oracle, imported only here) on the very same leaf bytes."""
     try:
         from pymerkle import InmemoryTree
     except ImportError:
         return {"skipped": "pymerkle not installed"}
+    from sqlalchemy import select
+
+    from kojin.audit.store import leaves
+
     tree = InmemoryTree(algorithm="sha256")
     t0 = time.perf_counter()
-    for i in range(size):
-        tree.append_entry(log.leaf_data(i) if i < 0 else _leaf(log, i))
+    with engine.connect() as conn:
+        rows = conn.execute(select(leaves.c.leaf_data).order_by(leaves.c.leaf_index).limit(size))
+        batch: list[bytes] = []
+        for (data,) in rows:
+            batch.append(bytes(data))
+            if len(batch) == 100_000:
+                tree.append_entries(batch)
+                batch = []
+        if batch:
+            tree.append_entries(batch)
     fill = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for i in indices:
-        tree.prove_inclusion(i + 1, size)  # pymerkle counts leaves from 1
+    proofs = [tree.prove_inclusion(i + 1, size) for i in indices]  # pymerkle counts leaves from 1
     per_proof = (time.perf_counter() - t0) * 1000 / len(indices)
-    same_root = tree.get_state(size) == log.root(size)
-    return {"fill_seconds": round(fill, 1), "inclusion_proof_ms": round(per_proof, 4), "same_root": same_root}
+    return {
+        "fill_seconds": round(fill, 1),
+        "inclusion_proof_ms": round(per_proof, 4),
+        "same_root": tree.get_root(size) == log.root(size),
+        "same_paths": _same_paths(log, size, indices[:20], proofs[:20]),
+    }
 
 
-_LEAVES: list[bytes] = []
-
-
-def _leaf(log: Any, i: int) -> bytes:
-    # The exact bytes the log holds, read in chunks (one query per leaf would dominate).
-    if i >= len(_LEAVES):
-        from sqlalchemy import select
-
-        from kojin.audit.store import leaves
-
-        with log._engine.connect() as conn:
-            rows = conn.execute(
-                select(leaves.c.leaf_data).where(leaves.c.leaf_index >= i).order_by(leaves.c.leaf_index).limit(100_000)
-            )
-            _LEAVES.extend(bytes(r[0]) for r in rows)
-    return _LEAVES[i]
+def _same_paths(log: Any, size: int, indices: list[int], proofs: list[Any]) -> bool:
+    for i, proof in zip(indices, proofs, strict=True):
+        path = [bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in proof.serialize()["path"]]
+        ours = log.inclusion_proof(i, size)
+        # pymerkle's path starts with the leaf's own hash; RFC 9162's does not.
+        if path[1:] != ours and path != ours:
+            return False
+    return True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=16, help="concurrent agency clients")
+    parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
     parser.add_argument("--only", choices=("in_process", "http", "log"), action="append")
@@ -292,7 +317,11 @@ def main() -> None:
     only = set(args.only or ("in_process", "http", "log"))
 
     report: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            # Other work on the machine skews every figure; say how much there was.
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "people": people,
     }
     with tempfile.TemporaryDirectory(prefix="kojin-bench-") as tmp:
@@ -303,11 +332,12 @@ def main() -> None:
         runs: dict[str, Callable[[], dict[str, Any]]] = {
             "in_process": lambda: bench_in_process(data, args.threads, seconds),
             "http": lambda: bench_http(data, args.threads, seconds),
-            "log": lambda: bench_log(Path(tmp), args.threads, seconds, leaves, 1000),
+            "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }
         for name, run in runs.items():
             if name in only:
                 report[name] = run()
+    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
 from kojin.core.db import PARTIES
+from kojin.core.i18n import reset_language
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
 
@@ -145,6 +146,14 @@ def kojin(settings: Settings, database: str, sqlite_template: Path) -> Iterator[
         yield system
     finally:
         system.close()
+
+
+@pytest.fixture(autouse=True)
+def _language_per_test() -> Iterator[None]:
+    """A CLI test run with --lang en must not leave English behind for the next test."""
+    reset_language()
+    yield
+    reset_language()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

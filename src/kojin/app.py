@@ -19,14 +19,21 @@ from kojin.core.config import Settings
 from kojin.core.db import Database, register_party
 from kojin.core.events import EventBus
 from kojin.corporate.service import CorporateRegister
+from kojin.ehr.service import EhrService  # clinics (issue 6)
+from kojin.eligibility.clinic import ClinicService  # clinics (issue 6)
+from kojin.eligibility.insurer.service import InsurerDirectory  # clinics (issue 6)
+from kojin.eligibility.links import JlisHubLinks  # clinics (issue 6)
+from kojin.eligibility.service import EligibilityService  # clinics (issue 6)
 from kojin.hub.service import HubService
 from kojin.hub.transport import IntermediateRouter
+from kojin.linkage.service import MatchingService  # linkage (issue 7)
 from kojin.numbering.service import NumberingService
 from kojin.pki.domain import REVOKED_ON_EVENT
 from kojin.pki.linkage import RelyingPartyKind, SerialLinkage
 from kojin.pki.ocsp import OcspResponder
 from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
+from kojin.portal.service import Portal  # portal (issue 5)
 from kojin.registry.service import RegisterService
 
 register_party("registry", "kojin.registry")
@@ -38,6 +45,14 @@ register_party("auth", "kojin.auth")
 # too (agency_<id>), registered when it is created or found at the hub.
 register_party("hub", "kojin.hub")
 register_party("audit", "kojin.audit")
+# Record linkage by the four basic items (issue 7): J-LIS's matching service.
+register_party("linkage", "kojin.linkage")
+# The citizen portal (issue 5): sessions, public-funds accounts, proxies, notices.
+register_party("portal", "kojin.portal")
+# Clinics (issue 6): the eligibility service (支払基金・国保中央会) and the
+# e-health record service; each insurer is a party too (insurer_<id>).
+register_party("eligibility", "kojin.eligibility")
+register_party("ehr", "kojin.ehr")
 
 # Relying parties registered with J-LIS in every installation (検証者).
 PUBLIC_RELYING_PARTIES = {
@@ -64,6 +79,12 @@ class Kojin:
     auth: CardAuthService
     hub: HubService
     agencies: AgencyDirectory
+    matching: MatchingService  # linkage (issue 7): 基本4情報による照合
+    portal: Portal  # portal (issue 5): マイナポータル
+    eligibility: EligibilityService  # clinics (issue 6): オンライン資格確認
+    insurers: InsurerDirectory  # clinics (issue 6): 医療保険者
+    ehr: EhrService  # clinics (issue 6): 電子カルテ情報共有
+    clinics: ClinicService  # clinics (issue 6): the clinic walk
     # The exchange log is opened on first use: opening reads the whole tree,
     # and a store must not be read before the tests have emptied it.
     _exchange_log: ExchangeLog | None = field(default=None, repr=False)
@@ -84,6 +105,8 @@ class Kojin:
         self.linkage.ensure_key()
         self.auth.ensure_key()
         self.hub.ensure_keys()
+        self.matching.ensure_key()  # linkage (issue 7)
+        self.eligibility.ensure_key()  # clinics (issue 6)
         for rp_id, name in PUBLIC_RELYING_PARTIES.items():
             self.linkage.ensure_registered(rp_id, name, RelyingPartyKind.PUBLIC)
 
@@ -91,6 +114,8 @@ class Kojin:
         self.auth.close()
         self.hub.close()
         self.agencies.close()
+        self.matching.close()  # linkage (issue 7)
+        self.eligibility.close()  # clinics (issue 6)
         if self._exchange_log is not None:
             self._exchange_log.close()
         self.db.dispose()
@@ -131,9 +156,23 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     directory = AgencyDirectory(db, hub, numbering)
     if migrate:
         directory.migrate_known()
+    # Clinics (issue 6): J-LIS and the hub reach the eligibility service through links.
+    links = JlisHubLinks(numbering, hub)
+    eligibility = EligibilityService(db.engine("eligibility"), links)
+    insurers = InsurerDirectory(db, eligibility, links.obtain_codes)
+    ehr = EhrService(db.engine("ehr"))
+    if migrate:
+        insurers.migrate_known()
     kojin = Kojin(
         settings=settings, db=db, bus=bus, numbering=numbering, register=register, corporate=corporate, ca=ca,
         ocsp=ocsp, linkage=linkage, cards=cards, auth=auth, hub=hub, agencies=directory,
+        matching=MatchingService(db.engine("linkage"), register, numbering, hub, bus),  # linkage (issue 7)
+        portal=Portal(  # portal (issue 5)
+            db.engine("portal"), register=register, cards=cards, auth=auth, hub=hub, numbering=numbering,
+            agencies=directory, exchange_log=lambda: kojin.exchange_log,
+        ),
+        eligibility=eligibility, insurers=insurers, ehr=ehr,  # clinics (issue 6)
+        clinics=ClinicService(auth, eligibility, ehr, insurers, links),
     )
     if migrate:
         kojin.initialise()

@@ -27,8 +27,11 @@ from kojin.audit.cli import audit_app
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick, set_language
 from kojin.corporate.domain import corporation_record
+from kojin.eligibility.cli import insurance_app  # clinics (issue 6)
 from kojin.hub.demo import ensure_demo_agencies
+from kojin.linkage.cli import audit_links, link_app  # linkage (issue 7)
 from kojin.numbering.domain import mask_number, validate_corporate_number, validate_individual_number
+from kojin.portal.cli import notice_app  # portal (issue 5)
 from kojin.registry.domain import (
     Address,
     EventKind,
@@ -39,7 +42,7 @@ from kojin.registry.domain import (
     resident_record,
 )
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 HELP = """kojin — マイナンバー制度のプライバシー・バイ・デザイン実装。
@@ -66,6 +69,12 @@ app.add_typer(pki_app, name="pki")
 # Information linkage (hub, agencies) and the exchange log.
 app.add_typer(agency_app, name="agency")
 app.add_typer(audit_app, name="audit")
+app.add_typer(insurance_app, name="insurance")  # clinics (issue 6)
+# Notices from agencies to a resident's portal (issue 5).
+app.add_typer(notice_app, name="notice")
+# Record linkage by the four basic items (issue 7): `kojin link …` and `kojin audit links`.
+app.add_typer(link_app, name="link")
+audit_app.command("links")(audit_links)
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -167,6 +176,10 @@ def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
         if batch:
             enrolled += kojin.register.enroll_households(batch, municipality_code=municipality, validated=True)
             progress.update(task, completed=enrolled)
+    # Clinics (issue 6): every resident gets an insurer, a 資格確認書, claims and check-ups.
+    from kojin.eligibility.seed import enrol_population
+
+    enrol_population(kojin, seed=seed)
     return enrolled
 
 
@@ -250,6 +263,11 @@ def up(
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
             demo = _demo_cards(kojin)
             ensure_demo_agencies(kojin)
+            # Clinics (issue 6): card holders' 初回登録 and the demo clinics' terminal keys.
+            from kojin.eligibility.seed import demo_clinics, register_card_holders
+
+            register_card_holders(kojin)
+            clinic = demo_clinics(kojin)[0]
             base = f"http://{host}:{port}"
             console.print(pick("kojin を起動します:", "kojin is starting:"))
             console.print(f"  {pick('入口', 'landing page')}: {base}/")
@@ -259,6 +277,12 @@ def up(
                 pick(
                     f"  デモ用カード: {card}（{name}）暗証番号 {pin}・署名用 {password}",
                     f"  demo card: {card} ({name}) PIN {pin}, signature password {password}",
+                )
+            )
+            console.print(
+                pick(
+                    f"  受付端末: {base}/clinic/ 医療機関コード {clinic['clinic_id']}・端末キー {clinic['key']}",
+                    f"  clinic terminal: {base}/clinic/ code {clinic['clinic_id']}, key {clinic['key']}",
                 )
             )
 

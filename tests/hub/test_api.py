@@ -91,7 +91,8 @@ def test_directory_and_table(client: TestClient) -> None:
     bunkyo = next(a for a in agencies if a["agency_id"] == "13105")
     assert bunkyo["kind"] == "municipality" and bunkyo["name"] == "文京区長"
     table = client.get("/hub/permitted").json()["permitted"]
-    assert len(table) == 50
+    # 50 rows between agencies, plus the portal's self-information rows (issue 5).
+    assert len([r for r in table if r["requester_kind"] != "portal"]) == 50
     pension = client.get("/hub/permitted", params={"provider_kind": "pension_service"}).json()["permitted"]
     assert pension and all(r["provider_kind"] == "pension_service" for r in pension)
     bad = client.get("/hub/permitted", params={"provider_kind": "nobody"})
@@ -106,3 +107,32 @@ def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None
     body = spec["paths"]["/hub/exchange"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"request", "signature"}
     assert "request_id" in json.dumps(body)
+
+
+def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: list[Person]) -> None:
+    from kojin.hub.web import MAX_BODY, create_hub_app
+
+    hub_app = create_hub_app(kojin)
+    try:
+        with TestClient(hub_app) as hub_client, TestClient(create_app(kojin)) as full_client:  # type: ignore[arg-type]
+            code = people[0].codes["13105"]
+            results = [
+                kojin.agencies.client("13105", HttpHub(client=c)).request(
+                    "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code
+                )
+                for c in (hub_client, full_client)
+            ]
+            assert results[0].comparable() == results[1].comparable()
+            for c in (hub_client, full_client):
+                bad = c.post("/hub/exchange?lang=en", content=b"[]", headers={"content-type": "application/json"})
+                assert bad.status_code == 422
+                assert bad.json()["error"] == {"code": "request.invalid", "field": "body",
+                                               "message": "body: must be an object."}
+            huge = hub_client.post("/hub/exchange", content=b" " * (MAX_BODY + 1))
+            assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
+            # Everything else is FastAPI's, documented as usual.
+            assert hub_client.get("/healthz").json() == {"status": "ok"}
+            assert "/hub/exchange" in hub_client.get("/openapi.json").json()["paths"]
+            assert hub_client.get("/hub/agencies").status_code == 200
+    finally:
+        hub_app.close()

@@ -36,7 +36,7 @@ from kojin.core.crypto import (
 )
 from kojin.core.db import PARTIES, Database, register_party
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
-from kojin.core.group_commit import GroupCommit
+from kojin.core.group_commit import GroupCommit, ThreadReaders
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     AgencyKind,
@@ -86,6 +86,7 @@ class AgencyService:
         self.agency_id = validate_agency_id(agency_id)
         self.engine = engine
         self._writer = GroupCommit(engine, name=f"kojin-{agency_party(agency_id)}-writer")
+        self._readers = ThreadReaders(engine)
         self._keys: AgencyKeys | None = None
 
     # -- keys ------------------------------------------------------------------
@@ -211,17 +212,17 @@ class AgencyService:
         return len(rows)
 
     def copy(self, code: str, item: str) -> CopyEntry | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(copies.c.payload, copies.c.withheld, copies.c.updated_at)
-                .where(copies.c.code == code, copies.c.item == item)
-            ).first()
+        row = self._readers.first(
+            "SELECT payload, withheld, updated_at FROM copies WHERE code = ? AND item = ?", (code, item)
+        )
         if row is None:
             return None
-        updated = row.updated_at
+        payload, withheld, updated = row
+        if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
+            updated = datetime.fromisoformat(updated)
         if updated is not None and updated.tzinfo is None:
             updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
-        return CopyEntry(code, item, load_payload(row.payload), bool(row.withheld), updated)
+        return CopyEntry(code, item, load_payload(payload), bool(withheld), updated)
 
     # -- §23 log ----------------------------------------------------------------
     def record(self, entry: LogEntry) -> None:
@@ -251,6 +252,7 @@ class AgencyService:
 
     def close(self) -> None:
         self._writer.close()
+        self._readers.close()
 
 
 class IntermediateServer:

@@ -80,7 +80,11 @@ def make_router(log: ExchangeLog) -> APIRouter:
     def proof_bundle(
         index: int, tree_size: int | None = None, consistency_from: int | None = None
     ) -> dict[str, object]:
-        """A proof bundle for ``kojin audit verify`` (証跡): record, head and proofs."""
+        """A proof bundle for ``kojin audit verify`` (証跡): record, head and proofs.
+
+        Without ``tree_size`` the latest head is used, and one is signed first
+        if no head covers the record yet (at most one per log size).
+        """
         return log.proof_bundle(index, tree_size, consistency_from=consistency_from)
 
     @router.get("/key", response_class=PlainTextResponse)

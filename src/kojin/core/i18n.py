@@ -30,6 +30,11 @@ def set_language(language: str) -> None:
     _language.set("en" if language.lower().startswith("en") else "ja")
 
 
+def reset_language() -> None:
+    """Back to the process default (KOJIN_LANG); tests use it between cases."""
+    _language.set(None)
+
+
 @contextmanager
 def language(lang: str) -> Iterator[None]:
     token = _language.set("en" if lang.lower().startswith("en") else "ja")

@@ -9,14 +9,21 @@ logged as a leaf like every other refusal; the documented schema is that of
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from kojin.core.errors import KojinError
+from kojin.core.i18n import pick
 from kojin.hub.domain import AGENCY_KIND_LABELS, AgencyKind, permitted_exchanges
 from kojin.hub.service import HubService
+
+log = logging.getLogger("kojin.hub.api")
 
 
 class ExchangeRequestIn(BaseModel):
@@ -77,16 +84,12 @@ def make_router(hub: HubService) -> APIRouter:
             "required": True, "content": {"application/json": {"schema": _signed_request_schema()}},
         }},
     )
-    async def exchange(request: Request) -> dict[str, Any]:
+    async def exchange(request: Request) -> JSONResponse:
         """Route one signed request; the answer is sealed to the requester (the hub cannot read it)."""
         raw = await request.body()
-        try:
-            body: object = json.loads(raw)
-        except ValueError:
-            body = None  # not JSON: still the hub's to refuse and log, not the framework's
         # The exchange blocks on durable commits: keep it off the event loop.
-        answer: dict[str, Any] = await run_in_threadpool(hub.exchange, body)
-        return answer
+        status, payload = await run_in_threadpool(exchange_http, hub, raw)
+        return JSONResponse(payload, status_code=status)
 
     @router.post("/agencies/{agency_id}/codes")
     def issue_code(agency_id: str, body: CodeRequestIn) -> dict[str, str]:
@@ -118,3 +121,22 @@ def make_router(hub: HubService) -> APIRouter:
         return {"permitted": rows}
 
     return router
+
+
+def exchange_http(hub: HubService, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """One ``POST /hub/exchange``: the status and the JSON body (answer or error)."""
+    try:
+        try:
+            body: object = json.loads(raw)
+        except ValueError:
+            body = None  # not JSON: still the hub's to refuse and log, not the framework's
+        return 200, hub.exchange(body)
+    except KojinError as exc:
+        return exc.status, {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
+    except Exception as exc:
+        reference = secrets.token_hex(6)
+        log.error("unexpected error ref=%s type=%s", reference, type(exc).__name__, exc_info=exc)
+        message = pick(
+            f"内部エラーが発生しました（参照番号 {reference}）。", f"Internal error (reference {reference})."
+        )
+        return 500, {"error": {"code": "internal", "message": message, "field": None}}

@@ -31,6 +31,7 @@ class AgencyKind(StrEnum):
     KYOKAI_KENPO = "kyokai_kenpo"  # 全国健康保険協会
     LATE_ELDERLY = "late_elderly"  # 後期高齢者医療広域連合
     MHLW = "mhlw"  # 厚生労働大臣 (雇用保険)
+    PORTAL = "portal"  # デジタル庁（マイナポータル）: asks only for the person's own items, for the person
 
 
 AGENCY_KIND_LABELS: dict[AgencyKind, tuple[str, str]] = {
@@ -41,6 +42,7 @@ AGENCY_KIND_LABELS: dict[AgencyKind, tuple[str, str]] = {
     AgencyKind.KYOKAI_KENPO: ("全国健康保険協会", "Japan Health Insurance Association"),
     AgencyKind.LATE_ELDERLY: ("後期高齢者医療広域連合", "late-elderly medical care union"),
     AgencyKind.MHLW: ("厚生労働大臣", "Minister of Health, Labour and Welfare"),
+    AgencyKind.PORTAL: ("デジタル庁（マイナポータル）", "Digital Agency (Myna Portal)"),
 }
 
 ITEMS = (

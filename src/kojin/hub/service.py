@@ -4,9 +4,15 @@ What the hub checks, in order, for every exchange: a well-formed body; a known
 requester; its Ed25519 signature; freshness (±300 s); a request id the
 requester never used; the permitted-exchange table; that the code is the
 requester's own. Then it translates the code to the provider's, asks the
-provider's intermediate server, appends a leaf to the exchange log, records
-the exchange (§23) and only then answers. A refused request is logged as a
-leaf too, and changes nothing else.
+provider's intermediate server (which records its side durably before it
+answers), appends a leaf to the exchange log and answers only once the leaf
+is durable. The hub's own §23 record holds nothing the leaf does not, so it
+is committed right behind the answer and rebuilt from the log after a crash
+(:meth:`HubService._reconcile`). A refused request is logged as a leaf too,
+and changes nothing else.
+
+One process runs the hub: the exchange log has a single writer, and request
+ids in flight are reserved in that process's memory.
 
 The hub sees no number, no name and no payload: the answer is sealed by the
 provider to the requester's key.
@@ -21,7 +27,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -29,9 +35,10 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
-from kojin.core.group_commit import GroupCommit
+from kojin.core.group_commit import GroupCommit, ThreadReaders
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     LEAF_KIND,
@@ -154,6 +161,7 @@ class HubService:
         self._transport = transport
         self._clock = clock
         self._writer = GroupCommit(engine, name="kojin-hub-writer")
+        self._readers = ThreadReaders(engine)
         self._deriver: CodeDeriver | None = None
         self._agencies: dict[str, AgencyEntry] = {}
         self._codes: dict[str, tuple[str, str]] = {}
@@ -284,6 +292,36 @@ class HubService:
             pass  # issued before: the same code again
         return code
 
+    def issue_codes(self, agency_id: str, link_ids: Sequence[str]) -> list[str]:
+        """:meth:`issue_code` for many people in one transaction (an insurer's first enrolment).
+
+        Codes are the same as one at a time would give; people and codes the
+        hub already has are reused. On a clash with a concurrent issuer the
+        batch falls back to one at a time.
+        """
+        self.agency(agency_id)
+        for link_id in link_ids:
+            if not isinstance(link_id, str) or not _LINK_ID.match(link_id):
+                raise invalid("link_id", "連携用符号は64桁の16進数です。", "a link id is 64 hex digits.")
+        wanted = list(dict.fromkeys(link_ids))
+        deriver = self._load_keys()
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                known = {str(a): str(b) for a, b in select_in(
+                    conn, persons, ("link_id", "internal_id"), "link_id", wanted)}
+                fresh = [(secrets.token_hex(16), lid, now) for lid in wanted if lid not in known]
+                bulk_insert(conn, persons, ("internal_id", "link_id", "created_at"), fresh)
+                known.update({lid: iid for iid, lid, _ in fresh})
+                code_of = {lid: deriver.code(agency_id, known[lid]) for lid in wanted}
+                issued = {str(c) for (c,) in select_in(conn, codes, ("code",), "code", list(code_of.values()))}
+                bulk_insert(conn, codes, ("code", "agency_id", "internal_id", "issued_at"), [
+                    (code, agency_id, known[lid], now) for lid, code in code_of.items() if code not in issued
+                ])
+        except IntegrityError:
+            return [self.issue_code(agency_id, lid) for lid in link_ids]
+        return [code_of[lid] for lid in link_ids]
+
     def issue_code_signed(self, agency_id: str, body: Mapping[str, Any]) -> str:
         """:meth:`issue_code` for a message from J-LIS over HTTP, MACed with the J-LIS channel key."""
         link_id, sent, mac = body.get("link_id"), body.get("time"), body.get("mac")
@@ -331,8 +369,7 @@ class HubService:
     def _code_owner(self, code: str) -> tuple[str, str] | None:
         owner = self._codes.get(code)
         if owner is None:
-            with self.engine.connect() as conn:
-                row = conn.execute(select(codes.c.agency_id, codes.c.internal_id).where(codes.c.code == code)).first()
+            row = self._readers.first("SELECT agency_id, internal_id FROM codes WHERE code = ?", (code,))
             if row is None:
                 return None
             owner = (str(row[0]), str(row[1]))
@@ -431,7 +468,12 @@ class HubService:
         attempt.leaf_logged = True
         index = self._log().append(leaf).index
         logged = datetime.now(UTC)
-        self._writer.write([
+        # The leaf is durable now, and it holds everything the hub's record
+        # does: the record is committed behind the answer (rebuilt from the
+        # log after a crash, see _reconcile). The request id stays reserved
+        # in memory until its row is in the store.
+        reserved, attempt.reserved = attempt.reserved, None
+        self._writer.write_later([
             (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
             (exchange_records, {
                 "request_id": request.request_id, "requester_id": requester.agency_id,
@@ -441,13 +483,22 @@ class HubService:
                 "outcome": answer.outcome.value, "withheld": answer.outcome is Outcome.WITHHELD,
                 "leaf_index": index, "logged_at": logged,
             }),
-        ])
+        ], lambda error: self._release(reserved, error))
         return {
             "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
             "provider_name": provider.name, "task": request.task, "item": request.item,
             "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
             "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
         }
+
+    def _release(self, reserved: tuple[str, str] | None, error: BaseException | None) -> None:
+        if error is not None:
+            # Rebuilt from the leaf on the next start; until then the id stays reserved here.
+            log.error("hub record of a logged exchange not written: %s", type(error).__name__)
+            return
+        if reserved is not None:
+            with self._lock:
+                self._inflight.discard(reserved)
 
     def _subject(self, internal_id: str, request: ExchangeRequest) -> str:
         return subject_commitment(self._load_keys().subject_key(internal_id), request.requester, request.request_id)
@@ -460,13 +511,10 @@ class HubService:
                 self._inflight.add(key)
                 attempt.reserved = key
         if not clash:
-            with self.engine.connect() as conn:
-                clash = conn.execute(
-                    select(seen_requests.c.request_id).where(
-                        seen_requests.c.requester == request.requester,
-                        seen_requests.c.request_id == request.request_id,
-                    )
-                ).first() is not None
+            clash = self._readers.first(
+                "SELECT 1 FROM seen_requests WHERE requester = ? AND request_id = ?",
+                (request.requester, request.request_id),
+            ) is not None
         if clash:
             raise _refuse(
                 Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
@@ -582,9 +630,62 @@ class HubService:
         if restored:
             log.warning("restored %d hub exchange records from the exchange log", restored)
 
+    # -- clinics' views (オンライン資格確認・電子カルテ情報共有) ---------------------------
+    def find_code(self, agency_id: str, link_id: str) -> str | None:
+        """The agency's code for the person behind ``link_id`` if one was issued; issues none.
+
+        The eligibility service asks this for each insurer it knows, so that
+        a person's check does not hand codes to insurers they never joined.
+        """
+        self.agency(agency_id)
+        if not isinstance(link_id, str) or not _LINK_ID.match(link_id):
+            raise invalid("link_id", "連携用符号は64桁の16進数です。", "a link id is 64 hex digits.")
+        internal_id = self._person(link_id, create=False)
+        if internal_id is None:
+            return None
+        code = self._load_keys().code(agency_id, internal_id)
+        return code if self._code_owner(code) is not None else None
+
+    def record_view(
+        self, *, viewer: str, viewer_name: str, holder: str, holder_name: str, task: str, item: str,
+        agency_id: str, code: str, request_id: str,
+    ) -> int:
+        """Log a clinic's consented view of a person's medical data as an exchange; the leaf index.
+
+        The person is named by an agency's code (the insurer's, which the
+        eligibility service holds); the leaf carries the usual subject
+        commitment, so the view appears in the person's やりとり履歴 with an
+        inclusion proof, and the hub keeps its §23 record of it.
+        """
+        owner = self._code_owner(code)
+        if owner is None or owner[0] != agency_id:
+            raise NotFound("hub.unknown_code", "この機関別符号は発行されていません。",
+                           "No such agency code was issued.", field="code")
+        self._start()
+        now = self._clock()
+        provided_ms = int(now * 1000)
+        subject = subject_commitment(self._load_keys().subject_key(owner[1]), viewer, request_id)
+        leaf = leaf_bytes(
+            time=int(now), requester=viewer, provider=holder, task=task, item=item, request_id=request_id,
+            outcome=Outcome.ANSWERED, reason=None, subject=subject, provided_at=provided_ms,
+        )
+        index = self._log().append(leaf).index
+        logged = datetime.now(UTC)
+        self._writer.write([
+            (seen_requests, {"requester": viewer[:40], "request_id": request_id, "seen_at": logged}),
+            (exchange_records, {
+                "request_id": request_id, "requester_id": viewer[:40], "requester_name": viewer_name[:200],
+                "provider_id": holder[:40], "provider_name": holder_name[:200], "task": task[:200],
+                "item": item[:200], "requested_at": _dt(int(now)), "provided_at": _dt(provided_ms / 1000),
+                "outcome": Outcome.ANSWERED.value, "withheld": False, "leaf_index": index, "logged_at": logged,
+            }),
+        ])
+        return index
+
     # -- reading -------------------------------------------------------------------
     def records(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
-        """The hub's §23 records, oldest first."""
+        """The hub's §23 records, oldest first (including every exchange answered so far)."""
+        self._writer.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(exchange_records).where(exchange_records.c.record_id > after)
@@ -594,6 +695,7 @@ class HubService:
 
     def counts(self) -> dict[str, int]:
         """Rows per table: what a refused request must leave unchanged."""
+        self._writer.flush()
         out: dict[str, int] = {}
         with self.engine.connect() as conn:
             for table in (agencies, persons, codes, seen_requests, exchange_records):
@@ -605,6 +707,7 @@ class HubService:
         if self._head_thread is not None:
             self._head_thread.join()
         self._writer.close()
+        self._readers.close()
         self._transport.close()
 
 

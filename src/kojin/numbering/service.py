@@ -263,6 +263,29 @@ class NumberingService:
         juminhyo_code = self.code_for(number)
         return hmac.digest(self._link_secret(), f"kojin-link|{juminhyo_code}".encode(), "sha256").hex()
 
+    def link_id_for_code(self, juminhyo_code: str) -> str:
+        """The link id of the person behind an active 住民票コード.
+
+        Serial linkage names a person to a public relying party by 住民票コード
+        (the eligibility service, the portal); J-LIS turns that into the same
+        opaque id :meth:`link_id_for` gives, so they reach the hub without a number.
+        """
+        validate_juminhyo_code(juminhyo_code)
+        with self.engine.connect() as conn:
+            active = conn.execute(
+                select(numbers.c.juminhyo_code).where(
+                    numbers.c.juminhyo_code == juminhyo_code, numbers.c.status == "active"
+                )
+            ).first()
+        if active is None:
+            raise NotFound(
+                "number.not_assigned",
+                "この住民票コードに個人番号はありません。",
+                "No individual number is assigned to this resident record code.",
+                field="juminhyo_code",
+            )
+        return hmac.digest(self._link_secret(), f"kojin-link|{juminhyo_code}".encode(), "sha256").hex()
+
     def hub_channel_key(self) -> bytes:
         """The key J-LIS and the hub share to authenticate link-id messages (set at start-up)."""
         return hmac.digest(self._link_secret(), b"kojin-jlis-hub-channel/1", "sha256")

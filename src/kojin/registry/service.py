@@ -672,6 +672,17 @@ class RegisterService:
             )
         return _resident(row)
 
+    def find_by_code(self, juminhyo_code: str) -> Resident | None:
+        """The record of a 住民票コード, the current one first (what a public relying party learns at login)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(residents)
+                .where(residents.c.juminhyo_code == juminhyo_code)
+                .order_by((residents.c.status == Status.RESIDENT.value).desc(), residents.c.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else _resident(row)
+
     def household_members(self, household_id: int) -> list[Resident]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -1,0 +1,27 @@
+"""Mounting the clinic parts on the web app: the terminal pages and the two APIs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kojin.ehr.api import make_router as ehr_router
+from kojin.eligibility.api import make_router as eligibility_router
+from kojin.eligibility.clinic import ClinicService
+from kojin.eligibility.portal_views import make_router as portal_medical_router
+from kojin.eligibility.views import make_router as terminal_router
+from kojin.portal.service import Portal
+from kojin.reader.service import allow_return
+from kojin.web.errors import register_html_prefix
+from kojin.web.templating import add_template_package
+
+
+def include_clinic(app: FastAPI, clinics: ClinicService, portal: Portal) -> None:
+    """``/clinic`` (terminal pages), ``/eligibility`` and ``/ehr`` (JSON APIs), ``/portal/medical`` (the patient's)."""
+    add_template_package("kojin.eligibility")
+    register_html_prefix("/clinic")
+    # The reader may hand the card's signed answer back to the terminal.
+    allow_return("/clinic/card", "医療機関の受付端末")
+    app.include_router(eligibility_router(clinics))
+    app.include_router(ehr_router(clinics))
+    app.include_router(terminal_router(clinics))
+    app.include_router(portal_medical_router(portal, clinics))

@@ -1,0 +1,517 @@
+"""Finding the one right person for an agency's member (加入者と住民の突合): the rule.
+
+The matcher holds an in-memory index of the register's comparison keys, built
+by the matching service from what :class:`~kojin.registry.service.RegisterService`
+publishes. For each member it gathers candidates from four blocks — reading and
+birth date, birth date and postal code, name and birth year, name and postal
+code (the last finds the family member whose name was keyed on this line) —
+scores each with the Fellegi–Sunter model and applies the rule:
+
+**link only when exactly one candidate clears** :data:`LINK_AT` **bits, no other
+comes within** :data:`MARGIN` **bits, and that candidate agrees on the birth date,
+the sex, both name parts, and the address or postal code — on the register's
+current name and address.** A name and birth date alone never link: the
+real system's 7,372 wrong links came from kana + birth date + sex, first hit.
+
+Everything else is a review case with reasons (:class:`Reason`): ``ambiguous``,
+``low_score``, ``conflicting_field`` (which), ``moved`` (an old address from
+the register's history agrees), ``name_changed`` (an old name agrees),
+``no_match``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TypeVar
+
+from kojin.linkage.normalise import (
+    AddressKey,
+    MemberAddress,
+    kana_loose,
+    member_address,
+    name_key,
+    split_name,
+)
+from kojin.linkage.scoring import (
+    ADDRESS,
+    BIRTH,
+    FIELDS,
+    GIVEN,
+    SEX,
+    SURNAME,
+    Model,
+    TermFrequencies,
+    compare_birth,
+    compare_name_part,
+)
+from kojin.registry.domain import Sex
+
+__all__ = [
+    "LINK_AT",
+    "MARGIN",
+    "NO_MATCH_BELOW",
+    "Candidate",
+    "Decision",
+    "KeyRow",
+    "MatchIndex",
+    "MatchResult",
+    "Matcher",
+    "MemberRecord",
+    "NameForm",
+    "Reason",
+    "ReasonItem",
+    "ResidentEntry",
+    "entry_of_row",
+]
+
+_T = TypeVar("_T")
+
+LINK_AT = 12.0
+"""Posterior bits the one candidate must reach to be linked (odds 4096:1)."""
+
+MARGIN = 10.0
+"""Bits by which the best candidate must lead the next one; closer is ``ambiguous``."""
+
+NO_MATCH_BELOW = -8.0
+"""Candidates below this are not shown; with none left the answer is ``no_match``."""
+
+# Name levels that still say "this spelling is this person's": exact, or a
+# variant / same-reading kanji, or a kana typo with the kanji agreeing.
+LINKABLE_NAME = frozenset({"exact", "kana_kanji_close", "kanji_kana_close"})
+# Address levels where the address or the postal code agrees with the register.
+ADDRESS_AGREES = frozenset({"full", "full_no_postal", "partial", "postal_only"})
+
+
+class Decision(StrEnum):
+    """What the agency is told (照合結果)."""
+
+    LINKED = "linked"
+    REVIEW = "review"
+    NO_MATCH = "no_match"
+
+
+class Reason(StrEnum):
+    """Why a member went to review (要確認の理由)."""
+
+    AMBIGUOUS = "ambiguous"
+    LOW_SCORE = "low_score"
+    CONFLICTING_FIELD = "conflicting_field"
+    MOVED = "moved"
+    NAME_CHANGED = "name_changed"
+    NO_MATCH = "no_match"
+
+
+REASON_LABELS: dict[Reason, tuple[str, str]] = {
+    Reason.AMBIGUOUS: ("候補が複数", "several candidates are close"),
+    Reason.LOW_SCORE: ("一致度が低い", "the score is too low"),
+    Reason.CONFLICTING_FIELD: ("項目の不一致", "a field disagrees"),
+    Reason.MOVED: ("旧住所で一致（転居）", "agrees with an old address (moved)"),
+    Reason.NAME_CHANGED: ("旧氏名で一致（氏名変更）", "agrees with an old name (name change)"),
+    Reason.NO_MATCH: ("該当者なし", "nobody matches"),
+}
+
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("氏名", "name"),
+    SURNAME: ("氏", "surname"),
+    GIVEN: ("名", "given name"),
+    BIRTH: ("生年月日", "birth date"),
+    SEX: ("性別", "sex"),
+    ADDRESS: ("住所", "address"),
+    "status": ("住民の状態", "resident status"),
+    "existing_link": ("既存の連携", "existing link"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonItem:
+    code: Reason
+    field: str | None = None
+
+    def text(self) -> str:
+        return f"{self.code.value}:{self.field}" if self.field else self.code.value
+
+    @staticmethod
+    def parse(text: str) -> ReasonItem:
+        code, _, field_name = text.partition(":")
+        return ReasonItem(Reason(code), field_name or None)
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """A member as an agency sends it: the four basic items (加入者の基本4情報)."""
+
+    member_id: str
+    name: str
+    kana: str
+    sex: Sex
+    birth_date: date
+    postal_code: str
+    address: str
+
+
+# The hot types are plain (not frozen) slotted dataclasses: a million of them are
+# built when the index loads, and frozen ones cost four times as much to build.
+@dataclass(slots=True)
+class NameForm:
+    """One name of a resident, folded: kanji parts and loose kana parts."""
+
+    surname: str
+    given: str
+    surname_kana: str
+    given_kana: str
+
+    @staticmethod
+    def of(name: str, kana: str) -> NameForm:
+        key = name_key(name)
+        kana_surname, kana_given = split_name(kana)
+        return NameForm(key.surname, key.given, kana_loose(kana_surname), kana_loose(kana_given))
+
+
+@dataclass(slots=True)
+class ResidentEntry:
+    """A resident's comparison keys: current name and address first, then old ones from history."""
+
+    resident_id: int
+    juminhyo_code: str
+    status: str
+    sex: str
+    birth: tuple[int, int, int]
+    names: tuple[NameForm, ...]
+    addresses: tuple[AddressKey, ...]
+    birth_ordinal: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.birth_ordinal:
+            self.birth_ordinal = date(*self.birth).toordinal()
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One scored candidate: levels in :data:`~kojin.linkage.scoring.FIELDS` order."""
+
+    resident_id: int
+    score: float
+    levels: tuple[str, ...]
+    via_old_name: bool
+    via_old_address: bool
+    kanji_exact: bool
+    kana_exact: bool
+    status: str
+
+    def level(self, field_name: str) -> str:
+        return self.levels[FIELDS.index(field_name)]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The decision for one member, with the candidates a clerk would see."""
+
+    member: MemberRecord
+    decision: Decision
+    resident_id: int | None
+    score: float | None
+    reasons: tuple[ReasonItem, ...]
+    candidates: tuple[Candidate, ...]
+    address_level: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reason_text(self) -> str:
+        return ";".join(r.text() for r in self.reasons)
+
+
+class _Member:
+    """A member's keys, computed once."""
+
+    __slots__ = ("address", "birth", "birth_ordinal", "full_kana", "full_name", "given", "given_kana", "keys",
+                 "postal", "sex", "surname", "surname_kana")
+
+    def __init__(self, member: MemberRecord) -> None:
+        key = name_key(member.name)
+        kana_surname, kana_given = split_name(member.kana)
+        self.surname = key.surname
+        self.given = key.given
+        self.surname_kana = kana_loose(kana_surname)
+        self.given_kana = kana_loose(kana_given)
+        self.full_name = key.surname + key.given
+        self.full_kana = self.surname_kana + self.given_kana
+        b = member.birth_date
+        self.birth = (b.year, b.month, b.day)
+        self.birth_ordinal = b.toordinal()
+        self.sex = member.sex.value
+        self.postal = member.postal_code
+        self.address: MemberAddress = member_address(member.postal_code, member.address)
+        self.keys = (
+            hash(("k", self.full_kana, self.birth_ordinal)),
+            hash(("p", self.birth_ordinal, self.postal)),
+            hash(("n", self.full_name, b.year)),
+            hash(("f", self.full_name, self.postal)),
+        )
+
+
+def _entry_keys(entry: ResidentEntry) -> list[int]:
+    ordinal = entry.birth_ordinal
+    year = entry.birth[0]
+    keys: list[int] = []
+    for form in entry.names:
+        full = form.surname + form.given
+        keys.append(hash(("k", form.surname_kana + form.given_kana, ordinal)))
+        keys.append(hash(("n", full, year)))
+        keys.extend(hash(("f", full, address.postal_code)) for address in entry.addresses)
+    keys.extend(hash(("p", ordinal, address.postal_code)) for address in entry.addresses)
+    return keys
+
+
+def _align(ms: str, mg: str, rs: str, rg: str) -> tuple[str, str, str, str]:
+    """Split whichever side came without a space the way the other side is split."""
+    if ms or not rs:
+        if rs or not ms:
+            return ms, mg, rs, rg
+        full = rg  # the register's name is unsplit: split it like the member's
+        return ms, mg, full[: len(ms)], full[len(ms) :]
+    full = mg
+    return full[: len(rs)], full[len(rs) :], rs, rg
+
+
+# A stored row of current keys: resident_id, juminhyo_code, status, sex, birth,
+# surname, given, surname_kana, given_kana, postal_code, prefecture, city, town,
+# numbers. The index keeps rows as they come and builds a ResidentEntry only when
+# a member asks about that resident: at start-up that halves the time to load a
+# million residents, and in worker processes the building happens in parallel.
+KeyRow = tuple[int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...]]
+
+
+def entry_of_row(row: KeyRow, ordinal: int) -> ResidentEntry:
+    (rid, code, status, sex, birth, surname, given, s_kana, g_kana, postal_code, pref, city, town, numbers) = row
+    return ResidentEntry(
+        rid, code, status, sex, birth, (NameForm(surname, given, s_kana, g_kana),),
+        (AddressKey(postal_code, pref, city, town, numbers),), ordinal,
+    )
+
+
+class MatchIndex:
+    """The blocking index and term frequencies over the register's keys (ブロッキング索引)."""
+
+    def __init__(self, entries: Iterable[ResidentEntry] = ()) -> None:
+        self._items: list[ResidentEntry | tuple[KeyRow, int]] = []
+        self.blocks: dict[int, int | list[int]] = {}
+        self.tf = TermFrequencies()
+        self.by_resident: dict[int, int] = {}
+        for entry in entries:
+            self.add(entry)
+
+    def _block(self, keys: Iterable[int], position: int) -> None:
+        blocks = self.blocks
+        for key in keys:
+            found = blocks.get(key)
+            if found is None:
+                blocks[key] = position
+            elif isinstance(found, int):
+                if found != position:
+                    blocks[key] = [found, position]
+            elif found[-1] != position:
+                found.append(position)
+
+    def add(self, entry: ResidentEntry) -> None:
+        """Add a resident with all its names and addresses."""
+        position = len(self._items)
+        self._items.append(entry)
+        self.by_resident[entry.resident_id] = position
+        self._block(_entry_keys(entry), position)
+        current = entry.names[0]
+        address = entry.addresses[0]
+        self._count(current.surname_kana, current.given_kana, entry.birth_ordinal,
+                    (address.postal_code, address.town, address.numbers))
+
+    def add_row(self, row: KeyRow, ordinal: int) -> None:
+        """Add a resident with one name and one address from a stored row, built into an entry when asked for."""
+        position = len(self._items)
+        self._items.append((row, ordinal))
+        self.by_resident[row[0]] = position
+        full = row[5] + row[6]
+        postal_code = row[9]
+        self._block(
+            (hash(("k", row[7] + row[8], ordinal)), hash(("n", full, row[4][0])), hash(("f", full, postal_code)),
+             hash(("p", ordinal, postal_code))),
+            position,
+        )
+        self._count(row[7], row[8], ordinal, (postal_code, row[12], row[13]))
+
+    def _count(self, surname: str, given: str, ordinal: int, address: tuple[str, str, tuple[int, ...]]) -> None:
+        tf = self.tf
+        tf.total += 1
+        tf.surname[surname] += 1
+        tf.given[given] += 1
+        tf.birth[ordinal] += 1
+        tf.address[address] += 1
+
+    def entry(self, position: int) -> ResidentEntry:
+        item = self._items[position]
+        if isinstance(item, ResidentEntry):
+            return item
+        entry = entry_of_row(*item)
+        self._items[position] = entry
+        return entry
+
+    def entries(self) -> Iterator[ResidentEntry]:
+        for position in range(len(self._items)):
+            yield self.entry(position)
+
+    def entry_for(self, resident_id: int) -> ResidentEntry | None:
+        position = self.by_resident.get(resident_id)
+        return None if position is None else self.entry(position)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def candidates(self, keys: Sequence[int]) -> set[int]:
+        out: set[int] = set()
+        blocks = self.blocks
+        for key in keys:
+            found = blocks.get(key)
+            if found is None:
+                continue
+            if isinstance(found, int):
+                out.add(found)
+            else:
+                out.update(found)
+        return out
+
+
+class Matcher:
+    """Scores candidates and applies the link rule; pure, so it can run in worker processes."""
+
+    def __init__(self, index: MatchIndex, model: Model | None = None) -> None:
+        self.index = index
+        self.model = model or Model()
+        w = self.model.weights()
+        self._w_surname = w[SURNAME]
+        self._w_given = w[GIVEN]
+        self._w_birth = w[BIRTH]
+        self._w_sex = w[SEX]
+        self._w_address = w[ADDRESS]
+        self._prior = Model.prior(len(index))
+        self._surname_tf: dict[str, float] = {}
+        self._given_tf: dict[str, float] = {}
+        self._birth_tf: dict[int, float] = {}
+        self._address_tf: dict[tuple[str, str, tuple[int, ...]], float] = {}
+
+    # -- scoring ---------------------------------------------------------------------------------
+    # Exact agreements are weighted by how common the value is (term frequency);
+    # each value's weight is worked out once and kept.
+    def _tf(self, cache: dict[_T, float], counter: Mapping[_T, int], name: str, value: _T) -> float:
+        weight = cache.get(value)
+        if weight is None:
+            weight = cache[value] = self.model.tf_weight(name, self.index.tf.share(counter, value))
+        return weight
+
+    def _names(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, str, bool, bool, bool]:
+        tf = self.index.tf
+        best: tuple[float, str, str, bool, bool, bool] | None = None
+        for i, form in enumerate(entry.names):
+            ms, mg, rs, rg = _align(m.surname, m.given, form.surname, form.given)
+            ks, kg, rks, rkg = _align(m.surname_kana, m.given_kana, form.surname_kana, form.given_kana)
+            s_level = compare_name_part(ms, ks, rs, rks)
+            g_level = compare_name_part(mg, kg, rg, rkg)
+            weight = (
+                self._tf(self._surname_tf, tf.surname, SURNAME, rks) if s_level == "exact" else self._w_surname[s_level]
+            ) + (self._tf(self._given_tf, tf.given, GIVEN, rkg) if g_level == "exact" else self._w_given[g_level])
+            if best is None or weight > best[0]:
+                best = (weight, s_level, g_level, i > 0, ms == rs and mg == rg, ks == rks and kg == rkg)
+        assert best is not None
+        return best
+
+    def _address(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, bool]:
+        best: tuple[float, str, bool] | None = None
+        for i, key in enumerate(entry.addresses):
+            town_ok, numbers = m.address.against(key)
+            postal_ok = m.postal == key.postal_code
+            if town_ok and numbers == "full":
+                level = "full" if postal_ok else "full_no_postal"
+            elif postal_ok and town_ok and numbers == "partial":
+                level = "partial"
+            elif postal_ok:
+                level = "postal_only"
+            elif town_ok:
+                level = "town_only"
+            else:
+                level = "none"
+            if level == "full":
+                weight = self._tf(self._address_tf, self.index.tf.address, ADDRESS,
+                                  (key.postal_code, key.town, key.numbers))
+            else:
+                weight = self._w_address[level]
+            if best is None or weight > best[0]:
+                best = (weight, level, i > 0)
+        assert best is not None
+        return best
+
+    def score(self, m: _Member, entry: ResidentEntry) -> Candidate:
+        name_w, s_level, g_level, old_name, kanji_exact, kana_exact = self._names(m, entry)
+        b_level = compare_birth(m.birth, entry.birth)
+        if b_level == "exact":
+            birth_w = self._tf(self._birth_tf, self.index.tf.birth, BIRTH, m.birth_ordinal)
+        else:
+            birth_w = self._w_birth[b_level]
+        x_level = "agree" if m.sex == entry.sex else "disagree"
+        address_w, a_level, old_address = self._address(m, entry)
+        total = self._prior + name_w + birth_w + self._w_sex[x_level] + address_w
+        return Candidate(
+            entry.resident_id, total, (s_level, g_level, b_level, x_level, a_level), old_name, old_address,
+            kanji_exact, kana_exact, entry.status,
+        )
+
+    def score_record(self, member: MemberRecord, entry: ResidentEntry) -> Candidate:
+        """Score one member against one resident, whether or not blocking would pair them."""
+        return self.score(_Member(member), entry)
+
+    # -- the rule --------------------------------------------------------------------------------
+    def match(self, member: MemberRecord) -> MatchResult:
+        m = _Member(member)
+        index = self.index
+        scored = [self.score(m, index.entry(p)) for p in index.candidates(m.keys)]
+        scored.sort(key=lambda c: (-c.score, c.resident_id))
+        shown = tuple(c for c in scored if c.score >= NO_MATCH_BELOW)
+        if not shown:
+            return MatchResult(member, Decision.NO_MATCH, None, None, (ReasonItem(Reason.NO_MATCH),), ())
+        best = shown[0]
+        reasons = self._reasons(best, shown)
+        a_level = best.level(ADDRESS)
+        if not reasons:
+            return MatchResult(member, Decision.LINKED, best.resident_id, best.score, (), shown, a_level)
+        return MatchResult(member, Decision.REVIEW, None, best.score, tuple(reasons), shown, a_level)
+
+    @staticmethod
+    def _reasons(best: Candidate, shown: Sequence[Candidate]) -> list[ReasonItem]:
+        reasons: list[ReasonItem] = []
+        if best.via_old_name:
+            reasons.append(ReasonItem(Reason.NAME_CHANGED))
+        if best.via_old_address:
+            reasons.append(ReasonItem(Reason.MOVED))
+        if len(shown) > 1 and best.score - shown[1].score < MARGIN:
+            reasons.append(ReasonItem(Reason.AMBIGUOUS))
+        surname, given, birth, sex, address = best.levels
+        if surname not in LINKABLE_NAME:
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, SURNAME))
+        if given not in LINKABLE_NAME:
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, GIVEN))
+        elif not (best.kanji_exact and best.kana_exact) and any(
+            (c.kanji_exact or c.kana_exact) and c.levels[4] in ADDRESS_AGREES for c in shown[1:]
+        ):
+            # Someone else at this address has exactly the name or the reading
+            # given: the family member's details keyed on this line.
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, "name"))
+        if birth != "exact":
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, BIRTH))
+        if sex != "agree":
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, SEX))
+        if address not in ADDRESS_AGREES:
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, ADDRESS))
+        if best.status != "resident":
+            reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, "status"))
+        if best.score < LINK_AT:
+            reasons.append(ReasonItem(Reason.LOW_SCORE))
+        return reasons

@@ -1,0 +1,263 @@
+"""The portal's rules (マイナポータルの規則): pure, no web and no database.
+
+* Who may act for whom: a parent for a child under 15 in the same household
+  (法定代理人), and a proxy a person appointed (任意代理人) within a scope and until
+  an expiry.
+* The public-funds account (公金受取口座): the form of each field, and that the
+  holder's kana is the person's own after normalisation.
+* Notices (お知らせ): their size.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import jaconv
+
+from kojin.core.errors import InvalidInput
+from kojin.registry.domain import Resident, Status, age_on
+
+# -- acting for someone (代理) ------------------------------------------------
+
+
+class Scope(StrEnum):
+    """A part of the portal (画面の範囲), as far as acting for someone goes."""
+
+    ME = "me"  # わたしの情報
+    HISTORY = "history"  # やりとり履歴
+    ACCOUNT = "account"  # 公金受取口座
+    NOTICES = "notices"  # お知らせ
+    CARD = "card"  # カード
+    EXPORT = "export"  # データの書き出し
+    ACTIVITY = "activity"  # 利用履歴
+    PROXIES = "proxies"  # 代理人の管理
+
+
+SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
+    Scope.ME: ("わたしの情報", "My information"),
+    Scope.HISTORY: ("やりとり履歴", "Exchange history"),
+    Scope.ACCOUNT: ("公金受取口座", "Public-funds account"),
+    Scope.NOTICES: ("お知らせ", "Notices"),
+    Scope.CARD: ("カード", "Card"),
+    Scope.EXPORT: ("データの書き出し", "Data export"),
+    Scope.ACTIVITY: ("利用履歴", "Portal activity"),
+    Scope.PROXIES: ("代理人", "Proxies"),
+}
+
+# What an appointed proxy may be given; never the card, the export or proxies.
+PROXY_SCOPES: tuple[Scope, ...] = (Scope.ME, Scope.HISTORY, Scope.ACCOUNT, Scope.NOTICES)
+# A parent is the child's legal representative: everything but appointing proxies.
+PARENT_SCOPES: tuple[Scope, ...] = (
+    Scope.ME, Scope.HISTORY, Scope.ACCOUNT, Scope.NOTICES, Scope.CARD, Scope.EXPORT, Scope.ACTIVITY,
+)
+CHILD_AGE_LIMIT = 15
+PARENT_RELATIONSHIPS = ("世帯主", "妻", "夫")
+MAX_PROXY_DAYS = 366
+
+
+class ActingKind(StrEnum):
+    """How the person at the screen relates to the person whose pages they see."""
+
+    SELF = "self"  # 本人
+    PARENT = "parent"  # 法定代理人（親）
+    PROXY = "proxy"  # 任意代理人
+
+
+ACTING_LABELS: dict[ActingKind, tuple[str, str]] = {
+    ActingKind.SELF: ("本人", "self"),
+    ActingKind.PARENT: ("法定代理人（親）", "parent"),
+    ActingKind.PROXY: ("代理人", "proxy"),
+}
+
+
+def is_parent_of(parent: Resident, child: Resident, today: date) -> bool:
+    """A parent may act for a child under 15 living in the same household.
+
+    The register records each member's relationship to the head of household,
+    so "parent" here is the head or the head's spouse, and "child" a 子 of that
+    household. Both must be current residents; the check runs on every request,
+    so a child's 15th birthday or a move ends it by itself.
+    """
+    return (
+        parent.resident_id != child.resident_id
+        and parent.status is Status.RESIDENT
+        and child.status is Status.RESIDENT
+        and parent.household_id == child.household_id
+        and parent.relationship in PARENT_RELATIONSHIPS
+        and child.relationship == "子"
+        and age_on(child.birth_date, today) < CHILD_AGE_LIMIT
+    )
+
+
+def parse_scope(values: list[str]) -> tuple[Scope, ...]:
+    """The scope of an appointed proxy: at least one of :data:`PROXY_SCOPES`."""
+    chosen: list[Scope] = []
+    for value in values:
+        try:
+            scope = Scope(value)
+        except ValueError:
+            scope = None
+        if scope is None or scope not in PROXY_SCOPES:
+            raise InvalidInput(
+                "proxy.bad_scope", "代理人に任せられない範囲が指定されました。",
+                "That part of the portal cannot be given to a proxy.", field="scope",
+            )
+        if scope not in chosen:
+            chosen.append(scope)
+    if not chosen:
+        raise InvalidInput(
+            "proxy.no_scope", "代理人に任せる範囲を一つ以上選んでください。",
+            "Choose at least one part of the portal for the proxy.", field="scope",
+        )
+    return tuple(s for s in PROXY_SCOPES if s in chosen)
+
+
+def scope_text(scope: tuple[Scope, ...]) -> str:
+    return ",".join(s.value for s in scope)
+
+
+def scope_from_text(text: str) -> tuple[Scope, ...]:
+    return tuple(Scope(s) for s in text.split(",") if s)
+
+
+def check_proxy_expiry(expires_on: date, today: date) -> date:
+    if expires_on <= today or (expires_on - today).days > MAX_PROXY_DAYS:
+        raise InvalidInput(
+            "proxy.bad_expiry", f"期限は明日から{MAX_PROXY_DAYS}日以内の日付にしてください。",
+            f"The expiry must be a date from tomorrow to {MAX_PROXY_DAYS} days ahead.", field="expires_on",
+        )
+    return expires_on
+
+
+# -- 公金受取口座 ------------------------------------------------------------------
+
+
+class AccountType(StrEnum):
+    """預金種目."""
+
+    ORDINARY = "ordinary"  # 普通
+    CURRENT = "current"  # 当座
+    SAVINGS = "savings"  # 貯蓄
+
+
+ACCOUNT_TYPE_LABELS: dict[AccountType, tuple[str, str]] = {
+    AccountType.ORDINARY: ("普通", "ordinary"),
+    AccountType.CURRENT: ("当座", "current"),
+    AccountType.SAVINGS: ("貯蓄", "savings"),
+}
+
+
+class AccountStatus(StrEnum):
+    REGISTERED = "registered"  # 登録済み
+    REVIEW = "review"  # 確認中（自治体・デジタル庁の確認待ち）
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """A public-funds account as the person entered it, checked and normalised."""
+
+    bank_code: str
+    branch_code: str
+    account_type: AccountType
+    account_number: str
+    holder_kana: str
+
+    @property
+    def account_key(self) -> str:
+        """The account itself, whoever holds it: what "the same account" means."""
+        return f"{self.bank_code}-{self.branch_code}-{self.account_type.value}-{self.account_number}"
+
+
+_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+_KANA_ALLOWED = re.compile(r"^[ァ-ヺーヽヾ・ 　]+$")
+_SEPARATORS = re.compile(r"[ 　・]+")
+
+
+def kana_display(text: str) -> str:
+    """Full-width katakana with single full-width spaces (how the account shows the holder)."""
+    text = jaconv.h2z(unicodedata.normalize("NFKC", text), kana=True, digit=False, ascii=False)
+    text = jaconv.hira2kata(text)
+    return _SEPARATORS.sub("　", text.strip(" 　"))
+
+
+def kana_key(text: str) -> str:
+    """The comparison key of a kana name: width, hiragana, spaces and small kana do not matter.
+
+    Banks write holders in half-width katakana with small kana made large
+    (ｷﾖｳｺ for キョウコ); the register writes full-width with small kana. Both
+    come to the same key.
+    """
+    return _SEPARATORS.sub("", kana_display(text)).translate(_SMALL_KANA)
+
+
+def _digits(value: str, length: int, field: str, ja: str, en: str) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip().replace("-", "")
+    if not re.fullmatch(rf"[0-9]{{{length}}}", text):
+        raise InvalidInput(
+            f"account.bad_{field}", f"{ja}は{length}桁の数字です。", f"The {en} is {length} digits.", field=field
+        )
+    return text
+
+
+def validate_account(
+    bank_code: str, branch_code: str, account_type: str, account_number: str, holder_kana: str
+) -> AccountInput:
+    bank = _digits(bank_code, 4, "bank_code", "金融機関コード", "bank code")
+    branch = _digits(branch_code, 3, "branch_code", "支店コード", "branch code")
+    try:
+        kind = AccountType(account_type)
+    except ValueError:
+        raise InvalidInput(
+            "account.bad_account_type", "預金種目は普通・当座・貯蓄のいずれかです。",
+            "The account type is ordinary, current or savings.", field="account_type",
+        ) from None
+    number = _digits(account_number, 7, "account_number", "口座番号", "account number")
+    holder = kana_display(holder_kana or "")
+    if not holder or not _KANA_ALLOWED.match(holder) or not kana_key(holder):
+        raise InvalidInput(
+            "account.bad_holder_kana", "口座名義はカタカナ（全角・半角）かひらがなで入力してください。",
+            "Enter the account holder in katakana (full or half width) or hiragana.", field="holder_kana",
+        )
+    if len(holder) > 100:
+        raise InvalidInput(
+            "account.bad_holder_kana", "口座名義が長すぎます。", "The account holder is too long.", field="holder_kana"
+        )
+    return AccountInput(bank, branch, kind, number, holder)
+
+
+def check_holder_is_person(account: AccountInput, person_kana: str) -> None:
+    """The holder must be the person: the same kana after normalisation, or refused with the reason."""
+    if kana_key(account.holder_kana) != kana_key(person_kana):
+        raise InvalidInput(
+            "account.holder_mismatch",
+            f"口座名義（{account.holder_kana}）が住民票のフリガナ（{kana_display(person_kana)}）と一致しません。"
+            "公金受取口座は本人名義の口座に限られます。",
+            f"The account holder ({account.holder_kana}) does not match your registered kana "
+            f"({kana_display(person_kana)}); a public-funds account must be in your own name.",
+            field="holder_kana",
+        )
+
+
+# -- お知らせ -------------------------------------------------------------------
+
+MAX_TITLE = 100
+MAX_BODY = 2000
+
+
+def validate_notice(title: str, body: str) -> tuple[str, str]:
+    title = (title or "").strip()
+    body = (body or "").strip()
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidInput(
+            "notice.bad_title", f"件名は1〜{MAX_TITLE}文字です。", f"A title is 1–{MAX_TITLE} characters.",
+            field="title",
+        )
+    if not body or len(body) > MAX_BODY:
+        raise InvalidInput(
+            "notice.bad_body", f"本文は1〜{MAX_BODY}文字です。", f"A body is 1–{MAX_BODY} characters.", field="body"
+        )
+    return title, body

@@ -1,0 +1,243 @@
+"""The person's exchange history (やりとり履歴) with proofs anyone can check.
+
+The exchange log is public metadata: each leaf names the requester, provider,
+task, item and outcome, but the person only as a commitment
+``HMAC(subject key, requester | request id)``. The hub gives the portal the
+person's subject key (through J-LIS's link id, never the number); the portal
+recomputes the commitment for each leaf and so finds the person's leaves — no
+store anywhere keeps a list of "exchanges about this person".
+
+For one entry the portal hands out the log's proof bundle (RFC 9162 inclusion
+proof and signed tree head, the format of :mod:`kojin.audit.verify`, which
+``kojin audit verify PROOF.json`` checks) and shows, beside its own check of
+that bundle against the log's key, that the leaf's commitment is the one
+recomputed from the person's key: the record is in the log *and* about them.
+
+Scanning is linear in the log; parsed leaves are kept in memory per process
+and only new leaves are read on the next visit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from kojin.audit.verify import Check, verify_bundle
+from kojin.core.errors import KojinError, NotFound
+from kojin.hub.domain import LEAF_KIND, subject_commitment
+from kojin.registry.domain import Resident
+
+if TYPE_CHECKING:
+    from kojin.audit.service import ExchangeLog
+    from kojin.hub.service import HubService
+    from kojin.numbering.service import NumberingService
+
+JST = timezone(timedelta(hours=9))
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    requester: str | None
+    request_id: str | None
+    subject: str | None
+
+
+@dataclass(frozen=True)
+class ExchangeEntry:
+    """One exchange about the person, as the log records it (情報提供等記録)."""
+
+    leaf_index: int
+    time: datetime | None
+    provided_at: datetime | None
+    requester: str
+    requester_name: str
+    provider: str
+    provider_name: str
+    task: str
+    item: str
+    outcome: str
+    reason: str | None
+    request_id: str
+
+    @property
+    def withheld(self) -> bool:
+        return self.outcome == "withheld"
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == "refused"
+
+    def agencies(self) -> list[tuple[str, str]]:
+        return [(self.requester, self.requester_name), (self.provider, self.provider_name)]
+
+    def matches(
+        self, *, item: str | None = None, agency: str | None = None, date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> bool:
+        if item and self.item != item:
+            return False
+        if agency and agency not in (self.requester, self.provider):
+            return False
+        day = self.time.astimezone(JST).date() if self.time else None
+        if date_from and (day is None or day < date_from):
+            return False
+        return not (date_to and (day is None or day > date_to))
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "leaf_index": self.leaf_index,
+            "requested_at": self.time.isoformat() if self.time else None,
+            "provided_at": self.provided_at.isoformat() if self.provided_at else None,
+            "requester": self.requester, "requester_name": self.requester_name,
+            "provider": self.provider, "provider_name": self.provider_name,
+            "task": self.task, "item": self.item, "outcome": self.outcome, "reason": self.reason,
+            "withheld": self.withheld, "refused": self.refused, "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class ProofView:
+    """The portal's own check of one entry's proof, for the badge."""
+
+    ok: bool
+    checks: tuple[Check, ...]
+    key_id: str | None
+    tree_size: int | None
+    subject: str
+
+
+def _time(value: object, *, ms: bool = False) -> datetime | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return datetime.fromtimestamp(value / 1000 if ms else value, UTC)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def not_found() -> NotFound:
+    # Another person's leaf and a leaf that does not exist look the same.
+    return NotFound("history.not_found", "その記録はありません。", "No such record.", field="index")
+
+
+class ExchangeHistory:
+    """Finds, shows and proves the exchanges about one person."""
+
+    def __init__(
+        self, exchange_log: Callable[[], ExchangeLog], hub: HubService, numbering: NumberingService
+    ) -> None:
+        self._log = exchange_log
+        self.hub = hub
+        self.numbering = numbering
+        self._leaves: list[_Leaf] = []
+        self._lock = threading.Lock()
+
+    def subject_key(self, person: Resident) -> bytes | None:
+        """The person's key from the hub, or None when no agency has ever been given a code for them."""
+        try:
+            link_id = self.numbering.link_id_for_code(person.juminhyo_code)
+            return self.hub.subject_key_for(link_id)
+        except KojinError:
+            return None
+
+    def _scan(self) -> list[_Leaf]:
+        log = self._log()
+        with self._lock:
+            size = log.size()
+            for index in range(len(self._leaves), size):
+                self._leaves.append(self._parse(log.leaf_data(index)))
+            return self._leaves[:size]
+
+    @staticmethod
+    def _parse(data: bytes) -> _Leaf:
+        try:
+            leaf = json.loads(data)
+        except ValueError:
+            return _Leaf(None, None, None)
+        if not isinstance(leaf, dict) or leaf.get("kojin") != LEAF_KIND:
+            return _Leaf(None, None, None)
+        requester, request_id, subject = leaf.get("requester"), leaf.get("request_id"), leaf.get("subject")
+        return _Leaf(
+            requester if isinstance(requester, str) else None,
+            request_id if isinstance(request_id, str) else None,
+            subject if isinstance(subject, str) else None,
+        )
+
+    def _mine(self, key: bytes, leaf: _Leaf) -> bool:
+        if leaf.subject is None or leaf.requester is None or leaf.request_id is None:
+            return False
+        return subject_commitment(key, leaf.requester, leaf.request_id) == leaf.subject
+
+    def _name(self, agency_id: str) -> str:
+        entry = self.hub.find_agency(agency_id) if agency_id else None
+        return entry.name if entry is not None else (agency_id or "—")
+
+    def _entry(self, index: int, data: bytes) -> ExchangeEntry:
+        leaf: dict[str, Any] = json.loads(data)
+        requester, provider = _text(leaf.get("requester")), _text(leaf.get("provider"))
+        return ExchangeEntry(
+            leaf_index=index, time=_time(leaf.get("time")), provided_at=_time(leaf.get("provided_at"), ms=True),
+            requester=requester, requester_name=self._name(requester), provider=provider,
+            provider_name=self._name(provider), task=_text(leaf.get("task")), item=_text(leaf.get("item")),
+            outcome=_text(leaf.get("outcome")), reason=leaf.get("reason") if isinstance(leaf.get("reason"), str)
+            else None, request_id=_text(leaf.get("request_id")),
+        )
+
+    def entries(self, person: Resident) -> list[ExchangeEntry]:
+        """Every exchange about ``person``, newest first."""
+        key = self.subject_key(person)
+        if key is None:
+            return []
+        log = self._log()
+        found = [i for i, leaf in enumerate(self._scan()) if self._mine(key, leaf)]
+        return [self._entry(i, log.leaf_data(i)) for i in reversed(found)]
+
+    def _own_leaf(self, person: Resident, index: int, key: bytes | None = None) -> tuple[bytes, bytes]:
+        key = key or self.subject_key(person)
+        leaves = self._scan()
+        if key is None or not 0 <= index < len(leaves) or not self._mine(key, leaves[index]):
+            raise not_found()
+        return key, self._log().leaf_data(index)
+
+    def entry(self, person: Resident, index: int) -> ExchangeEntry:
+        _key, data = self._own_leaf(person, index)
+        return self._entry(index, data)
+
+    def bundle(self, person: Resident, index: int) -> dict[str, object]:
+        """The proof bundle of one of the person's entries (``kojin audit verify`` reads it)."""
+        self._own_leaf(person, index)
+        return self._log().proof_bundle(index)
+
+    def bundle_json(self, person: Resident, index: int) -> str:
+        return json.dumps(self.bundle(person, index), ensure_ascii=False, indent=2) + "\n"
+
+    def verify_all(self, person: Resident, indices: list[int]) -> dict[int, ProofView]:
+        """:meth:`verify` for several entries, asking the hub for the person's key once."""
+        key = self.subject_key(person)
+        return {i: self.verify(person, i, key=key) for i in indices}
+
+    def verify(self, person: Resident, index: int, *, key: bytes | None = None) -> ProofView:
+        """Check the bundle against the log's own key, and that the leaf is about the person."""
+        key, _data = self._own_leaf(person, index, key)
+        log = self._log()
+        bundle = log.proof_bundle(index)
+        result = verify_bundle(bundle, trusted_public_key=log.public_key)
+        raw = bundle.get("leaf_data")
+        leaf = json.loads(base64.b64decode(raw)) if isinstance(raw, str) else {}
+        expected = subject_commitment(key, _text(leaf.get("requester")), _text(leaf.get("request_id")))
+        about_me = leaf.get("subject") == expected
+        subject_check = Check(
+            "subject", about_me, None if about_me else "subject_mismatch", None if about_me else "subject",
+            "記録の本人確認用の値が、あなたの鍵から計算した値と一致します。" if about_me
+            else "記録の本人確認用の値が、あなたの鍵から計算した値と一致しません。",
+            "The leaf's subject commitment equals the one computed from your key." if about_me
+            else "The leaf's subject commitment does not match your key.",
+        )
+        checks = (*result.checks, subject_check)
+        return ProofView(result.ok and about_me, checks, result.key_id, result.tree_size, expected)

@@ -1,0 +1,15 @@
+"""portal: sessions, public-funds accounts, proxies, activity log, notices
+
+Revision ID: m001
+Revises:
+"""
+
+from kojin.core.migrations import initial_revision
+from kojin.portal.store import metadata
+
+revision = "m001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+upgrade, downgrade = initial_revision(metadata)

@@ -1,0 +1,1 @@
+"""The card-reader software (カードリーダー), served at ``/reader``."""

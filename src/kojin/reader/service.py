@@ -1,0 +1,156 @@
+"""The card-reader software (カードリーダーのソフトウェア) on the person's computer.
+
+It stands for what the real portal asks people to install: the only program
+that ever sees the PIN. It lists the cards it can reach (here the emulated
+cards in ``kojin-data/cards/``), reads from an inserted card only what the
+card gives without a PIN (the authentication certificate), and signs a relying
+party's challenge after the PIN — all in APDUs through
+:class:`~kojin.card.reader.CardReader`, exactly as it would drive a real card.
+
+A slot holds one card at a time. Every insertion gets a random id; when a card
+is taken out, or another card is put in, the reader reports the end of that
+insertion (``on_removed``), and the portal ends the session opened with it.
+The slot's state travels in a cookie MACed with a key of the reader's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
+from kojin.auth.service import sign_challenge_with_card
+from kojin.card.issuance import CardOffice
+from kojin.card.reader import CardReader
+from kojin.card.transport import InProcessTransport
+from kojin.core.errors import InvalidInput, NotFound
+
+_CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+# Where a signed answer may be sent: the relying parties' login endpoints on
+# this site, never an address taken from the request.
+RETURN_PATHS: dict[str, str] = {"/portal/login": "マイナポータル"}
+
+
+def allow_return(path: str, name: str) -> None:
+    """Let another relying party (clinic, kiosk) receive signed answers at ``path``."""
+    RETURN_PATHS[path] = name
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The reader's slot (カードスロット): which card is in, since which insertion."""
+
+    card_id: str | None
+    insertion_id: str | None
+    csrf: str
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What the reader may show of a card without its PIN."""
+
+    card_id: str
+    serial: int
+    not_before: datetime
+    not_after: datetime
+    issuer: str
+    tries_left: int
+
+
+def no_card() -> NotFound:
+    return NotFound("reader.no_card", "そのカードはありません。", "No such card.", field="card_id")
+
+
+class ReaderService:
+    def __init__(self, cards: CardOffice, on_removed: Callable[[str], object] | None = None) -> None:
+        self.cards = cards
+        self._on_removed = on_removed
+        self._key: bytes | None = None
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = hmac.digest(self.cards.secret, b"kojin-reader-slot-cookie/1", "sha256")
+        return self._key
+
+    # -- the slot ------------------------------------------------------------------
+    def new_slot(self) -> Slot:
+        return Slot(None, None, secrets.token_urlsafe(24))
+
+    def encode(self, slot: Slot) -> str:
+        body = base64.urlsafe_b64encode(
+            json.dumps({"c": slot.card_id, "i": slot.insertion_id, "t": slot.csrf}).encode()
+        ).decode().rstrip("=")
+        mac = base64.urlsafe_b64encode(hmac.digest(self.key, body.encode(), "sha256")).decode().rstrip("=")
+        return f"{body}.{mac}"
+
+    def decode(self, value: str | None) -> Slot | None:
+        if not value or len(value) > 600 or value.count(".") != 1:
+            return None
+        body, mac = value.split(".")
+        expected = base64.urlsafe_b64encode(hmac.digest(self.key, body.encode(), "sha256")).decode().rstrip("=")
+        if not hmac.compare_digest(mac.encode(), expected.encode()):
+            return None
+        try:
+            data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (ValueError, binascii.Error):
+            return None
+        card, insertion, csrf = data.get("c"), data.get("i"), data.get("t")
+        if not isinstance(csrf, str) or not _TOKEN.match(csrf):
+            return None
+        if card is not None and (not isinstance(card, str) or not _CARD_ID.match(card)):
+            return None
+        if insertion is not None and (not isinstance(insertion, str) or not _TOKEN.match(insertion)):
+            return None
+        return Slot(card, insertion, csrf)
+
+    def card_ids(self) -> list[str]:
+        return self.cards.card_files()
+
+    def _check_card(self, card_id: str) -> str:
+        if not isinstance(card_id, str) or not _CARD_ID.match(card_id) or card_id not in self.card_ids():
+            raise no_card()
+        return card_id
+
+    def insert(self, slot: Slot, card_id: str) -> Slot:
+        """Put a card in; the card that was in is taken out first (its insertion ends)."""
+        card_id = self._check_card(card_id)
+        self.remove(slot)
+        return Slot(card_id, secrets.token_urlsafe(24), slot.csrf)
+
+    def remove(self, slot: Slot) -> Slot:
+        if slot.insertion_id and self._on_removed is not None:
+            self._on_removed(slot.insertion_id)
+        return Slot(None, None, slot.csrf)
+
+    # -- talking to the card ---------------------------------------------------------
+    def _transport(self, card_id: str) -> InProcessTransport:
+        return InProcessTransport(self.cards.load(self._check_card(card_id)))
+
+    def read(self, card_id: str) -> CardView:
+        """The authentication certificate and the PIN counter: what needs no PIN."""
+        with CardReader(self._transport(card_id)) as reader:
+            der = reader.read_auth_certificate()
+            tries = reader.auth_pin_tries_left()
+        cert = x509.load_der_x509_certificate(der)
+        return CardView(
+            card_id, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc,
+            cert.issuer.rfc4514_string(), tries,
+        )
+
+    def sign(self, card_id: str, pin: str, challenge: str) -> tuple[bytes, bytes]:
+        """The card's certificate and its signature over ``challenge``, after the PIN."""
+        if not challenge or len(challenge) > 300:
+            raise InvalidInput("reader.bad_challenge", "署名する内容が正しくありません。",
+                               "The challenge to sign is malformed.", field="challenge")
+        return sign_challenge_with_card(self._transport(card_id), pin, challenge)

@@ -1,0 +1,92 @@
+"""The shared group-commit writer and hot-path readers (kojin.core.group_commit)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from kojin.app import Kojin
+from kojin.core.group_commit import GroupCommit, Row, ThreadReaders, WriterClosed
+from kojin.hub.store import seen_requests
+
+
+@pytest.fixture
+def engine(kojin: Kojin) -> Engine:
+    return kojin.db.engine("hub")
+
+
+@pytest.fixture
+def writer(engine: Engine) -> Iterator[GroupCommit]:
+    gc = GroupCommit(engine, name="test-writer")
+    yield gc
+    gc.close()
+
+
+def _row(requester: str, request_id: str) -> Row:
+    return (seen_requests, {"requester": requester, "request_id": request_id, "seen_at": datetime.now(UTC)})
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(seen_requests)).scalar_one())
+
+
+def test_concurrent_callers_all_land(engine: Engine, writer: GroupCommit) -> None:
+    def work(t: int) -> None:
+        for i in range(50):
+            writer.write([_row(f"a{t}", f"r{i}")])
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _count(engine) == 400
+
+
+def test_one_callers_bad_rows_fail_only_that_caller(engine: Engine, writer: GroupCommit) -> None:
+    writer.write([_row("a", "dup")])
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            writer.write([_row("a", "dup" if i == 0 else f"ok{i}")])
+        except IntegrityError as exc:  # SQLAlchemy's, as from Core
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 1
+    assert _count(engine) == 6
+
+
+def test_write_later_flush_and_close(engine: Engine, writer: GroupCommit) -> None:
+    outcomes: list[BaseException | None] = []
+    for i in range(20):
+        writer.write_later([_row("b", f"r{i}")], outcomes.append)
+    writer.flush()
+    assert _count(engine) == 20 and outcomes == [None] * 20
+    writer.close()
+    with pytest.raises(WriterClosed):
+        writer.write([_row("b", "late")])
+
+
+def test_readers_see_what_was_committed(engine: Engine, writer: GroupCommit) -> None:
+    readers = ThreadReaders(engine)
+    try:
+        query = "SELECT request_id FROM seen_requests WHERE requester = ? AND request_id = ?"
+        assert readers.first(query, ("c", "x")) is None
+        writer.write([_row("c", "x")])
+        assert readers.first(query, ("c", "x")) == ("x",)
+    finally:
+        readers.close()
