@@ -1,6 +1,6 @@
 """Online-eligibility benchmark: card-authenticated checks per second over HTTP.
 
-    python bench/eligibility.py [--checks 20000] [--connections 32] [--workers 2] [--cards 50]
+    python bench/eligibility.py [--checks 20000] [--connections 16] [--workers 2] [--cards 50]
 
 Prints JSON: eligibility checks per second and p50/p99 latency, each check a
 ``POST /eligibility/check`` to uvicorn serving the whole app on 127.0.0.1 —
@@ -153,7 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checks", type=int, default=20_000, help="checks measured (bounded)")
     parser.add_argument("--warmup", type=int, default=1_000, help="checks before the clock starts")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--cards", type=int, default=50)
     args = parser.parse_args()

@@ -53,9 +53,14 @@ def _databases(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database" in metafunc.fixturenames:
+        databases = _databases(metafunc.config)
+        # Browser tests exercise pages, not stores: the store-backed tests
+        # already run on both databases, so pages run on the default only.
+        if metafunc.definition.get_closest_marker("browser") is not None and "sqlite" in databases:
+            databases = ["sqlite"]
         params = [
             pytest.param(db, marks=[pytest.mark.postgres] if db == "postgres" else [])
-            for db in _databases(metafunc.config)
+            for db in databases
         ]
         metafunc.parametrize("database", params, scope="session")
 

@@ -138,3 +138,35 @@ def test_ehr_submission_and_viewing(client: TestClient, world: World) -> None:
         assert err(client.post(path, json=body, headers=h)) == expected, path
     assert err(client.post("/ehr/items", json={"resource": samples.condition()})) == \
         (401, "eligibility.clinic_unauthenticated")
+
+
+def test_more_result_codes_in_the_api(client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, date, datetime
+
+    from kojin.eligibility.domain import LossReason
+
+    kojin = world.kojin
+    h = {"X-Clinic-Key": world.clinic_key}
+    # Lost eligibility: answered, marked invalid, with the reason.
+    kojin.insurers.get("kenpo_kojin").lose_qualification(world.people["saburo"].local_id, lost_on=date(2026, 9, 30),
+                                                        reason=LossReason.RETIREMENT)
+    lost = client.post("/eligibility/check", json=check_body(world, "saburo"), headers=h).json()
+    assert (lost["result_code"], lost["QualificationValidity"], lost["ResultList"]["ReasonOfLoss"]) == \
+        ("eligibility.lost", "2", "1")
+    # An expired 資格確認書.
+    kojin.insurers.get("13105").issue_certificate(world.people["jiro"].local_id, reason="renewal",
+                                                  today=date(2020, 1, 6))
+    assert err(client.post("/eligibility/check-certificate", json=world.ids("jiro"), headers=h)) == \
+        (409, "eligibility.certificate_expired")
+    # An expired card certificate (the service's clock far ahead).
+    body = check_body(world, "taro")
+    later = datetime(2040, 1, 1, tzinfo=UTC).timestamp()
+    monkeypatch.setattr(kojin.auth, "_clock", lambda: later)
+    assert err(client.post("/eligibility/check", json=body, headers=h))[1] in ("pki.expired", "auth.challenge_expired")
+
+
+def test_refusals_in_english(client: TestClient, world: World) -> None:
+    world.kojin.clinics.set_card_registration(world.people["hanako"].juminhyo_code, registered=False)
+    r = client.post("/eligibility/check?lang=en", json=check_body(world, "hanako"),
+                    headers={"X-Clinic-Key": world.clinic_key})
+    assert r.status_code == 403 and "not registered for health insurance" in r.json()["error"]["message"]

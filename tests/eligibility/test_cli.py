@@ -12,11 +12,15 @@ from kojin.cli import app
 from tests.eligibility.world import World
 
 
-def test_counter_work(world: World, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if database != "sqlite":
-        pytest.skip("the CLI finds the stores through KOJIN_DATA_DIR")
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(world.kojin.settings.data_dir))
-    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command finds the very stores of this test through the environment.
+    settings = world.kojin.settings
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
+    else:
+        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
     runner = CliRunner()
     listed = runner.invoke(app, ["insurance", "members", "--insurer", "kyokai"])
     assert listed.exit_code == 0 and "保険" in listed.stdout

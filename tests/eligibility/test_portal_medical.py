@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kojin.core.errors import KojinError
 from kojin.web.app import create_app
 from tests.ehr import samples
 from tests.eligibility.world import World
@@ -36,8 +37,9 @@ def test_the_patient_sees_and_controls_their_medical_data(world: World, browser:
     withdraw = next(f for f in forms(page) if f.action.endswith("/withdraw"))
     after = browser.post(withdraw.action, withdraw.fields)
     assert after.status_code == 200 and "同意を撤回しました" in after.text
-    with pytest.raises(Exception, match="consent"):
+    with pytest.raises(KojinError) as refused:
         kojin.clinics.records(world.clinic, visit.visit.visit_id)
+    assert refused.value.code == "ehr.consent_withdrawn"
     # Hide the document, then share it again.
     hide = next(f for f in forms(after.text) if f.action == "/portal/medical/records/sharing"
                 and f.fields["record_id"] == doc["doc_id"])
@@ -65,8 +67,9 @@ def test_cancelling_and_restoring_the_card_registration(world: World, browser: B
     assert "資格確認書が交付されます" in done.text and 'href="/portal/medical/certificate.pdf"' in done.text
     pdf = browser.get("/portal/medical/certificate.pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    with pytest.raises(Exception, match="not registered|登録"):
+    with pytest.raises(KojinError) as refused_card:
         world.kojin.clinics.check_card(world.clinic, *world.card_answer("hanako"))
+    assert refused_card.value.code == "eligibility.not_registered"
     restore = dict(form(done.text, "/portal/medical/registration").fields)
     assert restore["action"] == "restore"
     browser.post("/portal/medical/registration", restore)

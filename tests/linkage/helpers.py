@@ -24,12 +24,13 @@ def entry(
     block: str,
     *,
     status: str = "resident",
+    city: str = "文京区",
     old_names: tuple[tuple[str, str], ...] = (),
     old_addresses: tuple[tuple[str, str, str], ...] = (),
 ) -> ResidentEntry:
     names = (NameForm.of(name, kana), *(NameForm.of(n, k) for n, k in old_names))
     addresses = (
-        register_address(postal_code, "東京都", "文京区", town, block),
+        register_address(postal_code, "東京都", city, town, block),
         *(register_address(p, "東京都", "文京区", t, b) for p, t, b in old_addresses),
     )
     return ResidentEntry(resident_id, f"{resident_id:011d}", status, sex, (born.year, born.month, born.day),

@@ -24,13 +24,18 @@ MARRIED = entry(7, "伊藤　美咲", "イトウ　ミサキ", "2", date(1992, 9
                 old_names=(("中村　美咲", "ナカムラ　ミサキ"),))
 MOVED = entry(8, "小林　誠", "コバヤシ　マコト", "1", date(1975, 1, 20), "1120002", "小石川", "2丁目5番6号",
               old_addresses=(("1130021", "本駒込", "3丁目7番8号"),))
+# A foreign couple; the wife keeps her surname.
+HUSBAND = entry(10, "KIM DONGHYUN", "キム　ドンヒョン", "1", date(1975, 5, 5), "1620807", "東榎町", "21番地",
+                city="新宿区")
+WIFE = entry(11, "PARK SUNJA", "パク　スンジャ", "2", date(1977, 1, 2), "1620807", "東榎町", "21番地",
+             city="新宿区")
 DEAD = entry(9, "森　静子", "モリ　シズコ", "2", date(1930, 3, 3), "1120006", "小日向", "1丁目1番1号",
              status="deceased")
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(index_with(A, B, TWIN_1, TWIN_2, MOTHER, SON, MARRIED, MOVED, DEAD))
+    return Matcher(index_with(A, B, TWIN_1, TWIN_2, MOTHER, SON, MARRIED, MOVED, DEAD, HUSBAND, WIFE))
 
 
 def test_exact_member_links(matcher: Matcher) -> None:
@@ -108,6 +113,16 @@ def test_a_family_members_details_on_the_line_go_to_review(matcher: Matcher) -> 
                                       "東京都文京区大塚1-2-3"))
     assert born_wrong.decision is Decision.REVIEW
     assert ReasonItem(Reason.CONFLICTING_FIELD, "birth_date") in born_wrong.reasons
+
+
+def test_a_spouses_reading_under_a_latin_name_goes_to_review(matcher: Matcher) -> None:
+    # KIM and PARK share a letter by chance; that is no agreement.
+    line = member("KIM DONGHYUN", "パク　スンジャ", "2", date(1977, 1, 2), "1620807", "東京都新宿区東榎町21番地")
+    result = matcher.match(line)
+    assert result.decision is Decision.REVIEW, result
+    own = matcher.match(member("KIM DONGHYUN", "キム　ドンヒョン", "1", date(1975, 5, 5), "1620807",
+                               "東京都新宿区東榎町21番地"))
+    assert (own.resident_id, own.address_level) == (10, "full")
 
 
 def test_birth_date_and_sex_must_agree(matcher: Matcher) -> None:

@@ -70,6 +70,8 @@ def test_name_part_levels() -> None:
     assert compare_name_part("和也", "シホ", "志保", "シホ") == "kana_only"  # a family member's reading
     assert compare_name_part("太郎", "タロ", "太郎", "イチロ") == "kanji_only"
     assert compare_name_part("太郎", "タロ", "花子", "ハナコ") == "none"
+    assert compare_name_part("KIM", "パク", "PARK", "パク") == "kana_only"  # letters shared by chance
+    assert compare_name_part("SMITH", "スミス", "SMYTH", "スミス") == "kana_kanji_close"
 
 
 def test_birth_levels() -> None:

@@ -17,7 +17,7 @@ each product are summed; the check digit is ``(10 − sum mod 10) mod 10``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -432,7 +432,6 @@ class Clinic:
     clinic_id: str  # 医療機関コード: 都道府県 (2) + 点数表 (1) + 医療機関番号 (7)
     name: str
     kind: str = "clinic"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 _CLINIC_ID = re.compile(r"^\d{10}$")

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert
@@ -632,8 +632,6 @@ class EligibilityService:
 
     # -- housekeeping -----------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        from sqlalchemy import func
-
         out: dict[str, int] = {}
         with self.engine.connect() as conn:
             for table in (insurers, qualifications, registrations, medications, checkups, clinics, visits):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from kojin.ehr.api import make_router as ehr_router
+from kojin.eligibility.api import fast_routes
 from kojin.eligibility.api import make_router as eligibility_router
 from kojin.eligibility.clinic import ClinicService
 from kojin.eligibility.portal_views import make_router as portal_medical_router
@@ -22,6 +23,11 @@ def include_clinic(app: FastAPI, clinics: ClinicService, portal: Portal) -> None
     # The reader may hand the card's signed answer back to the terminal.
     allow_return("/clinic/card", "医療機関の受付端末")
     app.include_router(eligibility_router(clinics))
+    # The card check is the busiest path of the whole system (274.6 M checks a
+    # month nationally): it is matched first, as a plain route, not after
+    # every other party's routes.
+    for route in reversed(fast_routes(clinics)):
+        app.router.routes.insert(0, route)
     app.include_router(ehr_router(clinics))
     app.include_router(terminal_router(clinics))
     app.include_router(portal_medical_router(portal, clinics))

@@ -22,7 +22,7 @@ the register's history agrees), ``name_changed`` (an old name agrees),
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import TypeVar
@@ -30,10 +30,9 @@ from typing import TypeVar
 from kojin.linkage.normalise import (
     AddressKey,
     MemberAddress,
-    kana_loose,
+    kana_parts,
     member_address,
     name_key,
-    split_name,
 )
 from kojin.linkage.scoring import (
     ADDRESS,
@@ -166,8 +165,7 @@ class NameForm:
     @staticmethod
     def of(name: str, kana: str) -> NameForm:
         key = name_key(name)
-        kana_surname, kana_given = split_name(kana)
-        return NameForm(key.surname, key.given, kana_loose(kana_surname), kana_loose(kana_given))
+        return NameForm(key.surname, key.given, *kana_parts(kana))
 
 
 @dataclass(slots=True)
@@ -216,7 +214,6 @@ class MatchResult:
     reasons: tuple[ReasonItem, ...]
     candidates: tuple[Candidate, ...]
     address_level: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def reason_text(self) -> str:
@@ -231,11 +228,9 @@ class _Member:
 
     def __init__(self, member: MemberRecord) -> None:
         key = name_key(member.name)
-        kana_surname, kana_given = split_name(member.kana)
         self.surname = key.surname
         self.given = key.given
-        self.surname_kana = kana_loose(kana_surname)
-        self.given_kana = kana_loose(kana_given)
+        self.surname_kana, self.given_kana = kana_parts(member.kana)
         self.full_name = key.surname + key.given
         self.full_kana = self.surname_kana + self.given_kana
         b = member.birth_date
@@ -341,12 +336,7 @@ class MatchIndex:
         self._count(row[7], row[8], ordinal, (postal_code, row[12], row[13]))
 
     def _count(self, surname: str, given: str, ordinal: int, address: tuple[str, str, tuple[int, ...]]) -> None:
-        tf = self.tf
-        tf.total += 1
-        tf.surname[surname] += 1
-        tf.given[given] += 1
-        tf.birth[ordinal] += 1
-        tf.address[address] += 1
+        self.tf.add(surname, given, ordinal, address)
 
     def entry(self, position: int) -> ResidentEntry:
         item = self._items[position]
@@ -412,8 +402,11 @@ class Matcher:
         tf = self.index.tf
         best: tuple[float, str, str, bool, bool, bool] | None = None
         for i, form in enumerate(entry.names):
-            ms, mg, rs, rg = _align(m.surname, m.given, form.surname, form.given)
-            ks, kg, rks, rkg = _align(m.surname_kana, m.given_kana, form.surname_kana, form.given_kana)
+            rs, rg, rks, rkg = form.surname, form.given, form.surname_kana, form.given_kana
+            ms, mg, ks, kg = m.surname, m.given, m.surname_kana, m.given_kana
+            if not (ms and rs and ks and rks):  # someone wrote the name without a space
+                ms, mg, rs, rg = _align(ms, mg, rs, rg)
+                ks, kg, rks, rkg = _align(ks, kg, rks, rkg)
             s_level = compare_name_part(ms, ks, rs, rks)
             g_level = compare_name_part(mg, kg, rg, rkg)
             weight = (
@@ -478,14 +471,14 @@ class Matcher:
         if not shown:
             return MatchResult(member, Decision.NO_MATCH, None, None, (ReasonItem(Reason.NO_MATCH),), ())
         best = shown[0]
-        reasons = self._reasons(best, shown)
+        reasons = self._reasons(best, shown, scored)
         a_level = best.level(ADDRESS)
         if not reasons:
             return MatchResult(member, Decision.LINKED, best.resident_id, best.score, (), shown, a_level)
         return MatchResult(member, Decision.REVIEW, None, best.score, tuple(reasons), shown, a_level)
 
     @staticmethod
-    def _reasons(best: Candidate, shown: Sequence[Candidate]) -> list[ReasonItem]:
+    def _reasons(best: Candidate, shown: Sequence[Candidate], scored: Sequence[Candidate]) -> list[ReasonItem]:
         reasons: list[ReasonItem] = []
         if best.via_old_name:
             reasons.append(ReasonItem(Reason.NAME_CHANGED))
@@ -499,10 +492,12 @@ class Matcher:
         if given not in LINKABLE_NAME:
             reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, GIVEN))
         elif not (best.kanji_exact and best.kana_exact) and any(
-            (c.kanji_exact or c.kana_exact) and c.levels[4] in ADDRESS_AGREES for c in shown[1:]
+            (c.kanji_exact or c.kana_exact) and c.levels[4] in ADDRESS_AGREES for c in scored if c is not best
         ):
             # Someone else at this address has exactly the name or the reading
-            # given: the family member's details keyed on this line.
+            # given: the family member's details keyed on this line. (Looked for
+            # among every candidate: that person's birth date and sex disagree, so
+            # their score is usually far too low to be shown.)
             reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, "name"))
         if birth != "exact":
             reasons.append(ReasonItem(Reason.CONFLICTING_FIELD, BIRTH))

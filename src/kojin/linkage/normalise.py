@@ -40,6 +40,7 @@ __all__ = [
     "fold_area",
     "fold_kanji",
     "kana_loose",
+    "kana_parts",
     "kana_strict",
     "member_address",
     "name_key",
@@ -195,6 +196,13 @@ def kana_loose(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1 << 18)
+def kana_parts(kana: str) -> tuple[str, str]:
+    """(surname, given) of a reading as loose keys; ("", whole) when there is no space."""
+    surname, given = split_name(kana)
+    return kana_loose(surname), kana_loose(given)
+
+
 # -- addresses -----------------------------------------------------------------------------------
 
 _KANJI_DIGITS = re.compile("[〇一二三四五六七八九十百千]+")
@@ -215,10 +223,18 @@ def _kanji_numbers(text: str) -> str:
     return _KANJI_DIGITS.sub(convert, text)
 
 
+@lru_cache(maxsize=1)
+def _area_table() -> dict[int, str]:
+    return {**_fold_table(), **_AREA_FOLDS}
+
+
 @lru_cache(maxsize=1 << 16)
 def fold_area(text: str) -> str:
     """Fold an address for comparison; a gap between two numbers becomes ``|``, other spaces go."""
-    text = fold_kanji(text).translate(_AREA_FOLDS).replace("大字", "")
+    text = strip_selectors(unicodedata.normalize("NFKC", text)).translate(_area_table()).upper()
+    if "々" in text:
+        text = _repeat_marks(text)
+    text = text.replace("大字", "")
     text = _DASH_AFTER_DIGIT.sub("-", text)
     text = _GAP_BETWEEN_DIGITS.sub("|", text)
     return _SPACES.sub("", text)

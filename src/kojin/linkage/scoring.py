@@ -122,10 +122,22 @@ def within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+def _is_han(ch: str) -> bool:
+    return ch >= "\u3400"
+
+
 def _kanji_close(a: str, b: str) -> bool:
+    """One edit apart, or (for kanji, where one character carries meaning) sharing a character.
+
+    Names in the Latin alphabet share letters by chance (KIM and PARK share K),
+    so for them only one edit counts as close.
+    """
     if not a or not b:
         return False
-    return within_one_edit(a, b) or not set(a).isdisjoint(b)
+    if within_one_edit(a, b):
+        return True
+    shared = set(a).intersection(b)
+    return any(_is_han(ch) for ch in shared)
 
 
 def compare_name_part(kanji_a: str, kana_a: str, kanji_b: str, kana_b: str) -> str:
@@ -158,18 +170,20 @@ def compare_birth(a: tuple[int, int, int], b: tuple[int, int, int]) -> str:
 class TermFrequencies:
     """How often each value occurs in the register, for term-frequency adjusted u (頻度補正)."""
 
+    # Plain dicts, not Counters: a million increments at start-up, and Counter's
+    # missing-key path is Python code.
     total: int = 0
-    surname: Counter[str] = field(default_factory=Counter)
-    given: Counter[str] = field(default_factory=Counter)
-    birth: Counter[int] = field(default_factory=Counter)
-    address: Counter[tuple[str, str, tuple[int, ...]]] = field(default_factory=Counter)
+    surname: dict[str, int] = field(default_factory=dict)
+    given: dict[str, int] = field(default_factory=dict)
+    birth: dict[int, int] = field(default_factory=dict)
+    address: dict[tuple[str, str, tuple[int, ...]], int] = field(default_factory=dict)
 
     def add(self, surname: str, given: str, birth: int, address: tuple[str, str, tuple[int, ...]]) -> None:
         self.total += 1
-        self.surname[surname] += 1
-        self.given[given] += 1
-        self.birth[birth] += 1
-        self.address[address] += 1
+        self.surname[surname] = self.surname.get(surname, 0) + 1
+        self.given[given] = self.given.get(given, 0) + 1
+        self.birth[birth] = self.birth.get(birth, 0) + 1
+        self.address[address] = self.address.get(address, 0) + 1
 
     def share(self, counter: Mapping[_K, int], value: _K) -> float:
         """The value's share of the register; never below one person in it."""

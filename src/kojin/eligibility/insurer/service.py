@@ -19,7 +19,7 @@ import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -311,7 +311,7 @@ class InsurerService:
             ))
             conn.execute(update(certificates).where(
                 certificates.c.local_id == local_id, certificates.c.valid_until >= lost_on,
-            ).values(valid_until=lost_on.fromordinal(lost_on.toordinal() - 1)))
+            ).values(valid_until=lost_on - timedelta(days=1)))
         self.publish([local_id])
 
     def cancel_registration(self, local_id: str) -> None:
