@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--db", default=None, help="SQLAlchemy URL; SQLite files in a temp dir when omitted")
-    parser.add_argument("--batch", type=int, default=20_000, help="residents per transaction")
+    parser.add_argument("--batch", type=int, default=100_000, help="residents per transaction")
     parser.add_argument("--municipality", default="13105")
     parser.add_argument("--single-process", action="store_true", help="number in the register's process")
     args = parser.parse_args()

@@ -322,18 +322,34 @@ class MatchIndex:
                     (address.postal_code, address.town, address.numbers))
 
     def add_row(self, row: KeyRow, ordinal: int) -> None:
-        """Add a resident with one name and one address from a stored row, built into an entry when asked for."""
+        """Add a resident with one name and one address from a stored row, built into an entry when asked for.
+
+        This runs a million times when the index loads, so it is written out flat.
+        """
         position = len(self._items)
         self._items.append((row, ordinal))
         self.by_resident[row[0]] = position
         full = row[5] + row[6]
         postal_code = row[9]
-        self._block(
-            (hash(("k", row[7] + row[8], ordinal)), hash(("n", full, row[4][0])), hash(("f", full, postal_code)),
-             hash(("p", ordinal, postal_code))),
-            position,
-        )
-        self._count(row[7], row[8], ordinal, (postal_code, row[12], row[13]))
+        blocks = self.blocks
+        for key in (hash(("k", row[7] + row[8], ordinal)), hash(("n", full, row[4][0])),
+                    hash(("f", full, postal_code)), hash(("p", ordinal, postal_code))):
+            found = blocks.get(key)
+            if found is None:
+                blocks[key] = position
+            elif isinstance(found, int):
+                if found != position:
+                    blocks[key] = [found, position]
+            elif found[-1] != position:
+                found.append(position)
+        tf = self.tf
+        tf.total += 1
+        surname, given, address = tf.surname, tf.given, tf.address
+        surname[row[7]] = surname.get(row[7], 0) + 1
+        given[row[8]] = given.get(row[8], 0) + 1
+        tf.birth[ordinal] = tf.birth.get(ordinal, 0) + 1
+        place = (postal_code, row[12], row[13])
+        address[place] = address.get(place, 0) + 1
 
     def _count(self, surname: str, given: str, ordinal: int, address: tuple[str, str, tuple[int, ...]]) -> None:
         self.tf.add(surname, given, ordinal, address)

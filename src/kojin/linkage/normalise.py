@@ -299,13 +299,25 @@ def register_address(postal_code: str, prefecture: str, city: str, town: str, bl
 
 @dataclass(frozen=True, slots=True)
 class MemberAddress:
-    """An address as an agency sent it: the postal code and one folded line (building kept)."""
+    """An address as an agency sent it: the postal code, one folded line (building kept),
+    and that line split once into the words before the block and the block's numbers."""
 
     postal_code: str
     text: str
+    area: str
+    numbers: tuple[int, ...]
 
     def against(self, key: AddressKey) -> tuple[bool, str]:
         """Does the town agree with ``key``, and how do the block numbers relate?"""
+        area = self.area
+        if key.prefecture and area.startswith(key.prefecture):
+            area = area[len(key.prefecture) :]
+        if key.city and area.startswith(key.city):
+            area = area[len(key.city) :]
+        if area == key.town:
+            return True, numbers_relation(self.numbers, key.numbers)
+        # A town with numbers in its name (一番町, サンシャイン60) splits wrongly
+        # above; compare the whole line with the register's town instead.
         text = self.text
         if key.prefecture and text.startswith(key.prefecture):
             text = text[len(key.prefecture) :]
@@ -313,13 +325,15 @@ class MemberAddress:
             text = text[len(key.city) :]
         if key.town and text.startswith(key.town):
             return True, numbers_relation(block_numbers(text[len(key.town) :]), key.numbers)
-        start = _BLOCK_START.search(text)
-        numbers = block_numbers(text[start.start() :]) if start else ()
-        return False, numbers_relation(numbers, key.numbers)
+        return False, numbers_relation(self.numbers, key.numbers)
 
 
 def member_address(postal_code: str, line: str) -> MemberAddress:
-    return MemberAddress(postal_code, fold_area(line))
+    text = fold_area(line)
+    start = _BLOCK_START.search(text)
+    if start is None:
+        return MemberAddress(postal_code, text, text, ())
+    return MemberAddress(postal_code, text, text[: start.start()], block_numbers(text[start.start() :]))
 
 
 def parse_one_line(line: str, prefecture: str, city: str, towns: dict[str, str]) -> AddressKey | None:

@@ -490,6 +490,9 @@ class MatchingService:
             try:
                 cursor.execute(f"SELECT {', '.join(_KEY_COLUMNS)} FROM resident_keys ORDER BY resident_id")
                 intern = sys.intern
+                # Few distinct values: one shared string each, found by a dict look-up.
+                common: dict[str, str] = {}
+                shared = common.setdefault
                 births: dict[object, tuple[tuple[int, int, int], int]] = {}
                 while rows := cursor.fetchmany(50_000):
                     for (rid, code, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
@@ -499,9 +502,9 @@ class MatchingService:
                             day = date.fromisoformat(born) if isinstance(born, str) else born
                             known = births[born] = ((day.year, day.month, day.day), day.toordinal())
                         row: KeyRow = (
-                            rid, code, intern(status), intern(sex), known[0], intern(surname), intern(given),
-                            intern(s_kana), intern(g_kana), intern(postal_code), intern(pref), intern(city),
-                            intern(town), _numbers(numbers),
+                            rid, code, shared(status, status), shared(sex, sex), known[0], intern(surname),
+                            intern(given), intern(s_kana), intern(g_kana), shared(postal_code, postal_code),
+                            shared(pref, pref), shared(city, city), shared(town, town), _numbers(numbers),
                         )
                         if rid in old_names or rid in old_addresses:
                             entry = entry_of_row(row, known[1])

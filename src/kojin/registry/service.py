@@ -39,7 +39,7 @@ from kojin.registry.domain import (
 from kojin.registry.store import counters, history, households, outbox, residents
 
 # Residents per part of a bulk batch handed to J-LIS at a time.
-ENROL_PART = 4000
+ENROL_PART = 10000
 
 _RESIDENT_COLUMNS = (
     "id", "juminhyo_code", "municipality_code", "name", "kana", "sex", "birth_date", "household_id",
