@@ -279,8 +279,12 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
                 continue
             kind = "clean"
         if kind == "wrong_line":
+            # Another member of the household, with another name and reading: when two
+            # share a name (a mother and daughter both 葵), a line with one's name and
+            # the other's birth date simply is the other's record, and no one could tell.
             family = [m for m in households[person.household_id] if m.resident_id != person.resident_id
-                      and m.birth_date != person.birth_date]
+                      and m.birth_date != person.birth_date and plain(m.name) != plain(person.name)
+                      and kana_strict(m.kana) != kana_strict(person.kana)]
             if family:
                 ordinary.append((person, "wrong_line"))
                 continue
@@ -359,10 +363,9 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
         member_id = next_id()
         if kind == "wrong_line":
             other = rng.choice([m for m in households[person.household_id] if m.resident_id != person.resident_id
-                                and m.birth_date != person.birth_date])
-            # With the other's reading under a name the two share (a mother and daughter
-            # both 葵), the line is simply the other's: no one could tell, so not drawn.
-            if rng.random() < 0.5 and plain(other.name) != plain(person.name):
+                                and m.birth_date != person.birth_date and plain(m.name) != plain(person.name)
+                                and kana_strict(m.kana) != kana_strict(person.kana)])
+            if rng.random() < 0.5:
                 member = member_of(rng, member_id, person, kana=other.kana, sex=other.sex, birth=other.birth_date)
             else:  # only the other's birth date
                 member = member_of(rng, member_id, person, birth=other.birth_date)

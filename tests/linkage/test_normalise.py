@@ -111,6 +111,10 @@ def test_block_with_building_and_lot_numbers() -> None:
     assert block_numbers(fold_area("123番地5")) == (123, 5)
     assert block_numbers(fold_area("百二十三番地の五")) == (123, 5)
     assert block_numbers(fold_area("１２３－５")) == (123, 5)
+    # Kanji numerals in a building name are not block numbers (千川 is no 1000).
+    assert block_numbers(fold_area("1-20-6 千川マンション 206号室")) == (1, 20, 6)
+    assert block_numbers(fold_area("1-20-6千川マンション")) == (1, 20, 6)
+    assert block_numbers(fold_area("一丁目二十番六号 第二コーポ")) == (1, 20, 6)
 
 
 def test_numbers_relation() -> None:
@@ -151,6 +155,14 @@ def test_address_parts_missing_or_wrong() -> None:
 def test_town_spellings_fold() -> None:
     key = register_address("1000013", "東京都", "千代田区", "霞が関", "1丁目2番1号")
     assert member_address("1000013", "東京都千代田区霞ヶ関1-2-1").against(key) == (True, "full")
+
+
+def test_towns_with_kanji_numerals_in_their_names() -> None:
+    # 一之江町 is no block "1の…"; the lot number after it is 9, not 91.
+    key = register_address("1340092", "東京都", "江戸川区", "一之江町", "9番地")
+    with_building = member_address("1340092", "東京都江戸川区一之江町9 一之江町レジデンス 107号室")
+    assert with_building.against(key) == (True, "full")
+    assert member_address("1340092", "東京都江戸川区一の江町九番地").against(key) == (True, "full")
 
 
 def test_history_line_is_structured_with_the_municipalitys_towns() -> None:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from kojin.linkage.normalise import kana_loose
 from kojin.linkage.scoring import (
     DEFAULT_M,
     DEFAULT_U,
@@ -29,7 +30,9 @@ def test_model_defaults_are_probabilities() -> None:
 def test_weights_order_levels() -> None:
     w = Model().weights()
     for name in ("surname", "given"):
-        assert w[name]["exact"] > w[name]["kanji_kana_close"] > 0 > w[name]["none"]
+        # (The matcher caps partial levels at the name's own exact weight.)
+        assert w[name]["exact"] > w[name]["kana_kanji_close"] > 0 > w[name]["close"] > w[name]["none"]
+        assert w[name]["kanji_kana_close"] > 0
     assert w["birth_date"]["exact"] > w["birth_date"]["near"] > 0 > w["birth_date"]["none"]
     assert w["sex"]["agree"] > 0 > w["sex"]["disagree"]
     assert w["address"]["full"] > w["address"]["partial"] > w["address"]["postal_only"] > w["address"]["none"]
@@ -71,6 +74,10 @@ def test_name_part_levels() -> None:
     assert compare_name_part("太郎", "タロ", "太郎", "イチロ") == "kanji_only"
     assert compare_name_part("太郎", "タロ", "花子", "ハナコ") == "none"
     assert compare_name_part("KIM", "パク", "PARK", "パク") == "kana_only"  # letters shared by chance
+    # One mistyped kana that the loose fold turns into two differences is still one typo.
+    typo, right = "リイスケ", "ダイスケ"
+    assert not within_one_edit(kana_loose(typo), kana_loose(right))
+    assert compare_name_part("大輔", kana_loose(typo), "大輔", kana_loose(right), typo, right) == "kanji_kana_close"
     assert compare_name_part("SMITH", "スミス", "SMYTH", "スミス") == "kana_kanji_close"
 
 

@@ -68,8 +68,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-LINK_AT = 12.0
-"""Posterior bits the one candidate must reach to be linked (odds 4096:1)."""
+LINK_AT = 16.0
+"""Posterior bits the one candidate must reach to be linked (odds 65,536 to 1)."""
 
 MARGIN = 10.0
 """Bits by which the best candidate must lead the next one; closer is ``ambiguous``."""
@@ -161,6 +161,8 @@ class NameForm:
     given: str
     surname_kana: str
     given_kana: str
+    surname_strict: str = ""
+    given_strict: str = ""
 
     @staticmethod
     def of(name: str, kana: str) -> NameForm:
@@ -223,14 +225,14 @@ class MatchResult:
 class _Member:
     """A member's keys, computed once."""
 
-    __slots__ = ("address", "birth", "birth_ordinal", "full_kana", "full_name", "given", "given_kana", "keys",
-                 "postal", "sex", "surname", "surname_kana")
+    __slots__ = ("address", "birth", "birth_ordinal", "full_kana", "full_name", "given", "given_kana",
+                 "given_strict", "keys", "postal", "sex", "surname", "surname_kana", "surname_strict")
 
     def __init__(self, member: MemberRecord) -> None:
         key = name_key(member.name)
         self.surname = key.surname
         self.given = key.given
-        self.surname_kana, self.given_kana = kana_parts(member.kana)
+        self.surname_kana, self.given_kana, self.surname_strict, self.given_strict = kana_parts(member.kana)
         self.full_name = key.surname + key.given
         self.full_kana = self.surname_kana + self.given_kana
         b = member.birth_date
@@ -273,16 +275,18 @@ def _align(ms: str, mg: str, rs: str, rg: str) -> tuple[str, str, str, str]:
 
 # A stored row of current keys: resident_id, juminhyo_code, status, sex, birth,
 # surname, given, surname_kana, given_kana, postal_code, prefecture, city, town,
-# numbers. The index keeps rows as they come and builds a ResidentEntry only when
+# numbers, surname_strict, given_strict. The index keeps rows as they come and builds a ResidentEntry only when
 # a member asks about that resident: at start-up that halves the time to load a
 # million residents, and in worker processes the building happens in parallel.
-KeyRow = tuple[int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...]]
+KeyRow = tuple[int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...], str,
+               str]
 
 
 def entry_of_row(row: KeyRow, ordinal: int) -> ResidentEntry:
-    (rid, code, status, sex, birth, surname, given, s_kana, g_kana, postal_code, pref, city, town, numbers) = row
+    (rid, code, status, sex, birth, surname, given, s_kana, g_kana, postal_code, pref, city, town, numbers, s_strict,
+     g_strict) = row
     return ResidentEntry(
-        rid, code, status, sex, birth, (NameForm(surname, given, s_kana, g_kana),),
+        rid, code, status, sex, birth, (NameForm(surname, given, s_kana, g_kana, s_strict, g_strict),),
         (AddressKey(postal_code, pref, city, town, numbers),), ordinal,
     )
 
@@ -420,14 +424,24 @@ class Matcher:
         for i, form in enumerate(entry.names):
             rs, rg, rks, rkg = form.surname, form.given, form.surname_kana, form.given_kana
             ms, mg, ks, kg = m.surname, m.given, m.surname_kana, m.given_kana
+            xs, xg, rxs, rxg = m.surname_strict, m.given_strict, form.surname_strict, form.given_strict
             if not (ms and rs and ks and rks):  # someone wrote the name without a space
                 ms, mg, rs, rg = _align(ms, mg, rs, rg)
                 ks, kg, rks, rkg = _align(ks, kg, rks, rkg)
-            s_level = compare_name_part(ms, ks, rs, rks)
-            g_level = compare_name_part(mg, kg, rg, rkg)
-            weight = (
-                self._tf(self._surname_tf, tf.surname, SURNAME, rks) if s_level == "exact" else self._w_surname[s_level]
-            ) + (self._tf(self._given_tf, tf.given, GIVEN, rkg) if g_level == "exact" else self._w_given[g_level])
+                xs, xg, rxs, rxg = _align(xs, xg, rxs, rxg)
+            s_level = compare_name_part(ms, ks, rs, rks, xs, rxs)
+            g_level = compare_name_part(mg, kg, rg, rkg, xg, rxg)
+            # A partial agreement is never worth more than full agreement on the same
+            # name: the level's weight is capped at the name's own (term-frequency) weight.
+            s_weight = self._w_surname[s_level]
+            if s_level != "none":
+                s_exact = self._tf(self._surname_tf, tf.surname, SURNAME, rks)
+                s_weight = s_exact if s_level == "exact" else min(s_weight, s_exact)
+            g_weight = self._w_given[g_level]
+            if g_level != "none":
+                g_exact = self._tf(self._given_tf, tf.given, GIVEN, rkg)
+                g_weight = g_exact if g_level == "exact" else min(g_weight, g_exact)
+            weight = s_weight + g_weight
             if best is None or weight > best[0]:
                 best = (weight, s_level, g_level, i > 0, ms == rs and mg == rg, ks == rks and kg == rkg)
         assert best is not None
@@ -500,7 +514,8 @@ class Matcher:
             reasons.append(ReasonItem(Reason.NAME_CHANGED))
         if best.via_old_address:
             reasons.append(ReasonItem(Reason.MOVED))
-        if len(shown) > 1 and best.score - shown[1].score < MARGIN:
+        if len(shown) > 1 and (best.score - shown[1].score < MARGIN or shown[1].score >= LINK_AT):
+            # Exactly one candidate may clear the bar, and by a clear margin.
             reasons.append(ReasonItem(Reason.AMBIGUOUS))
         surname, given, birth, sex, address = best.levels
         if surname not in LINKABLE_NAME:

@@ -197,10 +197,15 @@ def kana_loose(text: str) -> str:
 
 
 @lru_cache(maxsize=1 << 18)
-def kana_parts(kana: str) -> tuple[str, str]:
-    """(surname, given) of a reading as loose keys; ("", whole) when there is no space."""
+def kana_parts(kana: str) -> tuple[str, str, str, str]:
+    """Surname and given name of a reading, loose then strict; ("", whole) when there is no space.
+
+    Loose keys say whether two readings agree; a typo is judged on the strict ones,
+    because folding long vowels can turn one mistyped kana into two differences
+    (ダイスケ → リイスケ is one edit; ダイスケ and リスケ are two).
+    """
     surname, given = split_name(kana)
-    return kana_loose(surname), kana_loose(given)
+    return kana_loose(surname), kana_loose(given), kana_strict(surname), kana_strict(given)
 
 
 # -- addresses -----------------------------------------------------------------------------------
@@ -210,11 +215,26 @@ _DASH_AFTER_DIGIT = re.compile(r"(?<=\d)\s*[ー－‐‑–—―−~〜﹣-]\s*
 _GAP_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s+(?=\d)")
 _AREA_FOLDS = str.maketrans({"ヶ": "ケ", "ヵ": "ケ", "が": "ケ", "ガ": "ケ", "の": "ノ", "之": "ノ"})
 _BLOCK_TOKEN = re.compile(r"(\d+)(丁目|番地ノ?|番ノ?|号|ノ|-)?")
-_BLOCK_START = re.compile(r"\d+|[〇一二三四五六七八九十百千]+(?=丁目|番|号|ノ|-)")
+_BLOCK_START = re.compile(r"\d+|[〇一二三四五六七八九十百千]+(?=丁目|番|号)")
+
+
+_UNIT_MARK = ("丁目", "番", "号")
+_SEPARATOR_MARK = ("ノ", "-", "|")
+_AFTER_MARK = ("丁目", "番地", "番", "ノ", "-")
 
 
 def _kanji_numbers(text: str) -> str:
+    """Kanji numerals of the block (四丁目十五番十四号, 十五の十四) as digits; others (千川, 第二,
+    一之江) stay: a run counts when 丁目・番・号 follow it, or when it starts the block or
+    follows a block mark and a separator or the end follows it."""
+
     def convert(match: re.Match[str]) -> str:
+        before, after = text[: match.start()], text[match.end() :]
+        if before[-1:].isdigit():
+            return match.group()
+        opens = not before or before.endswith(_AFTER_MARK)
+        if not (after.startswith(_UNIT_MARK) or (opens and (not after or after.startswith(_SEPARATOR_MARK)))):
+            return match.group()
         try:
             return str(kanji2number(match.group()))
         except Exception:  # kanjize refuses odd runs such as 十十; they stay as written

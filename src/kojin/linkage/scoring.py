@@ -20,7 +20,7 @@ The model:
   its weight is log2(m/u). The defaults (:data:`DEFAULT_M`, :data:`DEFAULT_U`) were
   set from the synthetic population, where the truth is known (``bench/linkage.py
   --fit``), and rounded; :func:`estimate_em` re-estimates m (and optionally u)
-  without labels.
+  without labels, and on the same pairs agrees with the supervised m.
 - term frequencies: agreeing on 佐藤 is weaker evidence than agreeing on 勅使河原,
   so an exact name, birth date or address agreement uses the value's frequency in
   the register as u (:class:`TermFrequencies`).
@@ -75,28 +75,32 @@ LEVELS: Final[dict[str, tuple[str, ...]]] = {
     ADDRESS: ("full", "full_no_postal", "partial", "postal_only", "town_only", "none"),
 }
 
-# m: how often the same person's records show each level (insurer data: stale,
-# typed by hand). Set from bench/linkage.py --fit on seed 1 and rounded.
+# m: how often the same person's records show each level; u: how often two
+# different people do by chance. Both set from the synthetic population, where
+# the truth is known (``bench/linkage.py --members 100000 --fit``: m from the
+# true pairs, u from random pairs), rounded, with small floors where the sample
+# saw nothing (a zero would make a level impossible rather than unlikely). EM
+# without labels finds m within a point of these (see tests/linkage/test_scoring.py
+# and the fit's ``m_em``).
 DEFAULT_M: Final[dict[str, dict[str, float]]] = {
-    SURNAME: {"exact": 0.955, "kana_kanji_close": 0.006, "kanji_kana_close": 0.012, "close": 0.001,
-              "kana_only": 0.002, "kanji_only": 0.001, "none": 0.023},
-    GIVEN: {"exact": 0.962, "kana_kanji_close": 0.006, "kanji_kana_close": 0.014, "close": 0.002,
-            "kana_only": 0.004, "kanji_only": 0.002, "none": 0.010},
-    BIRTH: {"exact": 0.985, "near": 0.010, "none": 0.005},
-    SEX: {"agree": 0.997, "disagree": 0.003},
-    ADDRESS: {"full": 0.900, "full_no_postal": 0.003, "partial": 0.050, "postal_only": 0.020,
-              "town_only": 0.002, "none": 0.025},
+    SURNAME: {"exact": 0.975, "kana_kanji_close": 0.004, "kanji_kana_close": 0.010, "close": 0.002,
+              "kana_only": 0.002, "kanji_only": 0.002, "none": 0.005},
+    GIVEN: {"exact": 0.967, "kana_kanji_close": 0.005, "kanji_kana_close": 0.013, "close": 0.002,
+            "kana_only": 0.002, "kanji_only": 0.002, "none": 0.009},
+    BIRTH: {"exact": 0.988, "near": 0.006, "none": 0.006},
+    SEX: {"agree": 0.998, "disagree": 0.002},
+    ADDRESS: {"full": 0.955, "full_no_postal": 0.003, "partial": 0.020, "postal_only": 0.003,
+              "town_only": 0.001, "none": 0.018},
 }
-# u: how often two different people show each level by chance.
 DEFAULT_U: Final[dict[str, dict[str, float]]] = {
-    SURNAME: {"exact": 0.003, "kana_kanji_close": 0.0005, "kanji_kana_close": 0.0002, "close": 0.002,
-              "kana_only": 0.0005, "kanji_only": 0.0001, "none": 0.9937},
-    GIVEN: {"exact": 0.002, "kana_kanji_close": 0.0005, "kanji_kana_close": 0.0002, "close": 0.003,
-            "kana_only": 0.0005, "kanji_only": 0.0001, "none": 0.9937},
-    BIRTH: {"exact": 0.00004, "near": 0.0006, "none": 0.99936},
+    SURNAME: {"exact": 0.0039, "kana_kanji_close": 0.0004, "kanji_kana_close": 0.00002, "close": 0.0058,
+              "kana_only": 0.00002, "kanji_only": 0.00001, "none": 0.98985},
+    GIVEN: {"exact": 0.0031, "kana_kanji_close": 0.0017, "kanji_kana_close": 0.00014, "close": 0.0103,
+            "kana_only": 0.0003, "kanji_only": 0.00008, "none": 0.98438},
+    BIRTH: {"exact": 0.00002, "near": 0.004, "none": 0.99598},
     SEX: {"agree": 0.5, "disagree": 0.5},
-    ADDRESS: {"full": 0.00002, "full_no_postal": 0.000001, "partial": 0.0005, "postal_only": 0.03,
-              "town_only": 0.01, "none": 0.959479},
+    ADDRESS: {"full": 0.00002, "full_no_postal": 0.000001, "partial": 0.00005, "postal_only": 0.0013,
+              "town_only": 0.0032, "none": 0.995429},
 }
 
 _LOG2 = math.log2
@@ -140,15 +144,22 @@ def _kanji_close(a: str, b: str) -> bool:
     return any(_is_han(ch) for ch in shared)
 
 
-def compare_name_part(kanji_a: str, kana_a: str, kanji_b: str, kana_b: str) -> str:
-    """The level of one name part; kana are :func:`~kojin.linkage.normalise.kana_loose` keys."""
+def compare_name_part(
+    kanji_a: str, kana_a: str, kanji_b: str, kana_b: str, strict_a: str = "", strict_b: str = ""
+) -> str:
+    """The level of one name part.
+
+    ``kana_*`` are :func:`~kojin.linkage.normalise.kana_loose` keys, which decide
+    agreement; ``strict_*`` (:func:`~kojin.linkage.normalise.kana_strict`), when
+    given, also count for "one typo apart".
+    """
     kanji_eq = kanji_a == kanji_b
     kana_eq = kana_a == kana_b
     if kanji_eq and kana_eq:
         return "exact"
     if kana_eq:
         return "kana_kanji_close" if _kanji_close(kanji_a, kanji_b) else "kana_only"
-    kana_near = within_one_edit(kana_a, kana_b)
+    kana_near = within_one_edit(kana_a, kana_b) or bool(strict_a and strict_b and within_one_edit(strict_a, strict_b))
     if kanji_eq:
         return "kanji_kana_close" if kana_near else "kanji_only"
     if kana_near and _kanji_close(kanji_a, kanji_b):

@@ -77,11 +77,11 @@ __all__ = ["CandidateView", "CaseSummary", "CaseView", "DecisionRecord", "IndexS
 
 _KEY_COLUMNS = (
     "resident_id", "juminhyo_code", "status", "sex", "birth_date", "surname", "given", "surname_kana", "given_kana",
-    "postal_code", "prefecture", "city", "town", "numbers",
+    "postal_code", "prefecture", "city", "town", "numbers", "surname_strict", "given_strict",
 )
 _HISTORY_COLUMNS = (
     "resident_id", "kind", "surname", "given", "surname_kana", "given_kana", "postal_code", "prefecture", "city",
-    "town", "numbers",
+    "town", "numbers", "surname_strict", "given_strict",
 )
 _FLUSH = 20_000
 _PARALLEL_FROM = 20_000
@@ -366,15 +366,16 @@ class MatchingService:
         row = (
             entry.resident_id, entry.juminhyo_code, entry.status, entry.sex, date(*entry.birth), name.surname,
             name.given, name.surname_kana, name.given_kana, address.postal_code, address.prefecture, address.city,
-            address.town, _numbers_text(address.numbers),
+            address.town, _numbers_text(address.numbers), name.surname_strict, name.given_strict,
         )
         old: list[tuple[Any, ...]] = [
-            (entry.resident_id, "name", n.surname, n.given, n.surname_kana, n.given_kana, "", "", "", "", "")
+            (entry.resident_id, "name", n.surname, n.given, n.surname_kana, n.given_kana, "", "", "", "", "",
+             n.surname_strict, n.given_strict)
             for n in entry.names[1:]
         ]
         old.extend(
             (entry.resident_id, "address", "", "", "", "", k.postal_code, k.prefecture, k.city, k.town,
-             _numbers_text(k.numbers))
+             _numbers_text(k.numbers), "", "")
             for k in entry.addresses[1:]
         )
         return row, old
@@ -480,7 +481,7 @@ class MatchingService:
             for h in conn.execute(select(history_keys).order_by(history_keys.c.id)):
                 if h.kind == "name":
                     old_names.setdefault(h.resident_id, []).append(
-                        NameForm(h.surname, h.given, h.surname_kana, h.given_kana)
+                        NameForm(h.surname, h.given, h.surname_kana, h.given_kana, h.surname_strict, h.given_strict)
                     )
                 else:
                     old_addresses.setdefault(h.resident_id, []).append(
@@ -496,7 +497,7 @@ class MatchingService:
                 births: dict[object, tuple[tuple[int, int, int], int]] = {}
                 while rows := cursor.fetchmany(50_000):
                     for (rid, code, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
-                         numbers) in rows:
+                         numbers, s_strict, g_strict) in rows:
                         known = births.get(born)
                         if known is None:
                             day = date.fromisoformat(born) if isinstance(born, str) else born
@@ -505,6 +506,7 @@ class MatchingService:
                             rid, code, shared(status, status), shared(sex, sex), known[0], intern(surname),
                             intern(given), intern(s_kana), intern(g_kana), shared(postal_code, postal_code),
                             shared(pref, pref), shared(city, city), shared(town, town), _numbers(numbers),
+                            intern(s_strict), intern(g_strict),
                         )
                         if rid in old_names or rid in old_addresses:
                             entry = entry_of_row(row, known[1])
@@ -544,12 +546,15 @@ class MatchingService:
         a shared counter until none is left.
         """
         matcher = self.matcher()
-        # The index is millions of long-lived objects: freezing them keeps the
-        # collector from walking them again and again (and, in forked workers,
-        # from touching and so copying every page of them).
+        # The index is millions of long-lived objects and the results a million
+        # more, none of them in reference cycles: the cyclic collector would walk
+        # them over and over (half the time of a million-member run) and, in forked
+        # workers, touch and so copy every page of the index. So it is frozen out
+        # of the collector's sight and paused while matching.
         gc.freeze()
         try:
-            return self._match_many(matcher, members, workers, progress)
+            with _no_gc():
+                return self._match_many(matcher, members, workers, progress)
         finally:
             gc.unfreeze()
 

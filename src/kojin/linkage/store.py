@@ -53,6 +53,9 @@ resident_keys = Table(
     Column("city", String(60), nullable=False),
     Column("town", String(120), nullable=False),
     Column("numbers", String(60), nullable=False),
+    # Added in l002: the strict readings, for judging kana typos.
+    Column("surname_strict", String(100), nullable=False, server_default=""),
+    Column("given_strict", String(100), nullable=False, server_default=""),
 )
 
 # Old names and addresses from the register's history (異動履歴), one row each.
@@ -71,6 +74,8 @@ history_keys = Table(
     Column("city", String(60), nullable=False, default=""),
     Column("town", String(120), nullable=False, default=""),
     Column("numbers", String(60), nullable=False, default=""),
+    Column("surname_strict", String(100), nullable=False, server_default=""),
+    Column("given_strict", String(100), nullable=False, server_default=""),
 )
 
 # Residents the register said changed (転居, 氏名変更, 転出, 死亡) since the last refresh.
