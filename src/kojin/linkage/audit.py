@@ -171,7 +171,7 @@ def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> 
             report.findings.append(Finding(
                 FindingKind.CODE_SHARED,
                 f"機関別符号が {len(group)} 件の加入者（{len(residents)} 人の住民）に使われています。",
-                f"The agency code is used by {len(group)} members ({len(residents)} residents).",
+                f"The agency code is used by {len(group)} members ({len(residents)} resident(s)).",
                 agency_id, code, tuple(sorted(r.member_id for r in group)), tuple(residents),
                 source=",".join(sorted({r.source for r in group})),
             ))
@@ -194,7 +194,7 @@ def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> 
         if _member_kana(row.member.kana) != _kana_of(entry):
             report.findings.append(_about(
                 row, FindingKind.KANA_MISMATCH, f"加入者のフリガナ「{row.member.kana}」が住民票と一致しません。",
-                f"The member's kana {row.member.kana!r} disagrees with the register.",
+                f"The member's kana “{row.member.kana}” disagrees with the register.",
             ))
         candidate = matcher.score_record(row.member, entry)
         level = row.address_level or candidate.level("address")
@@ -264,7 +264,7 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
         report.findings.append(Finding(
             FindingKind.ACCOUNT_KANA_MISMATCH,
             f"口座名義「{holder_kana}」が住民票のフリガナと一致しません。" + hint_ja,
-            f"The account holder {holder_kana!r} disagrees with the register's kana." + hint_en,
+            f"The account holder “{holder_kana}” disagrees with the register's kana." + hint_en,
             resident_ids=(resident_id, *family[:1]), account_key=key, source="accounts",
         ))
 

@@ -6,13 +6,15 @@ deduplication of whole tables, needs pandas/DuckDB in the process, and would
 make the one-member question an agency asks ("who is this?") a table job. The
 matcher here answers one member at a time from an in-memory index, scores the
 handful of candidates a block yields in pure Python, and the same code serves
-the single look-up, the batch and the benchmark. What Splink contributes —
+the single look-up, the batch and the benchmark (1 M members matched in about
+a minute on 2 busy cores, with the index loaded once; see bench/linkage.py).
+What Splink contributes —
 m/u probabilities, EM estimation, term-frequency adjustment — is a few dozen
 lines, written out below.
 
 The model:
 
-- six comparisons, each with a few ordered levels (:data:`LEVELS`). Names are
+- five comparisons, each with a few ordered levels (:data:`LEVELS`). Names are
   compared as (kanji, kana) pairs per part, surname and given name, because the
   kanji and its reading are not independent evidence: a level says which of the
   two agree and how closely.

@@ -489,23 +489,30 @@ class MatchingService:
                     )
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(f"SELECT {', '.join(_KEY_COLUMNS)} FROM resident_keys ORDER BY resident_id")
+                # Not the 住民票コード: one unique string per resident, needed only when a
+                # code is issued, and then read by itself (_juminhyo_code).
+                columns = [c for c in _KEY_COLUMNS if c != "juminhyo_code"]
+                cursor.execute(f"SELECT {', '.join(columns)} FROM resident_keys ORDER BY resident_id")
+                numbers_of: dict[str, tuple[int, ...]] = {}
                 intern = sys.intern
                 # Few distinct values: one shared string each, found by a dict look-up.
                 common: dict[str, str] = {}
                 shared = common.setdefault
                 births: dict[object, tuple[tuple[int, int, int], int]] = {}
                 while rows := cursor.fetchmany(50_000):
-                    for (rid, code, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
+                    for (rid, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
                          numbers, s_strict, g_strict) in rows:
                         known = births.get(born)
                         if known is None:
                             day = date.fromisoformat(born) if isinstance(born, str) else born
                             known = births[born] = ((day.year, day.month, day.day), day.toordinal())
+                        parsed = numbers_of.get(numbers)
+                        if parsed is None:
+                            parsed = numbers_of[numbers] = _numbers(numbers)
                         row: KeyRow = (
-                            rid, code, shared(status, status), shared(sex, sex), known[0], intern(surname),
+                            rid, "", shared(status, status), shared(sex, sex), known[0], intern(surname),
                             intern(given), intern(s_kana), intern(g_kana), shared(postal_code, postal_code),
-                            shared(pref, pref), shared(city, city), shared(town, town), _numbers(numbers),
+                            shared(pref, pref), shared(city, city), shared(town, town), parsed,
                             intern(s_strict), intern(g_strict),
                         )
                         if rid in old_names or rid in old_addresses:
@@ -638,6 +645,10 @@ class MatchingService:
     ) -> list[Outcome]:
         """Match an agency's members and record the outcome: codes for links, cases for the rest."""
         self.hub.agency(agency_id)
+        for member in members:
+            # Japan Post's data decides what a postal code is (the file reader checked
+            # this already; callers of the library may not have).
+            postal.areas_for(member.postal_code)
         self.refresh_index()
         results = self.match_many(
             members, workers=workers, progress=(lambda n: progress("match", n)) if progress else None
@@ -645,10 +656,11 @@ class MatchingService:
         return self.record(agency_id, results, progress=(lambda n: progress("record", n)) if progress else None)
 
     def _juminhyo_code(self, resident_id: int) -> str:
-        entry = self.matcher().index.entry_for(resident_id)
-        if entry is not None:
-            return entry.juminhyo_code
-        return self.register.get(resident_id).juminhyo_code
+        with self.engine.connect() as conn:
+            code = conn.execute(
+                select(resident_keys.c.juminhyo_code).where(resident_keys.c.resident_id == resident_id)
+            ).scalar()
+        return str(code) if code else self.register.get(resident_id).juminhyo_code
 
     def code_for(self, agency_id: str, resident_id: int) -> str:
         """The agency's code for a resident, the J-LIS way: code → number → link id → hub."""
