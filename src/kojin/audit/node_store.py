@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from kojin.audit.merkle import HASH_SIZE, CorruptNodeStore
+from kojin.audit.merkle import HASH_SIZE, CorruptNodeStore, MemoryNodeStore
 from kojin.audit.store import leaves, nodes
 from kojin.core.bulk import bulk_insert
 
@@ -77,14 +77,16 @@ def _corrupt(level: int, detail_ja: str, detail_en: str) -> CorruptNodeStore:
     )
 
 
-class SqlNodeStore:
+class SqlNodeStore(MemoryNodeStore):
     """Tree nodes cached in memory, persisted in ``leaves`` and ``nodes``."""
 
-    __slots__ = ("_durable", "_engine", "_levels", "_pending_leaves", "_pending_nodes")
+    # The in-memory levels and their reads are MemoryNodeStore's; this class
+    # adds what makes them durable (pending rows, commit, resync).
+    __slots__ = ("_durable", "_engine", "_pending_leaves", "_pending_nodes")
 
     def __init__(self, engine: Engine) -> None:
+        super().__init__()
         self._engine = engine
-        self._levels: list[bytearray] = []
         # Node count per level known to be committed; the cache beyond these
         # counts is pending and is dropped by rollback_pending.
         self._durable: list[int] = []
@@ -93,20 +95,6 @@ class SqlNodeStore:
         self.resync()
 
     # -- NodeStore protocol -----------------------------------------------
-
-    def node_count(self, level: int) -> int:
-        if 0 <= level < len(self._levels):
-            return len(self._levels[level]) // HASH_SIZE
-        return 0
-
-    def get_node(self, level: int, index: int) -> bytes:
-        if index < 0 or not 0 <= level < len(self._levels):
-            raise IndexError((level, index))
-        offset = index * HASH_SIZE
-        node = bytes(self._levels[level][offset : offset + HASH_SIZE])
-        if len(node) != HASH_SIZE:
-            raise IndexError((level, index))
-        return node
 
     def append_node(self, level: int, node_hash: bytes) -> None:
         if len(node_hash) != HASH_SIZE:
