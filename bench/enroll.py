@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -49,6 +50,8 @@ def main() -> None:
     marks: list[tuple[int, float]] = [(0, 0.0)]
     households = generate_households(args.municipality, args.residents, seed=1, today=today)
     numbering_process = None if args.single_process else NumberingProcess(settings)
+    load_start = os.getloadavg()
+    cpu_enrol = 0.0
     try:
         while enrolled < args.residents:
             t0 = time.perf_counter()
@@ -60,6 +63,7 @@ def main() -> None:
                 if people >= args.batch:
                     break
             t1 = time.perf_counter()
+            c1 = time.process_time()
             if not batch:
                 break
             enrolled += kojin.register.enroll_households(
@@ -70,12 +74,14 @@ def main() -> None:
                 numbering_process=numbering_process,
             )
             t2 = time.perf_counter()
+            cpu_enrol += time.process_time() - c1
             generate_seconds += t1 - t0
             enrol_seconds += t2 - t1
             marks.append((enrolled, enrol_seconds))
     finally:
         if numbering_process:
             numbering_process.close()
+        load_end = os.getloadavg()
         kojin.close()
         if args.db:
             build(settings, migrate=False).db.drop_all()
@@ -97,6 +103,11 @@ def main() -> None:
                 "generate_seconds": round(generate_seconds, 2),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                 "numbering_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                # CPU per resident: the register's while enrolling, J-LIS's whole
+                # child (it does nothing but number); robust to other load.
+                "register_cpu_us_per_resident": round(cpu_enrol * 1e6 / max(1, enrolled), 1),
+                "numbering_cpu_us_per_resident": round(_children_cpu() * 1e6 / max(1, enrolled), 1),
+                "load_average": [round(x, 2) for x in (*load_start, *load_end)],
                 "db": "postgresql" if args.db else "sqlite",
                 "batch": args.batch,
                 "numbering": "same process" if args.single_process else "own process",
@@ -104,6 +115,11 @@ def main() -> None:
             }
         )
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

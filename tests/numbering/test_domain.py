@@ -42,6 +42,9 @@ def test_real_corporate_numbers_validate(number: str) -> None:
         ("１２３４５６７８９０１８", "number.fullwidth"),
         ("123456789017", "number.check_digit"),
         ("", "number.not_digits"),
+        # A trailing newline is not a digit: "^[0-9]+$" would have let it through.
+        ("12345678901\n", "number.not_digits"),
+        ("123456789018\n", "number.not_digits"),
     ],
 )
 def test_individual_number_reasons(value: str, code: str) -> None:
@@ -60,6 +63,7 @@ def test_individual_number_reasons(value: str, code: str) -> None:
         ("700001205000", "corporate_number.length"),
         ("6000012050002", "corporate_number.check_digit"),
         ("７000012050002", "corporate_number.fullwidth"),
+        ("700001205000\n", "corporate_number.not_digits"),
     ],
 )
 def test_corporate_number_reasons(value: str, code: str) -> None:

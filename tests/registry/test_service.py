@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from kojin.app import Kojin
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound
@@ -273,3 +274,33 @@ def test_bulk_enrolment(kojin: Kojin) -> None:
     assert counts(kojin) == (100, 100, 100)
     members = kojin.register.household_members(kojin.register.get(2).household_id)
     assert [m.relationship for m in members] == ["世帯主", "妻"]
+
+
+def _drafts(n: int) -> list[HouseholdDraft]:
+    return [
+        HouseholdDraft([(person(f"佐藤　{i}郎", "サトウ　ジロウ", date(1975, 3, 1 + i % 28)), "世帯主")])
+        for i in range(n)
+    ]
+
+
+def test_bulk_enrolment_numbers_everyone_in_one_jlis_batch(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parts smaller than the batch: several parts share one J-LIS transaction.
+    monkeypatch.setattr("kojin.registry.service.ENROL_PART", 7)
+    assert kojin.register.enroll_households(_drafts(30), municipality_code="13105", today=TODAY, validated=True) == 30
+    codes = [r.juminhyo_code for r in kojin.register.iter_residents()]
+    assert len(set(codes)) == 30
+    assert all(kojin.numbering.number_for(c) for c in codes)
+    assert kojin.numbering.count() == 30
+
+
+def test_a_failed_bulk_batch_leaves_neither_store_changed(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kojin.registry.service.ENROL_PART", 4)
+    drafts = _drafts(10)
+    # A row the register's store refuses (kana is NOT NULL) in the last part.
+    bad = drafts[9].members[0][0]
+    drafts[9] = HouseholdDraft([(PersonDetails(bad.name, None, bad.sex, bad.birth_date, bad.address), "世帯主")])  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):
+        kojin.register.enroll_households(drafts, municipality_code="13105", today=TODAY, validated=True)
+    assert counts(kojin) == (0, 0, 0)
+    # J-LIS rolled its batch back too: no orphaned numbers for codes nobody holds.
+    assert kojin.numbering.count() == 0

@@ -3,54 +3,135 @@
 SQLAlchemy's per-row parameter handling costs more than SQLite's own insert,
 so the bulk path hands tuples straight to the driver: ``executemany`` on
 SQLite, ``COPY … FROM STDIN`` on PostgreSQL. Values still pass through each
-column type's own bind processor, so what lands is exactly what the ORM-free
+column type's own bind processor (here, or by the caller through
+:func:`converter` while it builds the rows), so what lands is exactly what the
 Core path would have written.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 
 
-def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) inside ``conn``'s transaction."""
+def bulk_insert(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    converted: bool = False,
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) inside ``conn``'s transaction.
+
+    ``converted`` says the caller already passed every value through
+    :func:`converter` (the hot paths do, while building the rows); otherwise
+    values are converted here, column by column.
+    """
     if not rows:
         return
     dialect = conn.dialect
-    processors = [
-        (i, p)
-        for i, c in enumerate(columns)
-        if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
-    ]
-    if processors:
-        # Bulk rows repeat the same dates and timestamps; processing each
-        # distinct value once is most of the cost saved.
-        memo: dict[tuple[int, Any], Any] = {}
-        converted: list[Sequence[Any]] = []
-        for row in rows:
-            values = list(row)
-            for i, process in processors:
-                key = (i, values[i])
-                if key in memo:
-                    values[i] = memo[key]
-                else:
-                    values[i] = memo[key] = process(values[i])
-            converted.append(values)
-        rows = converted
+    if not converted:
+        processors = [(i, p) for i, c in enumerate(columns) if (p := _processor(table, c, dialect)) is not None]
+        if processors:
+            rows = _processed(rows, processors)
     names = ", ".join(columns)
+    driver_error: type[Exception] = dialect.loaded_dbapi.Error
     if dialect.name == "postgresql":
+        sql = f"COPY {table.name} ({names}) FROM STDIN"
         driver = conn.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        try:
+            with driver.cursor() as pg_cursor, pg_cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except driver_error as exc:
+            raise DBAPIError.instance(sql, None, exc, driver_error) from exc
         return
     marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(r) for r in rows])
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    # The driver's own cursor, inside the connection's transaction: Core's
+    # executemany inspects every parameter set again, which is most of its cost.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    except driver_error as exc:
+        # Callers catch SQLAlchemy's exceptions (IntegrityError …), as from Core.
+        raise DBAPIError.instance(sql, None, exc, driver_error) from exc
+    finally:
+        cursor.close()
+
+
+class _Memo(dict[Any, Any]):
+    """Processed values by value: a miss runs the processor once."""
+
+    __slots__ = ("_process",)
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._process = process
+
+    def __missing__(self, value: Any) -> Any:
+        if len(self) > _MEMO_MAX:
+            self.clear()
+        out = self[value] = self._process(value)
+        return out
+
+
+# Birth dates span ~40,000 days; this bounds a memo fed unusual values.
+_MEMO_MAX = 200_000
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _processor(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    processor: Callable[[Any], Any] | None = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+@functools.lru_cache(maxsize=256)
+def _memo(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any]:
+    processor = _processor(table, column, dialect)
+    return _identity if processor is None else _Memo(processor).__getitem__
+
+
+def converter(conn: Connection, table: Table, column: str) -> Callable[[Any], Any]:
+    """What the driver is handed for a value of ``table.column``: its bind processor, memoised.
+
+    Bulk rows repeat the same dates and timestamps, so each distinct value
+    is processed once per process; a column without a processor gets the
+    identity. Only for hashable values (dates, times, strings, numbers).
+    """
+    return _memo(table, column, conn.dialect)
+
+
+def _processed(
+    rows: Sequence[Sequence[Any]], processors: list[tuple[int, Callable[[Any], Any]]]
+) -> list[tuple[Any, ...]]:
+    """``rows`` with each processed column's values passed through its processor.
+
+    Column by column, so the transposing and mapping run in C; each distinct
+    value is processed once.
+    """
+    columns = list(zip(*rows, strict=True))
+    for i, process in processors:
+        column = columns[i]
+        try:
+            distinct = set(column)
+        except TypeError:  # unhashable values (JSON documents): one by one
+            columns[i] = tuple(map(process, column))
+            continue
+        mapping = {value: process(value) for value in distinct}
+        columns[i] = tuple(map(mapping.__getitem__, column))
+    return list(zip(*columns, strict=True))
 
 
 def select_in(

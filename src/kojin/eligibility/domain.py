@@ -57,7 +57,7 @@ def make_insurer_number(body: str) -> str:
     return body + insurer_check_digit(body)
 
 
-_INSURER_NUMBER = re.compile(r"^(\d{6}|\d{8})$")
+_INSURER_NUMBER = re.compile(r"^([0-9]{6}|[0-9]{8})\Z")
 
 
 def validate_insurer_number(value: object, field_name: str = "insurer_number") -> str:
@@ -346,9 +346,9 @@ def certificate_validity(kind: InsurerKind, issued_on: date, lost_on: date | Non
 # -- typed identifiers (資格確認書の記載事項) --------------------------------------------
 
 
-_SYMBOL = re.compile(r"^[0-9A-Za-z\u3000-\u30ff\u4e00-\u9fff\-]{0,20}$")
-_MEMBER_NUMBER = re.compile(r"^[0-9A-Za-z\-]{1,20}$")
-_BRANCH = re.compile(r"^(\d{2})?$")
+_SYMBOL = re.compile(r"^[0-9A-Za-z\u3000-\u30ff\u4e00-\u9fff\-]{0,20}\Z")
+_MEMBER_NUMBER = re.compile(r"^[0-9A-Za-z\-]{1,20}\Z")
+_BRANCH = re.compile(r"^([0-9]{2})?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +434,7 @@ class Clinic:
     kind: str = "clinic"
 
 
-_CLINIC_ID = re.compile(r"^\d{10}$")
+_CLINIC_ID = re.compile(r"^[0-9]{10}\Z")
 
 
 def validate_clinic_id(value: object) -> str:

@@ -28,7 +28,7 @@ INPUT_COLUMNS = ("member_id", "name", "kana", "sex", "birth_date", "postal_code"
 OUTPUT_COLUMNS = ("member_id", "decision", "resident_id", "agency_code", "score", "reasons")
 
 # Kana as agencies send it: katakana or hiragana, full or half width, spaces.
-_KANA = re.compile(r"^[\u3041-\u3096\u309b-\u309f\u30a1-\u30ff\uff66-\uff9f\s\u3000・･ー－-]+$")
+_KANA = re.compile(r"^[\u3041-\u3096\u309b-\u309f\u30a1-\u30ff\uff66-\uff9f\s\u3000・･ー－-]+\Z")
 _MAX_PROBLEMS = 50
 _MAX_FIELD = 200
 

@@ -6,6 +6,9 @@ its time in SQLite inserts, numbering in HMACs and its own inserts, and threads
 in one interpreter serialise on the GIL. ``NumberingProcess`` runs the numbering
 service in a spawned child over the same numbering store, so J-LIS numbers the
 next part of a batch while the register writes the part before it.
+
+The child has one worker, so calls run in the order they were submitted: a
+batch is ``begin`` … parts … ``commit``, all in one J-LIS transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from kojin.core.config import Settings
 
 _service = None
+_batch = None
+_batch_failed = False
 
 
 def _start(settings: Settings) -> None:
@@ -31,8 +36,40 @@ def _issue_persons(count: int) -> list[tuple[str, str]]:
     return _service.issue_persons(count)
 
 
+def _batch_persons(count: int) -> list[tuple[str, str]]:
+    global _batch, _batch_failed
+    assert _service is not None
+    if _batch_failed:
+        # An earlier part failed and was rolled back: the parts queued behind it
+        # must not start a second transaction that the commit would then keep.
+        raise RuntimeError("numbering batch abandoned after an earlier part failed")
+    if _batch is None:
+        _batch = _service.open_batch()
+    try:
+        return _batch.persons(count)
+    except BaseException:
+        batch, _batch = _batch, None
+        _batch_failed = True
+        batch.rollback()
+        raise
+
+
+def _end_batch(commit: bool) -> None:
+    global _batch, _batch_failed
+    batch, _batch = _batch, None
+    failed, _batch_failed = _batch_failed, False
+    if commit and failed:
+        raise RuntimeError("numbering batch was rolled back; nothing to commit")
+    if batch is None:
+        return
+    if commit:
+        batch.commit()
+    else:
+        batch.rollback()
+
+
 class NumberingProcess:
-    """A numbering service in a child process; ``submit`` returns a future."""
+    """A numbering service in a child process; every call returns a future."""
 
     def __init__(self, settings: Settings) -> None:
         self._pool = ProcessPoolExecutor(
@@ -40,8 +77,25 @@ class NumberingProcess:
         )
 
     def submit(self, count: int) -> Future[list[tuple[str, str]]]:
-        """Ask for ``count`` new people's codes and numbers; answered in order."""
+        """Ask for ``count`` new people's codes and numbers, committed on their own."""
         return self._pool.submit(_issue_persons, count)
+
+    def submit_batch(self, counts: list[int]) -> list[Future[list[tuple[str, str]]]]:
+        """The parts of one J-LIS transaction, numbered in order while the caller works.
+
+        The parts' pairs arrive before J-LIS has committed them: build on them
+        freely, but commit nothing that holds them before :meth:`commit_batch`
+        has returned; on any failure call :meth:`abandon_batch`.
+        """
+        return [self._pool.submit(_batch_persons, n) for n in counts]
+
+    def commit_batch(self) -> None:
+        """Commit the open batch at J-LIS; returns once it is durable."""
+        self._pool.submit(_end_batch, True).result()
+
+    def abandon_batch(self) -> None:
+        """Roll back the open batch (after the caller gave up on it)."""
+        self._pool.submit(_end_batch, False).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -12,11 +12,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.bulk import bulk_insert, select_in
+from kojin.core.bulk import bulk_insert, converter, select_in
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
@@ -108,8 +109,7 @@ class NumberingService:
         for _ in range(3):
             try:
                 with self.engine.begin() as conn:
-                    codes = self._fresh_codes(conn, count)
-                    return list(zip(codes, self._assign_in(conn, codes, fresh_codes=True), strict=True))
+                    return self._issue_persons_in(conn, count)
             except IntegrityError:
                 continue
         raise Conflict(
@@ -117,19 +117,47 @@ class NumberingService:
             "Number issuing contended with another writer; retry.",
         )
 
+    def open_batch(self) -> IssueBatch:
+        """One transaction for a whole bulk-enrolment batch (一斉付番), handed out part by part.
+
+        Each part's pairs are returned before the commit, so the caller must
+        not commit anything built on them before :meth:`IssueBatch.commit`
+        returns. A batch costs one durable commit instead of one per part: on
+        a random-keyed index every commit rewrites nearly every page it
+        touched, so fewer, larger commits are what keep the cost per person
+        flat as the store grows.
+        """
+        return IssueBatch(self, self.engine.connect())
+
+    def _issue_persons_in(self, conn: Connection, count: int) -> list[tuple[str, str]]:
+        codes = self._fresh_codes(conn, count)
+        return list(zip(codes, self._assign_in(conn, codes, fresh_codes=True), strict=True))
+
     @staticmethod
     def _fresh_codes(conn: Connection, count: int) -> list[str]:
-        codes: set[str] = set()
+        # Kept in the order drawn: the caller hands them out in this order, and
+        # any sorting here would tie a person's code to their place in the batch.
+        codes: dict[str, None] = {}
         while len(codes) < count:
             needed = count - len(codes)
             pool = secrets.token_bytes(8 * needed)
-            batch = {
-                make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}")
+            batch = [
+                code
                 for i in range(0, len(pool), 8)
-            } - codes
-            taken = {str(c) for (c,) in select_in(conn, numbers, ("juminhyo_code",), "juminhyo_code", list(batch))}
-            codes |= batch - taken
-        return list(codes)
+                if (code := make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}"))
+                not in codes
+            ]
+            # Every code ever numbered has exactly one active number (a change
+            # retires and issues in one transaction), so the active index is
+            # the register of every code J-LIS ever handed out.
+            taken = {
+                str(c)
+                for (c,) in select_in(
+                    conn, numbers, ("juminhyo_code",), "juminhyo_code", batch, where="status = 'active'"
+                )
+            }
+            codes.update((c, None) for c in batch if c not in taken)
+        return list(codes)[:count]
 
     def _assign_in(self, conn: Connection, codes: Sequence[str], *, fresh_codes: bool = False) -> list[str]:
         derive = self._derive(conn)
@@ -155,9 +183,13 @@ class NumberingService:
                 candidates[i] = derive.candidate(fresh[i], attempts[i])
         if fresh:
             now = datetime.now(UTC)
+            # Inserted in number order: the rows land in one pass along the
+            # primary-key index instead of at random places in it.
+            issued = converter(conn, numbers, "issued_at")(now)
             bulk_insert(
                 conn, numbers, ("number", "juminhyo_code", "status", "issued_at"),
-                [(n, c, "active", now) for n, c in zip(candidates, fresh, strict=True)],
+                sorted((n, c, "active", issued) for n, c in zip(candidates, fresh, strict=True)),
+                converted=True,
             )
         existing.update(zip(fresh, candidates, strict=True))
         return [existing[code] for code in codes]
@@ -219,12 +251,15 @@ class NumberingService:
             return conn.execute(select(numbers.c.number).where(numbers.c.number == number)).first() is not None
 
     def history(self, juminhyo_code: str) -> list[NumberRecord]:
+        """Every number a 住民票コード has had, oldest first."""
+        rows: list[Row[Any]] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(numbers)
-                .where(numbers.c.juminhyo_code == juminhyo_code)
-                .order_by(numbers.c.issued_at, numbers.c.status)
-            ).all()
+            # One query per status, so each uses its own partial index.
+            for status in ("retired", "active"):
+                rows += conn.execute(
+                    select(numbers).where(numbers.c.juminhyo_code == juminhyo_code, numbers.c.status == status)
+                ).all()
+        rows.sort(key=lambda r: (r.issued_at, r.status))
         return [NumberRecord(r.number, r.status, r.issued_at, r.retired_at, r.retire_reason) for r in rows]
 
     # -- change (番号法 §7(2)) ----------------------------------------------
@@ -311,3 +346,42 @@ class NumberingService:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(numbers)).scalar_one())
+
+
+class IssueBatch:
+    """A bulk-enrolment batch at J-LIS: parts handed out inside one transaction.
+
+    Obtained from :meth:`NumberingService.open_batch`; :meth:`persons` may be
+    called many times, then exactly one of :meth:`commit` or :meth:`rollback`.
+    Also a context manager that commits on success and rolls back on error.
+    """
+
+    def __init__(self, service: NumberingService, conn: Connection) -> None:
+        self._service = service
+        self._conn = conn
+        self._transaction = conn.begin()
+
+    def persons(self, count: int) -> list[tuple[str, str]]:
+        """``count`` fresh (住民票コード, number) pairs, not yet committed."""
+        return self._service._issue_persons_in(self._conn, count) if count > 0 else []
+
+    def commit(self) -> None:
+        try:
+            self._transaction.commit()
+        finally:
+            self._conn.close()
+
+    def rollback(self) -> None:
+        try:
+            self._transaction.rollback()
+        finally:
+            self._conn.close()
+
+    def __enter__(self) -> IssueBatch:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.rollback()

@@ -36,7 +36,9 @@ numbers = Table(
     Column("retired_at", DateTime(timezone=True)),
     Column("retire_reason", String(200)),
     Column("designated_by", String(100)),
-    Index("ix_numbers_code", "juminhyo_code"),
+    # Every code ever numbered has one active number, so this index alone
+    # answers "was this code ever numbered?"; retired numbers (rare) have
+    # their own small index for the history (n003).
     Index(
         "uq_numbers_active_code",
         "juminhyo_code",
@@ -44,12 +46,18 @@ numbers = Table(
         sqlite_where=text("status = 'active'"),
         postgresql_where=text("status = 'active'"),
     ),
+    Index(
+        "ix_numbers_retired_code",
+        "juminhyo_code",
+        sqlite_where=text("status = 'retired'"),
+        postgresql_where=text("status = 'retired'"),
+    ),
 )
 
 
 # -- added by later revisions ------------------------------------------------
-# Tables added after n001 live outside ``metadata``: n001 creates exactly what
-# it shipped with, and each later revision creates its own with op.* calls.
+# ``metadata`` describes the newest schema (n001 spells out the one it shipped
+# with); link_keys stays outside it, as it was created by n002.
 
 # n002: the key of the 取得番号 flow. J-LIS maps a number to an opaque link id
 # (HMAC of the 住民票コード under this key) and hands only that to the hub, so

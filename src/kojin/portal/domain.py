@@ -173,7 +173,7 @@ class AccountInput:
 
 
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
-_KANA_ALLOWED = re.compile(r"^[ァ-ヺーヽヾ・ 　]+$")
+_KANA_ALLOWED = re.compile(r"^[ァ-ヺーヽヾ・ 　]+\Z")
 _SEPARATORS = re.compile(r"[ 　・]+")
 
 

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from kojin.numbering.service import NumberingService
 
 RELYING_PARTY = "portal"
-_INSERTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_INSERTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 MAX_ANSWER_B64 = 12_000
 
 

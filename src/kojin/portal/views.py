@@ -39,7 +39,7 @@ from kojin.web.templating import render
 
 COOKIE = "kojin_portal"
 MAX_BADGES = 100
-_INDEX = re.compile(r"^[0-9]{1,12}$")
+_INDEX = re.compile(r"^[0-9]{1,12}\Z")
 
 NAV: tuple[tuple[str, Scope | None], ...] = (
     ("/portal/", None),

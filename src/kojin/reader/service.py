@@ -33,8 +33,8 @@ from kojin.card.reader import CardReader
 from kojin.card.transport import InProcessTransport
 from kojin.core.errors import InvalidInput, NotFound
 
-_CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 
 # Where a signed answer may be sent: the relying parties' login endpoints on
 # this site, never an address taken from the request.

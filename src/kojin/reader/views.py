@@ -27,8 +27,8 @@ from kojin.web.security import FormFields, check_csrf, read_cookie, set_cookie
 from kojin.web.templating import render
 
 COOKIE = "kojin_reader"
-_STATE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_CHALLENGE = re.compile(r"^kojin-challenge/1\.[A-Za-z0-9_.-]{10,280}$")
+_STATE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+_CHALLENGE = re.compile(r"^kojin-challenge/1\.[A-Za-z0-9_.-]{10,280}\Z")
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ def age_on(birth_date: date, day: date) -> int:
 # -- validation ---------------------------------------------------------------
 
 _HALFWIDTH_KANA = re.compile(r"[ｦ-ﾟ]")
-_KATAKANA = re.compile(r"^[ァ-ヺー・ヽヾ 　]+$")
+_KATAKANA = re.compile(r"^[ァ-ヺー・ヽヾ 　]+\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -20,7 +20,7 @@ from kojin.core.errors import InvalidInput, NotFound
 from kojin.registry.domain import Address
 
 _local = threading.local()
-_POSTAL_RE = re.compile(r"^\d{7}$")
+_POSTAL_RE = re.compile(r"^[0-9]{7}\Z")
 _CHOME_RE = re.compile(r"^[0-9０-９一二三四五六七八九十]+丁目")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
-from kojin.core.bulk import bulk_insert
+from kojin.core.bulk import bulk_insert, converter
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
 from kojin.numbering.process import NumberingProcess
@@ -355,48 +355,85 @@ class RegisterService:
             people = [(self.check_details(d, municipality_code, today), rel, h) for d, rel, h in people]
         if not people:
             return 0
-        # J-LIS hands out codes and numbers part by part; with a numbering
-        # process it works on the next part while the register writes this one.
+        # J-LIS hands out codes and numbers part by part inside one J-LIS
+        # transaction; with a numbering process it works on the next part
+        # while the register writes this one.
         parts = [(start, min(start + ENROL_PART, len(people))) for start in range(0, len(people), ENROL_PART)]
+        identities: Iterator[list[tuple[str, str]]]
         if numbering_process is not None:
-            pending = [numbering_process.submit(hi - lo) for lo, hi in parts]
-            identities: Iterator[list[tuple[str, str]]] = (f.result() for f in pending)
+            futures = numbering_process.submit_batch([hi - lo for lo, hi in parts])
+            identities = (f.result() for f in futures)
+            commit_numbers, abandon_numbers = numbering_process.commit_batch, numbering_process.abandon_batch
         else:
-            identities = (self.numbering.issue_persons(hi - lo) for lo, hi in parts)
-        with self.engine.begin() as conn:
-            first_resident = self._allocate(conn, "resident", len(people))
-            first_household = self._allocate(conn, "household", len(drafts))
-            first_history = self._allocate(conn, "history", len(people))
-            heads: dict[int, int] = {}
-            for i, (_details, _rel, h) in enumerate(people):
-                heads.setdefault(h, first_resident + i)
-            bulk_insert(
-                conn, households, _HOUSEHOLD_COLUMNS,
-                [(first_household + h, municipality_code, heads[h]) for h in range(len(drafts))],
-            )
-            now = datetime.now(UTC)
-            for (lo, hi), issued in zip(parts, identities, strict=True):
-                resident_rows: list[tuple[Any, ...]] = []
-                history_rows: list[tuple[Any, ...]] = []
-                for i, (details, relationship, h), (code, _number) in zip(
-                    range(lo, hi), people[lo:hi], issued, strict=True
-                ):
-                    rid = first_resident + i
-                    a = details.address
-                    native = details.nationality == "JP"
-                    registered = details.birth_date if native else today
-                    resident_rows.append((
-                        rid, code, municipality_code, details.name, details.kana, details.sex.value,
-                        details.birth_date, first_household + h, relationship, details.nationality,
-                        details.residence_status, details.period_of_stay_until, "resident", registered,
-                        a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
-                    ))
-                    history_rows.append(
-                        (first_history + i, rid, "birth" if native else "move_in", registered, now, clerk, "{}")
-                    )
-                bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows)
-                bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows)
+            numbering_batch = self.numbering.open_batch()
+            identities = (numbering_batch.persons(hi - lo) for lo, hi in parts)
+            commit_numbers, abandon_numbers = numbering_batch.commit, numbering_batch.rollback
+        numbers_settled = False
+        try:
+            with self.engine.begin() as conn:
+                self._enroll_rows(conn, drafts, people, parts, identities, municipality_code, clerk, today)
+                # J-LIS's numbers are durable before the register holds their codes.
+                numbers_settled = True
+                commit_numbers()
+        except BaseException:
+            if not numbers_settled:
+                abandon_numbers()
+            raise
         return len(people)
+
+    def _enroll_rows(
+        self,
+        conn: Connection,
+        drafts: list[HouseholdDraft],
+        people: list[tuple[PersonDetails, str, int]],
+        parts: list[tuple[int, int]],
+        identities: Iterator[list[tuple[str, str]]],
+        municipality_code: str,
+        clerk: str,
+        today: date,
+    ) -> None:
+        first_resident = self._allocate(conn, "resident", len(people))
+        first_household = self._allocate(conn, "household", len(drafts))
+        first_history = self._allocate(conn, "history", len(people))
+        heads: dict[int, int] = {}
+        for i, (_details, _rel, h) in enumerate(people):
+            heads.setdefault(h, first_resident + i)
+        bulk_insert(
+            conn, households, _HOUSEHOLD_COLUMNS,
+            [(first_household + h, municipality_code, heads[h]) for h in range(len(drafts))],
+        )
+        # Values go to the driver as built: each date through its column's
+        # memoised converter (a dict look-up), not a pass over the finished rows.
+        birth_value = converter(conn, residents, "birth_date")
+        stay_value = converter(conn, residents, "period_of_stay_until")
+        registered_value = converter(conn, residents, "registered_on")
+        effective_value = converter(conn, history, "effective_date")
+        recorded = converter(conn, history, "recorded_at")(datetime.now(UTC))
+        today_registered = registered_value(today)
+        for (lo, hi), issued in zip(parts, identities, strict=True):
+            resident_rows: list[tuple[Any, ...]] = []
+            history_rows: list[tuple[Any, ...]] = []
+            rid = first_resident + lo
+            hid = first_history + lo
+            for (details, relationship, h), (code, _number) in zip(people[lo:hi], issued, strict=True):
+                a = details.address
+                born = birth_value(details.birth_date)
+                if details.nationality == "JP":
+                    kind, registered = "birth", registered_value(details.birth_date)
+                    effective = effective_value(details.birth_date)
+                else:
+                    kind, registered, effective = "move_in", today_registered, effective_value(today)
+                resident_rows.append((
+                    rid, code, municipality_code, details.name, details.kana, details.sex.value,
+                    born, first_household + h, relationship, details.nationality,
+                    details.residence_status, stay_value(details.period_of_stay_until), "resident", registered,
+                    a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
+                ))
+                history_rows.append((hid, rid, kind, effective, recorded, clerk, "{}"))
+                rid += 1
+                hid += 1
+            bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows, converted=True)
+            bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows, converted=True)
 
     # -- changes -----------------------------------------------------------------
     def _members_to_change(self, conn: Connection, resident: Resident, whole_household: bool) -> list[Resident]:

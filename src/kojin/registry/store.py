@@ -55,7 +55,8 @@ residents = Table(
         postgresql_where=text("status = 'resident'"),
     ),
     Index("ix_residents_household", "household_id"),
-    Index("ix_residents_kana_birth", "kana", "birth_date"),
+    # The duplicate check and the clerk's search name a birth date (r002).
+    Index("ix_residents_birth_date", "birth_date"),
 )
 
 households = Table(
