@@ -150,32 +150,49 @@ def init() -> None:
     _run(body)
 
 
+_SEED_BATCH = 20_000
+_SEED_NUMBERING_PROCESS = 200_000
+
+
 def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
+    from kojin.numbering.process import NumberingProcess
     from kojin.registry import postal
     from kojin.registry.synthetic import generate_households
 
     postal.municipality(municipality)
-    batch: list[Any] = []
-    batch_people = 0
-    enrolled = 0
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=False) as progress:
-        task = progress.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
-        for household in generate_households(municipality, residents, seed=seed, today=date.today()):
+    households = generate_households(municipality, residents, seed=seed, today=date.today())
+
+    def batches() -> Iterator[list[Any]]:
+        batch: list[Any] = []
+        size = 0
+        for household in households:
             batch.append(household)
-            batch_people += len(household.members)
-            if batch_people >= 5000:
-                enrolled += kojin.register.enroll_households(batch, municipality_code=municipality, validated=True)
-                progress.update(task, completed=enrolled)
-                batch, batch_people = [], 0
+            size += len(household.members)
+            if size >= _SEED_BATCH:
+                yield batch
+                batch, size = [], 0
         if batch:
-            enrolled += kojin.register.enroll_households(batch, municipality_code=municipality, validated=True)
-            progress.update(task, completed=enrolled)
+            yield batch
+
+    # A large population is numbered by J-LIS in a process of its own, on the
+    # second core; for a small one, starting that process costs more than it saves.
+    numbering = NumberingProcess(kojin.settings) if residents >= _SEED_NUMBERING_PROCESS else None
+    try:
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            task = progress.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
+            enrolled = kojin.register.enroll_batches(
+                batches(), municipality_code=municipality, validated=True, numbering_process=numbering,
+                on_batch=lambda total: progress.update(task, completed=total),
+            )
+    finally:
+        if numbering is not None:
+            numbering.close()
     # Clinics (issue 6): every resident gets an insurer, a 資格確認書, claims and check-ups.
     from kojin.eligibility.seed import enrol_population
 

@@ -304,3 +304,34 @@ def test_a_failed_bulk_batch_leaves_neither_store_changed(kojin: Kojin, monkeypa
     assert counts(kojin) == (0, 0, 0)
     # J-LIS rolled its batch back too: no orphaned numbers for codes nobody holds.
     assert kojin.numbering.count() == 0
+
+
+def test_a_bad_record_stops_enrolment_at_its_batch_and_keeps_the_earlier_ones(kojin: Kojin) -> None:
+    good = _drafts(5)
+    bad = _drafts(3)
+    first = bad[1].members[0][0]
+    hiragana = PersonDetails(first.name, "やまだ", first.sex, first.birth_date, first.address)
+    bad[1] = HouseholdDraft([(hiragana, "世帯主")])
+    with pytest.raises(InvalidInput) as err:
+        kojin.register.enroll_batches([good, bad], municipality_code="13105", today=TODAY)
+    assert err.value.field == "kana"
+    # The first batch is committed at both parties; nothing of the second is.
+    assert counts(kojin) == (5, 5, 5)
+
+
+def test_bulk_enrolment_through_a_numbering_process(kojin: Kojin) -> None:
+    from kojin.numbering.process import NumberingProcess
+
+    totals: list[int] = []
+    process = NumberingProcess(kojin.settings)
+    try:
+        enrolled = kojin.register.enroll_batches(
+            [_drafts(4), [], _drafts(6), _drafts(3)], municipality_code="13105", today=TODAY, validated=True,
+            numbering_process=process, on_batch=totals.append,
+        )
+    finally:
+        process.close()
+    assert enrolled == 13
+    assert totals == [4, 10, 13]
+    assert counts(kojin) == (13, 13, 13)
+    assert all(kojin.numbering.number_for(r.juminhyo_code) for r in kojin.register.iter_residents())

@@ -8,10 +8,10 @@ of it is recorded or none of it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
@@ -19,7 +19,7 @@ from kojin.core.bulk import bulk_insert, converter
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
 from kojin.numbering.process import NumberingProcess
-from kojin.numbering.service import NumberingService
+from kojin.numbering.service import IssueBatch, NumberingService
 from kojin.registry import postal
 from kojin.registry.domain import (
     RELATIONSHIPS,
@@ -343,55 +343,81 @@ class RegisterService:
         validated: bool = False,
         numbering_process: NumberingProcess | None = None,
     ) -> int:
-        """Bulk enrolment (一斉付番): many households in one transaction per call.
+        """Bulk enrolment (一斉付番): many households in one transaction.
 
-        Used by ``kojin seed`` and the enrolment benchmark. ``validated`` skips
-        the per-person checks for drafts built from Japan Post's own data.
+        ``validated`` skips the per-person checks for drafts built from Japan
+        Post's own data. See :meth:`enroll_batches` for many batches.
+        """
+        return self.enroll_batches(
+            [list(drafts)], municipality_code=municipality_code, clerk=clerk, today=today,
+            validated=validated, numbering_process=numbering_process,
+        )
+
+    def enroll_batches(
+        self,
+        batches: Iterable[Sequence[HouseholdDraft]],
+        *,
+        municipality_code: str,
+        clerk: str = "seed",
+        today: date | None = None,
+        validated: bool = False,
+        numbering_process: NumberingProcess | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Bulk enrolment of batch after batch, one register and one J-LIS transaction each.
+
+        J-LIS hands out codes and numbers part by part inside its transaction;
+        with a numbering process it works on the next part while the register
+        writes this one, and starts the next batch while the register commits
+        this one. J-LIS commits a batch before the register does, so the
+        register never holds a code J-LIS has not durably numbered; a failed
+        batch is rolled back at both. ``on_batch`` is told the running total.
         """
         today = today or date.today()
-        drafts = list(drafts)
-        people = [(d, rel, h) for h, draft in enumerate(drafts) for d, rel in draft.members]
-        if not validated:
-            people = [(self.check_details(d, municipality_code, today), rel, h) for d, rel, h in people]
-        if not people:
-            return 0
-        # J-LIS hands out codes and numbers part by part inside one J-LIS
-        # transaction; with a numbering process it works on the next part
-        # while the register writes this one.
-        parts = [(start, min(start + ENROL_PART, len(people))) for start in range(0, len(people), ENROL_PART)]
-        identities: Iterator[list[tuple[str, str]]]
-        if numbering_process is not None:
-            futures = numbering_process.submit_batch([hi - lo for lo, hi in parts])
-            identities = (f.result() for f in futures)
-            commit_numbers, abandon_numbers = numbering_process.commit_batch, numbering_process.abandon_batch
-        else:
-            numbering_batch = self.numbering.open_batch()
-            identities = (numbering_batch.persons(hi - lo) for lo, hi in parts)
-            commit_numbers, abandon_numbers = numbering_batch.commit, numbering_batch.rollback
-        numbers_settled = False
-        try:
-            with self.engine.begin() as conn:
-                self._enroll_rows(conn, drafts, people, parts, identities, municipality_code, clerk, today)
-                # J-LIS's numbers are durable before the register holds their codes.
-                numbers_settled = True
-                commit_numbers()
-        except BaseException:
-            if not numbers_settled:
-                abandon_numbers()
-            raise
-        return len(people)
+        source: _NumberSource = (
+            _ProcessNumbers(numbering_process) if numbering_process is not None else _InProcessNumbers(self.numbering)
+        )
+        check = None if validated else (lambda d: self.check_details(d, municipality_code, today))
+        upcoming = (b for b in map(_EnrolBatch.of, batches) if b.people)
+        enrolled = 0
+        current = next(upcoming, None)
+        if current is not None:
+            current.check(check)
+            current.identities = source.start(current.part_sizes())
+        while current is not None:
+            settled = started_next = False
+            try:
+                after = next(upcoming, None)
+                with self.engine.begin() as conn:
+                    self._enroll_rows(conn, current, municipality_code, clerk, today)
+                    # J-LIS's numbers are durable before the register holds their codes.
+                    settled = True
+                    source.commit()
+                    if after is not None:
+                        # J-LIS needs only the next batch's size: it numbers that
+                        # batch while the register commits this one.
+                        after.identities = source.start(after.part_sizes())
+                        started_next = True
+                if after is not None:
+                    # Checked once this batch is committed: a bad record there
+                    # stops enrolment at that batch without undoing this one.
+                    after.check(check)
+            except BaseException:
+                if not settled or started_next:
+                    source.abandon()
+                raise
+            enrolled += len(current.people)
+            if on_batch is not None:
+                on_batch(enrolled)
+            current = after
+        return enrolled
 
     def _enroll_rows(
-        self,
-        conn: Connection,
-        drafts: list[HouseholdDraft],
-        people: list[tuple[PersonDetails, str, int]],
-        parts: list[tuple[int, int]],
-        identities: Iterator[list[tuple[str, str]]],
-        municipality_code: str,
-        clerk: str,
-        today: date,
+        self, conn: Connection, batch: _EnrolBatch, municipality_code: str, clerk: str, today: date
     ) -> None:
+        drafts, people, parts = batch.drafts, batch.people, batch.parts
+        assert batch.identities is not None
+        identities = batch.identities
         first_resident = self._allocate(conn, "resident", len(people))
         first_household = self._allocate(conn, "household", len(drafts))
         first_history = self._allocate(conn, "history", len(people))
@@ -803,3 +829,72 @@ class RegisterService:
             query = query.where(residents.c.municipality_code == municipality_code)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+@dataclass
+class _EnrolBatch:
+    """One bulk batch being enrolled: its people in order and its J-LIS parts."""
+
+    drafts: list[HouseholdDraft]
+    people: list[tuple[PersonDetails, str, int]]
+    identities: Iterator[list[tuple[str, str]]] | None = None
+
+    @staticmethod
+    def of(drafts: Sequence[HouseholdDraft]) -> _EnrolBatch:
+        drafts = list(drafts)
+        return _EnrolBatch(drafts, [(d, rel, h) for h, draft in enumerate(drafts) for d, rel in draft.members])
+
+    def check(self, check: Callable[[PersonDetails], PersonDetails] | None) -> None:
+        if check is not None:
+            self.people = [(check(d), rel, h) for d, rel, h in self.people]
+
+    @property
+    def parts(self) -> list[tuple[int, int]]:
+        return [(lo, min(lo + ENROL_PART, len(self.people))) for lo in range(0, len(self.people), ENROL_PART)]
+
+    def part_sizes(self) -> list[int]:
+        return [hi - lo for lo, hi in self.parts]
+
+
+class _NumberSource(Protocol):
+    """Where a bulk batch's (住民票コード, number) pairs come from: J-LIS, in this process or its own."""
+
+    def start(self, sizes: list[int]) -> Iterator[list[tuple[str, str]]]: ...
+
+    def commit(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+class _InProcessNumbers:
+    def __init__(self, numbering: NumberingService) -> None:
+        self._numbering = numbering
+        self._batch: IssueBatch | None = None
+
+    def start(self, sizes: list[int]) -> Iterator[list[tuple[str, str]]]:
+        batch = self._batch = self._numbering.open_batch()
+        return (batch.persons(n) for n in sizes)
+
+    def commit(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.commit()
+
+    def abandon(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.rollback()
+
+
+class _ProcessNumbers:
+    def __init__(self, process: NumberingProcess) -> None:
+        self._process = process
+
+    def start(self, sizes: list[int]) -> Iterator[list[tuple[str, str]]]:
+        return (f.result() for f in self._process.submit_batch(sizes))
+
+    def commit(self) -> None:
+        self._process.commit_batch()
+
+    def abandon(self) -> None:
+        self._process.abandon_batch()
