@@ -191,6 +191,22 @@ class RegisterService:
             )
         )
 
+    def _record(
+        self,
+        conn: Connection,
+        people: Sequence[Resident],
+        kind: EventKind,
+        effective: date,
+        details: Callable[[Resident], dict[str, str]],
+        clerk: str,
+        event: str | None = None,
+    ) -> None:
+        """The 異動履歴 entry of each person changed, and the event other parties follow."""
+        self._history(conn, [(p.resident_id, kind, effective, details(p)) for p in people], clerk)
+        if event is not None:
+            for p in people:
+                self._emit(conn, event, {"resident_id": p.resident_id, "juminhyo_code": p.juminhyo_code})
+
     def dispatch_events(self) -> int:
         """Deliver pending outbox events; an event whose handler fails stays pending."""
         delivered = 0
@@ -537,21 +553,10 @@ class RegisterService:
                     .where(residents.c.id == resident_id)
                     .values(household_id=new_household, relationship="世帯主")
                 )
-            self._history(
-                conn,
-                [
-                    (
-                        m.resident_id,
-                        EventKind.MOVE_WITHIN,
-                        effective,
-                        {"from": m.address.one_line(), "to": checked.one_line()},
-                    )
-                    for m in movers
-                ],
-                clerk,
+            self._record(
+                conn, movers, EventKind.MOVE_WITHIN, effective,
+                lambda m: {"from": m.address.one_line(), "to": checked.one_line()}, clerk, ADDRESS_CHANGED,
             )
-            for m in movers:
-                self._emit(conn, ADDRESS_CHANGED, {"resident_id": m.resident_id, "juminhyo_code": m.juminhyo_code})
         self.dispatch_events()
         return [self.get(i) for i in ids]
 
@@ -577,13 +582,9 @@ class RegisterService:
             movers = self._members_to_change(conn, resident, whole_household)
             ids = [m.resident_id for m in movers]
             conn.execute(update(residents).where(residents.c.id.in_(ids)).values(status=Status.MOVED_OUT.value))
-            self._history(
-                conn,
-                [(m.resident_id, EventKind.MOVE_OUT, effective, {"destination": destination}) for m in movers],
-                clerk,
+            self._record(
+                conn, movers, EventKind.MOVE_OUT, effective, lambda _m: {"destination": destination}, clerk, MOVED_OUT
             )
-            for m in movers:
-                self._emit(conn, MOVED_OUT, {"resident_id": m.resident_id, "juminhyo_code": m.juminhyo_code})
         self.dispatch_events()
         return [self.get(i) for i in ids]
 
@@ -612,19 +613,10 @@ class RegisterService:
                     field="name",
                 )
             conn.execute(update(residents).where(residents.c.id == resident_id).values(name=name, kana=kana))
-            self._history(
-                conn,
-                [
-                    (
-                        resident_id,
-                        EventKind.NAME_CHANGE,
-                        effective,
-                        {"from": resident.name, "from_kana": resident.kana, "to": name, "to_kana": kana},
-                    )
-                ],
-                clerk,
+            self._record(
+                conn, [resident], EventKind.NAME_CHANGE, effective,
+                lambda r: {"from": r.name, "from_kana": r.kana, "to": name, "to_kana": kana}, clerk, NAME_CHANGED,
             )
-            self._emit(conn, NAME_CHANGED, {"resident_id": resident_id, "juminhyo_code": resident.juminhyo_code})
         self.dispatch_events()
         return self.get(resident_id)
 
@@ -644,8 +636,7 @@ class RegisterService:
                     field="effective_date",
                 )
             conn.execute(update(residents).where(residents.c.id == resident_id).values(status=Status.DECEASED.value))
-            self._history(conn, [(resident_id, EventKind.DEATH, effective, {})], clerk)
-            self._emit(conn, DECEASED, {"resident_id": resident_id, "juminhyo_code": resident.juminhyo_code})
+            self._record(conn, [resident], EventKind.DEATH, effective, lambda _r: {}, clerk, DECEASED)
         self.dispatch_events()
         return self.get(resident_id)
 
@@ -687,20 +678,13 @@ class RegisterService:
                 .where(residents.c.id == resident_id)
                 .values(residence_status=residence_status, period_of_stay_until=period_of_stay_until)
             )
-            self._history(
-                conn,
-                [
-                    (
-                        resident_id,
-                        EventKind.RESIDENCE_STATUS_CHANGE,
-                        effective,
-                        {
-                            "from": resident.residence_status or "",
-                            "to": residence_status,
-                            "until": period_of_stay_until.isoformat() if period_of_stay_until else "",
-                        },
-                    )
-                ],
+            self._record(
+                conn, [resident], EventKind.RESIDENCE_STATUS_CHANGE, effective,
+                lambda r: {
+                    "from": r.residence_status or "",
+                    "to": residence_status,
+                    "until": period_of_stay_until.isoformat() if period_of_stay_until else "",
+                },
                 clerk,
             )
         return self.get(resident_id)
