@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from kojin.core.config import Settings
@@ -47,6 +47,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # the same at 1 M as at 100 k. Only connections that touch that much use it.
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.close()
+
+
+# SQLite's default checkpoints the WAL into the database once it holds 1,000
+# pages, i.e. at every bulk commit. A bulk batch rewrites most pages of each
+# random-keyed index, so checkpointing every few batches instead copies each
+# page once for several commits. Bounded, so the WAL stays under ~1 GiB.
+_DEFAULT_CHECKPOINT_PAGES = 1000
+_BULK_CHECKPOINT_PAGES = 262_144
+
+
+def bulk_checkpoints(conn: Connection, on: bool) -> None:
+    """Let ``conn``'s commits leave up to ~1 GiB in the WAL (on), or restore the default (off).
+
+    Durability is unchanged: a commit is durable once it is in the WAL. Only
+    SQLite has a WAL to tune; elsewhere this does nothing.
+    """
+    if conn.dialect.name == "sqlite":
+        pages = _BULK_CHECKPOINT_PAGES if on else _DEFAULT_CHECKPOINT_PAGES
+        # On the driver's connection: a pragma is no transaction, and going
+        # through Core would begin one.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA wal_autocheckpoint={pages}")
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy what the WAL holds into the database now (at the end of a bulk job), not in a later request."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 class Database:

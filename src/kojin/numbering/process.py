@@ -54,6 +54,11 @@ def _batch_persons(count: int) -> list[tuple[str, str]]:
         raise
 
 
+def _checkpoint() -> None:
+    assert _service is not None
+    _service.checkpoint()
+
+
 def _end_batch(commit: bool) -> None:
     global _batch, _batch_failed
     batch, _batch = _batch, None
@@ -96,6 +101,10 @@ class NumberingProcess:
     def abandon_batch(self) -> None:
         """Roll back the open batch (after the caller gave up on it)."""
         self._pool.submit(_end_batch, False).result()
+
+    def checkpoint(self) -> None:
+        """After a bulk job: J-LIS folds its WAL into its store."""
+        self._pool.submit(_checkpoint).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

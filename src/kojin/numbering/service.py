@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, converter, select_in
+from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
@@ -128,6 +129,10 @@ class NumberingService:
         flat as the store grows.
         """
         return IssueBatch(self, self.engine.connect())
+
+    def checkpoint(self) -> None:
+        """After a bulk job: fold what its batches left in the WAL into the store."""
+        checkpoint(self.engine)
 
     def _issue_persons_in(self, conn: Connection, count: int) -> list[tuple[str, str]]:
         codes = self._fresh_codes(conn, count)
@@ -359,6 +364,7 @@ class IssueBatch:
     def __init__(self, service: NumberingService, conn: Connection) -> None:
         self._service = service
         self._conn = conn
+        bulk_checkpoints(conn, True)
         self._transaction = conn.begin()
 
     def persons(self, count: int) -> list[tuple[str, str]]:
@@ -369,11 +375,17 @@ class IssueBatch:
         try:
             self._transaction.commit()
         finally:
-            self._conn.close()
+            self._release()
 
     def rollback(self) -> None:
         try:
             self._transaction.rollback()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        try:
+            bulk_checkpoints(self._conn, False)
         finally:
             self._conn.close()
 

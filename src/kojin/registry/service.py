@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 
 from kojin.core.bulk import bulk_insert, converter
+from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
 from kojin.numbering.process import NumberingProcess
@@ -400,33 +401,58 @@ class RegisterService:
         if current is not None:
             current.check(check)
             current.identities = source.start(current.part_sizes())
-        while current is not None:
-            settled = started_next = False
+        with self.engine.connect() as conn:
+            # One connection for the whole job, whose commits leave the WAL to
+            # be checkpointed every few batches instead of at each one.
+            bulk_checkpoints(conn, True)
             try:
-                after = next(upcoming, None)
-                with self.engine.begin() as conn:
-                    self._enroll_rows(conn, current, municipality_code, clerk, today)
-                    # J-LIS's numbers are durable before the register holds their codes.
-                    settled = True
-                    source.commit()
-                    if after is not None:
-                        # J-LIS needs only the next batch's size: it numbers that
-                        # batch while the register commits this one.
-                        after.identities = source.start(after.part_sizes())
-                        started_next = True
-                if after is not None:
-                    # Checked once this batch is committed: a bad record there
-                    # stops enrolment at that batch without undoing this one.
-                    after.check(check)
-            except BaseException:
-                if not settled or started_next:
-                    source.abandon()
-                raise
-            enrolled += len(current.people)
-            if on_batch is not None:
-                on_batch(enrolled)
-            current = after
+                while current is not None:
+                    after = self._enrol_one(conn, current, upcoming, source, check, municipality_code, clerk, today)
+                    enrolled += len(current.people)
+                    if on_batch is not None:
+                        on_batch(enrolled)
+                    current = after
+            finally:
+                bulk_checkpoints(conn, False)
+        if enrolled:
+            checkpoint(self.engine)
+            source.finish()
         return enrolled
+
+    def _enrol_one(
+        self,
+        conn: Connection,
+        current: _EnrolBatch,
+        upcoming: Iterator[_EnrolBatch],
+        source: _NumberSource,
+        check: Callable[[PersonDetails], PersonDetails] | None,
+        municipality_code: str,
+        clerk: str,
+        today: date,
+    ) -> _EnrolBatch | None:
+        """Write and commit ``current``; returns the next batch, already being numbered."""
+        settled = started_next = False
+        try:
+            after = next(upcoming, None)
+            with conn.begin():
+                self._enroll_rows(conn, current, municipality_code, clerk, today)
+                # J-LIS's numbers are durable before the register holds their codes.
+                settled = True
+                source.commit()
+                if after is not None:
+                    # J-LIS needs only the next batch's size: it numbers that
+                    # batch while the register commits this one.
+                    after.identities = source.start(after.part_sizes())
+                    started_next = True
+            if after is not None:
+                # Checked once this batch is committed: a bad record there
+                # stops enrolment at that batch without undoing this one.
+                after.check(check)
+        except BaseException:
+            if not settled or started_next:
+                source.abandon()
+            raise
+        return after
 
     def _enroll_rows(
         self, conn: Connection, batch: _EnrolBatch, municipality_code: str, clerk: str, today: date
@@ -849,6 +875,8 @@ class _NumberSource(Protocol):
 
     def abandon(self) -> None: ...
 
+    def finish(self) -> None: ...
+
 
 class _InProcessNumbers:
     def __init__(self, numbering: NumberingService) -> None:
@@ -869,6 +897,9 @@ class _InProcessNumbers:
         if batch is not None:
             batch.rollback()
 
+    def finish(self) -> None:
+        self._numbering.checkpoint()
+
 
 class _ProcessNumbers:
     def __init__(self, process: NumberingProcess) -> None:
@@ -882,3 +913,6 @@ class _ProcessNumbers:
 
     def abandon(self) -> None:
         self._process.abandon_batch()
+
+    def finish(self) -> None:
+        self._process.checkpoint()
