@@ -11,9 +11,12 @@ from kojin.numbering.domain import (
     NumberDerivation,
     corporate_check_digit,
     individual_check_digit,
+    juminhyo_code_of,
     make_corporate_number,
     make_juminhyo_code,
     mask_number,
+    mod11_check_digit,
+    mod11_check_digit_of,
     validate_corporate_number,
     validate_individual_number,
     validate_juminhyo_code,
@@ -126,3 +129,23 @@ def test_derivation_is_keyed_and_valid() -> None:
 
 def test_mask_keeps_only_the_last_four_digits() -> None:
     assert mask_number("123456789018") == "********9018"
+
+
+@given(st.integers(min_value=0, max_value=10**11 - 1))
+def test_check_digit_of_an_integer_body_agrees_with_stdnum(body: int) -> None:
+    # J-LIS computes check digits from integer bodies (table look-ups); the
+    # string rule and python-stdnum must agree with it for every body.
+    text = f"{body:011d}"
+    assert mod11_check_digit_of(body, 11) == mod11_check_digit(text) == int(stdnum_in.calc_check_digit(text))
+
+
+@given(st.integers(min_value=0, max_value=10**10 - 1))
+def test_juminhyo_code_of_an_integer_body(body: int) -> None:
+    code = juminhyo_code_of(body)
+    assert code == make_juminhyo_code(f"{body:010d}")
+    assert validate_juminhyo_code(code) == code
+
+
+def test_check_digit_of_refuses_other_lengths() -> None:
+    with pytest.raises(ValueError):
+        mod11_check_digit_of(1, 12)

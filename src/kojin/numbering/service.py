@@ -22,7 +22,7 @@ from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.core.errors import Conflict, NotFound
 from kojin.numbering.domain import (
     NumberDerivation,
-    make_juminhyo_code,
+    juminhyo_code_of,
     validate_individual_number,
     validate_juminhyo_code,
 )
@@ -149,7 +149,7 @@ class NumberingService:
             batch = [
                 code
                 for i in range(0, len(pool), 8)
-                if (code := make_juminhyo_code(f"{int.from_bytes(pool[i : i + 8], 'big') % 10**10:010d}"))
+                if (code := juminhyo_code_of(int.from_bytes(pool[i : i + 8], "big") % 10**10))
                 not in codes
             ]
             # Every code ever numbered has exactly one active number (a change
