@@ -44,7 +44,9 @@ def _chunk_tables(weights: tuple[int, ...], widths: tuple[int, ...]) -> tuple[tu
     tables, start = [], 0
     for width in widths:
         w = weights[start : start + width]
-        tables.append(tuple(sum(int(d) * x for d, x in zip(f"{v:0{width}d}", w, strict=True)) for v in range(10**width)))
+        tables.append(
+            tuple(sum(int(d) * x for d, x in zip(f"{v:0{width}d}", w, strict=True)) for v in range(10**width))
+        )
         start += width
     return tuple(tables)
 
