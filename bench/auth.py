@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -99,10 +100,17 @@ def main() -> None:
             kojin.auth.verify("portal", *answer)
             latencies.append(time.perf_counter() - t0)
 
+        # Process CPU time (every thread, user and system) over the timed part:
+        # on a shared machine throughput depends on the neighbours, CPU per
+        # verification much less.
+        load_before = os.getloadavg()
+        cpu = time.process_time()
         t = time.perf_counter()
         with ThreadPoolExecutor(args.threads) as pool:
             list(pool.map(verify, answers))
         elapsed = time.perf_counter() - t
+        cpu = time.process_time() - cpu
+        load_after = os.getloadavg()
         latencies.sort()
         print(
             json.dumps(
@@ -112,6 +120,9 @@ def main() -> None:
                     "verifications_per_s": round(len(answers) / elapsed),
                     "p50_ms": round(statistics.median(latencies) * 1000, 2),
                     "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+                    "cpu_us_per_verification": round(cpu / len(answers) * 1e6, 1),
+                    "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in load_after],
                     "card_key": "rsa2048",
                     "issuances_per_s": issue_figures,
                     "presign_seconds": round(sign_s, 1),
