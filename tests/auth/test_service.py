@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from kojin.app import Kojin
 from kojin.auth.service import sign_challenge_with_card
@@ -92,6 +94,23 @@ def test_expired_forged_and_foreign_challenges(kojin: Kojin, issued: IssuedCard)
     with pytest.raises(KojinError) as err:
         kojin.auth.verify("portal", late, certificate, signature)
     assert err.value.code == "auth.challenge_expired"
+
+
+def test_a_store_failure_refuses_the_login_and_spends_nothing(kojin: Kojin, issued: IssuedCard) -> None:
+    answer = login(kojin, issued)
+    engine = kojin.db.engine("auth")
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE used_challenges RENAME TO used_challenges_away"))
+    try:
+        with pytest.raises(DBAPIError):
+            kojin.auth.verify("portal", *answer)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE used_challenges_away RENAME TO used_challenges"))
+    assert kojin.auth.verify("portal", *answer).serial == issued.auth_serial
+    with pytest.raises(KojinError) as err:
+        kojin.auth.verify("portal", *answer)
+    assert err.value.code == "auth.challenge_replayed"
 
 
 def test_signature_certificate_is_the_wrong_kind(kojin: Kojin, issued: IssuedCard) -> None:

@@ -11,7 +11,8 @@
 
 Nothing is written unless every check passed, so a failed attempt changes
 nothing; the challenge's single use is enforced by a primary key shared by all
-worker processes, written through group commit.
+worker processes (:mod:`kojin.auth.single_use`), and the login is accepted only
+once that record is durable.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from kojin.auth.domain import Challenge, check_card_signature, make_challenge, parse_challenge
-from kojin.auth.store import challenge_keys, used_challenges
+from kojin.auth.single_use import UsedChallenges
+from kojin.auth.store import challenge_keys
 from kojin.card.reader import CardReader
 from kojin.card.transport import CardTransport
 from kojin.core.errors import InvalidInput, Unauthenticated
-from kojin.core.group_commit import GroupCommit
 from kojin.pki.domain import CertKind
 from kojin.pki.linkage import SerialLinkage, Subject
 from kojin.pki.verify import OcspLookup, TrustStore, VerifiedCertificate, verify_end_entity
@@ -66,7 +66,7 @@ class CardAuthService:
         self.linkage = linkage
         self._clock = clock
         self._key: bytes | None = None
-        self._writer = GroupCommit(engine, name="kojin-auth-challenges")
+        self._used = UsedChallenges(engine)
 
     def ensure_key(self) -> None:
         with self.engine.begin() as conn:
@@ -124,32 +124,24 @@ class CardAuthService:
         )
         check_card_signature(verified.certificate, challenge.encode(), signature)
         subject = self.linkage.resolve(rp_id, verified.serial)
-        try:
-            self._writer.write(
-                [
-                    (
-                        used_challenges,
-                        {
-                            "nonce": parsed.nonce,
-                            "rp_id": rp_id,
-                            "serial": str(verified.serial),
-                            "expires_at": datetime.fromtimestamp(parsed.expires_at, UTC),
-                            "used_at": datetime.fromtimestamp(now, UTC),
-                        },
-                    )
-                ]
-            )
-        except IntegrityError:
+        fresh = self._used.record(
+            parsed.nonce,
+            rp_id,
+            str(verified.serial),
+            datetime.fromtimestamp(parsed.expires_at, UTC),
+            datetime.fromtimestamp(now, UTC),
+        )
+        if not fresh:
             raise Unauthenticated(
                 "auth.challenge_replayed",
                 "このチャレンジは既に使われています。",
                 "This challenge was already used.",
                 field="challenge",
-            ) from None
+            )
         return AuthResult(verified.serial, subject, verified.not_after)
 
     def close(self) -> None:
-        self._writer.close()
+        self._used.close()
 
 
 def sign_challenge_with_card(transport: CardTransport, pin: str, challenge: str) -> tuple[bytes, bytes]:
