@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date
 
@@ -136,3 +137,28 @@ def test_wrong_pin_changes_nothing_but_the_counter(kojin: Kojin, issued: IssuedC
         login(kojin, issued, pin="9999")
     assert err.value.code == "card.pin_wrong"
     assert kojin.cards.status(issued.card_id).pin_tries["auth"] == 2
+
+
+def test_verify_async_checks_the_same_and_spends_once(kojin: Kojin, issued: IssuedCard) -> None:
+    answer = login(kojin, issued)
+    challenge, cert, sig = login(kojin, issued)
+
+    async def scenario() -> None:
+        result = await kojin.auth.verify_async("portal", *answer)
+        assert result.serial == issued.auth_serial
+        assert result.subject.juminhyo_code == kojin.register.get(issued.resident_id).juminhyo_code
+        for args, code in (
+            (("portal", *answer), "auth.challenge_replayed"),
+            (("portal", challenge, cert, sig[:-1] + bytes([sig[-1] ^ 1])), "auth.bad_signature"),
+            (("kiosk", challenge, cert, sig), "auth.challenge_other_rp"),
+        ):
+            with pytest.raises(KojinError) as err:
+                await kojin.auth.verify_async(*args)
+            assert err.value.code == code
+
+    asyncio.run(scenario())
+    # A sync caller sees the same record; the failures above spent nothing.
+    with pytest.raises(KojinError) as err:
+        kojin.auth.verify("portal", *answer)
+    assert err.value.code == "auth.challenge_replayed"
+    assert kojin.auth.verify("portal", challenge, cert, sig).serial == issued.auth_serial

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -237,3 +238,62 @@ def test_replays_are_refused_across_processes(kojin: Kojin) -> None:
     fresh = [set(json.loads(out.splitlines()[-1])) for out in outputs]
     assert not fresh[0] & fresh[1]
     assert fresh[0] | fresh[1] == set(values)
+
+
+def test_coroutines_spend_once_alongside_threads(used: UsedChallenges) -> None:
+    values = [nonce() for _ in range(60)]
+    from_threads: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        for value in values:
+            if spend(used, value):
+                with lock:
+                    from_threads.append(value)
+
+    async def spend_all() -> list[str]:
+        async def one(value: str) -> str | None:
+            fresh = await used.record_async(value, "portal", "1", NOW, NOW)
+            return value if fresh else None
+
+        return [v for v in await asyncio.gather(*(one(value) for value in values)) if v is not None]
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    from_coroutines = asyncio.run(spend_all())
+    thread.join()
+    assert not set(from_threads) & set(from_coroutines)
+    assert sorted(from_threads + from_coroutines) == sorted(values)
+
+
+def test_a_cancelled_coroutine_is_not_answered_and_others_are(engine: Engine, used: UsedChallenges) -> None:
+    cancelled, other = nonce(), nonce()
+
+    async def scenario() -> bool:
+        with writes_held(engine):
+            waiting = asyncio.ensure_future(used.record_async(cancelled, "portal", "1", NOW, NOW))
+            kept = asyncio.ensure_future(used.record_async(other, "portal", "1", NOW, NOW))
+            await asyncio.sleep(0.1)
+            waiting.cancel()
+            await asyncio.sleep(0.1)
+            assert not kept.done()  # not before the record is durable
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return await kept
+
+    assert asyncio.run(scenario()) is True
+    assert spend(used, other) is False
+    # Its caller went away, so no login was accepted; the challenge went to
+    # the store before the cancel and stays spent (closed, not open).
+    assert spend(used, cancelled) is False
+
+
+def test_coroutines_after_close(engine: Engine) -> None:
+    record = UsedChallenges(engine, name="test-closing-async")
+    record.close()
+
+    async def late() -> bool:
+        return await record.record_async(nonce(), "portal", "1", NOW, NOW)
+
+    with pytest.raises(WriterClosed):
+        asyncio.run(late())

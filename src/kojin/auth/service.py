@@ -49,6 +49,14 @@ class AuthResult:
     certificate_not_after: datetime
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An answer that passed every check; its challenge is not spent yet."""
+
+    result: AuthResult
+    use: tuple[str, str, str, datetime, datetime]  # UsedChallenges.record's arguments
+
+
 class CardAuthService:
     def __init__(
         self,
@@ -99,6 +107,21 @@ class CardAuthService:
         return make_challenge(self.key, rp_id, int(self._clock()) + ttl_s)
 
     def verify(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> AuthResult:
+        """Check a card's answer and spend its challenge; the login is accepted once that is durable."""
+        checked = self._check(rp_id, challenge, certificate_der, signature)
+        return self._accept(checked, self._used.record(*checked.use))
+
+    async def verify_async(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> AuthResult:
+        """:meth:`verify` for an event loop: the checks run on the loop, the commit is awaited.
+
+        The checks are CPU work (tens of microseconds) and run on the calling
+        thread; on a cache miss they may also read the trust store, the serial
+        linkage or ask OCSP, and block the loop that long.
+        """
+        checked = self._check(rp_id, challenge, certificate_der, signature)
+        return self._accept(checked, await self._used.record_async(*checked.use))
+
+    def _check(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> _Checked:
         now = self._clock()
         parsed = parse_challenge(self.key, challenge, rp_id, int(now))
         if not certificate_der or len(certificate_der) > MAX_CERT_BYTES:
@@ -124,13 +147,17 @@ class CardAuthService:
         )
         check_card_signature(verified.certificate, challenge.encode(), signature)
         subject = self.linkage.resolve(rp_id, verified.serial)
-        fresh = self._used.record(
+        use = (
             parsed.nonce,
             rp_id,
             str(verified.serial),
             datetime.fromtimestamp(parsed.expires_at, UTC),
             datetime.fromtimestamp(now, UTC),
         )
+        return _Checked(AuthResult(verified.serial, subject, verified.not_after), use)
+
+    @staticmethod
+    def _accept(checked: _Checked, fresh: bool) -> AuthResult:
         if not fresh:
             raise Unauthenticated(
                 "auth.challenge_replayed",
@@ -138,7 +165,7 @@ class CardAuthService:
                 "This challenge was already used.",
                 field="challenge",
             )
-        return AuthResult(verified.serial, subject, verified.not_after)
+        return checked.result
 
     def close(self) -> None:
         self._used.close()

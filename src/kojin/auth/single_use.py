@@ -19,6 +19,7 @@ machinery would cost more than the commit it wraps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -58,9 +59,19 @@ _PG_INSERT: Final = (
 class _Use:
     """One caller's nonce, waiting for the commit that records it."""
 
-    __slots__ = ("done", "error", "expires_at", "fresh", "nonce", "rp_id", "serial", "used_at")
+    __slots__ = ("done", "error", "expires_at", "fresh", "future", "nonce", "rp_id", "serial", "used_at")
 
-    def __init__(self, nonce: str, rp_id: str, serial: str, expires_at: datetime, used_at: datetime) -> None:
+    def __init__(
+        self,
+        nonce: str,
+        rp_id: str,
+        serial: str,
+        expires_at: datetime,
+        used_at: datetime,
+        *,
+        done: threading.Lock | None = None,
+        future: asyncio.Future[None] | None = None,
+    ) -> None:
         self.nonce = nonce
         self.rp_id = rp_id
         self.serial = serial
@@ -68,9 +79,18 @@ class _Use:
         self.used_at = used_at
         self.fresh = False
         self.error: BaseException | None = None
-        # A bare lock held until the commit: cheaper to wait on than an Event.
-        self.done = threading.Lock()
-        self.done.acquire()
+        # A thread waits on a bare lock held until the commit (cheaper than an
+        # Event); a coroutine awaits a future of its event loop instead.
+        self.done = done
+        self.future = future
+
+
+def _settle(uses: list[_Use]) -> None:
+    """Wake the coroutines of one batch, on their event loop's thread."""
+    for use in uses:
+        future = use.future
+        if future is not None and not future.done():  # a cancelled caller is not answered
+            future.set_result(None)
 
 
 class UsedChallenges:
@@ -105,7 +125,32 @@ class UsedChallenges:
         Raises the database's error (nothing recorded, the caller must refuse)
         and :class:`~kojin.core.group_commit.WriterClosed` after :meth:`close`.
         """
-        use = _Use(nonce, rp_id, serial, expires_at, used_at)
+        done = threading.Lock()
+        done.acquire()
+        use = _Use(nonce, rp_id, serial, expires_at, used_at, done=done)
+        self._enqueue(use)
+        done.acquire()
+        if use.error is not None:
+            raise use.error
+        return use.fresh
+
+    async def record_async(
+        self, nonce: str, rp_id: str, serial: str, expires_at: datetime, used_at: datetime
+    ) -> bool:
+        """:meth:`record` for a coroutine: the event loop goes on while the commit is made.
+
+        A caller cancelled while waiting may still have spent its nonce: the
+        challenge is then unusable, and its login was not accepted.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        use = _Use(nonce, rp_id, serial, expires_at, used_at, future=future)
+        self._enqueue(use)
+        await future
+        if use.error is not None:
+            raise use.error
+        return use.fresh
+
+    def _enqueue(self, use: _Use) -> None:
         with self._cv:
             if self._closing:
                 raise WriterClosed(
@@ -117,10 +162,6 @@ class UsedChallenges:
             self._open.append(use)
             if len(self._open) == 1:
                 self._cv.notify()
-        use.done.acquire()
-        if use.error is not None:
-            raise use.error
-        return use.fresh
 
     def close(self) -> None:
         """Record what callers already wait for, then stop the writer."""
@@ -152,7 +193,7 @@ class UsedChallenges:
                 use.error = WriterClosed(
                     "store.writer_closed", "書込みは停止しています。", "The store's writer has stopped."
                 )
-                use.done.release()
+            self._answer(orphans)
 
     def _write(self, batch: list[_Use]) -> None:
         # A nonce twice in one batch (the same answer posted twice at once):
@@ -170,8 +211,23 @@ class UsedChallenges:
         else:
             for use in first.values():
                 use.fresh = use.nonce in fresh
+        self._answer(batch)
+
+    @staticmethod
+    def _answer(batch: list[_Use]) -> None:
+        # Coroutines are woken with one call per event loop per batch, not one
+        # per caller: each call_soon_threadsafe writes to the loop's wake-up pipe.
+        waiting: dict[asyncio.AbstractEventLoop, list[_Use]] = {}
         for use in batch:
-            use.done.release()
+            if use.done is not None:
+                use.done.release()
+            elif use.future is not None:
+                waiting.setdefault(use.future.get_loop(), []).append(use)
+        for loop, uses in waiting.items():
+            try:
+                loop.call_soon_threadsafe(_settle, uses)
+            except RuntimeError:  # that loop is closed: nobody is left to answer
+                log.info("event loop closed before %d answers", len(uses))
 
     def _insert_sqlite(self, conn: Any, uses: list[_Use]) -> set[str]:
         to_db = self._datetime_to_db or str
