@@ -1,7 +1,7 @@
 """Card-authentication benchmark.
 
     python bench/auth.py [--verifications 10000] [--mode both|threads|asyncio]
-                         [--threads 32] [--tasks 256] [--issue 20] [--db URL]
+                         [--threads 32] [--tasks 64] [--issue 20] [--db URL]
 
 Prints JSON: (a) full relying-party verifications per second in process —
 challenge MAC and expiry, certificate chain to the J-LIS root, dates, cached
@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--verifications", type=int, default=10_000, help="per mode")
     parser.add_argument("--mode", choices=("both", "threads", "asyncio"), default="both")
     parser.add_argument("--threads", type=int, default=32, help="client threads (threads mode)")
-    parser.add_argument("--tasks", type=int, default=256, help="concurrent tasks (asyncio mode)")
+    parser.add_argument("--tasks", type=int, default=64, help="concurrent tasks (asyncio mode)")
     parser.add_argument("--cards", type=int, default=20, help="distinct cards the answers come from, per mode")
     parser.add_argument("--issue", type=int, default=20, help="cards to issue per algorithm")
     parser.add_argument("--db", default=None)
