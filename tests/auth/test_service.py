@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from kojin.app import Kojin
 from kojin.auth.service import sign_challenge_with_card
@@ -94,6 +97,23 @@ def test_expired_forged_and_foreign_challenges(kojin: Kojin, issued: IssuedCard)
     assert err.value.code == "auth.challenge_expired"
 
 
+def test_a_store_failure_refuses_the_login_and_spends_nothing(kojin: Kojin, issued: IssuedCard) -> None:
+    answer = login(kojin, issued)
+    engine = kojin.db.engine("auth")
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE used_challenges RENAME TO used_challenges_away"))
+    try:
+        with pytest.raises(DBAPIError):
+            kojin.auth.verify("portal", *answer)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE used_challenges_away RENAME TO used_challenges"))
+    assert kojin.auth.verify("portal", *answer).serial == issued.auth_serial
+    with pytest.raises(KojinError) as err:
+        kojin.auth.verify("portal", *answer)
+    assert err.value.code == "auth.challenge_replayed"
+
+
 def test_signature_certificate_is_the_wrong_kind(kojin: Kojin, issued: IssuedCard) -> None:
     challenge, _cert, sig = login(kojin, issued)
     sign_der = kojin.ca.certificate_der(issued.sign_serial or 0)
@@ -117,3 +137,28 @@ def test_wrong_pin_changes_nothing_but_the_counter(kojin: Kojin, issued: IssuedC
         login(kojin, issued, pin="9999")
     assert err.value.code == "card.pin_wrong"
     assert kojin.cards.status(issued.card_id).pin_tries["auth"] == 2
+
+
+def test_verify_async_checks_the_same_and_spends_once(kojin: Kojin, issued: IssuedCard) -> None:
+    answer = login(kojin, issued)
+    challenge, cert, sig = login(kojin, issued)
+
+    async def scenario() -> None:
+        result = await kojin.auth.verify_async("portal", *answer)
+        assert result.serial == issued.auth_serial
+        assert result.subject.juminhyo_code == kojin.register.get(issued.resident_id).juminhyo_code
+        for args, code in (
+            (("portal", *answer), "auth.challenge_replayed"),
+            (("portal", challenge, cert, sig[:-1] + bytes([sig[-1] ^ 1])), "auth.bad_signature"),
+            (("kiosk", challenge, cert, sig), "auth.challenge_other_rp"),
+        ):
+            with pytest.raises(KojinError) as err:
+                await kojin.auth.verify_async(*args)
+            assert err.value.code == code
+
+    asyncio.run(scenario())
+    # A sync caller sees the same record; the failures above spent nothing.
+    with pytest.raises(KojinError) as err:
+        kojin.auth.verify("portal", *answer)
+    assert err.value.code == "auth.challenge_replayed"
+    assert kojin.auth.verify("portal", challenge, cert, sig).serial == issued.auth_serial

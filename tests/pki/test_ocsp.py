@@ -581,3 +581,70 @@ def test_verify_through_the_cache(
             issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=cache, trust=trust
         )
     assert (cache.misses, cache.hits) == (1, 2)
+
+
+def test_a_cached_certificate_is_still_checked_for_dates_kind_and_revocation(
+    ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore
+) -> None:
+    # The chain and profile of the same bytes are cached after the first
+    # success; what changes with time or state must still be checked.
+    issued = _auth(ca)
+    for presented in (issued.der, bytes(issued.der), issued.certificate):
+        verified = verify_end_entity(
+            presented, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=trust
+        )
+        assert verified.serial == issued.serial
+    cases = [
+        ("pki.expired", CertKind.AUTH, issued.not_after + timedelta(seconds=1)),
+        ("pki.not_yet_valid", CertKind.AUTH, issued.not_before - timedelta(seconds=1)),
+        ("pki.wrong_kind", CertKind.SIGN, _now()),
+    ]
+    for code, kind, at in cases:
+        with pytest.raises(KojinError) as caught:
+            verify_end_entity(issued.der, expected_kind=kind, at=at, ocsp_lookup=_client(responder), trust=trust)
+        assert caught.value.code == code
+    ca.revoke(issued.serial)
+    with pytest.raises(Unauthenticated) as caught:
+        verify_end_entity(
+            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=trust
+        )
+    assert caught.value.code == "pki.revoked"
+
+
+def test_a_trust_store_is_a_cache_key_by_value(
+    ca: CertificateAuthority, foreign: CertificateAuthority, responder: OcspResponder, trust: TrustStore
+) -> None:
+    again = TrustStore.from_pem(ca.ca_pem("root"), ca.ca_pem("sign"), ca.ca_pem("auth"))
+    other = TrustStore.from_pem(foreign.ca_pem("root"), foreign.ca_pem("sign"), foreign.ca_pem("auth"))
+    assert again == trust and hash(again) == hash(trust)
+    assert other != trust
+    issued = _auth(ca)
+    verify_end_entity(issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=trust)
+    # Cached as good under our store, the same bytes are foreign under another.
+    with pytest.raises(Unauthenticated) as caught:
+        verify_end_entity(
+            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=other
+        )
+    assert caught.value.code == "pki.foreign_ca"
+
+
+def test_cache_knows_an_issuer_by_its_bytes(
+    ca: CertificateAuthority, foreign: CertificateAuthority
+) -> None:
+    clock = Clock()
+    asked: list[bytes] = []
+
+    def lookup(cert: x509.Certificate, issuer: x509.Certificate) -> OcspAnswer:
+        asked.append(issuer.fingerprint(hashes.SHA256()))
+        return OcspAnswer(OcspStatus.GOOD, clock.now, clock.now + timedelta(minutes=5))
+
+    cache = OcspCache(lookup, clock=clock)
+    cert = _auth(ca).certificate
+    issuer = ca.ca("auth").certificate
+    copy = x509.load_der_x509_certificate(issuer.public_bytes(serialization.Encoding.DER))
+    cache(cert, issuer)
+    cache(cert, copy)  # another object, the same certificate: the same answer
+    assert (cache.misses, cache.hits) == (1, 1)
+    # The same serial under another issuer is another certificate.
+    cache(cert, foreign.ca("auth").certificate)
+    assert cache.misses == 2 and len(set(asked)) == 2

@@ -11,7 +11,8 @@
 
 Nothing is written unless every check passed, so a failed attempt changes
 nothing; the challenge's single use is enforced by a primary key shared by all
-worker processes, written through group commit.
+worker processes (:mod:`kojin.auth.single_use`), and the login is accepted only
+once that record is durable.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from kojin.auth.domain import Challenge, check_card_signature, make_challenge, parse_challenge
-from kojin.auth.store import challenge_keys, used_challenges
+from kojin.auth.single_use import UsedChallenges
+from kojin.auth.store import challenge_keys
 from kojin.card.reader import CardReader
 from kojin.card.transport import CardTransport
 from kojin.core.errors import InvalidInput, Unauthenticated
-from kojin.core.group_commit import GroupCommit
 from kojin.pki.domain import CertKind
 from kojin.pki.linkage import SerialLinkage, Subject
 from kojin.pki.verify import OcspLookup, TrustStore, VerifiedCertificate, verify_end_entity
@@ -47,6 +47,14 @@ class AuthResult:
     serial: int
     subject: Subject
     certificate_not_after: datetime
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An answer that passed every check; its challenge is not spent yet."""
+
+    result: AuthResult
+    use: tuple[str, str, str, datetime, datetime]  # UsedChallenges.record's arguments
 
 
 class CardAuthService:
@@ -66,7 +74,7 @@ class CardAuthService:
         self.linkage = linkage
         self._clock = clock
         self._key: bytes | None = None
-        self._writer = GroupCommit(engine, name="kojin-auth-challenges")
+        self._used = UsedChallenges(engine)
 
     def ensure_key(self) -> None:
         with self.engine.begin() as conn:
@@ -99,6 +107,21 @@ class CardAuthService:
         return make_challenge(self.key, rp_id, int(self._clock()) + ttl_s)
 
     def verify(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> AuthResult:
+        """Check a card's answer and spend its challenge; the login is accepted once that is durable."""
+        checked = self._check(rp_id, challenge, certificate_der, signature)
+        return self._accept(checked, self._used.record(*checked.use))
+
+    async def verify_async(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> AuthResult:
+        """:meth:`verify` for an event loop: the checks run on the loop, the commit is awaited.
+
+        The checks are CPU work (tens of microseconds) and run on the calling
+        thread; on a cache miss they may also read the trust store, the serial
+        linkage or ask OCSP, and block the loop that long.
+        """
+        checked = self._check(rp_id, challenge, certificate_der, signature)
+        return self._accept(checked, await self._used.record_async(*checked.use))
+
+    def _check(self, rp_id: str, challenge: str, certificate_der: bytes, signature: bytes) -> _Checked:
         now = self._clock()
         parsed = parse_challenge(self.key, challenge, rp_id, int(now))
         if not certificate_der or len(certificate_der) > MAX_CERT_BYTES:
@@ -124,32 +147,28 @@ class CardAuthService:
         )
         check_card_signature(verified.certificate, challenge.encode(), signature)
         subject = self.linkage.resolve(rp_id, verified.serial)
-        try:
-            self._writer.write(
-                [
-                    (
-                        used_challenges,
-                        {
-                            "nonce": parsed.nonce,
-                            "rp_id": rp_id,
-                            "serial": str(verified.serial),
-                            "expires_at": datetime.fromtimestamp(parsed.expires_at, UTC),
-                            "used_at": datetime.fromtimestamp(now, UTC),
-                        },
-                    )
-                ]
-            )
-        except IntegrityError:
+        use = (
+            parsed.nonce,
+            rp_id,
+            str(verified.serial),
+            datetime.fromtimestamp(parsed.expires_at, UTC),
+            datetime.fromtimestamp(now, UTC),
+        )
+        return _Checked(AuthResult(verified.serial, subject, verified.not_after), use)
+
+    @staticmethod
+    def _accept(checked: _Checked, fresh: bool) -> AuthResult:
+        if not fresh:
             raise Unauthenticated(
                 "auth.challenge_replayed",
                 "このチャレンジは既に使われています。",
                 "This challenge was already used.",
                 field="challenge",
-            ) from None
-        return AuthResult(verified.serial, subject, verified.not_after)
+            )
+        return checked.result
 
     def close(self) -> None:
-        self._writer.close()
+        self._used.close()
 
 
 def sign_challenge_with_card(transport: CardTransport, pin: str, challenge: str) -> tuple[bytes, bytes]:

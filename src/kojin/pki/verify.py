@@ -29,6 +29,7 @@ process) and checks each response's signature, CertID, nonce and freshness;
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from collections.abc import Callable
@@ -117,12 +118,19 @@ class TrustStore:
     root: x509.Certificate
     sign_ca: x509.Certificate
     auth_ca: x509.Certificate
+    _hash: int = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for certificate in (self.root, self.sign_ca, self.auth_ca):
             constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
             if not constraints.value.ca:
                 raise ValueError(f"{certificate.subject.rfc4514_string()} is not a CA")
+        # The store is part of every verification cache key; a certificate
+        # hashes its whole DER on each call, so three of them cost ~8 µs a login.
+        object.__setattr__(self, "_hash", hash((self.root, self.sign_ca, self.auth_ca)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def from_pem(cls, root: bytes, sign_ca: bytes, auth_ca: bytes) -> TrustStore:
@@ -191,15 +199,8 @@ def verify_end_entity(
         raise malformed(type(exc).__name__) from exc
 
 
-@lru_cache(maxsize=200_000)
 def _directly_issued(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer``'s key signed ``certificate``.
-
-    Cached by the two certificates' exact bytes (certificates hash and compare
-    by their DER): a signature over fixed bytes verifies the same way every
-    time, so a card that logs in daily costs one RSA check, not one a login.
-    Dates and revocation are not cached here; they are checked every time.
-    """
+    """Whether ``issuer``'s key signed ``certificate``."""
     try:
         certificate.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
@@ -207,24 +208,59 @@ def _directly_issued(certificate: x509.Certificate, issuer: x509.Certificate) ->
     return True
 
 
+@lru_cache(maxsize=64)
+def _ca_under_root(issuer: x509.Certificate, root: x509.Certificate) -> bool:
+    """Whether the root signed this issuing CA: the same few pairs every time."""
+    return _directly_issued(issuer, root)
+
+
 @dataclass(frozen=True)
 class _StaticFacts:
     """What a certificate's bytes alone decide: chain, kind, contents, validity windows."""
 
+    certificate: x509.Certificate
+    serial: int
     kind: CertKind
     issuer: x509.Certificate
     basic_items: BasicFourItems | None
     subject_ref: str
     windows: tuple[tuple[datetime, datetime, str], ...]
+    # Whether it is the kind asked for; refused only after the dates, so
+    # that the reasons keep their order.
+    right_kind: bool
+
+
+# Both caches keep successes only (a failure raises): a signature over fixed
+# bytes verifies the same way every time, so a card that logs in daily pays
+# for parsing and RSA once, not once a login. Dates and revocation are never
+# cached here; :func:`_verify` checks them on every call.
 
 
 @lru_cache(maxsize=100_000)
-def _static_facts(certificate: x509.Certificate, trust: TrustStore, expected_kind: CertKind) -> _StaticFacts:
-    """The checks whose answer cannot change for the same certificate and trust store.
+def _facts_of_bytes(raw: bytes, trust: TrustStore, expected_kind: CertKind) -> _StaticFacts:
+    """Static facts keyed by the presented bytes themselves.
 
-    Cached (only successes are), so a returning card pays for parsing and RSA
-    once; dates and revocation are checked on every call by :func:`_verify`.
+    A login presents fresh bytes each time: hashing them costs less than
+    parsing them into a certificate first (whose hash rehashes its DER on
+    every call), and equal bytes are the same certificate.
     """
+    try:
+        certificate = _load_certificate(raw)
+    except (ValueError, TypeError):
+        raise malformed("not a DER or PEM X.509 certificate") from None
+    return _static_facts_uncached(certificate, trust, expected_kind)
+
+
+@lru_cache(maxsize=10_000)
+def _static_facts(certificate: x509.Certificate, trust: TrustStore, expected_kind: CertKind) -> _StaticFacts:
+    """Static facts of an already parsed certificate (callers inside kojin)."""
+    return _static_facts_uncached(certificate, trust, expected_kind)
+
+
+def _static_facts_uncached(
+    certificate: x509.Certificate, trust: TrustStore, expected_kind: CertKind
+) -> _StaticFacts:
+    """The checks whose answer cannot change for the same certificate and trust store."""
     if certificate.version is not x509.Version.v3:
         raise malformed("not an X.509 v3 certificate")
     extensions = certificate.extensions  # parsing errors surface here, as malformed
@@ -246,7 +282,7 @@ def _static_facts(certificate: x509.Certificate, trust: TrustStore, expected_kin
             "The certificate was not issued by one of our CAs.",
         )
     kind, issuer = found
-    if not _directly_issued(issuer, trust.root):
+    if not _ca_under_root(issuer, trust.root):
         raise _reject(
             "pki.bad_signature", "認証局の証明書の署名が正しくありません。",
             "The root's signature on the issuing CA does not verify.", field="issuer",
@@ -269,7 +305,16 @@ def _static_facts(certificate: x509.Certificate, trust: TrustStore, expected_kin
         (checked.not_valid_before_utc, checked.not_valid_after_utc, field)
         for checked, field in ((certificate, "certificate"), (issuer, "issuer"), (trust.root, "root"))
     )
-    return _StaticFacts(kind, issuer, basic_items, str(subject_ref[0].value) if subject_ref else "", windows)
+    return _StaticFacts(
+        certificate=certificate,
+        serial=certificate.serial_number,
+        kind=kind,
+        issuer=issuer,
+        basic_items=basic_items,
+        subject_ref=str(subject_ref[0].value) if subject_ref else "",
+        windows=windows,
+        right_kind=kind is expected_kind and _profile_matches(certificate, expected_kind),
+    )
 
 
 def _verify(
@@ -279,11 +324,14 @@ def _verify(
     ocsp_lookup: OcspLookup,
     trust: TrustStore,
 ) -> VerifiedCertificate:
-    try:
-        certificate = _load_certificate(cert_der)
-    except (ValueError, TypeError):
-        raise malformed("not a DER or PEM X.509 certificate") from None
-    facts = _static_facts(certificate, trust, expected_kind)
+    if isinstance(cert_der, x509.Certificate):
+        facts = _static_facts(cert_der, trust, expected_kind)
+    else:
+        try:
+            raw = bytes(cert_der)
+        except (ValueError, TypeError):
+            raise malformed("not a DER or PEM X.509 certificate") from None
+        facts = _facts_of_bytes(raw, trust, expected_kind)
 
     # 3. dates, of the certificate and of the CAs above it
     for not_before, not_after, field in facts.windows:
@@ -297,9 +345,11 @@ def _verify(
                 "pki.expired", "電子証明書の有効期限が切れています。",
                 "The certificate has expired.", field=field,
             )
-    _check_kind(certificate, facts.kind, expected_kind)
+    if not facts.right_kind:
+        raise _wrong_kind(expected_kind)
 
     # 5. revocation
+    certificate = facts.certificate
     try:
         answer = ocsp_lookup(certificate, facts.issuer)
     except KojinError:
@@ -320,7 +370,7 @@ def _verify(
         )
     return VerifiedCertificate(
         certificate=certificate,
-        serial=certificate.serial_number,
+        serial=facts.serial,
         kind=facts.kind,
         subject_ref=facts.subject_ref,
         not_before=facts.windows[0][0],
@@ -338,12 +388,6 @@ def _wrong_kind(expected: CertKind) -> NotPermitted:
     )
 
 
-def _check_kind(certificate: x509.Certificate, kind: CertKind, expected: CertKind) -> None:
-    if kind is not expected or not _profile_matches(certificate, expected):
-        raise _wrong_kind(expected)
-
-
-@lru_cache(maxsize=100_000)
 def _profile_matches(certificate: x509.Certificate, expected: CertKind) -> bool:
     try:
         _check_profile(certificate, expected)
@@ -552,15 +596,29 @@ class OcspCache:
         self.lookup = lookup
         self._clock = clock or (lambda: datetime.now(UTC))
         self.max_entries = max_entries
-        self._entries: dict[tuple[x509.Certificate, int], OcspAnswer] = {}
+        self._entries: dict[tuple[bytes, int], OcspAnswer] = {}
+        # Issuer certificate objects seen -> their SHA-256 fingerprint. A
+        # certificate rehashes its whole DER on every hash(), and a login
+        # passes the trust store's own issuer object, so it is recognised by
+        # identity; the entry holds the object, so its id cannot be reused.
+        self._issuers: dict[int, tuple[x509.Certificate, bytes]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
+    def _issuer_id(self, issuer: x509.Certificate) -> bytes:
+        known = self._issuers.get(id(issuer))
+        if known is not None and known[0] is issuer:
+            return known[1]
+        fingerprint = issuer.fingerprint(hashes.SHA256())
+        with self._lock:
+            if len(self._issuers) >= 64:  # a few CAs, a new object per trust-store reload
+                self._issuers.clear()
+            self._issuers[id(issuer)] = (issuer, fingerprint)
+        return fingerprint
+
     def __call__(self, certificate: x509.Certificate, issuer: x509.Certificate) -> OcspAnswer:
-        # The issuer certificate itself is the key (hashed by its DER), which
-        # costs less than a SHA-256 fingerprint on every login.
-        key = (issuer, certificate.serial_number)
+        key = (self._issuer_id(issuer), certificate.serial_number)
         now = as_utc(self._clock())
         with self._lock:
             cached = self._entries.get(key)
