@@ -297,3 +297,18 @@ def test_coroutines_after_close(engine: Engine) -> None:
 
     with pytest.raises(WriterClosed):
         asyncio.run(late())
+
+
+def test_expired_nonces_are_forgotten_and_fresh_ones_kept(used: UsedChallenges, engine: Engine) -> None:
+    old, recent = nonce(), nonce()
+    # Expired two hours before NOW: past the hour kept for lagging clocks.
+    assert used.record(old, "portal", "1", NOW - timedelta(hours=2), NOW - timedelta(hours=2, minutes=2))
+    assert used.record(recent, "portal", "2", NOW - timedelta(minutes=30), NOW - timedelta(minutes=32))
+    assert spend(used, nonce())
+    assert used.purge_expired(NOW) == 1
+    with engine.connect() as conn:
+        kept = {r[0] for r in conn.execute(select(used_challenges.c.nonce))}
+    assert old not in kept and recent in kept and len(kept) == 2
+    # What is kept still refuses its replay.
+    assert used.record(recent, "portal", "2", NOW - timedelta(minutes=30), NOW) is False
+    assert used.purge_expired(NOW) == 0

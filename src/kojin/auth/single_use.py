@@ -24,8 +24,9 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Engine
@@ -46,6 +47,21 @@ _SQLITE_INSERT: Final = (
     "json_extract(value, '$[3]'), json_extract(value, '$[4]') FROM json_each(?)"
 )
 _SQLITE_SPENT: Final = "SELECT nonce FROM used_challenges WHERE nonce IN (SELECT value FROM json_each(?))"
+# Forgetting expired nonces, a bounded chunk per statement so the writer is
+# never held up for long (the expiry index finds them).
+_PURGE_CHUNK: Final = 5000
+_SQLITE_PURGE: Final = (
+    "DELETE FROM used_challenges WHERE nonce IN "
+    f"(SELECT nonce FROM used_challenges WHERE expires_at < ? LIMIT {_PURGE_CHUNK})"
+)
+_PG_PURGE: Final = (
+    "DELETE FROM used_challenges WHERE nonce IN "
+    f"(SELECT nonce FROM used_challenges WHERE expires_at < %s LIMIT {_PURGE_CHUNK})"
+)
+# How long a nonce is kept past its challenge's expiry: covers clocks of
+# worker processes that lag this one's.
+KEEP_AFTER_EXPIRY: Final = timedelta(hours=1)
+_PURGE_EVERY_S: Final = 60.0
 # PostgreSQL: ON CONFLICT DO NOTHING waits for a concurrent transaction that
 # inserted the same nonce and then skips it; RETURNING names the rows this
 # statement wrote, which are exactly the fresh nonces.
@@ -118,6 +134,8 @@ class UsedChallenges:
         self._thread: threading.Thread | None = None  # started on first use
         self._raw: Any = None  # the writer's own pooled DBAPI connection
         self._isolation_level: str | None = None
+        self._next_purge = time.monotonic() + _PURGE_EVERY_S
+        self._io = threading.Lock()  # the writer's connection: one user at a time
 
     def record(self, nonce: str, rp_id: str, serial: str, expires_at: datetime, used_at: datetime) -> bool:
         """Spend ``nonce``: True once it is durably recorded by this call, False if it was spent before.
@@ -184,6 +202,9 @@ class UsedChallenges:
                 if not batch:
                     return
                 self._write(batch)
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + _PURGE_EVERY_S
+                    self._purge_quietly()
         finally:
             self._release_connection()
             with self._cv:
@@ -202,7 +223,8 @@ class UsedChallenges:
         for use in batch:
             first.setdefault(use.nonce, use)
         try:
-            fresh = self._insert(self._connection(), list(first.values()))
+            with self._io:
+                fresh = self._insert(self._connection(), list(first.values()))
         except Exception as exc:
             self._drop_connection()
             log.warning("%s: a batch of %d was not recorded: %s", self._name, len(batch), type(exc).__name__)
@@ -228,6 +250,39 @@ class UsedChallenges:
                 loop.call_soon_threadsafe(_settle, uses)
             except RuntimeError:  # that loop is closed: nobody is left to answer
                 log.info("event loop closed before %d answers", len(uses))
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Forget nonces whose challenge expired over an hour ago; how many rows went.
+
+        The writer does this once a minute between batches; a chunk at a time,
+        each chunk its own short transaction.
+        """
+        before = (now or datetime.now(UTC)) - KEEP_AFTER_EXPIRY
+        gone = 0
+        with self._io:
+            conn = self._connection()
+            while True:
+                deleted = self._purge_chunk(conn, before)
+                gone += max(0, deleted)
+                if deleted < _PURGE_CHUNK:
+                    return gone
+
+    def _purge_chunk(self, conn: Any, before: datetime) -> int:
+        if self._engine.dialect.name == "sqlite":
+            to_db = self._datetime_to_db or str
+            return int(conn.execute(_SQLITE_PURGE, (to_db(before),)).rowcount)
+        with conn.cursor() as cursor:
+            cursor.execute(_PG_PURGE, (before,))
+            deleted = int(cursor.rowcount)
+        conn.commit()
+        return deleted
+
+    def _purge_quietly(self) -> None:
+        try:
+            self.purge_expired()
+        except Exception as exc:  # the next minute tries again; logins are unaffected
+            self._drop_connection()
+            log.warning("%s: purging expired nonces failed: %s", self._name, type(exc).__name__)
 
     def _insert_sqlite(self, conn: Any, uses: list[_Use]) -> set[str]:
         to_db = self._datetime_to_db or str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table
 
 metadata = MetaData()
 
@@ -24,4 +24,7 @@ used_challenges = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("serial", String(40), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=False),
+    # Expired nonces are deleted by the writer (u002): an expired challenge is
+    # refused before this table is asked.
+    Index("ix_used_challenges_expires", "expires_at"),
 )

@@ -236,7 +236,9 @@ class _StaticFacts:
 # cached here; :func:`_verify` checks them on every call.
 
 
-@lru_cache(maxsize=100_000)
+# ~8 KB an entry (the certificate object with its bytes): 20,000 cards that log
+# in again and again cost ~160 MB; a card not in the cache costs one parse.
+@lru_cache(maxsize=20_000)
 def _facts_of_bytes(raw: bytes, trust: TrustStore, expected_kind: CertKind) -> _StaticFacts:
     """Static facts keyed by the presented bytes themselves.
 

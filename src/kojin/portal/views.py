@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from kojin.core.errors import InvalidInput, KojinError, NotFound
@@ -168,7 +169,10 @@ def make_router(portal: Portal) -> APIRouter:
             raise
         with language(request_language(request)):
             try:
-                new_token, _session = portal.complete_login(
+                # On a worker thread: the check waits for the challenge's
+                # single use to be durable, which must not stall the event loop.
+                new_token, _session = await run_in_threadpool(
+                    portal.complete_login,
                     old,
                     challenge=form.get("challenge", max_chars=300),
                     certificate_b64=form.get("certificate", max_chars=12_000),
