@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from kojin.core.errors import KojinError
-from kojin.eligibility.domain import LossReason
+from kojin.eligibility.domain import InsurerKind, LossReason, certificate_validity
 from kojin.hub.domain import subject_commitment
 from kojin.registry.domain import Address, PersonDetails, Sex
 from tests.eligibility.world import PIN, TODAY, World
@@ -136,7 +136,9 @@ def test_certificate_path_gives_eligibility_only(world: World) -> None:
     kojin = world.kojin
     answer = kojin.clinics.check_certificate(world.clinic, **world.ids("jiro"))
     assert answer["ResultList"]["InsuredCardClassification"] == "11"
-    assert answer["ResultList"]["InsuredCardExpirationDate"] == "20270731"
+    # jiro is in the municipality's NHI: the certificate runs to the next 31 July.
+    expected = certificate_validity(InsurerKind.NHI, TODAY)
+    assert answer["ResultList"]["InsuredCardExpirationDate"] == expected.strftime("%Y%m%d")
     assert "visit_id" not in answer
 
 

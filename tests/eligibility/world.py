@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kojin.app import Kojin
@@ -18,9 +18,12 @@ from kojin.card.transport import InProcessTransport
 from kojin.eligibility.domain import Clinic, Membership
 from kojin.eligibility.insurer.service import MemberDraft
 from kojin.eligibility.seed import ensure_insurers, synthetic_claims
+from kojin.eligibility.service import JST
 from kojin.registry.domain import Address, PersonDetails, Sex
 
-TODAY = date(2026, 11, 24)
+# The world is built today, by the services' own clock (JST): the 資格確認書 it
+# issues are checked against that clock, so a fixed date would expire with time.
+TODAY = datetime.now(JST).date()
 PIN = "1234"
 
 
