@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kojin.agency.domain import CopyEntry, Role
 from kojin.app import Kojin
-from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.core.crypto import ANSWER_BOX_VERSION, AnswerBox, b64, unb64
 from kojin.core.errors import KojinError
 from kojin.hub.domain import ExchangeRequest, Outcome, subject_commitment
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
@@ -83,15 +83,48 @@ def test_the_hub_cannot_read_the_answer(kojin: Kojin, people: list[Person]) -> N
     answer = kojin.hub.exchange(client.sign(request))
     sealed = unb64(answer["sealed"], "sealed")
     assert b"3200000" not in sealed
-    # Only the requester's key opens it, and only for this request id.
-    with pytest.raises(KojinError) as err:
-        open_sealed(kojin.agencies.get("13104").keys.box, sealed, request.request_id.encode())
-    assert err.value.code == "crypto.sealed_tampered"
-    with pytest.raises(KojinError):
-        open_sealed(client.agency.keys.box, sealed, b"another-request")
-    assert json.loads(open_sealed(client.agency.keys.box, sealed, request.request_id.encode()))["payload"]
+    requester, provider = client.agency.keys.box, kojin.agencies.get("13104").keys.box
+    rid = request.request_id.encode()
+    # Only the requester opens it, only as coming from the provider, only for this request id.
+    for box, peer, ad in (
+        (kojin.agencies.get("jps").keys.box, provider.public_raw, rid),  # a third agency
+        (provider, requester.public_raw, rid),  # the provider itself: the key is one-way
+        (requester, kojin.agencies.get("jps").keys.box.public_raw, rid),  # as if another provider sent it
+        (requester, provider.public_raw, b"another-request"),
+    ):
+        with pytest.raises(KojinError) as err:
+            box.open_from(peer, sealed, ad)
+        assert err.value.code == "crypto.sealed_tampered"
+    assert json.loads(requester.open_from(provider.public_raw, sealed, rid))["payload"]
     hub_store = json.dumps(kojin.hub.records(), default=str)
     assert "3200000" not in hub_store
+
+
+def test_the_hub_cannot_forge_an_answer(kojin: Kojin, people: list[Person]) -> None:
+    # A hub that knows every public key makes an answer box of its own: the
+    # requester refuses it, because only the provider shares its key.
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    request = client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    answer = kojin.hub.exchange(client.sign(request))
+    forger = AnswerBox(X25519PrivateKey.generate())
+    plaintext = json.loads(client.agency.keys.box.open_from(
+        kojin.agencies.get("13104").keys.box.public_raw, unb64(answer["sealed"], "sealed"),
+        request.request_id.encode(),
+    ))
+    plaintext["payload"] = {"taxable_income": 0}
+    forged = forger.seal_to(client.agency.keys.box_public, json.dumps(plaintext).encode(), request.request_id.encode())
+    assert forged[:1] == ANSWER_BOX_VERSION
+    with pytest.raises(KojinError) as err:
+        client.complete(request, {**answer, "sealed": b64(forged)})
+    assert err.value.code == "crypto.sealed_tampered"
+    # Malformed boxes are refused as such.
+    for bad in (b"", ANSWER_BOX_VERSION + b"x" * 20, b"\x01" + unb64(answer["sealed"], "sealed")[1:]):
+        with pytest.raises(KojinError) as err:
+            client.complete(request, {**answer, "sealed": b64(bad)})
+        assert err.value.code == "crypto.sealed_malformed"
 
 
 def _signed(kojin: Kojin, agency: str, **fields: Any) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 An :class:`AgencyClient` signs a request with the agency's Ed25519 key, sends
 it through a :class:`HubTransport` — :class:`InProcessHub` beside the hub, or
-:class:`HttpHub` over HTTP — opens the sealed answer with the agency's X25519
-key, and records the exchange in the agency's §23 log before returning.
+:class:`HttpHub` over HTTP — opens the answer box with the key its X25519 key
+shares with the provider's (the provider's public key is taken from the hub's
+registry once and kept), and records the exchange in the agency's §23 log
+before returning.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import httpx
 
 from kojin.agency.domain import ExchangeResult, LogEntry, Role
 from kojin.agency.service import AgencyService
-from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.core.crypto import b64, unb64
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.hub.domain import SEALED_KIND, ExchangeRequest, Outcome
 
@@ -32,6 +34,10 @@ class HubTransport(Protocol):
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]: ...
 
+    def box_key(self, agency_id: str) -> bytes:
+        """The agency's X25519 public key from the hub's registry (answer boxes are opened with it)."""
+        ...
+
 
 class InProcessHub:
     """The hub in this process: a direct call, the same dictionaries as over HTTP."""
@@ -41,6 +47,9 @@ class InProcessHub:
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
         return self._hub.exchange(signed)
+
+    def box_key(self, agency_id: str) -> bytes:
+        return self._hub.agency(agency_id, "provider").box_public
 
 
 class RemoteRefusal(KojinError):
@@ -71,7 +80,8 @@ class HttpHub:
     def __init__(self, base_url: str = "", *, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
         self._own = client is None
         self._client = client or httpx.Client(timeout=timeout)
-        self._url = f"{base_url.rstrip('/')}/hub/exchange"
+        self._base = base_url.rstrip("/")
+        self._url = f"{self._base}/hub/exchange"
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
         response = self._client.post(self._url, json=signed)
@@ -82,6 +92,16 @@ class HttpHub:
         if response.status_code != 200 or not isinstance(body, dict):
             raise remote_error(response.status_code, body)
         return body
+
+    def box_key(self, agency_id: str) -> bytes:
+        response = self._client.get(f"{self._base}/hub/agencies/{agency_id}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("box_public"), str):
+            raise remote_error(response.status_code, body)
+        return unb64(body["box_public"], "box_public")
 
     def close(self) -> None:
         if self._own:
@@ -102,6 +122,16 @@ class AgencyClient:
         self.agency = agency
         self.hub = hub
         self._clock = clock
+        # Providers' box keys as the registry gave them the first time: a
+        # registry that later swapped one could not make this client accept
+        # an answer from someone else.
+        self._box_keys: dict[str, bytes] = {}
+
+    def _provider_box_key(self, provider: str) -> bytes:
+        key = self._box_keys.get(provider)
+        if key is None:
+            key = self._box_keys[provider] = self.hub.box_key(provider)
+        return key
 
     def new_request(
         self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
@@ -141,7 +171,11 @@ class AgencyClient:
         if outcome is Outcome.ANSWERED:
             if not isinstance(sealed, str):
                 raise _answer_mismatch("sealed")
-            opened = json.loads(open_sealed(self.agency.keys.box, unb64(sealed, "sealed"), req.request_id.encode()))
+            opened = json.loads(self.agency.keys.box.open_from(
+                self._provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
+            ))
+            if not isinstance(opened, dict):
+                raise _answer_mismatch("sealed")
             expect = {"kojin": SEALED_KIND, "request_id": req.request_id, "requester": req.requester,
                       "provider": req.provider, "item": req.item}
             for name, value in expect.items():

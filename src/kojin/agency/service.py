@@ -18,22 +18,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload_json, validate_item
 from kojin.agency.store import agency_keys, copies, exchange_log, people
-from kojin.core.crypto import (
-    b64,
-    ed25519_private_raw,
-    ed25519_public_raw,
-    seal,
-    unb64,
-    x25519_private_raw,
-    x25519_public_raw,
-)
+from kojin.core.crypto import AnswerBox, SigningKey, b64, unb64, x25519_private_raw
 from kojin.core.db import PARTIES, Database, register_party
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, ThreadReaders
@@ -57,13 +48,12 @@ if TYPE_CHECKING:
 
 
 class AgencyKeys:
-    """An agency's private keys (秘密鍵): signing, opening answers, the hub channel."""
+    """An agency's private keys (秘密鍵): signing, the answer boxes, the hub channel."""
 
     __slots__ = ("agency_id", "box", "box_public", "channel_key", "kind", "name", "sign", "sign_public")
 
     def __init__(
-        self, agency_id: str, name: str, kind: AgencyKind, sign: Ed25519PrivateKey, box: X25519PrivateKey,
-        channel_key: bytes,
+        self, agency_id: str, name: str, kind: AgencyKind, sign: SigningKey, box: AnswerBox, channel_key: bytes,
     ) -> None:
         self.agency_id = agency_id
         self.name = name
@@ -71,8 +61,8 @@ class AgencyKeys:
         self.sign = sign
         self.box = box
         self.channel_key = channel_key
-        self.sign_public = ed25519_public_raw(sign)
-        self.box_public = x25519_public_raw(box)
+        self.sign_public = sign.public_raw
+        self.box_public = box.public_raw
 
 
 def _dt_ms(ms: int) -> datetime:
@@ -97,7 +87,7 @@ class AgencyService:
                 with self.engine.begin() as conn:
                     conn.execute(insert(agency_keys).values(
                         id=1, agency_id=self.agency_id, name=name, kind=kind.value,
-                        sign_private=ed25519_private_raw(Ed25519PrivateKey.generate()),
+                        sign_private=SigningKey.generate().seed,
                         box_private=x25519_private_raw(X25519PrivateKey.generate()),
                         channel_key=secrets.token_bytes(32), created_at=datetime.now(UTC),
                     ))
@@ -113,8 +103,8 @@ class AgencyService:
             return None
         return AgencyKeys(
             row.agency_id, row.name, AgencyKind(row.kind),
-            Ed25519PrivateKey.from_private_bytes(bytes(row.sign_private)),
-            X25519PrivateKey.from_private_bytes(bytes(row.box_private)), bytes(row.channel_key),
+            SigningKey(bytes(row.sign_private)),
+            AnswerBox(X25519PrivateKey.from_private_bytes(bytes(row.box_private))), bytes(row.channel_key),
         )
 
     @property
@@ -298,7 +288,9 @@ class IntermediateServer:
                 request_id=q.request_id, requester=q.requester, provider=q.provider, item=q.item,
                 payload=entry.payload, updated_at=entry.updated_at.isoformat() if entry.updated_at else "",
             )
-            sealed = b64(seal(unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()))
+            sealed = b64(keys.box.seal_to(
+                unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()
+            ))
         provided_ms = int(self._clock() * 1000)
         self.agency.record(LogEntry(
             Role.PROVIDER, q.request_id, q.code, q.requester, q.requester_name, q.provider, keys.name, q.task,

@@ -60,7 +60,10 @@ class ExchangeAnswerOut(BaseModel):
     task: str
     item: str
     outcome: str = Field(description="answered | withheld (不開示) | no_data")
-    sealed: str | None = Field(description="base64 sealed box to the requester's X25519 key; AD = request_id")
+    sealed: str | None = Field(description=(
+        "base64 answer box: 0x02 ‖ 96-bit nonce ‖ AES-256-GCM under the key the provider's and the requester's "
+        "X25519 keys share (HKDF-SHA-256, provider → requester); AD = 0x02 ‖ request_id"
+    ))
     requested_at: int
     provided_at_ms: int
     leaf_index: int = Field(description="index of the exchange's leaf in the exchange log")
@@ -102,6 +105,12 @@ def make_router(hub: HubService) -> APIRouter:
         return {"agencies": [
             {**a.public_record(), "kind_label": AGENCY_KIND_LABELS[a.kind][0]} for a in hub.agencies()
         ]}
+
+    @router.get("/agencies/{agency_id}")
+    def get_agency(agency_id: str) -> dict[str, Any]:
+        """One agency's public record: the keys its requests are checked and its answers opened with."""
+        entry = hub.agency(agency_id)
+        return {**entry.public_record(), "kind_label": AGENCY_KIND_LABELS[entry.kind][0]}
 
     @router.get("/permitted")
     def permitted(
