@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 
 from kojin.agency.domain import CopyEntry, Role
-from kojin.app import Kojin
+from kojin.app import Kojin, build
 from kojin.core.crypto import ANSWER_BOX_VERSION, AnswerBox, b64, unb64
 from kojin.core.errors import KojinError
 from kojin.hub.domain import ExchangeRequest, Outcome, subject_commitment
@@ -257,3 +258,68 @@ def test_many_concurrent_exchanges_all_land(kojin: Kojin, people: list[Person]) 
     assert len(kojin.hub.records(limit=1000)) == 80
     assert len(kojin.agencies.get("13105").log_entries(limit=1000)) == 80
     assert len(kojin.agencies.get("13104").log_entries(limit=1000)) == 80
+
+
+def test_the_answer_waits_for_the_providers_record(kojin: Kojin, people: list[Person]) -> None:
+    # The provider's record commits beside the leaf; if it cannot be written
+    # the requester gets no answer, though the leaf (what the hub held) stays.
+    alice = people[0]
+    shinjuku = kojin.agencies.get("13104")
+    with shinjuku.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE exchange_log RENAME TO exchange_log_away"))
+    try:
+        size = kojin.exchange_log.size()
+        with pytest.raises(KojinError) as err:
+            kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+        assert (err.value.code, err.value.field) == ("hub.provider_unavailable", "provider")
+    finally:
+        with shinjuku.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
+    assert kojin.exchange_log.size() == size + 1
+    leaf = json.loads(kojin.exchange_log.leaf_data(size))
+    assert leaf["outcome"] == "answered"  # one leaf for the exchange, no second "refused" one
+    # The hub's record mirrors the leaf (as a restart would rebuild it); the
+    # request id is spent; neither agency recorded anything.
+    (record,) = kojin.hub.records()
+    assert record["leaf_index"] == size
+    assert kojin.agencies.get("13105").log_entries() == [] and shinjuku.log_entries() == []
+    with pytest.raises(KojinError) as err:
+        kojin.agencies.client("13105").request(
+            "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"], request_id=leaf["request_id"]
+        )
+    assert err.value.code == "hub.replayed_request"
+
+
+def test_the_hubs_records_are_rebuilt_from_the_log(kojin: Kojin, people: list[Person]) -> None:
+    # The hub commits its own records without an fsync: what a crash loses,
+    # the next start restores from the (durable) leaves.
+    client = kojin.agencies.client("13105")
+    results = [
+        client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"]) for p in people for _ in range(3)
+    ]
+    with pytest.raises(KojinError):
+        client.request("13104", CHILD_ALLOWANCE, PENSION, code=people[0].codes["13105"])  # refused: no record
+    before = kojin.hub.records()
+    assert len(before) == len(results)
+    with kojin.hub.engine.begin() as conn:
+        conn.execute(text("DELETE FROM exchange_records WHERE leaf_index >= 2"))
+        conn.execute(text("DELETE FROM seen_requests"))
+    settings = kojin.settings
+    kojin.close()
+    again = build(settings, migrate=False)
+    try:
+        with pytest.raises(KojinError):
+            again.hub.exchange({})  # the first call starts the hub (and reconciles), then refuses the body
+        after = again.hub.records()
+        def key(r: dict[str, Any]) -> tuple[Any, ...]:
+            return (r["leaf_index"], r["request_id"], r["requester_id"], r["provider_name"], r["outcome"])
+        assert sorted(map(key, after)) == sorted(map(key, before))
+        # Restored request ids are spent again.
+        with pytest.raises(KojinError) as err:
+            again.agencies.client("13105").request(
+                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"],
+                request_id=results[-1].request_id,
+            )
+        assert err.value.code == "hub.replayed_request"
+    finally:
+        again.close()

@@ -90,3 +90,57 @@ def test_readers_see_what_was_committed(engine: Engine, writer: GroupCommit) -> 
         assert readers.first(query, ("c", "x")) == ("x",)
     finally:
         readers.close()
+
+
+def test_a_ticket_waits_for_its_own_rows(engine: Engine, writer: GroupCommit) -> None:
+    first = writer.submit([_row("d", "x")])
+    clash = writer.submit([_row("d", "x")])
+    first.wait()
+    with pytest.raises(IntegrityError):
+        clash.wait()
+    with pytest.raises(IntegrityError):
+        clash.wait()  # waiting again gives the same answer
+    assert _count(engine) == 1
+
+
+def _synchronous(conn: object) -> int:
+    cursor = conn.cursor()  # type: ignore[attr-defined]
+    try:
+        cursor.execute("SHOW synchronous_commit" if _is_pg(conn) else "PRAGMA synchronous")
+        value = cursor.fetchone()[0]
+    finally:
+        cursor.close()
+    return {"off": 0, "on": 2}.get(value, value) if isinstance(value, str) else int(value)
+
+
+def _is_pg(conn: object) -> bool:
+    return "psycopg" in type(conn).__module__
+
+
+def test_a_writer_of_derived_rows_skips_the_fsync_on_its_own_connection_only(engine: Engine) -> None:
+    derived = GroupCommit(engine, name="test-derived", durable=False, linger=0.05)
+    try:
+        derived.write([_row("e", "x")])
+        # SQLite NORMAL (1): no fsync per commit in WAL mode; PostgreSQL synchronous_commit off.
+        expected = 1 if engine.dialect.name == "sqlite" else 0
+        assert _synchronous(derived._connection().dbapi_connection) == expected
+        # Everyone else's connections still commit durably.
+        with engine.connect() as conn:
+            assert _synchronous(conn.connection.dbapi_connection) == 2
+    finally:
+        derived.close()
+    with pytest.raises(ValueError):
+        GroupCommit(engine, durable=True, linger=0.01)
+
+
+def test_lingering_puts_rows_nobody_waits_for_in_few_commits(engine: Engine) -> None:
+    derived = GroupCommit(engine, name="test-derived", durable=False, linger=0.2)
+    try:
+        done: list[BaseException | None] = []
+        for i in range(50):
+            derived.write_later([_row("f", f"r{i}")], done.append)
+        derived.flush()  # a waiting caller ends the linger
+        assert _count(engine) == 50 and done == [None] * 50
+        assert derived.commit_count <= 2
+    finally:
+        derived.close()

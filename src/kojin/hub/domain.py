@@ -349,3 +349,18 @@ def sealed_plaintext(
         "kojin": SEALED_KIND, "request_id": request_id, "requester": requester, "provider": provider,
         "item": item, "payload": payload, "updated_at": updated_at,
     })
+
+
+def sealed_plaintext_json(
+    *, request_id: str, requester: str, provider: str, item: str, payload_json: str, updated_at: str
+) -> bytes:
+    """:func:`sealed_plaintext` for a payload already written as canonical JSON (a stored copy).
+
+    The same bytes, without parsing the copy and writing it again: the
+    payload sits between the fields that sort before ``payload`` and those
+    after it.
+    """
+    before = canonical_json({"item": item, "kojin": SEALED_KIND})
+    after = canonical_json({"provider": provider, "request_id": request_id, "requester": requester,
+                            "updated_at": updated_at})
+    return b"".join((before[:-1], b',"payload":', payload_json.encode(), b",", after[1:]))

@@ -57,7 +57,7 @@ from kojin.hub.domain import (
     validate_agency_id,
 )
 from kojin.hub.store import agencies, codes, exchange_records, hub_keys, persons, seen_requests
-from kojin.hub.transport import IntermediateTransport, ProviderUnavailable
+from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settle
 
 log = logging.getLogger("kojin.hub")
 
@@ -98,6 +98,11 @@ class AgencyEntry:
     box_public: bytes
     channel_key: bytes = field(repr=False)
     endpoint: str | None
+    box_public_b64: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Sent in every query to this agency's providers: encoded once.
+        object.__setattr__(self, "box_public_b64", b64(self.box_public))
 
     def public_record(self) -> dict[str, Any]:
         return {
@@ -160,11 +165,19 @@ class HubService:
         self._log = exchange_log
         self._transport = transport
         self._clock = clock
-        self._writer = GroupCommit(engine, name="kojin-hub-writer")
+        # The hub's own records are rebuilt from the exchange log after a
+        # crash (_reconcile), so they are committed without an fsync, a few
+        # milliseconds' worth at a time.
+        self._writer = GroupCommit(engine, name="kojin-hub-writer", durable=False, linger=0.005)
         self._readers = ThreadReaders(engine)
         self._deriver: CodeDeriver | None = None
         self._agencies: dict[str, AgencyEntry] = {}
         self._codes: dict[str, tuple[str, str]] = {}
+        # The reverse (agency, person) -> code, and each person's subject key:
+        # both derived from the code key, computed once per person here
+        # rather than per exchange (base32 alone costs more than the lookup).
+        self._codes_of: dict[tuple[str, str], str] = {}
+        self._subject_keys: dict[str, bytes] = {}
         # (requester, request_id) of exchanges in flight: a concurrent replay
         # is refused before the first one has been committed.
         self._inflight: set[tuple[str, str]] = set()
@@ -453,11 +466,11 @@ class HubService:
         internal_id = owner[1]
 
         query = ProvisionQuery(
-            request.request_id, requester.agency_id, requester.name, b64(requester.box_public),
-            provider.agency_id, request.task, request.item, self._load_keys().code(provider.agency_id, internal_id),
+            request.request_id, requester.agency_id, requester.name, requester.box_public_b64,
+            provider.agency_id, request.task, request.item, self._code_for(provider.agency_id, internal_id),
             request.time, int(now * 1000),
         ).to_wire()
-        answer = self._ask(provider, query)
+        answer, settle = self._ask(provider, query)
         leaf = leaf_bytes(
             time=request.time, requester=request.requester, provider=request.provider, task=request.task,
             item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
@@ -466,12 +479,33 @@ class HubService:
         # Past this point the exchange has its own leaf (or the log failed);
         # a later failure must not add a second, "refused" one.
         attempt.leaf_logged = True
+        # The provider's record commits in its own store while the leaf
+        # commits here; the answer is passed on only once both are durable.
         index = self._log().append(leaf).index
-        logged = datetime.now(UTC)
+        try:
+            settle()
+        except KojinError:
+            # The leaf says what the hub held; the requester gets nothing. The
+            # hub's record still mirrors the leaf, as a restart would rebuild it.
+            self._record(request, requester, provider, answer, index, attempt)
+            raise
+        self._record(request, requester, provider, answer, index, attempt)
+        return {
+            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
+            "provider_name": provider.name, "task": request.task, "item": request.item,
+            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
+            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
+        }
+
+    def _record(
+        self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer,
+        index: int, attempt: _Attempt,
+    ) -> None:
         # The leaf is durable now, and it holds everything the hub's record
-        # does: the record is committed behind the answer (rebuilt from the
-        # log after a crash, see _reconcile). The request id stays reserved
-        # in memory until its row is in the store.
+        # does: the record is committed behind the answer, without an fsync of
+        # its own (rebuilt from the log after a crash, see _reconcile). The
+        # request id stays reserved in memory until its row is in the store.
+        logged = datetime.now(UTC)
         reserved, attempt.reserved = attempt.reserved, None
         self._writer.write_later([
             (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
@@ -484,12 +518,6 @@ class HubService:
                 "leaf_index": index, "logged_at": logged,
             }),
         ], lambda error: self._release(reserved, error))
-        return {
-            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
-            "provider_name": provider.name, "task": request.task, "item": request.item,
-            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
-            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
-        }
 
     def _release(self, reserved: tuple[str, str] | None, error: BaseException | None) -> None:
         if error is not None:
@@ -501,7 +529,26 @@ class HubService:
                 self._inflight.discard(reserved)
 
     def _subject(self, internal_id: str, request: ExchangeRequest) -> str:
-        return subject_commitment(self._load_keys().subject_key(internal_id), request.requester, request.request_id)
+        return subject_commitment(self._subject_key(internal_id), request.requester, request.request_id)
+
+    def _subject_key(self, internal_id: str) -> bytes:
+        key = self._subject_keys.get(internal_id)
+        if key is None:
+            key = self._load_keys().subject_key(internal_id)
+            if len(self._subject_keys) >= _CODE_CACHE_MAX:
+                self._subject_keys.clear()
+            self._subject_keys[internal_id] = key
+        return key
+
+    def _code_for(self, agency_id: str, internal_id: str) -> str:
+        """The agency's code for the person (derived, so cached as freely as the code table)."""
+        code = self._codes_of.get((agency_id, internal_id))
+        if code is None:
+            code = self._load_keys().code(agency_id, internal_id)
+            if len(self._codes_of) >= _CODE_CACHE_MAX:
+                self._codes_of.clear()
+            self._codes_of[(agency_id, internal_id)] = code
+        return code
 
     def _reserve(self, request: ExchangeRequest, attempt: _Attempt) -> None:
         key = (request.requester, request.request_id)
@@ -521,8 +568,8 @@ class HubService:
                 "This request id has already been used by the requester.", "request_id",
             )
 
-    def _ask(self, provider: AgencyEntry, query: dict[str, Any]) -> ProvisionAnswer:
-        raw, mac = self._transport.deliver(
+    def _ask(self, provider: AgencyEntry, query: dict[str, Any]) -> tuple[ProvisionAnswer, Settle]:
+        raw, mac, settle = self._transport.deliver(
             provider.agency_id, provider.endpoint, query, channel_mac(provider.channel_key, query)
         )
         if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
@@ -542,7 +589,7 @@ class HubService:
                 "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
                 "The provider answered a different request.", field="provider",
             )
-        return answer
+        return answer, settle
 
     def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> None:
         if attempt.leaf_logged:
@@ -671,15 +718,17 @@ class HubService:
         )
         index = self._log().append(leaf).index
         logged = datetime.now(UTC)
-        self._writer.write([
-            (seen_requests, {"requester": viewer[:40], "request_id": request_id, "seen_at": logged}),
-            (exchange_records, {
-                "request_id": request_id, "requester_id": viewer[:40], "requester_name": viewer_name[:200],
-                "provider_id": holder[:40], "provider_name": holder_name[:200], "task": task[:200],
-                "item": item[:200], "requested_at": _dt(int(now)), "provided_at": _dt(provided_ms / 1000),
-                "outcome": Outcome.ANSWERED.value, "withheld": False, "leaf_index": index, "logged_at": logged,
-            }),
-        ])
+        # Committed durably on its own, unlike an exchange's record: the viewer
+        # is a clinic, not a registered agency, so a restart could not rebuild
+        # this record from the leaf.
+        with self.engine.begin() as conn:
+            conn.execute(insert(seen_requests).values(requester=viewer[:40], request_id=request_id, seen_at=logged))
+            conn.execute(insert(exchange_records).values(
+                request_id=request_id, requester_id=viewer[:40], requester_name=viewer_name[:200],
+                provider_id=holder[:40], provider_name=holder_name[:200], task=task[:200], item=item[:200],
+                requested_at=_dt(int(now)), provided_at=_dt(provided_ms / 1000), outcome=Outcome.ANSWERED.value,
+                withheld=False, leaf_index=index, logged_at=logged,
+            ))
         return index
 
     # -- reading -------------------------------------------------------------------

@@ -1,9 +1,16 @@
 """How the hub reaches an agency's intermediate server (中間サーバーへの経路).
 
-In process when the agency is hosted with the hub (the embedded default and
-the tests), over HTTP when the agency registered an endpoint. Either way the
-messages are the same MACed dictionaries (:mod:`kojin.hub.domain`), so the hub
-cannot tell and need not care which one carried them.
+In process when the agency is hosted with the hub (the embedded default, the
+tests, and J-LIS hosting municipalities' servers beside the hub), over HTTP
+when the agency registered an endpoint. Either way the messages are the same
+MACed dictionaries (:mod:`kojin.hub.domain`), so the hub cannot tell and need
+not care which one carried them.
+
+A delivery comes back with ``settle``: the call that returns once the
+provider's §23 record of it is durable (raising if it could not be written).
+Over HTTP the server answers only after that, so ``settle`` has nothing left
+to wait for; in process the hub commits the exchange's leaf while the
+provider's record commits, and settles before passing the answer on.
 """
 
 from __future__ import annotations
@@ -22,16 +29,24 @@ class ProviderUnavailable(KojinError):
     status = 502
 
 
+Settle = Callable[[], None]
+"""Returns once the provider's §23 record of a delivered answer is durable; raises if it is not."""
+
+
+def _settled() -> None:
+    return None
+
+
 class IntermediateEndpoint(Protocol):
     """An intermediate server as the hub sees it: MACed query in, MACed answer out."""
 
-    def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]: ...
+    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Settle]: ...
 
 
 class IntermediateTransport(Protocol):
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]: ...
+    ) -> tuple[object, object, Settle]: ...
 
     def close(self) -> None: ...
 
@@ -58,7 +73,7 @@ class HttpIntermediates:
 
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]:
+    ) -> tuple[object, object, Settle]:
         url = f"{(endpoint or '').rstrip('/')}/agency/{agency_id}/intermediate/answer"
         try:
             response = self._client.post(url, json={"query": query, "mac": mac})
@@ -72,7 +87,8 @@ class HttpIntermediates:
             error = body.get("error") if isinstance(body, dict) else None
             code = error.get("code") if isinstance(error, dict) else None
             raise _unavailable(agency_id, str(code or f"HTTP {response.status_code}"))
-        return body.get("answer"), body.get("mac")
+        # The server answered after its record was durable: nothing to settle.
+        return body.get("answer"), body.get("mac"), _settled
 
     def close(self) -> None:
         if self._own:
@@ -96,7 +112,7 @@ class IntermediateRouter:
 
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]:
+    ) -> tuple[object, object, Settle]:
         if endpoint:
             if self._http is None:
                 self._http = HttpIntermediates()
@@ -105,11 +121,19 @@ class IntermediateRouter:
         if server is None:
             raise _unavailable(agency_id, "not hosted here")
         try:
-            return server.answer(query, mac)
+            answer, answer_mac, settle = server.answer_deferred(query, mac)
         except KojinError as exc:
             # The provider's own refusal is not the requester's fault: it is
             # reported as the provider failing, with its reason.
             raise _unavailable(agency_id, exc.code) from None
+
+        def settle_record() -> None:
+            try:
+                settle()
+            except Exception as exc:  # the provider's store failed: the provider failed
+                raise _unavailable(agency_id, getattr(exc, "code", None) or type(exc).__name__) from None
+
+        return answer, answer_mac, settle_record
 
     def close(self) -> None:
         if self._http is not None:
