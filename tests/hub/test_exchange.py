@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -323,3 +324,84 @@ def test_the_hubs_records_are_rebuilt_from_the_log(kojin: Kojin, people: list[Pe
         assert err.value.code == "hub.replayed_request"
     finally:
         again.close()
+
+
+def test_the_event_loop_path_gives_the_same_exchange(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    blocking = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    awaited = asyncio.run(client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+    assert awaited.comparable() == blocking.comparable()
+    assert awaited.leaf_index == blocking.leaf_index + 1
+    # Recorded by all three, like the blocking path.
+    assert [r["request_id"] for r in kojin.hub.records()] == [blocking.request_id, awaited.request_id]
+    for agency in ("13105", "13104"):
+        assert [e.request_id for e in kojin.agencies.get(agency).log_entries()] == [
+            blocking.request_id, awaited.request_id]
+    from kojin.agency.client import HttpHub
+
+    with pytest.raises(TypeError):
+        asyncio.run(kojin.agencies.client("13105", HttpHub("http://unused")).request_async(
+            "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+
+
+def test_every_refusal_is_the_same_on_the_event_loop(kojin: Kojin, people: list[Person]) -> None:
+    cases = _cases(kojin, people[0])
+    before = counts(kojin)
+
+    async def refuse(body: object) -> KojinError:
+        try:
+            await kojin.hub.exchange_async(body)
+        except KojinError as exc:
+            return exc
+        raise AssertionError("not refused")
+
+    for name, (body, code, field) in cases.items():
+        size = kojin.exchange_log.size()
+        err = asyncio.run(refuse(body))
+        assert (err.code, err.field) == (code, field), name
+        assert kojin.exchange_log.size() == size + 1, name
+        leaf = json.loads(kojin.exchange_log.leaf_data(size))
+        assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
+        assert counts(kojin) == before, name
+
+
+def test_concurrent_exchanges_and_replays_on_one_event_loop(kojin: Kojin, people: list[Person]) -> None:
+    client = kojin.agencies.client("13105")
+    body = client.sign(client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]))
+
+    async def replay() -> str:
+        try:
+            await kojin.hub.exchange_async(body)
+            return "ok"
+        except KojinError as exc:
+            return exc.code
+
+    async def main() -> tuple[list[int], list[str]]:
+        many = [client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"])
+                for p in people for _ in range(40)]
+        results = await asyncio.gather(*many)
+        replays = await asyncio.gather(*(replay() for _ in range(8)))
+        return [r.leaf_index for r in results], replays
+
+    indexes, replays = asyncio.run(main())
+    assert sorted(indexes) == list(range(80))
+    assert sorted(replays) == ["hub.replayed_request"] * 7 + ["ok"]
+    assert len(kojin.hub.records(limit=1000)) == 81
+    assert len(kojin.agencies.get("13105").log_entries(limit=1000)) == 80  # the replayed body was never opened
+    assert len(kojin.agencies.get("13104").log_entries(limit=1000)) == 81
+
+
+def test_the_event_loop_path_also_waits_for_the_providers_record(kojin: Kojin, people: list[Person]) -> None:
+    shinjuku = kojin.agencies.get("13104")
+    with shinjuku.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE exchange_log RENAME TO exchange_log_away"))
+    try:
+        with pytest.raises(KojinError) as err:
+            asyncio.run(kojin.agencies.client("13105").request_async(
+                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]))
+        assert err.value.code == "hub.provider_unavailable"
+    finally:
+        with shinjuku.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
+    assert kojin.agencies.get("13105").log_entries() == []

@@ -144,3 +144,97 @@ def test_lingering_puts_rows_nobody_waits_for_in_few_commits(engine: Engine) -> 
         assert derived.commit_count <= 2
     finally:
         derived.close()
+
+
+def test_a_ticket_tells_whoever_registers_before_or_after(engine: Engine, writer: GroupCommit) -> None:
+    told: list[tuple[str, BaseException | None]] = []
+    early = writer.submit([_row("g", "x")])
+    early.then(lambda error: told.append(("early", error)))
+    early.wait()
+    early.then(lambda error: told.append(("late", error)))  # already done: at once
+    clash = writer.submit([_row("g", "x")])
+    both = threading.Event()
+    clash.then(lambda error: (told.append(("clash", error)), both.set()))
+    assert both.wait(10)
+    assert [name for name, _ in told] == ["early", "late", "clash"]
+    assert told[0][1] is None and told[1][1] is None and isinstance(told[2][1], IntegrityError)
+
+
+def test_event_loop_callers_wait_without_blocking_and_are_woken_together(
+    engine: Engine, writer: GroupCommit
+) -> None:
+    import asyncio
+
+    from kojin.core.aio import resolver, until_done
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        woken = 0
+        real = loop.call_soon_threadsafe
+
+        def counting(*args: object) -> object:
+            nonlocal woken
+            woken += 1
+            return real(*args)  # type: ignore[arg-type]
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        heartbeat = 0
+
+        async def beat() -> None:
+            nonlocal heartbeat
+            while True:
+                heartbeat += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(beat())
+        outcomes = await asyncio.gather(
+            *(until_done(writer.submit([_row("h", f"r{i}")]).then) for i in range(40)),
+            until_done(writer.submit([_row("h", "r0")]).then),  # a clash fails only its own waiter
+            return_exceptions=True,
+        )
+        ticker.cancel()
+        assert heartbeat > 1  # the loop kept running while the commits were in flight
+        assert woken <= 10  # a commit's waiters share wake-ups (41 one by one)
+        # A future cancelled before its result arrives is skipped, not an error.
+        cancelled: asyncio.Future[None] = loop.create_future()
+        cancelled.cancel()
+        resolver().settle(cancelled, None, None)
+        await asyncio.sleep(0.01)
+        return [type(o).__name__ for o in outcomes]
+
+    names = asyncio.run(main())
+    assert names == ["NoneType"] * 40 + ["IntegrityError"]
+    assert _count(engine) == 40
+
+
+def test_rows_queued_after_an_empty_wake_up_still_wake_the_writer(engine: Engine) -> None:
+    # The writer takes a batch while the loop's end-of-pass wake-up is still
+    # due; that wake-up then finds nothing open, and must not leave a "go"
+    # standing that would keep the next pass's rows from waking the writer.
+    import asyncio
+    import time
+
+    from kojin.core.aio import resolver
+
+    derived = GroupCommit(engine, name="test-derived", durable=False, linger=0.001)
+
+    async def main() -> None:
+        wake = resolver()
+
+        def queue(request_id: str) -> asyncio.Future[None]:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            derived.write_later([_row("i", request_id)], lambda error: wake.settle(future, None, error))
+            return future
+
+        first = queue("a")
+        await asyncio.sleep(0)  # its wake-up runs: the writer starts
+        second = queue("b")  # a wake-up is due again
+        time.sleep(0.2)  # meanwhile the writer takes both
+        await asyncio.gather(first, second)  # the due wake-up ran over an empty batch
+        await asyncio.wait_for(queue("c"), timeout=10)
+
+    try:
+        asyncio.run(main())
+        assert _count(engine) == 3
+    finally:
+        derived.close()

@@ -15,12 +15,13 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
 from kojin.agency.domain import ExchangeResult, LogEntry, Role
 from kojin.agency.service import AgencyService
+from kojin.core.aio import until_done
 from kojin.core.crypto import b64, unb64
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.hub.domain import SEALED_KIND, ExchangeRequest, Outcome
@@ -39,6 +40,12 @@ class HubTransport(Protocol):
         ...
 
 
+class AsyncHubTransport(HubTransport, Protocol):
+    """A transport a client on an event loop can await."""
+
+    async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class InProcessHub:
     """The hub in this process: a direct call, the same dictionaries as over HTTP."""
 
@@ -47,6 +54,9 @@ class InProcessHub:
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
         return self._hub.exchange(signed)
+
+    async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return await self._hub.exchange_async(signed)
 
     def box_key(self, agency_id: str) -> bytes:
         return self._hub.agency(agency_id, "provider").box_public
@@ -127,7 +137,8 @@ class AgencyClient:
         # an answer from someone else.
         self._box_keys: dict[str, bytes] = {}
 
-    def _provider_box_key(self, provider: str) -> bytes:
+    def provider_box_key(self, provider: str) -> bytes:
+        """The provider's X25519 key, asked of the hub's registry the first time and kept."""
         key = self._box_keys.get(provider)
         if key is None:
             key = self._box_keys[provider] = self.hub.box_key(provider)
@@ -159,8 +170,28 @@ class AgencyClient:
         req = self.new_request(provider, task, item, code=code, local_id=local_id, request_id=request_id)
         return self.complete(req, self.hub.exchange(self.sign(req)))
 
+    async def request_async(
+        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        request_id: str | None = None,
+    ) -> ExchangeResult:
+        """:meth:`request` on an event loop (over a transport with ``exchange_async``)."""
+        hub = self.hub
+        if not hasattr(hub, "exchange_async"):
+            raise TypeError(f"{type(hub).__name__} cannot be awaited; use request()")
+        req = self.new_request(provider, task, item, code=code, local_id=local_id, request_id=request_id)
+        answer = await cast("AsyncHubTransport", hub).exchange_async(self.sign(req))
+        result, entry = self.open_answer(req, answer)
+        await until_done(self.agency.record_soon(entry).then)
+        return result
+
     def complete(self, req: ExchangeRequest, answer: dict[str, Any]) -> ExchangeResult:
         """Check and open the hub's answer to ``req``, and record it."""
+        result, entry = self.open_answer(req, answer)
+        self.agency.record(entry)
+        return result
+
+    def open_answer(self, req: ExchangeRequest, answer: dict[str, Any]) -> tuple[ExchangeResult, LogEntry]:
+        """Check and open the hub's answer to ``req``: the result, and the §23 record still to be kept of it."""
         for name in ("request_id", "provider", "item", "task"):
             if answer.get(name) != getattr(req, name):
                 raise _answer_mismatch(name)
@@ -172,7 +203,7 @@ class AgencyClient:
             if not isinstance(sealed, str):
                 raise _answer_mismatch("sealed")
             opened = json.loads(self.agency.keys.box.open_from(
-                self._provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
+                self.provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
             ))
             if not isinstance(opened, dict):
                 raise _answer_mismatch("sealed")
@@ -187,10 +218,9 @@ class AgencyClient:
             req.request_id, req.provider, str(answer.get("provider_name", "")), req.task, req.item, outcome, payload,
             updated_at, req.time, provided_ms, int(answer["leaf_index"]),
         )
-        keys = self.agency.keys
-        self.agency.record(LogEntry(
-            Role.REQUESTER, req.request_id, req.code, req.requester, keys.name, req.provider, result.provider_name,
-            req.task, req.item, datetime.fromtimestamp(req.time, UTC),
+        entry = LogEntry(
+            Role.REQUESTER, req.request_id, req.code, req.requester, self.agency.keys.name, req.provider,
+            result.provider_name, req.task, req.item, datetime.fromtimestamp(req.time, UTC),
             datetime.fromtimestamp(provided_ms / 1000, UTC), outcome, result.leaf_index,
-        ))
-        return result
+        )
+        return result, entry

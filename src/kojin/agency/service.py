@@ -276,16 +276,16 @@ class IntermediateServer:
 
     def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
         """Answer one MACed query from the hub with a MACed answer, once its §23 record is durable."""
-        answer, answer_mac, settle = self.answer_deferred(query, mac)
-        settle()
+        answer, answer_mac, ticket = self.answer_deferred(query, mac)
+        ticket.wait()
         return answer, answer_mac
 
-    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Callable[[], None]]:
-        """:meth:`answer`, returning before the §23 record is durable, with ``settle`` to wait for it.
+    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Ticket]:
+        """:meth:`answer`, returning before the §23 record is durable, with the ticket that tells when.
 
         For the hub hosting this server in its own process: it commits the
         exchange's leaf meanwhile, and passes the answer on only after both
-        (``settle`` raises if the record could not be written).
+        (the ticket fails if the record could not be written).
         """
         keys = self.agency.keys
         if not check_channel_mac(keys.channel_key, query, mac):
@@ -328,7 +328,7 @@ class IntermediateServer:
             q.item, datetime.fromtimestamp(q.requested_at, UTC), _dt_ms(provided_ms), outcome,
         ))
         answer = ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire()
-        return answer, channel_mac(keys.channel_key, answer), ticket.wait
+        return answer, channel_mac(keys.channel_key, answer), ticket
 
 
 class AgencyDirectory:

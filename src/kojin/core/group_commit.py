@@ -14,6 +14,14 @@ fsync each, which caps a store at a few hundred writes a second. A
 There is no timer: while one commit is in flight the next batch fills by
 itself, so a lone caller waits for one commit and a crowd shares them.
 
+A caller on an event loop that does not block (:meth:`GroupCommit.submit`,
+:meth:`~GroupCommit.write_later`) does not wake the writer itself: the first
+one in a pass of the loop schedules the wake-up for the end of that pass, so
+everything the loop's ready tasks queue in one pass shares one commit and one
+wake-up, instead of the writer starting on the first row and the rest
+waiting for the next commit. Waiting on a ticket wakes the writer at once, so
+a caller that blocks after all cannot wait for a pass that never ends.
+
 :meth:`GroupCommit.submit` queues rows and returns a :class:`Ticket` to wait
 on later, so a caller can overlap this commit with other work (the hub lets a
 provider's record commit while the exchange's leaf commits).
@@ -39,10 +47,12 @@ Nothing here knows what the rows mean; any party may use it for any table.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -70,29 +80,57 @@ Done = Callable[[BaseException | None], None]
 
 
 class Ticket:
-    """Rows queued for a commit (:meth:`GroupCommit.submit`); :meth:`wait` until it is done."""
+    """Rows queued for a commit (:meth:`GroupCommit.submit`): wait for it, or be told.
 
-    __slots__ = ("_done", "error", "on_done", "rows")
+    :meth:`wait` blocks a thread; :meth:`then` registers a callback the
+    writer runs after the commit (for an event loop that must not block).
+    """
 
-    def __init__(self, rows: Sequence[Row], on_done: Done | None = None) -> None:
+    __slots__ = ("_done", "_finished", "_then", "_writer", "error", "on_done", "rows")
+
+    # Guards registering callbacks against the writer finishing: held for a
+    # few instructions, so one for every ticket costs nothing measurable.
+    _guard = threading.Lock()
+
+    def __init__(self, rows: Sequence[Row], on_done: Done | None = None, writer: GroupCommit | None = None) -> None:
         self.rows = rows
         self.on_done = on_done
+        self._writer = writer
         # A bare lock held until the commit: cheaper to wait on than an Event.
         self._done = threading.Lock()
         self._done.acquire()
+        self._finished = False
+        self._then: list[Done] | None = None
         self.error: BaseException | None = None
 
     def wait(self) -> None:
         """Block until the rows are committed; raise the database's error if they were not."""
+        if not self._finished and self._writer is not None:
+            self._writer._start_now()  # queued from an event loop whose pass may be this very call
         self._done.acquire()
         self._done.release()  # a second wait (or a late one) returns at once
         if self.error is not None:
             raise self.error
 
+    def then(self, done: Done) -> None:
+        """``done(error)`` once the rows are committed (at once if they already are)."""
+        with Ticket._guard:
+            if not self._finished:
+                if self._then is None:
+                    self._then = []
+                self._then.append(done)
+                return
+        done(self.error)
+
     def finish(self) -> None:
-        if self.on_done is not None:
+        with Ticket._guard:
+            self._finished = True
+            callbacks, self._then = self._then, None
+        for callback in (self.on_done, *(callbacks or ())):
+            if callback is None:
+                continue
             try:
-                self.on_done(self.error)
+                callback(self.error)
             except Exception:  # a callback's failure must not stop the writer
                 log.exception("group-commit callback failed")
         self._done.release()
@@ -172,7 +210,9 @@ class GroupCommit:
         self._linger = linger
         self._cv = threading.Condition(threading.Lock())
         self._open: list[Ticket] = []
-        self._waited = False  # someone in the open batch blocks on it: no lingering
+        self._go = False  # the open batch may be committed (someone asked, or a loop's pass ended)
+        self._waited = False  # someone in the open batch waits for it: no lingering
+        self._kick_due = False  # an event loop will say go at the end of its pass
         self._closing = False
         # Started on first use: a store nobody writes to costs no thread.
         self._thread: threading.Thread | None = None
@@ -197,11 +237,11 @@ class GroupCommit:
         Raises the database's exception if these rows (not someone else's)
         cannot be written, and :class:`WriterClosed` after :meth:`close`.
         """
-        self._enqueue(rows, None, waited=True).wait()
+        self._enqueue(rows, None, waited=True, blocking=True).wait()
 
     def submit(self, rows: Sequence[Row]) -> Ticket:
-        """Queue ``rows`` for the next commit and return at once; ``Ticket.wait()`` blocks until it."""
-        return self._enqueue(rows, None, waited=True)
+        """Queue ``rows`` for the next commit and return at once; the ticket tells when it is done."""
+        return self._enqueue(rows, None, waited=True, blocking=False)
 
     def write_later(self, rows: Sequence[Row], on_done: Done | None = None) -> None:
         """Queue ``rows`` for the next commit and return at once; ``on_done(error)`` follows it.
@@ -209,14 +249,15 @@ class GroupCommit:
         For rows that are a derived record of something already durable
         elsewhere (and can be rebuilt from it after a crash).
         """
-        self._enqueue(rows, on_done, waited=False)
+        self._enqueue(rows, on_done, waited=False, blocking=False)
 
     def flush(self) -> None:
         """Wait until everything queued before this call is committed."""
         self.write([])
 
-    def _enqueue(self, rows: Sequence[Row], on_done: Done | None, *, waited: bool) -> Ticket:
-        ticket = Ticket(rows, on_done)
+    def _enqueue(self, rows: Sequence[Row], on_done: Done | None, *, waited: bool, blocking: bool) -> Ticket:
+        ticket = Ticket(rows, on_done, self)
+        loop = None if blocking else asyncio._get_running_loop()
         with self._cv:
             if self._closing:
                 raise WriterClosed(
@@ -226,11 +267,35 @@ class GroupCommit:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._open.append(ticket)
-            if len(self._open) == 1 or (waited and not self._waited):
-                self._cv.notify()
+            lingering = waited and not self._waited and self._go
             if waited:
                 self._waited = True
+            if loop is None:
+                if not self._go or lingering:
+                    self._go = True
+                    self._cv.notify()
+                return ticket
+            schedule = not self._kick_due
+            self._kick_due = True
+        if schedule:
+            loop.call_soon(self._kick)
         return ticket
+
+    def _kick(self) -> None:
+        """The end of an event loop's pass: commit what it queued."""
+        with self._cv:
+            self._kick_due = False
+            # Only with rows open: a go left standing over an empty batch
+            # would let the next rows in without anyone waking the writer.
+            if self._open and (not self._go or self._waited):
+                self._go = True
+                self._cv.notify()
+
+    def _start_now(self) -> None:
+        with self._cv:
+            if self._open and not (self._go and self._waited):
+                self._go = self._waited = True
+                self._cv.notify()
 
     def close(self) -> None:
         """Commit what callers already wait for, then stop the writer."""
@@ -245,13 +310,18 @@ class GroupCommit:
         try:
             while True:
                 with self._cv:
-                    while not self._open and not self._closing:
+                    while not (self._open and self._go) and not self._closing:
                         self._cv.wait()
                     if self._linger and not self._waited and not self._closing:
-                        # Only derived rows so far: let more join this commit.
-                        # A caller who waits (or close) notifies, ending it.
-                        self._cv.wait(self._linger)
-                    batch, self._open, self._waited = self._open, [], False
+                        # Only derived rows so far: let more join this commit,
+                        # until someone waits for it (or close).
+                        deadline = time.monotonic() + self._linger
+                        while not self._waited and not self._closing:
+                            left = deadline - time.monotonic()
+                            if left <= 0:
+                                break
+                            self._cv.wait(left)
+                    batch, self._open, self._waited, self._go = self._open, [], False, False
                 if not batch:
                     return
                 self._commit(batch)

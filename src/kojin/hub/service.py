@@ -20,6 +20,7 @@ provider to the requester's key.
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import json
 import logging
@@ -27,7 +28,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.aio import Resolver, resolver, until_done
 from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
@@ -57,7 +59,7 @@ from kojin.hub.domain import (
     validate_agency_id,
 )
 from kojin.hub.store import agencies, codes, exchange_records, hub_keys, persons, seen_requests
-from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settle
+from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settlement
 
 log = logging.getLogger("kojin.hub")
 
@@ -79,6 +81,8 @@ class ExchangeLogPort(Protocol):
     """What the hub needs of the audit party's exchange log."""
 
     def append(self, leaf_data: bytes) -> Receipt: ...
+
+    def append_then(self, leaf_data: bytes, done: Callable[[Any, BaseException | None], None]) -> None: ...
 
     def size(self) -> int: ...
 
@@ -136,6 +140,72 @@ class _Attempt:
         t = raw.get("time")
         if isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 1 << 40:
             self.time = t
+
+
+class _Op:
+    """A point where an exchange waits: what to do, blocking (:meth:`run`) or on a loop (:meth:`run_async`)."""
+
+    __slots__ = ()
+
+    def run(self, hub: HubService) -> Any:
+        raise NotImplementedError
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> Any:
+        raise NotImplementedError
+
+
+class _Deliver(_Op):
+    """Ask the provider's intermediate server: in process it answers at once; over HTTP it is a round trip."""
+
+    __slots__ = ("provider", "query")
+
+    def __init__(self, provider: AgencyEntry, query: dict[str, Any]) -> None:
+        self.provider = provider
+        self.query = query
+
+    def run(self, hub: HubService) -> tuple[object, object, Settlement]:
+        provider = self.provider
+        return hub._transport.deliver(
+            provider.agency_id, provider.endpoint, self.query, channel_mac(provider.channel_key, self.query)
+        )
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> tuple[object, object, Settlement]:
+        if self.provider.endpoint:
+            # A blocking HTTP round trip: off the loop.
+            return await asyncio.get_running_loop().run_in_executor(None, self.run, hub)
+        return self.run(hub)
+
+
+class _Append(_Op):
+    """Append a leaf to the exchange log; the receipt once it is durable."""
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: bytes) -> None:
+        self.leaf = leaf
+
+    def run(self, hub: HubService) -> Receipt:
+        return hub._log().append(self.leaf)
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> Receipt:
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        hub._log().append_then(self.leaf, lambda receipt, error: wake.settle(future, receipt, error))
+        return await future
+
+
+class _Settle(_Op):
+    """Wait until the provider's §23 record is durable."""
+
+    __slots__ = ("settlement",)
+
+    def __init__(self, settlement: Settlement) -> None:
+        self.settlement = settlement
+
+    def run(self, hub: HubService) -> None:
+        self.settlement.wait()
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> None:
+        await until_done(self.settlement.then)
 
 
 def _refuse(cls: type[KojinError], code: str, ja: str, en: str, field: str | None = None) -> KojinError:
@@ -395,18 +465,65 @@ class HubService:
     def exchange(self, body: object) -> dict[str, Any]:
         """Route one signed request; return the provider's sealed answer once everything is durable."""
         self._start()
+        steps = self._exchange_steps(body)
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                op = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: dict[str, Any] = done.value
+                return result
+            try:
+                value, error = op.run(self), None
+            except Exception as exc:
+                value, error = None, exc
+
+    async def exchange_async(self, body: object) -> dict[str, Any]:
+        """:meth:`exchange` for a caller on an event loop: the same steps, waiting without blocking it.
+
+        The checks, the provider's answer (when it is hosted here) and the
+        log append run on the loop; durable commits are awaited, and the
+        writers wake the loop once per commit for everyone waiting on it.
+        """
+        if not self._ready:
+            await asyncio.get_running_loop().run_in_executor(None, self._start)
+        wake = resolver()
+        steps = self._exchange_steps(body)
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                op = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: dict[str, Any] = done.value
+                return result
+            try:
+                value, error = await op.run_async(self, wake), None
+            except Exception as exc:
+                value, error = None, exc
+
+    def _exchange_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
+        """The exchange, yielding where it waits (see :class:`_Op`), so one code path serves both callers."""
         attempt = _Attempt()
         try:
-            return self._exchange(body, attempt)
+            return (yield from self._exchange(body, attempt))
         except KojinError as exc:
-            self._log_refusal(attempt, exc)
+            if not attempt.leaf_logged:
+                yield from self._log_refusal(attempt, exc)
+            raise
+        except GeneratorExit:
+            if attempt.leaf_logged:
+                # Abandoned (its task cancelled) once the leaf may be in the
+                # log: the request id stays spent; a restart rebuilds the rest.
+                attempt.reserved = None
             raise
         finally:
             if attempt.reserved is not None:
                 with self._lock:
                     self._inflight.discard(attempt.reserved)
 
-    def _exchange(self, body: object, attempt: _Attempt) -> dict[str, Any]:
+    def _exchange(self, body: object, attempt: _Attempt) -> Generator[_Op, Any, dict[str, Any]]:
         if not isinstance(body, dict):
             raise invalid("body", "オブジェクトではありません。", "must be an object.")
         attempt.take_claims(body.get("request"))
@@ -470,7 +587,7 @@ class HubService:
             provider.agency_id, request.task, request.item, self._code_for(provider.agency_id, internal_id),
             request.time, int(now * 1000),
         ).to_wire()
-        answer, settle = self._ask(provider, query)
+        answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
         leaf = leaf_bytes(
             time=request.time, requester=request.requester, provider=request.provider, task=request.task,
             item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
@@ -481,9 +598,10 @@ class HubService:
         attempt.leaf_logged = True
         # The provider's record commits in its own store while the leaf
         # commits here; the answer is passed on only once both are durable.
-        index = self._log().append(leaf).index
+        receipt: Receipt = yield _Append(leaf)
+        index = receipt.index
         try:
-            settle()
+            yield _Settle(settlement)
         except KojinError:
             # The leaf says what the hub held; the requester gets nothing. The
             # hub's record still mirrors the leaf, as a restart would rebuild it.
@@ -568,10 +686,10 @@ class HubService:
                 "This request id has already been used by the requester.", "request_id",
             )
 
-    def _ask(self, provider: AgencyEntry, query: dict[str, Any]) -> tuple[ProvisionAnswer, Settle]:
-        raw, mac, settle = self._transport.deliver(
-            provider.agency_id, provider.endpoint, query, channel_mac(provider.channel_key, query)
-        )
+    def _check_answer(
+        self, provider: AgencyEntry, query: dict[str, Any], delivered: tuple[object, object, Settlement]
+    ) -> tuple[ProvisionAnswer, Settlement]:
+        raw, mac, settlement = delivered
         if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
             raise ProviderUnavailable(
                 "hub.provider_unavailable", "提供機関の応答を認証できません。",
@@ -589,18 +707,16 @@ class HubService:
                 "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
                 "The provider answered a different request.", field="provider",
             )
-        return answer, settle
+        return answer, settlement
 
-    def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> None:
-        if attempt.leaf_logged:
-            return  # the leaf of this exchange is already in the log; nothing more to say there
+    def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> Generator[_Op, Any, None]:
         leaf = leaf_bytes(
             time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
             item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
             subject=attempt.subject,
         )
         try:
-            self._log().append(leaf)
+            yield _Append(leaf)
         except KojinError as log_exc:
             log.error("refusal %s could not be logged: %s", exc.code, log_exc.code)
 
