@@ -12,10 +12,11 @@ Prints one JSON object with:
 * ``in_process_threads`` — the same through the blocking API
   (``AgencyClient.request``) from client threads;
 * ``http`` — the hub served by uvicorn in another process (the providers'
-  intermediate servers hosted with it, as J-LIS hosts municipalities'), and a
-  lean asyncio HTTP/1.1 keep-alive client in this one that signs every request
-  and opens and checks every answer (the requester's own §23 record, its own
-  store's work, is left out here: the in-process figures include it);
+  intermediate servers hosted with it, as J-LIS hosts municipalities'),
+  pinned to one CPU by default (``--server-cpus``), and a lean asyncio
+  HTTP/1.1 keep-alive client in this one that signs every request and opens
+  and checks every answer (the requester's own §23 record, its own store's
+  work, is left out here: the in-process figures include it);
 * ``log`` — durable appends/s to the exchange log from concurrent callers, and
   inclusion-proof time at ``--leaves`` leaves beside pymerkle on the same
   leaves (pymerkle is a GPL test oracle: imported here only).
@@ -301,15 +302,24 @@ def drive_http(
     return asyncio.run(run())
 
 
-def bench_http(data: Path, connections: int, seconds: float) -> dict[str, Any]:
+def bench_http(data: Path, connections: int, seconds: float, server_cpus: set[int] | None) -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
     env.pop("KOJIN_DATABASE_URL", None)
+
+    def pin() -> None:
+        # The hub's Python work is bound to one core by the GIL anyway; kept
+        # on one CPU, the hand-offs between its event loop and its writer
+        # threads stay on that CPU instead of each waking the other (which
+        # on a virtual machine costs more than the work handed over).
+        if server_cpus:
+            os.sched_setaffinity(0, server_cpus)
+
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "kojin.hub.web:app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
          "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pin,
     )
     kojin = build(Settings(data_dir=data), migrate=False)
     try:
@@ -330,7 +340,8 @@ def bench_http(data: Path, connections: int, seconds: float) -> dict[str, Any]:
             for client in clients.values():
                 for _, provider, _, _ in WORK:
                     client.provider_box_key(provider)
-        return drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
+        result = drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
+        return {**result, "server_cpus": sorted(server_cpus) if server_cpus else "any"}
     finally:
         kojin.close()
         server.send_signal(signal.SIGTERM)
@@ -369,6 +380,7 @@ def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int
         elapsed = time.perf_counter() - began
         out["durable_appends_per_s"] = round(sum(counts) / elapsed, 1)
         out["append_threads"] = threads
+        out.update(_loop_appends(log, seconds))
 
         # Fill to ``leaves`` in large batches (one commit each), then time proofs.
         have = log.size()
@@ -392,6 +404,45 @@ def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int
         log.close()
         db.dispose()
     return out
+
+
+def _loop_appends(log: Any, seconds: float, concurrency: int = 256) -> dict[str, Any]:
+    """Durable appends awaited by coroutines on one event loop (``append_then``), each told only once durable."""
+    from kojin.core.aio import resolver
+
+    async def run() -> dict[str, Any]:
+        wake = resolver()
+        loop = asyncio.get_running_loop()
+        count = 0
+        stop = False
+
+        async def appender(t: int) -> None:
+            nonlocal count
+            i = 0
+            while not stop:
+                future: asyncio.Future[Any] = loop.create_future()
+                log.append_then(
+                    b'{"kojin":"exchange-leaf/1","loop":%d,"i":%d}' % (t, i),
+                    lambda receipt, error, f=future: wake.settle(f, receipt, error),
+                )
+                await future
+                count += 1
+                i += 1
+
+        tasks = [asyncio.create_task(appender(t)) for t in range(concurrency)]
+        await asyncio.sleep(0.5)
+        began, first, cpu0 = time.perf_counter(), count, _cpu_seconds()
+        await asyncio.sleep(seconds)
+        elapsed, done, cpu = time.perf_counter() - began, count - first, _cpu_seconds() - cpu0
+        stop = True
+        await asyncio.gather(*tasks)
+        return {
+            "durable_appends_per_s_event_loop": round(done / elapsed, 1),
+            "event_loop_appenders": concurrency,
+            "cpu_us_per_append_event_loop": round(cpu * 1e6 / max(1, done), 1),
+        }
+
+    return asyncio.run(run())
 
 
 def _pymerkle(log: Any, engine: Any, size: int, indices: list[int]) -> dict[str, Any]:
@@ -438,13 +489,26 @@ def _same_paths(log: Any, size: int, indices: list[int], proofs: list[Any]) -> b
     return True
 
 
+def _cpus(spec: str) -> set[int] | None:
+    if spec == "any":
+        return None
+    if spec == "last":
+        count = os.cpu_count() or 1
+        return {count - 1} if count > 1 else None
+    return {int(c) for c in spec.split(",")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--concurrency", type=int, default=64, help="agency clients on the event loop (in_process)")
     parser.add_argument("--threads", type=int, default=16, help="blocking agency client threads (in_process_threads)")
-    parser.add_argument("--connections", type=int, default=32, help="keep-alive HTTP connections (http)")
+    parser.add_argument("--connections", type=int, default=24, help="keep-alive HTTP connections (http)")
+    parser.add_argument(
+        "--server-cpus", default="last",
+        help="CPUs the HTTP hub process may run on: 'last' (default: the last CPU), 'any', or a list like 1 or 0,1",
+    )
     parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
@@ -471,7 +535,7 @@ def main() -> None:
         runs: dict[str, Callable[[], dict[str, Any]]] = {
             "in_process": lambda: bench_in_process(data, args.concurrency, seconds),
             "in_process_threads": lambda: bench_in_process_threads(data, args.threads, seconds),
-            "http": lambda: bench_http(data, args.connections, seconds),
+            "http": lambda: bench_http(data, args.connections, seconds, _cpus(args.server_cpus)),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }
         for name, run in runs.items():

@@ -18,11 +18,11 @@ more context switches than the exchange has work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from fastapi import FastAPI
 
 from kojin.agency.api import make_router as agency_router
@@ -90,7 +90,8 @@ class FastExchange:
 
 
 async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # Compact UTF-8 JSON, as json.dumps(ensure_ascii=False) would write it, for a few µs less.
+    body = orjson.dumps(payload)
     await send({
         "type": "http.response.start", "status": status,
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
