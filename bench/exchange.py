@@ -190,7 +190,16 @@ def drive_async(
         await asyncio.gather(*tasks)
         return {"concurrency": concurrency, **_summary(done, elapsed, cpu, None, errors)}
 
-    return asyncio.run(run())
+    return _run_loop(run())
+
+
+def _run_loop(main: Any) -> Any:
+    """Run on uvloop when it is installed (uvicorn[standard] brings it, and serves the hub on it)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -299,7 +308,7 @@ def drive_http(
         await asyncio.gather(*tasks)
         return {"connections": connections, **_summary(done, elapsed, cpu, server, errors)}
 
-    return asyncio.run(run())
+    return _run_loop(run())
 
 
 def bench_http(data: Path, connections: int, seconds: float, server_cpus: set[int] | None) -> dict[str, Any]:
@@ -442,7 +451,7 @@ def _loop_appends(log: Any, seconds: float, concurrency: int = 256) -> dict[str,
             "cpu_us_per_append_event_loop": round(cpu * 1e6 / max(1, done), 1),
         }
 
-    return asyncio.run(run())
+    return _run_loop(run())
 
 
 def _pymerkle(log: Any, engine: Any, size: int, indices: list[int]) -> dict[str, Any]:

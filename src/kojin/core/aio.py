@@ -59,15 +59,24 @@ _resolvers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Resolver] = wea
 _resolvers_lock = threading.Lock()
 
 
+# The last loop asked about and its resolver: asked several times per
+# exchange, almost always by the same loop, where a weak-dictionary look-up
+# (a new weak reference each time) would cost more than the rest.
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], Resolver] | None = None
+
+
 def resolver(loop: asyncio.AbstractEventLoop | None = None) -> Resolver:
     """The resolver of ``loop`` (default: the running one)."""
+    global _last
     loop = loop or asyncio.get_running_loop()
-    found = _resolvers.get(loop)
-    if found is None:
-        with _resolvers_lock:
-            found = _resolvers.get(loop)
-            if found is None:
-                found = _resolvers[loop] = Resolver(loop)
+    last = _last
+    if last is not None and last[0]() is loop:
+        return last[1]
+    with _resolvers_lock:
+        found = _resolvers.get(loop)
+        if found is None:
+            found = _resolvers[loop] = Resolver(loop)
+        _last = (weakref.ref(loop), found)
     return found
 
 

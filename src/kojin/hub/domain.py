@@ -264,7 +264,8 @@ class ProvisionQuery:
     """What the hub asks a provider's intermediate server (情報提供の求め).
 
     ``code`` is the provider's own code for the person, never the requester's.
-    ``requester_box_key`` is the requester's X25519 key the answer is sealed to.
+    ``requester_box_key`` is the requester's X25519 public key: the provider seals the
+    answer in the box its own key and this one share (:class:`kojin.core.crypto.AnswerBox`).
     """
 
     request_id: str

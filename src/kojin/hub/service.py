@@ -3,19 +3,26 @@
 What the hub checks, in order, for every exchange: a well-formed body; a known
 requester; its Ed25519 signature; freshness (±300 s); a request id the
 requester never used; the permitted-exchange table; that the code is the
-requester's own. Then it translates the code to the provider's, asks the
-provider's intermediate server (which records its side durably before it
-answers), appends a leaf to the exchange log and answers only once the leaf
-is durable. The hub's own §23 record holds nothing the leaf does not, so it
-is committed right behind the answer and rebuilt from the log after a crash
-(:meth:`HubService._reconcile`). A refused request is logged as a leaf too,
-and changes nothing else.
+requester's own. Then it translates the code to the provider's and asks the
+provider's intermediate server. A server hosted in this process queues its
+§23 record for a durable commit and answers at once; the hub appends the
+exchange's leaf meanwhile, and answers only once the leaf *and* the
+provider's record are durable (over HTTP the server answers only after its
+record is durable). The hub's own §23 record holds nothing the leaf does not,
+so it is committed behind the answer without an fsync and rebuilt from the
+log after a crash (:meth:`HubService._reconcile`). A refused request is
+logged as a leaf too, and changes nothing else.
+
+The exchange is written once, as steps that yield where they wait
+(:class:`_Op`): :meth:`HubService.exchange` blocks a thread on each wait,
+:meth:`HubService.exchange_async` awaits them on an event loop, so both give
+the same checks, refusals, leaves and records.
 
 One process runs the hub: the exchange log has a single writer, and request
 ids in flight are reserved in that process's memory.
 
 The hub sees no number, no name and no payload: the answer is sealed by the
-provider to the requester's key.
+provider in a box only the requester can open (:class:`kojin.core.crypto.AnswerBox`).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from kojin.core.aio import Resolver, resolver, until_done
 from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
-from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.core.group_commit import GroupCommit, Row, ThreadReaders
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     LEAF_KIND,
@@ -759,7 +766,7 @@ class HubService:
                     select(exchange_records.c.leaf_index).where(exchange_records.c.leaf_index >= start)
                 )
             }
-        restored = 0
+        missing: list[list[Row]] = []
         for index in range(start, size):
             if index in recorded:
                 continue
@@ -775,21 +782,31 @@ class HubService:
                 continue
             outcome = Outcome(leaf["outcome"])
             now = datetime.now(UTC)
+            missing.append([
+                (exchange_records, {
+                    "request_id": leaf["request_id"], "requester_id": requester.agency_id,
+                    "requester_name": requester.name, "provider_id": provider.agency_id,
+                    "provider_name": provider.name, "task": leaf["task"], "item": leaf["item"],
+                    "requested_at": _dt(leaf["time"]), "provided_at": _dt(leaf["provided_at"] / 1000),
+                    "outcome": outcome.value, "withheld": outcome is Outcome.WITHHELD, "leaf_index": index,
+                    "logged_at": now,
+                }),
+                (seen_requests, {"requester": requester.agency_id, "request_id": leaf["request_id"], "seen_at": now}),
+            ])
+        restored = 0
+        if missing:
+            # All in one commit; should one clash (restored by another process
+            # meanwhile), each goes on its own.
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(exchange_records).values(
-                        request_id=leaf["request_id"], requester_id=requester.agency_id,
-                        requester_name=requester.name, provider_id=provider.agency_id, provider_name=provider.name,
-                        task=leaf["task"], item=leaf["item"], requested_at=_dt(leaf["time"]),
-                        provided_at=_dt(leaf["provided_at"] / 1000), outcome=outcome.value,
-                        withheld=outcome is Outcome.WITHHELD, leaf_index=index, logged_at=now,
-                    ))
-                    conn.execute(insert(seen_requests).values(
-                        requester=requester.agency_id, request_id=leaf["request_id"], seen_at=now,
-                    ))
-                restored += 1
+                self._writer.write([row for rows in missing for row in rows])
+                restored = len(missing)
             except IntegrityError:
-                continue
+                for rows in missing:
+                    try:
+                        self._writer.write(rows)
+                        restored += 1
+                    except IntegrityError:
+                        continue
         if restored:
             log.warning("restored %d hub exchange records from the exchange log", restored)
 
