@@ -238,3 +238,27 @@ def test_rows_queued_after_an_empty_wake_up_still_wake_the_writer(engine: Engine
         assert _count(engine) == 3
     finally:
         derived.close()
+
+
+def test_a_loop_closed_before_its_wake_up_ran_holds_nobody_else_up(engine: Engine, writer: GroupCommit) -> None:
+    import asyncio
+
+    from kojin.core.aio import until_done
+
+    first = asyncio.new_event_loop()
+
+    async def queue_and_stop() -> None:
+        writer.write_later([_row("k", "a")])  # its wake-up is due at the end of this pass
+        first.stop()  # ... which never comes: the loop stops, then closes
+        await asyncio.sleep(3600)
+
+    stranded = first.create_task(queue_and_stop())
+    first.run_forever()
+    assert not stranded.done()
+    first.close()
+
+    async def on_another_loop() -> None:
+        await asyncio.wait_for(until_done(writer.submit([_row("k", "b")]).then), timeout=10)
+
+    asyncio.run(on_another_loop())
+    assert _count(engine) == 2

@@ -220,7 +220,9 @@ class ExchangeLog:
         # The open batch may be committed: a blocking caller waits for it, or
         # an event loop's pass that appended to it has ended.
         self._go = False
-        self._kick_due = False
+        # The event loop that will say go at the end of its pass. Kept per loop: a
+        # loop closed before it ran its wake-up must not hold off every other.
+        self._kick_due: asyncio.AbstractEventLoop | None = None
         self._closing = False
         # The writer's own connection, kept for the life of the log: checking
         # one out of the pool per batch costs more than SQLite's commit.
@@ -348,14 +350,15 @@ class ExchangeLog:
                     self._go = True
                     self._cv.notify()
                 return
-            schedule = not self._kick_due
-            self._kick_due = True
+            schedule = self._kick_due is not loop
+            self._kick_due = loop
         if schedule:
-            loop.call_soon(self._kick)
+            loop.call_soon(self._kick, loop)
 
-    def _kick(self) -> None:
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._cv:
-            self._kick_due = False
+            if self._kick_due is loop:
+                self._kick_due = None
             # Only with leaves open: a go left standing over an empty batch
             # would let the next leaves in without anyone waking the writer.
             if self._open.data and not self._go:

@@ -212,7 +212,9 @@ class GroupCommit:
         self._open: list[Ticket] = []
         self._go = False  # the open batch may be committed (someone asked, or a loop's pass ended)
         self._waited = False  # someone in the open batch waits for it: no lingering
-        self._kick_due = False  # an event loop will say go at the end of its pass
+        # The event loop that will say go at the end of its pass. Kept per loop: a
+        # loop closed before it ran its wake-up must not hold off every other.
+        self._kick_due: asyncio.AbstractEventLoop | None = None
         self._closing = False
         # Started on first use: a store nobody writes to costs no thread.
         self._thread: threading.Thread | None = None
@@ -275,16 +277,17 @@ class GroupCommit:
                     self._go = True
                     self._cv.notify()
                 return ticket
-            schedule = not self._kick_due
-            self._kick_due = True
+            schedule = self._kick_due is not loop
+            self._kick_due = loop
         if schedule:
-            loop.call_soon(self._kick)
+            loop.call_soon(self._kick, loop)
         return ticket
 
-    def _kick(self) -> None:
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
         """The end of an event loop's pass: commit what it queued."""
         with self._cv:
-            self._kick_due = False
+            if self._kick_due is loop:
+                self._kick_due = None
             # Only with rows open: a go left standing over an empty batch
             # would let the next rows in without anyone waking the writer.
             if self._open and (not self._go or self._waited):
