@@ -17,7 +17,8 @@ Prints one JSON object with:
   HTTP/1.1 keep-alive client in this one that signs every request and opens
   and checks every answer (the requester's own §23 record, its own store's
   work, is left out here: the in-process figures include it);
-* ``log`` — durable appends/s to the exchange log from concurrent callers, and
+* ``log`` — durable appends/s to the exchange log from concurrent threads
+  (``append``) and from coroutines on one loop (``append_then``), and
   inclusion-proof time at ``--leaves`` leaves beside pymerkle on the same
   leaves (pymerkle is a GPL test oracle: imported here only).
 
