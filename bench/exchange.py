@@ -3,13 +3,22 @@
 Prints one JSON object with:
 
 * ``in_process`` — exchanges/s and latency percentiles with concurrent agency
-  clients calling the hub in this process (walk 4 end to end: sign, verify,
-  table, translate, the provider's intermediate server sealing its copy, the
-  leaf durably in the log, the hub's, provider's and requester's §23 records
-  durably committed, the requester opening the answer);
-* ``http`` — the same with the hub served by uvicorn in another process (the
-  providers hosted with it) and the clients in this one;
-* ``log`` — durable appends/s to the exchange log from concurrent callers, and
+  clients calling the hub in this process on one event loop
+  (``AgencyClient.request_async``; walk 4 end to end: the requester signs, the
+  hub verifies, checks the table and translates the code, the provider's
+  intermediate server seals its copy, the leaf is durable in the log, the
+  provider's and the requester's §23 records are durable and the hub's is
+  committed behind them, the requester opens and checks the answer);
+* ``in_process_threads`` — the same through the blocking API
+  (``AgencyClient.request``) from client threads;
+* ``http`` — the hub served by uvicorn in another process (the providers'
+  intermediate servers hosted with it, as J-LIS hosts municipalities'),
+  pinned to one CPU by default (``--server-cpus``), and a lean asyncio
+  HTTP/1.1 keep-alive client in this one that signs every request and opens
+  and checks every answer (the requester's own §23 record, its own store's
+  work, is left out here: the in-process figures include it);
+* ``log`` — durable appends/s to the exchange log from concurrent threads
+  (``append``) and from coroutines on one loop (``append_then``), and
   inclusion-proof time at ``--leaves`` leaves beside pymerkle on the same
   leaves (pymerkle is a GPL test oracle: imported here only).
 
@@ -20,6 +29,7 @@ Everything runs on SQLite stores in a temporary directory. Run from a checkout:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -89,11 +99,30 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _summary(
+    latencies: list[float], elapsed: float, cpu: float, server_cpu: float | None, errors: list[str],
+) -> dict[str, Any]:
+    every = sorted(latencies)
+    n = max(1, len(every))
+    figures: dict[str, Any] = {"cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3)}
+    if server_cpu is not None:
+        figures["cpu_ms_per_exchange_server"] = round(server_cpu * 1000 / n, 3)
+    return {
+        **figures,
+        "exchanges": len(every),
+        "seconds": round(elapsed, 2),
+        "exchanges_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": round(_pct(every, 50) * 1000, 2),
+        "p99_ms": round(_pct(every, 99) * 1000, 2),
+        "errors": errors[:5],
+    }
+
+
 def drive(
     clients: dict[str, AgencyClient], codes: dict[str, list[str]], threads: int, seconds: float,
     server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Run ``threads`` clients for ``seconds``; exchanges/s, latency percentiles in ms, CPU per exchange."""
+    """Run ``threads`` blocking clients for ``seconds``; exchanges/s, latency percentiles in ms, CPU per exchange."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[str] = []
     start_line = threading.Barrier(threads + 1)
@@ -126,21 +155,52 @@ def drive(
         p.join()
     elapsed = time.perf_counter() - began
     cpu, server = _cpu_seconds() - cpu0, (_cpu_seconds(server_pid) - server0) if server_pid else None
-    every = sorted(x for lat in latencies for x in lat)
-    n = max(1, len(every))
-    cpu_figures: dict[str, float] = {"cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3)}
-    if server is not None:
-        cpu_figures["cpu_ms_per_exchange_server"] = round(server * 1000 / n, 3)
-    return {
-        **cpu_figures,
-        "threads": threads,
-        "exchanges": len(every),
-        "seconds": round(elapsed, 2),
-        "exchanges_per_s": round(len(every) / elapsed, 1),
-        "p50_ms": round(_pct(every, 50) * 1000, 2),
-        "p99_ms": round(_pct(every, 99) * 1000, 2),
-        "errors": errors[:5],
-    }
+    return {"threads": threads, **_summary([x for lat in latencies for x in lat], elapsed, cpu, server, errors)}
+
+
+def drive_async(
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], concurrency: int, seconds: float,
+) -> dict[str, Any]:
+    """``concurrency`` clients on one event loop for ``seconds``, awaiting ``request_async``."""
+
+    async def run() -> dict[str, Any]:
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop = False
+
+        async def worker(t: int) -> None:
+            rng = random.Random(t)
+            while not stop:
+                requester, provider, task, item = WORK[rng.randrange(len(WORK))]
+                code = rng.choice(codes[requester])
+                t0 = time.perf_counter()
+                try:
+                    await clients[requester].request_async(provider, task, item, code=code)
+                except Exception as exc:
+                    errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", "")))
+                    return
+                latencies.append(time.perf_counter() - t0)
+
+        tasks = [asyncio.create_task(worker(t)) for t in range(concurrency)]
+        await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
+        latencies.clear()
+        began, cpu0 = time.perf_counter(), _cpu_seconds()
+        await asyncio.sleep(seconds)
+        elapsed, cpu, done = time.perf_counter() - began, _cpu_seconds() - cpu0, list(latencies)
+        stop = True
+        await asyncio.gather(*tasks)
+        return {"concurrency": concurrency, **_summary(done, elapsed, cpu, None, errors)}
+
+    return _run_loop(run())
+
+
+def _run_loop(main: Any) -> Any:
+    """Run on uvloop when it is installed (uvicorn[standard] brings it, and serves the hub on it)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -149,7 +209,17 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-def bench_in_process(data: Path, threads: int, seconds: float) -> dict[str, Any]:
+def bench_in_process(data: Path, concurrency: int, seconds: float) -> dict[str, Any]:
+    kojin = build(Settings(data_dir=data), migrate=False)
+    try:
+        codes = _requester_codes(kojin)
+        clients = {a: kojin.agencies.client(a) for a in codes}
+        return drive_async(clients, codes, concurrency, seconds)
+    finally:
+        kojin.close()
+
+
+def bench_in_process_threads(data: Path, threads: int, seconds: float) -> dict[str, Any]:
     kojin = build(Settings(data_dir=data), migrate=False)
     try:
         codes = _requester_codes(kojin)
@@ -166,34 +236,122 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_http(data: Path, threads: int, seconds: float) -> dict[str, Any]:
+class _LeanHttp:
+    """One keep-alive HTTP/1.1 connection to the hub: just enough client for ``POST /hub/exchange``.
+
+    httpx spends about 0.3 ms of CPU per request, which on two shared cores
+    would be measured as the hub's slowness; this writes the request and
+    reads the answer (status, Content-Length, body) and nothing else.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        self._reader, self._writer = reader, writer
+        self._head = f"POST /hub/exchange HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n".encode()
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _LeanHttp:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        self._writer.write(self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        fields = (line.partition(b":") for line in lines[1:])
+        length = next(int(value) for name, _, value in fields if name.lower() == b"content-length")
+        return status, await self._reader.readexactly(length)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def drive_http(
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], host: str, port: int, connections: int,
+    seconds: float, server_pid: int,
+) -> dict[str, Any]:
+    """``connections`` lean keep-alive clients, each signing, posting, opening and checking answers."""
+
+    async def run() -> dict[str, Any]:
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop = False
+
+        async def worker(t: int) -> None:
+            rng = random.Random(t)
+            http = await _LeanHttp.open(host, port)
+            try:
+                while not stop:
+                    requester, provider, task, item = WORK[rng.randrange(len(WORK))]
+                    client = clients[requester]
+                    t0 = time.perf_counter()
+                    request = client.new_request(provider, task, item, code=rng.choice(codes[requester]))
+                    status, body = await http.post(json.dumps(client.sign(request)).encode())
+                    answer = json.loads(body)
+                    if status != 200:
+                        errors.append(f"HTTP {status}: {answer.get('error', {}).get('code')}")
+                        return
+                    client.open_answer(request, answer)  # the requester's checks and opening
+                    latencies.append(time.perf_counter() - t0)
+            except Exception as exc:
+                errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", exc)))
+            finally:
+                http.close()
+
+        tasks = [asyncio.create_task(worker(t)) for t in range(connections)]
+        await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
+        latencies.clear()
+        began, cpu0, server0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(server_pid)
+        await asyncio.sleep(seconds)
+        elapsed, done = time.perf_counter() - began, list(latencies)
+        cpu, server = _cpu_seconds() - cpu0, _cpu_seconds(server_pid) - server0
+        stop = True
+        await asyncio.gather(*tasks)
+        return {"connections": connections, **_summary(done, elapsed, cpu, server, errors)}
+
+    return _run_loop(run())
+
+
+def bench_http(data: Path, connections: int, seconds: float, server_cpus: set[int] | None) -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
     env.pop("KOJIN_DATABASE_URL", None)
+
+    def pin() -> None:
+        # The hub's Python work is bound to one core by the GIL anyway; kept
+        # on one CPU, the hand-offs between its event loop and its writer
+        # threads stay on that CPU instead of each waking the other (which
+        # on a virtual machine costs more than the work handed over).
+        if server_cpus:
+            os.sched_setaffinity(0, server_cpus)
+
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "kojin.hub.web:app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+         "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pin,
     )
-    base = f"http://127.0.0.1:{port}"
     kojin = build(Settings(data_dir=data), migrate=False)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
         codes = _requester_codes(kojin)
-        http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=threads * 2))
-        clients = {a: kojin.agencies.client(a, HttpHub(base, client=http)) for a in codes}
-        drive(clients, codes, threads, min(2.0, seconds))
-        result = drive(clients, codes, threads, seconds, server_pid=server.pid)
-        http.close()
-        return result
+        # The requesters' keys are theirs (this process); the providers' box
+        # keys come from the hub's registry over HTTP, once, as in use.
+        with httpx.Client(timeout=30) as registry:
+            clients = {a: kojin.agencies.client(a, HttpHub(f"http://127.0.0.1:{port}", client=registry)) for a in codes}
+            for client in clients.values():
+                for _, provider, _, _ in WORK:
+                    client.provider_box_key(provider)
+        result = drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
+        return {**result, "server_cpus": sorted(server_cpus) if server_cpus else "any"}
     finally:
         kojin.close()
         server.send_signal(signal.SIGTERM)
@@ -232,6 +390,7 @@ def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int
         elapsed = time.perf_counter() - began
         out["durable_appends_per_s"] = round(sum(counts) / elapsed, 1)
         out["append_threads"] = threads
+        out.update(_loop_appends(log, seconds))
 
         # Fill to ``leaves`` in large batches (one commit each), then time proofs.
         have = log.size()
@@ -255,6 +414,45 @@ def bench_log(data: Path, threads: int, seconds: float, leaves: int, proofs: int
         log.close()
         db.dispose()
     return out
+
+
+def _loop_appends(log: Any, seconds: float, concurrency: int = 256) -> dict[str, Any]:
+    """Durable appends awaited by coroutines on one event loop (``append_then``), each told only once durable."""
+    from kojin.core.aio import resolver
+
+    async def run() -> dict[str, Any]:
+        wake = resolver()
+        loop = asyncio.get_running_loop()
+        count = 0
+        stop = False
+
+        async def appender(t: int) -> None:
+            nonlocal count
+            i = 0
+            while not stop:
+                future: asyncio.Future[Any] = loop.create_future()
+                log.append_then(
+                    b'{"kojin":"exchange-leaf/1","loop":%d,"i":%d}' % (t, i),
+                    lambda receipt, error, f=future: wake.settle(f, receipt, error),
+                )
+                await future
+                count += 1
+                i += 1
+
+        tasks = [asyncio.create_task(appender(t)) for t in range(concurrency)]
+        await asyncio.sleep(0.5)
+        began, first, cpu0 = time.perf_counter(), count, _cpu_seconds()
+        await asyncio.sleep(seconds)
+        elapsed, done, cpu = time.perf_counter() - began, count - first, _cpu_seconds() - cpu0
+        stop = True
+        await asyncio.gather(*tasks)
+        return {
+            "durable_appends_per_s_event_loop": round(done / elapsed, 1),
+            "event_loop_appenders": concurrency,
+            "cpu_us_per_append_event_loop": round(cpu * 1e6 / max(1, done), 1),
+        }
+
+    return _run_loop(run())
 
 
 def _pymerkle(log: Any, engine: Any, size: int, indices: list[int]) -> dict[str, Any]:
@@ -301,20 +499,35 @@ def _same_paths(log: Any, size: int, indices: list[int], proofs: list[Any]) -> b
     return True
 
 
+def _cpus(spec: str) -> set[int] | None:
+    if spec == "any":
+        return None
+    if spec == "last":
+        count = os.cpu_count() or 1
+        return {count - 1} if count > 1 else None
+    return {int(c) for c in spec.split(",")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--threads", type=int, default=16, help="concurrent agency clients")
+    parser.add_argument("--concurrency", type=int, default=64, help="agency clients on the event loop (in_process)")
+    parser.add_argument("--threads", type=int, default=16, help="blocking agency client threads (in_process_threads)")
+    parser.add_argument("--connections", type=int, default=24, help="keep-alive HTTP connections (http)")
+    parser.add_argument(
+        "--server-cpus", default="last",
+        help="CPUs the HTTP hub process may run on: 'last' (default: the last CPU), 'any', or a list like 1 or 0,1",
+    )
     parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
-    parser.add_argument("--only", choices=("in_process", "http", "log"), action="append")
+    parser.add_argument("--only", choices=("in_process", "in_process_threads", "http", "log"), action="append")
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 10.0)
     people = args.people or (200 if args.quick else 2000)
     leaves = args.leaves or (50_000 if args.quick else 1_000_000)
-    only = set(args.only or ("in_process", "http", "log"))
+    only = set(args.only or ("in_process", "in_process_threads", "http", "log"))
 
     report: dict[str, Any] = {
         "machine": {
@@ -330,8 +543,9 @@ def main() -> None:
         prepare(data, people)
         report["prepare_seconds"] = round(time.perf_counter() - t0, 1)
         runs: dict[str, Callable[[], dict[str, Any]]] = {
-            "in_process": lambda: bench_in_process(data, args.threads, seconds),
-            "http": lambda: bench_http(data, args.threads, seconds),
+            "in_process": lambda: bench_in_process(data, args.concurrency, seconds),
+            "in_process_threads": lambda: bench_in_process_threads(data, args.threads, seconds),
+            "http": lambda: bench_http(data, args.connections, seconds, _cpus(args.server_cpus)),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }
         for name, run in runs.items():

@@ -93,6 +93,9 @@ class Kojin:
     @property
     def exchange_log(self) -> ExchangeLog:
         """The durable exchange log (やりとり履歴ログ) of the audit party."""
+        opened = self._exchange_log
+        if opened is not None:
+            return opened  # read on every exchange: no lock once it is open
         with self._log_lock:
             if self._exchange_log is None:
                 self._exchange_log = ExchangeLog(self.db.engine("audit"))

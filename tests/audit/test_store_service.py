@@ -325,6 +325,42 @@ def test_a_failed_commit_is_reported_and_forgotten(log: ExchangeLog, monkeypatch
     assert log.leaf_data(5) == b"kept"
 
 
+def test_appends_that_do_not_block_are_told_their_receipts(
+    log: ExchangeLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[tuple[AppendReceipt | None, BaseException | None]] = []
+    done = threading.Semaphore(0)
+
+    def tell(receipt: AppendReceipt | None, error: BaseException | None) -> None:
+        told.append((receipt, error))
+        done.release()
+
+    datas = [record(i) for i in range(20)]
+    for data in datas:
+        log.append_then(data, tell)
+    for _ in datas:
+        assert done.acquire(timeout=10)
+    receipts = sorted((r for r, _ in told if r is not None), key=lambda r: r.index)
+    assert [r.index for r in receipts] == list(range(20)) and all(e is None for _, e in told)
+    assert [r.leaf_hash for r in receipts] == [hash_leaf(d) for d in datas]
+    assert log.size() == 20 and log.leaf_data(7) == datas[7]
+
+    real = SqlNodeStore.write_pending
+
+    def broken(self: SqlNodeStore, *args: Any) -> None:
+        real(self, *args)
+        raise OSError("disk on fire")
+
+    told.clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(SqlNodeStore, "write_pending", broken)
+        log.append_then(b"lost", tell)
+        assert done.acquire(timeout=10)
+    ((receipt, error),) = told
+    assert receipt is None and isinstance(error, LogUnavailable) and error.code == "audit.write_failed"
+    assert log.size() == 20
+
+
 def test_close_commits_then_refuses(audit_db: Database) -> None:
     exchange_log = ExchangeLog(audit_db.engine("audit"))
     exchange_log.append(b"one")
@@ -332,6 +368,9 @@ def test_close_commits_then_refuses(audit_db: Database) -> None:
     exchange_log.close()
     with pytest.raises(LogUnavailable) as err:
         exchange_log.append(b"two")
+    assert err.value.code == "audit.log_closed"
+    with pytest.raises(LogUnavailable) as err:
+        exchange_log.append_then(b"two", lambda receipt, error: None)
     assert err.value.code == "audit.log_closed"
     with ExchangeLog(audit_db.engine("audit")) as again:
         assert again.size() == 1
@@ -459,3 +498,30 @@ def test_every_stored_head_verifies_after_many_appends(log: ExchangeLog) -> None
         for index in (0, head.tree_size - 1):
             path = log.inclusion_proof(index, head.tree_size)
             assert verify_inclusion(log.leaf_hash(index), index, head.tree_size, path, head.root_hash)
+
+
+def test_leaves_appended_after_an_empty_wake_up_still_wake_the_writer(log: ExchangeLog) -> None:
+    # The writer takes a batch while the loop's end-of-pass wake-up is still
+    # due; that wake-up then finds nothing open, and must not leave a "go"
+    # standing that would keep the next pass's leaves from waking the writer.
+    import asyncio
+
+    from kojin.core.aio import resolver
+
+    async def main() -> None:
+        wake = resolver()
+
+        def append(data: bytes) -> asyncio.Future[AppendReceipt]:
+            future: asyncio.Future[AppendReceipt] = asyncio.get_running_loop().create_future()
+            log.append_then(data, lambda receipt, error: wake.settle(future, receipt, error))
+            return future
+
+        first = append(b"a")
+        await asyncio.sleep(0)  # its wake-up runs: the writer starts
+        second = append(b"b")  # a wake-up is due again
+        time.sleep(0.2)  # meanwhile the writer takes both
+        await asyncio.gather(first, second)  # the due wake-up ran over an empty batch
+        await asyncio.wait_for(append(b"c"), timeout=10)
+
+    asyncio.run(main())
+    assert log.size() == 3

@@ -90,6 +90,10 @@ def test_directory_and_table(client: TestClient) -> None:
     assert all("channel_key" not in a for a in agencies)
     bunkyo = next(a for a in agencies if a["agency_id"] == "13105")
     assert bunkyo["kind"] == "municipality" and bunkyo["name"] == "文京区長"
+    # One agency's record: what a requester opens that agency's answers with.
+    assert client.get("/hub/agencies/13105").json() == bunkyo
+    missing = client.get("/hub/agencies/nobody")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "hub.unknown_agency")
     table = client.get("/hub/permitted").json()["permitted"]
     # 50 rows between agencies, plus the portal's self-information rows (issue 5).
     assert len([r for r in table if r["requester_kind"] != "portal"]) == 50
@@ -101,7 +105,8 @@ def test_directory_and_table(client: TestClient) -> None:
 
 def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/hub/exchange", "/hub/agencies/{agency_id}/codes", "/hub/agencies", "/hub/permitted",
+    for path in ("/hub/exchange", "/hub/agencies/{agency_id}/codes", "/hub/agencies", "/hub/agencies/{agency_id}",
+                 "/hub/permitted",
                  "/agency/{agency_id}/intermediate/answer"):
         assert path in spec["paths"], path
     body = spec["paths"]["/hub/exchange"]["post"]["requestBody"]["content"]["application/json"]["schema"]

@@ -3,7 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from kojin.agency.domain import payload_json
 from kojin.core.errors import InvalidInput
 from kojin.hub.domain import (
     ITEMS,
@@ -16,6 +19,8 @@ from kojin.hub.domain import (
     find_permission,
     leaf_bytes,
     permitted_exchanges,
+    sealed_plaintext,
+    sealed_plaintext_json,
     subject_commitment,
 )
 
@@ -100,3 +105,22 @@ def test_answers_must_agree_with_their_outcome() -> None:
 def test_agency_party_names_are_schema_safe() -> None:
     assert agency_party("13105") == "agency_13105"
     assert agency_party("tokyo_kouki") == "agency_tokyo_kouki"
+
+
+payloads = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@given(payloads, st.text(max_size=30), st.sampled_from(ITEMS))
+def test_a_stored_copy_is_sealed_as_the_same_bytes_without_being_parsed(
+    payload: object, updated_at: str, item: str
+) -> None:
+    fields = {"request_id": "r-1", "requester": "13105", "provider": "13104", "item": item, "updated_at": updated_at}
+    try:
+        stored = payload_json(payload)  # how update_copies keeps it
+    except InvalidInput:
+        return  # not storable (e.g. lone surrogates): never reaches the intermediate server
+    assert sealed_plaintext_json(payload_json=stored, **fields) == sealed_plaintext(payload=payload, **fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -9,10 +10,11 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 
 from kojin.agency.domain import CopyEntry, Role
-from kojin.app import Kojin
-from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.app import Kojin, build
+from kojin.core.crypto import ANSWER_BOX_VERSION, AnswerBox, b64, unb64
 from kojin.core.errors import KojinError
 from kojin.hub.domain import ExchangeRequest, Outcome, subject_commitment
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
@@ -83,15 +85,48 @@ def test_the_hub_cannot_read_the_answer(kojin: Kojin, people: list[Person]) -> N
     answer = kojin.hub.exchange(client.sign(request))
     sealed = unb64(answer["sealed"], "sealed")
     assert b"3200000" not in sealed
-    # Only the requester's key opens it, and only for this request id.
-    with pytest.raises(KojinError) as err:
-        open_sealed(kojin.agencies.get("13104").keys.box, sealed, request.request_id.encode())
-    assert err.value.code == "crypto.sealed_tampered"
-    with pytest.raises(KojinError):
-        open_sealed(client.agency.keys.box, sealed, b"another-request")
-    assert json.loads(open_sealed(client.agency.keys.box, sealed, request.request_id.encode()))["payload"]
+    requester, provider = client.agency.keys.box, kojin.agencies.get("13104").keys.box
+    rid = request.request_id.encode()
+    # Only the requester opens it, only as coming from the provider, only for this request id.
+    for box, peer, ad in (
+        (kojin.agencies.get("jps").keys.box, provider.public_raw, rid),  # a third agency
+        (provider, requester.public_raw, rid),  # the provider itself: the key is one-way
+        (requester, kojin.agencies.get("jps").keys.box.public_raw, rid),  # as if another provider sent it
+        (requester, provider.public_raw, b"another-request"),
+    ):
+        with pytest.raises(KojinError) as err:
+            box.open_from(peer, sealed, ad)
+        assert err.value.code == "crypto.sealed_tampered"
+    assert json.loads(requester.open_from(provider.public_raw, sealed, rid))["payload"]
     hub_store = json.dumps(kojin.hub.records(), default=str)
     assert "3200000" not in hub_store
+
+
+def test_the_hub_cannot_forge_an_answer(kojin: Kojin, people: list[Person]) -> None:
+    # A hub that knows every public key makes an answer box of its own: the
+    # requester refuses it, because only the provider shares its key.
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    request = client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    answer = kojin.hub.exchange(client.sign(request))
+    forger = AnswerBox(X25519PrivateKey.generate())
+    plaintext = json.loads(client.agency.keys.box.open_from(
+        kojin.agencies.get("13104").keys.box.public_raw, unb64(answer["sealed"], "sealed"),
+        request.request_id.encode(),
+    ))
+    plaintext["payload"] = {"taxable_income": 0}
+    forged = forger.seal_to(client.agency.keys.box_public, json.dumps(plaintext).encode(), request.request_id.encode())
+    assert forged[:1] == ANSWER_BOX_VERSION
+    with pytest.raises(KojinError) as err:
+        client.complete(request, {**answer, "sealed": b64(forged)})
+    assert err.value.code == "crypto.sealed_tampered"
+    # Malformed boxes are refused as such.
+    for bad in (b"", ANSWER_BOX_VERSION + b"x" * 20, b"\x01" + unb64(answer["sealed"], "sealed")[1:]):
+        with pytest.raises(KojinError) as err:
+            client.complete(request, {**answer, "sealed": b64(bad)})
+        assert err.value.code == "crypto.sealed_malformed"
 
 
 def _signed(kojin: Kojin, agency: str, **fields: Any) -> dict[str, Any]:
@@ -224,3 +259,149 @@ def test_many_concurrent_exchanges_all_land(kojin: Kojin, people: list[Person]) 
     assert len(kojin.hub.records(limit=1000)) == 80
     assert len(kojin.agencies.get("13105").log_entries(limit=1000)) == 80
     assert len(kojin.agencies.get("13104").log_entries(limit=1000)) == 80
+
+
+def test_the_answer_waits_for_the_providers_record(kojin: Kojin, people: list[Person]) -> None:
+    # The provider's record commits beside the leaf; if it cannot be written
+    # the requester gets no answer, though the leaf (what the hub held) stays.
+    alice = people[0]
+    shinjuku = kojin.agencies.get("13104")
+    with shinjuku.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE exchange_log RENAME TO exchange_log_away"))
+    try:
+        size = kojin.exchange_log.size()
+        with pytest.raises(KojinError) as err:
+            kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+        assert (err.value.code, err.value.field) == ("hub.provider_unavailable", "provider")
+    finally:
+        with shinjuku.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
+    assert kojin.exchange_log.size() == size + 1
+    leaf = json.loads(kojin.exchange_log.leaf_data(size))
+    assert leaf["outcome"] == "answered"  # one leaf for the exchange, no second "refused" one
+    # The hub's record mirrors the leaf (as a restart would rebuild it); the
+    # request id is spent; neither agency recorded anything.
+    (record,) = kojin.hub.records()
+    assert record["leaf_index"] == size
+    assert kojin.agencies.get("13105").log_entries() == [] and shinjuku.log_entries() == []
+    with pytest.raises(KojinError) as err:
+        kojin.agencies.client("13105").request(
+            "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"], request_id=leaf["request_id"]
+        )
+    assert err.value.code == "hub.replayed_request"
+
+
+def test_the_hubs_records_are_rebuilt_from_the_log(kojin: Kojin, people: list[Person]) -> None:
+    # The hub commits its own records without an fsync: what a crash loses,
+    # the next start restores from the (durable) leaves.
+    client = kojin.agencies.client("13105")
+    results = [
+        client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"]) for p in people for _ in range(3)
+    ]
+    with pytest.raises(KojinError):
+        client.request("13104", CHILD_ALLOWANCE, PENSION, code=people[0].codes["13105"])  # refused: no record
+    before = kojin.hub.records()
+    assert len(before) == len(results)
+    with kojin.hub.engine.begin() as conn:
+        conn.execute(text("DELETE FROM exchange_records WHERE leaf_index >= 2"))
+        conn.execute(text("DELETE FROM seen_requests"))
+    settings = kojin.settings
+    kojin.close()
+    again = build(settings, migrate=False)
+    try:
+        with pytest.raises(KojinError):
+            again.hub.exchange({})  # the first call starts the hub (and reconciles), then refuses the body
+        after = again.hub.records()
+        def key(r: dict[str, Any]) -> tuple[Any, ...]:
+            return (r["leaf_index"], r["request_id"], r["requester_id"], r["provider_name"], r["outcome"])
+        assert sorted(map(key, after)) == sorted(map(key, before))
+        # Restored request ids are spent again.
+        with pytest.raises(KojinError) as err:
+            again.agencies.client("13105").request(
+                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"],
+                request_id=results[-1].request_id,
+            )
+        assert err.value.code == "hub.replayed_request"
+    finally:
+        again.close()
+
+
+def test_the_event_loop_path_gives_the_same_exchange(kojin: Kojin, people: list[Person]) -> None:
+    alice = people[0]
+    client = kojin.agencies.client("13105")
+    blocking = client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    awaited = asyncio.run(client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+    assert awaited.comparable() == blocking.comparable()
+    assert awaited.leaf_index == blocking.leaf_index + 1
+    # Recorded by all three, like the blocking path.
+    assert [r["request_id"] for r in kojin.hub.records()] == [blocking.request_id, awaited.request_id]
+    for agency in ("13105", "13104"):
+        assert [e.request_id for e in kojin.agencies.get(agency).log_entries()] == [
+            blocking.request_id, awaited.request_id]
+    from kojin.agency.client import HttpHub
+
+    with pytest.raises(TypeError):
+        asyncio.run(kojin.agencies.client("13105", HttpHub("http://unused")).request_async(
+            "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+
+
+def test_every_refusal_is_the_same_on_the_event_loop(kojin: Kojin, people: list[Person]) -> None:
+    cases = _cases(kojin, people[0])
+    before = counts(kojin)
+
+    async def refuse(body: object) -> KojinError:
+        try:
+            await kojin.hub.exchange_async(body)
+        except KojinError as exc:
+            return exc
+        raise AssertionError("not refused")
+
+    for name, (body, code, field) in cases.items():
+        size = kojin.exchange_log.size()
+        err = asyncio.run(refuse(body))
+        assert (err.code, err.field) == (code, field), name
+        assert kojin.exchange_log.size() == size + 1, name
+        leaf = json.loads(kojin.exchange_log.leaf_data(size))
+        assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
+        assert counts(kojin) == before, name
+
+
+def test_concurrent_exchanges_and_replays_on_one_event_loop(kojin: Kojin, people: list[Person]) -> None:
+    client = kojin.agencies.client("13105")
+    body = client.sign(client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]))
+
+    async def replay() -> str:
+        try:
+            await kojin.hub.exchange_async(body)
+            return "ok"
+        except KojinError as exc:
+            return exc.code
+
+    async def main() -> tuple[list[int], list[str]]:
+        many = [client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"])
+                for p in people for _ in range(40)]
+        results = await asyncio.gather(*many)
+        replays = await asyncio.gather(*(replay() for _ in range(8)))
+        return [r.leaf_index for r in results], replays
+
+    indexes, replays = asyncio.run(main())
+    assert sorted(indexes) == list(range(80))
+    assert sorted(replays) == ["hub.replayed_request"] * 7 + ["ok"]
+    assert len(kojin.hub.records(limit=1000)) == 81
+    assert len(kojin.agencies.get("13105").log_entries(limit=1000)) == 80  # the replayed body was never opened
+    assert len(kojin.agencies.get("13104").log_entries(limit=1000)) == 81
+
+
+def test_the_event_loop_path_also_waits_for_the_providers_record(kojin: Kojin, people: list[Person]) -> None:
+    shinjuku = kojin.agencies.get("13104")
+    with shinjuku.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE exchange_log RENAME TO exchange_log_away"))
+    try:
+        with pytest.raises(KojinError) as err:
+            asyncio.run(kojin.agencies.client("13105").request_async(
+                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]))
+        assert err.value.code == "hub.provider_unavailable"
+    finally:
+        with shinjuku.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
+    assert kojin.agencies.get("13105").log_entries() == []

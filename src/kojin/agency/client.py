@@ -2,8 +2,10 @@
 
 An :class:`AgencyClient` signs a request with the agency's Ed25519 key, sends
 it through a :class:`HubTransport` — :class:`InProcessHub` beside the hub, or
-:class:`HttpHub` over HTTP — opens the sealed answer with the agency's X25519
-key, and records the exchange in the agency's §23 log before returning.
+:class:`HttpHub` over HTTP — opens the answer box with the key its X25519 key
+shares with the provider's (the provider's public key is taken from the hub's
+registry once and kept), and records the exchange in the agency's §23 log
+before returning.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
 
 from kojin.agency.domain import ExchangeResult, LogEntry, Role
 from kojin.agency.service import AgencyService
-from kojin.core.crypto import b64, open_sealed, unb64
+from kojin.core.aio import until_done
+from kojin.core.crypto import b64, unb64
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.hub.domain import SEALED_KIND, ExchangeRequest, Outcome
 
@@ -32,6 +35,16 @@ class HubTransport(Protocol):
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]: ...
 
+    def box_key(self, agency_id: str) -> bytes:
+        """The agency's X25519 public key from the hub's registry (answer boxes are opened with it)."""
+        ...
+
+
+class AsyncHubTransport(HubTransport, Protocol):
+    """A transport a client on an event loop can await."""
+
+    async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]: ...
+
 
 class InProcessHub:
     """The hub in this process: a direct call, the same dictionaries as over HTTP."""
@@ -41,6 +54,12 @@ class InProcessHub:
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
         return self._hub.exchange(signed)
+
+    async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return await self._hub.exchange_async(signed)
+
+    def box_key(self, agency_id: str) -> bytes:
+        return self._hub.agency(agency_id, "provider").box_public
 
 
 class RemoteRefusal(KojinError):
@@ -71,7 +90,8 @@ class HttpHub:
     def __init__(self, base_url: str = "", *, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
         self._own = client is None
         self._client = client or httpx.Client(timeout=timeout)
-        self._url = f"{base_url.rstrip('/')}/hub/exchange"
+        self._base = base_url.rstrip("/")
+        self._url = f"{self._base}/hub/exchange"
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
         response = self._client.post(self._url, json=signed)
@@ -82,6 +102,16 @@ class HttpHub:
         if response.status_code != 200 or not isinstance(body, dict):
             raise remote_error(response.status_code, body)
         return body
+
+    def box_key(self, agency_id: str) -> bytes:
+        response = self._client.get(f"{self._base}/hub/agencies/{agency_id}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("box_public"), str):
+            raise remote_error(response.status_code, body)
+        return unb64(body["box_public"], "box_public")
 
     def close(self) -> None:
         if self._own:
@@ -102,6 +132,17 @@ class AgencyClient:
         self.agency = agency
         self.hub = hub
         self._clock = clock
+        # Providers' box keys as the registry gave them the first time: a
+        # registry that later swapped one could not make this client accept
+        # an answer from someone else.
+        self._box_keys: dict[str, bytes] = {}
+
+    def provider_box_key(self, provider: str) -> bytes:
+        """The provider's X25519 key, asked of the hub's registry the first time and kept."""
+        key = self._box_keys.get(provider)
+        if key is None:
+            key = self._box_keys[provider] = self.hub.box_key(provider)
+        return key
 
     def new_request(
         self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
@@ -129,8 +170,28 @@ class AgencyClient:
         req = self.new_request(provider, task, item, code=code, local_id=local_id, request_id=request_id)
         return self.complete(req, self.hub.exchange(self.sign(req)))
 
+    async def request_async(
+        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        request_id: str | None = None,
+    ) -> ExchangeResult:
+        """:meth:`request` on an event loop (over a transport with ``exchange_async``)."""
+        hub = self.hub
+        if not hasattr(hub, "exchange_async"):
+            raise TypeError(f"{type(hub).__name__} cannot be awaited; use request()")
+        req = self.new_request(provider, task, item, code=code, local_id=local_id, request_id=request_id)
+        answer = await cast("AsyncHubTransport", hub).exchange_async(self.sign(req))
+        result, entry = self.open_answer(req, answer)
+        await until_done(self.agency.record_soon(entry).then)
+        return result
+
     def complete(self, req: ExchangeRequest, answer: dict[str, Any]) -> ExchangeResult:
         """Check and open the hub's answer to ``req``, and record it."""
+        result, entry = self.open_answer(req, answer)
+        self.agency.record(entry)
+        return result
+
+    def open_answer(self, req: ExchangeRequest, answer: dict[str, Any]) -> tuple[ExchangeResult, LogEntry]:
+        """Check and open the hub's answer to ``req``: the result, and the §23 record still to be kept of it."""
         for name in ("request_id", "provider", "item", "task"):
             if answer.get(name) != getattr(req, name):
                 raise _answer_mismatch(name)
@@ -141,7 +202,11 @@ class AgencyClient:
         if outcome is Outcome.ANSWERED:
             if not isinstance(sealed, str):
                 raise _answer_mismatch("sealed")
-            opened = json.loads(open_sealed(self.agency.keys.box, unb64(sealed, "sealed"), req.request_id.encode()))
+            opened = json.loads(self.agency.keys.box.open_from(
+                self.provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
+            ))
+            if not isinstance(opened, dict):
+                raise _answer_mismatch("sealed")
             expect = {"kojin": SEALED_KIND, "request_id": req.request_id, "requester": req.requester,
                       "provider": req.provider, "item": req.item}
             for name, value in expect.items():
@@ -153,10 +218,9 @@ class AgencyClient:
             req.request_id, req.provider, str(answer.get("provider_name", "")), req.task, req.item, outcome, payload,
             updated_at, req.time, provided_ms, int(answer["leaf_index"]),
         )
-        keys = self.agency.keys
-        self.agency.record(LogEntry(
-            Role.REQUESTER, req.request_id, req.code, req.requester, keys.name, req.provider, result.provider_name,
-            req.task, req.item, datetime.fromtimestamp(req.time, UTC),
+        entry = LogEntry(
+            Role.REQUESTER, req.request_id, req.code, req.requester, self.agency.keys.name, req.provider,
+            result.provider_name, req.task, req.item, datetime.fromtimestamp(req.time, UTC),
             datetime.fromtimestamp(provided_ms / 1000, UTC), outcome, result.leaf_index,
-        ))
-        return result
+        )
+        return result, entry

@@ -18,25 +18,16 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload_json, validate_item
 from kojin.agency.store import agency_keys, copies, exchange_log, people
-from kojin.core.crypto import (
-    b64,
-    ed25519_private_raw,
-    ed25519_public_raw,
-    seal,
-    unb64,
-    x25519_private_raw,
-    x25519_public_raw,
-)
+from kojin.core.crypto import AnswerBox, SigningKey, b64, unb64, x25519_private_raw
 from kojin.core.db import PARTIES, Database, register_party
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
-from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     AgencyKind,
@@ -46,7 +37,7 @@ from kojin.hub.domain import (
     agency_party,
     channel_mac,
     check_channel_mac,
-    sealed_plaintext,
+    sealed_plaintext_json,
     validate_agency_id,
 )
 
@@ -57,13 +48,12 @@ if TYPE_CHECKING:
 
 
 class AgencyKeys:
-    """An agency's private keys (秘密鍵): signing, opening answers, the hub channel."""
+    """An agency's private keys (秘密鍵): signing, the answer boxes, the hub channel."""
 
     __slots__ = ("agency_id", "box", "box_public", "channel_key", "kind", "name", "sign", "sign_public")
 
     def __init__(
-        self, agency_id: str, name: str, kind: AgencyKind, sign: Ed25519PrivateKey, box: X25519PrivateKey,
-        channel_key: bytes,
+        self, agency_id: str, name: str, kind: AgencyKind, sign: SigningKey, box: AnswerBox, channel_key: bytes,
     ) -> None:
         self.agency_id = agency_id
         self.name = name
@@ -71,8 +61,8 @@ class AgencyKeys:
         self.sign = sign
         self.box = box
         self.channel_key = channel_key
-        self.sign_public = ed25519_public_raw(sign)
-        self.box_public = x25519_public_raw(box)
+        self.sign_public = sign.public_raw
+        self.box_public = box.public_raw
 
 
 def _dt_ms(ms: int) -> datetime:
@@ -97,7 +87,7 @@ class AgencyService:
                 with self.engine.begin() as conn:
                     conn.execute(insert(agency_keys).values(
                         id=1, agency_id=self.agency_id, name=name, kind=kind.value,
-                        sign_private=ed25519_private_raw(Ed25519PrivateKey.generate()),
+                        sign_private=SigningKey.generate().seed,
                         box_private=x25519_private_raw(X25519PrivateKey.generate()),
                         channel_key=secrets.token_bytes(32), created_at=datetime.now(UTC),
                     ))
@@ -113,8 +103,8 @@ class AgencyService:
             return None
         return AgencyKeys(
             row.agency_id, row.name, AgencyKind(row.kind),
-            Ed25519PrivateKey.from_private_bytes(bytes(row.sign_private)),
-            X25519PrivateKey.from_private_bytes(bytes(row.box_private)), bytes(row.channel_key),
+            SigningKey(bytes(row.sign_private)),
+            AnswerBox(X25519PrivateKey.from_private_bytes(bytes(row.box_private))), bytes(row.channel_key),
         )
 
     @property
@@ -224,10 +214,28 @@ class AgencyService:
             updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
         return CopyEntry(code, item, load_payload(payload), bool(withheld), updated)
 
+    def copy_for_answer(self, code: str, item: str) -> tuple[str, bool, str] | None:
+        """A copy as the intermediate server seals it: (payload as stored JSON, withheld, updated_at ISO)."""
+        row = self._readers.first(
+            "SELECT payload, withheld, updated_at FROM copies WHERE code = ? AND item = ?", (code, item)
+        )
+        if row is None:
+            return None
+        payload, withheld, updated = row
+        if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
+            updated = datetime.fromisoformat(updated)
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
+        return str(payload), bool(withheld), updated.isoformat() if updated is not None else ""
+
     # -- §23 log ----------------------------------------------------------------
     def record(self, entry: LogEntry) -> None:
         """Write one §23 record durably (shared commit with concurrent exchanges)."""
         self._writer.write([(exchange_log, entry.as_row(datetime.now(UTC)))])
+
+    def record_soon(self, entry: LogEntry) -> Ticket:
+        """Queue one §23 record for the next durable commit; the ticket says when it is durable."""
+        return self._writer.submit([(exchange_log, entry.as_row(datetime.now(UTC)))])
 
     def log_entries(self, *, code: str | None = None, limit: int = 100) -> list[LogEntry]:
         query = select(exchange_log).order_by(exchange_log.c.entry_id).limit(limit)
@@ -267,7 +275,18 @@ class IntermediateServer:
         return self.agency.update_copies(entries)
 
     def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
-        """Answer one MACed query from the hub with a MACed answer."""
+        """Answer one MACed query from the hub with a MACed answer, once its §23 record is durable."""
+        answer, answer_mac, ticket = self.answer_deferred(query, mac)
+        ticket.wait()
+        return answer, answer_mac
+
+    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Ticket]:
+        """:meth:`answer`, returning before the §23 record is durable, with the ticket that tells when.
+
+        For the hub hosting this server in its own process: it commits the
+        exchange's leaf meanwhile, and passes the answer on only after both
+        (the ticket fails if the record could not be written).
+        """
         keys = self.agency.keys
         if not check_channel_mac(keys.channel_key, query, mac):
             raise Unauthenticated(
@@ -286,26 +305,30 @@ class IntermediateServer:
                 "agency.stale_query", "求めの時刻が古すぎるか未来です。", "The query time is too far from now.",
                 field="sent_at_ms",
             )
-        entry = self.agency.copy(q.code, q.item)
+        found = self.agency.copy_for_answer(q.code, q.item)
         sealed: str | None = None
-        if entry is None:
+        if found is None:
             outcome = Outcome.NO_DATA
-        elif entry.withheld:
+        elif found[1]:
             outcome = Outcome.WITHHELD
         else:
             outcome = Outcome.ANSWERED
-            plaintext = sealed_plaintext(
+            # The copy is stored as canonical JSON: it goes into the sealed
+            # plaintext as it is, not parsed and written again.
+            plaintext = sealed_plaintext_json(
                 request_id=q.request_id, requester=q.requester, provider=q.provider, item=q.item,
-                payload=entry.payload, updated_at=entry.updated_at.isoformat() if entry.updated_at else "",
+                payload_json=found[0], updated_at=found[2],
             )
-            sealed = b64(seal(unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()))
+            sealed = b64(keys.box.seal_to(
+                unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()
+            ))
         provided_ms = int(self._clock() * 1000)
-        self.agency.record(LogEntry(
+        ticket = self.agency.record_soon(LogEntry(
             Role.PROVIDER, q.request_id, q.code, q.requester, q.requester_name, q.provider, keys.name, q.task,
             q.item, datetime.fromtimestamp(q.requested_at, UTC), _dt_ms(provided_ms), outcome,
         ))
         answer = ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire()
-        return answer, channel_mac(keys.channel_key, answer)
+        return answer, channel_mac(keys.channel_key, answer), ticket
 
 
 class AgencyDirectory:

@@ -51,12 +51,13 @@ commits; run the log in one process and reach it through the hub.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 import time
 from _thread import LockType, allocate_lock
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, Final
@@ -108,10 +109,14 @@ class AppendReceipt:
     leaf_hash: bytes
 
 
+AppendDone = Callable[["AppendReceipt | None", "BaseException | None"], None]
+"""Told once an entry given to :meth:`ExchangeLog.append_then` is durable (or could not be written)."""
+
+
 class _Batch:
     """Leaves that will share one transaction, and the callers waiting on it."""
 
-    __slots__ = ("data", "error", "first_index", "hashes", "settled", "waiters")
+    __slots__ = ("callbacks", "data", "error", "first_index", "hashes", "settled", "waiters")
 
     def __init__(self) -> None:
         self.data: list[bytes] = []
@@ -120,6 +125,8 @@ class _Batch:
         # than an Event (a Condition underneath), which shows at tens of
         # thousands of wake-ups a second.
         self.waiters: list[LockType] = []
+        # (position in the batch, callback) of callers that do not block.
+        self.callbacks: list[tuple[int, AppendDone]] = []
         self.first_index = -1
         self.error: BaseException | None = None
         self.settled = False
@@ -129,6 +136,24 @@ class _Batch:
         self.settled = True
         for waiter in self.waiters:
             waiter.release()
+        for position, done in self.callbacks:
+            try:
+                if self.error is not None:
+                    done(None, _write_failed(self.error))
+                else:
+                    done(AppendReceipt(self.first_index + position, self.hashes[position]), None)
+            except Exception:  # a caller's callback must not stop the writer
+                log.exception("exchange-log callback failed")
+
+
+def _write_failed(cause: BaseException) -> LogUnavailable:
+    error = LogUnavailable(
+        "audit.write_failed",
+        "ログへの書込みに失敗しました。記録されたかどうかは不明です。",
+        "Writing to the exchange log failed; the entries may or may not have been recorded.",
+    )
+    error.__cause__ = cause
+    return error
 
 
 def _check_leaf(data: object) -> bytes:
@@ -192,6 +217,12 @@ class ExchangeLog:
         self._sign_lock = threading.Lock()
         self._cv = threading.Condition(threading.Lock())
         self._open = _Batch()
+        # The open batch may be committed: a blocking caller waits for it, or
+        # an event loop's pass that appended to it has ended.
+        self._go = False
+        # The event loop that will say go at the end of its pass. Kept per loop: a
+        # loop closed before it ran its wake-up must not hold off every other.
+        self._kick_due: asyncio.AbstractEventLoop | None = None
         self._closing = False
         # The writer's own connection, kept for the life of the log: checking
         # one out of the pool per batch costs more than SQLite's commit.
@@ -294,6 +325,46 @@ class ExchangeLog:
         batch, position = self._submit([data], [leaf_hash])
         return AppendReceipt(batch.first_index + position, leaf_hash)
 
+    def append_then(self, leaf_data: bytes, done: AppendDone) -> None:
+        """Log one entry without blocking: ``done(receipt, None)`` runs once it is durable.
+
+        ``done(None, error)`` if it could not be written. It runs on the
+        log's writer thread, so it must only hand the result on (to an event
+        loop, say), never block.
+        """
+        data = _check_leaf(leaf_data)
+        leaf_hash = hash_leaf(data)
+        # On an event loop the writer is woken at the end of the loop's pass,
+        # so that every leaf the pass appends shares one commit.
+        loop = asyncio._get_running_loop()
+        with self._cv:
+            if self._closing:
+                raise LogUnavailable("audit.log_closed", "ログは閉じられています。", "The exchange log is closed.")
+            batch = self._open
+            position = len(batch.data)
+            batch.data.append(data)
+            batch.hashes.append(leaf_hash)
+            batch.callbacks.append((position, done))
+            if loop is None:
+                if not self._go:
+                    self._go = True
+                    self._cv.notify()
+                return
+            schedule = self._kick_due is not loop
+            self._kick_due = loop
+        if schedule:
+            loop.call_soon(self._kick, loop)
+
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._cv:
+            if self._kick_due is loop:
+                self._kick_due = None
+            # Only with leaves open: a go left standing over an empty batch
+            # would let the next leaves in without anyone waking the writer.
+            if self._open.data and not self._go:
+                self._go = True
+                self._cv.notify()
+
     def append_many(self, leaf_data: Sequence[bytes]) -> list[AppendReceipt]:
         """Log several entries in one transaction, at consecutive indexes."""
         data = [_check_leaf(d) for d in leaf_data]
@@ -316,15 +387,12 @@ class ExchangeLog:
             batch.data += data
             batch.hashes += hashes
             batch.waiters.append(waiter)
-            if position == 0:
+            if not self._go:
+                self._go = True
                 self._cv.notify()
         waiter.acquire()
         if batch.error is not None:
-            raise LogUnavailable(
-                "audit.write_failed",
-                "ログへの書込みに失敗しました。記録されたかどうかは不明です。",
-                "Writing to the exchange log failed; the entries may or may not have been recorded.",
-            ) from batch.error
+            raise _write_failed(batch.error)
         return batch, position
 
     def close(self) -> None:
@@ -352,11 +420,14 @@ class ExchangeLog:
         try:
             while True:
                 with self._cv:
-                    while committed is None and not self._open.data and not self._closing:
+                    while committed is None and not (self._open.data and self._go) and not self._closing:
                         self._cv.wait()
                     batch = self._open
-                    if batch.data:
+                    if batch.data and (self._go or self._closing):
                         self._open = _Batch()
+                        self._go = False
+                    else:
+                        batch = _Batch()  # nothing to commit yet: announce what is durable
                 if not batch.data:
                     if committed is None:
                         return  # closing, and everything is announced

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
@@ -60,7 +59,10 @@ class ExchangeAnswerOut(BaseModel):
     task: str
     item: str
     outcome: str = Field(description="answered | withheld (不開示) | no_data")
-    sealed: str | None = Field(description="base64 sealed box to the requester's X25519 key; AD = request_id")
+    sealed: str | None = Field(description=(
+        "base64 answer box: 0x02 ‖ 96-bit nonce ‖ AES-256-GCM under the key the provider's and the requester's "
+        "X25519 keys share (HKDF-SHA-256, provider → requester); AD = 0x02 ‖ request_id"
+    ))
     requested_at: int
     provided_at_ms: int
     leaf_index: int = Field(description="index of the exchange's leaf in the exchange log")
@@ -86,9 +88,7 @@ def make_router(hub: HubService) -> APIRouter:
     )
     async def exchange(request: Request) -> JSONResponse:
         """Route one signed request; the answer is sealed to the requester (the hub cannot read it)."""
-        raw = await request.body()
-        # The exchange blocks on durable commits: keep it off the event loop.
-        status, payload = await run_in_threadpool(exchange_http, hub, raw)
+        status, payload = await exchange_http_async(hub, await request.body())
         return JSONResponse(payload, status_code=status)
 
     @router.post("/agencies/{agency_id}/codes")
@@ -102,6 +102,12 @@ def make_router(hub: HubService) -> APIRouter:
         return {"agencies": [
             {**a.public_record(), "kind_label": AGENCY_KIND_LABELS[a.kind][0]} for a in hub.agencies()
         ]}
+
+    @router.get("/agencies/{agency_id}")
+    def get_agency(agency_id: str) -> dict[str, Any]:
+        """One agency's public record: the keys its requests are checked and its answers opened with."""
+        entry = hub.agency(agency_id)
+        return {**entry.public_record(), "kind_label": AGENCY_KIND_LABELS[entry.kind][0]}
 
     @router.get("/permitted")
     def permitted(
@@ -123,20 +129,28 @@ def make_router(hub: HubService) -> APIRouter:
     return router
 
 
-def exchange_http(hub: HubService, raw: bytes) -> tuple[int, dict[str, Any]]:
-    """One ``POST /hub/exchange``: the status and the JSON body (answer or error)."""
+def _body(raw: bytes) -> object:
     try:
-        try:
-            body: object = json.loads(raw)
-        except ValueError:
-            body = None  # not JSON: still the hub's to refuse and log, not the framework's
-        return 200, hub.exchange(body)
-    except KojinError as exc:
+        return json.loads(raw)
+    except ValueError:
+        return None  # not JSON: still the hub's to refuse and log, not the framework's
+
+
+def _error(exc: Exception) -> tuple[int, dict[str, Any]]:
+    if isinstance(exc, KojinError):
         return exc.status, {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
+    reference = secrets.token_hex(6)
+    log.error("unexpected error ref=%s type=%s", reference, type(exc).__name__, exc_info=exc)
+    message = pick(f"内部エラーが発生しました（参照番号 {reference}）。", f"Internal error (reference {reference}).")
+    return 500, {"error": {"code": "internal", "message": message, "field": None}}
+
+
+async def exchange_http_async(hub: HubService, raw: bytes) -> tuple[int, dict[str, Any]]:
+    """One ``POST /hub/exchange``: the status and the JSON body (answer or error).
+
+    The exchange runs on the event loop and awaits its durable commits.
+    """
+    try:
+        return 200, await hub.exchange_async(_body(raw))
     except Exception as exc:
-        reference = secrets.token_hex(6)
-        log.error("unexpected error ref=%s type=%s", reference, type(exc).__name__, exc_info=exc)
-        message = pick(
-            f"内部エラーが発生しました（参照番号 {reference}）。", f"Internal error (reference {reference})."
-        )
-        return 500, {"error": {"code": "internal", "message": message, "field": None}}
+        return _error(exc)

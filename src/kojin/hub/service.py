@@ -3,23 +3,31 @@
 What the hub checks, in order, for every exchange: a well-formed body; a known
 requester; its Ed25519 signature; freshness (±300 s); a request id the
 requester never used; the permitted-exchange table; that the code is the
-requester's own. Then it translates the code to the provider's, asks the
-provider's intermediate server (which records its side durably before it
-answers), appends a leaf to the exchange log and answers only once the leaf
-is durable. The hub's own §23 record holds nothing the leaf does not, so it
-is committed right behind the answer and rebuilt from the log after a crash
-(:meth:`HubService._reconcile`). A refused request is logged as a leaf too,
-and changes nothing else.
+requester's own. Then it translates the code to the provider's and asks the
+provider's intermediate server. A server hosted in this process queues its
+§23 record for a durable commit and answers at once; the hub appends the
+exchange's leaf meanwhile, and answers only once the leaf *and* the
+provider's record are durable (over HTTP the server answers only after its
+record is durable). The hub's own §23 record holds nothing the leaf does not,
+so it is committed behind the answer without an fsync and rebuilt from the
+log after a crash (:meth:`HubService._reconcile`). A refused request is
+logged as a leaf too, and changes nothing else.
+
+The exchange is written once, as steps that yield where they wait
+(:class:`_Op`): :meth:`HubService.exchange` blocks a thread on each wait,
+:meth:`HubService.exchange_async` awaits them on an event loop, so both give
+the same checks, refusals, leaves and records.
 
 One process runs the hub: the exchange log has a single writer, and request
 ids in flight are reserved in that process's memory.
 
 The hub sees no number, no name and no payload: the answer is sealed by the
-provider to the requester's key.
+provider in a box only the requester can open (:class:`kojin.core.crypto.AnswerBox`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import json
 import logging
@@ -27,7 +35,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -35,10 +43,11 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.aio import Resolver, resolver, until_done
 from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
-from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.core.group_commit import GroupCommit, Row, ThreadReaders
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     LEAF_KIND,
@@ -57,7 +66,7 @@ from kojin.hub.domain import (
     validate_agency_id,
 )
 from kojin.hub.store import agencies, codes, exchange_records, hub_keys, persons, seen_requests
-from kojin.hub.transport import IntermediateTransport, ProviderUnavailable
+from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settlement
 
 log = logging.getLogger("kojin.hub")
 
@@ -80,6 +89,8 @@ class ExchangeLogPort(Protocol):
 
     def append(self, leaf_data: bytes) -> Receipt: ...
 
+    def append_then(self, leaf_data: bytes, done: Callable[[Any, BaseException | None], None]) -> None: ...
+
     def size(self) -> int: ...
 
     def leaf_data(self, index: int) -> bytes: ...
@@ -98,6 +109,11 @@ class AgencyEntry:
     box_public: bytes
     channel_key: bytes = field(repr=False)
     endpoint: str | None
+    box_public_b64: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Sent in every query to this agency's providers: encoded once.
+        object.__setattr__(self, "box_public_b64", b64(self.box_public))
 
     def public_record(self) -> dict[str, Any]:
         return {
@@ -133,6 +149,72 @@ class _Attempt:
             self.time = t
 
 
+class _Op:
+    """A point where an exchange waits: what to do, blocking (:meth:`run`) or on a loop (:meth:`run_async`)."""
+
+    __slots__ = ()
+
+    def run(self, hub: HubService) -> Any:
+        raise NotImplementedError
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> Any:
+        raise NotImplementedError
+
+
+class _Deliver(_Op):
+    """Ask the provider's intermediate server: in process it answers at once; over HTTP it is a round trip."""
+
+    __slots__ = ("provider", "query")
+
+    def __init__(self, provider: AgencyEntry, query: dict[str, Any]) -> None:
+        self.provider = provider
+        self.query = query
+
+    def run(self, hub: HubService) -> tuple[object, object, Settlement]:
+        provider = self.provider
+        return hub._transport.deliver(
+            provider.agency_id, provider.endpoint, self.query, channel_mac(provider.channel_key, self.query)
+        )
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> tuple[object, object, Settlement]:
+        if self.provider.endpoint:
+            # A blocking HTTP round trip: off the loop.
+            return await asyncio.get_running_loop().run_in_executor(None, self.run, hub)
+        return self.run(hub)
+
+
+class _Append(_Op):
+    """Append a leaf to the exchange log; the receipt once it is durable."""
+
+    __slots__ = ("leaf",)
+
+    def __init__(self, leaf: bytes) -> None:
+        self.leaf = leaf
+
+    def run(self, hub: HubService) -> Receipt:
+        return hub._log().append(self.leaf)
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> Receipt:
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        hub._log().append_then(self.leaf, lambda receipt, error: wake.settle(future, receipt, error))
+        return await future
+
+
+class _Settle(_Op):
+    """Wait until the provider's §23 record is durable."""
+
+    __slots__ = ("settlement",)
+
+    def __init__(self, settlement: Settlement) -> None:
+        self.settlement = settlement
+
+    def run(self, hub: HubService) -> None:
+        self.settlement.wait()
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> None:
+        await until_done(self.settlement.then)
+
+
 def _refuse(cls: type[KojinError], code: str, ja: str, en: str, field: str | None = None) -> KojinError:
     return cls(code, ja, en, field=field)
 
@@ -160,11 +242,19 @@ class HubService:
         self._log = exchange_log
         self._transport = transport
         self._clock = clock
-        self._writer = GroupCommit(engine, name="kojin-hub-writer")
+        # The hub's own records are rebuilt from the exchange log after a
+        # crash (_reconcile), so they are committed without an fsync, a few
+        # milliseconds' worth at a time.
+        self._writer = GroupCommit(engine, name="kojin-hub-writer", durable=False, linger=0.005)
         self._readers = ThreadReaders(engine)
         self._deriver: CodeDeriver | None = None
         self._agencies: dict[str, AgencyEntry] = {}
         self._codes: dict[str, tuple[str, str]] = {}
+        # The reverse (agency, person) -> code, and each person's subject key:
+        # both derived from the code key, computed once per person here
+        # rather than per exchange (base32 alone costs more than the lookup).
+        self._codes_of: dict[tuple[str, str], str] = {}
+        self._subject_keys: dict[str, bytes] = {}
         # (requester, request_id) of exchanges in flight: a concurrent replay
         # is refused before the first one has been committed.
         self._inflight: set[tuple[str, str]] = set()
@@ -382,18 +472,65 @@ class HubService:
     def exchange(self, body: object) -> dict[str, Any]:
         """Route one signed request; return the provider's sealed answer once everything is durable."""
         self._start()
+        steps = self._exchange_steps(body)
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                op = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: dict[str, Any] = done.value
+                return result
+            try:
+                value, error = op.run(self), None
+            except Exception as exc:
+                value, error = None, exc
+
+    async def exchange_async(self, body: object) -> dict[str, Any]:
+        """:meth:`exchange` for a caller on an event loop: the same steps, waiting without blocking it.
+
+        The checks, the provider's answer (when it is hosted here) and the
+        log append run on the loop; durable commits are awaited, and the
+        writers wake the loop once per commit for everyone waiting on it.
+        """
+        if not self._ready:
+            await asyncio.get_running_loop().run_in_executor(None, self._start)
+        wake = resolver()
+        steps = self._exchange_steps(body)
+        value: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                op = steps.send(value) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: dict[str, Any] = done.value
+                return result
+            try:
+                value, error = await op.run_async(self, wake), None
+            except Exception as exc:
+                value, error = None, exc
+
+    def _exchange_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
+        """The exchange, yielding where it waits (see :class:`_Op`), so one code path serves both callers."""
         attempt = _Attempt()
         try:
-            return self._exchange(body, attempt)
+            return (yield from self._exchange(body, attempt))
         except KojinError as exc:
-            self._log_refusal(attempt, exc)
+            if not attempt.leaf_logged:
+                yield from self._log_refusal(attempt, exc)
+            raise
+        except GeneratorExit:
+            if attempt.leaf_logged:
+                # Abandoned (its task cancelled) once the leaf may be in the
+                # log: the request id stays spent; a restart rebuilds the rest.
+                attempt.reserved = None
             raise
         finally:
             if attempt.reserved is not None:
                 with self._lock:
                     self._inflight.discard(attempt.reserved)
 
-    def _exchange(self, body: object, attempt: _Attempt) -> dict[str, Any]:
+    def _exchange(self, body: object, attempt: _Attempt) -> Generator[_Op, Any, dict[str, Any]]:
         if not isinstance(body, dict):
             raise invalid("body", "オブジェクトではありません。", "must be an object.")
         attempt.take_claims(body.get("request"))
@@ -453,11 +590,11 @@ class HubService:
         internal_id = owner[1]
 
         query = ProvisionQuery(
-            request.request_id, requester.agency_id, requester.name, b64(requester.box_public),
-            provider.agency_id, request.task, request.item, self._load_keys().code(provider.agency_id, internal_id),
+            request.request_id, requester.agency_id, requester.name, requester.box_public_b64,
+            provider.agency_id, request.task, request.item, self._code_for(provider.agency_id, internal_id),
             request.time, int(now * 1000),
         ).to_wire()
-        answer = self._ask(provider, query)
+        answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
         leaf = leaf_bytes(
             time=request.time, requester=request.requester, provider=request.provider, task=request.task,
             item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
@@ -466,12 +603,34 @@ class HubService:
         # Past this point the exchange has its own leaf (or the log failed);
         # a later failure must not add a second, "refused" one.
         attempt.leaf_logged = True
-        index = self._log().append(leaf).index
-        logged = datetime.now(UTC)
+        # The provider's record commits in its own store while the leaf
+        # commits here; the answer is passed on only once both are durable.
+        receipt: Receipt = yield _Append(leaf)
+        index = receipt.index
+        try:
+            yield _Settle(settlement)
+        except KojinError:
+            # The leaf says what the hub held; the requester gets nothing. The
+            # hub's record still mirrors the leaf, as a restart would rebuild it.
+            self._record(request, requester, provider, answer, index, attempt)
+            raise
+        self._record(request, requester, provider, answer, index, attempt)
+        return {
+            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
+            "provider_name": provider.name, "task": request.task, "item": request.item,
+            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
+            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
+        }
+
+    def _record(
+        self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer,
+        index: int, attempt: _Attempt,
+    ) -> None:
         # The leaf is durable now, and it holds everything the hub's record
-        # does: the record is committed behind the answer (rebuilt from the
-        # log after a crash, see _reconcile). The request id stays reserved
-        # in memory until its row is in the store.
+        # does: the record is committed behind the answer, without an fsync of
+        # its own (rebuilt from the log after a crash, see _reconcile). The
+        # request id stays reserved in memory until its row is in the store.
+        logged = datetime.now(UTC)
         reserved, attempt.reserved = attempt.reserved, None
         self._writer.write_later([
             (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
@@ -484,12 +643,6 @@ class HubService:
                 "leaf_index": index, "logged_at": logged,
             }),
         ], lambda error: self._release(reserved, error))
-        return {
-            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
-            "provider_name": provider.name, "task": request.task, "item": request.item,
-            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
-            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
-        }
 
     def _release(self, reserved: tuple[str, str] | None, error: BaseException | None) -> None:
         if error is not None:
@@ -501,7 +654,26 @@ class HubService:
                 self._inflight.discard(reserved)
 
     def _subject(self, internal_id: str, request: ExchangeRequest) -> str:
-        return subject_commitment(self._load_keys().subject_key(internal_id), request.requester, request.request_id)
+        return subject_commitment(self._subject_key(internal_id), request.requester, request.request_id)
+
+    def _subject_key(self, internal_id: str) -> bytes:
+        key = self._subject_keys.get(internal_id)
+        if key is None:
+            key = self._load_keys().subject_key(internal_id)
+            if len(self._subject_keys) >= _CODE_CACHE_MAX:
+                self._subject_keys.clear()
+            self._subject_keys[internal_id] = key
+        return key
+
+    def _code_for(self, agency_id: str, internal_id: str) -> str:
+        """The agency's code for the person (derived, so cached as freely as the code table)."""
+        code = self._codes_of.get((agency_id, internal_id))
+        if code is None:
+            code = self._load_keys().code(agency_id, internal_id)
+            if len(self._codes_of) >= _CODE_CACHE_MAX:
+                self._codes_of.clear()
+            self._codes_of[(agency_id, internal_id)] = code
+        return code
 
     def _reserve(self, request: ExchangeRequest, attempt: _Attempt) -> None:
         key = (request.requester, request.request_id)
@@ -521,10 +693,10 @@ class HubService:
                 "This request id has already been used by the requester.", "request_id",
             )
 
-    def _ask(self, provider: AgencyEntry, query: dict[str, Any]) -> ProvisionAnswer:
-        raw, mac = self._transport.deliver(
-            provider.agency_id, provider.endpoint, query, channel_mac(provider.channel_key, query)
-        )
+    def _check_answer(
+        self, provider: AgencyEntry, query: dict[str, Any], delivered: tuple[object, object, Settlement]
+    ) -> tuple[ProvisionAnswer, Settlement]:
+        raw, mac, settlement = delivered
         if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
             raise ProviderUnavailable(
                 "hub.provider_unavailable", "提供機関の応答を認証できません。",
@@ -542,18 +714,16 @@ class HubService:
                 "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
                 "The provider answered a different request.", field="provider",
             )
-        return answer
+        return answer, settlement
 
-    def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> None:
-        if attempt.leaf_logged:
-            return  # the leaf of this exchange is already in the log; nothing more to say there
+    def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> Generator[_Op, Any, None]:
         leaf = leaf_bytes(
             time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
             item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
             subject=attempt.subject,
         )
         try:
-            self._log().append(leaf)
+            yield _Append(leaf)
         except KojinError as log_exc:
             log.error("refusal %s could not be logged: %s", exc.code, log_exc.code)
 
@@ -596,7 +766,7 @@ class HubService:
                     select(exchange_records.c.leaf_index).where(exchange_records.c.leaf_index >= start)
                 )
             }
-        restored = 0
+        missing: list[list[Row]] = []
         for index in range(start, size):
             if index in recorded:
                 continue
@@ -612,21 +782,31 @@ class HubService:
                 continue
             outcome = Outcome(leaf["outcome"])
             now = datetime.now(UTC)
+            missing.append([
+                (exchange_records, {
+                    "request_id": leaf["request_id"], "requester_id": requester.agency_id,
+                    "requester_name": requester.name, "provider_id": provider.agency_id,
+                    "provider_name": provider.name, "task": leaf["task"], "item": leaf["item"],
+                    "requested_at": _dt(leaf["time"]), "provided_at": _dt(leaf["provided_at"] / 1000),
+                    "outcome": outcome.value, "withheld": outcome is Outcome.WITHHELD, "leaf_index": index,
+                    "logged_at": now,
+                }),
+                (seen_requests, {"requester": requester.agency_id, "request_id": leaf["request_id"], "seen_at": now}),
+            ])
+        restored = 0
+        if missing:
+            # All in one commit; should one clash (restored by another process
+            # meanwhile), each goes on its own.
             try:
-                with self.engine.begin() as conn:
-                    conn.execute(insert(exchange_records).values(
-                        request_id=leaf["request_id"], requester_id=requester.agency_id,
-                        requester_name=requester.name, provider_id=provider.agency_id, provider_name=provider.name,
-                        task=leaf["task"], item=leaf["item"], requested_at=_dt(leaf["time"]),
-                        provided_at=_dt(leaf["provided_at"] / 1000), outcome=outcome.value,
-                        withheld=outcome is Outcome.WITHHELD, leaf_index=index, logged_at=now,
-                    ))
-                    conn.execute(insert(seen_requests).values(
-                        requester=requester.agency_id, request_id=leaf["request_id"], seen_at=now,
-                    ))
-                restored += 1
+                self._writer.write([row for rows in missing for row in rows])
+                restored = len(missing)
             except IntegrityError:
-                continue
+                for rows in missing:
+                    try:
+                        self._writer.write(rows)
+                        restored += 1
+                    except IntegrityError:
+                        continue
         if restored:
             log.warning("restored %d hub exchange records from the exchange log", restored)
 
@@ -671,15 +851,17 @@ class HubService:
         )
         index = self._log().append(leaf).index
         logged = datetime.now(UTC)
-        self._writer.write([
-            (seen_requests, {"requester": viewer[:40], "request_id": request_id, "seen_at": logged}),
-            (exchange_records, {
-                "request_id": request_id, "requester_id": viewer[:40], "requester_name": viewer_name[:200],
-                "provider_id": holder[:40], "provider_name": holder_name[:200], "task": task[:200],
-                "item": item[:200], "requested_at": _dt(int(now)), "provided_at": _dt(provided_ms / 1000),
-                "outcome": Outcome.ANSWERED.value, "withheld": False, "leaf_index": index, "logged_at": logged,
-            }),
-        ])
+        # Committed durably on its own, unlike an exchange's record: the viewer
+        # is a clinic, not a registered agency, so a restart could not rebuild
+        # this record from the leaf.
+        with self.engine.begin() as conn:
+            conn.execute(insert(seen_requests).values(requester=viewer[:40], request_id=request_id, seen_at=logged))
+            conn.execute(insert(exchange_records).values(
+                request_id=request_id, requester_id=viewer[:40], requester_name=viewer_name[:200],
+                provider_id=holder[:40], provider_name=holder_name[:200], task=task[:200], item=item[:200],
+                requested_at=_dt(int(now)), provided_at=_dt(provided_ms / 1000), outcome=Outcome.ANSWERED.value,
+                withheld=False, leaf_index=index, logged_at=logged,
+            ))
         return index
 
     # -- reading -------------------------------------------------------------------

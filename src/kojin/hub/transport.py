@@ -1,9 +1,16 @@
 """How the hub reaches an agency's intermediate server (中間サーバーへの経路).
 
-In process when the agency is hosted with the hub (the embedded default and
-the tests), over HTTP when the agency registered an endpoint. Either way the
-messages are the same MACed dictionaries (:mod:`kojin.hub.domain`), so the hub
-cannot tell and need not care which one carried them.
+In process when the agency is hosted with the hub (the embedded default, the
+tests, and J-LIS hosting municipalities' servers beside the hub), over HTTP
+when the agency registered an endpoint. Either way the messages are the same
+MACed dictionaries (:mod:`kojin.hub.domain`), so the hub cannot tell and need
+not care which one carried them.
+
+A delivery comes back with a :class:`Settlement`: it tells when the
+provider's §23 record of the answer is durable (and fails if it could not be
+written). Over HTTP the server answers only after that, so there is nothing
+left to wait for; in process the hub commits the exchange's leaf while the
+provider's record commits, and settles before passing the answer on.
 """
 
 from __future__ import annotations
@@ -22,16 +29,65 @@ class ProviderUnavailable(KojinError):
     status = 502
 
 
+class Settlement(Protocol):
+    """When the provider's §23 record of an answer is durable (a group-commit ticket, or already)."""
+
+    def wait(self) -> None:
+        """Block until it is durable; raise if it could not be written."""
+        ...
+
+    def then(self, done: Callable[[BaseException | None], None]) -> None:
+        """``done(error)`` once it is durable (or has failed), on whatever thread finishes it."""
+        ...
+
+
+class _Settled:
+    """Nothing left to wait for: the provider answered only after its record was durable."""
+
+    __slots__ = ()
+
+    def wait(self) -> None:
+        return None
+
+    def then(self, done: Callable[[BaseException | None], None]) -> None:
+        done(None)
+
+
+SETTLED: Settlement = _Settled()
+
+
+class _ProviderSettlement:
+    """A provider's settlement whose failure reads as the provider failing (its store, not the hub's)."""
+
+    __slots__ = ("_agency_id", "_inner")
+
+    def __init__(self, agency_id: str, inner: Settlement) -> None:
+        self._agency_id = agency_id
+        self._inner = inner
+
+    def _as_unavailable(self, exc: BaseException) -> ProviderUnavailable:
+        return _unavailable(self._agency_id, getattr(exc, "code", None) or type(exc).__name__)
+
+    def wait(self) -> None:
+        try:
+            self._inner.wait()
+        except Exception as exc:
+            raise self._as_unavailable(exc) from None
+
+    def then(self, done: Callable[[BaseException | None], None]) -> None:
+        self._inner.then(lambda error: done(None if error is None else self._as_unavailable(error)))
+
+
 class IntermediateEndpoint(Protocol):
     """An intermediate server as the hub sees it: MACed query in, MACed answer out."""
 
-    def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]: ...
+    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Settlement]: ...
 
 
 class IntermediateTransport(Protocol):
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]: ...
+    ) -> tuple[object, object, Settlement]: ...
 
     def close(self) -> None: ...
 
@@ -58,7 +114,7 @@ class HttpIntermediates:
 
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]:
+    ) -> tuple[object, object, Settlement]:
         url = f"{(endpoint or '').rstrip('/')}/agency/{agency_id}/intermediate/answer"
         try:
             response = self._client.post(url, json={"query": query, "mac": mac})
@@ -72,7 +128,8 @@ class HttpIntermediates:
             error = body.get("error") if isinstance(body, dict) else None
             code = error.get("code") if isinstance(error, dict) else None
             raise _unavailable(agency_id, str(code or f"HTTP {response.status_code}"))
-        return body.get("answer"), body.get("mac")
+        # The server answered after its record was durable: nothing to settle.
+        return body.get("answer"), body.get("mac"), SETTLED
 
     def close(self) -> None:
         if self._own:
@@ -96,7 +153,7 @@ class IntermediateRouter:
 
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
-    ) -> tuple[object, object]:
+    ) -> tuple[object, object, Settlement]:
         if endpoint:
             if self._http is None:
                 self._http = HttpIntermediates()
@@ -105,11 +162,12 @@ class IntermediateRouter:
         if server is None:
             raise _unavailable(agency_id, "not hosted here")
         try:
-            return server.answer(query, mac)
+            answer, answer_mac, settlement = server.answer_deferred(query, mac)
         except KojinError as exc:
             # The provider's own refusal is not the requester's fault: it is
             # reported as the provider failing, with its reason.
             raise _unavailable(agency_id, exc.code) from None
+        return answer, answer_mac, _ProviderSettlement(agency_id, settlement)
 
     def close(self) -> None:
         if self._http is not None:

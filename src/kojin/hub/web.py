@@ -5,27 +5,31 @@ servers hosted with it and the exchange log — the parties of walk 4 — withou
 the rest of kojin. ``POST /hub/exchange`` is answered by a lean ASGI handler
 in front of FastAPI: on this path the framework's per-request machinery
 (routing, dependency solving, middleware task groups) cost several times the
-hub's own work. The handler calls the same :func:`exchange_http` as the
+hub's own work. The handler calls the same :func:`exchange_http_async` as the
 FastAPI route, which stays in place for the OpenAPI documentation and for the
 full application (:mod:`kojin.web.app`), so the two cannot answer differently.
+
+The exchange runs on the event loop itself (:meth:`HubService.exchange_async`):
+its checks and the hosted providers' answers are short, and its durable
+commits are awaited, so no thread pool stands between the request and the
+hub. With CPython's GIL, handing each request to a pool thread and back cost
+more context switches than the exchange has work.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from fastapi import FastAPI
 
 from kojin.agency.api import make_router as agency_router
 from kojin.app import Kojin, build
 from kojin.audit.api import make_router as audit_router
 from kojin.core.i18n import language, pick
-from kojin.hub.api import exchange_http
+from kojin.hub.api import exchange_http_async
 from kojin.hub.api import make_router as hub_router
 from kojin.hub.service import HubService
 
@@ -52,12 +56,9 @@ def _language(scope: Scope) -> str:
 class FastExchange:
     """Answers ``POST /hub/exchange`` itself and hands every other request to ``app``."""
 
-    def __init__(self, app: ASGIApp, hub: HubService, *, threads: int = 32) -> None:
+    def __init__(self, app: ASGIApp, hub: HubService) -> None:
         self.app = app
         self.hub = hub
-        # The exchange blocks on durable commits: it runs off the event loop,
-        # on a pool large enough for the commits of many requests to be shared.
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kojin-hub-http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/hub/exchange" or scope["method"] != "POST":
@@ -80,22 +81,17 @@ class FastExchange:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        lang = _language(scope)
-        status, payload = await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._handle, b"".join(chunks), lang
-        )
+        with language(_language(scope)):
+            status, payload = await exchange_http_async(self.hub, b"".join(chunks))
         await _respond(send, status, payload)
 
-    def _handle(self, raw: bytes, lang: str) -> tuple[int, dict[str, Any]]:
-        with language("en" if lang.lower().startswith("en") else "ja"):
-            return exchange_http(self.hub, raw)
-
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Nothing of its own to stop: the hub is closed with the rest of kojin."""
 
 
 async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    # Compact UTF-8 JSON, as json.dumps(ensure_ascii=False) would write it, for a few µs less.
+    body = orjson.dumps(payload)
     await send({
         "type": "http.response.start", "status": status,
         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
