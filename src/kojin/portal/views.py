@@ -221,7 +221,8 @@ def make_router(portal: Portal) -> APIRouter:
 
     async def me_fetch(request: Request, ctx: PortalContext) -> Response:
         form = await posted(request, ctx)
-        result = portal.fetch_self_info(ctx, form.get("option", max_chars=200, required=True))
+        # The exchange waits for durable records at three parties: off the event loop.
+        result = await run_in_threadpool(portal.fetch_self_info, ctx, form.get("option", max_chars=200, required=True))
         template = "partials/selfinfo.html" if request.headers.get("hx-request") == "true" else "selfinfo.html"
         return page(request, template, {"ctx": ctx, "result": result})
 
