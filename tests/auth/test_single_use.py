@@ -222,19 +222,25 @@ def test_replays_are_refused_across_processes(kojin: Kojin) -> None:
         )
         for _ in range(2)
     ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "ready"
-    # Both spend the same nonces at the same time, in different orders.
-    for process, order in zip(processes, (values, values[::-1]), strict=True):
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(order))
-        process.stdin.close()
-    outputs = []
-    for process in processes:
-        assert process.stdout is not None
-        outputs.append(process.stdout.read())
-        assert process.wait(timeout=120) == 0
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        # Both spend the same nonces at the same time, in different orders.
+        for process, order in zip(processes, (values, values[::-1]), strict=True):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(order))
+            process.stdin.close()
+        outputs = []
+        for process in processes:
+            assert process.stdout is not None
+            outputs.append(process.stdout.read())
+            assert process.wait(timeout=120) == 0
+    finally:
+        for process in processes:  # a failed assertion must not leave them waiting on stdin
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     fresh = [set(json.loads(out.splitlines()[-1])) for out in outputs]
     assert not fresh[0] & fresh[1]
     assert fresh[0] | fresh[1] == set(values)

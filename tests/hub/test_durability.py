@@ -55,15 +55,21 @@ class Server:
              "--port", str(self.port), "--log-level", "warning"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "server died on start-up"
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                assert self.proc.poll() is None, "server died on start-up"
+                try:
+                    if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            raise AssertionError("server did not start")
+        except BaseException:
+            # Not yet handed to the test's clean-up: stop it here, or it outlives the run.
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+            raise
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:
