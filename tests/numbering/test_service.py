@@ -93,3 +93,37 @@ def test_issue_persons_hands_out_fresh_codes_with_numbers(kojin: Kojin) -> None:
     more = kojin.numbering.issue_persons(500)
     assert not set(codes) & {c for c, _ in more}
     assert kojin.numbering.issue_persons(0) == []
+
+
+def test_fresh_people_skip_codes_and_numbers_already_taken(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A code someone already has, a code whose first number is already issued,
+    # and a code drawn twice: none may be handed out as drawn.
+    taken_code = code(11)
+    taken_number = kojin.numbering.assign(taken_code)
+    with kojin.numbering.engine.connect() as conn:
+        derivation = NumberDerivation(bytes(conn.execute(select(numbering_keys.c.key)).scalar_one()))
+    clashing, fresh = code(12), [code(20 + i) for i in range(6)]
+    planted = derivation.candidate(clashing)
+    with kojin.numbering.engine.begin() as conn:
+        conn.execute(numbers.insert().values(
+            number=planted, juminhyo_code=code(13), status="retired", issued_at=datetime.now(UTC)
+        ))
+    planned = [taken_code, clashing, fresh[0], fresh[0], *fresh[1:]]
+    draw_order = list(dict.fromkeys(planned))
+
+    def draw(n: int) -> list[str]:  # the CSPRNG's draws, as planned
+        out = planned[:n]
+        del planned[:n]
+        return out
+
+    monkeypatch.setattr("kojin.numbering.service._draw_codes", draw)
+    issued = kojin.numbering.issue_persons(4)
+    codes = [c for c, _ in issued]
+    assert len(set(codes)) == 4 and taken_code not in codes
+    assert codes == sorted(codes, key=draw_order.index)  # handed out in the order drawn
+    for c, n in issued:
+        assert kojin.numbering.number_for(c) == n
+    # The clashing code either got its next candidate or was given up; never the issued number.
+    assert planted not in {n for _, n in issued}
+    assert kojin.numbering.number_for(taken_code) == taken_number
+    assert kojin.numbering.count() == 1 + 1 + 4

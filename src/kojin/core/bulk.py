@@ -26,15 +26,17 @@ def bulk_insert(
     rows: Sequence[Sequence[Any]],
     *,
     converted: bool = False,
-) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) inside ``conn``'s transaction.
+    or_ignore: bool = False,
+) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) inside ``conn``'s transaction; how many landed.
 
     ``converted`` says the caller already passed every value through
     :func:`converter` (the hot paths do, while building the rows); otherwise
-    values are converted here, column by column.
+    values are converted here, column by column. ``or_ignore`` (SQLite only)
+    skips rows that a unique index refuses instead of failing them all.
     """
     if not rows:
-        return
+        return 0
     dialect = conn.dialect
     if not converted:
         processors = [(i, p) for i, c in enumerate(columns) if (p := _processor(table, c, dialect)) is not None]
@@ -46,20 +48,24 @@ def bulk_insert(
         sql = f"COPY {table.name} ({names}) FROM STDIN"
         driver = conn.connection.driver_connection
         assert driver is not None
+        if or_ignore:
+            raise ValueError("or_ignore is for SQLite; COPY cannot skip rows")
         try:
             with driver.cursor() as pg_cursor, pg_cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         except driver_error as exc:
             raise DBAPIError.instance(sql, None, exc, driver_error) from exc
-        return
+        return len(rows)
     marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    sql = f"{verb} INTO {table.name} ({names}) VALUES ({marks})"
     # The driver's own cursor, inside the connection's transaction: Core's
     # executemany inspects every parameter set again, which is most of its cost.
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, rows)
+        return int(cursor.rowcount)
     except driver_error as exc:
         # Callers catch SQLAlchemy's exceptions (IntegrityError …), as from Core.
         raise DBAPIError.instance(sql, None, exc, driver_error) from exc

@@ -135,8 +135,46 @@ class NumberingService:
         checkpoint(self.engine)
 
     def _issue_persons_in(self, conn: Connection, count: int) -> list[tuple[str, str]]:
+        if conn.dialect.name == "sqlite":
+            return self._issue_persons_optimistic(conn, count)
         codes = self._fresh_codes(conn, count)
         return list(zip(codes, self._assign_in(conn, codes, fresh_codes=True), strict=True))
+
+    def _issue_persons_optimistic(self, conn: Connection, count: int) -> list[tuple[str, str]]:
+        """Fresh people on SQLite: insert first, and let the unique indexes find the rare clash.
+
+        A fresh code is already numbered, or its number already issued, about
+        once in 10⁵ draws at a million people, so rather than look every code
+        and number up before inserting, the rows go in with ``INSERT OR IGNORE``
+        and a part is looked at again only when fewer rows landed than were
+        sent. The rows that landed are exactly those past the table's last
+        rowid before the insert (this transaction holds the store's write
+        lock); a code whose row did not land is given up, and the person gets
+        a fresh one.
+        """
+        derive = self._derive(conn)
+        issued = converter(conn, numbers, "issued_at")(datetime.now(UTC))
+        number_of: dict[str, str] = {}
+        order: list[str] = []  # codes in the order drawn (see _fresh_codes)
+        while len(order) < count:
+            drawn = [c for c in dict.fromkeys(_draw_codes(count - len(order))) if c not in number_of]
+            rows = sorted((derive.candidate(c), c, "active", issued) for c in drawn)
+            before = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM numbers").scalar_one()
+            landed = bulk_insert(
+                conn, numbers, ("number", "juminhyo_code", "status", "issued_at"), rows, converted=True,
+                or_ignore=True,
+            )
+            if landed == len(rows):
+                number_of.update((c, n) for n, c, _s, _i in rows)
+            else:
+                number_of.update(
+                    (str(c), str(n))
+                    for n, c in conn.exec_driver_sql(
+                        "SELECT number, juminhyo_code FROM numbers WHERE rowid > ?", (before,)
+                    )
+                )
+            order += [c for c in drawn if c in number_of]
+        return [(c, number_of[c]) for c in order]
 
     @staticmethod
     def _fresh_codes(conn: Connection, count: int) -> list[str]:
@@ -144,14 +182,7 @@ class NumberingService:
         # any sorting here would tie a person's code to their place in the batch.
         codes: dict[str, None] = {}
         while len(codes) < count:
-            needed = count - len(codes)
-            pool = secrets.token_bytes(8 * needed)
-            batch = [
-                code
-                for i in range(0, len(pool), 8)
-                if (code := juminhyo_code_of(int.from_bytes(pool[i : i + 8], "big") % 10**10))
-                not in codes
-            ]
+            batch = [code for code in _draw_codes(count - len(codes)) if code not in codes]
             # Every code ever numbered has exactly one active number (a change
             # retires and issues in one transaction), so the active index is
             # the register of every code J-LIS ever handed out.
@@ -351,6 +382,12 @@ class NumberingService:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(numbers)).scalar_one())
+
+
+def _draw_codes(count: int) -> list[str]:
+    """``count`` random 住民票コード (10 digits from the OS CSPRNG and a check digit), maybe repeating."""
+    pool = secrets.token_bytes(8 * count)
+    return [juminhyo_code_of(int.from_bytes(pool[i : i + 8], "big") % 10**10) for i in range(0, len(pool), 8)]
 
 
 class IssueBatch:
