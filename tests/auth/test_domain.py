@@ -22,3 +22,13 @@ def test_the_mac_is_hmac_sha256_of_the_body() -> None:
     with pytest.raises(KojinError) as err:
         parse_challenge(secrets.token_bytes(32), issued.value, "portal", 1_800_000_000)
     assert err.value.code == "auth.challenge_forged"
+
+
+def test_a_challenge_with_a_trailing_newline_or_full_width_digits_is_malformed() -> None:
+    key = secrets.token_bytes(32)
+    issued = make_challenge(key, "portal", 1_900_000_000)
+    wide = issued.value.replace(".1900000000.", ".１９００００００００.")
+    for value in (issued.value + "\n", wide):
+        with pytest.raises(KojinError) as err:
+            parse_challenge(key, value, "portal", 1_800_000_000)
+        assert err.value.code == "auth.challenge_malformed"

@@ -54,6 +54,13 @@ def test_private_relying_parties_get_pairwise_pseudonyms(kojin: Kojin, issued: I
     assert again.pseudonym == a.pseudonym
 
 
+def test_a_relying_party_id_must_be_a_slug(kojin: Kojin) -> None:
+    for bad in ("bank-c\n", "Bank", "x", "銀行"):
+        with pytest.raises(KojinError) as err:
+            kojin.linkage.register(bad, "C銀行", RelyingPartyKind.PRIVATE)
+        assert err.value.code == "rp.bad_id", bad
+
+
 def test_unregistered_relying_party_gets_no_challenge(kojin: Kojin) -> None:
     with pytest.raises(KojinError) as err:
         kojin.auth.challenge("nobody")

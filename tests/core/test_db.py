@@ -15,9 +15,8 @@ from kojin.registry.service import HouseholdDraft
 from kojin.registry.synthetic import generate_households
 
 
-def test_bulk_checkpoints_raise_and_restore_the_threshold(kojin: Kojin, database: str) -> None:
-    if database != "sqlite":
-        pytest.skip("only SQLite has a WAL to tune")
+@pytest.mark.sqlite_only
+def test_bulk_checkpoints_raise_and_restore_the_threshold(kojin: Kojin) -> None:
     with kojin.register.engine.connect() as conn:
         driver = conn.connection.driver_connection
         assert driver is not None
@@ -27,9 +26,8 @@ def test_bulk_checkpoints_raise_and_restore_the_threshold(kojin: Kojin, database
         assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
 
 
-def test_bulk_enrolment_folds_its_wal_in_at_the_end(kojin: Kojin, database: str, tmp_path: Path) -> None:
-    if database != "sqlite":
-        pytest.skip("only SQLite has a WAL")
+@pytest.mark.sqlite_only
+def test_bulk_enrolment_folds_its_wal_in_at_the_end(kojin: Kojin, tmp_path: Path) -> None:
     drafts: list[HouseholdDraft] = list(generate_households("13105", 300, seed=5, today=date(2026, 11, 24)))
     enrolled = kojin.register.enroll_batches([drafts[:50], drafts[50:]], municipality_code="13105", validated=True)
     for party, table in (("registry", "residents"), ("numbering", "numbers")):

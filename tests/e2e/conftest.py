@@ -68,8 +68,11 @@ def live_server(kojin: Kojin) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API keeps its event loop
+    # marked as running on this thread while it is started, so a later test
+    # in the same worker calling asyncio.run() (hub, auth, audit) would fail.
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

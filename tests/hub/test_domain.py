@@ -65,6 +65,8 @@ def test_signing_input_is_canonical_and_covers_every_field() -> None:
         ({"time": True}, "time"),
         ({"requester": "文京区"}, "requester"),
         ({"request_id": "with space"}, "request_id"),
+        ({"request_id": "r-1\n"}, "request_id"),  # `$` would let a trailing newline through
+        ({"requester": "13105\n"}, "requester"),
         ({"item": ""}, "item"),
         ({"extra": 1}, "extra"),
     ],

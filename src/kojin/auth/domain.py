@@ -25,7 +25,7 @@ from kojin.core.errors import Unauthenticated
 
 PREFIX = "kojin-challenge/1"
 _CHALLENGE = re.compile(
-    r"^kojin-challenge/1\.([a-z0-9][a-z0-9_.-]{1,63})\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$"
+    r"^kojin-challenge/1\.([a-z0-9][a-z0-9_.-]{1,63})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})\Z"
 )
 
 

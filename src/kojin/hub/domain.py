@@ -125,8 +125,8 @@ def subject_commitment(subject_key: bytes, requester: str, request_id: str) -> s
 FRESHNESS_SECONDS = 300
 """How far a signed request's time may be from the hub's clock (±)."""
 
-_AGENCY_ID = re.compile(r"^[a-z0-9_]{1,40}$")
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+_AGENCY_ID = re.compile(r"^[a-z0-9_]{1,40}\Z")
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}\Z")
 
 
 def invalid(field: str, what_ja: str, what_en: str) -> InvalidInput:

@@ -70,7 +70,7 @@ from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Sett
 
 log = logging.getLogger("kojin.hub")
 
-_LINK_ID = re.compile(r"^[0-9a-f]{64}$")
+_LINK_ID = re.compile(r"^[0-9a-f]{64}\Z")
 # Codes never change once issued, so a cache of them is never stale; it is
 # only bounded so a national population does not live in one process.
 _CODE_CACHE_MAX = 1_000_000

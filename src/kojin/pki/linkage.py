@@ -25,7 +25,7 @@ from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.pki.domain import serial_key
 from kojin.pki.store import certificates, linkage_keys, relying_parties
 
-_RP_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+_RP_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}\Z")
 
 
 class RelyingPartyKind(StrEnum):
