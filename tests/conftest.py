@@ -106,15 +106,14 @@ KEEP_TABLES = {"alembic_version", "numbering_keys", "cas", "ca_keys", "ca_secret
                "challenge_keys", "relying_parties"}
 
 
-# Per schema, the statements that empty it. DELETE, not TRUNCATE: a test
+# Per (schema prefix, party), the statements that empty its store. DELETE, not TRUNCATE: a test
 # leaves a few rows in a few tables, and TRUNCATE makes new files for every
 # table and index (about half a second a test, seconds when both workers do it
 # at once); foreign keys are not checked while emptying everything anyway.
 _EMPTY_SQL: dict[str, str] = {}
 
 
-def _empty_sql(conn: Connection) -> str:
-    schema = conn.execute(text("select current_schema()")).scalar_one()
+def _empty_sql(conn: Connection, schema: str) -> str:
     if schema not in _EMPTY_SQL:
         tables = [r[0] for r in conn.execute(text(
             "select tablename from pg_tables where schemaname = current_schema()")) if r[0] not in KEEP_TABLES]
@@ -131,10 +130,10 @@ def _empty_sql(conn: Connection) -> str:
     return _EMPTY_SQL[schema]
 
 
-def _truncate_pg(kojin: Kojin) -> None:
+def _empty_pg(kojin: Kojin) -> None:
     for party in PARTIES:
         with kojin.db.engine(party).begin() as conn:
-            conn.exec_driver_sql(_empty_sql(conn))
+            conn.exec_driver_sql(_empty_sql(conn, f"{kojin.settings.schema_prefix}{party}"))
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +162,7 @@ def kojin(settings: Settings, database: str, sqlite_template: Path) -> Iterator[
         shutil.copytree(sqlite_template, settings.data_dir)
     system = build(settings, migrate=False)
     if database == "postgres":
-        _truncate_pg(system)
+        _empty_pg(system)
         system.initialise()
     try:
         yield system
