@@ -32,18 +32,18 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.core.events import Event, EventBus
 from kojin.hub.service import HubService
+from kojin.linkage import snapshot
 from kojin.linkage.audit import AccountSource, AuditReport, LinkRow, run_audit
 from kojin.linkage.matcher import (
     Candidate,
     Decision,
-    KeyRow,
     Matcher,
     MatchIndex,
     MatchResult,
@@ -252,6 +252,23 @@ def _worker(counter: Any, ranges: Sequence[tuple[int, int]], results: Any) -> No
     results.join_thread()
 
 
+def _index_of(contents: snapshot.IndexRows) -> MatchIndex:
+    """The blocking index over ``contents`` (a million rows at start-up, so written out flat)."""
+    index = MatchIndex()
+    old_names, old_addresses = contents.old_names, contents.old_addresses
+    add_row = index.add_row
+    for row, ordinal in zip(contents.rows, contents.ordinals, strict=True):
+        rid = row[0]
+        if rid in old_names or rid in old_addresses:
+            entry = entry_of_row(row, ordinal)
+            entry.names = (*entry.names, *(NameForm(*n) for n in old_names.get(rid, ())))
+            entry.addresses = (*entry.addresses, *(AddressKey(*a) for a in old_addresses.get(rid, ())))
+            index.add(entry)
+        else:
+            add_row(row, ordinal)
+    return index
+
+
 class MatchingService:
     """照合サービス: J-LIS's service for agencies that lack a person's number."""
 
@@ -380,7 +397,9 @@ class MatchingService:
         )
         return row, old
 
-    def _store(self, entries: list[ResidentEntry], replace: bool) -> None:
+    def _store(self, entries: list[ResidentEntry], replace: bool, *, last: int | None = None) -> None:
+        """Write ``entries``' keys; with ``last``, record in the same transaction that residents
+        up to it are read, so a refresh stopped between two batches resumes without duplicates."""
         rows: list[tuple[Any, ...]] = []
         old: list[tuple[Any, ...]] = []
         for entry in entries:
@@ -389,6 +408,7 @@ class MatchingService:
             old.extend(extra)
         ids = [e.resident_id for e in entries]
         with self.engine.begin() as conn:
+            snapshot.bump(conn)
             if replace:
                 for i in range(0, len(ids), 500):
                     chunk = ids[i : i + 500]
@@ -397,6 +417,8 @@ class MatchingService:
             bulk_insert(conn, resident_keys, _KEY_COLUMNS, rows)
             if old:
                 conn.execute(insert(history_keys), [dict(zip(_HISTORY_COLUMNS, r, strict=True)) for r in old])
+            if last is not None:
+                self._mark(conn, last)
 
     def refresh_index(
         self, *, rebuild: bool = False, full_history: bool = False, progress: Callable[[int], None] | None = None
@@ -417,6 +439,7 @@ class MatchingService:
                 with_history = {int(r) for r in conn.execute(select(history_keys.c.resident_id).distinct()).scalars()}
             if rebuild or last is None:
                 with self.engine.begin() as conn:
+                    snapshot.bump(conn)
                     conn.execute(delete(resident_keys))
                     conn.execute(delete(history_keys))
                 last = 0
@@ -431,16 +454,16 @@ class MatchingService:
                 batch.append(self.entry_for(resident, history))
                 newest = rid
                 if len(batch) >= _FLUSH:
-                    self._store(batch, replace=False)
-                    self._mark(newest)
+                    self._store(batch, replace=False, last=newest)
                     added += len(batch)
                     batch = []
                     if progress:
                         progress(added)
             if batch:
-                self._store(batch, replace=False)
+                self._store(batch, replace=False, last=newest)
                 added += len(batch)
-            self._mark(newest)
+            with self.engine.begin() as conn:
+                self._mark(conn, newest)
             changed = [i for i in stale if i <= newest]
             refreshed: list[ResidentEntry] = []
             for rid in changed:
@@ -462,30 +485,44 @@ class MatchingService:
                 progress(added)
         return IndexStats(total, added, len(refreshed), time.perf_counter() - started)
 
-    def _mark(self, last: int) -> None:
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(index_state).where(index_state.c.id == 1).values(last_resident_id=last,
-                                                                        refreshed_at=datetime.now(UTC))
-            ).rowcount
-            if not done:
-                conn.execute(insert(index_state).values(id=1, last_resident_id=last, refreshed_at=datetime.now(UTC)))
+    @staticmethod
+    def _mark(conn: Connection, last: int) -> None:
+        done = conn.execute(
+            update(index_state).where(index_state.c.id == 1).values(last_resident_id=last,
+                                                                    refreshed_at=datetime.now(UTC))
+        ).rowcount
+        if not done:
+            conn.execute(insert(index_state).values(id=1, last_resident_id=last, refreshed_at=datetime.now(UTC)))
 
     def _load_index(self) -> MatchIndex:
-        """Load the stored keys into a new index; the raw driver cursor, because this is a
-        million rows at start-up and the ORM's row handling would cost more than the rest."""
-        index = MatchIndex()
-        old_names: dict[int, list[NameForm]] = {}
-        old_addresses: dict[int, list[AddressKey]] = {}
+        """The index over the stored keys: from the snapshot of their current generation when
+        there is one, else read from the keys (and a snapshot stored for the next process)."""
         with self.engine.connect() as conn:
+            generation = snapshot.current_generation(conn)
+            contents = snapshot.read(conn, generation)
+        if contents is None:
+            contents, read_at = self._read_keys()
+            if read_at is not None:
+                snapshot.write(self.engine, read_at, contents)
+        return _index_of(contents)
+
+    def _read_keys(self) -> tuple[snapshot.IndexRows, int | None]:
+        """Every stored key as plain values, and the generation they are of (None if they
+        changed while being read); the raw driver cursor, because this is a million rows
+        at start-up and the ORM's row handling would cost more than the rest."""
+        contents = snapshot.IndexRows()
+        old_names, old_addresses = contents.old_names, contents.old_addresses
+        rows, ordinals = contents.rows, contents.ordinals
+        with self.engine.connect() as conn:
+            before = snapshot.current_generation(conn)
             for h in conn.execute(select(history_keys).order_by(history_keys.c.id)):
                 if h.kind == "name":
                     old_names.setdefault(h.resident_id, []).append(
-                        NameForm(h.surname, h.given, h.surname_kana, h.given_kana, h.surname_strict, h.given_strict)
+                        (h.surname, h.given, h.surname_kana, h.given_kana, h.surname_strict, h.given_strict)
                     )
                 else:
                     old_addresses.setdefault(h.resident_id, []).append(
-                        AddressKey(h.postal_code, h.prefecture, h.city, h.town, _numbers(h.numbers))
+                        (h.postal_code, h.prefecture, h.city, h.town, _numbers(h.numbers))
                     )
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -499,9 +536,10 @@ class MatchingService:
                 common: dict[str, str] = {}
                 shared = common.setdefault
                 births: dict[object, tuple[tuple[int, int, int], int]] = {}
-                while rows := cursor.fetchmany(50_000):
+                add_row, add_ordinal = rows.append, ordinals.append
+                while batch := cursor.fetchmany(50_000):
                     for (rid, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
-                         numbers, s_strict, g_strict) in rows:
+                         numbers, s_strict, g_strict) in batch:
                         known = births.get(born)
                         if known is None:
                             day = date.fromisoformat(born) if isinstance(born, str) else born
@@ -509,22 +547,17 @@ class MatchingService:
                         parsed = numbers_of.get(numbers)
                         if parsed is None:
                             parsed = numbers_of[numbers] = _numbers(numbers)
-                        row: KeyRow = (
+                        add_row((
                             rid, "", shared(status, status), shared(sex, sex), known[0], intern(surname),
                             intern(given), intern(s_kana), intern(g_kana), shared(postal_code, postal_code),
                             shared(pref, pref), shared(city, city), shared(town, town), parsed,
                             intern(s_strict), intern(g_strict),
-                        )
-                        if rid in old_names or rid in old_addresses:
-                            entry = entry_of_row(row, known[1])
-                            entry.names = (*entry.names, *old_names.get(rid, ()))
-                            entry.addresses = (*entry.addresses, *old_addresses.get(rid, ()))
-                            index.add(entry)
-                        else:
-                            index.add_row(row, known[1])
+                        ))
+                        add_ordinal(known[1])
             finally:
                 cursor.close()
-        return index
+            after = snapshot.current_generation(conn)
+        return contents, (before if before == after else None)
 
     def matcher(self) -> Matcher:
         """The in-memory matcher over the stored keys (loaded once per process, again after a refresh)."""

@@ -92,6 +92,22 @@ index_state = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_resident_id", BigInteger, nullable=False),
     Column("refreshed_at", DateTime(timezone=True), nullable=False),
+    # Added in l003: raised in every transaction that changes the keys, so a
+    # snapshot of the index says which state of them it holds.
+    Column("generation", BigInteger, nullable=False, server_default="0"),
+)
+
+# The loaded index's rows as one marshalled value, cut into parts (PostgreSQL
+# refuses a value over 1 GB), for the generation of the keys it was read at:
+# a process starting up reads these instead of a million rows (索引のスナップショット).
+index_snapshots = Table(
+    "index_snapshots",
+    metadata,
+    Column("generation", BigInteger, primary_key=True, autoincrement=False),
+    Column("part", Integer, primary_key=True, autoincrement=False),
+    Column("format", String(40), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # One agency's submission (一括照会).
