@@ -295,7 +295,7 @@ class MatchIndex:
     """The blocking index and term frequencies over the register's keys (ブロッキング索引)."""
 
     def __init__(self, entries: Iterable[ResidentEntry] = ()) -> None:
-        self._items: list[ResidentEntry | tuple[KeyRow, int]] = []
+        self.items: list[ResidentEntry | tuple[KeyRow, int]] = []
         self.blocks: dict[int, int | list[int]] = {}
         self.tf = TermFrequencies()
         self.by_resident: dict[int, int] = {}
@@ -316,8 +316,8 @@ class MatchIndex:
 
     def add(self, entry: ResidentEntry) -> None:
         """Add a resident with all its names and addresses."""
-        position = len(self._items)
-        self._items.append(entry)
+        position = len(self.items)
+        self.items.append(entry)
         self.by_resident[entry.resident_id] = position
         self._block(_entry_keys(entry), position)
         current = entry.names[0]
@@ -330,8 +330,8 @@ class MatchIndex:
 
         This runs a million times when the index loads, so it is written out flat.
         """
-        position = len(self._items)
-        self._items.append((row, ordinal))
+        position = len(self.items)
+        self.items.append((row, ordinal))
         self.by_resident[row[0]] = position
         full = row[5] + row[6]
         postal_code = row[9]
@@ -359,15 +359,15 @@ class MatchIndex:
         self.tf.add(surname, given, ordinal, address)
 
     def entry(self, position: int) -> ResidentEntry:
-        item = self._items[position]
+        item = self.items[position]
         if isinstance(item, ResidentEntry):
             return item
         entry = entry_of_row(*item)
-        self._items[position] = entry
+        self.items[position] = entry
         return entry
 
     def entries(self) -> Iterator[ResidentEntry]:
-        for position in range(len(self._items)):
+        for position in range(len(self.items)):
             yield self.entry(position)
 
     def entry_for(self, resident_id: int) -> ResidentEntry | None:
@@ -375,7 +375,7 @@ class MatchIndex:
         return None if position is None else self.entry(position)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     def candidates(self, keys: Sequence[int]) -> set[int]:
         out: set[int] = set()
@@ -418,67 +418,104 @@ class Matcher:
             weight = cache[value] = self.model.tf_weight(name, self.index.tf.share(counter, value))
         return weight
 
+    def _name(
+        self, m: _Member, rs: str, rg: str, rks: str, rkg: str, rxs: str, rxg: str
+    ) -> tuple[float, str, str, bool, bool]:
+        """Weight, surname and given-name levels, kanji and kana exact, for one of the resident's names."""
+        ms, mg, ks, kg = m.surname, m.given, m.surname_kana, m.given_kana
+        xs, xg = m.surname_strict, m.given_strict
+        if not (ms and rs and ks and rks):  # someone wrote the name without a space
+            ms, mg, rs, rg = _align(ms, mg, rs, rg)
+            ks, kg, rks, rkg = _align(ks, kg, rks, rkg)
+            xs, xg, rxs, rxg = _align(xs, xg, rxs, rxg)
+        s_level = compare_name_part(ms, ks, rs, rks, xs, rxs)
+        g_level = compare_name_part(mg, kg, rg, rkg, xg, rxg)
+        # A partial agreement is never worth more than full agreement on the same
+        # name: the level's weight is capped at the name's own (term-frequency) weight.
+        s_weight = self._w_surname[s_level]
+        if s_level != "none":
+            s_exact = self._surname_tf.get(rks)
+            if s_exact is None:
+                s_exact = self._tf(self._surname_tf, self.index.tf.surname, SURNAME, rks)
+            s_weight = s_exact if s_level == "exact" else min(s_weight, s_exact)
+        g_weight = self._w_given[g_level]
+        if g_level != "none":
+            g_exact = self._given_tf.get(rkg)
+            if g_exact is None:
+                g_exact = self._tf(self._given_tf, self.index.tf.given, GIVEN, rkg)
+            g_weight = g_exact if g_level == "exact" else min(g_weight, g_exact)
+        return s_weight + g_weight, s_level, g_level, ms == rs and mg == rg, ks == rks and kg == rkg
+
     def _names(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, str, bool, bool, bool]:
-        tf = self.index.tf
         best: tuple[float, str, str, bool, bool, bool] | None = None
         for i, form in enumerate(entry.names):
-            rs, rg, rks, rkg = form.surname, form.given, form.surname_kana, form.given_kana
-            ms, mg, ks, kg = m.surname, m.given, m.surname_kana, m.given_kana
-            xs, xg, rxs, rxg = m.surname_strict, m.given_strict, form.surname_strict, form.given_strict
-            if not (ms and rs and ks and rks):  # someone wrote the name without a space
-                ms, mg, rs, rg = _align(ms, mg, rs, rg)
-                ks, kg, rks, rkg = _align(ks, kg, rks, rkg)
-                xs, xg, rxs, rxg = _align(xs, xg, rxs, rxg)
-            s_level = compare_name_part(ms, ks, rs, rks, xs, rxs)
-            g_level = compare_name_part(mg, kg, rg, rkg, xg, rxg)
-            # A partial agreement is never worth more than full agreement on the same
-            # name: the level's weight is capped at the name's own (term-frequency) weight.
-            s_weight = self._w_surname[s_level]
-            if s_level != "none":
-                s_exact = self._tf(self._surname_tf, tf.surname, SURNAME, rks)
-                s_weight = s_exact if s_level == "exact" else min(s_weight, s_exact)
-            g_weight = self._w_given[g_level]
-            if g_level != "none":
-                g_exact = self._tf(self._given_tf, tf.given, GIVEN, rkg)
-                g_weight = g_exact if g_level == "exact" else min(g_weight, g_exact)
-            weight = s_weight + g_weight
+            weight, s_level, g_level, kanji_exact, kana_exact = self._name(
+                m, form.surname, form.given, form.surname_kana, form.given_kana, form.surname_strict,
+                form.given_strict,
+            )
             if best is None or weight > best[0]:
-                best = (weight, s_level, g_level, i > 0, ms == rs and mg == rg, ks == rks and kg == rkg)
+                best = (weight, s_level, g_level, i > 0, kanji_exact, kana_exact)
         assert best is not None
         return best
+
+    def _place(
+        self, m: _Member, postal_code: str, prefecture: str, city: str, town: str, numbers: tuple[int, ...]
+    ) -> tuple[float, str]:
+        """Weight and level for one of the resident's addresses."""
+        town_ok, relation = m.address.against_parts(prefecture, city, town, numbers)
+        postal_ok = m.postal == postal_code
+        if town_ok and relation == "full":
+            level = "full" if postal_ok else "full_no_postal"
+        elif postal_ok and town_ok and relation == "partial":
+            level = "partial"
+        elif postal_ok:
+            level = "postal_only"
+        elif town_ok:
+            level = "town_only"
+        else:
+            level = "none"
+        if level == "full":
+            place = (postal_code, town, numbers)
+            weight = self._address_tf.get(place)
+            if weight is None:
+                weight = self._tf(self._address_tf, self.index.tf.address, ADDRESS, place)
+            return weight, level
+        return self._w_address[level], level
 
     def _address(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, bool]:
         best: tuple[float, str, bool] | None = None
         for i, key in enumerate(entry.addresses):
-            town_ok, numbers = m.address.against(key)
-            postal_ok = m.postal == key.postal_code
-            if town_ok and numbers == "full":
-                level = "full" if postal_ok else "full_no_postal"
-            elif postal_ok and town_ok and numbers == "partial":
-                level = "partial"
-            elif postal_ok:
-                level = "postal_only"
-            elif town_ok:
-                level = "town_only"
-            else:
-                level = "none"
-            if level == "full":
-                weight = self._tf(self._address_tf, self.index.tf.address, ADDRESS,
-                                  (key.postal_code, key.town, key.numbers))
-            else:
-                weight = self._w_address[level]
+            weight, level = self._place(m, key.postal_code, key.prefecture, key.city, key.town, key.numbers)
             if best is None or weight > best[0]:
                 best = (weight, level, i > 0)
         assert best is not None
         return best
 
+    def _birth(self, m: _Member, birth: tuple[int, int, int]) -> tuple[float, str]:
+        b_level = compare_birth(m.birth, birth)
+        if b_level == "exact":
+            weight = self._birth_tf.get(m.birth_ordinal)
+            if weight is None:
+                weight = self._tf(self._birth_tf, self.index.tf.birth, BIRTH, m.birth_ordinal)
+            return weight, b_level
+        return self._w_birth[b_level], b_level
+
+    def score_row(self, m: _Member, row: KeyRow) -> Candidate:
+        """:meth:`score` for a resident with one name and one address, straight from the stored row
+        (most residents: no entry object is built for them)."""
+        (rid, _code, status, sex, birth, rs, rg, rks, rkg, postal_code, pref, city, town, numbers, rxs,
+         rxg) = row
+        name_w, s_level, g_level, kanji_exact, kana_exact = self._name(m, rs, rg, rks, rkg, rxs, rxg)
+        birth_w, b_level = self._birth(m, birth)
+        x_level = "agree" if m.sex == sex else "disagree"
+        address_w, a_level = self._place(m, postal_code, pref, city, town, numbers)
+        total = self._prior + name_w + birth_w + self._w_sex[x_level] + address_w
+        return Candidate(rid, total, (s_level, g_level, b_level, x_level, a_level), False, False, kanji_exact,
+                         kana_exact, status)
+
     def score(self, m: _Member, entry: ResidentEntry) -> Candidate:
         name_w, s_level, g_level, old_name, kanji_exact, kana_exact = self._names(m, entry)
-        b_level = compare_birth(m.birth, entry.birth)
-        if b_level == "exact":
-            birth_w = self._tf(self._birth_tf, self.index.tf.birth, BIRTH, m.birth_ordinal)
-        else:
-            birth_w = self._w_birth[b_level]
+        birth_w, b_level = self._birth(m, entry.birth)
         x_level = "agree" if m.sex == entry.sex else "disagree"
         address_w, a_level, old_address = self._address(m, entry)
         total = self._prior + name_w + birth_w + self._w_sex[x_level] + address_w
@@ -494,8 +531,11 @@ class Matcher:
     # -- the rule --------------------------------------------------------------------------------
     def match(self, member: MemberRecord) -> MatchResult:
         m = _Member(member)
-        index = self.index
-        scored = [self.score(m, index.entry(p)) for p in index.candidates(m.keys)]
+        items = self.index.items
+        scored: list[Candidate] = []
+        for p in self.index.candidates(m.keys):
+            item = items[p]
+            scored.append(self.score(m, item) if isinstance(item, ResidentEntry) else self.score_row(m, item[0]))
         scored.sort(key=lambda c: (-c.score, c.resident_id))
         shown = tuple(c for c in scored if c.score >= NO_MATCH_BELOW)
         if not shown:

@@ -214,7 +214,8 @@ _KANJI_DIGITS = re.compile("[〇一二三四五六七八九十百千]+")
 _DASH_AFTER_DIGIT = re.compile(r"(?<=\d)\s*[ー－‐‑–—―−~〜﹣-]\s*(?=\d)")
 _GAP_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s+(?=\d)")
 _AREA_FOLDS = str.maketrans({"ヶ": "ケ", "ヵ": "ケ", "が": "ケ", "ガ": "ケ", "の": "ノ", "之": "ノ"})
-_BLOCK_TOKEN = re.compile(r"(\d+)(丁目|番地ノ?|番ノ?|号|ノ|-)?")
+_BLOCK = re.compile(r"(?:\d+(?:丁目|番地ノ?|番ノ?|ノ|-))*\d+")
+_DIGITS = re.compile(r"\d+")
 _BLOCK_START = re.compile(r"\d+|[〇一二三四五六七八九十百千]+(?=丁目|番|号)")
 
 
@@ -267,18 +268,11 @@ def block_numbers(text: str) -> tuple[int, ...]:
     ``4丁目15番14号``, ``4-15-14``, ``四丁目十五番十四号`` and ``4丁目15-14 メゾン 302`` all give (4, 15, 14).
     """
     text = _DASH_AFTER_DIGIT.sub("-", _kanji_numbers(text))
-    numbers: list[int] = []
-    pos = 0
-    while True:
-        match = _BLOCK_TOKEN.match(text, pos)
-        if match is None:
-            break
-        numbers.append(int(match.group(1)))
-        pos = match.end()
-        marker = match.group(2)
-        if marker is None or marker == "号":
-            break  # a number with nothing after it ends the block; what follows is the building
-    return tuple(numbers)
+    # One match for the whole block: numbers joined by 丁目・番地・番・ノ・-, the last one
+    # followed by anything (号, a building, nothing). A number with no mark after it,
+    # or with 号, ends the block; what follows is the building.
+    block = _BLOCK.match(text)
+    return tuple(map(int, _DIGITS.findall(block.group()))) if block else ()
 
 
 def numbers_relation(member: tuple[int, ...], register: tuple[int, ...]) -> str:
@@ -329,23 +323,27 @@ class MemberAddress:
 
     def against(self, key: AddressKey) -> tuple[bool, str]:
         """Does the town agree with ``key``, and how do the block numbers relate?"""
+        return self.against_parts(key.prefecture, key.city, key.town, key.numbers)
+
+    def against_parts(self, prefecture: str, city: str, town: str, numbers: tuple[int, ...]) -> tuple[bool, str]:
+        """:meth:`against` for a key given as its parts (the matcher's stored rows)."""
         area = self.area
-        if key.prefecture and area.startswith(key.prefecture):
-            area = area[len(key.prefecture) :]
-        if key.city and area.startswith(key.city):
-            area = area[len(key.city) :]
-        if area == key.town:
-            return True, numbers_relation(self.numbers, key.numbers)
+        if prefecture and area.startswith(prefecture):
+            area = area[len(prefecture) :]
+        if city and area.startswith(city):
+            area = area[len(city) :]
+        if area == town:
+            return True, numbers_relation(self.numbers, numbers)
         # A town with numbers in its name (一番町, サンシャイン60) splits wrongly
         # above; compare the whole line with the register's town instead.
         text = self.text
-        if key.prefecture and text.startswith(key.prefecture):
-            text = text[len(key.prefecture) :]
-        if key.city and text.startswith(key.city):
-            text = text[len(key.city) :]
-        if key.town and text.startswith(key.town):
-            return True, numbers_relation(block_numbers(text[len(key.town) :]), key.numbers)
-        return False, numbers_relation(self.numbers, key.numbers)
+        if prefecture and text.startswith(prefecture):
+            text = text[len(prefecture) :]
+        if city and text.startswith(city):
+            text = text[len(city) :]
+        if town and text.startswith(town):
+            return True, numbers_relation(block_numbers(text[len(town) :]), numbers)
+        return False, numbers_relation(self.numbers, numbers)
 
 
 def member_address(postal_code: str, line: str) -> MemberAddress:
