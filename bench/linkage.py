@@ -520,7 +520,7 @@ def _fresh(data_dir: str, database_url: str | None, prefix: str, members_path: s
 
 def match_fresh(settings: Settings, members: list[MemberRecord], workers: int, workdir: Path) -> dict[str, Any]:
     """:func:`match_here` in a new process, as the service starts: not in this one, whose heap holds a
-    whole generated register (its scattered objects made matching here 10–30 % slower)."""
+    whole generated register (at 1 M, matching here took 38.6 s where a fresh process took 30.1 s)."""
     members_path, out_path = workdir / "members.pickle", workdir / "results.pickle"
     members_path.write_bytes(pickle.dumps(members))
     child = multiprocessing.get_context("spawn").Process(
