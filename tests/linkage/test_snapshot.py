@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import delete, func, select, update
 
 from kojin.app import Kojin
@@ -114,3 +115,16 @@ def test_the_snapshot_holds_no_number_and_no_juminhyo_code(kojin: Kojin, town: T
         number = kojin.numbering.number_for(person.juminhyo_code)
         assert number.encode() not in blob  # … but no number
         assert person.juminhyo_code.encode() not in blob  # … and no 住民票コード
+
+
+def test_a_snapshot_larger_than_a_part_is_stored_in_parts_and_read_whole(
+    kojin: Kojin, town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "_PART", 4096)  # as 32 MiB parts are to a national register
+    kojin.matching.refresh_index()
+    expected = _fresh_matches(kojin, [YAMADA, MAIDEN, MOVED])
+    with kojin.matching.engine.connect() as conn:
+        parts = conn.execute(select(func.count()).select_from(index_snapshots)).scalar_one()
+        contents = snapshot.read(conn, snapshot.current_generation(conn))
+    assert parts > 3 and contents is not None and len(contents.rows) == len(kojin.matching.matcher().index)
+    assert _fresh_matches(kojin, [YAMADA, MAIDEN, MOVED]) == expected
