@@ -430,21 +430,22 @@ class Matcher:
             xs, xg, rxs, rxg = _align(xs, xg, rxs, rxg)
         s_level = compare_name_part(ms, ks, rs, rks, xs, rxs)
         g_level = compare_name_part(mg, kg, rg, rkg, xg, rxg)
-        # A partial agreement is never worth more than full agreement on the same
-        # name: the level's weight is capped at the name's own (term-frequency) weight.
-        s_weight = self._w_surname[s_level]
-        if s_level != "none":
-            s_exact = self._surname_tf.get(rks)
-            if s_exact is None:
-                s_exact = self._tf(self._surname_tf, self.index.tf.surname, SURNAME, rks)
-            s_weight = s_exact if s_level == "exact" else min(s_weight, s_exact)
-        g_weight = self._w_given[g_level]
-        if g_level != "none":
-            g_exact = self._given_tf.get(rkg)
-            if g_exact is None:
-                g_exact = self._tf(self._given_tf, self.index.tf.given, GIVEN, rkg)
-            g_weight = g_exact if g_level == "exact" else min(g_weight, g_exact)
-        return s_weight + g_weight, s_level, g_level, ms == rs and mg == rg, ks == rks and kg == rkg
+        weight = (self._part_weight(s_level, self._w_surname, self._surname_tf, self.index.tf.surname, SURNAME, rks)
+                  + self._part_weight(g_level, self._w_given, self._given_tf, self.index.tf.given, GIVEN, rkg))
+        return weight, s_level, g_level, ms == rs and mg == rg, ks == rks and kg == rkg
+
+    def _part_weight(
+        self, level: str, weights: Mapping[str, float], cache: dict[str, float], counter: Mapping[str, int],
+        name: str, kana: str,
+    ) -> float:
+        """One name part's weight: a partial agreement is never worth more than full agreement on
+        the same name, so the level's weight is capped at the name's own (term-frequency) weight."""
+        if level == "none":
+            return weights[level]
+        exact = cache.get(kana)
+        if exact is None:
+            exact = self._tf(cache, counter, name, kana)
+        return exact if level == "exact" else min(weights[level], exact)
 
     def _names(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, str, bool, bool, bool]:
         best: tuple[float, str, str, bool, bool, bool] | None = None
