@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from kojin.app import Kojin
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.linkage.matcher import Decision, MemberRecord, Reason, ReasonItem
-from kojin.registry.domain import Address, Sex
+from kojin.registry.domain import Address, Resident, Sex
 from tests.linkage.conftest import Town
 
 
@@ -114,3 +115,21 @@ def test_csrf_tokens(kojin: Kojin) -> None:
     ]:
         with pytest.raises(NotPermitted):
             kojin.matching.check_csrf(bad, purpose, now=now)
+
+
+def test_a_rebuild_stopped_after_emptying_the_keys_starts_over(
+    kojin: Kojin, town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = kojin.matching.refresh_index()
+
+    def broken(**_: object) -> Iterator[Resident]:
+        raise RuntimeError("the register went away")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(kojin.matching.register, "iter_residents", broken)
+    with pytest.raises(RuntimeError):
+        kojin.matching.refresh_index(rebuild=True)
+    monkeypatch.undo()
+    again = kojin.matching.refresh_index()  # not a rebuild: it must still find everybody
+    assert again.residents == first.residents and again.added == first.residents
+    assert kojin.matching.match(YAMADA).resident_id == town.yamada.resident_id

@@ -442,6 +442,7 @@ class MatchingService:
                     snapshot.bump(conn)
                     conn.execute(delete(resident_keys))
                     conn.execute(delete(history_keys))
+                    self._mark(conn, 0)  # stopped before the first batch, the next refresh starts over
                 last = 0
                 stale |= with_history
             added = 0
