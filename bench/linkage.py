@@ -471,9 +471,6 @@ def fit(kojin: Kojin, rows: list[Row], seed: int) -> dict[str, object]:
 
 # -- timing the matching service ------------------------------------------------------------------
 
-Outcome = tuple[Decision, int | None, tuple[str, ...]]
-
-
 def _steal() -> float:
     """CPU time the hypervisor gave to other machines (/proc/stat), in seconds: a noisy neighbour shows here."""
     try:

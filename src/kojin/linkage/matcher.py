@@ -442,9 +442,7 @@ class Matcher:
         the same name, so the level's weight is capped at the name's own (term-frequency) weight."""
         if level == "none":
             return weights[level]
-        exact = cache.get(kana)
-        if exact is None:
-            exact = self._tf(cache, counter, name, kana)
+        exact = self._tf(cache, counter, name, kana)
         return exact if level == "exact" else min(weights[level], exact)
 
     def _names(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, str, bool, bool, bool]:
@@ -477,10 +475,7 @@ class Matcher:
             level = "none"
         if level == "full":
             place = (postal_code, town, numbers)
-            weight = self._address_tf.get(place)
-            if weight is None:
-                weight = self._tf(self._address_tf, self.index.tf.address, ADDRESS, place)
-            return weight, level
+            return self._tf(self._address_tf, self.index.tf.address, ADDRESS, place), level
         return self._w_address[level], level
 
     def _address(self, m: _Member, entry: ResidentEntry) -> tuple[float, str, bool]:
@@ -495,10 +490,7 @@ class Matcher:
     def _birth(self, m: _Member, birth: tuple[int, int, int]) -> tuple[float, str]:
         b_level = compare_birth(m.birth, birth)
         if b_level == "exact":
-            weight = self._birth_tf.get(m.birth_ordinal)
-            if weight is None:
-                weight = self._tf(self._birth_tf, self.index.tf.birth, BIRTH, m.birth_ordinal)
-            return weight, b_level
+            return self._tf(self._birth_tf, self.index.tf.birth, BIRTH, m.birth_ordinal), b_level
         return self._w_birth[b_level], b_level
 
     def score_row(self, m: _Member, row: KeyRow) -> Candidate:
