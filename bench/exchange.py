@@ -9,6 +9,10 @@ Prints one JSON object with:
   intermediate server seals its copy, the leaf is durable in the log, the
   provider's and the requester's §23 records are durable and the hub's is
   committed behind them, the requester opens and checks the answer);
+* ``in_process_batch`` — the same exchanges sent as batches (一括照会,
+  ``AgencyClient.request_many_async``): ``--batch`` requests of one requester
+  under one signature, each still checked, answered, sealed, logged as its own
+  leaf and recorded by all three; exchanges/s counts requests;
 * ``in_process_threads`` — the same through the blocking API
   (``AgencyClient.request``) from client threads;
 * ``http`` — the hub served by uvicorn in another process (the providers'
@@ -48,7 +52,7 @@ from typing import Any
 import httpx
 
 from kojin.agency.client import AgencyClient, HttpHub
-from kojin.agency.domain import CopyEntry
+from kojin.agency.domain import Ask, CopyEntry
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
 from kojin.hub.demo import ensure_demo_agencies
@@ -194,6 +198,62 @@ def drive_async(
     return _run_loop(run())
 
 
+def drive_async_batches(
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], concurrency: int, size: int, seconds: float,
+) -> dict[str, Any]:
+    """``concurrency`` clients on one event loop sending batches of ``size`` (一括照会) for ``seconds``.
+
+    Exchanges/s counts requests (each its own exchange: checked, answered,
+    logged and recorded by all three); latency is that of a whole batch.
+    """
+
+    async def run() -> dict[str, Any]:
+        latencies: list[float] = []
+        exchanges = [0]
+        errors: list[str] = []
+        stop = False
+
+        async def worker(t: int) -> None:
+            rng = random.Random(t)
+            while not stop:
+                requester = WORK[rng.randrange(len(WORK))][0]
+                mine = [w for w in WORK if w[0] == requester]
+                asks = [Ask(p, task, item, code=rng.choice(codes[requester]))
+                        for _, p, task, item in (rng.choice(mine) for _ in range(size))]
+                t0 = time.perf_counter()
+                try:
+                    results = await clients[requester].request_many_async(asks)
+                except Exception as exc:
+                    errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", "")))
+                    return
+                failed = [r for r in results if isinstance(r, Exception)]
+                if failed:
+                    errors.append(type(failed[0]).__name__ + ":" + str(getattr(failed[0], "code", "")))
+                    return
+                latencies.append(time.perf_counter() - t0)
+                exchanges[0] += len(results)
+
+        tasks = [asyncio.create_task(worker(t)) for t in range(concurrency)]
+        await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
+        latencies.clear()
+        exchanges[0] = 0
+        began, cpu0 = time.perf_counter(), _cpu_seconds()
+        await asyncio.sleep(seconds)
+        elapsed, cpu, done, count = time.perf_counter() - began, _cpu_seconds() - cpu0, list(latencies), exchanges[0]
+        stop = True
+        await asyncio.gather(*tasks)
+        every = sorted(done)
+        return {
+            "concurrency": concurrency, "batch": size, "batches": len(every), "exchanges": count,
+            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1),
+            "cpu_ms_per_exchange_this_process": round(cpu * 1000 / max(1, count), 3),
+            "batch_p50_ms": round(_pct(every, 50) * 1000, 2), "batch_p99_ms": round(_pct(every, 99) * 1000, 2),
+            "errors": errors[:5],
+        }
+
+    return _run_loop(run())
+
+
 def _run_loop(main: Any) -> Any:
     """Run on uvloop when it is installed (uvicorn[standard] brings it, and serves the hub on it)."""
     try:
@@ -215,6 +275,16 @@ def bench_in_process(data: Path, concurrency: int, seconds: float) -> dict[str, 
         codes = _requester_codes(kojin)
         clients = {a: kojin.agencies.client(a) for a in codes}
         return drive_async(clients, codes, concurrency, seconds)
+    finally:
+        kojin.close()
+
+
+def bench_in_process_batches(data: Path, concurrency: int, size: int, seconds: float) -> dict[str, Any]:
+    kojin = build(Settings(data_dir=data), migrate=False)
+    try:
+        codes = _requester_codes(kojin)
+        clients = {a: kojin.agencies.client(a) for a in codes}
+        return drive_async_batches(clients, codes, concurrency, size, seconds)
     finally:
         kojin.close()
 
@@ -513,6 +583,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--concurrency", type=int, default=64, help="agency clients on the event loop (in_process)")
+    parser.add_argument("--batch", type=int, default=100, help="requests per batch (in_process_batch, 一括照会)")
+    parser.add_argument("--batch-concurrency", type=int, default=8, help="batches in flight (in_process_batch)")
     parser.add_argument("--threads", type=int, default=16, help="blocking agency client threads (in_process_threads)")
     parser.add_argument("--connections", type=int, default=24, help="keep-alive HTTP connections (http)")
     parser.add_argument(
@@ -522,12 +594,12 @@ def main() -> None:
     parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
-    parser.add_argument("--only", choices=("in_process", "in_process_threads", "http", "log"), action="append")
+    parser.add_argument("--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "log"), action="append")
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 10.0)
     people = args.people or (200 if args.quick else 2000)
     leaves = args.leaves or (50_000 if args.quick else 1_000_000)
-    only = set(args.only or ("in_process", "in_process_threads", "http", "log"))
+    only = set(args.only or ("in_process", "in_process_batch", "in_process_threads", "http", "log"))
 
     report: dict[str, Any] = {
         "machine": {
@@ -544,6 +616,7 @@ def main() -> None:
         report["prepare_seconds"] = round(time.perf_counter() - t0, 1)
         runs: dict[str, Callable[[], dict[str, Any]]] = {
             "in_process": lambda: bench_in_process(data, args.concurrency, seconds),
+            "in_process_batch": lambda: bench_in_process_batches(data, args.batch_concurrency, args.batch, seconds),
             "in_process_threads": lambda: bench_in_process_threads(data, args.threads, seconds),
             "http": lambda: bench_http(data, args.connections, seconds, _cpus(args.server_cpus)),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),

@@ -60,6 +60,29 @@ def test_canonical_json_of_anything_else_is_jsons(value: object) -> None:
     assert canonical_json({2: "a", 10: None}) == _reference({2: "a", 10: None})  # json coerces the keys
 
 
+batch_messages = st.dictionaries(
+    st.text(max_size=8),
+    st.one_of(
+        flat_values,
+        st.lists(st.dictionaries(st.text(max_size=8), flat_values, max_size=6), max_size=5),
+        st.lists(json_values, max_size=3),
+    ),
+    max_size=5,
+)
+
+
+@given(batch_messages)
+def test_canonical_json_of_batches_is_jsons_byte_for_byte(message: dict[str, object]) -> None:
+    # A message holding a list of messages is written member by member: the bytes must not change by it.
+    try:
+        expected = _reference(message)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            canonical_json(message)
+        return
+    assert canonical_json(message) == expected
+
+
 def test_signatures_are_plain_ed25519_either_way() -> None:
     # Keys stored before (raw seeds written by `cryptography`) sign the same bytes.
     theirs = Ed25519PrivateKey.generate()

@@ -1,6 +1,7 @@
 """HTTP API of the agencies' intermediate servers (中間サーバー API).
 
-Only the hub calls ``POST /agency/{id}/intermediate/answer``; every message is
+Only the hub calls ``POST /agency/{id}/intermediate/answer`` (and
+``…/answer-batch`` for a batch, 一括照会); every message is
 MACed with the channel key the agency and the hub share from registration, so
 nobody else can ask the server anything.
 """
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from kojin.agency.service import AgencyDirectory
+from kojin.agency.service import AgencyDirectory, IntermediateServer
 from kojin.core.errors import NotFound
 
 
@@ -26,19 +27,40 @@ class ProvisionAnswerOut(BaseModel):
     mac: str
 
 
+class ProvisionQueriesIn(BaseModel):
+    message: dict[str, Any] = Field(description="provision-queries/1 message from the hub (up to 1,000 queries)")
+    mac: Annotated[str, Field(max_length=64, description="HMAC-SHA-256 (hex) under the channel key")]
+
+
+class ProvisionAnswersOut(BaseModel):
+    answers: dict[str, Any] = Field(description=(
+        "provision-answers/1 message: one provision-answer/1 per query in order, or {request_id, error}"
+    ))
+    mac: str
+
+
 def make_router(directory: AgencyDirectory) -> APIRouter:
     router = APIRouter(prefix="/agency", tags=["agency 中間サーバー"])
 
-    @router.post("/{agency_id}/intermediate/answer", response_model=ProvisionAnswerOut)
-    def answer(agency_id: str, body: ProvisionQueryIn) -> dict[str, Any]:
-        """The hub → provider hop: answer a MACed query from this agency's copies (副本)."""
+    def hosted(agency_id: str) -> IntermediateServer:
         server = directory.intermediate(agency_id)
         if server is None:
             raise NotFound(
                 "agency.not_hosted", f"機関 {agency_id} の中間サーバーはここにありません。",
                 f"Agency {agency_id}'s intermediate server is not hosted here.", field="agency_id",
             )
-        reply, mac = server.answer(body.query, body.mac)
+        return server
+
+    @router.post("/{agency_id}/intermediate/answer", response_model=ProvisionAnswerOut)
+    def answer(agency_id: str, body: ProvisionQueryIn) -> dict[str, Any]:
+        """The hub → provider hop: answer a MACed query from this agency's copies (副本)."""
+        reply, mac = hosted(agency_id).answer(body.query, body.mac)
         return {"answer": reply, "mac": mac}
+
+    @router.post("/{agency_id}/intermediate/answer-batch", response_model=ProvisionAnswersOut)
+    def answer_batch(agency_id: str, body: ProvisionQueriesIn) -> dict[str, Any]:
+        """The hub → provider hop for a batch (一括照会): one MACed message of queries, one of answers."""
+        reply, mac = hosted(agency_id).answer_many(body.message, body.mac)
+        return {"answers": reply, "mac": mac}
 
     return router

@@ -10,21 +10,23 @@ before returning.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import httpx
+import orjson
 
-from kojin.agency.domain import ExchangeResult, LogEntry, Role
+from kojin.agency.domain import Ask, ExchangeResult, LogEntry, Role
 from kojin.agency.service import AgencyService
 from kojin.core.aio import until_done
 from kojin.core.crypto import b64, unb64
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
-from kojin.hub.domain import SEALED_KIND, ExchangeRequest, Outcome
+from kojin.hub.domain import BATCH_MAX, SEALED_KIND, ExchangeRequest, Outcome, batch_signing_input
 
 if TYPE_CHECKING:
     from kojin.hub.service import HubService
@@ -35,6 +37,10 @@ class HubTransport(Protocol):
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]: ...
 
+    def exchange_batch(self, signed: dict[str, Any]) -> dict[str, Any]:
+        """A signed batch (一括照会) to the hub; its per-request results back."""
+        ...
+
     def box_key(self, agency_id: str) -> bytes:
         """The agency's X25519 public key from the hub's registry (answer boxes are opened with it)."""
         ...
@@ -44,6 +50,8 @@ class AsyncHubTransport(HubTransport, Protocol):
     """A transport a client on an event loop can await."""
 
     async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def exchange_batch_async(self, signed: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class InProcessHub:
@@ -57,6 +65,12 @@ class InProcessHub:
 
     async def exchange_async(self, signed: dict[str, Any]) -> dict[str, Any]:
         return await self._hub.exchange_async(signed)
+
+    def exchange_batch(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return self._hub.exchange_batch(signed)
+
+    async def exchange_batch_async(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return await self._hub.exchange_batch_async(signed)
 
     def box_key(self, agency_id: str) -> bytes:
         return self._hub.agency(agency_id, "provider").box_public
@@ -94,7 +108,13 @@ class HttpHub:
         self._url = f"{self._base}/hub/exchange"
 
     def exchange(self, signed: dict[str, Any]) -> dict[str, Any]:
-        response = self._client.post(self._url, json=signed)
+        return self._post(self._url, signed)
+
+    def exchange_batch(self, signed: dict[str, Any]) -> dict[str, Any]:
+        return self._post(f"{self._url}/batch", signed)
+
+    def _post(self, url: str, signed: dict[str, Any]) -> dict[str, Any]:
+        response = self._client.post(url, json=signed)
         try:
             body = response.json()
         except ValueError:
@@ -118,6 +138,15 @@ class HttpHub:
             self._client.close()
 
 
+def _load_json(data: bytes) -> Any:
+    # orjson reads what json reads at a fraction of the cost, except integers
+    # beyond 64 bits and the non-standard NaN/Infinity: json has the last word.
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def _answer_mismatch(what: str) -> NotPermitted:
     return NotPermitted(
         "agency.answer_mismatch", f"回答が照会と一致しません（{what}）。",
@@ -136,6 +165,11 @@ class AgencyClient:
         # registry that later swapped one could not make this client accept
         # an answer from someone else.
         self._box_keys: dict[str, bytes] = {}
+        # 処理通番: a random prefix per client and a counter. Unique without
+        # asking the OS for randomness on every request (which costs more
+        # than the rest of making one); a request id need not be secret.
+        self._id_prefix = f"{agency.agency_id[:16]}-{secrets.token_hex(8)}"
+        self._ids = itertools.count()
 
     def provider_box_key(self, provider: str) -> bytes:
         """The provider's X25519 key, asked of the hub's registry the first time and kept."""
@@ -155,7 +189,7 @@ class AgencyClient:
             code = self.agency.code_of(local_id)
         return ExchangeRequest(
             self.agency.agency_id, provider, task, item, code,
-            request_id or f"{self.agency.agency_id[:16]}-{secrets.token_hex(12)}", int(self._clock()),
+            request_id or f"{self._id_prefix}{next(self._ids):08x}", int(self._clock()),
         )
 
     def sign(self, request: ExchangeRequest) -> dict[str, Any]:
@@ -184,6 +218,74 @@ class AgencyClient:
         await until_done(self.agency.record_soon(entry).then)
         return result
 
+    def sign_batch(self, requests: Sequence[ExchangeRequest]) -> dict[str, Any]:
+        """The body of a batch (一括照会): the requests and one signature over all of them in order."""
+        bodies = [r.as_dict() for r in requests]
+        return {"requests": bodies, "signature": b64(self.agency.keys.sign.sign(batch_signing_input(bodies)))}
+
+    def request_many(self, asks: Sequence[Ask]) -> list[ExchangeResult | KojinError]:
+        """Ask many things at once (一括照会): a result or the refusal for each, in order.
+
+        Each answered request is opened, checked and recorded (§23) as
+        :meth:`request` would, all records in one durable commit; a refused
+        one comes back as the hub's :class:`KojinError`. A refusal of the
+        whole batch (its signature, say) raises.
+        """
+        reqs = self._batch_requests(asks)
+        results, entries = self.open_batch(reqs, self.hub.exchange_batch(self.sign_batch(reqs)))
+        self.agency.record_many(entries)
+        return results
+
+    async def request_many_async(self, asks: Sequence[Ask]) -> list[ExchangeResult | KojinError]:
+        """:meth:`request_many` on an event loop (over a transport with ``exchange_batch_async``)."""
+        hub = self.hub
+        if not hasattr(hub, "exchange_batch_async"):
+            raise TypeError(f"{type(hub).__name__} cannot be awaited; use request_many()")
+        reqs = self._batch_requests(asks)
+        answer = await cast("AsyncHubTransport", hub).exchange_batch_async(self.sign_batch(reqs))
+        results, entries = self.open_batch(reqs, answer)
+        await until_done(self.agency.record_many_soon(entries).then)
+        return results
+
+    def _batch_requests(self, asks: Sequence[Ask]) -> list[ExchangeRequest]:
+        if not asks or len(asks) > BATCH_MAX:
+            raise InvalidInput(
+                "request.invalid", f"一括照会は1件から{BATCH_MAX}件までです。",
+                f"A batch holds 1 to {BATCH_MAX} requests.", field="requests",
+            )
+        return [
+            self.new_request(a.provider, a.task, a.item, code=a.code, local_id=a.local_id, request_id=a.request_id)
+            for a in asks
+        ]
+
+    def open_batch(
+        self, reqs: Sequence[ExchangeRequest], answer: dict[str, Any]
+    ) -> tuple[list[ExchangeResult | KojinError], list[LogEntry]]:
+        """Check and open a batch's results: one per request, and the §23 records of those answered."""
+        items = answer.get("results")
+        if answer.get("requester") != self.agency.agency_id or not isinstance(items, list) or len(items) != len(reqs):
+            raise _answer_mismatch("results")
+        results: list[ExchangeResult | KojinError] = []
+        entries: list[LogEntry] = []
+        for req, item in zip(reqs, items, strict=True):
+            try:
+                if not isinstance(item, dict):
+                    raise _answer_mismatch("results")
+                error = item.get("error")
+                if error is not None:
+                    if item.get("request_id") != req.request_id or not isinstance(error, dict):
+                        raise _answer_mismatch("request_id")
+                    status = error.get("status")
+                    results.append(remote_error(status if isinstance(status, int) else 400, {"error": error}))
+                    continue
+                result, entry = self.open_answer(req, item)
+            except KojinError as exc:
+                results.append(exc)
+                continue
+            results.append(result)
+            entries.append(entry)
+        return results, entries
+
     def complete(self, req: ExchangeRequest, answer: dict[str, Any]) -> ExchangeResult:
         """Check and open the hub's answer to ``req``, and record it."""
         result, entry = self.open_answer(req, answer)
@@ -202,7 +304,7 @@ class AgencyClient:
         if outcome is Outcome.ANSWERED:
             if not isinstance(sealed, str):
                 raise _answer_mismatch("sealed")
-            opened = json.loads(self.agency.keys.box.open_from(
+            opened = _load_json(self.agency.keys.box.open_from(
                 self.provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
             ))
             if not isinstance(opened, dict):

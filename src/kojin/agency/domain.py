@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from kojin.core.crypto import canonical_json
 from kojin.core.errors import InvalidInput
@@ -68,8 +68,8 @@ def load_payload(text: str) -> Any:
     return json.loads(text)
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+# A NamedTuple, as the hub's messages are (kojin.hub.domain): made twice per exchange.
+class LogEntry(NamedTuple):
     """One §23 record (情報提供等の記録): both parties, both times, the item, withheld or not."""
 
     role: Role
@@ -110,8 +110,7 @@ class LogEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ExchangeResult:
+class ExchangeResult(NamedTuple):
     """What a requester learns from one exchange: the opened answer and where it was logged."""
 
     request_id: str
@@ -132,3 +131,19 @@ class ExchangeResult:
             "provider": self.provider, "provider_name": self.provider_name, "task": self.task, "item": self.item,
             "outcome": self.outcome.value, "payload": self.payload, "updated_at": self.updated_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One request of a batch (一括照会): which provider, task and item, about whom.
+
+    The person is the agency's own code for them, or its local id (宛名番号)
+    to look the code up by; ``request_id`` is made fresh when not given.
+    """
+
+    provider: str
+    task: str
+    item: str
+    code: str | None = None
+    local_id: str | None = None
+    request_id: str | None = None

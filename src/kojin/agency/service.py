@@ -26,10 +26,13 @@ from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload
 from kojin.agency.store import agency_keys, copies, exchange_log, people
 from kojin.core.crypto import AnswerBox, SigningKey, b64, unb64, x25519_private_raw
 from kojin.core.db import PARTIES, Database, register_party
-from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
+from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
 from kojin.hub.domain import (
+    ANSWERS_KIND,
+    BATCH_MAX,
     FRESHNESS_SECONDS,
+    QUERIES_KIND,
     AgencyKind,
     Outcome,
     ProvisionAnswer,
@@ -219,14 +222,24 @@ class AgencyService:
         row = self._readers.first(
             "SELECT payload, withheld, updated_at FROM copies WHERE code = ? AND item = ?", (code, item)
         )
-        if row is None:
-            return None
-        payload, withheld, updated = row
-        if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
-            updated = datetime.fromisoformat(updated)
-        if updated is not None and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
-        return str(payload), bool(withheld), updated.isoformat() if updated is not None else ""
+        return None if row is None else _for_answer(row)
+
+    def copies_for_answer(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, bool, str]]:
+        """:meth:`copy_for_answer` for a batch's (code, item) pairs, in one statement per thousand codes."""
+        wanted_set = set(wanted)
+        codes = list({code: None for code, _ in wanted})
+        found: dict[tuple[str, str], tuple[str, bool, str]] = {}
+        for start in range(0, len(codes), 1000):
+            chunk = codes[start : start + 1000]
+            rows = self._readers.all(
+                "SELECT code, item, payload, withheld, updated_at FROM copies WHERE code IN "
+                f"({','.join('?' * len(chunk))})", tuple(chunk),
+            )
+            for code, item, payload, withheld, updated in rows:
+                key = (code, item)
+                if key in wanted_set:
+                    found[key] = _for_answer((payload, withheld, updated))
+        return found
 
     # -- §23 log ----------------------------------------------------------------
     def record(self, entry: LogEntry) -> None:
@@ -236,6 +249,15 @@ class AgencyService:
     def record_soon(self, entry: LogEntry) -> Ticket:
         """Queue one §23 record for the next durable commit; the ticket says when it is durable."""
         return self._writer.submit([(exchange_log, entry.as_row(datetime.now(UTC)))])
+
+    def record_many(self, entries: Sequence[LogEntry]) -> None:
+        """Write several §23 records durably, in one commit."""
+        self.record_many_soon(entries).wait()
+
+    def record_many_soon(self, entries: Sequence[LogEntry]) -> Ticket:
+        """:meth:`record_soon` for several records, all in one durable commit."""
+        now = datetime.now(UTC)
+        return self._writer.submit([(exchange_log, entry.as_row(now)) for entry in entries])
 
     def log_entries(self, *, code: str | None = None, limit: int = 100) -> list[LogEntry]:
         query = select(exchange_log).order_by(exchange_log.c.entry_id).limit(limit)
@@ -269,6 +291,7 @@ class IntermediateServer:
     def __init__(self, agency: AgencyService, *, clock: Callable[[], float] = time.time) -> None:
         self.agency = agency
         self._clock = clock
+        self._box_keys: dict[str, bytes] = {}
 
     def update_copies(self, entries: Iterable[CopyEntry]) -> int:
         """Keep the copies in step with the agency's business data."""
@@ -289,10 +312,65 @@ class IntermediateServer:
         """
         keys = self.agency.keys
         if not check_channel_mac(keys.channel_key, query, mac):
-            raise Unauthenticated(
-                "agency.bad_channel_mac", "情報提供ネットワークシステムからの求めとして認証できません。",
-                "The query does not authenticate as the hub's.", field="mac",
+            raise _bad_channel_mac()
+        q = self._take(query)
+        answer, entry = self._answer(q, self.agency.copy_for_answer(q.code, q.item))
+        return answer, channel_mac(keys.channel_key, answer), self.agency.record_soon(entry)
+
+    def answer_many(self, message: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
+        """Answer a MACed batch of queries (一括照会) once all their §23 records are durable."""
+        answers, answers_mac, ticket = self.answer_many_deferred(message, mac)
+        ticket.wait()
+        return answers, answers_mac
+
+    def answer_many_deferred(self, message: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Ticket]:
+        """:meth:`answer_deferred` for a ``provision-queries/1`` message: one MAC, one commit for all.
+
+        The answers come in the queries' order; a query this server cannot
+        take is answered with ``{"request_id": …, "error": code}`` in its
+        place, and the others are answered as usual.
+        """
+        keys = self.agency.keys
+        if not check_channel_mac(keys.channel_key, message, mac):
+            raise _bad_channel_mac()
+        queries = message.get("queries") if message.get("kojin") == QUERIES_KIND else None
+        if not isinstance(queries, list) or len(queries) > BATCH_MAX:
+            raise InvalidInput(
+                "request.invalid", f"{QUERIES_KIND} ではありません。", f"not a {QUERIES_KIND} message.",
+                field="queries",
             )
+        taken: list[ProvisionQuery | dict[str, Any]] = []
+        for query in queries:
+            try:
+                taken.append(self._take(query))
+            except KojinError as exc:
+                request_id = query.get("request_id") if isinstance(query, dict) else None
+                taken.append({"request_id": request_id if isinstance(request_id, str) else None, "error": exc.code})
+        found = self.agency.copies_for_answer([(q.code, q.item) for q in taken if isinstance(q, ProvisionQuery)])
+        answers: list[dict[str, Any]] = []
+        entries: list[LogEntry] = []
+        for q in taken:
+            if not isinstance(q, ProvisionQuery):
+                answers.append(q)
+                continue
+            answer, entry = self._answer(q, found.get((q.code, q.item)))
+            answers.append(answer)
+            entries.append(entry)
+        reply = {"kojin": ANSWERS_KIND, "answers": answers}
+        return reply, channel_mac(keys.channel_key, reply), self.agency.record_many_soon(entries)
+
+    def _box_key(self, encoded: str) -> bytes:
+        # A batch names one requester's key in every query: decoded once.
+        key = self._box_keys.get(encoded)
+        if key is None:
+            key = unb64(encoded, "requester_box_key")
+            if len(self._box_keys) >= 1024:
+                self._box_keys.clear()
+            self._box_keys[encoded] = key
+        return key
+
+    def _take(self, query: object) -> ProvisionQuery:
+        """An authenticated message's query, if it is one for this server, and fresh."""
         q = ProvisionQuery.from_wire(query)
         if q.provider != self.agency.agency_id:
             raise NotPermitted(
@@ -305,7 +383,11 @@ class IntermediateServer:
                 "agency.stale_query", "求めの時刻が古すぎるか未来です。", "The query time is too far from now.",
                 field="sent_at_ms",
             )
-        found = self.agency.copy_for_answer(q.code, q.item)
+        return q
+
+    def _answer(self, q: ProvisionQuery, found: tuple[str, bool, str] | None) -> tuple[dict[str, Any], LogEntry]:
+        """The answer to a query from its copy (None: no copy), and the §23 record still to be kept of it."""
+        keys = self.agency.keys
         sealed: str | None = None
         if found is None:
             outcome = Outcome.NO_DATA
@@ -319,16 +401,44 @@ class IntermediateServer:
                 request_id=q.request_id, requester=q.requester, provider=q.provider, item=q.item,
                 payload_json=found[0], updated_at=found[2],
             )
-            sealed = b64(keys.box.seal_to(
-                unb64(q.requester_box_key, "requester_box_key"), plaintext, q.request_id.encode()
-            ))
+            sealed = b64(keys.box.seal_to(self._box_key(q.requester_box_key), plaintext, q.request_id.encode()))
         provided_ms = int(self._clock() * 1000)
-        ticket = self.agency.record_soon(LogEntry(
+        entry = LogEntry(
             Role.PROVIDER, q.request_id, q.code, q.requester, q.requester_name, q.provider, keys.name, q.task,
             q.item, datetime.fromtimestamp(q.requested_at, UTC), _dt_ms(provided_ms), outcome,
-        ))
-        answer = ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire()
-        return answer, channel_mac(keys.channel_key, answer), ticket
+        )
+        return ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire(), entry
+
+
+def _for_answer(row: tuple[Any, ...]) -> tuple[str, bool, str]:
+    payload, withheld, updated = row
+    if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
+        return str(payload), bool(withheld), _sqlite_time_iso(updated)
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
+    return str(payload), bool(withheld), updated.isoformat() if updated is not None else ""
+
+
+def _sqlite_time_iso(stored: str) -> str:
+    """``datetime.isoformat()`` of a UTC time as SQLAlchemy writes it to SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``).
+
+    Rewritten as text: parsing it into a datetime only to write it out again
+    costs more than the rest of answering a query from its copy.
+    """
+    if len(stored) == 26 and stored[10] == " " and stored[19] == ".":
+        fraction = stored[19:]
+        return f"{stored[:10]}T{stored[11:19]}{'' if fraction == '.000000' else fraction}+00:00"
+    updated = datetime.fromisoformat(stored)
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
+    return updated.isoformat()
+
+
+def _bad_channel_mac() -> Unauthenticated:
+    return Unauthenticated(
+        "agency.bad_channel_mac", "情報提供ネットワークシステムからの求めとして認証できません。",
+        "The query does not authenticate as the hub's.", field="mac",
+    )
 
 
 class AgencyDirectory:

@@ -112,6 +112,9 @@ class AppendReceipt:
 AppendDone = Callable[["AppendReceipt | None", "BaseException | None"], None]
 """Told once an entry given to :meth:`ExchangeLog.append_then` is durable (or could not be written)."""
 
+AppendManyDone = Callable[["list[AppendReceipt] | None", "BaseException | None"], None]
+"""Told once the entries given to :meth:`ExchangeLog.append_many_then` are durable (or were not written)."""
+
 
 class _Batch:
     """Leaves that will share one transaction, and the callers waiting on it."""
@@ -333,7 +336,29 @@ class ExchangeLog:
         loop, say), never block.
         """
         data = _check_leaf(leaf_data)
-        leaf_hash = hash_leaf(data)
+        self._join_then([data], [hash_leaf(data)], done)
+
+    def append_many_then(self, leaf_data: Sequence[bytes], done: AppendManyDone) -> None:
+        """:meth:`append_many` without blocking: ``done(receipts, None)`` once all are durable.
+
+        The entries go into one commit at consecutive indexes (``done(None,
+        error)`` if it failed); ``done`` runs as :meth:`append_then`'s does.
+        """
+        data = [_check_leaf(d) for d in leaf_data]
+        if not data:
+            done([], None)
+            return
+        hashes = [hash_leaf(d) for d in data]
+
+        def first(receipt: AppendReceipt | None, error: BaseException | None) -> None:
+            if receipt is None:
+                done(None, error)
+            else:
+                done([AppendReceipt(receipt.index + i, h) for i, h in enumerate(hashes)], None)
+
+        self._join_then(data, hashes, first)
+
+    def _join_then(self, data: list[bytes], hashes: list[bytes], done: AppendDone) -> None:
         # On an event loop the writer is woken at the end of the loop's pass,
         # so that every leaf the pass appends shares one commit.
         loop = asyncio._get_running_loop()
@@ -342,8 +367,8 @@ class ExchangeLog:
                 raise LogUnavailable("audit.log_closed", "ログは閉じられています。", "The exchange log is closed.")
             batch = self._open
             position = len(batch.data)
-            batch.data.append(data)
-            batch.hashes.append(leaf_hash)
+            batch.data += data
+            batch.hashes += hashes
             batch.callbacks.append((position, done))
             if loop is None:
                 if not self._go:

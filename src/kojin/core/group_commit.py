@@ -431,16 +431,28 @@ class ThreadReaders:
             with self._engine.connect() as pooled:
                 row = driver_sql(pooled, statement, params).first()
             return None if row is None else tuple(row)
+        found: tuple[Any, ...] | None = self._sqlite().execute(statement, params).fetchone()
+        return found
+
+    def all(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Every row of a SELECT (for a batch's look-ups: one statement, not one per member)."""
+        if self._sqlite_path is None:
+            with self._engine.connect() as pooled:
+                return [tuple(row) for row in driver_sql(pooled, statement, params)]
+        rows: list[tuple[Any, ...]] = self._sqlite().execute(statement, params).fetchall()
+        return rows
+
+    def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            assert self._sqlite_path is not None
             conn = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA query_only=1")
             self._local.conn = conn
             with self._lock:
                 self._opened.append(conn)
-        found: tuple[Any, ...] | None = conn.execute(statement, params).fetchone()
-        return found
+        return conn
 
     def close(self) -> None:
         with self._lock:

@@ -1,6 +1,7 @@
 """HTTP API of the hub (情報提供ネットワークシステム API).
 
-``POST /hub/exchange`` takes the signed request as raw JSON and lets the hub
+``POST /hub/exchange`` (and ``POST /hub/exchange/batch`` for 一括照会) takes
+the signed request as raw JSON and lets the hub
 validate it, so that a malformed body is refused with the hub's own reason and
 logged as a leaf like every other refusal; the documented schema is that of
 :class:`SignedRequestIn`.
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
-from kojin.hub.domain import AGENCY_KIND_LABELS, AgencyKind, permitted_exchanges
+from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.hub.service import HubService
 
 log = logging.getLogger("kojin.hub.api")
@@ -51,6 +52,23 @@ def _signed_request_schema() -> dict[str, Any]:
     }
 
 
+def _signed_batch_schema() -> dict[str, Any]:
+    return {
+        "title": "SignedBatchIn",
+        "type": "object",
+        "required": ["requests", "signature"],
+        "properties": {
+            "requests": {"type": "array", "minItems": 1, "maxItems": BATCH_MAX,
+                         "items": ExchangeRequestIn.model_json_schema(),
+                         "description": "requests of one requester (一括照会), each with its own request id"},
+            "signature": {"type": "string", "description": (
+                "base64 Ed25519 signature over the canonical JSON of "
+                '{"kojin": "exchange-batch/1", "requests": [...]}'
+            )},
+        },
+    }
+
+
 class ExchangeAnswerOut(BaseModel):
     request_id: str
     requester: str
@@ -66,6 +84,24 @@ class ExchangeAnswerOut(BaseModel):
     requested_at: int
     provided_at_ms: int
     leaf_index: int = Field(description="index of the exchange's leaf in the exchange log")
+
+
+class ExchangeErrorOut(BaseModel):
+    code: str
+    message: str
+    field: str | None
+    status: int = Field(description="the HTTP status the same refusal has from POST /hub/exchange")
+
+
+class BatchRefusalOut(BaseModel):
+    request_id: str | None
+    leaf_index: int = Field(description="index of the refusal's leaf in the exchange log")
+    error: ExchangeErrorOut
+
+
+class BatchAnswerOut(BaseModel):
+    requester: str
+    results: list[ExchangeAnswerOut | BatchRefusalOut] = Field(description="one per request, in order")
 
 
 class CodeRequestIn(BaseModel):
@@ -89,6 +125,21 @@ def make_router(hub: HubService) -> APIRouter:
     async def exchange(request: Request) -> JSONResponse:
         """Route one signed request; the answer is sealed to the requester (the hub cannot read it)."""
         status, payload = await exchange_http_async(hub, await request.body())
+        return JSONResponse(payload, status_code=status)
+
+    @router.post(
+        "/exchange/batch",
+        response_model=BatchAnswerOut,
+        openapi_extra={"requestBody": {
+            "required": True, "content": {"application/json": {"schema": _signed_batch_schema()}},
+        }},
+    )
+    async def exchange_batch(request: Request) -> JSONResponse:
+        """Route a signed batch of requests (一括照会): each answered or refused, logged and recorded on its own."""
+        try:
+            status, payload = 200, await hub.exchange_batch_async(_body(await request.body()))
+        except Exception as exc:
+            status, payload = _error(exc)
         return JSONResponse(payload, status_code=status)
 
     @router.post("/agencies/{agency_id}/codes")

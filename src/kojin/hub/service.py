@@ -49,14 +49,18 @@ from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, Row, ThreadReaders
 from kojin.hub.domain import (
+    ANSWERS_KIND,
+    BATCH_MAX,
     FRESHNESS_SECONDS,
     LEAF_KIND,
+    QUERIES_KIND,
     AgencyKind,
     CodeDeriver,
     ExchangeRequest,
     Outcome,
     ProvisionAnswer,
     ProvisionQuery,
+    batch_signing_input,
     channel_mac,
     check_channel_mac,
     find_permission,
@@ -66,7 +70,7 @@ from kojin.hub.domain import (
     validate_agency_id,
 )
 from kojin.hub.store import agencies, codes, exchange_records, hub_keys, persons, seen_requests
-from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settlement
+from kojin.hub.transport import IntermediateTransport, ProviderUnavailable, Settlement, provider_unavailable
 
 log = logging.getLogger("kojin.hub")
 
@@ -90,6 +94,11 @@ class ExchangeLogPort(Protocol):
     def append(self, leaf_data: bytes) -> Receipt: ...
 
     def append_then(self, leaf_data: bytes, done: Callable[[Any, BaseException | None], None]) -> None: ...
+
+    def append_many(self, leaf_data: Sequence[bytes]) -> Sequence[Receipt]: ...
+
+    def append_many_then(self, leaf_data: Sequence[bytes], done: Callable[[Any, BaseException | None], None]) -> None:
+        ...
 
     def size(self) -> int: ...
 
@@ -135,6 +144,8 @@ class _Attempt:
     subject: str | None = None
     reserved: tuple[str, str] | None = None
     leaf_logged: bool = False
+    # A batch member's request as sent: its claims are taken only if it is refused.
+    unread: object = None
 
     def take_claims(self, raw: object) -> None:
         # Whatever a malformed request claimed still goes in its leaf, cut short.
@@ -213,6 +224,164 @@ class _Settle(_Op):
 
     async def run_async(self, hub: HubService, wake: Resolver) -> None:
         await until_done(self.settlement.then)
+
+
+class _DeliverMany(_Op):
+    """Send a provider one message of several queries (a batch's share of it)."""
+
+    __slots__ = ("message", "provider")
+
+    def __init__(self, provider: AgencyEntry, message: dict[str, Any]) -> None:
+        self.provider = provider
+        self.message = message
+
+    def run(self, hub: HubService) -> tuple[object, object, Settlement]:
+        provider = self.provider
+        return hub._transport.deliver_many(
+            provider.agency_id, provider.endpoint, self.message, channel_mac(provider.channel_key, self.message)
+        )
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> tuple[object, object, Settlement]:
+        if self.provider.endpoint:
+            return await asyncio.get_running_loop().run_in_executor(None, self.run, hub)
+        return self.run(hub)
+
+
+class _AppendMany(_Op):
+    """Append leaves to the exchange log in one commit; their receipts once durable."""
+
+    __slots__ = ("leaves",)
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.leaves = leaves
+
+    def run(self, hub: HubService) -> list[Receipt]:
+        return list(hub._log().append_many(self.leaves))
+
+    async def run_async(self, hub: HubService, wake: Resolver) -> list[Receipt]:
+        future: asyncio.Future[list[Receipt]] = asyncio.get_running_loop().create_future()
+        hub._log().append_many_then(self.leaves, lambda receipts, error: wake.settle(future, receipts, error))
+        return await future
+
+
+@dataclass(slots=True)
+class _Admitted:
+    """A batch's request that passed the hub's checks, waiting for its provider's answer."""
+
+    position: int
+    request: ExchangeRequest
+    provider: AgencyEntry
+    query: dict[str, Any]
+    attempt: _Attempt
+
+
+def _drive(hub: HubService, steps: Generator[_Op, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run an exchange's steps on this thread, blocking at each wait."""
+    value: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            op = steps.send(value) if error is None else steps.throw(error)
+        except StopIteration as done:
+            result: dict[str, Any] = done.value
+            return result
+        try:
+            value, error = op.run(hub), None
+        except Exception as exc:
+            value, error = None, exc
+
+
+async def _drive_async(hub: HubService, steps: Generator[_Op, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run an exchange's steps on the event loop, awaiting each wait."""
+    wake = resolver()
+    value: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            op = steps.send(value) if error is None else steps.throw(error)
+        except StopIteration as done:
+            result: dict[str, Any] = done.value
+            return result
+        try:
+            value, error = await op.run_async(hub, wake), None
+        except Exception as exc:
+            value, error = None, exc
+
+
+def _replayed() -> KojinError:
+    return _refuse(
+        Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
+        "This request id has already been used by the requester.", "request_id",
+    )
+
+
+def _refusal_leaf(attempt: _Attempt, exc: KojinError) -> bytes:
+    if attempt.unread is not None:
+        attempt.take_claims(attempt.unread)
+        attempt.unread = None
+    return leaf_bytes(
+        time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
+        item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
+        subject=attempt.subject,
+    )
+
+
+def _answer_out(request: ExchangeRequest, provider: AgencyEntry, answer: ProvisionAnswer, index: int) -> dict[str, Any]:
+    return {
+        "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
+        "provider_name": provider.name, "task": request.task, "item": request.item,
+        "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
+        "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
+    }
+
+
+def _refusal_out(request_id: str | None, index: int, exc: KojinError) -> dict[str, Any]:
+    """A batch's refused request: its leaf, and the error as the single-request API would send it."""
+    return {
+        "request_id": request_id, "leaf_index": index,
+        "error": {"code": exc.code, "message": exc.message, "field": exc.field, "status": exc.status},
+    }
+
+
+def _record_rows(
+    request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer, index: int,
+    logged: datetime,
+) -> list[Row]:
+    return [
+        (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
+        (exchange_records, {
+            "request_id": request.request_id, "requester_id": requester.agency_id,
+            "requester_name": requester.name, "provider_id": provider.agency_id,
+            "provider_name": provider.name, "task": request.task, "item": request.item,
+            "requested_at": _dt(request.time), "provided_at": _dt(answer.provided_at_ms / 1000),
+            "outcome": answer.outcome.value, "withheld": answer.outcome is Outcome.WITHHELD,
+            "leaf_index": index, "logged_at": logged,
+        }),
+    ]
+
+
+def _unauthenticated_answer() -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "hub.provider_unavailable", "提供機関の応答を認証できません。",
+        "The provider's answer does not authenticate.", field="provider",
+    )
+
+
+def _one_answer(provider: AgencyEntry, request_id: str, raw: object) -> ProvisionAnswer:
+    """A provider's answer to ``request_id`` from an authenticated message, checked."""
+    try:
+        answer = ProvisionAnswer.from_wire(raw)
+    except InvalidInput as exc:
+        raise ProviderUnavailable(
+            "hub.provider_unavailable", f"提供機関の応答が不正です（{exc.field}）。",
+            f"The provider's answer is malformed ({exc.field}).", field="provider",
+        ) from None
+    if answer.request_id != request_id or answer.provider != provider.agency_id:
+        raise ProviderUnavailable(
+            "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
+            "The provider answered a different request.", field="provider",
+        )
+    return answer
 
 
 def _refuse(cls: type[KojinError], code: str, ja: str, en: str, field: str | None = None) -> KojinError:
@@ -472,19 +641,7 @@ class HubService:
     def exchange(self, body: object) -> dict[str, Any]:
         """Route one signed request; return the provider's sealed answer once everything is durable."""
         self._start()
-        steps = self._exchange_steps(body)
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                op = steps.send(value) if error is None else steps.throw(error)
-            except StopIteration as done:
-                result: dict[str, Any] = done.value
-                return result
-            try:
-                value, error = op.run(self), None
-            except Exception as exc:
-                value, error = None, exc
+        return _drive(self, self._exchange_steps(body))
 
     async def exchange_async(self, body: object) -> dict[str, Any]:
         """:meth:`exchange` for a caller on an event loop: the same steps, waiting without blocking it.
@@ -495,20 +652,27 @@ class HubService:
         """
         if not self._ready:
             await asyncio.get_running_loop().run_in_executor(None, self._start)
-        wake = resolver()
-        steps = self._exchange_steps(body)
-        value: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                op = steps.send(value) if error is None else steps.throw(error)
-            except StopIteration as done:
-                result: dict[str, Any] = done.value
-                return result
-            try:
-                value, error = await op.run_async(self, wake), None
-            except Exception as exc:
-                value, error = None, exc
+        return await _drive_async(self, self._exchange_steps(body))
+
+    def exchange_batch(self, body: object) -> dict[str, Any]:
+        """Route a signed batch of requests (一括照会) of one requester.
+
+        Each request is checked, answered or refused, logged as a leaf and
+        recorded exactly as :meth:`exchange` would; the batch shares one
+        signature check, one message to each provider, one log commit and one
+        commit of records. A batch whose envelope is refused (malformed,
+        unknown requester, bad signature) refuses every request in it, each
+        logged. The results come in the requests' order: an answer as
+        :meth:`exchange` gives it, or ``{"request_id", "leaf_index", "error"}``.
+        """
+        self._start()
+        return _drive(self, self._batch_steps(body))
+
+    async def exchange_batch_async(self, body: object) -> dict[str, Any]:
+        """:meth:`exchange_batch` for a caller on an event loop."""
+        if not self._ready:
+            await asyncio.get_running_loop().run_in_executor(None, self._start)
+        return await _drive_async(self, self._batch_steps(body))
 
     def _exchange_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
         """The exchange, yielding where it waits (see :class:`_Op`), so one code path serves both callers."""
@@ -551,7 +715,40 @@ class HubService:
                 Unauthenticated, "hub.bad_signature", "照会の署名を検証できません。",
                 "The request's signature does not verify with the requester's key.", "signature",
             )
-        now = self._clock()
+        provider, query = self._admit(request, requester, self._clock(), attempt)
+        answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
+        leaf = leaf_bytes(
+            time=request.time, requester=request.requester, provider=request.provider, task=request.task,
+            item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
+            subject=attempt.subject, provided_at=answer.provided_at_ms,
+        )
+        # Past this point the exchange has its own leaf (or the log failed);
+        # a later failure must not add a second, "refused" one.
+        attempt.leaf_logged = True
+        # The provider's record commits in its own store while the leaf
+        # commits here; the answer is passed on only once both are durable.
+        receipt: Receipt = yield _Append(leaf)
+        index = receipt.index
+        try:
+            yield _Settle(settlement)
+        except KojinError:
+            # The leaf says what the hub held; the requester gets nothing. The
+            # hub's record still mirrors the leaf, as a restart would rebuild it.
+            self._record(request, requester, provider, answer, index, attempt)
+            raise
+        self._record(request, requester, provider, answer, index, attempt)
+        return _answer_out(request, provider, answer, index)
+
+    def _admit(
+        self, request: ExchangeRequest, requester: AgencyEntry, now: float, attempt: _Attempt
+    ) -> tuple[AgencyEntry, dict[str, Any]]:
+        """The checks after the signature's, in order; the provider and the query to send it."""
+        provider = self._provider_of(request, now)
+        self._reserve(request, attempt)
+        return provider, self._query(request, requester, provider, now, attempt)
+
+    def _provider_of(self, request: ExchangeRequest, now: float) -> AgencyEntry:
+        """The first of :meth:`_admit`'s checks: freshness, and a provider the hub knows."""
         if abs(now - request.time) > FRESHNESS_SECONDS:
             raise _refuse(
                 Unauthenticated, "hub.stale_request",
@@ -564,7 +761,13 @@ class HubService:
                 NotFound, "hub.unknown_agency", f"提供機関 {request.provider} は登録されていません。",
                 f"Provider {request.provider} is not registered.", "provider",
             )
-        self._reserve(request, attempt)
+        return provider
+
+    def _query(
+        self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, now: float,
+        attempt: _Attempt,
+    ) -> dict[str, Any]:
+        """The last of :meth:`_admit`'s checks, after the request id's: the table and the code; the query."""
         permission = find_permission(requester.kind, request.task, provider.kind, request.item)
         owner = self._code_owner(request.code)
         if owner is not None and owner[0] == request.requester:
@@ -588,39 +791,11 @@ class HubService:
                 "The code belongs to another agency; use your own.", "code",
             )
         internal_id = owner[1]
-
-        query = ProvisionQuery(
+        return ProvisionQuery(
             request.request_id, requester.agency_id, requester.name, requester.box_public_b64,
             provider.agency_id, request.task, request.item, self._code_for(provider.agency_id, internal_id),
             request.time, int(now * 1000),
         ).to_wire()
-        answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
-        leaf = leaf_bytes(
-            time=request.time, requester=request.requester, provider=request.provider, task=request.task,
-            item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
-            subject=attempt.subject, provided_at=answer.provided_at_ms,
-        )
-        # Past this point the exchange has its own leaf (or the log failed);
-        # a later failure must not add a second, "refused" one.
-        attempt.leaf_logged = True
-        # The provider's record commits in its own store while the leaf
-        # commits here; the answer is passed on only once both are durable.
-        receipt: Receipt = yield _Append(leaf)
-        index = receipt.index
-        try:
-            yield _Settle(settlement)
-        except KojinError:
-            # The leaf says what the hub held; the requester gets nothing. The
-            # hub's record still mirrors the leaf, as a restart would rebuild it.
-            self._record(request, requester, provider, answer, index, attempt)
-            raise
-        self._record(request, requester, provider, answer, index, attempt)
-        return {
-            "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
-            "provider_name": provider.name, "task": request.task, "item": request.item,
-            "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
-            "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
-        }
 
     def _record(
         self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer,
@@ -630,28 +805,197 @@ class HubService:
         # does: the record is committed behind the answer, without an fsync of
         # its own (rebuilt from the log after a crash, see _reconcile). The
         # request id stays reserved in memory until its row is in the store.
-        logged = datetime.now(UTC)
         reserved, attempt.reserved = attempt.reserved, None
-        self._writer.write_later([
-            (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
-            (exchange_records, {
-                "request_id": request.request_id, "requester_id": requester.agency_id,
-                "requester_name": requester.name, "provider_id": provider.agency_id,
-                "provider_name": provider.name, "task": request.task, "item": request.item,
-                "requested_at": _dt(request.time), "provided_at": _dt(answer.provided_at_ms / 1000),
-                "outcome": answer.outcome.value, "withheld": answer.outcome is Outcome.WITHHELD,
-                "leaf_index": index, "logged_at": logged,
-            }),
-        ], lambda error: self._release(reserved, error))
+        rows = _record_rows(request, requester, provider, answer, index, datetime.now(UTC))
+        self._writer.write_later(rows, lambda error: self._release([] if reserved is None else [reserved], error))
 
-    def _release(self, reserved: tuple[str, str] | None, error: BaseException | None) -> None:
+    def _release(self, reserved: Sequence[tuple[str, str]], error: BaseException | None) -> None:
         if error is not None:
-            # Rebuilt from the leaf on the next start; until then the id stays reserved here.
-            log.error("hub record of a logged exchange not written: %s", type(error).__name__)
+            # Rebuilt from the leaves on the next start; until then the ids stay reserved here.
+            log.error("hub records of %d logged exchanges not written: %s", len(reserved), type(error).__name__)
             return
-        if reserved is not None:
+        if reserved:
             with self._lock:
-                self._inflight.discard(reserved)
+                self._inflight.difference_update(reserved)
+
+    # -- batches (一括照会) ---------------------------------------------------------
+    def _batch_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
+        attempts: list[_Attempt] = []
+        try:
+            return (yield from self._batch(body, attempts))
+        except GeneratorExit:
+            for attempt in attempts:
+                if attempt.leaf_logged:
+                    attempt.reserved = None  # as in _exchange_steps: spent once its leaf may be logged
+            raise
+        finally:
+            held = [a.reserved for a in attempts if a.reserved is not None]
+            if held:
+                with self._lock:
+                    self._inflight.difference_update(held)
+
+    def _batch(self, body: object, attempts: list[_Attempt]) -> Generator[_Op, Any, dict[str, Any]]:
+        try:
+            requester, raws = self._batch_envelope(body, attempts)
+        except KojinError as exc:
+            yield from self._log_refusals([(a, exc) for a in attempts or [_Attempt()]])
+            raise
+        now = self._clock()
+        refused: list[tuple[int, _Attempt, KojinError]] = []
+        held: list[tuple[int, ExchangeRequest, AgencyEntry]] = []
+        # _admit's checks in its order, with the store asked once for every
+        # request id the batch holds in memory.
+        for position, raw in enumerate(raws):
+            attempt = attempts[position]
+            try:
+                request = ExchangeRequest.from_dict(raw)
+                if request.requester != requester.agency_id:
+                    raise _refuse(
+                        NotPermitted, "hub.batch_mixed_requesters",
+                        "一括照会の照会はすべて署名した照会機関のものでなければなりません。",
+                        "Every request in a batch must be the signing requester's.", "requester",
+                    )
+                provider = self._provider_of(request, now)
+                self._hold(request, attempt)
+            except KojinError as exc:
+                refused.append((position, attempt, exc))
+                continue
+            held.append((position, request, provider))
+        seen = self._seen(requester.agency_id, [request.request_id for _, request, _ in held]) if held else set()
+        by_provider: dict[str, list[_Admitted]] = {}
+        for position, request, provider in held:
+            attempt = attempts[position]
+            try:
+                if request.request_id in seen:
+                    raise _replayed()
+                query = self._query(request, requester, provider, now, attempt)
+            except KojinError as exc:
+                refused.append((position, attempt, exc))
+                continue
+            by_provider.setdefault(provider.agency_id, []).append(
+                _Admitted(position, request, provider, query, attempt)
+            )
+
+        answered: list[tuple[_Admitted, ProvisionAnswer, int]] = []
+        settlements: list[Settlement] = []
+        for group in by_provider.values():
+            provider = group[0].provider
+            message = {"kojin": QUERIES_KIND, "queries": [g.query for g in group]}
+            try:
+                answers, settlement = self._check_answers(provider, group, (yield _DeliverMany(provider, message)))
+            except KojinError as exc:
+                refused.extend((g.position, g.attempt, exc) for g in group)
+                continue
+            settlements.append(settlement)
+            for g, answer in zip(group, answers, strict=True):
+                if isinstance(answer, ProvisionAnswer):
+                    answered.append((g, answer, len(settlements) - 1))
+                else:
+                    refused.append((g.position, g.attempt, answer))
+
+        leaves = [
+            leaf_bytes(
+                time=g.request.time, requester=g.request.requester, provider=g.request.provider,
+                task=g.request.task, item=g.request.item, request_id=g.request.request_id,
+                outcome=answer.outcome, reason=None, subject=g.attempt.subject, provided_at=answer.provided_at_ms,
+            )
+            for g, answer, _ in answered
+        ] + [_refusal_leaf(attempt, exc) for _, attempt, exc in refused]
+        for attempt in attempts:
+            attempt.leaf_logged = True  # each has its leaf in this append (or the log failed for all)
+        receipts: list[Receipt] = yield _AppendMany(leaves)
+
+        unsettled: dict[int, KojinError] = {}
+        for number, settlement in enumerate(settlements):
+            try:
+                yield _Settle(settlement)
+            except KojinError as exc:
+                unsettled[number] = exc
+        results: list[dict[str, Any] | None] = [None] * len(raws)
+        rows: list[Row] = []
+        reserved: list[tuple[str, str]] = []
+        logged = datetime.now(UTC)
+        for (g, answer, number), receipt in zip(answered, receipts, strict=False):
+            # Recorded even when the provider's record failed: the hub's
+            # record mirrors the leaf, as a restart would rebuild it.
+            rows += _record_rows(g.request, requester, g.provider, answer, receipt.index, logged)
+            if g.attempt.reserved is not None:
+                reserved.append(g.attempt.reserved)
+                g.attempt.reserved = None
+            failure = unsettled.get(number)
+            results[g.position] = (
+                _answer_out(g.request, g.provider, answer, receipt.index) if failure is None
+                else _refusal_out(g.request.request_id, receipt.index, failure)
+            )
+        self._writer.write_later(rows, lambda error: self._release(reserved, error))
+        for (position, attempt, why), receipt in zip(refused, receipts[len(answered):], strict=True):
+            results[position] = _refusal_out(attempt.request_id, receipt.index, why)
+        return {"requester": requester.agency_id, "results": results}
+
+    def _batch_envelope(self, body: object, attempts: list[_Attempt]) -> tuple[AgencyEntry, list[Any]]:
+        """The batch's requester, its signature checked, and its requests as sent."""
+        if not isinstance(body, dict):
+            raise invalid("body", "オブジェクトではありません。", "must be an object.")
+        raws = body.get("requests")
+        if isinstance(raws, list) and len(raws) <= BATCH_MAX:
+            attempts += [_Attempt(unread=raw) for raw in raws]
+        extra = sorted(set(body) - {"requests", "signature"})
+        if extra:
+            raise invalid(extra[0], "未知の項目です。", "unknown field.")
+        if not isinstance(raws, list) or not raws:
+            raise invalid("requests", "照会の配列がありません。", "must be a non-empty array of requests.")
+        if len(raws) > BATCH_MAX:
+            raise invalid("requests", f"一度に{BATCH_MAX}件までです。", f"at most {BATCH_MAX} requests in a batch.")
+        signature = _signature(body.get("signature"))
+        signer = raws[0].get("requester") if isinstance(raws[0], dict) else None
+        if not isinstance(signer, str):
+            raise invalid("requester", "最初の照会に照会機関がありません。", "the first request names no requester.")
+        requester = self.find_agency(signer)
+        if requester is None:
+            raise _refuse(
+                NotFound, "hub.unknown_agency", f"照会機関 {signer[:40]} は登録されていません。",
+                f"Requester {signer[:40]} is not registered.", "requester",
+            )
+        try:
+            signed = batch_signing_input(raws)
+        except (TypeError, ValueError):
+            raise invalid(
+                "requests", "署名の対象にできない値があります。", "holds a value that cannot be signed."
+            ) from None
+        if not verify_ed25519(requester.sign_public, signature, signed):
+            raise _refuse(
+                Unauthenticated, "hub.bad_signature", "一括照会の署名を検証できません。",
+                "The batch's signature does not verify with the requester's key.", "signature",
+            )
+        return requester, raws
+
+    def _check_answers(
+        self, provider: AgencyEntry, group: list[_Admitted], delivered: tuple[object, object, Settlement]
+    ) -> tuple[list[ProvisionAnswer | KojinError], Settlement]:
+        raw, mac, settlement = delivered
+        if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
+            raise _unauthenticated_answer()
+        answers = raw.get("answers") if raw.get("kojin") == ANSWERS_KIND else None
+        if not isinstance(answers, list) or len(answers) != len(group):
+            raise ProviderUnavailable(
+                "hub.provider_unavailable", "提供機関の一括応答が照会と対応しません。",
+                "The provider's batch answer does not match the queries.", field="provider",
+            )
+        out: list[ProvisionAnswer | KojinError] = []
+        for g, answer in zip(group, answers, strict=True):
+            try:
+                if isinstance(answer, dict) and "error" in answer:
+                    raise provider_unavailable(provider.agency_id, str(answer.get("error"))[:80])
+                out.append(_one_answer(provider, g.request.request_id, answer))
+            except KojinError as exc:
+                out.append(exc)
+        return out, settlement
+
+    def _log_refusals(self, refusals: list[tuple[_Attempt, KojinError]]) -> Generator[_Op, Any, None]:
+        try:
+            yield _AppendMany([_refusal_leaf(attempt, exc) for attempt, exc in refusals])
+        except KojinError as log_exc:
+            log.error("%d refusals could not be logged: %s", len(refusals), log_exc.code)
 
     def _subject(self, internal_id: str, request: ExchangeRequest) -> str:
         return subject_commitment(self._subject_key(internal_id), request.requester, request.request_id)
@@ -676,54 +1020,50 @@ class HubService:
         return code
 
     def _reserve(self, request: ExchangeRequest, attempt: _Attempt) -> None:
+        self._hold(request, attempt)
+        if self._readers.first(
+            "SELECT 1 FROM seen_requests WHERE requester = ? AND request_id = ?",
+            (request.requester, request.request_id),
+        ) is not None:
+            raise _replayed()
+
+    def _hold(self, request: ExchangeRequest, attempt: _Attempt) -> None:
+        """Reserve the request id in memory (refused if in flight); the store is asked after, not before.
+
+        In that order, an exchange with the same id is either still held here
+        or already in the store: its row is written before its hold is released.
+        """
         key = (request.requester, request.request_id)
         with self._lock:
             clash = key in self._inflight
             if not clash:
                 self._inflight.add(key)
                 attempt.reserved = key
-        if not clash:
-            clash = self._readers.first(
-                "SELECT 1 FROM seen_requests WHERE requester = ? AND request_id = ?",
-                (request.requester, request.request_id),
-            ) is not None
         if clash:
-            raise _refuse(
-                Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
-                "This request id has already been used by the requester.", "request_id",
-            )
+            raise _replayed()
+
+    def _seen(self, requester: str, request_ids: Sequence[str]) -> set[str]:
+        """Which of a batch's request ids the requester has used before (one statement per thousand)."""
+        seen: set[str] = set()
+        for start in range(0, len(request_ids), 1000):
+            chunk = tuple(request_ids[start : start + 1000])
+            seen.update(str(r) for (r,) in self._readers.all(
+                "SELECT request_id FROM seen_requests WHERE requester = ? AND request_id IN "
+                f"({','.join('?' * len(chunk))})", (requester, *chunk),
+            ))
+        return seen
 
     def _check_answer(
         self, provider: AgencyEntry, query: dict[str, Any], delivered: tuple[object, object, Settlement]
     ) -> tuple[ProvisionAnswer, Settlement]:
         raw, mac, settlement = delivered
         if not isinstance(raw, dict) or not check_channel_mac(provider.channel_key, raw, mac):
-            raise ProviderUnavailable(
-                "hub.provider_unavailable", "提供機関の応答を認証できません。",
-                "The provider's answer does not authenticate.", field="provider",
-            )
-        try:
-            answer = ProvisionAnswer.from_wire(raw)
-        except InvalidInput as exc:
-            raise ProviderUnavailable(
-                "hub.provider_unavailable", f"提供機関の応答が不正です（{exc.field}）。",
-                f"The provider's answer is malformed ({exc.field}).", field="provider",
-            ) from None
-        if answer.request_id != query["request_id"] or answer.provider != provider.agency_id:
-            raise ProviderUnavailable(
-                "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
-                "The provider answered a different request.", field="provider",
-            )
-        return answer, settlement
+            raise _unauthenticated_answer()
+        return _one_answer(provider, query["request_id"], raw), settlement
 
     def _log_refusal(self, attempt: _Attempt, exc: KojinError) -> Generator[_Op, Any, None]:
-        leaf = leaf_bytes(
-            time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
-            item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
-            subject=attempt.subject,
-        )
         try:
-            yield _Append(leaf)
+            yield _Append(_refusal_leaf(attempt, exc))
         except KojinError as log_exc:
             log.error("refusal %s could not be logged: %s", exc.code, log_exc.code)
 

@@ -66,7 +66,7 @@ class _ProviderSettlement:
         self._inner = inner
 
     def _as_unavailable(self, exc: BaseException) -> ProviderUnavailable:
-        return _unavailable(self._agency_id, getattr(exc, "code", None) or type(exc).__name__)
+        return provider_unavailable(self._agency_id, getattr(exc, "code", None) or type(exc).__name__)
 
     def wait(self) -> None:
         try:
@@ -83,16 +83,26 @@ class IntermediateEndpoint(Protocol):
 
     def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Settlement]: ...
 
+    def answer_many_deferred(
+        self, message: dict[str, Any], mac: str
+    ) -> tuple[dict[str, Any], str, Settlement]: ...
+
 
 class IntermediateTransport(Protocol):
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
     ) -> tuple[object, object, Settlement]: ...
 
+    def deliver_many(
+        self, agency_id: str, endpoint: str | None, message: dict[str, Any], mac: str
+    ) -> tuple[object, object, Settlement]:
+        """A ``provision-queries/1`` message in, the MACed ``provision-answers/1`` message out."""
+        ...
+
     def close(self) -> None: ...
 
 
-def _unavailable(agency_id: str, detail: str) -> ProviderUnavailable:
+def provider_unavailable(agency_id: str, detail: str) -> ProviderUnavailable:
     return ProviderUnavailable(
         "hub.provider_unavailable",
         f"提供元 {agency_id} の中間サーバーが応答しません（{detail}）。",
@@ -115,21 +125,31 @@ class HttpIntermediates:
     def deliver(
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
     ) -> tuple[object, object, Settlement]:
-        url = f"{(endpoint or '').rstrip('/')}/agency/{agency_id}/intermediate/answer"
+        body = self._post(agency_id, endpoint, "answer", {"query": query, "mac": mac})
+        return body.get("answer"), body.get("mac"), SETTLED
+
+    def deliver_many(
+        self, agency_id: str, endpoint: str | None, message: dict[str, Any], mac: str
+    ) -> tuple[object, object, Settlement]:
+        body = self._post(agency_id, endpoint, "answer-batch", {"message": message, "mac": mac})
+        return body.get("answers"), body.get("mac"), SETTLED
+
+    def _post(self, agency_id: str, endpoint: str | None, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        url = f"{(endpoint or '').rstrip('/')}/agency/{agency_id}/intermediate/{path}"
         try:
-            response = self._client.post(url, json={"query": query, "mac": mac})
+            response = self._client.post(url, json=payload)
         except httpx.HTTPError as exc:
-            raise _unavailable(agency_id, type(exc).__name__) from None
+            raise provider_unavailable(agency_id, type(exc).__name__) from None
         try:
             body = response.json()
         except ValueError:
-            raise _unavailable(agency_id, f"HTTP {response.status_code}") from None
+            raise provider_unavailable(agency_id, f"HTTP {response.status_code}") from None
         if response.status_code != 200 or not isinstance(body, dict):
             error = body.get("error") if isinstance(body, dict) else None
             code = error.get("code") if isinstance(error, dict) else None
-            raise _unavailable(agency_id, str(code or f"HTTP {response.status_code}"))
-        # The server answered after its record was durable: nothing to settle.
-        return body.get("answer"), body.get("mac"), SETTLED
+            raise provider_unavailable(agency_id, str(code or f"HTTP {response.status_code}"))
+        # The server answered after its records were durable: nothing to settle.
+        return body
 
     def close(self) -> None:
         if self._own:
@@ -158,15 +178,29 @@ class IntermediateRouter:
             if self._http is None:
                 self._http = HttpIntermediates()
             return self._http.deliver(agency_id, endpoint, query, mac)
+        return self._local_call(agency_id, lambda server: server.answer_deferred(query, mac))
+
+    def deliver_many(
+        self, agency_id: str, endpoint: str | None, message: dict[str, Any], mac: str
+    ) -> tuple[object, object, Settlement]:
+        if endpoint:
+            if self._http is None:
+                self._http = HttpIntermediates()
+            return self._http.deliver_many(agency_id, endpoint, message, mac)
+        return self._local_call(agency_id, lambda server: server.answer_many_deferred(message, mac))
+
+    def _local_call(
+        self, agency_id: str, call: Callable[[IntermediateEndpoint], tuple[dict[str, Any], str, Settlement]]
+    ) -> tuple[object, object, Settlement]:
         server = self._local(agency_id)
         if server is None:
-            raise _unavailable(agency_id, "not hosted here")
+            raise provider_unavailable(agency_id, "not hosted here")
         try:
-            answer, answer_mac, settlement = server.answer_deferred(query, mac)
+            answer, answer_mac, settlement = call(server)
         except KojinError as exc:
             # The provider's own refusal is not the requester's fault: it is
             # reported as the provider failing, with its reason.
-            raise _unavailable(agency_id, exc.code) from None
+            raise provider_unavailable(agency_id, exc.code) from None
         return answer, answer_mac, _ProviderSettlement(agency_id, settlement)
 
     def close(self) -> None:
