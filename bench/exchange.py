@@ -55,6 +55,7 @@ from kojin.agency.client import AgencyClient, HttpHub
 from kojin.agency.domain import Ask, CopyEntry
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
+from kojin.core.crypto import SigningKey, verify_ed25519
 from kojin.hub.demo import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
 
@@ -569,6 +570,33 @@ def _same_paths(log: Any, size: int, indices: list[int], proofs: list[Any]) -> b
     return True
 
 
+def calibration() -> dict[str, float]:
+    """How fast this machine is at what an exchange is made of.
+
+    Machines of one kind differ here by two times from one day to the next;
+    figures from different days compare only beside these.
+    """
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    loop = time.perf_counter() - t0
+    key, message = SigningKey.generate(), b"kojin calibration " * 12
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        signature = key.sign(message)
+    sign = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        verify_ed25519(key.public_raw, signature, message)
+    verify = time.perf_counter() - t0
+    return {
+        "python_loop_ns_per_iteration": round(loop / 2_000_000 * 1e9, 1),
+        "ed25519_sign_us": round(sign / 2000 * 1e6, 1),
+        "ed25519_verify_us": round(verify / 2000 * 1e6, 1),
+    }
+
+
 def _cpus(spec: str) -> set[int] | None:
     if spec == "any":
         return None
@@ -594,7 +622,9 @@ def main() -> None:
     parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
-    parser.add_argument("--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "log"), action="append")
+    parser.add_argument(
+        "--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "log"), action="append"
+    )
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 10.0)
     people = args.people or (200 if args.quick else 2000)
@@ -606,6 +636,7 @@ def main() -> None:
             "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             # Other work on the machine skews every figure; say how much there was.
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "calibration": calibration(),
         },
         "people": people,
     }

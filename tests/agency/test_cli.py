@@ -84,3 +84,62 @@ def test_list_code_copy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         assert bad.exit_code == 2, (args, bad.output)
         assert bad.stderr.startswith(f"error {reason}"), bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    from kojin.agency.domain import CopyEntry
+    from kojin.hub.demo import ensure_demo_agencies
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
+    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    kojin = build(Settings(data_dir=data))
+    try:
+        ensure_demo_agencies(kojin)
+        for i in range(3):
+            number = kojin.numbering.assign(make_juminhyo_code(f"{i + 20:010d}"))
+            kojin.agencies.obtain_code("13105", number, f"A-{i}")
+            theirs, _ = kojin.agencies.obtain_code("13104", number)
+            if i < 2:
+                kojin.agencies.get("13104").update_copies([CopyEntry(theirs, "地方税関係情報", {"income": i})])
+    finally:
+        kojin.close()
+    task, tax = "児童手当の支給に関する事務", "地方税関係情報"
+    asks = tmp_path / "asks.csv"
+    asks.write_text(
+        "provider,task,item,local_id\n"
+        f"13104,{task},{tax},A-0\n13104,{task},{tax},A-1\n13104,{task},{tax},A-2\n"
+        f"13104,{task},年金給付関係情報,A-0\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    runner = CliRunner()
+    done = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out),
+                               "--batch", "3"])
+    assert done.exit_code == 0, done.output
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["line"], r["outcome"], r["error"]) for r in rows] == [
+        ("2", "answered", ""), ("3", "answered", ""), ("4", "no_data", ""), ("5", "refused", "hub.not_permitted"),
+    ]
+    assert json.loads(rows[1]["payload"]) == {"income": 1} and rows[0]["leaf_index"] != rows[1]["leaf_index"]
+    assert "answered: 2" in done.stdout
+
+    # A bad row stops the run before anything is asked, with its line number; no output is written.
+    logged = runner.invoke(app, ["agency", "log", "--agency", "13105", "--limit", "1000"])
+    before = len(logged.stdout.splitlines())
+    for text, reason in (
+        (f"provider,task,item,local_id\n13104,{task},{tax},A-0\n13104,{task},{tax},nobody\n", "3行目"),
+        (f"provider,task,item,local_id,code\n13104,{task},{tax},A-0,XYZ\n", "2行目"),
+        (f"provider,task,item\n13104,{task},{tax}\n", "local_id"),
+        ("provider,task,item,local_id\n", "一件も"),
+    ):
+        asks.write_text(text, encoding="utf-8")
+        out.unlink(missing_ok=True)
+        bad = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out)])
+        assert bad.exit_code == 2 and "agency.bad_requests" in bad.stderr and reason in bad.stderr, bad.output
+        assert not out.exists()
+    logged = runner.invoke(app, ["agency", "log", "--agency", "13105", "--limit", "1000"])
+    assert len(logged.stdout.splitlines()) == before

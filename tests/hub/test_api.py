@@ -106,12 +106,14 @@ def test_directory_and_table(client: TestClient) -> None:
 def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     for path in ("/hub/exchange", "/hub/agencies/{agency_id}/codes", "/hub/agencies", "/hub/agencies/{agency_id}",
-                 "/hub/permitted",
-                 "/agency/{agency_id}/intermediate/answer"):
+                 "/hub/permitted", "/hub/exchange/batch",
+                 "/agency/{agency_id}/intermediate/answer", "/agency/{agency_id}/intermediate/answer-batch"):
         assert path in spec["paths"], path
     body = spec["paths"]["/hub/exchange"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"request", "signature"}
     assert "request_id" in json.dumps(body)
+    batch = spec["paths"]["/hub/exchange/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(batch["properties"]) == {"requests", "signature"} and batch["properties"]["requests"]["maxItems"] == 1000
 
 
 def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: list[Person]) -> None:

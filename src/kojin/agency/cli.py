@@ -2,10 +2,12 @@
 
 ``code`` reads the individual number from standard input so it never appears
 in the shell history or the process list, and it is never printed back.
+``ask`` sends a file of requests as batches (一括照会) and writes the answers.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -15,13 +17,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from kojin.agency.domain import CopyEntry
+from kojin.agency.domain import Ask, CopyEntry, ExchangeResult
+from kojin.agency.service import AgencyService
 from kojin.app import Kojin, build
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick
-from kojin.hub.domain import AGENCY_KIND_LABELS
+from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
 
 T = TypeVar("T")
 console = Console()
@@ -147,6 +151,132 @@ def agency_log(
             _print_json(entry.as_record())
 
     _with_kojin(action)
+
+
+ASK_COLUMNS = ("provider", "task", "item", "local_id", "code")
+RESULT_COLUMNS = (
+    "line", "request_id", "provider", "provider_name", "task", "item", "outcome", "payload", "updated_at",
+    "leaf_index", "error", "message",
+)
+
+
+@agency_app.command("ask")
+def agency_ask(
+    agency: Annotated[str, typer.Option("--agency", help="The requesting agency (照会機関).")],
+    requests: Annotated[Path, typer.Option(
+        "--requests", help="CSV with a header: provider, task, item, and local_id (宛名番号) or code per row.",
+    )],
+    out: Annotated[Path, typer.Option("--out", help="CSV of results, one row per request (all or nothing).")],
+    batch: Annotated[int, typer.Option(min=1, max=BATCH_MAX, help="Requests per batch sent to the hub.")] = BATCH_MAX,
+) -> None:
+    """Ask the hub for other agencies' information about many people at once (一括照会).
+
+    Every row is checked before anything is sent: a bad row stops the run with
+    its line number, and nothing is asked. Each request is then its own
+    exchange: answered, withheld (不開示), no data, or refused with a reason.
+    """
+
+    def action(kojin: Kojin) -> None:
+        kojin.hub.agency(agency, field="agency")
+        client = kojin.agencies.client(agency)
+        asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
+        rows: list[dict[str, Any]] = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=Console(stderr=True)) as progress:
+            task = progress.add_task(pick("照会中", "asking"), total=len(asks))
+            for start in range(0, len(asks), batch):
+                chunk = asks[start : start + batch]
+                results = client.request_many([ask for _, ask in chunk])
+                rows += [_result_row(line, ask, result) for (line, ask), result in zip(chunk, results, strict=True)]
+                progress.advance(task, len(chunk))
+        _write_csv(out, rows)
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+        console.print("  ".join(f"{name}: {n}" for name, n in sorted(counts.items())))
+
+    _with_kojin(action)
+
+
+def _read_asks(path: Path) -> list[tuple[int, Ask]]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = set(reader.fieldnames or ())
+            missing = [c for c in ("provider", "task", "item") if c not in fields]
+            if missing or not fields & {"local_id", "code"}:
+                raise InvalidInput(
+                    "agency.bad_requests", f"見出し行に {', '.join(missing or ['local_id か code'])} がありません。",
+                    f"The header lacks {', '.join(missing or ['local_id or code'])}.", field="requests",
+                )
+            asks: list[tuple[int, Ask]] = []
+            for row in reader:
+                line = reader.line_num
+                values = {c: (row.get(c) or "").strip() for c in ASK_COLUMNS}
+                for column in ("provider", "task", "item"):
+                    if not values[column]:
+                        raise _bad_row(line, column, "空です", "empty")
+                if bool(values["local_id"]) == bool(values["code"]):
+                    raise _bad_row(line, "local_id", "local_id か code のどちらか一つを書きます",
+                                   "give exactly one of local_id and code")
+                asks.append((line, Ask(
+                    values["provider"], values["task"], values["item"],
+                    code=values["code"] or None, local_id=values["local_id"] or None,
+                )))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        raise InvalidInput(
+            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="requests"
+        ) from None
+    if not asks:
+        raise InvalidInput("agency.bad_requests", "照会が一件もありません。", "The file holds no request.",
+                           field="requests")
+    return asks
+
+
+def _with_code(agency: AgencyService, line: int, ask: Ask) -> Ask:
+    """The ask with the person's code: a local id nobody has stops the run before anything is asked."""
+    if ask.local_id is None:
+        return ask
+    try:
+        return Ask(ask.provider, ask.task, ask.item, code=agency.code_of(ask.local_id))
+    except KojinError:
+        raise _bad_row(line, "local_id", "この宛名番号の人はいません", "no person has this local id") from None
+
+
+def _bad_row(line: int, column: str, ja: str, en: str) -> InvalidInput:
+    return InvalidInput(
+        "agency.bad_requests", f"{line}行目の {column}: {ja}。何も照会していません。",
+        f"line {line}, {column}: {en}. Nothing was asked.", field=column,
+    )
+
+
+def _result_row(line: int, ask: Ask, result: ExchangeResult | KojinError) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS, "")
+    row.update(line=line, provider=ask.provider, task=ask.task, item=ask.item)
+    if isinstance(result, KojinError):
+        row.update(outcome="refused", error=result.code, message=result.message)
+        return row
+    row.update(
+        request_id=result.request_id, provider_name=result.provider_name, outcome=result.outcome.value,
+        payload="" if result.payload is None else json.dumps(result.payload, ensure_ascii=False, sort_keys=True),
+        updated_at=result.updated_at or "", leaf_index=result.leaf_index,
+    )
+    return row
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    temp = path.with_name(f".{path.name}.partial")
+    try:
+        with temp.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        raise InvalidInput(
+            "agency.unwritable_file", f"{path} に書けません。", f"Cannot write {path}.", field="out"
+        ) from None
 
 
 def _read_json(path: Path) -> Any:

@@ -1,10 +1,9 @@
 """HTTP API of the hub (情報提供ネットワークシステム API).
 
 ``POST /hub/exchange`` (and ``POST /hub/exchange/batch`` for 一括照会) takes
-the signed request as raw JSON and lets the hub
-validate it, so that a malformed body is refused with the hub's own reason and
-logged as a leaf like every other refusal; the documented schema is that of
-:class:`SignedRequestIn`.
+the signed body as raw JSON and lets the hub validate it, so that a malformed
+body is refused with the hub's own reason and logged as a leaf like every other
+refusal; the documented schemas are ``SignedRequestIn`` and ``SignedBatchIn``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -119,7 +118,8 @@ def subject_commitment(subject_key: bytes, requester: str, request_id: str) -> s
     Request ids are unique per requester only, so the requester is bound in
     too: two leaves never share a commitment, even for one person.
     """
-    return hmac.new(subject_key, f"kojin-leaf-subject|{requester}|{request_id}".encode(), hashlib.sha256).hexdigest()
+    # "sha256" by name: HMAC takes OpenSSL's path at once, a microsecond sooner than from the constructor.
+    return hmac.new(subject_key, f"kojin-leaf-subject|{requester}|{request_id}".encode(), "sha256").hexdigest()
 
 
 FRESHNESS_SECONDS = 300
@@ -285,7 +285,7 @@ def _mac(key: bytes, data: bytes) -> str:
     # An HMAC object, not hmac.digest(): the one-shot form releases the GIL
     # around a microsecond of work, which on the exchange path (four MACs an
     # exchange) hands the GIL to a writer thread and waits to get it back.
-    return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hmac.new(key, data, "sha256").hexdigest()
 
 
 class ProvisionQuery(NamedTuple):
