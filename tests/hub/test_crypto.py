@@ -30,9 +30,7 @@ def _reference(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-@given(st.dictionaries(st.text(), flat_values, max_size=12))
-def test_canonical_json_of_flat_messages_is_jsons_byte_for_byte(message: dict[str, object]) -> None:
-    # Flat messages take the fast path; the bytes must not change by it.
+def _same_bytes_as_json(message: dict[str, object]) -> None:
     try:
         expected = _reference(message)
     except UnicodeEncodeError:
@@ -40,6 +38,12 @@ def test_canonical_json_of_flat_messages_is_jsons_byte_for_byte(message: dict[st
             canonical_json(message)
         return
     assert canonical_json(message) == expected
+
+
+@given(st.dictionaries(st.text(), flat_values, max_size=12))
+def test_canonical_json_of_flat_messages_is_jsons_byte_for_byte(message: dict[str, object]) -> None:
+    # Flat messages take the fast path; the bytes must not change by it.
+    _same_bytes_as_json(message)
 
 
 json_values = st.recursive(
@@ -74,13 +78,7 @@ batch_messages = st.dictionaries(
 @given(batch_messages)
 def test_canonical_json_of_batches_is_jsons_byte_for_byte(message: dict[str, object]) -> None:
     # A message holding a list of messages is written member by member: the bytes must not change by it.
-    try:
-        expected = _reference(message)
-    except UnicodeEncodeError:
-        with pytest.raises(UnicodeEncodeError):
-            canonical_json(message)
-        return
-    assert canonical_json(message) == expected
+    _same_bytes_as_json(message)
 
 
 def test_signatures_are_plain_ed25519_either_way() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -114,31 +115,16 @@ class CodeRequestIn(BaseModel):
 def make_router(hub: HubService) -> APIRouter:
     router = APIRouter(prefix="/hub", tags=["hub 情報提供ネットワークシステム"])
 
-    @router.post(
-        "/exchange",
-        response_model=ExchangeAnswerOut,
-        openapi_extra={"requestBody": {
-            "required": True, "content": {"application/json": {"schema": _signed_request_schema()}},
-        }},
-    )
+    @router.post("/exchange", response_model=ExchangeAnswerOut, openapi_extra=_raw_body(_signed_request_schema()))
     async def exchange(request: Request) -> JSONResponse:
         """Route one signed request; the answer is sealed to the requester (the hub cannot read it)."""
         status, payload = await exchange_http_async(hub, await request.body())
         return JSONResponse(payload, status_code=status)
 
-    @router.post(
-        "/exchange/batch",
-        response_model=BatchAnswerOut,
-        openapi_extra={"requestBody": {
-            "required": True, "content": {"application/json": {"schema": _signed_batch_schema()}},
-        }},
-    )
+    @router.post("/exchange/batch", response_model=BatchAnswerOut, openapi_extra=_raw_body(_signed_batch_schema()))
     async def exchange_batch(request: Request) -> JSONResponse:
         """Route a signed batch of requests (一括照会): each answered or refused, logged and recorded on its own."""
-        try:
-            status, payload = 200, await hub.exchange_batch_async(_body(await request.body()))
-        except Exception as exc:
-            status, payload = _error(exc)
+        status, payload = await _answer(hub.exchange_batch_async, await request.body())
         return JSONResponse(payload, status_code=status)
 
     @router.post("/agencies/{agency_id}/codes")
@@ -200,7 +186,18 @@ async def exchange_http_async(hub: HubService, raw: bytes) -> tuple[int, dict[st
 
     The exchange runs on the event loop and awaits its durable commits.
     """
+    return await _answer(hub.exchange_async, raw)
+
+
+async def _answer(
+    call: Callable[[object], Awaitable[dict[str, Any]]], raw: bytes
+) -> tuple[int, dict[str, Any]]:
     try:
-        return 200, await hub.exchange_async(_body(raw))
+        return 200, await call(_body(raw))
     except Exception as exc:
         return _error(exc)
+
+
+def _raw_body(schema: dict[str, Any]) -> dict[str, Any]:
+    # The body is read raw (see the module docstring): its schema is documented here.
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

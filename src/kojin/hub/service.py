@@ -173,18 +173,23 @@ class _Op:
 
 
 class _Deliver(_Op):
-    """Ask the provider's intermediate server: in process it answers at once; over HTTP it is a round trip."""
+    """Ask the provider's intermediate server: in process it answers at once; over HTTP it is a round trip.
 
-    __slots__ = ("provider", "query")
+    ``many``: the message is a batch's share of queries (``provision-queries/1``).
+    """
 
-    def __init__(self, provider: AgencyEntry, query: dict[str, Any]) -> None:
+    __slots__ = ("many", "message", "provider")
+
+    def __init__(self, provider: AgencyEntry, message: dict[str, Any], *, many: bool = False) -> None:
         self.provider = provider
-        self.query = query
+        self.message = message
+        self.many = many
 
     def run(self, hub: HubService) -> tuple[object, object, Settlement]:
         provider = self.provider
-        return hub._transport.deliver(
-            provider.agency_id, provider.endpoint, self.query, channel_mac(provider.channel_key, self.query)
+        deliver = hub._transport.deliver_many if self.many else hub._transport.deliver
+        return deliver(
+            provider.agency_id, provider.endpoint, self.message, channel_mac(provider.channel_key, self.message)
         )
 
     async def run_async(self, hub: HubService, wake: Resolver) -> tuple[object, object, Settlement]:
@@ -224,27 +229,6 @@ class _Settle(_Op):
 
     async def run_async(self, hub: HubService, wake: Resolver) -> None:
         await until_done(self.settlement.then)
-
-
-class _DeliverMany(_Op):
-    """Send a provider one message of several queries (a batch's share of it)."""
-
-    __slots__ = ("message", "provider")
-
-    def __init__(self, provider: AgencyEntry, message: dict[str, Any]) -> None:
-        self.provider = provider
-        self.message = message
-
-    def run(self, hub: HubService) -> tuple[object, object, Settlement]:
-        provider = self.provider
-        return hub._transport.deliver_many(
-            provider.agency_id, provider.endpoint, self.message, channel_mac(provider.channel_key, self.message)
-        )
-
-    async def run_async(self, hub: HubService, wake: Resolver) -> tuple[object, object, Settlement]:
-        if self.provider.endpoint:
-            return await asyncio.get_running_loop().run_in_executor(None, self.run, hub)
-        return self.run(hub)
 
 
 class _AppendMany(_Op):
@@ -882,7 +866,8 @@ class HubService:
             provider = group[0].provider
             message = {"kojin": QUERIES_KIND, "queries": [g.query for g in group]}
             try:
-                answers, settlement = self._check_answers(provider, group, (yield _DeliverMany(provider, message)))
+                delivered = yield _Deliver(provider, message, many=True)
+                answers, settlement = self._check_answers(provider, group, delivered)
             except KojinError as exc:
                 refused.extend((g.position, g.attempt, exc) for g in group)
                 continue

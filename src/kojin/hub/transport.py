@@ -175,19 +175,20 @@ class IntermediateRouter:
         self, agency_id: str, endpoint: str | None, query: dict[str, Any], mac: str
     ) -> tuple[object, object, Settlement]:
         if endpoint:
-            if self._http is None:
-                self._http = HttpIntermediates()
-            return self._http.deliver(agency_id, endpoint, query, mac)
+            return self._http_client().deliver(agency_id, endpoint, query, mac)
         return self._local_call(agency_id, lambda server: server.answer_deferred(query, mac))
 
     def deliver_many(
         self, agency_id: str, endpoint: str | None, message: dict[str, Any], mac: str
     ) -> tuple[object, object, Settlement]:
         if endpoint:
-            if self._http is None:
-                self._http = HttpIntermediates()
-            return self._http.deliver_many(agency_id, endpoint, message, mac)
+            return self._http_client().deliver_many(agency_id, endpoint, message, mac)
         return self._local_call(agency_id, lambda server: server.answer_many_deferred(message, mac))
+
+    def _http_client(self) -> HttpIntermediates:
+        if self._http is None:
+            self._http = HttpIntermediates()
+        return self._http
 
     def _local_call(
         self, agency_id: str, call: Callable[[IntermediateEndpoint], tuple[dict[str, Any], str, Settlement]]
