@@ -89,3 +89,42 @@ def test_no_number_in_any_other_store_or_api_answer(kojin: Kojin, caplog: pytest
     haystacks["api"] = "\n".join(answers)
     for where, hay in haystacks.items():
         assert [n for n in issued if n in hay] == [], where
+
+
+def test_no_number_in_a_batch_of_exchanges_or_anything_it_leaves(
+    kojin: Kojin, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 一括照会 over HTTP: the signed batch, the hub's message to the provider, the
+    # answers, every leaf and every store but numbering hold codes, never numbers.
+    from fastapi.testclient import TestClient
+
+    from kojin.agency.client import HttpHub
+    from kojin.agency.domain import Ask
+    from kojin.hub.transport import IntermediateRouter
+    from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, setup_demo
+
+    caplog.set_level(logging.DEBUG)
+    people = setup_demo(kojin, 5)
+    router = kojin.hub.transport
+    assert isinstance(router, IntermediateRouter)
+    carried: list[str] = []
+    deliver_many = router.deliver_many
+
+    def spy(agency_id: str, endpoint: str | None, message: dict[str, object], mac: str) -> tuple[object, ...]:
+        answer, answer_mac, settlement = deliver_many(agency_id, endpoint, message, mac)
+        carried.extend((repr(message), repr(answer)))
+        return answer, answer_mac, settlement
+
+    router.deliver_many = spy  # type: ignore[method-assign]
+    with TestClient(create_app(kojin)) as client:
+        asker = kojin.agencies.client("13105", HttpHub(client=client))
+        reqs = asker._batch_requests([Ask("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"]) for p in people])
+        body = asker.sign_batch(reqs)
+        answer = client.post("/hub/exchange/batch", json=body).text
+    assert len(carried) == 2 and '"answered"' in answer
+    issued = all_numbers(kojin)
+    assert len(issued) == 5
+    haystacks = {party: dump_store(kojin, party) for party in PARTIES if party != "numbering"}
+    haystacks.update(logs=caplog.text, batch=repr(body), answer=answer, hop="\n".join(carried))
+    for where, hay in haystacks.items():
+        assert [n for n in issued if n in hay] == [], where

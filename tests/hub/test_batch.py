@@ -17,6 +17,7 @@ from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, Role
 from kojin.app import Kojin
 from kojin.core.crypto import b64
 from kojin.core.errors import KojinError
+from kojin.hub.api import MAX_BATCH_BODY
 from kojin.hub.domain import BATCH_MAX, ExchangeRequest, Outcome, batch_signing_input, channel_mac
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
 from kojin.web.app import create_app
@@ -209,9 +210,13 @@ def test_a_batch_over_http_and_the_batch_hop_to_a_provider_over_http(
         kojin.hub.set_endpoint("13104", None)
     assert _outcomes(over_http) == EXPECTED
     assert [r.comparable() for r in over_http[:3]] == [r.comparable() for r in local[:3]]  # type: ignore[union-attr]
-    # A malformed batch over HTTP is refused with the hub's reason, as in process.
+    # A malformed batch over HTTP is refused with the hub's reason, as in process; a huge one unread.
     response = client.post("/hub/exchange/batch", content=b"{not json")
     assert (response.status_code, response.json()["error"]["code"]) == (422, "request.invalid")
+    size = kojin.exchange_log.size()
+    huge = client.post("/hub/exchange/batch", content=b" " * (MAX_BATCH_BODY + 1))
+    assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
+    assert kojin.exchange_log.size() == size
 
 
 def test_the_batch_hop_answers_only_the_hub(kojin: Kojin, people: list[Person], client: TestClient) -> None:

@@ -25,6 +25,9 @@ from kojin.hub.service import HubService
 
 log = logging.getLogger("kojin.hub.api")
 
+MAX_BATCH_BODY = 4 * 1024 * 1024
+"""A batch of 1,000 requests with every field at its longest is about 2 MiB; anything beyond is not one."""
+
 
 class ExchangeRequestIn(BaseModel):
     """A request for specific personal information (情報照会)."""
@@ -124,7 +127,16 @@ def make_router(hub: HubService) -> APIRouter:
     @router.post("/exchange/batch", response_model=BatchAnswerOut, openapi_extra=_raw_body(_signed_batch_schema()))
     async def exchange_batch(request: Request) -> JSONResponse:
         """Route a signed batch of requests (一括照会): each answered or refused, logged and recorded on its own."""
-        status, payload = await _answer(hub.exchange_batch_async, await request.body())
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BATCH_BODY:
+                return JSONResponse({"error": {
+                    "code": "request.too_large", "message": pick("要求が大きすぎます。", "The request is too large."),
+                    "field": None,
+                }}, status_code=413)
+            chunks.append(chunk)
+        status, payload = await _answer(hub.exchange_batch_async, b"".join(chunks))
         return JSONResponse(payload, status_code=status)
 
     @router.post("/agencies/{agency_id}/codes")
