@@ -48,6 +48,15 @@ def test_help_lists_every_command(run) -> None:  # type: ignore[no-untyped-def]
         assert command in sub.output
 
 
+def test_up_serves_one_process(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Two workers would be two hubs: each reserving request ids in its own memory,
+    # each appending to one log. Refused before anything is created or served.
+    refused = run("up", "--workers", "2")
+    assert refused.exit_code == 2
+    assert "serve.one_worker" in refused.stderr and "workers" in refused.stderr
+    assert not (tmp_path / "data").exists()
+
+
 def test_add_show_list_json(run) -> None:  # type: ignore[no-untyped-def]
     assert run("init").exit_code == 0
     added = run(*ADD, "--json")

@@ -24,7 +24,7 @@ from rich.table import Table
 from kojin.agency.cli import agency_app
 from kojin.app import Kojin, build
 from kojin.audit.cli import audit_app
-from kojin.core.errors import KojinError
+from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick, set_language
 from kojin.corporate.domain import corporation_record
 from kojin.eligibility.cli import insurance_app  # clinics (issue 6)
@@ -269,12 +269,25 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     residents: Annotated[int, typer.Option(help="Demo residents to create when the register is empty.")] = 3000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(
+        min=1, help="uvicorn worker processes: 1, because the hub and its exchange log have one writer.",
+    )] = 1,
 ) -> None:
     """Initialise, seed a demo municipality when empty, and serve every party."""
     import uvicorn
 
     def prepare() -> None:
+        if workers > 1:
+            # Each worker would hold its own hub: request ids in flight are
+            # reserved in one process's memory, and the log's tree is one
+            # writer's; two hubs could both answer one request id, and their
+            # log appends would clash. See docs/operations.md.
+            raise InvalidInput(
+                "serve.one_worker",
+                "kojin up は1プロセスで動かします（情報提供ネットワークシステムと交換ログの書き手は一つです）。",
+                "kojin up serves one process: the hub and its exchange log have a single writer.",
+                field="workers",
+            )
         with _system() as kojin:
             if kojin.register.count() == 0:
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)

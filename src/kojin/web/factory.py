@@ -9,5 +9,5 @@ from kojin.web.app import create_app
 
 
 def app() -> FastAPI:
-    # Workers are stateless: each builds its own engines over the same stores.
+    # One worker (``kojin up`` refuses more): the hub and its exchange log have a single writer.
     return create_app(build())
