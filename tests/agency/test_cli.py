@@ -88,6 +88,7 @@ def test_list_code_copy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import csv
+    import socket
 
     from kojin.agency.domain import CopyEntry
     from kojin.hub.demo import ensure_demo_agencies
@@ -126,6 +127,33 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: py
     ]
     assert json.loads(rows[1]["payload"]) == {"income": 1} and rows[0]["leaf_index"] != rows[1]["leaf_index"]
     assert "answered: 2" in done.stdout
+
+    # From an agency's own terminal: the same file over HTTP to a running hub.
+    from tests.e2e.conftest import LiveServer
+
+    served = build(Settings(data_dir=data))
+    try:
+        with LiveServer(served) as server:
+            remote = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks),
+                                         "--out", str(out), "--hub-url", server.url])
+    finally:
+        served.close()
+    assert remote.exit_code == 0, remote.output
+    with out.open(encoding="utf-8") as handle:
+        over_http = list(csv.DictReader(handle))
+    assert [(r["outcome"], r["payload"]) for r in over_http] == [(r["outcome"], r["payload"]) for r in rows]
+    # A hub that does not answer: the run stops with the reason, and the file says which rows were not asked.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    down = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out),
+                               "--hub-url", dead, "--batch", "2"])
+    assert down.exit_code == 2 and "hub.unavailable" in down.stderr, down.output
+    with out.open(encoding="utf-8") as handle:
+        assert [(r["outcome"], r["error"]) for r in csv.DictReader(handle)] == [
+            ("unknown", "hub.unavailable"), ("unknown", "hub.unavailable"),
+            ("not_asked", "hub.unavailable"), ("not_asked", "hub.unavailable"),
+        ]
 
     # A bad row stops the run before anything is asked, with its line number; no output is written.
     logged = runner.invoke(app, ["agency", "log", "--agency", "13105", "--limit", "1000"])

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from kojin.agency.client import HttpHub
 from kojin.agency.domain import Ask, CopyEntry, ExchangeResult
 from kojin.agency.service import AgencyService
 from kojin.app import Kojin, build
@@ -166,8 +167,11 @@ def agency_ask(
     requests: Annotated[Path, typer.Option(
         "--requests", help="CSV with a header: provider, task, item, and local_id (宛名番号) or code per row.",
     )],
-    out: Annotated[Path, typer.Option("--out", help="CSV of results, one row per request (all or nothing).")],
+    out: Annotated[Path, typer.Option("--out", help="CSV of results, one row per request, written whole.")],
     batch: Annotated[int, typer.Option(min=1, max=BATCH_MAX, help="Requests per batch sent to the hub.")] = BATCH_MAX,
+    hub_url: Annotated[str | None, typer.Option(
+        "--hub-url", help="The hub's base URL, as from an agency's own terminal (default: the hub in this process).",
+    )] = None,
 ) -> None:
     """Ask the hub for other agencies' information about many people at once (一括照会).
 
@@ -178,24 +182,55 @@ def agency_ask(
 
     def action(kojin: Kojin) -> None:
         kojin.hub.agency(agency, field="agency")
-        client = kojin.agencies.client(agency)
-        asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
-        rows: list[dict[str, Any]] = []
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=Console(stderr=True)) as progress:
-            task = progress.add_task(pick("照会中", "asking"), total=len(asks))
-            for start in range(0, len(asks), batch):
-                chunk = asks[start : start + batch]
-                results = client.request_many([ask for _, ask in chunk])
-                rows += [_result_row(line, ask, result) for (line, ask), result in zip(chunk, results, strict=True)]
-                progress.advance(task, len(chunk))
+        remote = HttpHub(hub_url) if hub_url else None
+        try:
+            rows, failure = _ask_all(kojin, agency, requests, batch, remote)
+        finally:
+            if remote is not None:
+                remote.close()
         _write_csv(out, rows)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
         console.print("  ".join(f"{name}: {n}" for name, n in sorted(counts.items())))
+        if failure is not None:
+            raise failure
 
     _with_kojin(action)
+
+
+def _ask_all(
+    kojin: Kojin, agency: str, requests: Path, batch: int, remote: HttpHub | None
+) -> tuple[list[dict[str, Any]], KojinError | None]:
+    """A result row per request, and what stopped the run part way, if anything did.
+
+    Should a whole batch fail (the hub unreachable, say), the answers already
+    had are kept: that batch's rows say ``unknown`` (it may have been asked),
+    the later ones ``not_asked``, and the run ends with the error.
+    """
+    client = kojin.agencies.client(agency, remote)
+    asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
+    rows: list[dict[str, Any]] = []
+    failure: KojinError | None = None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as progress:
+        task = progress.add_task(pick("照会中", "asking"), total=len(asks))
+        for start in range(0, len(asks), batch):
+            chunk = asks[start : start + batch]
+            if failure is None:
+                try:
+                    results: list[ExchangeResult | KojinError | str] = list(
+                        client.request_many([ask for _, ask in chunk])
+                    )
+                except KojinError as exc:
+                    failure, results = exc, ["unknown"] * len(chunk)
+            else:
+                results = ["not_asked"] * len(chunk)
+            rows += [
+                _result_row(line, ask, result, failure) for (line, ask), result in zip(chunk, results, strict=True)
+            ]
+            progress.advance(task, len(chunk))
+    return rows, failure
 
 
 def _read_asks(path: Path) -> list[tuple[int, Ask]]:
@@ -250,9 +285,14 @@ def _bad_row(line: int, column: str, ja: str, en: str) -> InvalidInput:
     )
 
 
-def _result_row(line: int, ask: Ask, result: ExchangeResult | KojinError) -> dict[str, Any]:
+def _result_row(
+    line: int, ask: Ask, result: ExchangeResult | KojinError | str, failure: KojinError | None
+) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS, "")
     row.update(line=line, provider=ask.provider, task=ask.task, item=ask.item)
+    if isinstance(result, str):
+        row.update(outcome=result, error=failure.code if failure else "", message=failure.message if failure else "")
+        return row
     if isinstance(result, KojinError):
         row.update(outcome="refused", error=result.code, message=result.message)
         return row

@@ -98,6 +98,16 @@ def remote_error(status: int, body: object) -> KojinError:
     return cls(str(error.get("code")), message, message, field=field if isinstance(field, str) else None)
 
 
+def _unreachable(base: str, exc: httpx.HTTPError) -> RemoteRefusal:
+    # Whether the request reached the hub is unknown: the caller must not assume it was not asked.
+    error = RemoteRefusal(
+        "hub.unavailable", f"情報提供ネットワークシステム {base} に届きません（{type(exc).__name__}）。",
+        f"The hub at {base} cannot be reached ({type(exc).__name__}).",
+    )
+    error.status = 503
+    return error
+
+
 class HttpHub:
     """The hub over HTTP (``POST /hub/exchange``); ``client`` may be a shared pool or a test client."""
 
@@ -114,7 +124,10 @@ class HttpHub:
         return self._post(f"{self._url}/batch", signed)
 
     def _post(self, url: str, signed: dict[str, Any]) -> dict[str, Any]:
-        response = self._client.post(url, json=signed)
+        try:
+            response = self._client.post(url, json=signed)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self._base, exc) from None
         try:
             body = response.json()
         except ValueError:
@@ -124,7 +137,10 @@ class HttpHub:
         return body
 
     def box_key(self, agency_id: str) -> bytes:
-        response = self._client.get(f"{self._base}/hub/agencies/{agency_id}")
+        try:
+            response = self._client.get(f"{self._base}/hub/agencies/{agency_id}")
+        except httpx.HTTPError as exc:
+            raise _unreachable(self._base, exc) from None
         try:
             body = response.json()
         except ValueError:
