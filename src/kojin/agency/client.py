@@ -98,14 +98,17 @@ def remote_error(status: int, body: object) -> KojinError:
     return cls(str(error.get("code")), message, message, field=field if isinstance(field, str) else None)
 
 
-def _unreachable(base: str, exc: httpx.HTTPError) -> RemoteRefusal:
-    # Whether the request reached the hub is unknown: the caller must not assume it was not asked.
-    error = RemoteRefusal(
+class HubUnreachable(KojinError):
+    """The hub did not answer over HTTP; whether it received the request is unknown."""
+
+    status = 503
+
+
+def _unreachable(base: str, exc: httpx.HTTPError) -> HubUnreachable:
+    return HubUnreachable(
         "hub.unavailable", f"情報提供ネットワークシステム {base} に届きません（{type(exc).__name__}）。",
         f"The hub at {base} cannot be reached ({type(exc).__name__}).",
     )
-    error.status = 503
-    return error
 
 
 class HttpHub:
