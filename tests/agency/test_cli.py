@@ -1,4 +1,4 @@
-"""``kojin agency list | code | copy | log`` as an operator would run them."""
+"""``kojin agency list | code | copy | copies | ask | log`` as an operator would run them."""
 
 from __future__ import annotations
 
@@ -171,3 +171,57 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: py
         assert not out.exists()
     logged = runner.invoke(app, ["agency", "log", "--agency", "13105", "--limit", "1000"])
     assert len(logged.stdout.splitlines()) == before
+
+
+def test_copies_from_business_data_in_one_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kojin.hub.demo import ensure_demo_agencies
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
+    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    kojin = build(Settings(data_dir=data))
+    try:
+        ensure_demo_agencies(kojin)
+        codes = []
+        for i in range(2):
+            number = kojin.numbering.assign(make_juminhyo_code(f"{i + 40:010d}"))
+            codes.append(kojin.agencies.obtain_code("13104", number, f"S-{i}")[0])
+    finally:
+        kojin.close()
+    lines = tmp_path / "copies.jsonl"
+    good = [
+        {"local_id": "S-0", "item": "地方税関係情報", "payload": {"income": 1}},
+        {"code": codes[1], "item": "地方税関係情報", "payload": {"income": 2}, "withheld": True},
+    ]
+    lines.write_text("\n".join(json.dumps(g, ensure_ascii=False) for g in good) + "\n\n", encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)])
+    assert done.exit_code == 0, done.output
+    assert "2" in done.stdout
+
+    def copies() -> dict[str, tuple[object, bool]]:
+        k = build(Settings(data_dir=data), migrate=False)
+        try:
+            found = {c: k.agencies.get("13104").copy(c, "地方税関係情報") for c in codes}
+            return {c: (e.payload, e.withheld) for c, e in found.items() if e is not None}
+        finally:
+            k.close()
+
+    assert copies() == {codes[0]: ({"income": 1}, False), codes[1]: ({"income": 2}, True)}
+    # The first bad line is named, and nothing of the file is registered.
+    for bad_line, reason in (
+        ({"local_id": "S-0", "item": "好きな情報", "payload": {}}, "item"),
+        ({"local_id": "nobody", "item": "地方税関係情報", "payload": {}}, "local_id"),
+        ({"local_id": "S-0", "code": codes[0], "item": "地方税関係情報", "payload": {}}, "local_id"),
+        ({"local_id": "S-0", "item": "地方税関係情報"}, "payload"),
+        ({"local_id": "S-0", "item": "地方税関係情報", "payload": {}, "note": 1}, "note"),
+    ):
+        first = {"local_id": "S-0", "item": "地方税関係情報", "payload": {"income": 99}}
+        lines.write_text(json.dumps(first, ensure_ascii=False) + "\n" + json.dumps(bad_line, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+        refused = runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)])
+        assert refused.exit_code == 2 and "agency.bad_copies" in refused.stderr, refused.output
+        assert "2行目" in refused.stderr and reason in refused.stderr, refused.stderr
+    lines.write_text("not json\n", encoding="utf-8")
+    assert "1行目" in runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)]).stderr
+    assert copies() == {codes[0]: ({"income": 1}, False), codes[1]: ({"income": 2}, True)}

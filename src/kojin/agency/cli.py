@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kojin.agency.client import HttpHub
-from kojin.agency.domain import Ask, CopyEntry, ExchangeResult
+from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, payload_json, validate_item
 from kojin.agency.service import AgencyService
 from kojin.app import Kojin, build
 from kojin.core.errors import InvalidInput, KojinError
@@ -138,6 +138,93 @@ def agency_copy(
         console.print(pick("副本を登録しました。", "copy registered."))
 
     _with_kojin(action)
+
+
+@agency_app.command("copies")
+def agency_copies(
+    agency: Annotated[str, typer.Option("--agency", help="The agency whose intermediate server keeps the copies.")],
+    jsonl: Annotated[Path, typer.Option("--jsonl", help=(
+        "JSON lines from the agency's business data: local_id (宛名番号) or code, item, payload, withheld."
+    ))],
+) -> None:
+    """Bring many copies (副本) up to date at once, all in one transaction or none.
+
+    Every line is checked first (its number is given for the first bad one);
+    then all copies are registered or replaced together.
+    """
+
+    def action(kojin: Kojin) -> None:
+        kojin.hub.agency(agency, field="agency")
+        server = kojin.agencies.intermediate(agency)
+        assert server is not None
+        entries = _read_copies(server.agency, jsonl)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=Console(stderr=True)) as progress:
+            task = progress.add_task(pick("副本を更新中", "updating copies"), total=len(entries))
+            count = server.update_copies(entries)
+            progress.advance(task, count)
+        console.print(pick(f"副本 {count} 件を登録しました。", f"{count} copies registered."))
+
+    _with_kojin(action)
+
+
+def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
+    entries: list[CopyEntry] = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                entries.append(_copy_line(agency, number, text))
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInput(
+            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="jsonl"
+        ) from None
+    if not entries:
+        raise InvalidInput("agency.bad_copies", "副本が一件もありません。", "The file holds no copy.", field="jsonl")
+    return entries
+
+
+def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
+    def bad(field: str, ja: str, en: str) -> InvalidInput:
+        return InvalidInput(
+            "agency.bad_copies", f"{number}行目の {field}: {ja}。何も登録していません。",
+            f"line {number}, {field}: {en}. Nothing was registered.", field=field,
+        )
+
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise bad("line", "JSON ではありません", "not JSON") from None
+    if not isinstance(record, dict):
+        raise bad("line", "オブジェクトではありません", "not an object")
+    extra = sorted(set(record) - {"local_id", "code", "item", "payload", "withheld"})
+    if extra:
+        raise bad(extra[0], "未知の項目です", "unknown field")
+    local_id, code = record.get("local_id"), record.get("code")
+    if (local_id is None) == (code is None):
+        raise bad("local_id", "local_id か code のどちらか一つを書きます", "give exactly one of local_id and code")
+    if local_id is not None:
+        try:
+            code = agency.code_of(str(local_id))
+        except KojinError:
+            raise bad("local_id", "この宛名番号の人はいません", "no person has this local id") from None
+    if not isinstance(code, str):
+        raise bad("code", "文字列ではありません", "not a string")
+    item, withheld = record.get("item"), record.get("withheld", False)
+    try:
+        validate_item(item)
+    except KojinError:
+        raise bad("item", "情報の種類が不明です", "unknown item") from None
+    if not isinstance(withheld, bool):
+        raise bad("withheld", "true か false です", "must be true or false")
+    if "payload" not in record:
+        raise bad("payload", "ありません", "missing")
+    try:
+        payload_json(record["payload"])
+    except KojinError as exc:
+        raise bad("payload", exc.message_ja.rstrip("。"), exc.message_en.rstrip(".")) from None
+    return CopyEntry(code, str(item), record["payload"], withheld)
 
 
 @agency_app.command("log")
