@@ -106,34 +106,45 @@ KEEP_TABLES = {"alembic_version", "numbering_keys", "cas", "ca_keys", "ca_secret
                "challenge_keys", "relying_parties"}
 
 
-# Per (schema prefix, party), the statements that empty its store. DELETE, not TRUNCATE: a test
+# Per schema prefix, the statements that empty every store. DELETE, not TRUNCATE: a test
 # leaves a few rows in a few tables, and TRUNCATE makes new files for every
 # table and index (about half a second a test, seconds when both workers do it
-# at once); foreign keys are not checked while emptying everything anyway.
-_EMPTY_SQL: dict[str, str] = {}
+# at once); foreign keys are not checked while emptying everything anyway. All
+# the stores' schemas are in one database, so one transaction on one connection
+# empties them all (one per store cost a connection and a commit each).
+_EMPTY_SQL: dict[tuple[str, ...], str] = {}
 
 
-def _empty_sql(conn: Connection, schema: str) -> str:
-    if schema not in _EMPTY_SQL:
-        tables = [r[0] for r in conn.execute(text(
-            "select tablename from pg_tables where schemaname = current_schema()")) if r[0] not in KEEP_TABLES]
-        sequences = [r[0] for r in conn.execute(text(
-            "select s.relname, t.relname from pg_class s"
-            " join pg_namespace n on n.oid = s.relnamespace"
-            " join pg_depend d on d.objid = s.oid and d.deptype in ('a', 'i')"
-            " join pg_class t on t.oid = d.refobjid"
-            " where s.relkind = 'S' and n.nspname = current_schema()")) if r[1] not in KEEP_TABLES]
+def _empty_sql(conn: Connection, prefix: str) -> str:
+    # Stores made by a test (an agency's) appear later: the statements are per set of schemas.
+    like = prefix.replace("_", r"\_") + "%"
+    schemas = tuple(sorted(str(n) for (n,) in conn.execute(
+        text("select nspname from pg_namespace where nspname like :like"), {"like": like})))
+    if schemas not in _EMPTY_SQL:
+        tables = [
+            (schema, table) for schema, table in conn.execute(text(
+                "select schemaname, tablename from pg_tables where schemaname like :like"), {"like": like})
+            if table not in KEEP_TABLES
+        ]
+        sequences = [
+            (schema, seq) for schema, seq, owner in conn.execute(text(
+                "select n.nspname, s.relname, t.relname from pg_class s"
+                " join pg_namespace n on n.oid = s.relnamespace"
+                " join pg_depend d on d.objid = s.oid and d.deptype in ('a', 'i')"
+                " join pg_class t on t.oid = d.refobjid"
+                " where s.relkind = 'S' and n.nspname like :like"), {"like": like})
+            if owner not in KEEP_TABLES
+        ]
         statements = ["set local session_replication_role = replica"]
-        statements += [f'delete from "{t}"' for t in tables]
-        statements += [f"select setval('\"{q}\"', 1, false)" for q in sequences]
-        _EMPTY_SQL[schema] = "; ".join(statements)
-    return _EMPTY_SQL[schema]
+        statements += [f'delete from "{schema}"."{table}"' for schema, table in tables]
+        statements += [f"select setval('\"{schema}\".\"{seq}\"', 1, false)" for schema, seq in sequences]
+        _EMPTY_SQL[schemas] = "; ".join(statements)
+    return _EMPTY_SQL[schemas]
 
 
 def _empty_pg(kojin: Kojin) -> None:
-    for party in PARTIES:
-        with kojin.db.engine(party).begin() as conn:
-            conn.exec_driver_sql(_empty_sql(conn, f"{kojin.settings.schema_prefix}{party}"))
+    with kojin.db.engine(next(iter(PARTIES))).begin() as conn:
+        conn.exec_driver_sql(_empty_sql(conn, kojin.settings.schema_prefix))
 
 
 @pytest.fixture(scope="session")
