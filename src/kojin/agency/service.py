@@ -225,21 +225,16 @@ class AgencyService:
         return None if row is None else _for_answer(row)
 
     def copies_for_answer(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, bool, str]]:
-        """:meth:`copy_for_answer` for a batch's (code, item) pairs, in one statement per thousand codes."""
+        """:meth:`copy_for_answer` for a batch's (code, item) pairs, in one statement."""
         wanted_set = set(wanted)
-        codes = list({code: None for code, _ in wanted})
-        found: dict[tuple[str, str], tuple[str, bool, str]] = {}
-        for start in range(0, len(codes), 1000):
-            chunk = codes[start : start + 1000]
-            rows = self._readers.all(
-                "SELECT code, item, payload, withheld, updated_at FROM copies WHERE code IN "
-                f"({','.join('?' * len(chunk))})", tuple(chunk),
-            )
-            for code, item, payload, withheld, updated in rows:
-                key = (code, item)
-                if key in wanted_set:
-                    found[key] = _for_answer((payload, withheld, updated))
-        return found
+        rows = self._readers.select_in(
+            "copies", ("code", "item", "payload", "withheld", "updated_at"), "code",
+            list({code: None for code, _ in wanted}),
+        )
+        return {
+            (code, item): _for_answer((payload, withheld, updated))
+            for code, item, payload, withheld, updated in rows if (code, item) in wanted_set
+        }
 
     # -- §23 log ----------------------------------------------------------------
     def record(self, entry: LogEntry) -> None:

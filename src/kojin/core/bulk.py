@@ -152,10 +152,22 @@ def select_in(
     """
     if not values:
         return []
+    dialect = conn.dialect.name
+    sql = select_in_statement(dialect, table.name, columns, key, where)
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    return [tuple(r) for r in conn.exec_driver_sql(sql, (select_in_values(dialect, values),))]
+
+
+def select_in_statement(dialect: str, table: str, columns: Sequence[str], key: str, where: str = "") -> str:
+    """The statement of :func:`select_in` with ``?`` marks: the values' one parameter first, then ``where``'s."""
     names = ", ".join(columns)
     extra = f" AND {where}" if where else ""
-    if conn.dialect.name == "postgresql":
-        sql = f"SELECT {names} FROM {table.name} WHERE {key} = ANY(%(values)s){extra}"
-        return [tuple(r) for r in conn.exec_driver_sql(sql, {"values": list(values)})]
-    sql = f"SELECT {names} FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(?)){extra}"
-    return [tuple(r) for r in conn.exec_driver_sql(sql, (json.dumps(list(values)),))]
+    if dialect == "postgresql":
+        return f"SELECT {names} FROM {table} WHERE {key} = ANY(?){extra}"
+    return f"SELECT {names} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?)){extra}"
+
+
+def select_in_values(dialect: str, values: Sequence[str]) -> Any:
+    """The values as :func:`select_in_statement`'s one parameter."""
+    return list(values) if dialect == "postgresql" else json.dumps(list(values))

@@ -59,6 +59,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
+from kojin.core.bulk import select_in_statement, select_in_values
 from kojin.core.errors import KojinError
 
 __all__ = ["Done", "GroupCommit", "Row", "ThreadReaders", "Ticket", "WriterClosed", "driver_sql"]
@@ -434,12 +435,23 @@ class ThreadReaders:
         found: tuple[Any, ...] | None = self._sqlite().execute(statement, params).fetchone()
         return found
 
-    def all(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        """Every row of a SELECT (for a batch's look-ups: one statement, not one per member)."""
+    def select_in(
+        self, table: str, columns: Sequence[str], key: str, values: Sequence[str], *, where: str = "",
+        params: tuple[Any, ...] = (),
+    ) -> list[tuple[Any, ...]]:
+        """:func:`kojin.core.bulk.select_in` on these readers: a batch's look-ups in one statement.
+
+        ``where`` may hold ``?`` marks, bound to ``params``.
+        """
+        if not values:
+            return []
+        dialect = "sqlite" if self._sqlite_path is not None else self._engine.dialect.name
+        statement = select_in_statement(dialect, table, columns, key, where)
+        bound = (select_in_values(dialect, values), *params)
         if self._sqlite_path is None:
             with self._engine.connect() as pooled:
-                return [tuple(row) for row in driver_sql(pooled, statement, params)]
-        rows: list[tuple[Any, ...]] = self._sqlite().execute(statement, params).fetchall()
+                return [tuple(row) for row in driver_sql(pooled, statement, bound)]
+        rows: list[tuple[Any, ...]] = self._sqlite().execute(statement, bound).fetchall()
         return rows
 
     def _sqlite(self) -> sqlite3.Connection:

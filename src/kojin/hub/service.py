@@ -845,7 +845,7 @@ class HubService:
                 refused.append((position, attempt, exc))
                 continue
             held.append((position, request, provider))
-        seen = self._seen(requester.agency_id, [request.request_id for _, request, _ in held]) if held else set()
+        seen = self._seen(requester.agency_id, [request.request_id for _, request, _ in held])
         by_provider: dict[str, list[_Admitted]] = {}
         for position, request, provider in held:
             attempt = attempts[position]
@@ -1028,15 +1028,10 @@ class HubService:
             raise _replayed()
 
     def _seen(self, requester: str, request_ids: Sequence[str]) -> set[str]:
-        """Which of a batch's request ids the requester has used before (one statement per thousand)."""
-        seen: set[str] = set()
-        for start in range(0, len(request_ids), 1000):
-            chunk = tuple(request_ids[start : start + 1000])
-            seen.update(str(r) for (r,) in self._readers.all(
-                "SELECT request_id FROM seen_requests WHERE requester = ? AND request_id IN "
-                f"({','.join('?' * len(chunk))})", (requester, *chunk),
-            ))
-        return seen
+        """Which of a batch's request ids the requester has used before (one statement)."""
+        return {str(r) for (r,) in self._readers.select_in(
+            "seen_requests", ("request_id",), "request_id", request_ids, where="requester = ?", params=(requester,),
+        )}
 
     def _check_answer(
         self, provider: AgencyEntry, query: dict[str, Any], delivered: tuple[object, object, Settlement]
