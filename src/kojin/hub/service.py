@@ -35,7 +35,8 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -296,6 +297,14 @@ def _replayed() -> KojinError:
     return _refuse(
         Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
         "This request id has already been used by the requester.", "request_id",
+    )
+
+
+def _answered_leaf(request: ExchangeRequest, answer: ProvisionAnswer, subject: str | None) -> bytes:
+    return leaf_bytes(
+        time=request.time, requester=request.requester, provider=request.provider, task=request.task,
+        item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
+        subject=subject, provided_at=answer.provided_at_ms,
     )
 
 
@@ -661,22 +670,34 @@ class HubService:
     def _exchange_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
         """The exchange, yielding where it waits (see :class:`_Op`), so one code path serves both callers."""
         attempt = _Attempt()
+        with self._holding([attempt]):
+            try:
+                return (yield from self._exchange(body, attempt))
+            except KojinError as exc:
+                if not attempt.leaf_logged:
+                    yield from self._log_refusal(attempt, exc)
+                raise
+
+    @contextmanager
+    def _holding(self, attempts: list[_Attempt]) -> Iterator[None]:
+        """Release the request ids the attempts hold in memory when their exchange ends.
+
+        An exchange that recorded its row has already let go (see :meth:`_record`).
+        """
         try:
-            return (yield from self._exchange(body, attempt))
-        except KojinError as exc:
-            if not attempt.leaf_logged:
-                yield from self._log_refusal(attempt, exc)
-            raise
+            yield
         except GeneratorExit:
-            if attempt.leaf_logged:
-                # Abandoned (its task cancelled) once the leaf may be in the
-                # log: the request id stays spent; a restart rebuilds the rest.
-                attempt.reserved = None
+            # Abandoned (its task cancelled) once the leaf may be in the log:
+            # the request id stays spent; a restart rebuilds the rest.
+            for attempt in attempts:
+                if attempt.leaf_logged:
+                    attempt.reserved = None
             raise
         finally:
-            if attempt.reserved is not None:
+            held = [a.reserved for a in attempts if a.reserved is not None]
+            if held:
                 with self._lock:
-                    self._inflight.discard(attempt.reserved)
+                    self._inflight.difference_update(held)
 
     def _exchange(self, body: object, attempt: _Attempt) -> Generator[_Op, Any, dict[str, Any]]:
         if not isinstance(body, dict):
@@ -701,11 +722,7 @@ class HubService:
             )
         provider, query = self._admit(request, requester, self._clock(), attempt)
         answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
-        leaf = leaf_bytes(
-            time=request.time, requester=request.requester, provider=request.provider, task=request.task,
-            item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
-            subject=attempt.subject, provided_at=answer.provided_at_ms,
-        )
+        leaf = _answered_leaf(request, answer, attempt.subject)
         # Past this point the exchange has its own leaf (or the log failed);
         # a later failure must not add a second, "refused" one.
         attempt.leaf_logged = True
@@ -805,18 +822,8 @@ class HubService:
     # -- batches (一括照会) ---------------------------------------------------------
     def _batch_steps(self, body: object) -> Generator[_Op, Any, dict[str, Any]]:
         attempts: list[_Attempt] = []
-        try:
+        with self._holding(attempts):
             return (yield from self._batch(body, attempts))
-        except GeneratorExit:
-            for attempt in attempts:
-                if attempt.leaf_logged:
-                    attempt.reserved = None  # as in _exchange_steps: spent once its leaf may be logged
-            raise
-        finally:
-            held = [a.reserved for a in attempts if a.reserved is not None]
-            if held:
-                with self._lock:
-                    self._inflight.difference_update(held)
 
     def _batch(self, body: object, attempts: list[_Attempt]) -> Generator[_Op, Any, dict[str, Any]]:
         try:
@@ -878,14 +885,8 @@ class HubService:
                 else:
                     refused.append((g.position, g.attempt, answer))
 
-        leaves = [
-            leaf_bytes(
-                time=g.request.time, requester=g.request.requester, provider=g.request.provider,
-                task=g.request.task, item=g.request.item, request_id=g.request.request_id,
-                outcome=answer.outcome, reason=None, subject=g.attempt.subject, provided_at=answer.provided_at_ms,
-            )
-            for g, answer, _ in answered
-        ] + [_refusal_leaf(attempt, exc) for _, attempt, exc in refused]
+        leaves = [_answered_leaf(g.request, answer, g.attempt.subject) for g, answer, _ in answered]
+        leaves += [_refusal_leaf(attempt, exc) for _, attempt, exc in refused]
         for attempt in attempts:
             attempt.leaf_logged = True  # each has its leaf in this append (or the log failed for all)
         receipts: list[Receipt] = yield _AppendMany(leaves)
