@@ -87,3 +87,22 @@ def test_creating_an_agency_twice_is_refused(kojin: Kojin, people: list[Person])
     with pytest.raises(KojinError) as err:
         kojin.agencies.create("newone", name="x", kind="alien")
     assert err.value.field == "kind"
+
+
+@pytest.mark.parametrize("micro", [0, 120_000])
+def test_an_answer_carries_its_copys_update_time(kojin: Kojin, people: list[Person], micro: int) -> None:
+    # Read back from SQLite as text and rewritten without parsing: the same as isoformat() of the time written.
+    from datetime import UTC, datetime
+
+    from kojin.agency.domain import Ask
+
+    alice = people[0]
+    when = datetime(2026, 4, 1, 9, 30, 5, micro, tzinfo=UTC)
+    kojin.agencies.get("13104").update_copies([CopyEntry(alice.codes["13104"], LOCAL_TAX, {"x": 1}, updated_at=when)])
+    asker = kojin.agencies.client("13105")
+    one = asker.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
+    (many,) = asker.request_many([Ask("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])])
+    assert not isinstance(many, KojinError)
+    assert one.updated_at == many.updated_at == when.isoformat()
+    stored = kojin.agencies.get("13104").copy(alice.codes["13104"], LOCAL_TAX)
+    assert stored is not None and stored.updated_at == when

@@ -211,11 +211,7 @@ class AgencyService:
         if row is None:
             return None
         payload, withheld, updated = row
-        if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
-            updated = datetime.fromisoformat(updated)
-        if updated is not None and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
-        return CopyEntry(code, item, load_payload(payload), bool(withheld), updated)
+        return CopyEntry(code, item, load_payload(payload), bool(withheld), _stored_time(updated))
 
     def copy_for_answer(self, code: str, item: str) -> tuple[str, bool, str] | None:
         """A copy as the intermediate server seals it: (payload as stored JSON, withheld, updated_at ISO)."""
@@ -243,7 +239,7 @@ class AgencyService:
 
     def record_soon(self, entry: LogEntry) -> Ticket:
         """Queue one §23 record for the next durable commit; the ticket says when it is durable."""
-        return self._writer.submit([(exchange_log, entry.as_row(datetime.now(UTC)))])
+        return self.record_many_soon([entry])
 
     def record_many(self, entries: Sequence[LogEntry]) -> None:
         """Write several §23 records durably, in one commit."""
@@ -405,28 +401,27 @@ class IntermediateServer:
         return ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire(), entry
 
 
+def _stored_time(updated: datetime | str | None) -> datetime | None:
+    """A copy's time as read through the driver: SQLite gives the stored text, and keeps no zone (all is UTC)."""
+    if isinstance(updated, str):
+        updated = datetime.fromisoformat(updated)
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return updated
+
+
 def _for_answer(row: tuple[Any, ...]) -> tuple[str, bool, str]:
     payload, withheld, updated = row
-    if isinstance(updated, str):  # SQLite returns the stored text as it is (the driver path skips types)
-        return str(payload), bool(withheld), _sqlite_time_iso(updated)
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
-    return str(payload), bool(withheld), updated.isoformat() if updated is not None else ""
-
-
-def _sqlite_time_iso(stored: str) -> str:
-    """``datetime.isoformat()`` of a UTC time as SQLAlchemy writes it to SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``).
-
-    Rewritten as text: parsing it into a datetime only to write it out again
-    costs more than the rest of answering a query from its copy.
-    """
-    if len(stored) == 26 and stored[10] == " " and stored[19] == ".":
-        fraction = stored[19:]
-        return f"{stored[:10]}T{stored[11:19]}{'' if fraction == '.000000' else fraction}+00:00"
-    updated = datetime.fromisoformat(stored)
-    if updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)  # SQLite keeps no zone; everything is written in UTC
-    return updated.isoformat()
+    if isinstance(updated, str) and len(updated) == 26 and updated[10] == " " and updated[19] == ".":
+        # As SQLAlchemy writes a UTC time to SQLite (YYYY-MM-DD HH:MM:SS.ffffff):
+        # rewritten as isoformat() would write it, since parsing it into a
+        # datetime to print it again cost more than the rest of the answer.
+        fraction = updated[19:]
+        return str(payload), bool(withheld), (
+            f"{updated[:10]}T{updated[11:19]}{'' if fraction == '.000000' else fraction}+00:00"
+        )
+    time_ = _stored_time(updated)
+    return str(payload), bool(withheld), time_.isoformat() if time_ is not None else ""
 
 
 def _bad_channel_mac() -> Unauthenticated:
