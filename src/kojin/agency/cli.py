@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, payload_json, va
 from kojin.agency.service import AgencyService
 from kojin.app import Kojin, build
 from kojin.core.errors import InvalidInput, KojinError
+from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
 
@@ -392,15 +393,14 @@ def _result_row(
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    temp = path.with_name(f".{path.name}.partial")
+    def write(handle: TextIO) -> None:
+        writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
     try:
-        with temp.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=RESULT_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(temp, path)
+        atomic_write(path, write)
     except OSError:
-        temp.unlink(missing_ok=True)
         raise InvalidInput(
             "agency.unwritable_file", f"{path} に書けません。", f"Cannot write {path}.", field="out"
         ) from None

@@ -8,9 +8,7 @@ text is Japanese first with English after.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -20,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from kojin.core.errors import InvalidInput
+from kojin.core.files import atomic_write
 from kojin.linkage.audit import FINDING_LABELS, AuditReport, FindingKind
 
 CSV_COLUMNS = ("finding", "label_ja", "agency_id", "agency_code", "member_ids", "resident_ids", "account_key",
@@ -81,17 +80,6 @@ def render_html(report: AuditReport, *, limit: int = 2000) -> str:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[TextIO], object]) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
     """Write ``link-audit.csv`` and ``link-audit.html`` into ``directory``; returns both paths."""
     try:
@@ -113,6 +101,6 @@ def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
             ))
 
     html = render_html(report)
-    _atomic_write(csv_path, write_csv)
-    _atomic_write(html_path, lambda handle: handle.write(html))
+    atomic_write(csv_path, write_csv)
+    atomic_write(html_path, lambda handle: handle.write(html))
     return csv_path, html_path
