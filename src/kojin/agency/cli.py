@@ -159,11 +159,9 @@ def agency_copies(
         server = kojin.agencies.intermediate(agency)
         assert server is not None
         entries = _read_copies(server.agency, jsonl)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=Console(stderr=True)) as progress:
-            task = progress.add_task(pick("副本を更新中", "updating copies"), total=len(entries))
+        # One transaction: nothing to count off as it goes, so a spinner while it commits.
+        with Console(stderr=True).status(pick(f"副本 {len(entries)} 件を更新中", f"updating {len(entries)} copies")):
             count = server.update_copies(entries)
-            progress.advance(task, count)
         console.print(pick(f"副本 {count} 件を登録しました。", f"{count} copies registered."))
 
     _with_kojin(action)

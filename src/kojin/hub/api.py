@@ -131,10 +131,7 @@ def make_router(hub: HubService) -> APIRouter:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BATCH_BODY:
-                return JSONResponse({"error": {
-                    "code": "request.too_large", "message": pick("要求が大きすぎます。", "The request is too large."),
-                    "field": None,
-                }}, status_code=413)
+                return JSONResponse(too_large(), status_code=413)
             chunks.append(chunk)
         status, payload = await _answer(hub.exchange_batch_async, b"".join(chunks))
         return JSONResponse(payload, status_code=status)
@@ -208,6 +205,12 @@ async def _answer(
         return 200, await call(_body(raw))
     except Exception as exc:
         return _error(exc)
+
+
+def too_large() -> dict[str, Any]:
+    """The error body of a request refused unread for its size (HTTP 413)."""
+    message = pick("要求が大きすぎます。", "The request is too large.")
+    return {"error": {"code": "request.too_large", "message": message, "field": None}}
 
 
 def _raw_body(schema: dict[str, Any]) -> dict[str, Any]:

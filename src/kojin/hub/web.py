@@ -28,8 +28,8 @@ from fastapi import FastAPI
 from kojin.agency.api import make_router as agency_router
 from kojin.app import Kojin, build
 from kojin.audit.api import make_router as audit_router
-from kojin.core.i18n import language, pick
-from kojin.hub.api import exchange_http_async
+from kojin.core.i18n import language
+from kojin.hub.api import exchange_http_async, too_large
 from kojin.hub.api import make_router as hub_router
 from kojin.hub.service import HubService
 
@@ -74,10 +74,7 @@ class FastExchange:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY:
-                await _respond(send, 413, {"error": {
-                    "code": "request.too_large", "message": pick("要求が大きすぎます。", "The request is too large."),
-                    "field": None,
-                }})
+                await _respond(send, 413, too_large())
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
