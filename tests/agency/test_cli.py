@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from kojin.app import build
+from kojin.app import Kojin, build
 from kojin.cli import app
 from kojin.core.config import Settings
 from kojin.core.i18n import language
@@ -24,10 +25,29 @@ def _language_stays_in_this_test() -> Iterator[None]:
         yield
 
 
-def test_list_code_copy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = tmp_path / "data"
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The data directory the CLI works on (SQLite), as after `kojin init`."""
+    directory = tmp_path / "data"
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(directory))
     monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    return directory
+
+
+@contextmanager
+def demo_kojin(data: Path) -> Iterator[Kojin]:
+    """The same stores opened by the test itself, with the demo agencies."""
+    from kojin.hub.demo import ensure_demo_agencies
+
+    kojin = build(Settings(data_dir=data))
+    try:
+        ensure_demo_agencies(kojin)
+        yield kojin
+    finally:
+        kojin.close()
+
+
+def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
     runner = CliRunner()
 
     listed = runner.invoke(app, ["agency", "list", "--json"], catch_exceptions=False)
@@ -86,27 +106,19 @@ def test_list_code_copy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         assert len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> None:
     import csv
     import socket
 
     from kojin.agency.domain import CopyEntry
-    from kojin.hub.demo import ensure_demo_agencies
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
-    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
-    kojin = build(Settings(data_dir=data))
-    try:
-        ensure_demo_agencies(kojin)
+    with demo_kojin(data) as kojin:
         for i in range(3):
             number = kojin.numbering.assign(make_juminhyo_code(f"{i + 20:010d}"))
             kojin.agencies.obtain_code("13105", number, f"A-{i}")
             theirs, _ = kojin.agencies.obtain_code("13104", number)
             if i < 2:
                 kojin.agencies.get("13104").update_copies([CopyEntry(theirs, "地方税関係情報", {"income": i})])
-    finally:
-        kojin.close()
     task, tax = "児童手当の支給に関する事務", "地方税関係情報"
     asks = tmp_path / "asks.csv"
     asks.write_text(
@@ -173,21 +185,12 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, monkeypatch: py
     assert len(logged.stdout.splitlines()) == before
 
 
-def test_copies_from_business_data_in_one_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kojin.hub.demo import ensure_demo_agencies
-
-    data = tmp_path / "data"
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(data))
-    monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
-    kojin = build(Settings(data_dir=data))
-    try:
-        ensure_demo_agencies(kojin)
+def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None:
+    with demo_kojin(data) as kojin:
         codes = []
         for i in range(2):
             number = kojin.numbering.assign(make_juminhyo_code(f"{i + 40:010d}"))
             codes.append(kojin.agencies.obtain_code("13104", number, f"S-{i}")[0])
-    finally:
-        kojin.close()
     lines = tmp_path / "copies.jsonl"
     good = [
         {"local_id": "S-0", "item": "地方税関係情報", "payload": {"income": 1}},
