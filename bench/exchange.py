@@ -21,6 +21,9 @@ Prints one JSON object with:
   HTTP/1.1 keep-alive client in this one that signs every request and opens
   and checks every answer (the requester's own §23 record, its own store's
   work, is left out here: the in-process figures include it);
+* ``http_batch`` — the same server, with ``--batch-connections`` clients
+  posting signed batches of ``--batch`` to ``/hub/exchange/batch`` and
+  opening and checking every answer in them; exchanges/s counts requests;
 * ``log`` — durable appends/s to the exchange log from concurrent threads
   (``append``) and from coroutines on one loop (``append_then``), and
   inclusion-proof time at ``--leaves`` leaves beside pymerkle on the same
@@ -45,9 +48,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -58,6 +61,8 @@ from kojin.core.config import Settings
 from kojin.core.crypto import SigningKey, verify_ed25519
 from kojin.hub.demo import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
+
+T = TypeVar("T")
 
 # (requester, provider, task, item): rows 1, 1 and 4 of the permitted table.
 WORK = (
@@ -255,13 +260,14 @@ def drive_async_batches(
     return _run_loop(run())
 
 
-def _run_loop(main: Any) -> Any:
+def _run_loop(main: Coroutine[Any, Any, T]) -> T:
     """Run on uvloop when it is installed (uvicorn[standard] brings it, and serves the hub on it)."""
     try:
         import uvloop
     except ImportError:
         return asyncio.run(main)
-    return uvloop.run(main)
+    result: T = uvloop.run(main)
+    return result
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -308,21 +314,21 @@ def _free_port() -> int:
 
 
 class _LeanHttp:
-    """One keep-alive HTTP/1.1 connection to the hub: just enough client for ``POST /hub/exchange``.
+    """One keep-alive HTTP/1.1 connection to the hub: just enough client for ``POST /hub/exchange(/batch)``.
 
     httpx spends about 0.3 ms of CPU per request, which on two shared cores
     would be measured as the hub's slowness; this writes the request and
     reads the answer (status, Content-Length, body) and nothing else.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str) -> None:
         self._reader, self._writer = reader, writer
-        self._head = f"POST /hub/exchange HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n".encode()
+        self._head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n".encode()
 
     @classmethod
-    async def open(cls, host: str, port: int) -> _LeanHttp:
+    async def open(cls, host: str, port: int, path: str = "/hub/exchange") -> _LeanHttp:
         reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer, f"{host}:{port}")
+        return cls(reader, writer, f"{host}:{port}", path)
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
         self._writer.write(self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -383,7 +389,77 @@ def drive_http(
     return _run_loop(run())
 
 
-def bench_http(data: Path, connections: int, seconds: float, server_cpus: set[int] | None) -> dict[str, Any]:
+def drive_http_batches(
+    clients: dict[str, AgencyClient], codes: dict[str, list[str]], host: str, port: int, connections: int,
+    size: int, seconds: float, server_pid: int,
+) -> dict[str, Any]:
+    """``connections`` lean keep-alive clients posting signed batches of ``size`` to ``/hub/exchange/batch``.
+
+    Each client signs its batch, and opens and checks every answer in it;
+    exchanges/s counts requests, latency is that of a whole batch.
+    """
+
+    async def run() -> dict[str, Any]:
+        latencies: list[float] = []
+        exchanges = [0]
+        errors: list[str] = []
+        stop = False
+
+        async def worker(t: int) -> None:
+            rng = random.Random(t)
+            http = await _LeanHttp.open(host, port, "/hub/exchange/batch")
+            try:
+                while not stop:
+                    requester = WORK[rng.randrange(len(WORK))][0]
+                    mine = [w for w in WORK if w[0] == requester]
+                    client = clients[requester]
+                    t0 = time.perf_counter()
+                    requests = [client.new_request(p, task, item, code=rng.choice(codes[requester]))
+                                for _, p, task, item in (rng.choice(mine) for _ in range(size))]
+                    status, body = await http.post(json.dumps(client.sign_batch(requests)).encode())
+                    answer = json.loads(body)
+                    if status != 200:
+                        errors.append(f"HTTP {status}: {answer.get('error', {}).get('code')}")
+                        return
+                    results, _ = client.open_batch(requests, answer)  # the requester's checks and opening
+                    failed = [r for r in results if isinstance(r, Exception)]
+                    if failed:
+                        errors.append(type(failed[0]).__name__ + ":" + str(getattr(failed[0], "code", "")))
+                        return
+                    latencies.append(time.perf_counter() - t0)
+                    exchanges[0] += len(results)
+            except Exception as exc:
+                errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", exc)))
+            finally:
+                http.close()
+
+        tasks = [asyncio.create_task(worker(t)) for t in range(connections)]
+        await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
+        latencies.clear()
+        exchanges[0] = 0
+        began, cpu0, server0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(server_pid)
+        await asyncio.sleep(seconds)
+        elapsed, done, count = time.perf_counter() - began, sorted(latencies), exchanges[0]
+        cpu, server = _cpu_seconds() - cpu0, _cpu_seconds(server_pid) - server0
+        stop = True
+        await asyncio.gather(*tasks)
+        n = max(1, count)
+        return {
+            "connections": connections, "batch": size, "batches": len(done), "exchanges": count,
+            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1),
+            "cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3),
+            "cpu_ms_per_exchange_server": round(server * 1000 / n, 3),
+            "batch_p50_ms": round(_pct(done, 50) * 1000, 2), "batch_p99_ms": round(_pct(done, 99) * 1000, 2),
+            "errors": errors[:5],
+        }
+
+    return _run_loop(run())
+
+
+def bench_http(
+    data: Path, seconds: float, server_cpus: set[int] | None, *, connections: int, batch: int | None = None,
+) -> dict[str, Any]:
+    """The hub served by uvicorn in another process; single requests, or batches of ``batch``."""
     port = _free_port()
     env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
     env.pop("KOJIN_DATABASE_URL", None)
@@ -421,7 +497,10 @@ def bench_http(data: Path, connections: int, seconds: float, server_cpus: set[in
             for client in clients.values():
                 for _, provider, _, _ in WORK:
                     client.provider_box_key(provider)
-        result = drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
+        if batch is None:
+            result = drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
+        else:
+            result = drive_http_batches(clients, codes, "127.0.0.1", port, connections, batch, seconds, server.pid)
         return {**result, "server_cpus": sorted(server_cpus) if server_cpus else "any"}
     finally:
         kojin.close()
@@ -616,6 +695,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="blocking agency client threads (in_process_threads)")
     parser.add_argument("--connections", type=int, default=24, help="keep-alive HTTP connections (http)")
     parser.add_argument(
+        "--batch-connections", type=int, default=4, help="keep-alive HTTP connections sending batches (http_batch)"
+    )
+    parser.add_argument(
         "--server-cpus", default="last",
         help="CPUs the HTTP hub process may run on: 'last' (default: the last CPU), 'any', or a list like 1 or 0,1",
     )
@@ -623,13 +705,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
     parser.add_argument(
-        "--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "log"), action="append"
+        "--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "http_batch", "log"),
+        action="append",
     )
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 10.0)
     people = args.people or (200 if args.quick else 2000)
     leaves = args.leaves or (50_000 if args.quick else 1_000_000)
-    only = set(args.only or ("in_process", "in_process_batch", "in_process_threads", "http", "log"))
+    only = set(args.only or ("in_process", "in_process_batch", "in_process_threads", "http", "http_batch", "log"))
 
     report: dict[str, Any] = {
         "machine": {
@@ -649,7 +732,10 @@ def main() -> None:
             "in_process": lambda: bench_in_process(data, args.concurrency, seconds),
             "in_process_batch": lambda: bench_in_process_batches(data, args.batch_concurrency, args.batch, seconds),
             "in_process_threads": lambda: bench_in_process_threads(data, args.threads, seconds),
-            "http": lambda: bench_http(data, args.connections, seconds, _cpus(args.server_cpus)),
+            "http": lambda: bench_http(data, seconds, _cpus(args.server_cpus), connections=args.connections),
+            "http_batch": lambda: bench_http(
+                data, seconds, _cpus(args.server_cpus), connections=args.batch_connections, batch=args.batch
+            ),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }
         for name, run in runs.items():
