@@ -8,9 +8,8 @@ problem, and a non-zero exit; no traceback reaches the terminal unless
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -18,12 +17,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from kojin.agency.cli import agency_app
 from kojin.app import Kojin, build
 from kojin.audit.cli import audit_app
+from kojin.console import progress
+from kojin.console import run_command as _run
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick, set_language
 from kojin.corporate.domain import corporation_record
@@ -43,7 +43,6 @@ from kojin.registry.domain import (
 )
 
 console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
 
 HELP = """kojin — マイナンバー制度のプライバシー・バイ・デザイン実装。
 
@@ -96,27 +95,6 @@ def _system(migrate: bool = True) -> Iterator[Kojin]:
         kojin.close()
 
 
-def _run(action: Callable[[], T]) -> T:
-    """Run one command body, turning any failure into one line and an exit code."""
-    try:
-        return action()
-    except KojinError as exc:
-        sys.stderr.write(exc.one_line() + "\n")
-        raise typer.Exit(2) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except BrokenPipeError:
-        # The reader (head, less) went away: not an error. Point stdout at
-        # /dev/null so the interpreter's final flush does not complain.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(0) from None
-    except Exception as exc:
-        if os.environ.get("KOJIN_DEBUG"):
-            raise
-        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
-        raise typer.Exit(1) from None
-
-
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
@@ -160,12 +138,6 @@ def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
     from kojin.registry.synthetic import generate_households
 
     postal.municipality(municipality)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
     households = generate_households(municipality, residents, seed=seed, today=date.today())
 
     def batches() -> Iterator[list[Any]]:
@@ -184,11 +156,11 @@ def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
     # second core; for a small one, starting that process costs more than it saves.
     numbering = NumberingProcess(kojin.settings) if residents >= _SEED_NUMBERING_PROCESS else None
     try:
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            task = progress.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
+        with progress() as bar:
+            task = bar.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
             enrolled = kojin.register.enroll_batches(
                 batches(), municipality_code=municipality, validated=True, numbering_process=numbering,
-                on_batch=lambda total: progress.update(task, completed=total),
+                on_batch=lambda total: bar.update(task, completed=total),
             )
     finally:
         if numbering is not None:
@@ -238,9 +210,8 @@ def _demo_cards(kojin: Kojin, share: float = 0.05) -> dict[str, str]:
     if not adults:
         raise KojinError("demo.empty", "デモ用の住民がいません。", "There are no demo residents.", field="residents")
     chosen = adults[:: max(1, int(1 / share))]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console) as progress:
-        task = progress.add_task(pick("カードを交付中", "issuing cards"), total=len(chosen))
+    with progress() as bar:
+        task = bar.add_task(pick("カードを交付中", "issuing cards"), total=len(chosen))
         demo = None
         for n, resident in enumerate(chosen):
             issued = kojin.cards.issue(
@@ -251,7 +222,7 @@ def _demo_cards(kojin: Kojin, share: float = 0.05) -> dict[str, str]:
                 today=today,
             )
             demo = demo or (issued, resident)
-            progress.update(task, advance=1)
+            bar.update(task, advance=1)
     assert demo is not None
     data = {
         "card_id": demo[0].card_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,13 +16,14 @@ from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from kojin.agency.client import HttpHub
 from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, payload_json, validate_item
 from kojin.agency.service import AgencyService
 from kojin.app import Kojin, build
+from kojin.console import err_console, progress
+from kojin.console import run_command as _run
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
@@ -39,22 +39,6 @@ agency_app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-
-
-def _run(action: Callable[[], T]) -> T:
-    """One line and exit 2 for a user's mistake; no traceback unless KOJIN_DEBUG is set."""
-    try:
-        return action()
-    except KojinError as exc:
-        sys.stderr.write(exc.one_line() + "\n")
-        raise typer.Exit(2) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:
-        if os.environ.get("KOJIN_DEBUG"):
-            raise
-        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
-        raise typer.Exit(1) from None
 
 
 def _with_kojin(action: Callable[[Kojin], T]) -> T:
@@ -160,7 +144,7 @@ def agency_copies(
         assert server is not None
         entries = _read_copies(server.agency, jsonl)
         # One transaction: nothing to count off as it goes, so a spinner while it commits.
-        with Console(stderr=True).status(pick(f"副本 {len(entries)} 件を更新中", f"updating {len(entries)} copies")):
+        with err_console.status(pick(f"副本 {len(entries)} 件を更新中", f"updating {len(entries)} copies")):
             count = server.update_copies(entries)
         console.print(pick(f"副本 {count} 件を登録しました。", f"{count} copies registered."))
 
@@ -298,9 +282,8 @@ def _ask_all(
     asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
     rows: list[dict[str, Any]] = []
     failure: KojinError | None = None
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True)) as progress:
-        task = progress.add_task(pick("照会中", "asking"), total=len(asks))
+    with progress() as bar:
+        task = bar.add_task(pick("照会中", "asking"), total=len(asks))
         for start in range(0, len(asks), batch):
             chunk = asks[start : start + batch]
             if failure is None:
@@ -315,7 +298,7 @@ def _ask_all(
             rows += [
                 _result_row(line, ask, result, failure) for (line, ask), result in zip(chunk, results, strict=True)
             ]
-            progress.advance(task, len(chunk))
+            bar.advance(task, len(chunk))
     return rows, failure
 
 

@@ -13,14 +13,14 @@ never a traceback.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from kojin.audit.tree_head import load_public_key
 from kojin.audit.verify import VerificationResult, verify_bundle_json
+from kojin.console import run_command
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick
 
@@ -43,33 +43,24 @@ def _group() -> None:
     # so ``kojin audit verify`` works the same mounted or invoked directly.
 
 
-def _fail(error: KojinError) -> NoReturn:
-    sys.stderr.write(error.one_line() + "\n")
-    raise typer.Exit(2)
-
-
 def _read(path: Path, what_ja: str, what_en: str, field: str) -> bytes:
     try:
         with path.open("rb") as handle:
             data = handle.read(_MAX_FILE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        _fail(
-            InvalidInput(
-                "audit.file_unreadable",
-                f"{what_ja}を読めません: {path} ({reason})",
-                f"Cannot read the {what_en} {path}: {reason}",
-                field=field,
-            )
-        )
+        raise InvalidInput(
+            "audit.file_unreadable",
+            f"{what_ja}を読めません: {path} ({reason})",
+            f"Cannot read the {what_en} {path}: {reason}",
+            field=field,
+        ) from None
     if len(data) > _MAX_FILE_BYTES:
-        _fail(
-            InvalidInput(
-                "audit.file_too_large",
-                f"{what_ja}が大きすぎます: {path}",
-                f"The {what_en} {path} is too large.",
-                field=field,
-            )
+        raise InvalidInput(
+            "audit.file_too_large",
+            f"{what_ja}が大きすぎます: {path}",
+            f"The {what_en} {path} is too large.",
+            field=field,
         )
     return data
 
@@ -105,13 +96,14 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Verify a proof bundle offline: signature, inclusion and consistency."""
+    run_command(lambda: _verify(proof, key, as_json))
+
+
+def _verify(proof: Path, key: Path | None, as_json: bool) -> None:
     trusted = None
     if key is not None:
         text = _read(key, "公開鍵ファイル", "key file", "--key")
-        try:
-            trusted = load_public_key(text.decode("utf-8", errors="replace"), "--key")
-        except InvalidInput as exc:
-            _fail(exc)
+        trusted = load_public_key(text.decode("utf-8", errors="replace"), "--key")
     result = verify_bundle_json(_read(proof, "証跡ファイル", "proof file", "PROOF"), trusted_public_key=trusted)
 
     if as_json:
@@ -128,11 +120,9 @@ def verify_command(
         )
         return
     failed = next(c for c in result.checks if not c.ok)
-    _fail(
-        KojinError(
-            f"audit.{failed.reason or 'verify_failed'}",
-            f"検証失敗 ({failed.name}): {failed.message_ja}",
-            f"Verification failed ({failed.name}): {failed.message_en}",
-            field=failed.name,
-        )
+    raise KojinError(
+        f"audit.{failed.reason or 'verify_failed'}",
+        f"検証失敗 ({failed.name}): {failed.message_ja}",
+        f"Verification failed ({failed.name}): {failed.message_en}",
+        field=failed.name,
     )

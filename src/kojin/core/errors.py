@@ -43,6 +43,10 @@ class KojinError(Exception):
         where = f" [{self.field}]" if self.field else ""
         return f"error {self.code}{where}: {self.message}"
 
+    def report_lines(self) -> list[str]:
+        """What a command prints for this error: its one line, and whatever else the user must see to fix it."""
+        return [self.one_line()]
+
 
 class InvalidInput(KojinError):
     """Input that fails validation (入力誤り)."""

@@ -7,7 +7,6 @@ by a number.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kojin.app import Kojin, build
-from kojin.core.errors import KojinError
+from kojin.console import run_command
 from kojin.core.i18n import pick
 
 T = TypeVar("T")
@@ -33,23 +32,16 @@ insurance_app = typer.Typer(
 
 
 def _run(action: Callable[[Kojin], T]) -> T:
-    """One line and exit 2 for a user's mistake; no traceback unless KOJIN_DEBUG is set."""
-    try:
+    """Run a command body with the system open (see :func:`kojin.console.run_command` for failures)."""
+
+    def body() -> T:
         kojin = build()
         try:
             return action(kojin)
         finally:
             kojin.close()
-    except KojinError as exc:
-        sys.stderr.write(exc.one_line() + "\n")
-        raise typer.Exit(2) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:
-        if os.environ.get("KOJIN_DEBUG"):
-            raise
-        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
-        raise typer.Exit(1) from None
+
+    return run_command(body)
 
 
 @insurance_app.command("members")

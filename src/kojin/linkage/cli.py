@@ -12,30 +12,29 @@ its line number, the exit status is 2, and no output file is written.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from kojin.app import Kojin, build
+from kojin.console import progress as _progress
+from kojin.console import run_command as _run
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.linkage.audit import FINDING_LABELS, FindingKind
 from kojin.linkage.matcher import Decision, MemberRecord
-from kojin.linkage.members import MemberFileError, Outcome, read_members, write_outcomes
+from kojin.linkage.members import Outcome, read_members, write_outcomes
 from kojin.linkage.report import write_report
 
 T = TypeVar("T")
 console = Console()
-err_console = Console(stderr=True)
 
 link_app = typer.Typer(
     help="基本4情報による照合 — link an agency's members to residents by the four basic items (J-LIS).",
@@ -54,35 +53,6 @@ def _system() -> Iterator[Kojin]:
         yield kojin
     finally:
         kojin.close()
-
-
-def _run(action: Callable[[], T]) -> T:
-    """Run a command body: a user's error is one line (every line for a bad file) and exit 2."""
-    try:
-        return action()
-    except MemberFileError as exc:
-        sys.stderr.write(exc.one_line() + "\n")
-        for problem in exc.problems:
-            sys.stderr.write("  " + problem.one_line() + "\n")
-        if exc.total > len(exc.problems):
-            sys.stderr.write(pick(f"  …ほか {exc.total - len(exc.problems)} 件\n",
-                                  f"  … and {exc.total - len(exc.problems)} more\n"))
-        raise typer.Exit(2) from None
-    except KojinError as exc:
-        sys.stderr.write(exc.one_line() + "\n")
-        raise typer.Exit(2) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as exc:
-        if os.environ.get("KOJIN_DEBUG"):
-            raise
-        sys.stderr.write(pick(f"内部エラー: {type(exc).__name__}", f"internal error: {type(exc).__name__}") + "\n")
-        raise typer.Exit(1) from None
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err_console, transient=False)
 
 
 def _link(kojin: Kojin, agency: str, records: list[MemberRecord], workers: int | None) -> list[Outcome]:

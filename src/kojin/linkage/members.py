@@ -64,6 +64,14 @@ class MemberFileError(InvalidInput):
         self.problems = list(problems)
         self.total = total
 
+    def report_lines(self) -> list[str]:
+        """Every problem found, each on a line of its own, so the whole file can be fixed in one go."""
+        lines = [self.one_line(), *("  " + problem.one_line() for problem in self.problems)]
+        if self.total > len(self.problems):
+            more = self.total - len(self.problems)
+            lines.append(pick(f"  …ほか {more} 件", f"  … and {more} more"))
+        return lines
+
 
 def _decode(data: bytes) -> str:
     try:
