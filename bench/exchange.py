@@ -48,7 +48,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -204,13 +205,19 @@ def drive_async(
     return _run_loop(run())
 
 
-def drive_async_batches(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], concurrency: int, size: int, seconds: float,
+# A batch sender: (requester, asks) → a result or a refusal for each ask.
+BatchSender = Callable[[str, list[Ask]], Awaitable[list[Any]]]
+
+
+def drive_batches(
+    open_sender: Callable[[], AbstractAsyncContextManager[BatchSender]], codes: dict[str, list[str]],
+    workers: int, size: int, seconds: float, server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """``concurrency`` clients on one event loop sending batches of ``size`` (一括照会) for ``seconds``.
+    """``workers`` clients on one event loop sending batches of ``size`` (一括照会) for ``seconds``.
 
     Exchanges/s counts requests (each its own exchange: checked, answered,
-    logged and recorded by all three); latency is that of a whole batch.
+    logged and recorded); latency is that of a whole batch. Each worker
+    holds its own sender (an HTTP connection, say) while it runs.
     """
 
     async def run() -> dict[str, Any]:
@@ -221,39 +228,42 @@ def drive_async_batches(
 
         async def worker(t: int) -> None:
             rng = random.Random(t)
-            while not stop:
-                requester = WORK[rng.randrange(len(WORK))][0]
-                mine = [w for w in WORK if w[0] == requester]
-                asks = [Ask(p, task, item, code=rng.choice(codes[requester]))
-                        for _, p, task, item in (rng.choice(mine) for _ in range(size))]
-                t0 = time.perf_counter()
-                try:
-                    results = await clients[requester].request_many_async(asks)
-                except Exception as exc:
-                    errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", "")))
-                    return
-                failed = [r for r in results if isinstance(r, Exception)]
-                if failed:
-                    errors.append(type(failed[0]).__name__ + ":" + str(getattr(failed[0], "code", "")))
-                    return
-                latencies.append(time.perf_counter() - t0)
-                exchanges[0] += len(results)
+            try:
+                async with open_sender() as send:
+                    while not stop:
+                        requester = WORK[rng.randrange(len(WORK))][0]
+                        mine = [w for w in WORK if w[0] == requester]
+                        asks = [Ask(p, task, item, code=rng.choice(codes[requester]))
+                                for _, p, task, item in (rng.choice(mine) for _ in range(size))]
+                        t0 = time.perf_counter()
+                        results = await send(requester, asks)
+                        failed = [r for r in results if isinstance(r, Exception)]
+                        if failed:
+                            raise failed[0]
+                        latencies.append(time.perf_counter() - t0)
+                        exchanges[0] += len(results)
+            except Exception as exc:
+                errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", exc)))
 
-        tasks = [asyncio.create_task(worker(t)) for t in range(concurrency)]
+        tasks = [asyncio.create_task(worker(t)) for t in range(workers)]
         await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
         latencies.clear()
         exchanges[0] = 0
         began, cpu0 = time.perf_counter(), _cpu_seconds()
+        server0 = _cpu_seconds(server_pid) if server_pid else 0.0
         await asyncio.sleep(seconds)
-        elapsed, cpu, done, count = time.perf_counter() - began, _cpu_seconds() - cpu0, list(latencies), exchanges[0]
+        elapsed, cpu, done, count = time.perf_counter() - began, _cpu_seconds() - cpu0, sorted(latencies), exchanges[0]
+        server = _cpu_seconds(server_pid) - server0 if server_pid else None
         stop = True
         await asyncio.gather(*tasks)
-        every = sorted(done)
+        n = max(1, count)
+        figures: dict[str, Any] = {"cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3)}
+        if server is not None:
+            figures["cpu_ms_per_exchange_server"] = round(server * 1000 / n, 3)
         return {
-            "concurrency": concurrency, "batch": size, "batches": len(every), "exchanges": count,
-            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1),
-            "cpu_ms_per_exchange_this_process": round(cpu * 1000 / max(1, count), 3),
-            "batch_p50_ms": round(_pct(every, 50) * 1000, 2), "batch_p99_ms": round(_pct(every, 99) * 1000, 2),
+            "batch": size, "batches": len(done), "exchanges": count,
+            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1), **figures,
+            "batch_p50_ms": round(_pct(done, 50) * 1000, 2), "batch_p99_ms": round(_pct(done, 99) * 1000, 2),
             "errors": errors[:5],
         }
 
@@ -291,7 +301,11 @@ def bench_in_process_batches(data: Path, concurrency: int, size: int, seconds: f
     try:
         codes = _requester_codes(kojin)
         clients = {a: kojin.agencies.client(a) for a in codes}
-        return drive_async_batches(clients, codes, concurrency, size, seconds)
+        @asynccontextmanager
+        async def in_process() -> AsyncIterator[BatchSender]:
+            yield lambda requester, asks: clients[requester].request_many_async(asks)
+
+        return {"concurrency": concurrency, **drive_batches(in_process, codes, concurrency, size, seconds)}
     finally:
         kojin.close()
 
@@ -389,71 +403,35 @@ def drive_http(
     return _run_loop(run())
 
 
-def drive_http_batches(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], host: str, port: int, connections: int,
-    size: int, seconds: float, server_pid: int,
-) -> dict[str, Any]:
-    """``connections`` lean keep-alive clients posting signed batches of ``size`` to ``/hub/exchange/batch``.
+def http_batch_sender(
+    clients: dict[str, AgencyClient], host: str, port: int,
+) -> Callable[[], AbstractAsyncContextManager[BatchSender]]:
+    """Senders posting signed batches to ``/hub/exchange/batch``, one keep-alive connection each.
 
-    Each client signs its batch, and opens and checks every answer in it;
-    exchanges/s counts requests, latency is that of a whole batch.
+    The requester signs its batch, and opens and checks every answer in it
+    (its own §23 records are left out, as in ``http``).
     """
 
-    async def run() -> dict[str, Any]:
-        latencies: list[float] = []
-        exchanges = [0]
-        errors: list[str] = []
-        stop = False
+    @asynccontextmanager
+    async def open_sender() -> AsyncIterator[BatchSender]:
+        http = await _LeanHttp.open(host, port, "/hub/exchange/batch")
 
-        async def worker(t: int) -> None:
-            rng = random.Random(t)
-            http = await _LeanHttp.open(host, port, "/hub/exchange/batch")
-            try:
-                while not stop:
-                    requester = WORK[rng.randrange(len(WORK))][0]
-                    mine = [w for w in WORK if w[0] == requester]
-                    client = clients[requester]
-                    t0 = time.perf_counter()
-                    requests = [client.new_request(p, task, item, code=rng.choice(codes[requester]))
-                                for _, p, task, item in (rng.choice(mine) for _ in range(size))]
-                    status, body = await http.post(json.dumps(client.sign_batch(requests)).encode())
-                    answer = json.loads(body)
-                    if status != 200:
-                        errors.append(f"HTTP {status}: {answer.get('error', {}).get('code')}")
-                        return
-                    results, _ = client.open_batch(requests, answer)  # the requester's checks and opening
-                    failed = [r for r in results if isinstance(r, Exception)]
-                    if failed:
-                        errors.append(type(failed[0]).__name__ + ":" + str(getattr(failed[0], "code", "")))
-                        return
-                    latencies.append(time.perf_counter() - t0)
-                    exchanges[0] += len(results)
-            except Exception as exc:
-                errors.append(type(exc).__name__ + ":" + str(getattr(exc, "code", exc)))
-            finally:
-                http.close()
+        async def send(requester: str, asks: list[Ask]) -> list[Any]:
+            client = clients[requester]
+            requests = [client.new_request(a.provider, a.task, a.item, code=a.code) for a in asks]
+            status, body = await http.post(json.dumps(client.sign_batch(requests)).encode())
+            answer = json.loads(body)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}: {answer.get('error', {}).get('code')}")
+            results, _ = client.open_batch(requests, answer)
+            return list(results)
 
-        tasks = [asyncio.create_task(worker(t)) for t in range(connections)]
-        await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
-        latencies.clear()
-        exchanges[0] = 0
-        began, cpu0, server0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(server_pid)
-        await asyncio.sleep(seconds)
-        elapsed, done, count = time.perf_counter() - began, sorted(latencies), exchanges[0]
-        cpu, server = _cpu_seconds() - cpu0, _cpu_seconds(server_pid) - server0
-        stop = True
-        await asyncio.gather(*tasks)
-        n = max(1, count)
-        return {
-            "connections": connections, "batch": size, "batches": len(done), "exchanges": count,
-            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1),
-            "cpu_ms_per_exchange_this_process": round(cpu * 1000 / n, 3),
-            "cpu_ms_per_exchange_server": round(server * 1000 / n, 3),
-            "batch_p50_ms": round(_pct(done, 50) * 1000, 2), "batch_p99_ms": round(_pct(done, 99) * 1000, 2),
-            "errors": errors[:5],
-        }
+        try:
+            yield send
+        finally:
+            http.close()
 
-    return _run_loop(run())
+    return open_sender
 
 
 def bench_http(
@@ -500,7 +478,9 @@ def bench_http(
         if batch is None:
             result = drive_http(clients, codes, "127.0.0.1", port, connections, seconds, server.pid)
         else:
-            result = drive_http_batches(clients, codes, "127.0.0.1", port, connections, batch, seconds, server.pid)
+            sender = http_batch_sender(clients, "127.0.0.1", port)
+            figures = drive_batches(sender, codes, connections, batch, seconds, server.pid)
+            result = {"connections": connections, **figures}
         return {**result, "server_cpus": sorted(server_cpus) if server_cpus else "any"}
     finally:
         kojin.close()
