@@ -103,6 +103,15 @@ def test_malformed_json_and_unknown_paths(client: TestClient) -> None:
     assert error(client.get("/registry/residents/12345"))["code"] == "resident.not_found"
 
 
+def test_unknown_paths_and_methods_answer_in_the_requests_language(client: TestClient) -> None:
+    assert error(client.get("/nowhere"))["message"] == "指定されたURLはありません。"
+    assert error(client.get("/nowhere?lang=en"))["message"] == "There is nothing at this URL."
+    r = client.delete("/registry/residents", headers={"accept-language": "en-GB,en;q=0.8"})
+    assert r.status_code == 405 and error(r)["code"] == "http.method_not_allowed"
+    assert error(r)["message"] == "This method is not allowed at this URL."
+    assert error(client.delete("/registry/residents"))["message"] == "このURLではこのメソッドは使えません。"
+
+
 def test_number_validation_takes_the_number_in_the_body(client: TestClient) -> None:
     assert client.post("/numbering/validate", json={"number": "123456789018"}).json() == {"valid": True}
     r = client.post("/numbering/validate", json={"number": "123456789017"})

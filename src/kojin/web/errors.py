@@ -97,7 +97,12 @@ def install_error_handlers(app: FastAPI) -> None:
                     405: pick("この操作はできません。", "This method is not allowed here."),
                 }.get(exc.status_code, str(exc.detail))
             return _page(request, exc.status_code, code, message, None)
-        return JSONResponse(error_body(code, str(exc.detail), None), status_code=exc.status_code)
+        # Starlette's own details ("Not Found") are English whatever the request's language.
+        message = {
+            404: pick("指定されたURLはありません。", "There is nothing at this URL."),
+            405: pick("このURLではこのメソッドは使えません。", "This method is not allowed at this URL."),
+        }.get(exc.status_code, str(exc.detail))
+        return JSONResponse(error_body(code, message, None), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
