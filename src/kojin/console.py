@@ -1,11 +1,11 @@
 """What every ``kojin`` command shares at the terminal (端末): stderr, progress bars, one line per failure.
 
-Each command group (``kojin``, ``kojin agency``, ``kojin link``,
-``kojin insurance``) runs its bodies through :func:`run_command`, so a
-failure reads the same whichever group it comes from: a user's mistake is
-its error's lines and exit 2, a reader that went away (``| head``) is not an
-error, and anything else is one line naming the exception, with no traceback
-unless ``KOJIN_DEBUG`` asks for it.
+Each command group (``kojin``, ``kojin agency``, ``kojin audit``,
+``kojin link``, ``kojin insurance``, ``kojin notice``) runs its bodies
+through :func:`run_command`, so a failure reads the same whichever group it
+comes from: a user's mistake is its error's lines and exit 2, a reader that
+went away (``| head``) is not an error, and anything else is one line naming
+the exception, with no traceback unless ``KOJIN_DEBUG`` asks for it.
 """
 
 from __future__ import annotations

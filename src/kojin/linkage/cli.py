@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,7 +33,6 @@ from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.members import Outcome, read_members, write_outcomes
 from kojin.linkage.report import write_report
 
-T = TypeVar("T")
 console = Console()
 
 link_app = typer.Typer(
