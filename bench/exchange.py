@@ -65,6 +65,9 @@ from kojin.numbering.domain import make_juminhyo_code
 
 T = TypeVar("T")
 
+# The parts of the report, in the order they run (``--only`` picks some).
+RUNS = ("in_process", "in_process_batch", "in_process_threads", "http", "http_batch", "log")
+
 # (requester, provider, task, item): rows 1, 1 and 4 of the permitted table.
 WORK = (
     ("13105", "13104", "児童手当の支給に関する事務", "地方税関係情報"),
@@ -301,6 +304,7 @@ def bench_in_process_batches(data: Path, concurrency: int, size: int, seconds: f
     try:
         codes = _requester_codes(kojin)
         clients = {a: kojin.agencies.client(a) for a in codes}
+
         @asynccontextmanager
         async def in_process() -> AsyncIterator[BatchSender]:
             yield lambda requester, asks: clients[requester].request_many_async(asks)
@@ -670,7 +674,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--concurrency", type=int, default=64, help="agency clients on the event loop (in_process)")
-    parser.add_argument("--batch", type=int, default=100, help="requests per batch (in_process_batch, 一括照会)")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="requests per batch (in_process_batch, http_batch; 一括照会)"
+    )
     parser.add_argument("--batch-concurrency", type=int, default=8, help="batches in flight (in_process_batch)")
     parser.add_argument("--threads", type=int, default=16, help="blocking agency client threads (in_process_threads)")
     parser.add_argument("--connections", type=int, default=24, help="keep-alive HTTP connections (http)")
@@ -685,14 +691,13 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--leaves", type=int, default=None)
     parser.add_argument(
-        "--only", choices=("in_process", "in_process_batch", "in_process_threads", "http", "http_batch", "log"),
-        action="append",
+        "--only", choices=RUNS, action="append", help="run only this part (repeatable); default: every part"
     )
     args = parser.parse_args()
     seconds = args.seconds or (2.0 if args.quick else 10.0)
     people = args.people or (200 if args.quick else 2000)
     leaves = args.leaves or (50_000 if args.quick else 1_000_000)
-    only = set(args.only or ("in_process", "in_process_batch", "in_process_threads", "http", "http_batch", "log"))
+    only = set(args.only or RUNS)
 
     report: dict[str, Any] = {
         "machine": {
@@ -718,6 +723,7 @@ def main() -> None:
             ),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }
+        assert set(runs) == set(RUNS)
         for name, run in runs.items():
             if name in only:
                 report[name] = run()
