@@ -64,22 +64,38 @@ def prepare(data: Path, cards: int, requests: int) -> tuple[str, list[bytes]]:
         residents = []
         for i in range(cards):
             details = PersonDetails(
-                f"確認　{i}", "カクニン　タロウ", Sex.MALE if i % 2 else Sex.FEMALE,
-                date(1950 + i % 50, 1 + i % 12, 1 + i % 28), Address("1130033", "", "", "", f"2-{i + 1}"),
+                f"確認　{i}",
+                "カクニン　タロウ",
+                Sex.MALE if i % 2 else Sex.FEMALE,
+                date(1950 + i % 50, 1 + i % 12, 1 + i % 28),
+                Address("1130033", "", "", "", f"2-{i + 1}"),
             )
             residents.append(kojin.register.register(details, municipality_code="13105", today=TODAY).resident)
         for n, insurer_id in enumerate(INSURERS):
-            group = residents[n::len(INSURERS)]
-            kojin.insurers.get(insurer_id).enrol([
-                MemberDraft(
-                    juminhyo_code=r.juminhyo_code, name=r.name, kana=r.kana, sex=r.sex.value,
-                    birth_date=r.birth_date, address=r.address.one_line(), postal_code=r.address.postal_code,
-                    qualified_on=date(2020, 4, 1), ratio=30, symbol="1201", card_registered=True,
-                ) for r in group
-            ], today=TODAY)
+            group = residents[n :: len(INSURERS)]
+            kojin.insurers.get(insurer_id).enrol(
+                [
+                    MemberDraft(
+                        juminhyo_code=r.juminhyo_code,
+                        name=r.name,
+                        kana=r.kana,
+                        sex=r.sex.value,
+                        birth_date=r.birth_date,
+                        address=r.address.one_line(),
+                        postal_code=r.address.postal_code,
+                        qualified_on=date(2020, 4, 1),
+                        ratio=30,
+                        symbol="1201",
+                        card_registered=True,
+                    )
+                    for r in group
+                ],
+                today=TODAY,
+            )
         issued = [
-            kojin.cards.issue(r.resident_id, auth_pin=PIN, signature_password="ABC123", algorithm="rsa2048",
-                              today=TODAY)
+            kojin.cards.issue(
+                r.resident_id, auth_pin=PIN, signature_password="ABC123", algorithm="rsa2048", today=TODAY
+            )
             for r in residents
         ]
         key = kojin.eligibility.register_clinic("1310512345", "ベンチマーク診療所")
@@ -100,10 +116,15 @@ def prepare(data: Path, cards: int, requests: int) -> tuple[str, list[bytes]]:
             challenge = kojin.auth.challenge("eligibility", ttl_s=3600).value
             with reader:
                 signature = reader.sign_with_auth_key(PIN, challenge.encode())
-            bodies.append(json.dumps({
-                "challenge": challenge, "certificate": certs[n % len(readers)],
-                "signature": base64.b64encode(signature).decode(),
-            }).encode())
+            bodies.append(
+                json.dumps(
+                    {
+                        "challenge": challenge,
+                        "certificate": certs[n % len(readers)],
+                        "signature": base64.b64encode(signature).decode(),
+                    }
+                ).encode()
+            )
         return key, bodies
     finally:
         kojin.close()
@@ -168,9 +189,26 @@ def main() -> None:
         env = {**os.environ, "KOJIN_DATA_DIR": str(workdir), "KOJIN_LANG": "ja"}
         env.pop("KOJIN_DATABASE_URL", None)
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "kojin.web.factory:app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "kojin.web.factory:app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -185,7 +223,7 @@ def main() -> None:
         raws = [request_bytes(port, key, b) for b in bodies]
         # Warm-up: every worker fills its caches (chain, OCSP, patients) before the clock.
         _lat, warm, _s = asyncio.run(drive(port, raws[: args.warmup], args.connections))
-        latencies, statuses, elapsed = asyncio.run(drive(port, raws[args.warmup:], args.connections))
+        latencies, statuses, elapsed = asyncio.run(drive(port, raws[args.warmup :], args.connections))
         latencies.sort()
         result: dict[str, Any] = {
             "checks": len(latencies),

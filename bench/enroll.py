@@ -38,7 +38,8 @@ def main() -> None:
     parser.add_argument("--municipality", default="13105")
     parser.add_argument("--single-process", action="store_true", help="number in the register's process")
     parser.add_argument(
-        "--pregenerate", action="store_true",
+        "--pregenerate",
+        action="store_true",
         help="make every synthetic person before the clock starts (J-LIS then cannot work while people are made; "
         "costs ~0.7 GB at 1 M)",
     )
@@ -94,8 +95,12 @@ def main() -> None:
         started = time.perf_counter()
         cpu0 = time.process_time()
         enrolled = kojin.register.enroll_batches(
-            timed_batches(), municipality_code=args.municipality, today=today, validated=True,
-            numbering_process=numbering_process, on_batch=mark,
+            timed_batches(),
+            municipality_code=args.municipality,
+            today=today,
+            validated=True,
+            numbering_process=numbering_process,
+            on_batch=mark,
         )
         enrol_seconds = time.perf_counter() - started - generated
         cpu_enrol = time.process_time() - cpu0 - generated_cpu

@@ -114,7 +114,11 @@ def _cpu_seconds(pid: int | None = None) -> float:
 
 
 def _summary(
-    latencies: list[float], elapsed: float, cpu: float, server_cpu: float | None, errors: list[str],
+    latencies: list[float],
+    elapsed: float,
+    cpu: float,
+    server_cpu: float | None,
+    errors: list[str],
 ) -> dict[str, Any]:
     every = sorted(latencies)
     n = max(1, len(every))
@@ -133,7 +137,10 @@ def _summary(
 
 
 def drive(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], threads: int, seconds: float,
+    clients: dict[str, AgencyClient],
+    codes: dict[str, list[str]],
+    threads: int,
+    seconds: float,
     server_pid: int | None = None,
 ) -> dict[str, Any]:
     """Run ``threads`` blocking clients for ``seconds``; exchanges/s, latency percentiles in ms, CPU per exchange."""
@@ -173,7 +180,10 @@ def drive(
 
 
 def drive_async(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], concurrency: int, seconds: float,
+    clients: dict[str, AgencyClient],
+    codes: dict[str, list[str]],
+    concurrency: int,
+    seconds: float,
 ) -> dict[str, Any]:
     """``concurrency`` clients on one event loop for ``seconds``, awaiting ``request_async``."""
 
@@ -213,8 +223,12 @@ BatchSender = Callable[[str, list[Ask]], Awaitable[list[Any]]]
 
 
 def drive_batches(
-    open_sender: Callable[[], AbstractAsyncContextManager[BatchSender]], codes: dict[str, list[str]],
-    workers: int, size: int, seconds: float, server_pid: int | None = None,
+    open_sender: Callable[[], AbstractAsyncContextManager[BatchSender]],
+    codes: dict[str, list[str]],
+    workers: int,
+    size: int,
+    seconds: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """``workers`` clients on one event loop sending batches of ``size`` (一括照会) for ``seconds``.
 
@@ -236,8 +250,10 @@ def drive_batches(
                     while not stop:
                         requester = WORK[rng.randrange(len(WORK))][0]
                         mine = [w for w in WORK if w[0] == requester]
-                        asks = [Ask(p, task, item, code=rng.choice(codes[requester]))
-                                for _, p, task, item in (rng.choice(mine) for _ in range(size))]
+                        asks = [
+                            Ask(p, task, item, code=rng.choice(codes[requester]))
+                            for _, p, task, item in (rng.choice(mine) for _ in range(size))
+                        ]
                         t0 = time.perf_counter()
                         results = await send(requester, asks)
                         failed = [r for r in results if isinstance(r, Exception)]
@@ -264,9 +280,14 @@ def drive_batches(
         if server is not None:
             figures["cpu_ms_per_exchange_server"] = round(server * 1000 / n, 3)
         return {
-            "batch": size, "batches": len(done), "exchanges": count,
-            "seconds": round(elapsed, 2), "exchanges_per_s": round(count / elapsed, 1), **figures,
-            "batch_p50_ms": round(_pct(done, 50) * 1000, 2), "batch_p99_ms": round(_pct(done, 99) * 1000, 2),
+            "batch": size,
+            "batches": len(done),
+            "exchanges": count,
+            "seconds": round(elapsed, 2),
+            "exchanges_per_s": round(count / elapsed, 1),
+            **figures,
+            "batch_p50_ms": round(_pct(done, 50) * 1000, 2),
+            "batch_p99_ms": round(_pct(done, 99) * 1000, 2),
             "errors": errors[:5],
         }
 
@@ -362,8 +383,13 @@ class _LeanHttp:
 
 
 def drive_http(
-    clients: dict[str, AgencyClient], codes: dict[str, list[str]], host: str, port: int, connections: int,
-    seconds: float, server_pid: int,
+    clients: dict[str, AgencyClient],
+    codes: dict[str, list[str]],
+    host: str,
+    port: int,
+    connections: int,
+    seconds: float,
+    server_pid: int,
 ) -> dict[str, Any]:
     """``connections`` lean keep-alive clients, each signing, posting, opening and checking answers."""
 
@@ -408,7 +434,9 @@ def drive_http(
 
 
 def http_batch_sender(
-    clients: dict[str, AgencyClient], host: str, port: int,
+    clients: dict[str, AgencyClient],
+    host: str,
+    port: int,
 ) -> Callable[[], AbstractAsyncContextManager[BatchSender]]:
     """Senders posting signed batches to ``/hub/exchange/batch``, one keep-alive connection each.
 
@@ -439,7 +467,12 @@ def http_batch_sender(
 
 
 def bench_http(
-    data: Path, seconds: float, server_cpus: set[int] | None, *, connections: int, batch: int | None = None,
+    data: Path,
+    seconds: float,
+    server_cpus: set[int] | None,
+    *,
+    connections: int,
+    batch: int | None = None,
 ) -> dict[str, Any]:
     """The hub served by uvicorn in another process; single requests, or batches of ``batch``."""
     port = _free_port()
@@ -455,10 +488,28 @@ def bench_http(
             os.sched_setaffinity(0, server_cpus)
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kojin.hub.web:app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-         "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pin,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "kojin.hub.web:app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=pin,
     )
     kojin = build(Settings(data_dir=data), migrate=False)
     try:
@@ -684,7 +735,8 @@ def main() -> None:
         "--batch-connections", type=int, default=4, help="keep-alive HTTP connections sending batches (http_batch)"
     )
     parser.add_argument(
-        "--server-cpus", default="last",
+        "--server-cpus",
+        default="last",
         help="CPUs the HTTP hub process may run on: 'last' (default: the last CPU), 'any', or a list like 1 or 0,1",
     )
     parser.add_argument("--log-threads", type=int, default=64, help="concurrent appenders to the log")
@@ -701,7 +753,9 @@ def main() -> None:
 
     report: dict[str, Any] = {
         "machine": {
-            "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
             # Other work on the machine skews every figure; say how much there was.
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "calibration": calibration(),

@@ -76,12 +76,22 @@ EXTRA = {
     "doppelganger": 0.004,  # same name, birth date, sex as a resident, another address, in the register
     "not_in_register": 0.005,  # same as a resident but living elsewhere, not in this register
 }
-LINKABLE = {"clean", "moved_updated", "kana_typo", "kanji_typo", "kanji_variant", "missing_parts", "doppelganger",
-            "twin"}
+LINKABLE = {
+    "clean",
+    "moved_updated",
+    "kana_typo",
+    "kanji_typo",
+    "kanji_variant",
+    "missing_parts",
+    "doppelganger",
+    "twin",
+}
 VARIANTS = {"高": "髙", "崎": "﨑", "辺": "邊", "斎": "齋", "浜": "濱", "吉": "𠮷", "沢": "澤", "島": "嶋"}
 PLAIN = {v: k for k, v in VARIANTS.items()} | {"邉": "辺", "齊": "斉", "濵": "浜"}
-KANA = ("アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
-        "ガギグゲゴザジズゼゾダデドバビブベボパピプペポ")
+KANA = (
+    "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+    "ガギグゲゴザジズゼゾダデドバビブベボパピプペポ"
+)
 KANJI = "一二三人大小山川田中木林森本村上下井石原岡松竹梅花子美和光明正夫雄男郎太健康博文武信義"
 
 
@@ -228,14 +238,28 @@ def plain(name: str) -> str:
     return "".join(PLAIN.get(ch, ch) for ch in name).replace("\U000e0100", "")
 
 
-def member_of(rng: random.Random, member_id: str, person: Resident, *, name: str | None = None,
-              kana: str | None = None, sex: Sex | None = None, birth: date | None = None,
-              address: Address | None = None, drop: int = 0) -> MemberRecord:
+def member_of(
+    rng: random.Random,
+    member_id: str,
+    person: Resident,
+    *,
+    name: str | None = None,
+    kana: str | None = None,
+    sex: Sex | None = None,
+    birth: date | None = None,
+    address: Address | None = None,
+    drop: int = 0,
+) -> MemberRecord:
     address = address or person.address
     raw_name = name or plain(person.name)
     return MemberRecord(
-        member_id, format_name(rng, raw_name), format_kana(rng, kana or person.kana), sex or person.sex,
-        birth or person.birth_date, address.postal_code, format_address(rng, address, drop=drop),
+        member_id,
+        format_name(rng, raw_name),
+        format_kana(rng, kana or person.kana),
+        sex or person.sex,
+        birth or person.birth_date,
+        address.postal_code,
+        format_address(rng, address, drop=drop),
     )
 
 
@@ -273,8 +297,7 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
                 break
         adult = person.age_on(TODAY) >= 20
         if kind in ("moved_stale", "moved_updated"):
-            moves.append((person, new_address(rng, person.municipality_code, person.address),
-                          kind == "moved_stale"))
+            moves.append((person, new_address(rng, person.municipality_code, person.address), kind == "moved_stale"))
             continue
         if kind == "name_changed_stale":
             if adult and person.nationality == "JP" and SEP in person.name:
@@ -285,15 +308,22 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
             # Another member of the household, with another name and reading: when two
             # share a name (a mother and daughter both 葵), a line with one's name and
             # the other's birth date simply is the other's record, and no one could tell.
-            family = [m for m in households[person.household_id] if m.resident_id != person.resident_id
-                      and m.birth_date != person.birth_date and plain(m.name) != plain(person.name)
-                      and kana_strict(m.kana) != kana_strict(person.kana)]
+            family = [
+                m
+                for m in households[person.household_id]
+                if m.resident_id != person.resident_id
+                and m.birth_date != person.birth_date
+                and plain(m.name) != plain(person.name)
+                and kana_strict(m.kana) != kana_strict(person.kana)
+            ]
             if family:
                 ordinary.append((person, "wrong_line"))
                 continue
             kind = "clean"
-        if kind == "clean" and any(p.birth_date == person.birth_date and p.resident_id != person.resident_id
-                                   for p in households[person.household_id]):
+        if kind == "clean" and any(
+            p.birth_date == person.birth_date and p.resident_id != person.resident_id
+            for p in households[person.household_id]
+        ):
             kind = "twin"
         ordinary.append((person, kind))
 
@@ -316,8 +346,13 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
         if new_surname == surname:
             continue
         try:
-            kojin.register.change_name(person.resident_id, name=new_surname + SEP + given,
-                                       kana=new_kana + SEP + kgiven, effective_date=TODAY, today=TODAY)
+            kojin.register.change_name(
+                person.resident_id,
+                name=new_surname + SEP + given,
+                kana=new_kana + SEP + kgiven,
+                effective_date=TODAY,
+                today=TODAY,
+            )
             renamed[person.resident_id] = (surname, ksur)
         except Exception:
             continue
@@ -355,8 +390,7 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
         elif stale:
             rows.append(Row(member_of(rng, next_id(), person), person.resident_id, "moved_stale"))
         else:
-            rows.append(Row(member_of(rng, next_id(), person, address=address), person.resident_id,
-                            "moved_updated"))
+            rows.append(Row(member_of(rng, next_id(), person, address=address), person.resident_id, "moved_updated"))
     for person, _stale in renames:
         if person.resident_id in renamed:
             rows.append(Row(member_of(rng, next_id(), person), person.resident_id, "name_changed_stale"))
@@ -365,9 +399,16 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
     for person, kind in ordinary:
         member_id = next_id()
         if kind == "wrong_line":
-            other = rng.choice([m for m in households[person.household_id] if m.resident_id != person.resident_id
-                                and m.birth_date != person.birth_date and plain(m.name) != plain(person.name)
-                                and kana_strict(m.kana) != kana_strict(person.kana)])
+            other = rng.choice(
+                [
+                    m
+                    for m in households[person.household_id]
+                    if m.resident_id != person.resident_id
+                    and m.birth_date != person.birth_date
+                    and plain(m.name) != plain(person.name)
+                    and kana_strict(m.kana) != kana_strict(person.kana)
+                ]
+            )
             if rng.random() < 0.5:
                 member = member_of(rng, member_id, person, kana=other.kana, sex=other.sex, birth=other.birth_date)
             else:  # only the other's birth date
@@ -400,8 +441,13 @@ def make_members(kojin: Kojin, n: int, seed: int, log: Callable[[str], None]) ->
             rows.append(Row(member_of(rng, next_id(), fake), ids[0], "doppelganger"))
     for person in originals[extra_dopp:]:
         far = rng.choice([a for a in postal.areas_in("27127") if a.has_chome] or list(postal.areas_in("27127")))
-        address = Address(far.postal_code, far.prefecture, far.city, far.town, f"{rng.randint(1, 4)}丁目"
-                          f"{rng.randint(1, 30)}番{rng.randint(1, 25)}号")
+        address = Address(
+            far.postal_code,
+            far.prefecture,
+            far.city,
+            far.town,
+            f"{rng.randint(1, 4)}丁目{rng.randint(1, 30)}番{rng.randint(1, 25)}号",
+        )
         rows.append(Row(member_of(rng, next_id(), person, address=address), None, "not_in_register"))
     rng.shuffle(rows)
     return rows, timings
@@ -430,8 +476,12 @@ def real_rule(people: list[Resident], rows: list[Row]) -> tuple[dict[str, float]
         else:
             by_kind[row.kind]["linked"] += 1
     return {
-        "wrong_links": wrong, "linked": linked, "review": 0, "no_match": len(rows) - linked,
-        "records_per_s": round(len(rows) / seconds) if seconds else 0, "index_build_s": round(build_s, 2),
+        "wrong_links": wrong,
+        "linked": linked,
+        "review": 0,
+        "no_match": len(rows) - linked,
+        "records_per_s": round(len(rows) / seconds) if seconds else 0,
+        "index_build_s": round(build_s, 2),
     }, by_kind
 
 
@@ -471,6 +521,7 @@ def fit(kojin: Kojin, rows: list[Row], seed: int) -> dict[str, object]:
 
 # -- timing the matching service ------------------------------------------------------------------
 
+
 def _steal() -> float:
     """CPU time the hypervisor gave to other machines (/proc/stat), in seconds: a noisy neighbour shows here."""
     try:
@@ -494,10 +545,17 @@ def match_here(kojin: Kojin, members: list[MemberRecord], workers: int) -> dict[
     results = kojin.matching.match_many(members, workers=workers)
     match_s = time.perf_counter() - t0
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    match_cpu = time.process_time() - cpu0 + (children_after.ru_utime + children_after.ru_stime) - (
-        children_before.ru_utime + children_before.ru_stime)
+    match_cpu = (
+        time.process_time()
+        - cpu0
+        + (children_after.ru_utime + children_after.ru_stime)
+        - (children_before.ru_utime + children_before.ru_stime)
+    )
     return {
-        "index_load_s": index_load, "index_load_cpu_s": index_load_cpu, "match_s": match_s, "match_cpu_s": match_cpu,
+        "index_load_s": index_load,
+        "index_load_cpu_s": index_load_cpu,
+        "match_s": match_s,
+        "match_cpu_s": match_cpu,
         "results": [(r.decision, r.resident_id, tuple(x.text() for x in r.reasons)) for r in results],
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -505,8 +563,9 @@ def match_here(kojin: Kojin, members: list[MemberRecord], workers: int) -> dict[
     }
 
 
-def _fresh(data_dir: str, database_url: str | None, prefix: str, members_path: str, out_path: str,
-           workers: int) -> None:
+def _fresh(
+    data_dir: str, database_url: str | None, prefix: str, members_path: str, out_path: str, workers: int
+) -> None:
     members = pickle.loads(Path(members_path).read_bytes())
     kojin = build(Settings(data_dir=Path(data_dir), database_url=database_url, schema_prefix=prefix), migrate=False)
     try:
@@ -522,8 +581,14 @@ def match_fresh(settings: Settings, members: list[MemberRecord], workers: int, w
     members_path.write_bytes(pickle.dumps(members))
     child = multiprocessing.get_context("spawn").Process(
         target=_fresh,
-        args=(str(settings.data_dir), settings.database_url, settings.schema_prefix, str(members_path),
-              str(out_path), workers),
+        args=(
+            str(settings.data_dir),
+            settings.database_url,
+            settings.schema_prefix,
+            str(members_path),
+            str(out_path),
+            workers,
+        ),
     )
     child.start()
     child.join()
@@ -546,8 +611,11 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=0, help="also record N outcomes (codes from the hub)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("--same-process", action="store_true",
-                        help="match in this process (bloated by building the register) instead of a fresh one")
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="match in this process (bloated by building the register) instead of a fresh one",
+    )
     args = parser.parse_args()
 
     def log(message: str) -> None:
@@ -600,8 +668,9 @@ def main() -> None:
                     wrong += 1
                     by_kind[row.kind]["wrong"] += 1
                     if len(wrong_examples) < 5:
-                        wrong_examples.append({"kind": row.kind, "member": str(row.member), "truth": row.truth,
-                                               "linked": resident_id})
+                        wrong_examples.append(
+                            {"kind": row.kind, "member": str(row.member), "truth": row.truth, "linked": resident_id}
+                        )
                 else:
                     by_kind[row.kind]["linked"] += 1
                     linkable_linked += row.kind in LINKABLE
@@ -615,30 +684,38 @@ def main() -> None:
                 by_kind[row.kind]["no_match"] += 1
         people = list(kojin.register.iter_residents(status=Status.RESIDENT, batch=20_000))
         real, real_kinds = real_rule(people, rows)
-        out.update({
-            "residents": stats.residents,
-            "linkable": linkable,
-            "kojin": {
-                "wrong_links": wrong, "linked": linked, "review": review, "no_match": no_match,
-                "records_per_s": round(len(rows) / fresh["match_s"]),
-                **{k: round(v, 2) for k, v in fresh.items()},
-                "end_to_end_s": round(fresh["index_load_s"] + fresh["match_s"], 2),
-                "index_build_s": round(index_build, 2), "index_first_load_s": round(index_first_load, 2),
-                "measured_in": "this process" if args.same_process else "a fresh process",
-                "linkable_linked": linkable_linked,
-                "linkable_linked_share": round(linkable_linked / linkable, 4) if linkable else None,
-                "review_reasons": dict(reasons.most_common()),
-                "workers": args.workers,
-            },
-            "real_rule": real,
-            "by_kind": {k: {"rows": sum(by_kind[k].values()), "kojin": dict(by_kind[k]),
-                            "real_rule": dict(real_kinds[k])} for k in sorted(by_kind)},
-            "setup_s": setup,
-            "noise": NOISE | EXTRA,
-            "db": "postgresql" if args.db else "sqlite",
-            "machine": machine() | fresh_machine,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        })
+        out.update(
+            {
+                "residents": stats.residents,
+                "linkable": linkable,
+                "kojin": {
+                    "wrong_links": wrong,
+                    "linked": linked,
+                    "review": review,
+                    "no_match": no_match,
+                    "records_per_s": round(len(rows) / fresh["match_s"]),
+                    **{k: round(v, 2) for k, v in fresh.items()},
+                    "end_to_end_s": round(fresh["index_load_s"] + fresh["match_s"], 2),
+                    "index_build_s": round(index_build, 2),
+                    "index_first_load_s": round(index_first_load, 2),
+                    "measured_in": "this process" if args.same_process else "a fresh process",
+                    "linkable_linked": linkable_linked,
+                    "linkable_linked_share": round(linkable_linked / linkable, 4) if linkable else None,
+                    "review_reasons": dict(reasons.most_common()),
+                    "workers": args.workers,
+                },
+                "real_rule": real,
+                "by_kind": {
+                    k: {"rows": sum(by_kind[k].values()), "kojin": dict(by_kind[k]), "real_rule": dict(real_kinds[k])}
+                    for k in sorted(by_kind)
+                },
+                "setup_s": setup,
+                "noise": NOISE | EXTRA,
+                "db": "postgresql" if args.db else "sqlite",
+                "machine": machine() | fresh_machine,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
         if wrong_examples:
             out["wrong_examples"] = wrong_examples
         if args.codes:
@@ -650,8 +727,12 @@ def main() -> None:
             t0 = time.perf_counter()
             outcomes = kojin.matching.record("kyokai", part)
             seconds = time.perf_counter() - t0
-            out["record"] = {"rows": len(part), "codes": sum(o.agency_code is not None for o in outcomes),
-                             "seconds": round(seconds, 2), "rows_per_s": round(len(part) / seconds)}
+            out["record"] = {
+                "rows": len(part),
+                "codes": sum(o.agency_code is not None for o in outcomes),
+                "seconds": round(seconds, 2),
+                "rows_per_s": round(len(part) / seconds),
+            }
         if args.fit:
             out["fit"] = fit(kojin, rows, args.seed)
     finally:

@@ -54,8 +54,7 @@ def main(leaves: int = 1_000_000, proofs: int = 1_000) -> dict[str, float | int]
 
     root = tree.root()
     assert all(
-        verify_inclusion(tree.leaf_hash(i), i, leaves, p, root)
-        for i, p in zip(indices[:50], paths[:50], strict=True)
+        verify_inclusion(tree.leaf_hash(i), i, leaves, p, root) for i, p in zip(indices[:50], paths[:50], strict=True)
     )
 
     timings.sort()

@@ -61,10 +61,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # What only SQLite has (its WAL): never a PostgreSQL test that skips.
         if metafunc.definition.get_closest_marker("sqlite_only") is not None:
             databases = [d for d in databases if d == "sqlite"]
-        params = [
-            pytest.param(db, marks=[pytest.mark.postgres] if db == "postgres" else [])
-            for db in databases
-        ]
+        params = [pytest.param(db, marks=[pytest.mark.postgres] if db == "postgres" else []) for db in databases]
         metafunc.parametrize("database", params, scope="session")
 
 
@@ -102,8 +99,17 @@ def pg_template(request: pytest.FixtureRequest, database: str) -> Iterator[Setti
 
 # Installation-wide keys and CAs survive between tests, as they would between
 # a deployment's days; everything a test writes is emptied.
-KEEP_TABLES = {"alembic_version", "numbering_keys", "cas", "ca_keys", "ca_secrets", "crls", "linkage_keys",
-               "challenge_keys", "relying_parties"}
+KEEP_TABLES = {
+    "alembic_version",
+    "numbering_keys",
+    "cas",
+    "ca_keys",
+    "ca_secrets",
+    "crls",
+    "linkage_keys",
+    "challenge_keys",
+    "relying_parties",
+}
 
 
 # Per schema prefix, the statements that empty every store. DELETE, not TRUNCATE: a test
@@ -118,26 +124,37 @@ _EMPTY_SQL: dict[tuple[str, ...], str] = {}
 def _empty_sql(conn: Connection, prefix: str) -> str:
     # Stores made by a test (an agency's) appear later: the statements are per set of schemas.
     like = prefix.replace("_", r"\_") + "%"
-    schemas = tuple(sorted(str(n) for (n,) in conn.execute(
-        text("select nspname from pg_namespace where nspname like :like"), {"like": like})))
+    schemas = tuple(
+        sorted(
+            str(n)
+            for (n,) in conn.execute(text("select nspname from pg_namespace where nspname like :like"), {"like": like})
+        )
+    )
     if schemas not in _EMPTY_SQL:
         tables = [
-            (schema, table) for schema, table in conn.execute(text(
-                "select schemaname, tablename from pg_tables where schemaname like :like"), {"like": like})
+            (schema, table)
+            for schema, table in conn.execute(
+                text("select schemaname, tablename from pg_tables where schemaname like :like"), {"like": like}
+            )
             if table not in KEEP_TABLES
         ]
         sequences = [
-            (schema, seq) for schema, seq, owner in conn.execute(text(
-                "select n.nspname, s.relname, t.relname from pg_class s"
-                " join pg_namespace n on n.oid = s.relnamespace"
-                " join pg_depend d on d.objid = s.oid and d.deptype in ('a', 'i')"
-                " join pg_class t on t.oid = d.refobjid"
-                " where s.relkind = 'S' and n.nspname like :like"), {"like": like})
+            (schema, seq)
+            for schema, seq, owner in conn.execute(
+                text(
+                    "select n.nspname, s.relname, t.relname from pg_class s"
+                    " join pg_namespace n on n.oid = s.relnamespace"
+                    " join pg_depend d on d.objid = s.oid and d.deptype in ('a', 'i')"
+                    " join pg_class t on t.oid = d.refobjid"
+                    " where s.relkind = 'S' and n.nspname like :like"
+                ),
+                {"like": like},
+            )
             if owner not in KEEP_TABLES
         ]
         statements = ["set local session_replication_role = replica"]
         statements += [f'delete from "{schema}"."{table}"' for schema, table in tables]
-        statements += [f"select setval('\"{schema}\".\"{seq}\"', 1, false)" for schema, seq in sequences]
+        statements += [f'select setval(\'"{schema}"."{seq}"\', 1, false)' for schema, seq in sequences]
         _EMPTY_SQL[schemas] = "; ".join(statements)
     return _EMPTY_SQL[schemas]
 

@@ -96,9 +96,7 @@ def test_a_reader_that_goes_away_is_not_an_error() -> None:
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "KOJIN_DEBUG"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.read(1000)
     proc.stdout.close()

@@ -140,9 +140,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         bus.subscribe(event_name, ca.handle_register_event)
     ocsp = OcspResponder(ca)
     linkage = SerialLinkage(db.engine("pki"))
-    cards = CardOffice(
-        db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm
-    )
+    cards = CardOffice(db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm)
     # In one process the relying parties ask the responder directly; deployed
     # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
     ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
@@ -167,14 +165,33 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     if migrate:
         insurers.migrate_known()
     kojin = Kojin(
-        settings=settings, db=db, bus=bus, numbering=numbering, register=register, corporate=corporate, ca=ca,
-        ocsp=ocsp, linkage=linkage, cards=cards, auth=auth, hub=hub, agencies=directory,
+        settings=settings,
+        db=db,
+        bus=bus,
+        numbering=numbering,
+        register=register,
+        corporate=corporate,
+        ca=ca,
+        ocsp=ocsp,
+        linkage=linkage,
+        cards=cards,
+        auth=auth,
+        hub=hub,
+        agencies=directory,
         matching=MatchingService(db.engine("linkage"), register, numbering, hub, bus),  # linkage (issue 7)
         portal=Portal(  # portal (issue 5)
-            db.engine("portal"), register=register, cards=cards, auth=auth, hub=hub, numbering=numbering,
-            agencies=directory, exchange_log=lambda: kojin.exchange_log,
+            db.engine("portal"),
+            register=register,
+            cards=cards,
+            auth=auth,
+            hub=hub,
+            numbering=numbering,
+            agencies=directory,
+            exchange_log=lambda: kojin.exchange_log,
         ),
-        eligibility=eligibility, insurers=insurers, ehr=ehr,  # clinics (issue 6)
+        eligibility=eligibility,
+        insurers=insurers,
+        ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
     )
     if migrate:

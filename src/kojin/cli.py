@@ -158,7 +158,10 @@ def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
         with progress() as bar:
             task = bar.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
             enrolled = kojin.register.enroll_batches(
-                batches(), municipality_code=municipality, validated=True, numbering_process=numbering,
+                batches(),
+                municipality_code=municipality,
+                validated=True,
+                numbering_process=numbering,
                 on_batch=lambda total: bar.update(task, completed=total),
             )
     finally:
@@ -239,9 +242,13 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     residents: Annotated[int, typer.Option(help="Demo residents to create when the register is empty.")] = 3000,
-    workers: Annotated[int, typer.Option(
-        min=1, help="uvicorn worker processes: 1, because the hub and its exchange log have one writer.",
-    )] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes: 1, because the hub and its exchange log have one writer.",
+        ),
+    ] = 1,
 ) -> None:
     """Initialise, seed a demo municipality when empty, and serve every party."""
     import uvicorn

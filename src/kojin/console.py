@@ -34,8 +34,12 @@ err_console = Console(stderr=True)
 def progress() -> Progress:
     """A bar with the step's name, done of total, and the time left (stays on screen when done)."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
     )
 
 

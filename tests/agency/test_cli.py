@@ -72,10 +72,21 @@ def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
 
     payload = tmp_path / "tax.json"
     payload.write_text(json.dumps({"taxable_income": 4_100_000}), encoding="utf-8")
-    copied = runner.invoke(app, [
-        "agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "地方税関係情報",
-        "--json-file", str(payload),
-    ])
+    copied = runner.invoke(
+        app,
+        [
+            "agency",
+            "copy",
+            "--agency",
+            "13104",
+            "--code",
+            codes["13104"],
+            "--item",
+            "地方税関係情報",
+            "--json-file",
+            str(payload),
+        ],
+    )
     assert copied.exit_code == 0, copied.output
 
     kojin = build(Settings(data_dir=data))
@@ -95,10 +106,38 @@ def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
         (["agency", "code", "--agency", "nobody"], number, "hub.unknown_agency"),
         (["agency", "code", "--agency", "13105"], "", "number.missing"),
         (["agency", "code", "--agency", "13105"], "123456789012", "number.check_digit"),
-        (["agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "好きな情報",
-          "--json-file", str(payload)], None, "agency.unknown_item"),
-        (["agency", "copy", "--agency", "13104", "--code", codes["13104"], "--item", "地方税関係情報",
-          "--json-file", str(tmp_path / "missing.json")], None, "agency.unreadable_file"),
+        (
+            [
+                "agency",
+                "copy",
+                "--agency",
+                "13104",
+                "--code",
+                codes["13104"],
+                "--item",
+                "好きな情報",
+                "--json-file",
+                str(payload),
+            ],
+            None,
+            "agency.unknown_item",
+        ),
+        (
+            [
+                "agency",
+                "copy",
+                "--agency",
+                "13104",
+                "--code",
+                codes["13104"],
+                "--item",
+                "地方税関係情報",
+                "--json-file",
+                str(tmp_path / "missing.json"),
+            ],
+            None,
+            "agency.unreadable_file",
+        ),
     ):
         bad = runner.invoke(app, args, input=stdin)
         assert bad.exit_code == 2, (args, bad.output)
@@ -129,13 +168,17 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
     )
     out = tmp_path / "out.csv"
     runner = CliRunner()
-    done = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out),
-                               "--batch", "3"])
+    done = runner.invoke(
+        app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out), "--batch", "3"]
+    )
     assert done.exit_code == 0, done.output
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["line"], r["outcome"], r["error"]) for r in rows] == [
-        ("2", "answered", ""), ("3", "answered", ""), ("4", "no_data", ""), ("5", "refused", "hub.not_permitted"),
+        ("2", "answered", ""),
+        ("3", "answered", ""),
+        ("4", "no_data", ""),
+        ("5", "refused", "hub.not_permitted"),
     ]
     assert json.loads(rows[1]["payload"]) == {"income": 1} and rows[0]["leaf_index"] != rows[1]["leaf_index"]
     assert "answered: 2" in done.stdout
@@ -146,8 +189,21 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
     served = build(Settings(data_dir=data))
     try:
         with LiveServer(served) as server:
-            remote = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks),
-                                         "--out", str(out), "--hub-url", server.url])
+            remote = runner.invoke(
+                app,
+                [
+                    "agency",
+                    "ask",
+                    "--agency",
+                    "13105",
+                    "--requests",
+                    str(asks),
+                    "--out",
+                    str(out),
+                    "--hub-url",
+                    server.url,
+                ],
+            )
     finally:
         served.close()
     assert remote.exit_code == 0, remote.output
@@ -158,13 +214,30 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    down = runner.invoke(app, ["agency", "ask", "--agency", "13105", "--requests", str(asks), "--out", str(out),
-                               "--hub-url", dead, "--batch", "2"])
+    down = runner.invoke(
+        app,
+        [
+            "agency",
+            "ask",
+            "--agency",
+            "13105",
+            "--requests",
+            str(asks),
+            "--out",
+            str(out),
+            "--hub-url",
+            dead,
+            "--batch",
+            "2",
+        ],
+    )
     assert down.exit_code == 2 and "hub.unavailable" in down.stderr, down.output
     with out.open(encoding="utf-8") as handle:
         assert [(r["outcome"], r["error"]) for r in csv.DictReader(handle)] == [
-            ("unknown", "hub.unavailable"), ("unknown", "hub.unavailable"),
-            ("not_asked", "hub.unavailable"), ("not_asked", "hub.unavailable"),
+            ("unknown", "hub.unavailable"),
+            ("unknown", "hub.unavailable"),
+            ("not_asked", "hub.unavailable"),
+            ("not_asked", "hub.unavailable"),
         ]
 
     # A bad row stops the run before anything is asked, with its line number; no output is written.
@@ -220,8 +293,10 @@ def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None
         ({"local_id": "S-0", "item": "地方税関係情報", "payload": {}, "note": 1}, "note"),
     ):
         first = {"local_id": "S-0", "item": "地方税関係情報", "payload": {"income": 99}}
-        lines.write_text(json.dumps(first, ensure_ascii=False) + "\n" + json.dumps(bad_line, ensure_ascii=False) + "\n",
-                         encoding="utf-8")
+        lines.write_text(
+            json.dumps(first, ensure_ascii=False) + "\n" + json.dumps(bad_line, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         refused = runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)])
         assert refused.exit_code == 2 and "agency.bad_copies" in refused.stderr, refused.output
         assert "2行目" in refused.stderr and reason in refused.stderr, refused.stderr

@@ -55,8 +55,18 @@ def test_the_intermediate_server_checks_what_the_hub_sends(kojin: Kojin, people:
     from kojin.core.crypto import b64
 
     def query(**change: object) -> dict[str, object]:
-        q = ProvisionQuery("r1", "13105", "文京区長", b64(box), "13104", CHILD_ALLOWANCE, LOCAL_TAX,
-                           people[0].codes["13104"], int(time.time()), int(time.time() * 1000)).to_wire()
+        q = ProvisionQuery(
+            "r1",
+            "13105",
+            "文京区長",
+            b64(box),
+            "13104",
+            CHILD_ALLOWANCE,
+            LOCAL_TAX,
+            people[0].codes["13104"],
+            int(time.time()),
+            int(time.time() * 1000),
+        ).to_wire()
         q.update(change)
         return q
 

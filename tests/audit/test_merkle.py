@@ -194,9 +194,7 @@ def test_ct_known_roots(ct_tree: MerkleTree) -> None:
 
 
 @pytest.mark.parametrize(("index", "size", "path"), CT_INCLUSION)
-def test_ct_known_inclusion_proofs(
-    ct_tree: MerkleTree, index: int, size: int, path: list[str]
-) -> None:
+def test_ct_known_inclusion_proofs(ct_tree: MerkleTree, index: int, size: int, path: list[str]) -> None:
     proof = ct_tree.inclusion_proof(index, size)
     assert [p.hex() for p in proof] == path
     leaf = hash_leaf(CT_INPUTS[index])
@@ -204,9 +202,7 @@ def test_ct_known_inclusion_proofs(
 
 
 @pytest.mark.parametrize(("size1", "size2", "path"), CT_CONSISTENCY)
-def test_ct_known_consistency_proofs(
-    ct_tree: MerkleTree, size1: int, size2: int, path: list[str]
-) -> None:
+def test_ct_known_consistency_proofs(ct_tree: MerkleTree, size1: int, size2: int, path: list[str]) -> None:
     proof = ct_tree.consistency_proof(size1, size2)
     assert [p.hex() for p in proof] == path
     root1, root2 = bytes.fromhex(CT_ROOTS[size1]), bytes.fromhex(CT_ROOTS[size2])
@@ -296,9 +292,7 @@ def test_tampered_inclusion_fails() -> None:
                     assert not verify_inclusion(LEAVES[i], i, n, bad, root)
             if proof:
                 assert not verify_inclusion(LEAVES[i], i, n, proof[:-1], root)
-                assert not verify_inclusion(LEAVES[i], i, n, list(reversed(proof)), root) or (
-                    len(proof) == 1
-                )
+                assert not verify_inclusion(LEAVES[i], i, n, list(reversed(proof)), root) or (len(proof) == 1)
             assert not verify_inclusion(LEAVES[i], i, n, [*proof, root], root)
 
 
@@ -541,9 +535,7 @@ def test_property_proofs_match_reference(case: tuple[list[bytes], int, int, int]
 
 @settings(max_examples=150, deadline=None)
 @given(tree_and_sizes(), st.data())
-def test_property_any_bit_flip_is_caught(
-    case: tuple[list[bytes], int, int, int], data: st.DataObject
-) -> None:
+def test_property_any_bit_flip_is_caught(case: tuple[list[bytes], int, int, int], data: st.DataObject) -> None:
     leaves, size1, size2, index = case
     tree = MerkleTree()
     tree.extend(leaves)

@@ -325,9 +325,7 @@ def test_a_failed_commit_is_reported_and_forgotten(log: ExchangeLog, monkeypatch
     assert log.leaf_data(5) == b"kept"
 
 
-def test_appends_that_do_not_block_are_told_their_receipts(
-    log: ExchangeLog, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_appends_that_do_not_block_are_told_their_receipts(log: ExchangeLog, monkeypatch: pytest.MonkeyPatch) -> None:
     told: list[tuple[AppendReceipt | None, BaseException | None]] = []
     done = threading.Semaphore(0)
 

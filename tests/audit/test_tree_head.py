@@ -232,9 +232,7 @@ def test_public_key_loading() -> None:
     stamp=st.integers(0, (1 << 64) - 1),
     log_id=st.text(st.characters(codec="utf-8"), min_size=1, max_size=60),
 )
-def test_property_round_trip_and_verify(
-    tree_size: int, root: bytes, stamp: int, log_id: str
-) -> None:
+def test_property_round_trip_and_verify(tree_size: int, root: bytes, stamp: int, log_id: str) -> None:
     sth = sign_tree_head(KEY, tree_size, root, log_id, stamp)
     again = SignedTreeHead.from_json(sth.to_json())
     assert again == sth

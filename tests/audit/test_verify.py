@@ -44,15 +44,11 @@ def tree() -> MerkleTree:
     return t
 
 
-def head(
-    tree: MerkleTree, size: int, key: Ed25519PrivateKey = KEY, log_id: str = LOG_ID
-) -> SignedTreeHead:
+def head(tree: MerkleTree, size: int, key: Ed25519PrivateKey = KEY, log_id: str = LOG_ID) -> SignedTreeHead:
     return sign_tree_head(key, size, tree.root(size), log_id, 1_700_000_000_000 + size)
 
 
-def bundle_for(
-    tree: MerkleTree, index: int = 12, size: int = 30, *, old: int | None = None
-) -> dict[str, Any]:
+def bundle_for(tree: MerkleTree, index: int = 12, size: int = 30, *, old: int | None = None) -> dict[str, Any]:
     sth = head(tree, size)
     extra: dict[str, Any] = {}
     if old is not None:
@@ -352,9 +348,7 @@ def test_malformed_field_is_named(tree: MerkleTree, mutate: Any, field: str) -> 
     assert field in result.checks[0].message_en and result.checks[0].message_ja
 
 
-@pytest.mark.parametrize(
-    "value", [None, [], "bundle", 3, {}, {1: 2}, {"format": BUNDLE_FORMAT}, b"{}"]
-)
+@pytest.mark.parametrize("value", [None, [], "bundle", 3, {}, {1: 2}, {"format": BUNDLE_FORMAT}, b"{}"])
 def test_non_bundles_are_malformed(value: object) -> None:
     result = verify_bundle(value)
     assert not result.ok and reasons(result) == ["malformed"]
@@ -385,14 +379,8 @@ def test_build_bundle_refuses_incomplete_input(tree: MerkleTree) -> None:
 # Fuzzing: arbitrary JSON, and valid bundles with one value replaced
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(1 << 70), 1 << 70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
+    st.none() | st.booleans() | st.integers(-(1 << 70), 1 << 70) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
 
@@ -429,9 +417,7 @@ def fuzz_base(tree: MerkleTree) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.data())
-def test_fuzz_one_value_replaced_never_passes(
-    fuzz_base: dict[str, Any], data: st.DataObject
-) -> None:
+def test_fuzz_one_value_replaced_never_passes(fuzz_base: dict[str, Any], data: st.DataObject) -> None:
     bundle = copy.deepcopy(fuzz_base)
     path = data.draw(st.sampled_from(_paths(bundle)))
     replacement = data.draw(json_values)

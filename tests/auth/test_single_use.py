@@ -216,9 +216,18 @@ def test_replays_are_refused_across_processes(kojin: Kojin) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _SPENDER, str(settings.data_dir), settings.database_url or "",
-             settings.schema_prefix],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                "-c",
+                _SPENDER,
+                str(settings.data_dir),
+                settings.database_url or "",
+                settings.schema_prefix,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for _ in range(2)
     ]

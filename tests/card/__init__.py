@@ -36,9 +36,7 @@ def ca_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def make_certificate(
-    subject_key: PublicKey, common_name: str, *, issuer: str = "kojin test CA"
-) -> bytes:
+def make_certificate(subject_key: PublicKey, common_name: str, *, issuer: str = "kojin test CA") -> bytes:
     """A DER certificate for ``subject_key`` signed by the test CA."""
     now = datetime.datetime.now(datetime.UTC)
     cert = (

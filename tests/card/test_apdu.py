@@ -31,7 +31,8 @@ from kojin.card.apdu import (
 
 def test_all_lists_exactly_the_public_names() -> None:
     public = {
-        name for name in vars(apdu_module)
+        name
+        for name in vars(apdu_module)
         if not name.startswith("_") and name not in {"annotations", "dataclass", "IntEnum", "Final"}
     }
     assert set(apdu_module.__all__) == public
@@ -102,9 +103,7 @@ def test_impossible_commands_cannot_be_built(kwargs: dict[str, int | bytes]) -> 
     data=st.binary(max_size=255),
     ne=st.none() | st.integers(1, 256),
 )
-def test_encode_then_parse_is_identity(
-    cla: int, ins: int, p1: int, p2: int, data: bytes, ne: int | None
-) -> None:
+def test_encode_then_parse_is_identity(cla: int, ins: int, p1: int, p2: int, data: bytes, ne: int | None) -> None:
     cmd = CommandAPDU(cla, ins, p1, p2, data, ne)
     assert CommandAPDU.parse(cmd.to_bytes()) == cmd
 
@@ -127,9 +126,7 @@ def test_builders_give_the_jpki_byte_strings() -> None:
     assert verify(b"1234").to_bytes() == bytes.fromhex("002000800431323334")
     assert verify(None).to_bytes() == bytes.fromhex("00200080")
     digest_info = sha256_digest_info(hashlib.sha256(b"x").digest())
-    assert compute_digital_signature(digest_info).to_bytes() == (
-        bytes.fromhex("802A008033") + digest_info + b"\x00"
-    )
+    assert compute_digital_signature(digest_info).to_bytes() == (bytes.fromhex("802A008033") + digest_info + b"\x00")
     with pytest.raises(APDUFormatError):
         read_binary(0x8000, 1)
     with pytest.raises(APDUFormatError):
@@ -201,8 +198,7 @@ def test_tlv_header_asks_for_more_until_complete() -> None:
         tlv_header(bytes.fromhex("3080"))  # indefinite length
 
 
-@given(st.lists(st.tuples(st.sampled_from([0x30, 0xDF21, 0xDF22, 0xFF10, 0x04]),
-                          st.binary(max_size=400)), max_size=5))
+@given(st.lists(st.tuples(st.sampled_from([0x30, 0xDF21, 0xDF22, 0xFF10, 0x04]), st.binary(max_size=400)), max_size=5))
 def test_tlv_round_trip(objects: list[tuple[int, bytes]]) -> None:
     assert tlv_parse(b"".join(tlv_encode(t, v) for t, v in objects)) == objects
 

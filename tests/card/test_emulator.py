@@ -109,7 +109,8 @@ def read_all(card: MyNumberCard) -> bytes:
 
 def test_all_lists_exactly_the_public_names() -> None:
     defined = {
-        name for name, value in vars(emulator_module).items()
+        name
+        for name, value in vars(emulator_module).items()
         if not name.startswith("_") and getattr(value, "__module__", None) == emulator_module.__name__
     }
     assert defined <= set(emulator_module.__all__)
@@ -182,9 +183,7 @@ def test_read_binary_of_the_token(card: MyNumberCard) -> None:
     assert apdu(card, "00B07FFF01") == (b"", 0x6B00)
 
 
-def test_read_binary_chunks_a_certificate_longer_than_256(
-    card: MyNumberCard, rsa_issued: IssuedCard
-) -> None:
+def test_read_binary_chunks_a_certificate_longer_than_256(card: MyNumberCard, rsa_issued: IssuedCard) -> None:
     assert len(rsa_issued.auth_cert) > 256
     ok(card, SELECT_JPKI, select_ef(0x000A))
     head, _ = apdu(card, "00B0000004")
@@ -227,9 +226,7 @@ def test_keys_and_pins_are_never_readable(card: MyNumberCard, fid: int) -> None:
     assert apdu(card, "00B0000004") == (b"", 0x6981)
 
 
-def test_signature_certificate_needs_the_signature_password(
-    card: MyNumberCard, rsa_issued: IssuedCard
-) -> None:
+def test_signature_certificate_needs_the_signature_password(card: MyNumberCard, rsa_issued: IssuedCard) -> None:
     ok(card, SELECT_JPKI, select_ef(0x0001))
     assert apdu(card, "00B0000004") == (b"", 0x6982)
     ok(card, select_ef(0x0018), verify(AUTH_PIN), select_ef(0x0001))
@@ -370,9 +367,7 @@ def test_reset_pin_unblocks(card: MyNumberCard) -> None:
 # --- COMPUTE DIGITAL SIGNATURE ----------------------------------------------------
 
 
-def test_rsa_signature_verifies_against_the_issued_public_key(
-    card: MyNumberCard, rsa_issued: IssuedCard
-) -> None:
+def test_rsa_signature_verifies_against_the_issued_public_key(card: MyNumberCard, rsa_issued: IssuedCard) -> None:
     ok(card, SELECT_JPKI, select_ef(0x0018), verify(AUTH_PIN), select_ef(0x0017))
     signature, sw = apdu(card, cds(digest_info(b"login challenge")))
     assert sw == 0x9000
@@ -389,9 +384,7 @@ def test_rsa_signature_verifies_against_the_issued_public_key(
         sign_public.verify(signature, b"login challenge", padding.PKCS1v15(), hashes.SHA256())
 
 
-def test_signature_key_needs_the_signature_password(
-    card: MyNumberCard, rsa_issued: IssuedCard
-) -> None:
+def test_signature_key_needs_the_signature_password(card: MyNumberCard, rsa_issued: IssuedCard) -> None:
     ok(card, SELECT_JPKI, select_ef(0x0018), verify(AUTH_PIN), select_ef(0x001A))
     assert apdu(card, cds(digest_info(b"doc")))[1] == 0x6982
     ok(card, select_ef(0x001B), verify(SIGN_PASSWORD), select_ef(0x001A))
@@ -402,9 +395,7 @@ def test_signature_key_needs_the_signature_password(
     public.verify(signature, b"doc", padding.PKCS1v15(), hashes.SHA256())
 
 
-def test_openssl_verifies_a_card_signature(
-    card: MyNumberCard, rsa_issued: IssuedCard, tmp_path: Path
-) -> None:
+def test_openssl_verifies_a_card_signature(card: MyNumberCard, rsa_issued: IssuedCard, tmp_path: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl is not installed")
@@ -413,22 +404,26 @@ def test_openssl_verifies_a_card_signature(
     signature, sw = apdu(card, cds(digest_info(message)))
     assert sw == 0x9000
     (tmp_path / "pub.pem").write_bytes(
-        rsa_issued.sign_public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        rsa_issued.sign_public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     (tmp_path / "msg").write_bytes(message)
     (tmp_path / "sig").write_bytes(signature)
     run = subprocess.run(
         [openssl, "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "msg"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert "Verified OK" in run.stdout
     (tmp_path / "msg").write_bytes(message + b"!")
     tampered = subprocess.run(
         [openssl, "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "msg"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert tampered.returncode != 0
 
@@ -483,9 +478,7 @@ def test_compute_digital_signature_needs_the_pin(card: MyNumberCard) -> None:
     assert apdu(card, cds(digest_info(b"m"))) == (b"", 0x6982)
 
 
-def test_p256_card_signs_hashes_and_digest_infos(
-    ec_card: MyNumberCard, ec_issued: IssuedCard
-) -> None:
+def test_p256_card_signs_hashes_and_digest_infos(ec_card: MyNumberCard, ec_issued: IssuedCard) -> None:
     public = ec_issued.auth_public
     assert isinstance(public, ec.EllipticCurvePublicKey)
     ok(ec_card, SELECT_JPKI, select_ef(0x0018), verify(AUTH_PIN), select_ef(0x0017))
@@ -598,8 +591,14 @@ _well_formed = st.builds(
 _VALID = [
     bytes.fromhex(c)
     for c in (
-        "00B0000000", "00B0000004", "00B0010000", "00200080", verify(AUTH_PIN),
-        cds(digest_info(b"m")), cds(hashlib.sha256(b"m").digest()), select_ef(0x0006),
+        "00B0000000",
+        "00B0000004",
+        "00B0010000",
+        "00200080",
+        verify(AUTH_PIN),
+        cds(digest_info(b"m")),
+        cds(hashlib.sha256(b"m").digest()),
+        select_ef(0x0006),
     )
 ]
 
@@ -707,9 +706,10 @@ def test_pin_formats_are_checked_at_issue(which: str, pin: str) -> None:
     assert info.value.code == "card.pin_format"
 
 
-@pytest.mark.parametrize(("which", "pin"), [("auth", "0000"), ("signature", "A1B2C3"),
-                                            ("signature", "ABCDEFGHIJ012345"),
-                                            ("card_info", "9999")])
+@pytest.mark.parametrize(
+    ("which", "pin"),
+    [("auth", "0000"), ("signature", "A1B2C3"), ("signature", "ABCDEFGHIJ012345"), ("card_info", "9999")],
+)
 def test_valid_pins_are_accepted(which: str, pin: str) -> None:
     card = MyNumberCard()
     card.set_pin(which, pin)

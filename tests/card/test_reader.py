@@ -105,7 +105,10 @@ def test_public_names() -> None:
             assert hasattr(module, name), f"{module.__name__}.{name}"
     assert set(reader_module.__all__) == {"BasicItems", "CardReader"}
     assert set(transport_module.__all__) == {
-        "CardTransport", "InProcessTransport", "PcscTransport", "exchange_with_t0_recovery",
+        "CardTransport",
+        "InProcessTransport",
+        "PcscTransport",
+        "exchange_with_t0_recovery",
     }
 
 
@@ -182,9 +185,7 @@ def test_p256_card_through_the_reader(ec_issued: IssuedCard) -> None:
     sign_public.verify(signed_doc, b"bulk doc", ec.ECDSA(hashes.SHA256()))
 
 
-def test_the_reader_sends_verify_then_compute_digital_signature(
-    reader: CardReader, wire: RecordingTransport
-) -> None:
+def test_the_reader_sends_verify_then_compute_digital_signature(reader: CardReader, wire: RecordingTransport) -> None:
     reader.sign_with_auth_key(AUTH_PIN, b"m")
     sequence = [cmd.to_bytes().hex().upper()[:8] for cmd, _ in wire.log]
     assert sequence == [
@@ -200,9 +201,7 @@ def test_the_reader_sends_verify_then_compute_digital_signature(
     assert cds.ne == 256
 
 
-def test_no_pin_stays_verified_after_an_operation(
-    reader: CardReader, wire: RecordingTransport
-) -> None:
+def test_no_pin_stays_verified_after_an_operation(reader: CardReader, wire: RecordingTransport) -> None:
     reader.sign_with_auth_key(AUTH_PIN, b"m")
     wire.transmit(bytes.fromhex("00A4020C020017"))
     response = wire.transmit(bytes.fromhex("802A008033" + "00" * 51 + "00"))
@@ -270,9 +269,7 @@ def test_wrong_card_info_pin(reader: CardReader) -> None:
 
 
 @pytest.mark.parametrize("pin", ["123", "12345", "abcd", "", "12 4"])
-def test_malformed_pins_never_reach_the_card(
-    reader: CardReader, wire: RecordingTransport, pin: str
-) -> None:
+def test_malformed_pins_never_reach_the_card(reader: CardReader, wire: RecordingTransport, pin: str) -> None:
     with pytest.raises(PinFormatError) as info:
         reader.sign_with_auth_key(pin, b"m")
     assert info.value.code == "card.pin_format"
@@ -287,9 +284,7 @@ def test_signature_password_format(reader: CardReader, wire: RecordingTransport)
     assert wire.log == []
 
 
-def test_full_width_and_lower_case_input_is_what_the_holder_meant(
-    reader: CardReader, rsa_issued: IssuedCard
-) -> None:
+def test_full_width_and_lower_case_input_is_what_the_holder_meant(reader: CardReader, rsa_issued: IssuedCard) -> None:
     reader.sign_with_auth_key("１２３４", b"m")
     assert reader.read_signature_certificate(SIGN_PASSWORD.lower()) == rsa_issued.sign_cert
     assert reader.read_individual_number("５６７８") == INDIVIDUAL_NUMBER
@@ -370,9 +365,7 @@ def test_swapping_cards_ends_the_session(rsa_issued: IssuedCard) -> None:
         (lambda apdu: b"\x6f\x00", UnexpectedStatus, "card.unexpected_status"),
     ],
 )
-def test_garbled_answers_become_errors(
-    answer: Callable[[bytes], bytes], error: type[KojinError], code: str
-) -> None:
+def test_garbled_answers_become_errors(answer: Callable[[bytes], bytes], error: type[KojinError], code: str) -> None:
     class Garbled:
         def connect(self) -> None: ...
         def disconnect(self) -> None: ...
@@ -440,10 +433,6 @@ def test_t0_get_response_and_wrong_le_are_handled() -> None:
         sent.append(apdu)
         return script[apdu.hex().upper()]
 
-    assert exchange_with_t0_recovery(send, bytes.fromhex("00B0000000")) == (
-        b"A" * 10 + b"B" * 5 + b"\x90\x00"
-    )
+    assert exchange_with_t0_recovery(send, bytes.fromhex("00B0000000")) == (b"A" * 10 + b"B" * 5 + b"\x90\x00")
     assert [s.hex().upper() for s in sent] == ["00B0000000", "00B000000F", "00C0000005"]
-    assert exchange_with_t0_recovery(send, bytes.fromhex("802A0080010100")) == (
-        b"S" * 256 + b"\x90\x00"
-    )
+    assert exchange_with_t0_recovery(send, bytes.fromhex("802A0080010100")) == (b"S" * 256 + b"\x90\x00")

@@ -135,8 +135,7 @@ def test_wrong_pin_stays_on_the_reader(live: LiveServer, page: Any, world: World
     shot(page, "reader_wrong_pin")
 
 
-def test_e_health_records_with_consent_and_the_patients_portal_page(live: LiveServer, page: Any,
-                                                                    world: World) -> None:
+def test_e_health_records_with_consent_and_the_patients_portal_page(live: LiveServer, page: Any, world: World) -> None:
     from tests.ehr import samples
 
     world.kojin.clinics.submit_document(world.other, samples.document("18842-5"), patient=world.ids("taro"))

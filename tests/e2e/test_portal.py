@@ -25,8 +25,15 @@ Page = Any  # playwright.sync_api.Page
 class People:
     def __init__(self, kojin: Kojin) -> None:
         self.parent = resident(kojin, "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1))
-        self.child = resident(kojin, "山田　花子", "ヤマダ　ハナコ", date(2016, 5, 5), sex=Sex.FEMALE,
-                              head=self.parent.resident_id, relationship="子")
+        self.child = resident(
+            kojin,
+            "山田　花子",
+            "ヤマダ　ハナコ",
+            date(2016, 5, 5),
+            sex=Sex.FEMALE,
+            head=self.parent.resident_id,
+            relationship="子",
+        )
         self.neighbour = resident(kojin, "佐藤　京子", "サトウ　キョウコ", date(1975, 9, 9), sex=Sex.FEMALE, block="2")
         self.parent_card = card(kojin, self.parent)
         self.child_card = card(kojin, self.child)
@@ -44,8 +51,12 @@ def exchange(kojin: Kojin, people: People) -> None:
         [CopyEntry(holder, "地方税関係情報", {"taxable_income": 3_200_000, "year": 2025})]
     )
     kojin.agencies.client("13105").request("13104", "児童手当の支給に関する事務", "地方税関係情報", code=asker)
-    kojin.portal.send_notice(people.parent.resident_id, sender_id="13105", title="児童手当の現況届について",
-                             body="今年から現況届の提出は不要です。")
+    kojin.portal.send_notice(
+        people.parent.resident_id,
+        sender_id="13105",
+        title="児童手当の現況届について",
+        body="今年から現況届の提出は不要です。",
+    )
 
 
 def check(page: Page, name: str) -> None:
@@ -60,7 +71,8 @@ def open_reader_and_insert(page: Page, server: LiveServer, card_id: str) -> None
     page.goto(server.url + "/portal/login")
     page.click("#open-reader")
     page.locator("form[action='/reader/insert']").filter(has=page.locator(f"input[value='{card_id}']")).locator(
-        "button").click()
+        "button"
+    ).click()
     page.wait_for_selector("#inserted")
 
 
@@ -83,7 +95,8 @@ def test_login_every_page_proofs_and_logout(kojin: Kojin, live_server: LiveServe
     page.click("#open-reader")
     check(page, "reader")
     page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.parent_card.card_id}']")).locator("button").click()
+        has=page.locator(f"input[value='{people.parent_card.card_id}']")
+    ).locator("button").click()
     page.wait_for_selector("#pin")
     check(page, "reader-inserted")
     page.fill("#pin", "1234")
@@ -116,9 +129,15 @@ def test_login_every_page_proofs_and_logout(kojin: Kojin, live_server: LiveServe
     page.wait_for_selector("h1")
     check(page, "history-entry")
 
-    for path, name in (("/portal/notices", "notices"), ("/portal/card", "card"), ("/portal/proxies", "proxies"),
-                       ("/portal/activity", "activity"), ("/portal/export", "export"), ("/portal/account", "account"),
-                       ("/portal/nowhere", "not-found")):
+    for path, name in (
+        ("/portal/notices", "notices"),
+        ("/portal/card", "card"),
+        ("/portal/proxies", "proxies"),
+        ("/portal/activity", "activity"),
+        ("/portal/export", "export"),
+        ("/portal/account", "account"),
+        ("/portal/nowhere", "not-found"),
+    ):
         page.goto(live_server.url + path)
         check(page, name)
 
@@ -195,7 +214,8 @@ def test_account_is_registered_and_a_kana_mismatch_is_refused(
     page.goto(login_attempt)
     page.click("#open-reader")
     page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.parent_card.card_id}']")).locator("button").click()
+        has=page.locator(f"input[value='{people.parent_card.card_id}']")
+    ).locator("button").click()
     page.fill("#pin", "1234")
     page.click("form[action='/reader/sign'] button")
     page.wait_for_selector("#login-error")
@@ -212,7 +232,8 @@ def test_shared_terminal_the_next_card_ends_the_previous_session(
     # B sits down at the same browser and puts a card in the reader; A never logged out.
     page.goto(live_server.url + "/reader/")
     page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.neighbour_card.card_id}']")).locator("button").click()
+        has=page.locator(f"input[value='{people.neighbour_card.card_id}']")
+    ).locator("button").click()
     page.goto(live_server.url + "/portal/me")
     assert "山田" not in page.content() and "portal.session_ended" in page.url
     check(page, "shared-terminal-ended")

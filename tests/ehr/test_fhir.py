@@ -27,14 +27,17 @@ def test_each_document_type_parses_with_its_items(loinc: str) -> None:
     assert doc.items[0].summary.startswith("本態性高血圧症")
 
 
-@pytest.mark.parametrize(("resource", "kind"), [
-    (samples.condition(), ItemKind.CONDITION),
-    (samples.observation(infection=True), ItemKind.INFECTION),
-    (samples.allergy(contraindication=True), ItemKind.CONTRAINDICATION),
-    (samples.allergy(), ItemKind.ALLERGY),
-    (samples.observation(), ItemKind.LAB),
-    (samples.prescription(), ItemKind.PRESCRIPTION),
-])
+@pytest.mark.parametrize(
+    ("resource", "kind"),
+    [
+        (samples.condition(), ItemKind.CONDITION),
+        (samples.observation(infection=True), ItemKind.INFECTION),
+        (samples.allergy(contraindication=True), ItemKind.CONTRAINDICATION),
+        (samples.allergy(), ItemKind.ALLERGY),
+        (samples.observation(), ItemKind.LAB),
+        (samples.prescription(), ItemKind.PRESCRIPTION),
+    ],
+)
 def test_the_six_items(resource: dict[str, Any], kind: ItemKind) -> None:
     item = parse_item(resource)
     assert item.kind is kind
@@ -47,16 +50,19 @@ def _bad(**changes: Any) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    ("not json", "ehr.fhir_invalid"),
-    ([1, 2], "ehr.fhir_invalid"),
-    ({"resourceType": "Patient"}, "ehr.fhir_invalid"),
-    (_bad(type="collection"), "ehr.not_a_document"),
-    (_bad(entry=[]), "ehr.not_a_document"),
-    (_bad(bogus=1), "ehr.fhir_invalid"),
-    (_bad(timestamp="yesterday"), "ehr.fhir_invalid"),
-    (samples.document("11488-4"), "ehr.unknown_document_type"),
-])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ("not json", "ehr.fhir_invalid"),
+        ([1, 2], "ehr.fhir_invalid"),
+        ({"resourceType": "Patient"}, "ehr.fhir_invalid"),
+        (_bad(type="collection"), "ehr.not_a_document"),
+        (_bad(entry=[]), "ehr.not_a_document"),
+        (_bad(bogus=1), "ehr.fhir_invalid"),
+        (_bad(timestamp="yesterday"), "ehr.fhir_invalid"),
+        (samples.document("11488-4"), "ehr.unknown_document_type"),
+    ],
+)
 def test_malformed_documents(data: object, code: str) -> None:
     with pytest.raises(KojinError) as err:
         parse_document(data)
@@ -70,22 +76,28 @@ def test_a_document_needs_full_urls_and_known_resources() -> None:
         parse_document(doc)
     assert err.value.code == "ehr.fhir_invalid"
     doc = samples.document()
-    doc["entry"].append({"fullUrl": "urn:uuid:claim", "resource": {
-        "resourceType": "Account", "status": "active"}})
+    doc["entry"].append({"fullUrl": "urn:uuid:claim", "resource": {"resourceType": "Account", "status": "active"}})
     with pytest.raises(KojinError) as err:
         parse_document(doc)
     assert err.value.code == "ehr.unsupported_resource"
 
 
-@pytest.mark.parametrize(("resource", "code"), [
-    ({"resourceType": "Patient", "name": [{"text": "x"}]}, "ehr.unsupported_resource"),
-    ({**samples.condition(), "onsetDateTime": "last spring"}, "ehr.fhir_invalid"),
-    ({**samples.condition(), "meta": {"tag": [{"system": "urn:kojin:fhir:ehr-item", "code": "allergy"}]}},
-     "ehr.fhir_invalid"),
-    ({**samples.observation(), "meta": {"tag": [{"system": "urn:kojin:fhir:ehr-item", "code": "x"}]}},
-     "ehr.fhir_invalid"),
-    ({"resourceType": "Observation", "code": {"text": "x"}}, "ehr.fhir_invalid"),
-])
+@pytest.mark.parametrize(
+    ("resource", "code"),
+    [
+        ({"resourceType": "Patient", "name": [{"text": "x"}]}, "ehr.unsupported_resource"),
+        ({**samples.condition(), "onsetDateTime": "last spring"}, "ehr.fhir_invalid"),
+        (
+            {**samples.condition(), "meta": {"tag": [{"system": "urn:kojin:fhir:ehr-item", "code": "allergy"}]}},
+            "ehr.fhir_invalid",
+        ),
+        (
+            {**samples.observation(), "meta": {"tag": [{"system": "urn:kojin:fhir:ehr-item", "code": "x"}]}},
+            "ehr.fhir_invalid",
+        ),
+        ({"resourceType": "Observation", "code": {"text": "x"}}, "ehr.fhir_invalid"),
+    ],
+)
 def test_malformed_items(resource: dict[str, Any], code: str) -> None:
     with pytest.raises(KojinError) as err:
         parse_item(resource)

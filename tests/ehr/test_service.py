@@ -72,11 +72,21 @@ def test_submission_names_the_patient_by_visit_or_identifiers(world: World) -> N
     visit = kojin.clinics.check_card(world.clinic, *world.card_answer("ume")).visit.visit_id
     done = kojin.clinics.submit_item(world.clinic, samples.prescription(), visit_id=visit)
     assert done["kind"] == "prescription"
-    assert code_of(kojin.clinics.submit_item, world.other, samples.prescription(), visit_id=visit) == \
-        "ehr.consent_other_clinic"
+    assert (
+        code_of(kojin.clinics.submit_item, world.other, samples.prescription(), visit_id=visit)
+        == "ehr.consent_other_clinic"
+    )
     unknown = {**world.ids("jiro"), "number": "424242"}
-    assert code_of(kojin.clinics.submit_item, world.clinic, samples.prescription(), patient=unknown) == \
-        "eligibility.certificate_unknown"
-    assert code_of(kojin.clinics.submit_document, world.clinic, {"resourceType": "Bundle", "type": "document",
-                                                                 "entry": "x"}, patient=world.ids("jiro")) == \
-        "ehr.fhir_invalid"
+    assert (
+        code_of(kojin.clinics.submit_item, world.clinic, samples.prescription(), patient=unknown)
+        == "eligibility.certificate_unknown"
+    )
+    assert (
+        code_of(
+            kojin.clinics.submit_document,
+            world.clinic,
+            {"resourceType": "Bundle", "type": "document", "entry": "x"},
+            patient=world.ids("jiro"),
+        )
+        == "ehr.fhir_invalid"
+    )

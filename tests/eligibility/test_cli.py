@@ -28,12 +28,15 @@ def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     done = runner.invoke(app, ["insurance", "cancel-registration", "--insurer", "kyokai", "--local-id", taro.local_id])
     assert done.exit_code == 0, done.stderr
     out = tmp_path / "c.pdf"
-    done = runner.invoke(app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", taro.local_id,
-                               "--out", str(out)])
+    done = runner.invoke(
+        app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", taro.local_id, "--out", str(out)]
+    )
     assert done.exit_code == 0 and out.read_bytes().startswith(b"%PDF")
-    added = runner.invoke(app, ["insurance", "add-clinic", "--clinic-id", "1340511111", "--name", "本郷三丁目薬局",
-                                "--kind", "pharmacy"])
+    added = runner.invoke(
+        app, ["insurance", "add-clinic", "--clinic-id", "1340511111", "--name", "本郷三丁目薬局", "--kind", "pharmacy"]
+    )
     assert json.loads(added.stdout)["key"].startswith("kojin-clinic.1340511111.")
-    bad = runner.invoke(app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", "M999",
-                              "--out", str(out)])
+    bad = runner.invoke(
+        app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", "M999", "--out", str(out)]
+    )
     assert bad.exit_code == 2 and "insurer.unknown_member" in bad.stderr

@@ -26,10 +26,25 @@ from kojin.eligibility.domain import (
 
 # The answer's fields as clinic software reads them (FACTS.md §5).
 FACTS_FIELDS = {
-    "InsuredCardClassification", "InsurerNumber", "InsurerName", "InsuredCardSymbol",
-    "InsuredIdentificationNumber", "InsuredBranchNumber", "PersonalFamilyClassification", "InsuredName", "Name",
-    "NameKana", "Sex1", "Birthdate", "Address", "PostNumber", "QualificationDate", "InsuredCardValidDate",
-    "InsuredCardExpirationDate", "InsuredPartialContributionRatio", "ElderlyRecipientCertificateInfo",
+    "InsuredCardClassification",
+    "InsurerNumber",
+    "InsurerName",
+    "InsuredCardSymbol",
+    "InsuredIdentificationNumber",
+    "InsuredBranchNumber",
+    "PersonalFamilyClassification",
+    "InsuredName",
+    "Name",
+    "NameKana",
+    "Sex1",
+    "Birthdate",
+    "Address",
+    "PostNumber",
+    "QualificationDate",
+    "InsuredCardValidDate",
+    "InsuredCardExpirationDate",
+    "InsuredPartialContributionRatio",
+    "ElderlyRecipientCertificateInfo",
     "ReasonOfLoss",
 }
 
@@ -43,12 +58,15 @@ def test_check_digit_matches_a_real_insurer_number() -> None:
         validate_insurer_number(insurer.insurer_number)
 
 
-@pytest.mark.parametrize(("value", "code"), [
-    ("01130013", "eligibility.unknown_insurer"),
-    ("0113001", "eligibility.bad_insurer_number"),
-    ("abc", "eligibility.bad_insurer_number"),
-    (None, "eligibility.bad_insurer_number"),
-])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("01130013", "eligibility.unknown_insurer"),
+        ("0113001", "eligibility.bad_insurer_number"),
+        ("abc", "eligibility.bad_insurer_number"),
+        (None, "eligibility.bad_insurer_number"),
+    ],
+)
 def test_bad_insurer_numbers(value: object, code: str) -> None:
     with pytest.raises(KojinError) as err:
         validate_insurer_number(value)
@@ -58,8 +76,11 @@ def test_bad_insurer_numbers(value: object, code: str) -> None:
 def test_typed_identifiers_are_checked_field_by_field() -> None:
     ids = CardIdentifiers.parse(" 01130012 ", "50110037", "12", "01")
     assert ids.insurer_number == "01130012"
-    for args, field in ((("01130012", "x" * 30, "1", "00"), "symbol"), (("01130012", "", "", "00"), "number"),
-                        (("01130012", "", "1", "1"), "branch")):
+    for args, field in (
+        (("01130012", "x" * 30, "1", "00"), "symbol"),
+        (("01130012", "", "", "00"), "number"),
+        (("01130012", "", "1", "1"), "branch"),
+    ):
         with pytest.raises(KojinError) as err:
             CardIdentifiers.parse(*args)
         assert err.value.field == field
@@ -98,10 +119,22 @@ def test_certificate_validity_is_at_most_five_years() -> None:
 
 def _qual(**kw: object) -> Qualification:
     base: dict[str, object] = dict(
-        insurer_id="kyokai", member_code="C", insurer_number="01130012", symbol="1", number="2", branch="00",
-        family=False, insured_name="保険　太郎", name="保険　太郎", kana="ホケン　タロウ", sex="1",
-        birth_date=date(1978, 5, 12), address="東京都文京区本郷1-1", postal_code="1130033",
-        qualified_on=date(2015, 4, 1), ratio=30,
+        insurer_id="kyokai",
+        member_code="C",
+        insurer_number="01130012",
+        symbol="1",
+        number="2",
+        branch="00",
+        family=False,
+        insured_name="保険　太郎",
+        name="保険　太郎",
+        kana="ホケン　タロウ",
+        sex="1",
+        birth_date=date(1978, 5, 12),
+        address="東京都文京区本郷1-1",
+        postal_code="1130033",
+        qualified_on=date(2015, 4, 1),
+        ratio=30,
     )
     base.update(kw)
     return Qualification(**base)  # type: ignore[arg-type]

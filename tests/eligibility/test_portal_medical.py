@@ -41,14 +41,20 @@ def test_the_patient_sees_and_controls_their_medical_data(world: World, browser:
         kojin.clinics.records(world.clinic, visit.visit.visit_id)
     assert refused.value.code == "ehr.consent_withdrawn"
     # Hide the document, then share it again.
-    hide = next(f for f in forms(after.text) if f.action == "/portal/medical/records/sharing"
-                and f.fields["record_id"] == doc["doc_id"])
+    hide = next(
+        f
+        for f in forms(after.text)
+        if f.action == "/portal/medical/records/sharing" and f.fields["record_id"] == doc["doc_id"]
+    )
     hidden = browser.post(hide.action, hide.fields)
     assert "共有を止めました" in hidden.text
     mine = kojin.clinics.my_records(taro.juminhyo_code)
     assert [d["hidden"] for d in mine["documents"]] == [True]
-    show = next(f for f in forms(hidden.text) if f.action == "/portal/medical/records/sharing"
-                and f.fields["record_id"] == doc["doc_id"])
+    show = next(
+        f
+        for f in forms(hidden.text)
+        if f.action == "/portal/medical/records/sharing" and f.fields["record_id"] == doc["doc_id"]
+    )
     assert show.fields["hidden"] == "0"
     browser.post(show.action, show.fields)
     assert [d["hidden"] for d in kojin.clinics.my_records(taro.juminhyo_code)["documents"]] == [False]

@@ -15,8 +15,12 @@ TODAY = date(2026, 11, 24)
 
 
 def test_seeding_gives_everyone_one_insurer_by_age_and_household(kojin: Kojin) -> None:
-    kojin.register.enroll_households(list(generate_households("13105", 400, seed=3, today=TODAY)),
-                                     municipality_code="13105", validated=True, today=TODAY)
+    kojin.register.enroll_households(
+        list(generate_households("13105", 400, seed=3, today=TODAY)),
+        municipality_code="13105",
+        validated=True,
+        today=TODAY,
+    )
     residents = list(kojin.register.iter_residents(status=Status.RESIDENT))
     households: dict[int, list] = {}  # type: ignore[type-arg]
     for r in residents:
@@ -43,8 +47,9 @@ def test_seeding_gives_everyone_one_insurer_by_age_and_household(kojin: Kojin) -
     assert totals["medications"] > len(residents) and totals["checkups"] > 0
     assert totals["registrations"] == 0  # nobody had a card: everybody got a 資格確認書
     codes = {d.code for entries in drugs().values() for d in entries}
-    meds = kojin.eligibility.medications([kojin.eligibility.patient(r.juminhyo_code).memberships[0]
-                                          for r in residents[:1]][:1])
+    meds = kojin.eligibility.medications(
+        [kojin.eligibility.patient(r.juminhyo_code).memberships[0] for r in residents[:1]][:1]
+    )
     assert all(m.drug_code in codes for m in meds)
     nhi = kojin.insurers.get("13105")
     assert nhi.count() == kinds[InsurerKind.NHI]

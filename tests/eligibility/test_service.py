@@ -79,9 +79,14 @@ def test_foreign_certificate(world: World) -> None:
     now = datetime.now(UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Not J-LIS")])
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
     )
     challenge = kojin.clinics.challenge().value
     signature = key.sign(challenge.encode(), ec.ECDSA(hashes.SHA256()))
@@ -111,8 +116,9 @@ def test_replayed_and_foreign_challenges(world: World) -> None:
 def test_lost_eligibility_answers_invalid_with_the_reason(world: World) -> None:
     kojin = world.kojin
     taro = world.people["taro"]
-    kojin.insurers.get("kyokai").lose_qualification(taro.local_id, lost_on=date(2026, 10, 1),
-                                                    reason=LossReason.RETIREMENT)
+    kojin.insurers.get("kyokai").lose_qualification(
+        taro.local_id, lost_on=date(2026, 10, 1), reason=LossReason.RETIREMENT
+    )
     outcome = kojin.clinics.check_card(world.clinic, *world.card_answer("taro"))
     assert outcome.answer["QualificationValidity"] == "2"
     assert outcome.answer["result_code"] == "eligibility.lost"
@@ -122,14 +128,17 @@ def test_lost_eligibility_answers_invalid_with_the_reason(world: World) -> None:
 
 def test_card_holder_without_insurance(world: World) -> None:
     kojin = world.kojin
-    details = PersonDetails("無保険　四郎", "ムホケン　シロウ", Sex.MALE, date(1970, 1, 1),
-                            Address("1130033", "", "", "", "9-9"))
+    details = PersonDetails(
+        "無保険　四郎", "ムホケン　シロウ", Sex.MALE, date(1970, 1, 1), Address("1130033", "", "", "", "9-9")
+    )
     rid = kojin.register.register(details, municipality_code="13105", today=TODAY).resident.resident_id
     card = kojin.cards.issue(rid, auth_pin=PIN, signature_password="ABC123", algorithm="p256", today=TODAY)
-    world.people["shiro"] = world.people["taro"].__class__("shiro", rid, "", "", "", world.people["taro"].membership,
-                                                           "", card.card_id)
-    assert code_of(kojin.clinics.check_card, world.clinic, *world.card_answer("shiro")) == \
-        "eligibility.no_qualification"
+    world.people["shiro"] = world.people["taro"].__class__(
+        "shiro", rid, "", "", "", world.people["taro"].membership, "", card.card_id
+    )
+    assert (
+        code_of(kojin.clinics.check_card, world.clinic, *world.card_answer("shiro")) == "eligibility.no_qualification"
+    )
 
 
 def test_certificate_path_gives_eligibility_only(world: World) -> None:
@@ -142,13 +151,16 @@ def test_certificate_path_gives_eligibility_only(world: World) -> None:
     assert "visit_id" not in answer
 
 
-@pytest.mark.parametrize(("change", "code"), [
-    ({"insurer_number": "01130013"}, "eligibility.unknown_insurer"),
-    ({"insurer_number": "06130016"}, "eligibility.unknown_insurer"),
-    ({"insurer_number": "1234"}, "eligibility.bad_insurer_number"),
-    ({"number": "99999"}, "eligibility.certificate_unknown"),
-    ({"branch": "7"}, "eligibility.bad_branch"),
-])
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"insurer_number": "01130013"}, "eligibility.unknown_insurer"),
+        ({"insurer_number": "06130016"}, "eligibility.unknown_insurer"),
+        ({"insurer_number": "1234"}, "eligibility.bad_insurer_number"),
+        ({"number": "99999"}, "eligibility.certificate_unknown"),
+        ({"branch": "7"}, "eligibility.bad_branch"),
+    ],
+)
 def test_certificate_path_refusals(world: World, change: dict[str, str], code: str) -> None:
     ids = {**world.ids("jiro"), **change}
     assert code_of(world.kojin.clinics.check_certificate, world.clinic, **ids) == code
@@ -158,8 +170,9 @@ def test_expired_and_missing_certificates(world: World) -> None:
     kojin = world.kojin
     jiro = world.people["jiro"]
     kojin.insurers.get("13105").issue_certificate(jiro.local_id, reason="renewal", today=date(2020, 1, 10))
-    assert code_of(kojin.clinics.check_certificate, world.clinic, **world.ids("jiro")) == \
-        "eligibility.certificate_expired"
+    assert (
+        code_of(kojin.clinics.check_certificate, world.clinic, **world.ids("jiro")) == "eligibility.certificate_expired"
+    )
     # Taro registered his card: no 資格確認書 was issued to him.
     assert code_of(kojin.clinics.check_certificate, world.clinic, **world.ids("taro")) == "eligibility.no_certificate"
 
@@ -167,8 +180,7 @@ def test_expired_and_missing_certificates(world: World) -> None:
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "certificate.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def test_cancelling_registration_sends_a_certificate_and_the_card_is_refused(world: World, tmp_path: Path) -> None:
@@ -190,11 +202,20 @@ def test_cancelling_registration_sends_a_certificate_and_the_card_is_refused(wor
     pdf = kojin.clinics.my_certificate_pdf(taro.juminhyo_code)
     # pdftotext lays an ideographic space out as several spaces: compare without blanks.
     text = "".join(_pdf_text(pdf, tmp_path).split())
-    for expected in ("資格確認書", "保険太郎", "全国健康保険協会東京支部", "01130012", "50110037", "3割",
-                     "利用登録が解除された", cert["valid_until"]):
+    for expected in (
+        "資格確認書",
+        "保険太郎",
+        "全国健康保険協会東京支部",
+        "01130012",
+        "50110037",
+        "3割",
+        "利用登録が解除された",
+        cert["valid_until"],
+    ):
         assert expected in text, expected
-    fonts = subprocess.run(["pdffonts", str(tmp_path / "certificate.pdf")], check=True, capture_output=True,
-                           text=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(tmp_path / "certificate.pdf")], check=True, capture_output=True, text=True
+    ).stdout
     assert "IPAexGothic" in fonts and " yes " in fonts  # embedded
     # Restored: the card answers again.
     kojin.clinics.set_card_registration(taro.juminhyo_code, registered=True)
@@ -275,8 +296,9 @@ def test_consent_window_expiry_and_withdrawal(world: World, monkeypatch: pytest.
 def test_each_view_is_an_exchange_leaf_the_patient_can_find(world: World) -> None:
     kojin = world.kojin
     taro = world.people["taro"]
-    visit = kojin.clinics.check_card(world.clinic, *world.card_answer("taro"),
-                                     scopes=["medication", "checkups"]).visit.visit_id
+    visit = kojin.clinics.check_card(
+        world.clinic, *world.card_answer("taro"), scopes=["medication", "checkups"]
+    ).visit.visit_id
     leaf_index = kojin.clinics.medications(world.clinic, visit)["leaf_index"]
     leaf = json.loads(kojin.exchange_log.leaf_data(leaf_index))
     assert leaf["requester"] == "clinic_1310512345" and leaf["provider"] == "eligibility"

@@ -53,19 +53,23 @@ def test_card_consent_and_the_visit_page(terminal: Browser, world: World) -> Non
         assert denied.status_code == 403 and "ehr.consent_other_clinic" in denied.text
 
 
-@pytest.mark.parametrize(("setup", "code"), [
-    ("lost", "eligibility.lost"),
-    ("cancelled", "eligibility.not_registered"),
-    ("revoked", "pki.revoked"),
-])
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        ("lost", "eligibility.lost"),
+        ("cancelled", "eligibility.not_registered"),
+        ("revoked", "pki.revoked"),
+    ],
+)
 def test_card_refusals_show_their_code(terminal: Browser, world: World, setup: str, code: str) -> None:
     from kojin.eligibility.domain import LossReason
 
     kojin = world.kojin
     taro = world.people["taro"]
     if setup == "lost":
-        kojin.insurers.get("kyokai").lose_qualification(taro.local_id, lost_on=date(2026, 10, 1),
-                                                        reason=LossReason.RETIREMENT)
+        kojin.insurers.get("kyokai").lose_qualification(
+            taro.local_id, lost_on=date(2026, 10, 1), reason=LossReason.RETIREMENT
+        )
     elif setup == "cancelled":
         kojin.clinics.set_card_registration(taro.juminhyo_code, registered=False)
     else:
@@ -81,11 +85,14 @@ def test_card_refusals_show_their_code(terminal: Browser, world: World, setup: s
 def test_certificate_refusals_show_their_code(terminal: Browser, world: World) -> None:
     page = terminal.get("/clinic/").text
     csrf = form(page, "/clinic/certificate").fields["csrf_token"]
-    world.kojin.insurers.get("13105").issue_certificate(world.people["jiro"].local_id, reason="renewal",
-                                                        today=date(2020, 1, 6))
-    for ids, code in ((world.ids("jiro"), "eligibility.certificate_expired"),
-                      ({**world.ids("jiro"), "number": "777"}, "eligibility.certificate_unknown"),
-                      ({**world.ids("jiro"), "insurer_number": "12"}, "eligibility.bad_insurer_number")):
+    world.kojin.insurers.get("13105").issue_certificate(
+        world.people["jiro"].local_id, reason="renewal", today=date(2020, 1, 6)
+    )
+    for ids, code in (
+        (world.ids("jiro"), "eligibility.certificate_expired"),
+        ({**world.ids("jiro"), "number": "777"}, "eligibility.certificate_unknown"),
+        ({**world.ids("jiro"), "insurer_number": "12"}, "eligibility.bad_insurer_number"),
+    ):
         r = terminal.post("/clinic/certificate", {**ids, "csrf_token": csrf})
         assert code in r.text, code
     r = terminal.post("/clinic/certificate", {**world.ids("jiro"), "csrf_token": "forged"})

@@ -59,17 +59,22 @@ class World:
     def spec(self) -> dict[str, Any]:
         """What a copy of this world's stores needs besides them (keys, who is who)."""
         return {
-            "clinic_key": self.clinic_key, "other_key": self.other_key,
+            "clinic_key": self.clinic_key,
+            "other_key": self.other_key,
             "people": {k: {**asdict(p), "membership": asdict(p.membership)} for k, p in self.people.items()},
         }
 
     @classmethod
     def from_spec(cls, kojin: Kojin, spec: dict[str, Any]) -> World:
-        people = {
-            k: Person(**{**p, "membership": Membership(**p["membership"])}) for k, p in spec["people"].items()
-        }
-        return cls(kojin, kojin.eligibility.authenticate_clinic(spec["clinic_key"]), spec["clinic_key"],
-                   kojin.eligibility.authenticate_clinic(spec["other_key"]), spec["other_key"], people)
+        people = {k: Person(**{**p, "membership": Membership(**p["membership"])}) for k, p in spec["people"].items()}
+        return cls(
+            kojin,
+            kojin.eligibility.authenticate_clinic(spec["clinic_key"]),
+            spec["clinic_key"],
+            kojin.eligibility.authenticate_clinic(spec["other_key"]),
+            spec["other_key"],
+            people,
+        )
 
     def ids(self, key: str) -> dict[str, str]:
         """The 資格確認書's identifiers of a person."""
@@ -84,8 +89,18 @@ PEOPLE = (
     ("hanako", "保険　花子", "ホケン　ハナコ", Sex.FEMALE, date(1981, 9, 3), "kyokai", "50110037", "taro", True, True),
     ("ume", "長寿　うめ", "チョウジュ　ウメ", Sex.FEMALE, date(1944, 2, 20), "tokyo_kouki", "", None, True, True),
     ("jiro", "国保　次郎", "コクホ　ジロウ", Sex.MALE, date(1995, 7, 7), "13105", "文01", None, False, False),
-    ("saburo", "組合　三郎", "クミアイ　サブロウ", Sex.MALE, date(1990, 1, 15), "kenpo_kojin", "1201", None, True,
-     False),
+    (
+        "saburo",
+        "組合　三郎",
+        "クミアイ　サブロウ",
+        Sex.MALE,
+        date(1990, 1, 15),
+        "kenpo_kojin",
+        "1201",
+        None,
+        True,
+        False,
+    ),
 )
 
 
@@ -98,35 +113,59 @@ def build_world(kojin: Kojin) -> World:
         residents[key] = kojin.register.register(details, municipality_code="13105", today=TODAY).resident
         cards[key] = None
         if has_card:
-            cards[key] = kojin.cards.issue(residents[key].resident_id, auth_pin=PIN, signature_password="ABC123",
-                                           algorithm="p256", today=TODAY).card_id
+            cards[key] = kojin.cards.issue(
+                residents[key].resident_id, auth_pin=PIN, signature_password="ABC123", algorithm="p256", today=TODAY
+            ).card_id
     # One batch per insurer, dependants pointing at their insured in the batch.
     batches: dict[str, list[tuple[str, MemberDraft]]] = {}
     for key, name, kana, sex, birth, insurer_id, symbol, dep_of, _card, registered in PEOPLE:
         batch = batches.setdefault(insurer_id, [])
         index = next((i for i, (k, _d) in enumerate(batch) if k == dep_of), None) if dep_of else None
         r = residents[key]
-        batch.append((key, MemberDraft(
-            juminhyo_code=r.juminhyo_code, name=name, kana=kana, sex=sex.value, birth_date=birth,
-            address=r.address.one_line(), postal_code=r.address.postal_code, qualified_on=date(2015, 4, 1),
-            ratio=10 if insurer_id == "tokyo_kouki" else 30, symbol=symbol, insured_index=index,
-            family=dep_of is not None, card_registered=registered,
-        )))
+        batch.append(
+            (
+                key,
+                MemberDraft(
+                    juminhyo_code=r.juminhyo_code,
+                    name=name,
+                    kana=kana,
+                    sex=sex.value,
+                    birth_date=birth,
+                    address=r.address.one_line(),
+                    postal_code=r.address.postal_code,
+                    qualified_on=date(2015, 4, 1),
+                    ratio=10 if insurer_id == "tokyo_kouki" else 30,
+                    symbol=symbol,
+                    insured_index=index,
+                    family=dep_of is not None,
+                    card_registered=registered,
+                ),
+            )
+        )
     people: dict[str, Person] = {}
     for insurer_id, batch in batches.items():
         service = kojin.insurers.get(insurer_id)
         memberships = service.enrol([d for _k, d in batch], today=TODAY)
         for (key, draft), membership in zip(batch, memberships, strict=True):
             r = residents[key]
-            people[key] = Person(key, r.resident_id, r.juminhyo_code, draft.name, insurer_id, membership,
-                                 service.local_id_of(membership.member_code), cards[key])
+            people[key] = Person(
+                key,
+                r.resident_id,
+                r.juminhyo_code,
+                draft.name,
+                insurer_id,
+                membership,
+                service.local_id_of(membership.member_code),
+                cards[key],
+            )
             meds, checks = synthetic_claims(membership, draft.birth_date, TODAY, random.Random(key))
             kojin.eligibility.register_medications(meds)
             kojin.eligibility.register_checkups(checks)
     key_a = kojin.eligibility.register_clinic("1310512345", "小石川内科クリニック")
     key_b = kojin.eligibility.register_clinic("1310567890", "本郷総合病院", "hospital")
-    return World(kojin, kojin.eligibility.clinic("1310512345"), key_a, kojin.eligibility.clinic("1310567890"),
-                 key_b, people)
+    return World(
+        kojin, kojin.eligibility.clinic("1310512345"), key_a, kojin.eligibility.clinic("1310567890"), key_b, people
+    )
 
 
 def days_ago(n: int) -> date:

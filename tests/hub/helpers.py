@@ -35,8 +35,10 @@ def setup_demo(kojin: Kojin, people: int = 1) -> list[Person]:
     ensure_demo_agencies(kojin)
     out = [person(kojin, i + 1) for i in range(people)]
     kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
-        [CopyEntry(p.codes["13104"], LOCAL_TAX, {"taxable_income": 3_200_000 + n, "year": 2025})
-         for n, p in enumerate(out)]
+        [
+            CopyEntry(p.codes["13104"], LOCAL_TAX, {"taxable_income": 3_200_000 + n, "year": 2025})
+            for n, p in enumerate(out)
+        ]
     )
     return out
 

@@ -56,9 +56,19 @@ def test_the_hub_to_provider_hop_over_http(kojin: Kojin, people: list[Person]) -
 
 
 def test_the_intermediate_server_answers_only_the_hub(kojin: Kojin, people: list[Person], client: TestClient) -> None:
-    query = {"kojin": "provision-query/1", "request_id": "r", "requester": "13105", "requester_name": "x",
-             "requester_box_key": "", "provider": "13104", "task": CHILD_ALLOWANCE, "item": LOCAL_TAX,
-             "code": people[0].codes["13104"], "requested_at": 0, "sent_at_ms": 0}
+    query = {
+        "kojin": "provision-query/1",
+        "request_id": "r",
+        "requester": "13105",
+        "requester_name": "x",
+        "requester_box_key": "",
+        "provider": "13104",
+        "task": CHILD_ALLOWANCE,
+        "item": LOCAL_TAX,
+        "code": people[0].codes["13104"],
+        "requested_at": 0,
+        "sent_at_ms": 0,
+    }
     response = client.post("/agency/13104/intermediate/answer", json={"query": query, "mac": "0" * 64})
     assert (response.status_code, response.json()["error"]["code"]) == (401, "agency.bad_channel_mac")
     assert kojin.agencies.get("13104").counts()["exchange_log"] == 0
@@ -105,9 +115,16 @@ def test_directory_and_table(client: TestClient) -> None:
 
 def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/hub/exchange", "/hub/agencies/{agency_id}/codes", "/hub/agencies", "/hub/agencies/{agency_id}",
-                 "/hub/permitted", "/hub/exchange/batch",
-                 "/agency/{agency_id}/intermediate/answer", "/agency/{agency_id}/intermediate/answer-batch"):
+    for path in (
+        "/hub/exchange",
+        "/hub/agencies/{agency_id}/codes",
+        "/hub/agencies",
+        "/hub/agencies/{agency_id}",
+        "/hub/permitted",
+        "/hub/exchange/batch",
+        "/agency/{agency_id}/intermediate/answer",
+        "/agency/{agency_id}/intermediate/answer-batch",
+    ):
         assert path in spec["paths"], path
     body = spec["paths"]["/hub/exchange"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["properties"]) == {"request", "signature"}
@@ -133,8 +150,11 @@ def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: 
             for c in (hub_client, full_client):
                 bad = c.post("/hub/exchange?lang=en", content=b"[]", headers={"content-type": "application/json"})
                 assert bad.status_code == 422
-                assert bad.json()["error"] == {"code": "request.invalid", "field": "body",
-                                               "message": "body: must be an object."}
+                assert bad.json()["error"] == {
+                    "code": "request.invalid",
+                    "field": "body",
+                    "message": "body: must be an object.",
+                }
             huge = hub_client.post("/hub/exchange", content=b" " * (MAX_BODY + 1))
             assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
             # Everything else is FastAPI's, documented as usual.

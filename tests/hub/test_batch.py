@@ -162,15 +162,27 @@ def test_a_refused_batch_refuses_and_logs_every_request_in_it(kojin: Kojin, peop
     cases: dict[str, tuple[object, str, str, int]] = {
         "not an object": ([1], "request.invalid", "body", 1),
         "no requests": ({"requests": [], "signature": signed["signature"]}, "request.invalid", "requests", 1),
-        "too many": ({"requests": [good[0]] * (BATCH_MAX + 1), "signature": signed["signature"]},
-                     "request.invalid", "requests", 1),
+        "too many": (
+            {"requests": [good[0]] * (BATCH_MAX + 1), "signature": signed["signature"]},
+            "request.invalid",
+            "requests",
+            1,
+        ),
         "extra field": ({**signed, "note": 1}, "request.invalid", "note", 3),
         "no signature": ({"requests": good}, "request.invalid", "signature", 3),
-        "tampered after signing": ({**signed, "requests": [good[0], good[1], {**good[2], "item": PENSION}]},
-                                   "hub.bad_signature", "signature", 3),
+        "tampered after signing": (
+            {**signed, "requests": [good[0], good[1], {**good[2], "item": PENSION}]},
+            "hub.bad_signature",
+            "signature",
+            3,
+        ),
         "reordered after signing": ({**signed, "requests": good[::-1]}, "hub.bad_signature", "signature", 3),
-        "unknown requester": ({"requests": forged, "signature": b64(stranger.sign(batch_signing_input(forged)))},
-                              "hub.unknown_agency", "requester", 3),
+        "unknown requester": (
+            {"requests": forged, "signature": b64(stranger.sign(batch_signing_input(forged)))},
+            "hub.unknown_agency",
+            "requester",
+            3,
+        ),
     }
     before = counts(kojin)
     for name, (body, code, field, leaves) in cases.items():
@@ -196,9 +208,13 @@ def test_a_batch_over_http_and_the_batch_hop_to_a_provider_over_http(
     remote = remote_client.request_many(_mixed(people))
     assert _outcomes(remote) == _outcomes(local) == EXPECTED
     assert [r.comparable() for r in remote[:3]] == [r.comparable() for r in local[:3]]  # type: ignore[union-attr]
-    assert [(e.code, e.field, e.status) for e in remote[3:]] == [  # type: ignore[union-attr]
-        (e.code, e.field, e.status) for e in local[3:]  # type: ignore[union-attr]
-    ]
+    assert (
+        [(e.code, e.field, e.status) for e in remote[3:]]
+        == [  # type: ignore[union-attr]
+            (e.code, e.field, e.status)
+            for e in local[3:]  # type: ignore[union-attr]
+        ]
+    )
     # 新宿区's server at an endpoint: the hub sends it one message for its share of the batch.
     router = kojin.hub.transport
     assert isinstance(router, IntermediateRouter)
@@ -227,14 +243,26 @@ def test_the_batch_hop_answers_only_the_hub(kojin: Kojin, people: list[Person], 
     assert (response.status_code, response.json()["error"]["code"]) == (401, "agency.bad_channel_mac")
     # Authenticated, but one query in it is not for this server: that one is answered with an error.
     key = server.agency.keys.channel_key
-    query = {"kojin": "provision-query/1", "request_id": "r1", "requester": "13105", "requester_name": "x",
-             "requester_box_key": "", "provider": "jps", "task": CHILD_ALLOWANCE, "item": LOCAL_TAX,
-             "code": people[0].codes["13104"], "requested_at": 0, "sent_at_ms": int(time.time() * 1000)}
+    query = {
+        "kojin": "provision-query/1",
+        "request_id": "r1",
+        "requester": "13105",
+        "requester_name": "x",
+        "requester_box_key": "",
+        "provider": "jps",
+        "task": CHILD_ALLOWANCE,
+        "item": LOCAL_TAX,
+        "code": people[0].codes["13104"],
+        "requested_at": 0,
+        "sent_at_ms": int(time.time() * 1000),
+    }
     message = {"kojin": "provision-queries/1", "queries": [query, "junk"]}
     answers, mac = server.answer_many(message, channel_mac(key, message))
     assert mac == channel_mac(key, answers)
-    assert answers["answers"] == [{"request_id": "r1", "error": "agency.wrong_provider"},
-                                  {"request_id": None, "error": "request.invalid"}]
+    assert answers["answers"] == [
+        {"request_id": "r1", "error": "agency.wrong_provider"},
+        {"request_id": None, "error": "request.invalid"},
+    ]
     assert kojin.agencies.get("13104").counts()["exchange_log"] == 0
 
 

@@ -54,8 +54,14 @@ def test_a_view_is_a_leaf_about_the_person_and_a_record(kojin: Kojin) -> None:
     link = _link_ids(kojin, 1)[0]
     code = kojin.hub.issue_code("kyokai", link)
     index = kojin.hub.record_view(
-        viewer="clinic_1310512345", viewer_name="小石川内科クリニック", holder="eligibility",
-        holder_name="オンライン資格確認等システム", task="閲覧", item="薬剤情報", agency_id="kyokai", code=code,
+        viewer="clinic_1310512345",
+        viewer_name="小石川内科クリニック",
+        holder="eligibility",
+        holder_name="オンライン資格確認等システム",
+        task="閲覧",
+        item="薬剤情報",
+        agency_id="kyokai",
+        code=code,
         request_id="view-1",
     )
     leaf = json.loads(kojin.exchange_log.leaf_data(index))
@@ -65,6 +71,15 @@ def test_a_view_is_a_leaf_about_the_person_and_a_record(kojin: Kojin) -> None:
     assert record["requester_name"] == "小石川内科クリニック" and record["provider_id"] == "eligibility"
     for agency, bad in (("kenpo_kojin", code), ("kyokai", "NOSUCHCODE")):
         with pytest.raises(KojinError) as err:
-            kojin.hub.record_view(viewer="c", viewer_name="c", holder="h", holder_name="h", task="t", item="i",
-                                  agency_id=agency, code=bad, request_id="view-2")
+            kojin.hub.record_view(
+                viewer="c",
+                viewer_name="c",
+                holder="h",
+                holder_name="h",
+                task="t",
+                item="i",
+                agency_id=agency,
+                code=bad,
+                request_id="view-2",
+            )
         assert err.value.code == "hub.unknown_code"

@@ -21,8 +21,12 @@ from kojin.core.crypto import (
 from kojin.core.errors import KojinError
 
 flat_values = st.one_of(
-    st.text(), st.integers(), st.booleans(), st.none(),
-    st.integers(min_value=2**63 - 3, max_value=2**80), st.integers(min_value=-(2**80), max_value=-(2**63) + 3),
+    st.text(),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.integers(min_value=2**63 - 3, max_value=2**80),
+    st.integers(min_value=-(2**80), max_value=-(2**63) + 3),
 )
 
 
@@ -84,9 +88,9 @@ def test_canonical_json_of_batches_is_jsons_byte_for_byte(message: dict[str, obj
 def test_signatures_are_plain_ed25519_either_way() -> None:
     # Keys stored before (raw seeds written by `cryptography`) sign the same bytes.
     theirs = Ed25519PrivateKey.generate()
-    ours = SigningKey(theirs.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    ))
+    ours = SigningKey(
+        theirs.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    )
     message = b"kojin exchange request"
     assert ours.sign(message) == theirs.sign(message)
     public = Ed25519PublicKey.from_public_bytes(ours.public_raw)

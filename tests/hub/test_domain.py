@@ -25,8 +25,13 @@ from kojin.hub.domain import (
 )
 
 REQ = {
-    "requester": "13105", "provider": "13104", "task": "児童手当の支給に関する事務", "item": "地方税関係情報",
-    "code": "ABC", "request_id": "r-1", "time": 1_800_000_000,
+    "requester": "13105",
+    "provider": "13104",
+    "task": "児童手当の支給に関する事務",
+    "item": "地方税関係情報",
+    "code": "ABC",
+    "request_id": "r-1",
+    "time": 1_800_000_000,
 }
 
 
@@ -88,8 +93,18 @@ def test_missing_field() -> None:
 def test_leaf_says_nothing_about_the_person() -> None:
     key = CodeDeriver(b"k" * 32).subject_key("person-1")
     subject = subject_commitment(key, "13105", "r-1")
-    leaf = leaf_bytes(time=1, requester="13105", provider="13104", task="t", item="i", request_id="r-1",
-                      outcome=Outcome.ANSWERED, reason=None, subject=subject, provided_at=2)
+    leaf = leaf_bytes(
+        time=1,
+        requester="13105",
+        provider="13104",
+        task="t",
+        item="i",
+        request_id="r-1",
+        outcome=Outcome.ANSWERED,
+        reason=None,
+        subject=subject,
+        provided_at=2,
+    )
     assert b"person-1" not in leaf and json.loads(leaf)["subject"] == subject
     # The same person, another request: a different commitment.
     assert subject_commitment(key, "13105", "r-2") != subject

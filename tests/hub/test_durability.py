@@ -51,9 +51,22 @@ class Server:
         env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
         env.pop("KOJIN_DATABASE_URL", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "kojin.web.factory:app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "kojin.web.factory:app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 60
@@ -143,10 +156,13 @@ def test_acknowledged_exchanges_survive_sigkill(data: Path) -> None:
         while time.monotonic() < deadline:
             client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=codes[0])
             with kojin.db.engine("audit").connect() as conn:
-                first_after = int(conn.execute(
-                    select(func.coalesce(func.min(tree_heads.c.tree_size), -1))
-                    .where(tree_heads.c.tree_size > last_before)
-                ).scalar_one())
+                first_after = int(
+                    conn.execute(
+                        select(func.coalesce(func.min(tree_heads.c.tree_size), -1)).where(
+                            tree_heads.c.tree_size > last_before
+                        )
+                    ).scalar_one()
+                )
             if first_after > 0:
                 break
             time.sleep(0.2)

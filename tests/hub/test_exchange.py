@@ -112,10 +112,13 @@ def test_the_hub_cannot_forge_an_answer(kojin: Kojin, people: list[Person]) -> N
     request = client.new_request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"])
     answer = kojin.hub.exchange(client.sign(request))
     forger = AnswerBox(X25519PrivateKey.generate())
-    plaintext = json.loads(client.agency.keys.box.open_from(
-        kojin.agencies.get("13104").keys.box.public_raw, unb64(answer["sealed"], "sealed"),
-        request.request_id.encode(),
-    ))
+    plaintext = json.loads(
+        client.agency.keys.box.open_from(
+            kojin.agencies.get("13104").keys.box.public_raw,
+            unb64(answer["sealed"], "sealed"),
+            request.request_id.encode(),
+        )
+    )
     plaintext["payload"] = {"taxable_income": 0}
     forged = forger.seal_to(client.agency.keys.box_public, json.dumps(plaintext).encode(), request.request_id.encode())
     assert forged[:1] == ANSWER_BOX_VERSION
@@ -142,31 +145,40 @@ def _cases(kojin: Kojin, alice: Person) -> dict[str, tuple[object, str, str | No
     good = _signed(kojin, "13105", code=own)
     stranger = Ed25519PrivateKey.generate()
     forged_req = {**good["request"], "requester": "nobody"}
-    forged = {"request": forged_req, "signature": b64(stranger.sign(
-        ExchangeRequest.from_dict(forged_req).signing_input()))}
+    forged = {
+        "request": forged_req,
+        "signature": b64(stranger.sign(ExchangeRequest.from_dict(forged_req).signing_input())),
+    }
     other_key = {**good, "signature": _signed(kojin, "13104", requester="13105", code=own)["signature"]}
     return {
         "unknown requester": (forged, "hub.unknown_agency", "requester"),
         "unknown provider": (_signed(kojin, "13105", code=own, provider="nobody"), "hub.unknown_agency", "provider"),
-        "signed by another agency": (
-            {**good, "signature": b64(stranger.sign(b"x"))}, "hub.bad_signature", "signature"),
+        "signed by another agency": ({**good, "signature": b64(stranger.sign(b"x"))}, "hub.bad_signature", "signature"),
         "tampered after signing": (
-            {**good, "request": {**good["request"], "item": PENSION}}, "hub.bad_signature", "signature"),
+            {**good, "request": {**good["request"], "item": PENSION}},
+            "hub.bad_signature",
+            "signature",
+        ),
         "other agency's key": (other_key, "hub.bad_signature", "signature"),
         "stale": (_signed(kojin, "13105", code=own, time=int(time.time()) - 400), "hub.stale_request", "time"),
         "from the future": (
-            _signed(kojin, "13105", code=own, time=int(time.time()) + 400), "hub.stale_request", "time"),
+            _signed(kojin, "13105", code=own, time=int(time.time()) + 400),
+            "hub.stale_request",
+            "time",
+        ),
         "not in the table": (_signed(kojin, "13105", code=own, item=PENSION), "hub.not_permitted", "task"),
         "unknown task": (_signed(kojin, "13105", code=own, task="何かの事務"), "hub.not_permitted", "task"),
-        "another agency's code": (
-            _signed(kojin, "13105", code=alice.codes["13104"]), "hub.foreign_code", "code"),
+        "another agency's code": (_signed(kojin, "13105", code=alice.codes["13104"]), "hub.foreign_code", "code"),
         "unknown code": (_signed(kojin, "13105", code="AAAAAAAAAAAAAAAAAAAAAAAAAA"), "hub.unknown_code", "code"),
         "not an object": ([1, 2], "request.invalid", "body"),
         "no signature": ({"request": good["request"]}, "request.invalid", "signature"),
         "signature not base64": ({**good, "signature": "***"}, "request.invalid", "signature"),
         "short signature": ({**good, "signature": b64(b"x" * 10)}, "request.invalid", "signature"),
         "missing field": (
-            {**good, "request": {k: v for k, v in good["request"].items() if k != "item"}}, "request.invalid", "item"),
+            {**good, "request": {k: v for k, v in good["request"].items() if k != "item"}},
+            "request.invalid",
+            "item",
+        ),
         "extra top-level field": ({**good, "note": "x"}, "request.invalid", "note"),
     }
 
@@ -312,13 +324,18 @@ def test_the_hubs_records_are_rebuilt_from_the_log(kojin: Kojin, people: list[Pe
         with pytest.raises(KojinError):
             again.hub.exchange({})  # the first call starts the hub (and reconciles), then refuses the body
         after = again.hub.records()
+
         def key(r: dict[str, Any]) -> tuple[Any, ...]:
             return (r["leaf_index"], r["request_id"], r["requester_id"], r["provider_name"], r["outcome"])
+
         assert sorted(map(key, after)) == sorted(map(key, before))
         # Restored request ids are spent again.
         with pytest.raises(KojinError) as err:
             again.agencies.client("13105").request(
-                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"],
+                "13104",
+                CHILD_ALLOWANCE,
+                LOCAL_TAX,
+                code=people[0].codes["13105"],
                 request_id=results[-1].request_id,
             )
         assert err.value.code == "hub.replayed_request"
@@ -337,12 +354,17 @@ def test_the_event_loop_path_gives_the_same_exchange(kojin: Kojin, people: list[
     assert [r["request_id"] for r in kojin.hub.records()] == [blocking.request_id, awaited.request_id]
     for agency in ("13105", "13104"):
         assert [e.request_id for e in kojin.agencies.get(agency).log_entries()] == [
-            blocking.request_id, awaited.request_id]
+            blocking.request_id,
+            awaited.request_id,
+        ]
     from kojin.agency.client import HttpHub
 
     with pytest.raises(TypeError):
-        asyncio.run(kojin.agencies.client("13105", HttpHub("http://unused")).request_async(
-            "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]))
+        asyncio.run(
+            kojin.agencies.client("13105", HttpHub("http://unused")).request_async(
+                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=alice.codes["13105"]
+            )
+        )
 
 
 def test_every_refusal_is_the_same_on_the_event_loop(kojin: Kojin, people: list[Person]) -> None:
@@ -378,8 +400,11 @@ def test_concurrent_exchanges_and_replays_on_one_event_loop(kojin: Kojin, people
             return exc.code
 
     async def main() -> tuple[list[int], list[str]]:
-        many = [client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"])
-                for p in people for _ in range(40)]
+        many = [
+            client.request_async("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"])
+            for p in people
+            for _ in range(40)
+        ]
         results = await asyncio.gather(*many)
         replays = await asyncio.gather(*(replay() for _ in range(8)))
         return [r.leaf_index for r in results], replays
@@ -398,8 +423,11 @@ def test_the_event_loop_path_also_waits_for_the_providers_record(kojin: Kojin, p
         conn.execute(text("ALTER TABLE exchange_log RENAME TO exchange_log_away"))
     try:
         with pytest.raises(KojinError) as err:
-            asyncio.run(kojin.agencies.client("13105").request_async(
-                "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]))
+            asyncio.run(
+                kojin.agencies.client("13105").request_async(
+                    "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=people[0].codes["13105"]
+                )
+            )
         assert err.value.code == "hub.provider_unavailable"
     finally:
         with shinjuku.engine.begin() as conn:

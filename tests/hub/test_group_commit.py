@@ -160,9 +160,7 @@ def test_a_ticket_tells_whoever_registers_before_or_after(engine: Engine, writer
     assert told[0][1] is None and told[1][1] is None and isinstance(told[2][1], IntegrityError)
 
 
-def test_event_loop_callers_wait_without_blocking_and_are_woken_together(
-    engine: Engine, writer: GroupCommit
-) -> None:
+def test_event_loop_callers_wait_without_blocking_and_are_woken_together(engine: Engine, writer: GroupCommit) -> None:
     import asyncio
 
     from kojin.core.aio import resolver, until_done

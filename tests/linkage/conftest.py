@@ -27,11 +27,23 @@ class Town:
     son: Resident  # 髙橋健一, same household
 
 
-def _add(kojin: Kojin, name: str, kana: str, sex: str, born: date, postal_code: str, block: str,
-         household: int | None = None, relationship: str = "世帯主") -> Resident:
+def _add(
+    kojin: Kojin,
+    name: str,
+    kana: str,
+    sex: str,
+    born: date,
+    postal_code: str,
+    block: str,
+    household: int | None = None,
+    relationship: str = "世帯主",
+) -> Resident:
     return kojin.register.register(
         PersonDetails(name, kana, Sex(sex), born, Address(postal_code, "", "", "", block)),
-        municipality_code=BUNKYO, kind=EventKind.BIRTH, household_id=household, relationship=relationship,
+        municipality_code=BUNKYO,
+        kind=EventKind.BIRTH,
+        household_id=household,
+        relationship=relationship,
     ).resident
 
 
@@ -50,10 +62,21 @@ def town(kojin: Kojin) -> Town:
     yamada = _add(kojin, "山田　太郎", "ヤマダ　タロウ", "1", born, "1130033", "4丁目15番14号")
     double = _add(kojin, "山田　太郎", "ヤマダ　タロウ", "1", born, "1120001", "2丁目3番4号")
     mother = _add(kojin, "髙橋　和子", "タカハシ　カズコ", "2", date(1960, 2, 3), "1120012", "1丁目2番3号")
-    son = _add(kojin, "髙橋　健一", "タカハシ　ケンイチ", "1", date(1990, 7, 8), "1120012", "1丁目2番3号",
-               mother.household_id, "子")
-    twin_1 = _add(kojin, "鈴木　大翔", "スズキ　ヒロト", "1", date(2015, 6, 2), "1130022", "3丁目1番2号",
-                  son.household_id, "孫")
-    twin_2 = _add(kojin, "鈴木　大和", "スズキ　ヤマト", "1", date(2015, 6, 2), "1130022", "3丁目1番2号",
-                  son.household_id, "孫")
+    son = _add(
+        kojin,
+        "髙橋　健一",
+        "タカハシ　ケンイチ",
+        "1",
+        date(1990, 7, 8),
+        "1120012",
+        "1丁目2番3号",
+        mother.household_id,
+        "子",
+    )
+    twin_1 = _add(
+        kojin, "鈴木　大翔", "スズキ　ヒロト", "1", date(2015, 6, 2), "1130022", "3丁目1番2号", son.household_id, "孫"
+    )
+    twin_2 = _add(
+        kojin, "鈴木　大和", "スズキ　ヤマト", "1", date(2015, 6, 2), "1130022", "3丁目1番2号", son.household_id, "孫"
+    )
     return Town(yamada, double, twin_1, twin_2, mother, son)

@@ -33,8 +33,9 @@ def entry(
         register_address(postal_code, "東京都", city, town, block),
         *(register_address(p, "東京都", "文京区", t, b) for p, t, b in old_addresses),
     )
-    return ResidentEntry(resident_id, f"{resident_id:011d}", status, sex, (born.year, born.month, born.day),
-                         names, addresses)
+    return ResidentEntry(
+        resident_id, f"{resident_id:011d}", status, sex, (born.year, born.month, born.day), names, addresses
+    )
 
 
 def background(count: int = 3000, seed: int = 5, first_id: int = 10_000) -> list[ResidentEntry]:
@@ -44,8 +45,18 @@ def background(count: int = 3000, seed: int = 5, first_id: int = 10_000) -> list
     for household in generate_households(BUNKYO, count, seed=seed, today=TODAY):
         for details, _relationship in household.members:
             a = details.address
-            out.append(entry(rid, details.name, details.kana, details.sex.value, details.birth_date, a.postal_code,
-                             a.town, a.block))
+            out.append(
+                entry(
+                    rid,
+                    details.name,
+                    details.kana,
+                    details.sex.value,
+                    details.birth_date,
+                    a.postal_code,
+                    a.town,
+                    a.block,
+                )
+            )
             rid += 1
     return out
 

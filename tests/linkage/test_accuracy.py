@@ -23,8 +23,18 @@ from kojin.registry.synthetic import generate_households
 TODAY = date(2026, 1, 15)
 WARDS = ("13105", "13104")
 SEP = "\u3000"
-PLAIN = {"髙": "高", "﨑": "崎", "邊": "辺", "邉": "辺", "齋": "斎", "齊": "斉", "濵": "浜", "濱": "浜", "𠮷": "吉",
-         "\U000e0100": ""}
+PLAIN = {
+    "髙": "高",
+    "﨑": "崎",
+    "邊": "辺",
+    "邉": "辺",
+    "齋": "斎",
+    "齊": "斉",
+    "濵": "浜",
+    "濱": "浜",
+    "𠮷": "吉",
+    "\U000e0100": "",
+}
 KANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモラリルレロ"
 
 
@@ -49,15 +59,20 @@ def _member(rng: random.Random, n: int, p: Resident, **change: object) -> Member
     assert isinstance(address, Address)
     born = change.get("birth", p.birth_date)
     assert isinstance(born, date)
-    return MemberRecord(f"M{n:05d}", name, kana, p.sex, born, address.postal_code,
-                        _line(rng, address, bool(change.get("drop"))))
+    return MemberRecord(
+        f"M{n:05d}", name, kana, p.sex, born, address.postal_code, _line(rng, address, bool(change.get("drop")))
+    )
 
 
 def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
     rng = random.Random(11)
     for i, ward in enumerate(WARDS):
-        kojin.register.enroll_households(generate_households(ward, 2500, seed=40 + i, today=TODAY),
-                                         municipality_code=ward, today=TODAY, validated=True)
+        kojin.register.enroll_households(
+            generate_households(ward, 2500, seed=40 + i, today=TODAY),
+            municipality_code=ward,
+            today=TODAY,
+            validated=True,
+        )
     people = list(kojin.register.iter_residents(status=Status.RESIDENT))
     households: dict[int, list[Resident]] = {}
     for p in people:
@@ -68,10 +83,16 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
     doubles = chosen[:25]
     for p in doubles:
         area = rng.choice(postal.areas_in(p.municipality_code))
-        details = PersonDetails(p.name, p.kana, p.sex, p.birth_date,
-                                Address(area.postal_code, area.prefecture, area.city, area.town, "9丁目9番9号"))
-        kojin.register.enroll_households([HouseholdDraft([(details, "世帯主")])],
-                                         municipality_code=p.municipality_code, today=TODAY, validated=True)
+        details = PersonDetails(
+            p.name,
+            p.kana,
+            p.sex,
+            p.birth_date,
+            Address(area.postal_code, area.prefecture, area.city, area.town, "9丁目9番9号"),
+        )
+        kojin.register.enroll_households(
+            [HouseholdDraft([(details, "世帯主")])], municipality_code=p.municipality_code, today=TODAY, validated=True
+        )
     for n, p in enumerate(chosen[25:], start=1):
         r = rng.random()
         if r < 0.01:  # moved; the insurer has the old address
@@ -79,8 +100,9 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
             kojin.register.move_within(p.resident_id, Address(area.postal_code, "", "", area.town, "1丁目1番1号"))
             rows.append((_member(rng, n, p), p.resident_id, "moved"))
         elif r < 0.015 and SEP in p.name and p.age_on(TODAY) >= 20:  # married; the insurer has the old name
-            kojin.register.change_name(p.resident_id, name="新田" + SEP + p.name.split(SEP)[1],
-                                       kana="ニッタ" + SEP + p.kana.split(SEP)[-1])
+            kojin.register.change_name(
+                p.resident_id, name="新田" + SEP + p.name.split(SEP)[1], kana="ニッタ" + SEP + p.kana.split(SEP)[-1]
+            )
             rows.append((_member(rng, n, p), p.resident_id, "renamed"))
         elif r < 0.025:  # a family member's birth date on this line
             others = [o for o in households[p.household_id] if o.birth_date != p.birth_date]
@@ -89,8 +111,13 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
             else:
                 rows.append((_member(rng, n, p), p.resident_id, "linkable"))
         elif r < 0.035:  # not in this register at all
-            rows.append((_member(rng, n, p, address=Address("5300001", "大阪府", "大阪市北区", "梅田", "1丁目1番1号")),
-                         None, "elsewhere"))
+            rows.append(
+                (
+                    _member(rng, n, p, address=Address("5300001", "大阪府", "大阪市北区", "梅田", "1丁目1番1号")),
+                    None,
+                    "elsewhere",
+                )
+            )
         elif r < 0.06:  # a kana typo
             i = rng.randrange(len(p.kana))
             kana = p.kana if p.kana[i] == SEP else p.kana[:i] + rng.choice(KANA) + p.kana[i + 1 :]
@@ -99,8 +126,10 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
             rows.append((_member(rng, n, p, drop=True), p.resident_id, "linkable"))
         else:
             rows.append((_member(rng, n, p), p.resident_id, "linkable"))
-    newest = {(q.name, q.birth_date): q.resident_id
-              for q in kojin.register.iter_residents(after=max(p.resident_id for p in people))}
+    newest = {
+        (q.name, q.birth_date): q.resident_id
+        for q in kojin.register.iter_residents(after=max(p.resident_id for p in people))
+    }
     for n, p in enumerate(doubles, start=5000):
         double = kojin.register.get(newest[(p.name, p.birth_date)])
         rows.append((_member(rng, n, double), double.resident_id, "linkable"))
@@ -111,7 +140,8 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
     seen: list[int] = []
     parallel = kojin.matching.match_many([m for m, _, _ in rows], workers=2, progress=seen.append)
     assert [(r.member, r.decision, r.resident_id, r.reasons) for r in parallel] == [
-        (r.member, r.decision, r.resident_id, r.reasons) for r in results]
+        (r.member, r.decision, r.resident_id, r.reasons) for r in results
+    ]
     assert seen == sorted(seen) and seen[-1] == len(rows)
     outcome: Counter[tuple[str, str]] = Counter()
     for (member, truth, kind), result in zip(rows, results, strict=True):
@@ -127,7 +157,10 @@ def test_no_wrong_links_on_noisy_synthetic_members(kojin: Kojin) -> None:
     first: dict[tuple[str, date, str], int] = {}
     for q in kojin.register.iter_residents(status=Status.RESIDENT):
         first.setdefault((kana_strict(q.kana), q.birth_date, q.sex.value), q.resident_id)
-    wrong = sum(1 for member, truth, _ in rows
-                if (hit := first.get((kana_strict(member.kana), member.birth_date, member.sex.value))) is not None
-                and hit != truth)
+    wrong = sum(
+        1
+        for member, truth, _ in rows
+        if (hit := first.get((kana_strict(member.kana), member.birth_date, member.sex.value))) is not None
+        and hit != truth
+    )
     assert wrong >= 25  # at least the doubles and the people elsewhere

@@ -20,8 +20,9 @@ def _member(member_id: str, name: str, kana: str, sex: str, born: date, postal: 
 
 MOTHER = _member("K-1", "高橋　和子", "タカハシ　カズコ", "2", date(1960, 2, 3), "1120012", "東京都文京区大塚1-2-3")
 # The son's line, which a clerk wrongly links to the mother (the family member's number).
-SON_LINE = _member("K-2", "高橋　健一", "タカハシ　ケンイチ", "1", date(1990, 7, 15), "1120012",
-                   "東京都文京区大塚1-2-3")
+SON_LINE = _member(
+    "K-2", "高橋　健一", "タカハシ　ケンイチ", "1", date(1990, 7, 15), "1120012", "東京都文京区大塚1-2-3"
+)
 ELSEWHERE = _member("K-3", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1")
 YAMADA = _member("K-4", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1130033", "東京都文京区本郷4-15-14")
 
@@ -46,8 +47,9 @@ def _plant(kojin: Kojin, town: Town, agency: str) -> list[LinkRow]:
     # The register changes after linking: 山田太郎's reading is corrected.
     kojin.register.change_name(town.yamada.resident_id, name="山田　太郎", kana="ヤマダ　フトシ")
     # Links an agency holds from elsewhere: one person under two codes.
-    held_member = _member("H-1", "鈴木　大翔", "スズキ　ヒロト", "1", date(2015, 6, 2), "1130022",
-                          "東京都文京区千駄木3-1-2")
+    held_member = _member(
+        "H-1", "鈴木　大翔", "スズキ　ヒロト", "1", date(2015, 6, 2), "1130022", "東京都文京区千駄木3-1-2"
+    )
     return [
         LinkRow(agency, "H-1", town.twin_1.resident_id, "CODE-ONE", held_member, "full", "agency", "agency"),
         LinkRow(agency, "H-2", town.twin_1.resident_id, "CODE-TWO", held_member, "full", "agency", "agency"),
@@ -56,12 +58,14 @@ def _plant(kojin: Kojin, town: Town, agency: str) -> list[LinkRow]:
 
 def test_every_pattern_is_found(kojin: Kojin, town: Town, agency: str, tmp_path: Path) -> None:
     held = _plant(kojin, town, agency)
-    accounts = Accounts([
-        ("0001-001-1234567", "ﾀｶﾊｼ ｶｽﾞｺ", town.mother.resident_id),  # fine
-        ("0001-001-7654321", "スズキ　ヒロト", town.twin_1.resident_id),
-        ("0001-001-7654321", "スズキ　ヤマト", town.twin_2.resident_id),  # one account, two people
-        ("0005-002-1111111", "タカハシ　カズコ", town.son.resident_id),  # in the mother's name
-    ])
+    accounts = Accounts(
+        [
+            ("0001-001-1234567", "ﾀｶﾊｼ ｶｽﾞｺ", town.mother.resident_id),  # fine
+            ("0001-001-7654321", "スズキ　ヒロト", town.twin_1.resident_id),
+            ("0001-001-7654321", "スズキ　ヤマト", town.twin_2.resident_id),  # one account, two people
+            ("0005-002-1111111", "タカハシ　カズコ", town.son.resident_id),  # in the mother's name
+        ]
+    )
     report = kojin.matching.audit(held=held, accounts=accounts)
     assert report.links_checked == 6 and report.accounts_checked == 4
 

@@ -76,8 +76,9 @@ def test_link_csv_round_trip(run: Invoke, town: Town, agency: str, tmp_path: Pat
     detail = json.loads(shown.stdout)
     assert {c["resident_id"] for c in detail["candidates"]} == {town.yamada.resident_id, town.double.resident_id}
     assert run("link", "review", "show", str(case_id)).exit_code == 0
-    decided = run("link", "review", "decide", str(case_id), "--resident", str(town.double.resident_id),
-                  "--clerk", "窓口 田中")
+    decided = run(
+        "link", "review", "decide", str(case_id), "--resident", str(town.double.resident_id), "--clerk", "窓口 田中"
+    )
     assert decided.exit_code == 0, decided.output
     again = run("link", "review", "decide", str(case_id), "--no-match", "--clerk", "窓口 鈴木")
     assert again.exit_code == 2 and again.stderr.startswith("error linkage.case_closed")
@@ -92,20 +93,29 @@ def test_link_csv_round_trip(run: Invoke, town: Town, agency: str, tmp_path: Pat
 
 
 BAD = [
-    pytest.param(HEADER.replace(",kana", "") + "B1,山田　太郎,1,1980-04-01,1130033,東京都文京区本郷1-1-1\n",
-                 "1行目 [header]", id="missing-column"),
-    pytest.param(GOOD.replace("1980-04-01,113-0033", "1980-02-30,113-0033"), "2行目 [birth_date]",
-                 id="impossible-date"),
+    pytest.param(
+        HEADER.replace(",kana", "") + "B1,山田　太郎,1,1980-04-01,1130033,東京都文京区本郷1-1-1\n",
+        "1行目 [header]",
+        id="missing-column",
+    ),
+    pytest.param(
+        GOOD.replace("1980-04-01,113-0033", "1980-02-30,113-0033"), "2行目 [birth_date]", id="impossible-date"
+    ),
     pytest.param(GOOD.replace("A3,勅使河原　蓮", "A3,"), "4行目 [name]", id="empty-name"),
-    pytest.param(GOOD.replace("2015-06-02,1130022", "2015-06-02,0000000"), "5行目 [postal_code]",
-                 id="unknown-postal-code"),
+    pytest.param(
+        GOOD.replace("2015-06-02,1130022", "2015-06-02,0000000"), "5行目 [postal_code]", id="unknown-postal-code"
+    ),
     pytest.param(GOOD.replace("テシガワラ　レン,1,", "テシガワラ　レン,3,"), "4行目 [sex]", id="bad-sex"),
     pytest.param(GOOD.replace("A2,", "A1,"), "3行目 [member_id]", id="duplicate-id"),
     pytest.param(GOOD.replace("ヤマダ　タロウ", "Yamada Taro"), "2行目 [kana]", id="kana-not-kana"),
-    pytest.param(GOOD + "A9,田中　一郎,タナカ　イチロウ,1,2099-01-01,1130033,東京都文京区本郷1-1-1\n",
-                 "6行目 [birth_date]", id="future-birth"),
-    pytest.param(GOOD + "A9,田中　一郎,タナカ　イチロウ,1,1990-01-01,1130033,\n", "6行目 [address]",
-                 id="empty-address"),
+    pytest.param(
+        GOOD + "A9,田中　一郎,タナカ　イチロウ,1,2099-01-01,1130033,東京都文京区本郷1-1-1\n",
+        "6行目 [birth_date]",
+        id="future-birth",
+    ),
+    pytest.param(
+        GOOD + "A9,田中　一郎,タナカ　イチロウ,1,1990-01-01,1130033,\n", "6行目 [address]", id="empty-address"
+    ),
 ]
 
 
@@ -125,8 +135,14 @@ def test_bad_input_is_refused_whole(run: Invoke, agency: str, tmp_path: Path, te
 
 def test_shift_jis_is_refused_with_its_line(run: Invoke, agency: str, tmp_path: Path) -> None:
     members, out = tmp_path / "in.csv", tmp_path / "out.csv"
-    members.write_bytes(GOOD.encode("utf-8").split(b"\n", 2)[0] + b"\n" + GOOD.splitlines()[1].encode("utf-8")
-                        + b"\n" + GOOD.splitlines()[2].encode("shift_jis") + b"\n")
+    members.write_bytes(
+        GOOD.encode("utf-8").split(b"\n", 2)[0]
+        + b"\n"
+        + GOOD.splitlines()[1].encode("utf-8")
+        + b"\n"
+        + GOOD.splitlines()[2].encode("shift_jis")
+        + b"\n"
+    )
     result = run("link", "--agency", agency, "--members", str(members), "--out", str(out))
     assert result.exit_code == 2
     assert "3行目 [encoding]" in result.stderr and "UTF-8" in result.stderr

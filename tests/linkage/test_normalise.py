@@ -46,8 +46,15 @@ def test_variant_kanji_fold_to_one_key(variant: str, plain: str) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("髙橋　一郎", "高橋 一郎"), ("渡邉　花子", "渡辺 花子"), ("山﨑　太郎", "山崎　太郎"), ("𠮷田　茂", "吉田 茂"),
-     ("葛" + IVS + "西　勇", "葛西　勇"), ("佐々木　健", "佐佐木　健"), ("齋藤　明", "斉藤　明")],
+    [
+        ("髙橋　一郎", "高橋 一郎"),
+        ("渡邉　花子", "渡辺 花子"),
+        ("山﨑　太郎", "山崎　太郎"),
+        ("𠮷田　茂", "吉田 茂"),
+        ("葛" + IVS + "西　勇", "葛西　勇"),
+        ("佐々木　健", "佐佐木　健"),
+        ("齋藤　明", "斉藤　明"),
+    ],
 )
 def test_names_with_variants_compare_equal(a: str, b: str) -> None:
     assert name_key(a) == name_key(b)
@@ -84,8 +91,18 @@ def test_kana_width_script_and_spacing(form: str) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("サトウ", "サトー"), ("サトウ", "サトオ"), ("キョウコ", "キヨウコ"), ("ジュンコ", "ジユンコ"),
-     ("オオノ", "オーノ"), ("ヂ", "ジ"), ("ヅ", "ズ"), ("ヴ", "ブ"), ("ユウコ", "ユーコ"), ("ケイコ", "ケーコ")],
+    [
+        ("サトウ", "サトー"),
+        ("サトウ", "サトオ"),
+        ("キョウコ", "キヨウコ"),
+        ("ジュンコ", "ジユンコ"),
+        ("オオノ", "オーノ"),
+        ("ヂ", "ジ"),
+        ("ヅ", "ズ"),
+        ("ヴ", "ブ"),
+        ("ユウコ", "ユーコ"),
+        ("ケイコ", "ケーコ"),
+    ],
 )
 def test_loose_kana_small_long_vowels_and_pairs(a: str, b: str) -> None:
     assert kana_strict(a) != kana_strict(b) or a == b

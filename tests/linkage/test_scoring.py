@@ -58,8 +58,15 @@ def test_term_frequency_makes_common_names_weaker() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
-    [("サトウ", "サトウ", True), ("サトウ", "サドウ", True), ("サトウ", "サトウウ", True), ("サトウ", "サウト", True),
-     ("サトウ", "トサウ", True), ("サトウ", "スズキ", False), ("ア", "アイウ", False)],
+    [
+        ("サトウ", "サトウ", True),
+        ("サトウ", "サドウ", True),
+        ("サトウ", "サトウウ", True),
+        ("サトウ", "サウト", True),
+        ("サトウ", "トサウ", True),
+        ("サトウ", "スズキ", False),
+        ("ア", "アイウ", False),
+    ],
 )
 def test_within_one_edit(a: str, b: str, expected: bool) -> None:
     assert within_one_edit(a, b) is expected

@@ -14,8 +14,15 @@ from kojin.registry.domain import Address, Resident, Sex
 from tests.linkage.conftest import Town
 
 
-def _member(resident_id_hint: str, name: str, kana: str, sex: str, born: date, postal: str, address: str,
-            ) -> MemberRecord:
+def _member(
+    resident_id_hint: str,
+    name: str,
+    kana: str,
+    sex: str,
+    born: date,
+    postal: str,
+    address: str,
+) -> MemberRecord:
     return MemberRecord(resident_id_hint, name, kana, Sex(sex), born, postal, address)
 
 
@@ -45,12 +52,9 @@ def test_register_changes_reach_the_index_through_events(kojin: Kojin, town: Tow
     kojin.matching.refresh_index()
     kojin.register.move_within(town.yamada.resident_id, Address("1130024", "", "", "", "1丁目1番1号"))
     kojin.register.change_name(town.mother.resident_id, name="佐藤　和子", kana="サトウ　カズコ")
-    stale = _member("M-2", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1130033",
-                    "東京都文京区本郷4-15-14")
-    current = _member("M-3", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1130024",
-                      "東京都文京区西片1-1-1")
-    maiden = _member("M-4", "高橋　和子", "タカハシ　カズコ", "2", date(1960, 2, 3), "1120012",
-                     "東京都文京区大塚1-2-3")
+    stale = _member("M-2", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1130033", "東京都文京区本郷4-15-14")
+    current = _member("M-3", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1130024", "東京都文京区西片1-1-1")
+    maiden = _member("M-4", "高橋　和子", "タカハシ　カズコ", "2", date(1960, 2, 3), "1120012", "東京都文京区大塚1-2-3")
     moved, linked, renamed = kojin.matching.link_members(agency, [stale, current, maiden])
     assert moved.decision is Decision.REVIEW and "moved" in moved.reasons.split(";")
     assert linked.decision is Decision.LINKED and linked.resident_id == town.yamada.resident_id
@@ -61,8 +65,9 @@ def test_register_changes_reach_the_index_through_events(kojin: Kojin, town: Tow
 
 
 def test_review_decision_is_recorded_with_clerk_and_time(kojin: Kojin, town: Town, agency: str) -> None:
-    ambiguous = _member("M-5", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1000001",
-                        "東京都千代田区千代田1-1")
+    ambiguous = _member(
+        "M-5", "山田　太郎", "ヤマダ　タロウ", "1", date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1"
+    )
     [outcome] = kojin.matching.link_members(agency, [ambiguous])
     assert outcome.decision is Decision.REVIEW and outcome.case_id is not None
     case = kojin.matching.case(outcome.case_id)
@@ -83,15 +88,17 @@ def test_review_decision_is_recorded_with_clerk_and_time(kojin: Kojin, town: Tow
     shown = kojin.matching.case(outcome.case_id)
     assert shown.status == "linked"
     assert [(d.clerk, d.outcome, d.resident_id) for d in shown.decisions] == [
-        ("窓口 田中", "link", town.double.resident_id)]
+        ("窓口 田中", "link", town.double.resident_id)
+    ]
     [link] = [r for r in kojin.matching.iter_links() if r.member_id == "M-5"]
     assert (link.method, link.resident_id, link.agency_code) == ("clerk", town.double.resident_id, made.agency_code)
     assert kojin.matching.cases() == []
 
 
 def test_no_match_decision_and_resubmission(kojin: Kojin, town: Town, agency: str) -> None:
-    nobody = _member("M-6", "勅使河原　蓮", "テシガワラ　レン", "1", date(2001, 1, 1), "1130033",
-                     "東京都文京区本郷1-1-1")
+    nobody = _member(
+        "M-6", "勅使河原　蓮", "テシガワラ　レン", "1", date(2001, 1, 1), "1130033", "東京都文京区本郷1-1-1"
+    )
     [first] = kojin.matching.link_members(agency, [nobody])
     assert first.decision is Decision.NO_MATCH and first.case_id is not None
     [second] = kojin.matching.link_members(agency, [nobody])

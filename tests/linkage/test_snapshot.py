@@ -14,12 +14,15 @@ from kojin.linkage.store import index_snapshots, index_state, resident_keys
 from kojin.registry.domain import Address, Sex
 from tests.linkage.conftest import Town
 
-YAMADA = MemberRecord("M-1", "山田太郎", "ﾔﾏﾀﾞ ﾀﾛｳ", Sex("1"), date(1980, 4, 1), "1130033",
-                      "東京都文京区本郷四丁目十五番十四号")
-MAIDEN = MemberRecord("M-2", "高橋　和子", "タカハシ　カズコ", Sex("2"), date(1960, 2, 3), "1120012",
-                      "東京都文京区大塚1-2-3")
-MOVED = MemberRecord("M-3", "山田　太郎", "ヤマダ　タロウ", Sex("1"), date(1980, 4, 1), "1130024",
-                     "東京都文京区西片1-1-1")
+YAMADA = MemberRecord(
+    "M-1", "山田太郎", "ﾔﾏﾀﾞ ﾀﾛｳ", Sex("1"), date(1980, 4, 1), "1130033", "東京都文京区本郷四丁目十五番十四号"
+)
+MAIDEN = MemberRecord(
+    "M-2", "高橋　和子", "タカハシ　カズコ", Sex("2"), date(1960, 2, 3), "1120012", "東京都文京区大塚1-2-3"
+)
+MOVED = MemberRecord(
+    "M-3", "山田　太郎", "ヤマダ　タロウ", Sex("1"), date(1980, 4, 1), "1130024", "東京都文京区西片1-1-1"
+)
 
 
 def _generations(kojin: Kojin) -> list[int]:
@@ -54,8 +57,9 @@ def test_old_names_and_addresses_survive_the_snapshot(kojin: Kojin, town: Town) 
     kojin.register.move_within(town.yamada.resident_id, Address("1130024", "", "", "", "1丁目1番1号"))
     kojin.register.change_name(town.mother.resident_id, name="佐藤　和子", kana="サトウ　カズコ")
     kojin.matching.refresh_index()
-    stale = MemberRecord("M-4", "山田　太郎", "ヤマダ　タロウ", Sex("1"), date(1980, 4, 1), "1130033",
-                         "東京都文京区本郷4-15-14")
+    stale = MemberRecord(
+        "M-4", "山田　太郎", "ヤマダ　タロウ", Sex("1"), date(1980, 4, 1), "1130033", "東京都文京区本郷4-15-14"
+    )
     cold = _fresh_matches(kojin, [stale, MAIDEN, MOVED])  # read from the keys, snapshot stored
     warm = _fresh_matches(kojin, [stale, MAIDEN, MOVED])  # read from the snapshot
     assert warm == cold

@@ -24,8 +24,9 @@ def client(kojin: Kojin) -> Iterator[TestClient]:
 
 @pytest.fixture
 def case_id(kojin: Kojin, town: Town, agency: str) -> int:
-    member = MemberRecord("W-1", "山田　太郎", "ヤマダ　タロウ", Sex.MALE, date(1980, 4, 1), "1000001",
-                          "東京都千代田区千代田1-1")
+    member = MemberRecord(
+        "W-1", "山田　太郎", "ヤマダ　タロウ", Sex.MALE, date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1"
+    )
     [outcome] = kojin.matching.link_members(agency, [member])
     assert outcome.case_id is not None
     return outcome.case_id
@@ -63,8 +64,9 @@ def test_decision_needs_the_token_and_a_clerk(client: TestClient, kojin: Kojin, 
 
     forged = client.post(url, data={"choice": choice, "clerk": "攻撃者", "csrf_token": "1.deadbeef"})
     assert forged.status_code == 403 and "フォームの有効期限" in forged.text
-    other_case = client.post(url, data={"choice": choice, "clerk": "x",
-                                        "csrf_token": kojin.matching.csrf_token(f"case:{case_id + 1}")})
+    other_case = client.post(
+        url, data={"choice": choice, "clerk": "x", "csrf_token": kojin.matching.csrf_token(f"case:{case_id + 1}")}
+    )
     assert other_case.status_code == 403
     no_clerk = client.post(url, data={"choice": choice, "clerk": "", "csrf_token": token})
     assert no_clerk.status_code == 422 and "担当者名" in no_clerk.text
@@ -72,8 +74,7 @@ def test_decision_needs_the_token_and_a_clerk(client: TestClient, kojin: Kojin, 
     assert no_choice.status_code == 400
     assert kojin.matching.case(case_id).status == "open"
 
-    done = client.post(url, data={"choice": choice, "clerk": "窓口 田中", "csrf_token": token},
-                       follow_redirects=False)
+    done = client.post(url, data={"choice": choice, "clerk": "窓口 田中", "csrf_token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"{url}?done=1"
     shown = client.get(done.headers["location"])
     assert "判断を記録しました" in shown.text and "窓口 田中" in shown.text
@@ -87,5 +88,6 @@ def test_decision_needs_the_token_and_a_clerk(client: TestClient, kojin: Kojin, 
 def test_unknown_case_is_a_page(client: TestClient) -> None:
     missing = client.get("/linkage/review/424242")
     assert missing.status_code == 404 and '<html lang="ja">' in missing.text
-    assert client.post("/linkage/review/424242", data={"choice": "no_match", "clerk": "x",
-                                                       "csrf_token": "x"}).status_code in (403, 404)
+    assert client.post(
+        "/linkage/review/424242", data={"choice": "no_match", "clerk": "x", "csrf_token": "x"}
+    ).status_code in (403, 404)

@@ -105,9 +105,11 @@ def test_fresh_people_skip_codes_and_numbers_already_taken(kojin: Kojin, monkeyp
     clashing, fresh = code(12), [code(20 + i) for i in range(6)]
     planted = derivation.candidate(clashing)
     with kojin.numbering.engine.begin() as conn:
-        conn.execute(numbers.insert().values(
-            number=planted, juminhyo_code=code(13), status="retired", issued_at=datetime.now(UTC)
-        ))
+        conn.execute(
+            numbers.insert().values(
+                number=planted, juminhyo_code=code(13), status="retired", issued_at=datetime.now(UTC)
+            )
+        )
     planned = [taken_code, clashing, fresh[0], fresh[0], *fresh[1:]]
     draw_order = list(dict.fromkeys(planned))
 

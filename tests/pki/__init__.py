@@ -60,9 +60,7 @@ def authority(
     database_url: str | None = None,
 ) -> Iterator[CertificateAuthority]:
     with pki_store(directory, database_url) as db:
-        ca = CertificateAuthority(
-            db.engine("pki"), algorithm=algorithm, base_url=base_url, clock=clock
-        )
+        ca = CertificateAuthority(db.engine("pki"), algorithm=algorithm, base_url=base_url, clock=clock)
         ca.bootstrap()
         yield ca
 

@@ -35,15 +35,11 @@ def client(ca: CertificateAuthority) -> Iterator[TestClient]:
 
 
 def _auth(ca: CertificateAuthority) -> IssuedCertificate:
-    return ca.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH
-    )
+    return ca.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH)
 
 
 def _request(ca: CertificateAuthority, issued: IssuedCertificate, nonce: bytes | None = None) -> bytes:
-    return build_ocsp_request(
-        issued.certificate, ca.ca("auth").certificate, nonce=nonce, algorithm=hashes.SHA1()
-    )
+    return build_ocsp_request(issued.certificate, ca.ca("auth").certificate, nonce=nonce, algorithm=hashes.SHA1())
 
 
 def _ocsp(reply_content: bytes) -> ocsp.OCSPResponse:
@@ -88,7 +84,8 @@ def test_crl_endpoint(ca: CertificateAuthority, client: TestClient) -> None:
 def test_ocsp_post(ca: CertificateAuthority, client: TestClient) -> None:
     issued = _auth(ca)
     reply = client.post(
-        "/pki/ocsp", content=_request(ca, issued, b"a nonce"),
+        "/pki/ocsp",
+        content=_request(ca, issued, b"a nonce"),
         headers={"Content-Type": "application/ocsp-request"},
     )
     assert reply.status_code == 200
@@ -114,9 +111,7 @@ def test_ocsp_post_revoked_and_unknown_issuer(
     assert response.response_status is ocsp.OCSPResponseStatus.UNAUTHORIZED
 
 
-@pytest.mark.parametrize(
-    "body", [b"", b"garbage", b"\x30\x80\x00\x00", b"\x30\x82\x00\x05\x01", b"x" * 20_000]
-)
+@pytest.mark.parametrize("body", [b"", b"garbage", b"\x30\x80\x00\x00", b"\x30\x82\x00\x05\x01", b"x" * 20_000])
 def test_ocsp_post_garbage_is_malformed_request(client: TestClient, body: bytes) -> None:
     reply = client.post("/pki/ocsp", content=body, headers={"Content-Type": "application/ocsp-request"})
     assert reply.status_code == 200
@@ -165,9 +160,7 @@ def test_decode_get_request_forms() -> None:
     assert decode_get_request("@@@") is None
 
 
-def test_ocsp_never_answers_500(
-    ca: CertificateAuthority, client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ocsp_never_answers_500(ca: CertificateAuthority, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     issued = _auth(ca)
 
     def broken(serial: int) -> None:

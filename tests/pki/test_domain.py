@@ -216,7 +216,9 @@ def test_parse_der_utf8string_refuses(bad: bytes) -> None:
 def test_basic_items_round_trip_keeps_variant_characters() -> None:
     # 髙 (U+9AD9) and 𠮷 (U+20BB7) and an IVS sequence must survive unchanged.
     items = BasicFourItems(
-        name="髙橋 𠮷男\U000e0100", address="東京都文京区本郷七丁目3番1号", birth_date=date(1970, 1, 2),
+        name="髙橋 𠮷男\U000e0100",
+        address="東京都文京区本郷七丁目3番1号",
+        birth_date=date(1970, 1, 2),
         sex="2",
     )
     pairs = basic_items_to_other_names(items)
@@ -248,7 +250,10 @@ def test_basic_items_must_all_be_present_once() -> None:
 )
 def test_basic_items_validation(change: dict[str, object], code: str) -> None:
     values: dict[str, object] = {
-        "name": "山田", "address": "東京都", "birth_date": date(1970, 1, 2), "sex": "1",
+        "name": "山田",
+        "address": "東京都",
+        "birth_date": date(1970, 1, 2),
+        "sex": "1",
     }
     values.update(change)
     with pytest.raises(InvalidInput) as caught:

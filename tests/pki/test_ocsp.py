@@ -76,9 +76,7 @@ def _ask(
 # -- the responder ---------------------------------------------------------------------
 
 
-def test_good_answer_is_signed_by_the_issuing_ca(
-    ca: CertificateAuthority, responder: OcspResponder
-) -> None:
+def test_good_answer_is_signed_by_the_issuing_ca(ca: CertificateAuthority, responder: OcspResponder) -> None:
     issued = _auth(ca)
     issuer = ca.ca("auth").certificate
     response = _ask(responder, issued.certificate, issuer, nonce=b"0123456789abcdef")
@@ -96,9 +94,7 @@ def test_good_answer_is_signed_by_the_issuing_ca(
     assert response.certificates == [issuer]
     key = issuer.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
-    key.verify(
-        response.signature, response.tbs_response_bytes, ec.ECDSA(hashes.SHA256())
-    )
+    key.verify(response.signature, response.tbs_response_bytes, ec.ECDSA(hashes.SHA256()))
 
 
 def test_sha256_cert_id(ca: CertificateAuthority, responder: OcspResponder) -> None:
@@ -122,20 +118,30 @@ def test_revoked_answer(ca: CertificateAuthority, responder: OcspResponder) -> N
 def test_unknown_answers(ca: CertificateAuthority, responder: OcspResponder) -> None:
     issued = _auth(ca)
     # an auth serial asked about under the sign CA is not the sign CA's
-    request = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        issuer_name_hash(ca.ca("sign").certificate, hashes.SHA1()),
-        issuer_key_hash(ca.ca("sign").certificate, hashes.SHA1()),
-        issued.serial,
-        hashes.SHA1(),
-    ).build().public_bytes(serialization.Encoding.DER)
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            issuer_name_hash(ca.ca("sign").certificate, hashes.SHA1()),
+            issuer_key_hash(ca.ca("sign").certificate, hashes.SHA1()),
+            issued.serial,
+            hashes.SHA1(),
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
     response = ocsp.load_der_ocsp_response(responder.respond(request))
     assert response.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
-    request = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        issuer_name_hash(ca.ca("auth").certificate, hashes.SHA1()),
-        issuer_key_hash(ca.ca("auth").certificate, hashes.SHA1()),
-        424242,
-        hashes.SHA1(),
-    ).build().public_bytes(serialization.Encoding.DER)
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            issuer_name_hash(ca.ca("auth").certificate, hashes.SHA1()),
+            issuer_key_hash(ca.ca("auth").certificate, hashes.SHA1()),
+            424242,
+            hashes.SHA1(),
+        )
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
     response = ocsp.load_der_ocsp_response(responder.respond(request))
     assert response.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
     assert response.serial_number == 424242
@@ -149,9 +155,7 @@ def test_root_answers_for_the_issuing_cas(ca: CertificateAuthority, responder: O
 def test_unknown_issuer_is_unauthorized(
     ca: CertificateAuthority, foreign: CertificateAuthority, responder: OcspResponder
 ) -> None:
-    stranger = foreign.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH
-    )
+    stranger = foreign.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH)
     response = _ask(responder, stranger.certificate, foreign.ca("auth").certificate)
     assert response.response_status is ocsp.OCSPResponseStatus.UNAUTHORIZED
 
@@ -207,12 +211,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def test_verify_signature_certificate(
-    ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore
-) -> None:
+def test_verify_signature_certificate(ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore) -> None:
     issued = _sign(ca)
     verified = verify_end_entity(
-        issued.der, expected_kind=CertKind.SIGN, at=_now(), ocsp_lookup=_client(responder),
+        issued.der,
+        expected_kind=CertKind.SIGN,
+        at=_now(),
+        ocsp_lookup=_client(responder),
         trust=trust,
     )
     assert verified.serial == issued.serial and verified.kind is CertKind.SIGN
@@ -223,18 +228,22 @@ def test_verify_signature_certificate(
     assert verified.revocation.status is OcspStatus.GOOD
     # PEM and certificate objects are accepted too
     verify_end_entity(
-        issued.pem, expected_kind=CertKind.SIGN, at=_now(), ocsp_lookup=_client(responder),
+        issued.pem,
+        expected_kind=CertKind.SIGN,
+        at=_now(),
+        ocsp_lookup=_client(responder),
         trust=trust,
     )
 
 
-def test_verify_auth_certificate(
-    ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore
-) -> None:
+def test_verify_auth_certificate(ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore) -> None:
     issued = _auth(ca)
     verified = verify_end_entity(
-        issued.certificate, expected_kind=CertKind.AUTH, at=_now(),
-        ocsp_lookup=_client(responder), trust=ca.trust_store(),
+        issued.certificate,
+        expected_kind=CertKind.AUTH,
+        at=_now(),
+        ocsp_lookup=_client(responder),
+        trust=ca.trust_store(),
     )
     assert verified.basic_items is None and verified.kind is CertKind.AUTH
 
@@ -242,13 +251,19 @@ def test_verify_auth_certificate(
 def test_wrong_kind(ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore) -> None:
     with pytest.raises(NotPermitted) as caught:
         verify_end_entity(
-            _auth(ca).der, expected_kind=CertKind.SIGN, at=_now(), ocsp_lookup=_client(responder),
+            _auth(ca).der,
+            expected_kind=CertKind.SIGN,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.wrong_kind"
     with pytest.raises(NotPermitted) as caught:
         verify_end_entity(
-            _sign(ca).der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            _sign(ca).der,
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.wrong_kind"
@@ -262,14 +277,20 @@ def test_dates(ca: CertificateAuthority, trust: TrustStore) -> None:
 
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=issued.not_after + timedelta(seconds=1),
-            ocsp_lookup=never, trust=trust,
+            issued.der,
+            expected_kind=CertKind.AUTH,
+            at=issued.not_after + timedelta(seconds=1),
+            ocsp_lookup=never,
+            trust=trust,
         )
     assert caught.value.code == "pki.expired"
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=issued.not_before - timedelta(seconds=1),
-            ocsp_lookup=never, trust=trust,
+            issued.der,
+            expected_kind=CertKind.AUTH,
+            at=issued.not_before - timedelta(seconds=1),
+            ocsp_lookup=never,
+            trust=trust,
         )
     assert caught.value.code == "pki.not_yet_valid"
 
@@ -279,21 +300,23 @@ def test_revoked(ca: CertificateAuthority, responder: OcspResponder, trust: Trus
     ca.revoke(issued.serial, "key_compromise")
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            issued.der,
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.revoked"
 
 
-def test_foreign_ca(
-    foreign: CertificateAuthority, responder: OcspResponder, trust: TrustStore
-) -> None:
-    stranger = foreign.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH
-    )
+def test_foreign_ca(foreign: CertificateAuthority, responder: OcspResponder, trust: TrustStore) -> None:
+    stranger = foreign.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH)
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            stranger.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            stranger.der,
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.foreign_ca"
@@ -317,8 +340,11 @@ def test_forged_signature(ca: CertificateAuthority, responder: OcspResponder, tr
     forged = builder.sign(forger, hashes.SHA256())
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            forged.public_bytes(serialization.Encoding.DER), expected_kind=CertKind.AUTH,
-            at=_now(), ocsp_lookup=_client(responder), trust=trust,
+            forged.public_bytes(serialization.Encoding.DER),
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
+            trust=trust,
         )
     assert caught.value.code == "pki.bad_signature"
 
@@ -333,7 +359,10 @@ def test_issuing_ca_not_under_our_root(
     )
     with pytest.raises(Unauthenticated) as caught:
         verify_end_entity(
-            _auth(ca).der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            _auth(ca).der,
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=mixed,
         )
     assert (caught.value.code, caught.value.field) == ("pki.bad_signature", "issuer")
@@ -361,9 +390,7 @@ def test_unknown_critical_extension_is_malformed(
         builder = builder.add_extension(extension.value, critical=extension.critical)
     odd = builder.sign(ca.ca("auth").signing_key, hashes.SHA256())
     with pytest.raises(InvalidInput) as caught:
-        verify_end_entity(
-            odd, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=trust
-        )
+        verify_end_entity(odd, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder), trust=trust)
     assert caught.value.code == "pki.malformed"
 
 
@@ -376,12 +403,13 @@ def test_unknown_critical_extension_is_malformed(
         b"\xff" * 64,
     ],
 )
-def test_malformed_certificates(
-    garbage: bytes, responder: OcspResponder, trust: TrustStore
-) -> None:
+def test_malformed_certificates(garbage: bytes, responder: OcspResponder, trust: TrustStore) -> None:
     with pytest.raises(InvalidInput) as caught:
         verify_end_entity(
-            garbage, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            garbage,
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.malformed"
@@ -399,7 +427,10 @@ def test_version_1_certificate_is_malformed(
     del der[marker : marker + 5]
     with pytest.raises(KojinError) as caught:
         verify_end_entity(
-            bytes(der), expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=_client(responder),
+            bytes(der),
+            expected_kind=CertKind.AUTH,
+            at=_now(),
+            ocsp_lookup=_client(responder),
             trust=trust,
         )
     assert caught.value.code == "pki.malformed"
@@ -423,7 +454,10 @@ def test_mutated_certificates_only_raise_kojin_errors(
     try:
         verify_end_entity(
             bytes(der[:cut]) if data.draw(st.booleans()) else bytes(der),
-            expected_kind=CertKind.SIGN, at=_now(), ocsp_lookup=_client(responder), trust=trust,
+            expected_kind=CertKind.SIGN,
+            at=_now(),
+            ocsp_lookup=_client(responder),
+            trust=trust,
         )
     except KojinError as exc:
         assert exc.code.startswith("pki.")
@@ -439,19 +473,13 @@ def test_revocation_unknown_and_unavailable(ca: CertificateAuthority, trust: Tru
         raise ConnectionError("responder unreachable")
 
     with pytest.raises(Unauthenticated) as caught:
-        verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=unknown, trust=trust
-        )
+        verify_end_entity(issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=unknown, trust=trust)
     assert caught.value.code == "pki.revocation_unknown"
     with pytest.raises(Unauthenticated) as caught:
-        verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=down, trust=trust
-        )
+        verify_end_entity(issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=down, trust=trust)
     assert caught.value.code == "pki.revocation_unavailable"
     with pytest.raises(Unauthenticated) as caught:
-        OcspClient(lambda request: (_ for _ in ()).throw(TimeoutError()))(
-            issued.certificate, ca.ca("auth").certificate
-        )
+        OcspClient(lambda request: (_ for _ in ()).throw(TimeoutError()))(issued.certificate, ca.ca("auth").certificate)
     assert caught.value.code == "pki.revocation_unavailable"
 
 
@@ -469,10 +497,11 @@ def test_client_rejects_bad_answers(ca: CertificateAuthority, responder: OcspRes
         "nonce not echoed": lambda request: answer_for(issued.certificate),
         "another certificate": lambda request: responder.respond(
             build_ocsp_request(
-                other.certificate, issuer,
-                nonce=ocsp.load_der_ocsp_request(request).extensions.get_extension_for_class(
-                    x509.OCSPNonce
-                ).value.nonce,
+                other.certificate,
+                issuer,
+                nonce=ocsp.load_der_ocsp_request(request)
+                .extensions.get_extension_for_class(x509.OCSPNonce)
+                .value.nonce,
             )
         ),
         "signature does not verify": lambda request: _flip_signature(responder.respond(request)),
@@ -487,9 +516,9 @@ def test_client_rejects_bad_answers(ca: CertificateAuthority, responder: OcspRes
     # an answer from the issuer about the issuer's sibling CA is someone else's signature
     sign_issuer = ca.ca("sign").certificate
     with pytest.raises(Unauthenticated) as caught:
-        OcspClient(lambda request: responder.respond(
-            build_ocsp_request(_sign(ca).certificate, sign_issuer)
-        ), use_nonce=False)(issued.certificate, issuer)
+        OcspClient(
+            lambda request: responder.respond(build_ocsp_request(_sign(ca).certificate, sign_issuer)), use_nonce=False
+        )(issued.certificate, issuer)
     assert caught.value.code == "pki.ocsp_invalid"
 
 
@@ -520,9 +549,7 @@ def test_unsuccessful_status_is_unavailable(ca: CertificateAuthority, foreign: C
 # -- the cache ---------------------------------------------------------------------------------
 
 
-def test_cache_keeps_answers_until_next_update(
-    ca: CertificateAuthority, responder: OcspResponder
-) -> None:
+def test_cache_keeps_answers_until_next_update(ca: CertificateAuthority, responder: OcspResponder) -> None:
     clock = Clock()
     calls: list[int] = []
     client = _client(responder)
@@ -571,15 +598,11 @@ def test_cache_skips_unknown_and_is_bounded(ca: CertificateAuthority) -> None:
         OcspCache(lookup, max_entries=0)
 
 
-def test_verify_through_the_cache(
-    ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore
-) -> None:
+def test_verify_through_the_cache(ca: CertificateAuthority, responder: OcspResponder, trust: TrustStore) -> None:
     cache = OcspCache(_client(responder))
     issued = _auth(ca)
     for _ in range(3):
-        verify_end_entity(
-            issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=cache, trust=trust
-        )
+        verify_end_entity(issued.der, expected_kind=CertKind.AUTH, at=_now(), ocsp_lookup=cache, trust=trust)
     assert (cache.misses, cache.hits) == (1, 2)
 
 
@@ -628,9 +651,7 @@ def test_a_trust_store_is_a_cache_key_by_value(
     assert caught.value.code == "pki.foreign_ca"
 
 
-def test_cache_knows_an_issuer_by_its_bytes(
-    ca: CertificateAuthority, foreign: CertificateAuthority
-) -> None:
+def test_cache_knows_an_issuer_by_its_bytes(ca: CertificateAuthority, foreign: CertificateAuthority) -> None:
     clock = Clock()
     asked: list[bytes] = []
 

@@ -49,9 +49,7 @@ def base_url(listener: socket.socket) -> str:
 
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory, base_url: str) -> Iterator[CertificateAuthority]:
-    with authority(
-        tmp_path_factory.mktemp("pki-openssl"), algorithm="rsa2048", base_url=base_url
-    ) as made:
+    with authority(tmp_path_factory.mktemp("pki-openssl"), algorithm="rsa2048", base_url=base_url) as made:
         yield made
 
 
@@ -60,9 +58,7 @@ def server(ca: CertificateAuthority, listener: socket.socket, base_url: str) -> 
     app = FastAPI()
     app.include_router(make_router(ca))
     # No websockets: nothing here needs them, and importing them can warn.
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", ws="none"
-    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", ws="none")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
@@ -87,9 +83,7 @@ def files(ca: CertificateAuthority, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["openssl", *map(str, args)], capture_output=True, text=True, timeout=30, check=False
-    )
+    return subprocess.run(["openssl", *map(str, args)], capture_output=True, text=True, timeout=30, check=False)
 
 
 def _write_cert(directory: Path, issued: IssuedCertificate) -> Path:
@@ -111,14 +105,20 @@ def _fetch_crl_pem(server: str, ca_name: str, directory: Path) -> Path:
 
 def _verify(files: Path, issuing: str, cert: Path, crl: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return _openssl(
-        "verify", "-crl_check", *extra, "-CAfile", files / "root.pem",
-        "-untrusted", files / f"{issuing}.pem", "-CRLfile", crl, cert,
+        "verify",
+        "-crl_check",
+        *extra,
+        "-CAfile",
+        files / "root.pem",
+        "-untrusted",
+        files / f"{issuing}.pem",
+        "-CRLfile",
+        crl,
+        cert,
     )
 
 
-def test_openssl_verify_accepts_valid_and_rejects_revoked(
-    ca: CertificateAuthority, server: str, files: Path
-) -> None:
+def test_openssl_verify_accepts_valid_and_rejects_revoked(ca: CertificateAuthority, server: str, files: Path) -> None:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     good = ca.issue_signature_certificate(rsa_key.public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
     bad = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
@@ -139,9 +139,7 @@ def test_openssl_verify_accepts_valid_and_rejects_revoked(
     assert wrong.returncode != 0
 
 
-def test_openssl_verify_auth_certificate_for_client_auth(
-    ca: CertificateAuthority, server: str, files: Path
-) -> None:
+def test_openssl_verify_auth_certificate_for_client_auth(ca: CertificateAuthority, server: str, files: Path) -> None:
     issued = ca.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH)
     crl = _fetch_crl_pem(server, "auth", files)
     result = _verify(files, "auth", _write_cert(files, issued), crl, "-x509_strict", "-purpose", "sslclient")
@@ -162,8 +160,16 @@ def test_openssl_checks_the_crl_itself(ca: CertificateAuthority, server: str, fi
 
 def _ocsp(server: str, files: Path, issuing: str, cert: Path) -> subprocess.CompletedProcess[str]:
     return _openssl(
-        "ocsp", "-issuer", files / f"{issuing}.pem", "-cert", cert,
-        "-url", f"{server}/pki/ocsp", "-CAfile", files / "root.pem", "-resp_text",
+        "ocsp",
+        "-issuer",
+        files / f"{issuing}.pem",
+        "-cert",
+        cert,
+        "-url",
+        f"{server}/pki/ocsp",
+        "-CAfile",
+        files / "root.pem",
+        "-resp_text",
     )
 
 
@@ -190,9 +196,7 @@ def test_openssl_ocsp_good_and_revoked(ca: CertificateAuthority, server: str, fi
     assert "Reason: keyCompromise" in output
 
 
-def test_openssl_ocsp_signature_certificate(
-    ca: CertificateAuthority, server: str, files: Path
-) -> None:
+def test_openssl_ocsp_signature_certificate(ca: CertificateAuthority, server: str, files: Path) -> None:
     issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
     answer = _ocsp(server, files, "sign", _write_cert(files, issued))
     output = answer.stdout + answer.stderr
@@ -204,30 +208,32 @@ def test_openssl_ocsp_foreign_issuer_is_unauthorized(
     ca: CertificateAuthority, server: str, files: Path, tmp_path: Path
 ) -> None:
     with authority(tmp_path / "other") as other:
-        stranger = other.issue_auth_certificate(
-            card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH
-        )
+        stranger = other.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=ADULT_BIRTH)
         (tmp_path / "other-auth.pem").write_bytes(other.ca_pem("auth"))
         cert = tmp_path / "stranger.pem"
         cert.write_bytes(stranger.pem)
         answer = _openssl(
-            "ocsp", "-issuer", tmp_path / "other-auth.pem", "-cert", cert,
-            "-url", f"{server}/pki/ocsp", "-CAfile", files / "root.pem",
+            "ocsp",
+            "-issuer",
+            tmp_path / "other-auth.pem",
+            "-cert",
+            cert,
+            "-url",
+            f"{server}/pki/ocsp",
+            "-CAfile",
+            files / "root.pem",
         )
     output = answer.stdout + answer.stderr
     assert "unauthorized" in output.lower()
 
 
-def test_openssl_shows_the_basic_items_in_the_san(
-    ca: CertificateAuthority, files: Path
-) -> None:
+def test_openssl_shows_the_basic_items_in_the_san(ca: CertificateAuthority, files: Path) -> None:
     issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
     result = _openssl("x509", "-in", _write_cert(files, issued), "-noout", "-text")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "X509v3 Subject Alternative Name" in text
-    for oid in ("1.2.392.200149.8.5.5.1", "1.2.392.200149.8.5.5.3", "1.2.392.200149.8.5.5.4",
-                "1.2.392.200149.8.5.5.5"):
+    for oid in ("1.2.392.200149.8.5.5.1", "1.2.392.200149.8.5.5.3", "1.2.392.200149.8.5.5.4", "1.2.392.200149.8.5.5.5"):
         assert oid in text
     assert "Digital Signature, Non Repudiation" in text
     assert "sha256WithRSAEncryption" in text

@@ -58,12 +58,12 @@ def store_url(database: str, pg_template: Settings | None) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def ca(
-    tmp_path_factory: pytest.TempPathFactory, store_url: str | None
-) -> Iterator[CertificateAuthority]:
+def ca(tmp_path_factory: pytest.TempPathFactory, store_url: str | None) -> Iterator[CertificateAuthority]:
     """The default CA: RSA-2048, as JPKI."""
     with authority(
-        tmp_path_factory.mktemp("pki-rsa"), algorithm="rsa2048", base_url="http://ca.test:8000/",
+        tmp_path_factory.mktemp("pki-rsa"),
+        algorithm="rsa2048",
+        base_url="http://ca.test:8000/",
         database_url=store_url,
     ) as made:
         yield made
@@ -76,7 +76,10 @@ def rsa_card_key() -> rsa.RSAPrivateKey:
 
 def _auth(ca: CertificateAuthority, code: str = CODE, **kw: object) -> IssuedCertificate:
     return ca.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=code, birth_date=ADULT_BIRTH, **kw  # type: ignore[arg-type]
+        card_key().public_key(),
+        juminhyo_code=code,
+        birth_date=ADULT_BIRTH,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -200,11 +203,12 @@ def test_auth_certificate_profile(ca: CertificateAuthority, rsa_card_key: rsa.RS
     assert cert.not_valid_after_utc == datetime(2031, 6, 15, 14, 59, 59, tzinfo=UTC)
 
 
-def test_signature_certificate_profile(
-    ca: CertificateAuthority, rsa_card_key: rsa.RSAPrivateKey
-) -> None:
+def test_signature_certificate_profile(ca: CertificateAuthority, rsa_card_key: rsa.RSAPrivateKey) -> None:
     issued = ca.issue_signature_certificate(
-        rsa_card_key.public_key(), juminhyo_code=CODE, today=TODAY, **PERSON  # type: ignore[arg-type]
+        rsa_card_key.public_key(),
+        juminhyo_code=CODE,
+        today=TODAY,
+        **PERSON,  # type: ignore[arg-type]
     )
     cert = issued.certificate
     cert.verify_directly_issued_by(ca.ca("sign").certificate)
@@ -231,12 +235,16 @@ def test_signature_certificate_profile(
 
 def test_leap_day_holder(ca: CertificateAuthority) -> None:
     issued = ca.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=CODE, birth_date=date(2000, 2, 29),
+        card_key().public_key(),
+        juminhyo_code=CODE,
+        birth_date=date(2000, 2, 29),
         today=date(2027, 3, 1),
     )
     assert issued.not_after == datetime(2032, 2, 29, 14, 59, 59, tzinfo=UTC)
     issued = ca.issue_auth_certificate(
-        card_key().public_key(), juminhyo_code=CODE, birth_date=date(2000, 2, 29),
+        card_key().public_key(),
+        juminhyo_code=CODE,
+        birth_date=date(2000, 2, 29),
         today=date(2028, 3, 1),
     )
     assert issued.not_after == datetime(2033, 2, 28, 14, 59, 59, tzinfo=UTC)
@@ -246,15 +254,25 @@ def test_signature_refused_under_15_and_nothing_stored(ca: CertificateAuthority)
     before = _count(ca, certificates)
     with pytest.raises(NotPermitted) as caught:
         ca.issue_signature_certificate(
-            card_key().public_key(), juminhyo_code=OTHER_CODE, name="山田 花子",
-            address="東京都文京区", birth_date=date(2011, 11, 25), sex="2", today=TODAY,
+            card_key().public_key(),
+            juminhyo_code=OTHER_CODE,
+            name="山田 花子",
+            address="東京都文京区",
+            birth_date=date(2011, 11, 25),
+            sex="2",
+            today=TODAY,
         )
     assert caught.value.code == "pki.signature_under_15"
     assert _count(ca, certificates) == before
     # the day of the 15th birthday is fine, and a child may hold the auth certificate
     ca.issue_signature_certificate(
-        card_key().public_key(), juminhyo_code=OTHER_CODE, name="山田 花子",
-        address="東京都文京区", birth_date=date(2011, 11, 24), sex="2", today=TODAY,
+        card_key().public_key(),
+        juminhyo_code=OTHER_CODE,
+        name="山田 花子",
+        address="東京都文京区",
+        birth_date=date(2011, 11, 24),
+        sex="2",
+        today=TODAY,
     )
     ca.issue_auth_certificate(
         card_key().public_key(), juminhyo_code=OTHER_CODE, birth_date=date(2020, 1, 1), today=TODAY
@@ -305,13 +323,13 @@ def test_bad_person_data(ca: CertificateAuthority) -> None:
     assert caught.value.code == "pki.bad_juminhyo_code"
     with pytest.raises(InvalidInput) as caught:
         ca.issue_signature_certificate(
-            card_key().public_key(), juminhyo_code=CODE, **{**PERSON, "sex": "9"}  # type: ignore[arg-type]
+            card_key().public_key(),
+            juminhyo_code=CODE,
+            **{**PERSON, "sex": "9"},  # type: ignore[arg-type]
         )
     assert caught.value.code == "pki.bad_sex"
     with pytest.raises(InvalidInput) as caught:
-        ca.issue_auth_certificate(
-            card_key().public_key(), juminhyo_code=CODE, birth_date=date(2030, 1, 1), today=TODAY
-        )
+        ca.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=date(2030, 1, 1), today=TODAY)
     assert caught.value.code == "pki.birth_after_issue"
     assert _count(ca, certificates) == before
 
@@ -332,9 +350,7 @@ def test_revoke_and_status(ca: CertificateAuthority) -> None:
     assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 1
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial)
     assert entry is not None
-    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is (
-        x509.ReasonFlags.key_compromise
-    )
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is (x509.ReasonFlags.key_compromise)
     assert crl.is_signature_valid(ca.ca("auth").certificate.public_key())  # type: ignore[arg-type]
     assert crl.next_update_utc is not None and crl.last_update_utc < crl.next_update_utc
     aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
@@ -463,9 +479,7 @@ def test_racing_revocations_of_one_serial(ca: CertificateAuthority) -> None:
     assert sorted(outcomes) == ["ok"] + ["pki.already_revoked"] * 5
 
 
-def test_crl_is_refreshed_when_half_its_life_has_passed(
-    tmp_path: Path, store_url: str | None
-) -> None:
+def test_crl_is_refreshed_when_half_its_life_has_passed(tmp_path: Path, store_url: str | None) -> None:
     clock = Clock(datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
     with authority(tmp_path, clock=clock, database_url=store_url) as timed:
         first = x509.load_der_x509_crl(timed.crl_der("sign"))
@@ -482,13 +496,9 @@ def test_crl_is_refreshed_when_half_its_life_has_passed(
 def test_expired_certificates_leave_the_crl(tmp_path: Path, store_url: str | None) -> None:
     clock = Clock(datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
     with authority(tmp_path, clock=clock, database_url=store_url) as timed:
-        old = timed.issue_auth_certificate(
-            card_key().public_key(), juminhyo_code=CODE, birth_date=date(1990, 11, 30)
-        )
+        old = timed.issue_auth_certificate(card_key().public_key(), juminhyo_code=CODE, birth_date=date(1990, 11, 30))
         timed.revoke(old.serial, "superseded")
-        assert x509.load_der_x509_crl(timed.crl_der("auth")).get_revoked_certificate_by_serial_number(
-            old.serial
-        )
+        assert x509.load_der_x509_crl(timed.crl_der("auth")).get_revoked_certificate_by_serial_number(old.serial)
         clock.now = old.not_after + timedelta(seconds=1)
         crl = x509.load_der_x509_crl(timed.crl_der("auth"))
         assert crl.get_revoked_certificate_by_serial_number(old.serial) is None
@@ -499,9 +509,11 @@ def test_expired_certificates_leave_the_crl(tmp_path: Path, store_url: str | Non
 def test_store_keeps_state_not_personal_data(ca: CertificateAuthority) -> None:
     issued = _sign(ca)
     with ca.engine.connect() as conn:
-        row = conn.execute(
-            select(certificates).where(certificates.c.serial == format(issued.serial, "x"))
-        ).mappings().one()
+        row = (
+            conn.execute(select(certificates).where(certificates.c.serial == format(issued.serial, "x")))
+            .mappings()
+            .one()
+        )
         assert row["juminhyo_code"] == CODE and row["kind"] == "sign" and row["status"] == "good"
         assert set(row.keys()) & {"name", "address", "sex", "birth_date"} == set()
         assert conn.execute(select(func.count()).select_from(crls)).scalar_one() == 3
@@ -579,9 +591,7 @@ def test_directory_keys_are_encrypted_files(tmp_path: Path) -> None:
         backend.sign("missing", b"x")
 
 
-def test_directory_backend_needs_a_passphrase(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_directory_backend_needs_a_passphrase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
     with pytest.raises(RuntimeError, match=PASSPHRASE_ENV):
         EncryptedFileKeyBackend.in_directory(tmp_path)
@@ -592,9 +602,7 @@ def test_directory_backend_needs_a_passphrase(
     serialization.load_der_private_key(blob, password=b"from the environment")
 
 
-def test_store_keys_and_passphrase(
-    tmp_path: Path, store_url: str | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_store_keys_and_passphrase(tmp_path: Path, store_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PASSPHRASE_ENV, raising=False)
     with pki_store(tmp_path, store_url) as db:
         engine = db.engine("pki")
@@ -628,6 +636,7 @@ def test_backend_signing_key_refuses_other_hashes(ca: CertificateAuthority) -> N
         key.sign(b"x", padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
     with pytest.raises(NotImplementedError):
         key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )

@@ -40,10 +40,18 @@ class Town:
 @pytest.fixture
 def town(kojin: Kojin) -> Town:
     parent = resident(kojin, "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1))
-    child = resident(kojin, "山田　花子", "ヤマダ　ハナコ", date(2016, 5, 5), sex=Sex.FEMALE,
-                     head=parent.resident_id, relationship="子")
-    teen = resident(kojin, "山田　一郎", "ヤマダ　イチロウ", date(2010, 1, 10), head=parent.resident_id,
-                    relationship="子")
+    child = resident(
+        kojin,
+        "山田　花子",
+        "ヤマダ　ハナコ",
+        date(2016, 5, 5),
+        sex=Sex.FEMALE,
+        head=parent.resident_id,
+        relationship="子",
+    )
+    teen = resident(
+        kojin, "山田　一郎", "ヤマダ　イチロウ", date(2010, 1, 10), head=parent.resident_id, relationship="子"
+    )
     neighbour = resident(kojin, "佐藤　京子", "サトウ　キョウコ", date(1975, 9, 9), sex=Sex.FEMALE, block="2")
     return Town(*(Person(p, card(kojin, p)) for p in (parent, child, teen, neighbour)))
 

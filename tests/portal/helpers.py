@@ -86,7 +86,7 @@ class Browser:
         r = self.get("/portal/login")
         assert r.status_code == 200, r.text
         start = r.text.index('href="/reader/?') + len('href="')
-        return r.text[start:r.text.index('"', start)].replace("&amp;", "&")
+        return r.text[start : r.text.index('"', start)].replace("&amp;", "&")
 
     def insert(self, reader_url: str, card_id: str) -> str:
         page = self.get(reader_url).text
@@ -112,12 +112,25 @@ class Browser:
         return self.post("/portal/login", self.answer_of(signed.text))
 
 
-def resident(kojin: Kojin, name: str, kana: str, born: date, *, sex: Sex = Sex.MALE,
-             head: int | None = None, relationship: str = "世帯主", block: str = "1") -> Resident:
+def resident(
+    kojin: Kojin,
+    name: str,
+    kana: str,
+    born: date,
+    *,
+    sex: Sex = Sex.MALE,
+    head: int | None = None,
+    relationship: str = "世帯主",
+    block: str = "1",
+) -> Resident:
     details = PersonDetails(name, kana, sex, born, Address("1130033", "", "", "", block))
     household = kojin.register.get(head).household_id if head is not None else None
     reg = kojin.register.register(
-        details, municipality_code="13105", today=TODAY, household_id=household, relationship=relationship,
+        details,
+        municipality_code="13105",
+        today=TODAY,
+        household_id=household,
+        relationship=relationship,
     )
     return reg.resident
 
@@ -125,6 +138,9 @@ def resident(kojin: Kojin, name: str, kana: str, born: date, *, sex: Sex = Sex.M
 def card(kojin: Kojin, person: Resident, pin: str = PIN) -> IssuedCard:
     adult = person.age_on(TODAY) >= 15
     return kojin.cards.issue(
-        person.resident_id, auth_pin=pin, signature_password="ABC123" if adult else None, algorithm="p256",
+        person.resident_id,
+        auth_pin=pin,
+        signature_password="ABC123" if adult else None,
+        algorithm="p256",
         today=TODAY,
     )

@@ -15,9 +15,17 @@ from tests.portal.helpers import Browser
 ACCOUNT = {"bank_code": "0005", "branch_code": "123", "account_type": "ordinary", "account_number": "7654321"}
 
 
-@pytest.mark.parametrize("written", [
-    "ヤマダ　タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ", "やまだ たろう", "ヤマダタロウ", "  ヤマダ・タロウ ", "ﾔﾏﾀﾞﾀﾛｳ",
-])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "ヤマダ　タロウ",
+        "ﾔﾏﾀﾞ ﾀﾛｳ",
+        "やまだ たろう",
+        "ヤマダタロウ",
+        "  ヤマダ・タロウ ",
+        "ﾔﾏﾀﾞﾀﾛｳ",
+    ],
+)
 def test_holder_kana_is_compared_after_normalisation(written: str) -> None:
     assert kana_key(written) == kana_key("ヤマダ　タロウ")
 
@@ -29,11 +37,20 @@ def test_small_kana_and_width_do_not_matter_but_letters_do() -> None:
     assert kana_key("ヤマダ　ハナコ") != kana_key("ヤマダ　タロウ")
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("bank_code", "123"), ("bank_code", "12a4"), ("branch_code", "1234"), ("account_type", "checking"),
-    ("account_number", "123456"), ("account_number", "12345678"), ("holder_kana", "山田太郎"),
-    ("holder_kana", "YAMADA"), ("holder_kana", "  "),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("bank_code", "123"),
+        ("bank_code", "12a4"),
+        ("branch_code", "1234"),
+        ("account_type", "checking"),
+        ("account_number", "123456"),
+        ("account_number", "12345678"),
+        ("holder_kana", "山田太郎"),
+        ("holder_kana", "YAMADA"),
+        ("holder_kana", "  "),
+    ],
+)
 def test_malformed_accounts_name_the_field(field: str, value: str) -> None:
     values = {**ACCOUNT, "holder_kana": "ヤマダ　タロウ", field: value}
     with pytest.raises(InvalidInput) as err:

@@ -10,8 +10,17 @@ from kojin.app import Kojin
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, forms
 
-PAGES = ("/portal/", "/portal/me", "/portal/history", "/portal/account", "/portal/notices", "/portal/card",
-         "/portal/proxies", "/portal/activity", "/portal/export")
+PAGES = (
+    "/portal/",
+    "/portal/me",
+    "/portal/history",
+    "/portal/account",
+    "/portal/notices",
+    "/portal/card",
+    "/portal/proxies",
+    "/portal/activity",
+    "/portal/export",
+)
 
 
 def test_no_portal_url_or_form_carries_a_resident_id(kojin: Kojin, town: Town, browser: Callable[..., Browser]) -> None:
@@ -34,13 +43,18 @@ def test_no_portal_url_or_form_carries_a_resident_id(kojin: Kojin, town: Town, b
 def test_other_ids_in_urls_and_forms_are_ignored_or_not_found(
     kojin: Kojin, town: Town, browser: Callable[..., Browser]
 ) -> None:
-    notice = kojin.portal.notices.send(town.neighbour.rid, sender_id="x", sender_name="文京区長",
-                                       title="お知らせ", body="佐藤さんへ")
+    notice = kojin.portal.notices.send(
+        town.neighbour.rid, sender_id="x", sender_name="文京区長", title="お知らせ", body="佐藤さんへ"
+    )
     b = browser()
     b.login(town.parent.card.card_id)
     other = town.neighbour.rid
-    for url in (f"/portal/me?resident_id={other}", f"/portal/me?rid={other}", f"/portal/account?resident={other}",
-                f"/portal/notices?resident_id={other}"):
+    for url in (
+        f"/portal/me?resident_id={other}",
+        f"/portal/me?rid={other}",
+        f"/portal/account?resident={other}",
+        f"/portal/notices?resident_id={other}",
+    ):
         html = b.get(url).text
         assert "佐藤" not in html and "サトウ" not in html, url
     for url in (f"/portal/residents/{other}", f"/portal/me/{other}", f"/portal/account/{other}"):
@@ -52,12 +66,23 @@ def test_other_ids_in_urls_and_forms_are_ignored_or_not_found(
     assert r.status_code == missing.status_code == 404 and "notice.not_found" in r.text
     assert kojin.portal.notices.of(other)[0].read_at is None
     # Extra fields naming someone else change nothing about them.
-    r = b.post("/portal/account", {"csrf_token": b.csrf(), "resident_id": str(other), "bank_code": "0005",
-                                   "branch_code": "123", "account_type": "ordinary", "account_number": "7654321",
-                                   "holder_kana": "サトウ　キョウコ"})
+    r = b.post(
+        "/portal/account",
+        {
+            "csrf_token": b.csrf(),
+            "resident_id": str(other),
+            "bank_code": "0005",
+            "branch_code": "123",
+            "account_type": "ordinary",
+            "account_number": "7654321",
+            "holder_kana": "サトウ　キョウコ",
+        },
+    )
     assert r.status_code == 422 and kojin.portal.accounts.get(other) is None
-    r = b.post("/portal/card/lost", {"csrf_token": b.csrf(), "card": "0", "confirm": "yes",
-                                     "card_id": town.neighbour.card.card_id})
+    r = b.post(
+        "/portal/card/lost",
+        {"csrf_token": b.csrf(), "card": "0", "confirm": "yes", "card_id": town.neighbour.card.card_id},
+    )
     assert kojin.cards.status(town.neighbour.card.card_id).status == "active"
     assert kojin.cards.status(town.parent.card.card_id).status == "lost"  # "card 0" is always one's own
 

@@ -61,13 +61,27 @@ def test_notice_cli(kojin: Kojin, town: Town, settings: Settings, monkeypatch: p
     else:
         monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
     runner = CliRunner()
-    ok = runner.invoke(cli, ["notice", "send", "--resident", str(town.parent.rid), "--from", "13105",
-                             "--title", "保険料のお知らせ", "--body", "今年度の保険料が決まりました。"])
+    ok = runner.invoke(
+        cli,
+        [
+            "notice",
+            "send",
+            "--resident",
+            str(town.parent.rid),
+            "--from",
+            "13105",
+            "--title",
+            "保険料のお知らせ",
+            "--body",
+            "今年度の保険料が決まりました。",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     listed = runner.invoke(cli, ["notice", "list", "--resident", str(town.parent.rid)])
     assert json.loads(listed.output.splitlines()[0])["title"] == "保険料のお知らせ"
-    bad = runner.invoke(cli, ["notice", "send", "--resident", "999999", "--from", "13105", "--title", "t",
-                              "--body", "b"])
+    bad = runner.invoke(
+        cli, ["notice", "send", "--resident", "999999", "--from", "13105", "--title", "t", "--body", "b"]
+    )
     assert bad.exit_code == 2 and "resident.not_found" in bad.output
     assert [n.title for n in kojin.portal.notices.of(town.parent.rid)] == ["保険料のお知らせ"]
 
@@ -114,16 +128,34 @@ def test_export_has_everything_and_no_secrets(
     kojin.portal.send_notice(town.parent.rid, sender_id="13105", title="件名", body="本文")
     b = browser()
     b.login(town.parent.card.card_id)
-    b.post("/portal/account", {"csrf_token": b.csrf(), "bank_code": "0005", "branch_code": "123",
-                               "account_type": "ordinary", "account_number": "7654321", "holder_kana": "ﾔﾏﾀﾞ ﾀﾛｳ"})
+    b.post(
+        "/portal/account",
+        {
+            "csrf_token": b.csrf(),
+            "bank_code": "0005",
+            "branch_code": "123",
+            "account_type": "ordinary",
+            "account_number": "7654321",
+            "holder_kana": "ﾔﾏﾀﾞ ﾀﾛｳ",
+        },
+    )
     r = b.post("/portal/export", {"csrf_token": b.csrf()})
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert "attachment" in r.headers["content-disposition"]
     zf = zipfile.ZipFile(io.BytesIO(r.content))
     names = set(zf.namelist())
-    assert {"kojin-export.json", "register.csv", "household.csv", "register_history.csv", "cards.csv",
-            "public_funds_account.csv", "proxies.csv", "notices.csv", "portal_activity.csv",
-            "exchange_history.csv"} <= names
+    assert {
+        "kojin-export.json",
+        "register.csv",
+        "household.csv",
+        "register_history.csv",
+        "cards.csv",
+        "public_funds_account.csv",
+        "proxies.csv",
+        "notices.csv",
+        "portal_activity.csv",
+        "exchange_history.csv",
+    } <= names
     data = json.loads(zf.read("kojin-export.json"))
     assert data["register"]["name"] == "山田　太郎" and "resident_id" not in data["register"]
     assert {m["name"] for m in data["household"]} == {"山田　太郎", "山田　花子", "山田　一郎"}

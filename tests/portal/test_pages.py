@@ -25,7 +25,8 @@ def test_every_template_text_has_an_english_translation() -> None:
     missing = []
     for part in ("web", "portal", "reader"):
         for filename, lineno, message, _c, _x in extract_from_dir(
-            SRC / part / "templates", method_map=[("**.html", "jinja2")],
+            SRC / part / "templates",
+            method_map=[("**.html", "jinja2")],
             options_map={"**.html": {"extensions": "jinja2.ext.i18n"}},
         ):
             entry = catalog.get(message)

@@ -33,9 +33,17 @@ def test_a_parent_acts_for_a_child_under_15_only(kojin: Kojin, town: Town, brows
     me = b.get("/portal/me").text
     assert "ヤマダ　ハナコ" in me and "2016-05-05" in me
     # Acting for the child: the child's account, in the child's name.
-    r = b.post("/portal/account", {"csrf_token": b.csrf(), "bank_code": "0005", "branch_code": "123",
-                                   "account_type": "savings", "account_number": "1000001",
-                                   "holder_kana": "ﾔﾏﾀﾞ ﾊﾅｺ"})
+    r = b.post(
+        "/portal/account",
+        {
+            "csrf_token": b.csrf(),
+            "bank_code": "0005",
+            "branch_code": "123",
+            "account_type": "savings",
+            "account_number": "1000001",
+            "holder_kana": "ﾔﾏﾀﾞ ﾊﾅｺ",
+        },
+    )
     assert r.status_code == 200
     assert kojin.portal.accounts.get(town.child.rid) is not None
     assert kojin.portal.accounts.get(town.parent.rid) is None
@@ -86,19 +94,34 @@ def test_an_appointed_proxy_sees_only_the_scope(kojin: Kojin, town: Town, browse
     assert "ヤマダ　タロウ" in proxy.get("/portal/me").text
     nav = proxy.get("/portal/").text
     assert "/portal/notices" in nav and "/portal/account" not in nav and "/portal/history" not in nav
-    for url in ("/portal/account", "/portal/history", "/portal/card", "/portal/export", "/portal/proxies",
-                "/portal/activity"):
+    for url in (
+        "/portal/account",
+        "/portal/history",
+        "/portal/card",
+        "/portal/export",
+        "/portal/proxies",
+        "/portal/activity",
+    ):
         r = proxy.get(url)
         assert r.status_code == 403 and "portal.out_of_scope" in r.text, url
-    r = proxy.post("/portal/account", {"csrf_token": proxy.csrf(), "bank_code": "0005", "branch_code": "123",
-                                       "account_type": "ordinary", "account_number": "3000003",
-                                       "holder_kana": "ヤマダ　タロウ"})
+    r = proxy.post(
+        "/portal/account",
+        {
+            "csrf_token": proxy.csrf(),
+            "bank_code": "0005",
+            "branch_code": "123",
+            "account_type": "ordinary",
+            "account_number": "3000003",
+            "holder_kana": "ヤマダ　タロウ",
+        },
+    )
     assert r.status_code == 403 and kojin.portal.accounts.get(town.parent.rid) is None
     # The principal sees what the proxy did, and so does the proxy.
     for person in (town.parent.rid, town.neighbour.rid):
         entries = kojin.portal.activity.for_person(person)
-        assert any(e.action == "view" and e.actor_id == town.neighbour.rid and e.subject_id == town.parent.rid
-                   for e in entries)
+        assert any(
+            e.action == "view" and e.actor_id == town.neighbour.rid and e.subject_id == town.parent.rid for e in entries
+        )
     assert "佐藤　京子" in principal.get("/portal/activity").text
     # The principal revokes: on the proxy's next click they are back on their own pages.
     proxies_page = principal.get("/portal/proxies").text
@@ -126,11 +149,13 @@ def test_invitations_are_single_use_and_proxies_expire(
     r = accept(principal, invite(principal, ["me"], 5, kojin))
     assert r.status_code == 409  # type: ignore[attr-defined]
     # Bad scope and expiry are refused with the field.
-    r = principal.post("/portal/proxies/invite", {"csrf_token": principal.csrf(), "scope": ["card"],
-                                                  "expires_on": "2027-01-01"})
+    r = principal.post(
+        "/portal/proxies/invite", {"csrf_token": principal.csrf(), "scope": ["card"], "expires_on": "2027-01-01"}
+    )
     assert r.status_code == 422 and "proxy.bad_scope" not in r.text and "任せられない" in r.text
-    r = principal.post("/portal/proxies/invite", {"csrf_token": principal.csrf(), "scope": ["me"],
-                                                  "expires_on": "2099-01-01"})
+    r = principal.post(
+        "/portal/proxies/invite", {"csrf_token": principal.csrf(), "scope": ["me"], "expires_on": "2099-01-01"}
+    )
     assert r.status_code == 422 and "期限" in r.text
     # When the day passes the relation ends by itself.
     act_for(proxy, "山田　太郎")

@@ -37,9 +37,17 @@ def test_shared_terminal_the_next_card_ends_the_previous_session(
     me = terminal.get("/portal/me")
     assert "山田　太郎" not in me.text and "portal.session_ended" in str(me.url)
     # A's old page cannot change anything in A's name any more.
-    r = terminal.post("/portal/account", {"csrf_token": csrf_a, "bank_code": "0001", "branch_code": "001",
-                                          "account_type": "ordinary", "account_number": "1234567",
-                                          "holder_kana": "ヤマダ　タロウ"})
+    r = terminal.post(
+        "/portal/account",
+        {
+            "csrf_token": csrf_a,
+            "bank_code": "0001",
+            "branch_code": "001",
+            "account_type": "ordinary",
+            "account_number": "1234567",
+            "holder_kana": "ヤマダ　タロウ",
+        },
+    )
     assert r.status_code == 401 and kojin.portal.accounts.get(town.parent.rid) is None
     # B logs in and sees only B.
     page = terminal.login(town.neighbour.card.card_id)
@@ -83,15 +91,24 @@ def test_idle_sessions_time_out(kojin: Kojin, town: Town, browser: Callable[...,
     r = b.get("/portal/me")
     assert "portal.session_timeout" in str(r.url) and "一定時間操作がなかった" in r.text
     assert active(kojin) == []
-    r = b.post("/portal/account", {"csrf_token": csrf, "bank_code": "0001", "branch_code": "001",
-                                   "account_type": "ordinary", "account_number": "1234567",
-                                   "holder_kana": "ヤマダ　タロウ"})
+    r = b.post(
+        "/portal/account",
+        {
+            "csrf_token": csrf,
+            "bank_code": "0001",
+            "branch_code": "001",
+            "account_type": "ordinary",
+            "account_number": "1234567",
+            "holder_kana": "ヤマダ　タロウ",
+        },
+    )
     assert r.status_code == 401 and "Traceback" not in r.text
     assert kojin.portal.accounts.get(town.parent.rid) is None
 
 
-def test_activity_keeps_a_session_alive_and_expired_rows_are_purged(kojin: Kojin, town: Town,
-                                                                    browser: Callable[..., Browser]) -> None:
+def test_activity_keeps_a_session_alive_and_expired_rows_are_purged(
+    kojin: Kojin, town: Town, browser: Callable[..., Browser]
+) -> None:
     b = browser()
     b.login(town.parent.card.card_id)
     start = time.time()
@@ -125,13 +142,24 @@ def test_every_post_needs_the_sessions_csrf_token(kojin: Kojin, town: Town, brow
     a, b = browser(), browser()
     a.login(town.parent.card.card_id)
     b.login(town.neighbour.card.card_id)
-    account = {"bank_code": "0001", "branch_code": "001", "account_type": "ordinary", "account_number": "1234567",
-               "holder_kana": "ヤマダ　タロウ"}
+    account = {
+        "bank_code": "0001",
+        "branch_code": "001",
+        "account_type": "ordinary",
+        "account_number": "1234567",
+        "holder_kana": "ヤマダ　タロウ",
+    }
     posts = {
-        "/portal/account": account, "/portal/acting": {"acting": "x"}, "/portal/proxies/invite": {"scope": "me"},
-        "/portal/proxies/accept": {"code": "x"}, "/portal/proxies/revoke": {"proxy": "x"},
-        "/portal/card/lost": {"card": "0", "confirm": "yes"}, "/portal/export": {},
-        "/portal/me/fetch": {"option": "x"}, "/portal/notices/1/read": {}, "/portal/history/0/verify": {},
+        "/portal/account": account,
+        "/portal/acting": {"acting": "x"},
+        "/portal/proxies/invite": {"scope": "me"},
+        "/portal/proxies/accept": {"code": "x"},
+        "/portal/proxies/revoke": {"proxy": "x"},
+        "/portal/card/lost": {"card": "0", "confirm": "yes"},
+        "/portal/export": {},
+        "/portal/me/fetch": {"option": "x"},
+        "/portal/notices/1/read": {},
+        "/portal/history/0/verify": {},
         "/portal/logout": {},
     }
     for url, data in posts.items():
@@ -146,8 +174,9 @@ def test_every_post_needs_the_sessions_csrf_token(kojin: Kojin, town: Town, brow
     assert r.status_code == 200 and kojin.portal.accounts.get(town.parent.rid) is not None
 
 
-def test_sessions_are_shared_by_every_worker(kojin: Kojin, town: Town, browser: Callable[..., Browser],
-                                             settings: Settings) -> None:
+def test_sessions_are_shared_by_every_worker(
+    kojin: Kojin, town: Town, browser: Callable[..., Browser], settings: Settings
+) -> None:
     b = browser()
     b.login(town.parent.card.card_id)
     token = b.client.cookies.get("kojin_portal")

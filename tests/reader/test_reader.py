@@ -49,9 +49,12 @@ def test_reader_posts_need_the_readers_csrf_token(kojin: Kojin, town: Town, b: B
 
 def test_the_reader_answers_only_to_known_relying_parties(town: Town, b: Browser) -> None:
     query = login_query(b)
-    for bad in (query.replace("return=%2Fportal%2Flogin", "return=https%3A%2F%2Fevil.example%2F"),
-                query.replace("return=%2Fportal%2Flogin", "return=%2Fportal%2Fme"),
-                query.replace("state=", "state=%3C"), "challenge=hello&state=x&return=%2Fportal%2Flogin"):
+    for bad in (
+        query.replace("return=%2Fportal%2Flogin", "return=https%3A%2F%2Fevil.example%2F"),
+        query.replace("return=%2Fportal%2Flogin", "return=%2Fportal%2Fme"),
+        query.replace("state=", "state=%3C"),
+        "challenge=hello&state=x&return=%2Fportal%2Flogin",
+    ):
         r = b.get(f"/reader/?{bad}")
         assert r.status_code == 404 and "reader.bad_request" in r.text and "Traceback" not in r.text
     page = b.insert(f"/reader/?{query}", town.parent.card.card_id)

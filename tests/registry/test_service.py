@@ -326,8 +326,12 @@ def test_bulk_enrolment_through_a_numbering_process(kojin: Kojin) -> None:
     process = NumberingProcess(kojin.settings)
     try:
         enrolled = kojin.register.enroll_batches(
-            [_drafts(4), [], _drafts(6), _drafts(3)], municipality_code="13105", today=TODAY, validated=True,
-            numbering_process=process, on_batch=totals.append,
+            [_drafts(4), [], _drafts(6), _drafts(3)],
+            municipality_code="13105",
+            today=TODAY,
+            validated=True,
+            numbering_process=process,
+            on_batch=totals.append,
         )
     finally:
         process.close()

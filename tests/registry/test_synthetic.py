@@ -86,7 +86,8 @@ def test_bad_arguments_are_refused() -> None:
 
 @pytest.mark.parametrize("fixture", ["town20k", "village"])
 def test_everyone_passes_the_registers_own_checks(
-    fixture: str, request: pytest.FixtureRequest,
+    fixture: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     households: list[HouseholdDraft] = request.getfixturevalue(fixture)
     for person, relationship in people(households):
@@ -101,14 +102,17 @@ def test_everyone_passes_the_registers_own_checks(
         address = household.members[0][0].address
         assert all(p.address == address for p, _ in household.members)
         checked = complete_address(
-            address.postal_code, prefecture=address.prefecture, city=address.city,
+            address.postal_code,
+            prefecture=address.prefecture,
+            city=address.city,
             town=address.town,
         )
         assert (checked.postal_code, checked.town) == (address.postal_code, address.town)
 
 
 def test_addresses_are_real_areas_with_plausible_blocks(
-    town20k: list[HouseholdDraft], village: list[HouseholdDraft],
+    town20k: list[HouseholdDraft],
+    village: list[HouseholdDraft],
 ) -> None:
     for code, households, block in (
         (BUNKYO, town20k, re.compile(r"[1-9]\d*丁目[1-9]\d*番[1-9]\d*号")),
@@ -243,9 +247,7 @@ def test_ages_follow_the_census_pyramid(town50k: list[HouseholdDraft]) -> None:
     bands = [line.split("\t") for line in text.splitlines()[2:]]
     total = sum(int(b[2]) + int(b[3]) for b in bands)
     generated = collections.Counter(min(a // 5, len(bands) - 1) for a in ages)
-    distance = sum(
-        abs(generated[i] / len(ages) - (int(b[2]) + int(b[3])) / total) for i, b in enumerate(bands)
-    ) / 2
+    distance = sum(abs(generated[i] / len(ages) - (int(b[2]) + int(b[3])) / total) for i, b in enumerate(bands)) / 2
     assert distance < 0.04
     women = sum(p.sex is Sex.FEMALE for p in residents) / len(residents)
     assert 0.49 <= women <= 0.54

@@ -33,9 +33,9 @@ class ProvisionQueriesIn(BaseModel):
 
 
 class ProvisionAnswersOut(BaseModel):
-    answers: dict[str, Any] = Field(description=(
-        "provision-answers/1 message: one provision-answer/1 per query in order, or {request_id, error}"
-    ))
+    answers: dict[str, Any] = Field(
+        description=("provision-answers/1 message: one provision-answer/1 per query in order, or {request_id, error}")
+    )
     mac: str
 
 
@@ -46,8 +46,10 @@ def make_router(directory: AgencyDirectory) -> APIRouter:
         server = directory.intermediate(agency_id)
         if server is None:
             raise NotFound(
-                "agency.not_hosted", f"機関 {agency_id} の中間サーバーはここにありません。",
-                f"Agency {agency_id}'s intermediate server is not hosted here.", field="agency_id",
+                "agency.not_hosted",
+                f"機関 {agency_id} の中間サーバーはここにありません。",
+                f"Agency {agency_id}'s intermediate server is not hosted here.",
+                field="agency_id",
             )
         return server
 

@@ -92,7 +92,9 @@ def agency_code(
         number = sys.stdin.readline().strip()
         if not number:
             raise InvalidInput(
-                "number.missing", "標準入力から個人番号を読めません。", "No individual number on standard input.",
+                "number.missing",
+                "標準入力から個人番号を読めません。",
+                "No individual number on standard input.",
                 field="number",
             )
         code, local = kojin.agencies.obtain_code(agency, number, local_id)
@@ -128,9 +130,13 @@ def agency_copy(
 @agency_app.command("copies")
 def agency_copies(
     agency: Annotated[str, typer.Option("--agency", help="The agency whose intermediate server keeps the copies.")],
-    jsonl: Annotated[Path, typer.Option("--jsonl", help=(
-        "JSON lines from the agency's business data: local_id (宛名番号) or code, item, payload, withheld."
-    ))],
+    jsonl: Annotated[
+        Path,
+        typer.Option(
+            "--jsonl",
+            help=("JSON lines from the agency's business data: local_id (宛名番号) or code, item, payload, withheld."),
+        ),
+    ],
 ) -> None:
     """Bring many copies (副本) up to date at once, all in one transaction or none.
 
@@ -171,8 +177,10 @@ def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
 def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
     def bad(field: str, ja: str, en: str) -> InvalidInput:
         return InvalidInput(
-            "agency.bad_copies", f"{number}行目の {field}: {ja}。何も登録していません。",
-            f"line {number}, {field}: {en}. Nothing was registered.", field=field,
+            "agency.bad_copies",
+            f"{number}行目の {field}: {ja}。何も登録していません。",
+            f"line {number}, {field}: {en}. Nothing was registered.",
+            field=field,
         )
 
     try:
@@ -226,22 +234,40 @@ def agency_log(
 
 ASK_COLUMNS = ("provider", "task", "item", "local_id", "code")
 RESULT_COLUMNS = (
-    "line", "request_id", "provider", "provider_name", "task", "item", "outcome", "payload", "updated_at",
-    "leaf_index", "error", "message",
+    "line",
+    "request_id",
+    "provider",
+    "provider_name",
+    "task",
+    "item",
+    "outcome",
+    "payload",
+    "updated_at",
+    "leaf_index",
+    "error",
+    "message",
 )
 
 
 @agency_app.command("ask")
 def agency_ask(
     agency: Annotated[str, typer.Option("--agency", help="The requesting agency (照会機関).")],
-    requests: Annotated[Path, typer.Option(
-        "--requests", help="CSV with a header: provider, task, item, and local_id (宛名番号) or code per row.",
-    )],
+    requests: Annotated[
+        Path,
+        typer.Option(
+            "--requests",
+            help="CSV with a header: provider, task, item, and local_id (宛名番号) or code per row.",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="CSV of results, one row per request, written whole.")],
     batch: Annotated[int, typer.Option(min=1, max=BATCH_MAX, help="Requests per batch sent to the hub.")] = BATCH_MAX,
-    hub_url: Annotated[str | None, typer.Option(
-        "--hub-url", help="The hub's base URL, as from an agency's own terminal (default: the hub in this process).",
-    )] = None,
+    hub_url: Annotated[
+        str | None,
+        typer.Option(
+            "--hub-url",
+            help="The hub's base URL, as from an agency's own terminal (default: the hub in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Ask the hub for other agencies' information about many people at once (一括照会).
 
@@ -310,8 +336,10 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
             missing = [c for c in ("provider", "task", "item") if c not in fields]
             if missing or not fields & {"local_id", "code"}:
                 raise InvalidInput(
-                    "agency.bad_requests", f"見出し行に {', '.join(missing or ['local_id か code'])} がありません。",
-                    f"The header lacks {', '.join(missing or ['local_id or code'])}.", field="requests",
+                    "agency.bad_requests",
+                    f"見出し行に {', '.join(missing or ['local_id か code'])} がありません。",
+                    f"The header lacks {', '.join(missing or ['local_id or code'])}.",
+                    field="requests",
                 )
             asks: list[tuple[int, Ask]] = []
             for row in reader:
@@ -321,19 +349,32 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
                     if not values[column]:
                         raise _bad_row(line, column, "空です", "empty")
                 if bool(values["local_id"]) == bool(values["code"]):
-                    raise _bad_row(line, "local_id", "local_id か code のどちらか一つを書きます",
-                                   "give exactly one of local_id and code")
-                asks.append((line, Ask(
-                    values["provider"], values["task"], values["item"],
-                    code=values["code"] or None, local_id=values["local_id"] or None,
-                )))
+                    raise _bad_row(
+                        line,
+                        "local_id",
+                        "local_id か code のどちらか一つを書きます",
+                        "give exactly one of local_id and code",
+                    )
+                asks.append(
+                    (
+                        line,
+                        Ask(
+                            values["provider"],
+                            values["task"],
+                            values["item"],
+                            code=values["code"] or None,
+                            local_id=values["local_id"] or None,
+                        ),
+                    )
+                )
     except (OSError, UnicodeDecodeError, csv.Error):
         raise InvalidInput(
             "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="requests"
         ) from None
     if not asks:
-        raise InvalidInput("agency.bad_requests", "照会が一件もありません。", "The file holds no request.",
-                           field="requests")
+        raise InvalidInput(
+            "agency.bad_requests", "照会が一件もありません。", "The file holds no request.", field="requests"
+        )
     return asks
 
 
@@ -349,8 +390,10 @@ def _with_code(agency: AgencyService, line: int, ask: Ask) -> Ask:
 
 def _bad_row(line: int, column: str, ja: str, en: str) -> InvalidInput:
     return InvalidInput(
-        "agency.bad_requests", f"{line}行目の {column}: {ja}。何も照会していません。",
-        f"line {line}, {column}: {en}. Nothing was asked.", field=column,
+        "agency.bad_requests",
+        f"{line}行目の {column}: {ja}。何も照会していません。",
+        f"line {line}, {column}: {en}. Nothing was asked.",
+        field=column,
     )
 
 
@@ -366,9 +409,12 @@ def _result_row(
         row.update(outcome="refused", error=result.code, message=result.message)
         return row
     row.update(
-        request_id=result.request_id, provider_name=result.provider_name, outcome=result.outcome.value,
+        request_id=result.request_id,
+        provider_name=result.provider_name,
+        outcome=result.outcome.value,
         payload="" if result.payload is None else json.dumps(result.payload, ensure_ascii=False, sort_keys=True),
-        updated_at=result.updated_at or "", leaf_index=result.leaf_index,
+        updated_at=result.updated_at or "",
+        leaf_index=result.leaf_index,
     )
     return row
 
@@ -399,12 +445,15 @@ def _read_json(path: Path) -> Any:
             "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="json_file"
         ) from None
     if len(text) > _MAX_JSON_BYTES:
-        raise InvalidInput("agency.payload_too_large", "ファイルが大きすぎます。", "The file is too large.",
-                           field="json_file")
+        raise InvalidInput(
+            "agency.payload_too_large", "ファイルが大きすぎます。", "The file is too large.", field="json_file"
+        )
     try:
         return json.loads(text)
     except ValueError as exc:
         raise InvalidInput(
-            "agency.bad_json", f"JSON ではありません（{exc.args[0]}）。", f"Not JSON ({exc.args[0]}).",
+            "agency.bad_json",
+            f"JSON ではありません（{exc.args[0]}）。",
+            f"Not JSON ({exc.args[0]}).",
             field="json_file",
         ) from None

@@ -83,7 +83,11 @@ class RemoteRefusal(KojinError):
 
 
 _STATUS_CLASSES: dict[int, type[KojinError]] = {
-    401: Unauthenticated, 403: NotPermitted, 404: NotFound, 409: Conflict, 422: InvalidInput,
+    401: Unauthenticated,
+    403: NotPermitted,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidInput,
 }
 
 
@@ -106,7 +110,8 @@ class HubUnreachable(KojinError):
 
 def _unreachable(base: str, exc: httpx.HTTPError) -> HubUnreachable:
     return HubUnreachable(
-        "hub.unavailable", f"情報提供ネットワークシステム {base} に届きません（{type(exc).__name__}）。",
+        "hub.unavailable",
+        f"情報提供ネットワークシステム {base} に届きません（{type(exc).__name__}）。",
         f"The hub at {base} cannot be reached ({type(exc).__name__}).",
     )
 
@@ -168,8 +173,10 @@ def _load_json(data: bytes) -> Any:
 
 def _answer_mismatch(what: str) -> NotPermitted:
     return NotPermitted(
-        "agency.answer_mismatch", f"回答が照会と一致しません（{what}）。",
-        f"The answer does not match the request ({what}).", field=what,
+        "agency.answer_mismatch",
+        f"回答が照会と一致しません（{what}）。",
+        f"The answer does not match the request ({what}).",
+        field=what,
     )
 
 
@@ -198,17 +205,29 @@ class AgencyClient:
         return key
 
     def new_request(
-        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        self,
+        provider: str,
+        task: str,
+        item: str,
+        *,
+        code: str | None = None,
+        local_id: str | None = None,
         request_id: str | None = None,
     ) -> ExchangeRequest:
         if code is None:
             if local_id is None:
-                raise InvalidInput("request.invalid", "符号か宛名番号が必要です。", "Give a code or a local id.",
-                                   field="code")
+                raise InvalidInput(
+                    "request.invalid", "符号か宛名番号が必要です。", "Give a code or a local id.", field="code"
+                )
             code = self.agency.code_of(local_id)
         return ExchangeRequest(
-            self.agency.agency_id, provider, task, item, code,
-            request_id or f"{self._id_prefix}{next(self._ids):08x}", int(self._clock()),
+            self.agency.agency_id,
+            provider,
+            task,
+            item,
+            code,
+            request_id or f"{self._id_prefix}{next(self._ids):08x}",
+            int(self._clock()),
         )
 
     def sign(self, request: ExchangeRequest) -> dict[str, Any]:
@@ -216,7 +235,13 @@ class AgencyClient:
         return {"request": request.as_dict(), "signature": b64(self.agency.keys.sign.sign(request.signing_input()))}
 
     def request(
-        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        self,
+        provider: str,
+        task: str,
+        item: str,
+        *,
+        code: str | None = None,
+        local_id: str | None = None,
         request_id: str | None = None,
     ) -> ExchangeResult:
         """Ask, open, record (§23), return. Refusals raise the hub's KojinError."""
@@ -224,7 +249,13 @@ class AgencyClient:
         return self.complete(req, self.hub.exchange(self.sign(req)))
 
     async def request_async(
-        self, provider: str, task: str, item: str, *, code: str | None = None, local_id: str | None = None,
+        self,
+        provider: str,
+        task: str,
+        item: str,
+        *,
+        code: str | None = None,
+        local_id: str | None = None,
         request_id: str | None = None,
     ) -> ExchangeResult:
         """:meth:`request` on an event loop (over a transport with ``exchange_async``)."""
@@ -269,8 +300,10 @@ class AgencyClient:
     def _batch_requests(self, asks: Sequence[Ask]) -> list[ExchangeRequest]:
         if not asks or len(asks) > BATCH_MAX:
             raise InvalidInput(
-                "request.invalid", f"一括照会は1件から{BATCH_MAX}件までです。",
-                f"A batch holds 1 to {BATCH_MAX} requests.", field="requests",
+                "request.invalid",
+                f"一括照会は1件から{BATCH_MAX}件までです。",
+                f"A batch holds 1 to {BATCH_MAX} requests.",
+                field="requests",
             )
         return [
             self.new_request(a.provider, a.task, a.item, code=a.code, local_id=a.local_id, request_id=a.request_id)
@@ -323,25 +356,51 @@ class AgencyClient:
         if outcome is Outcome.ANSWERED:
             if not isinstance(sealed, str):
                 raise _answer_mismatch("sealed")
-            opened = _load_json(self.agency.keys.box.open_from(
-                self.provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
-            ))
+            opened = _load_json(
+                self.agency.keys.box.open_from(
+                    self.provider_box_key(req.provider), unb64(sealed, "sealed"), req.request_id.encode()
+                )
+            )
             if not isinstance(opened, dict):
                 raise _answer_mismatch("sealed")
-            expect = {"kojin": SEALED_KIND, "request_id": req.request_id, "requester": req.requester,
-                      "provider": req.provider, "item": req.item}
+            expect = {
+                "kojin": SEALED_KIND,
+                "request_id": req.request_id,
+                "requester": req.requester,
+                "provider": req.provider,
+                "item": req.item,
+            }
             for name, value in expect.items():
                 if opened.get(name) != value:
                     raise _answer_mismatch(name)
             payload, updated_at = opened.get("payload"), opened.get("updated_at")
         provided_ms = int(answer["provided_at_ms"])
         result = ExchangeResult(
-            req.request_id, req.provider, str(answer.get("provider_name", "")), req.task, req.item, outcome, payload,
-            updated_at, req.time, provided_ms, int(answer["leaf_index"]),
+            req.request_id,
+            req.provider,
+            str(answer.get("provider_name", "")),
+            req.task,
+            req.item,
+            outcome,
+            payload,
+            updated_at,
+            req.time,
+            provided_ms,
+            int(answer["leaf_index"]),
         )
         entry = LogEntry(
-            Role.REQUESTER, req.request_id, req.code, req.requester, self.agency.keys.name, req.provider,
-            result.provider_name, req.task, req.item, datetime.fromtimestamp(req.time, UTC),
-            datetime.fromtimestamp(provided_ms / 1000, UTC), outcome, result.leaf_index,
+            Role.REQUESTER,
+            req.request_id,
+            req.code,
+            req.requester,
+            self.agency.keys.name,
+            req.provider,
+            result.provider_name,
+            req.task,
+            req.item,
+            datetime.fromtimestamp(req.time, UTC),
+            datetime.fromtimestamp(provided_ms / 1000, UTC),
+            outcome,
+            result.leaf_index,
         )
         return result, entry

@@ -51,7 +51,9 @@ def payload_json(payload: object) -> str:
         text = canonical_json(payload).decode()
     except (TypeError, ValueError):
         raise InvalidInput(
-            "agency.bad_payload", "副本の内容が JSON ではありません。", "The copy's payload is not JSON.",
+            "agency.bad_payload",
+            "副本の内容が JSON ではありません。",
+            "The copy's payload is not JSON.",
             field="payload",
         ) from None
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
@@ -92,21 +94,36 @@ class LogEntry(NamedTuple):
 
     def as_row(self, recorded_at: datetime) -> dict[str, Any]:
         return {
-            "role": self.role.value, "request_id": self.request_id, "code": self.code,
-            "requester_id": self.requester_id, "requester_name": self.requester_name,
-            "provider_id": self.provider_id, "provider_name": self.provider_name, "task": self.task,
-            "item": self.item, "requested_at": self.requested_at, "provided_at": self.provided_at,
-            "outcome": self.outcome.value, "withheld": self.withheld, "leaf_index": self.leaf_index,
+            "role": self.role.value,
+            "request_id": self.request_id,
+            "code": self.code,
+            "requester_id": self.requester_id,
+            "requester_name": self.requester_name,
+            "provider_id": self.provider_id,
+            "provider_name": self.provider_name,
+            "task": self.task,
+            "item": self.item,
+            "requested_at": self.requested_at,
+            "provided_at": self.provided_at,
+            "outcome": self.outcome.value,
+            "withheld": self.withheld,
+            "leaf_index": self.leaf_index,
             "recorded_at": recorded_at,
         }
 
     def as_record(self) -> dict[str, Any]:
         return {
-            "role": self.role.value, "request_id": self.request_id, "requester": self.requester_name,
-            "provider": self.provider_name, "task": self.task, "item": self.item,
+            "role": self.role.value,
+            "request_id": self.request_id,
+            "requester": self.requester_name,
+            "provider": self.provider_name,
+            "task": self.task,
+            "item": self.item,
             "requested_at": self.requested_at.isoformat(),
             "provided_at": self.provided_at.isoformat() if self.provided_at else None,
-            "outcome": self.outcome.value, "withheld": self.withheld, "leaf_index": self.leaf_index,
+            "outcome": self.outcome.value,
+            "withheld": self.withheld,
+            "leaf_index": self.leaf_index,
         }
 
 
@@ -128,8 +145,13 @@ class ExchangeResult(NamedTuple):
     def comparable(self) -> dict[str, Any]:
         """Everything but the ids and times that differ from one exchange to the next."""
         return {
-            "provider": self.provider, "provider_name": self.provider_name, "task": self.task, "item": self.item,
-            "outcome": self.outcome.value, "payload": self.payload, "updated_at": self.updated_at,
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "task": self.task,
+            "item": self.item,
+            "outcome": self.outcome.value,
+            "payload": self.payload,
+            "updated_at": self.updated_at,
         }
 
 

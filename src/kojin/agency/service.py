@@ -56,7 +56,13 @@ class AgencyKeys:
     __slots__ = ("agency_id", "box", "box_public", "channel_key", "kind", "name", "sign", "sign_public")
 
     def __init__(
-        self, agency_id: str, name: str, kind: AgencyKind, sign: SigningKey, box: AnswerBox, channel_key: bytes,
+        self,
+        agency_id: str,
+        name: str,
+        kind: AgencyKind,
+        sign: SigningKey,
+        box: AnswerBox,
+        channel_key: bytes,
     ) -> None:
         self.agency_id = agency_id
         self.name = name
@@ -88,12 +94,18 @@ class AgencyService:
         if self._find_keys() is None:
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(agency_keys).values(
-                        id=1, agency_id=self.agency_id, name=name, kind=kind.value,
-                        sign_private=SigningKey.generate().seed,
-                        box_private=x25519_private_raw(X25519PrivateKey.generate()),
-                        channel_key=secrets.token_bytes(32), created_at=datetime.now(UTC),
-                    ))
+                    conn.execute(
+                        insert(agency_keys).values(
+                            id=1,
+                            agency_id=self.agency_id,
+                            name=name,
+                            kind=kind.value,
+                            sign_private=SigningKey.generate().seed,
+                            box_private=x25519_private_raw(X25519PrivateKey.generate()),
+                            channel_key=secrets.token_bytes(32),
+                            created_at=datetime.now(UTC),
+                        )
+                    )
             except IntegrityError:
                 pass  # created concurrently
         self._keys = None
@@ -105,9 +117,12 @@ class AgencyService:
         if row is None:
             return None
         return AgencyKeys(
-            row.agency_id, row.name, AgencyKind(row.kind),
+            row.agency_id,
+            row.name,
+            AgencyKind(row.kind),
             SigningKey(bytes(row.sign_private)),
-            AnswerBox(X25519PrivateKey.from_private_bytes(bytes(row.box_private))), bytes(row.channel_key),
+            AnswerBox(X25519PrivateKey.from_private_bytes(bytes(row.box_private))),
+            bytes(row.channel_key),
         )
 
     @property
@@ -116,8 +131,10 @@ class AgencyService:
             found = self._find_keys()
             if found is None:
                 raise NotFound(
-                    "agency.no_keys", f"機関 {self.agency_id} の鍵がありません。",
-                    f"Agency {self.agency_id} has no keys; register it first.", field="agency_id",
+                    "agency.no_keys",
+                    f"機関 {self.agency_id} の鍵がありません。",
+                    f"Agency {self.agency_id} has no keys; register it first.",
+                    field="agency_id",
                 )
             self._keys = found
         return self._keys
@@ -137,14 +154,17 @@ class AgencyService:
         if existing is not None:
             if local_id is not None and local_id != existing:
                 raise Conflict(
-                    "agency.code_enrolled", "この符号は別の宛名番号に登録済みです。",
-                    "This code is already kept under another local id.", field="local_id",
+                    "agency.code_enrolled",
+                    "この符号は別の宛名番号に登録済みです。",
+                    "This code is already kept under another local id.",
+                    field="local_id",
                 )
             return existing
         local_id = local_id or f"L{secrets.token_hex(8)}"
         if not 0 < len(local_id) <= 64:
-            raise InvalidInput("agency.bad_local_id", "宛名番号は64文字以内です。", "A local id is 1–64 characters.",
-                               field="local_id")
+            raise InvalidInput(
+                "agency.bad_local_id", "宛名番号は64文字以内です。", "A local id is 1–64 characters.", field="local_id"
+            )
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(people).values(local_id=local_id, code=code, created_at=datetime.now(UTC)))
@@ -152,8 +172,10 @@ class AgencyService:
             if self.local_id_of(code) == local_id:
                 return local_id
             raise Conflict(
-                "agency.local_id_taken", "この宛名番号には別の符号が登録されています。",
-                "This local id already holds another code.", field="local_id",
+                "agency.local_id_taken",
+                "この宛名番号には別の符号が登録されています。",
+                "This local id already holds another code.",
+                field="local_id",
             ) from None
         return local_id
 
@@ -166,8 +188,12 @@ class AgencyService:
         with self.engine.connect() as conn:
             found = conn.execute(select(people.c.code).where(people.c.local_id == local_id)).scalar()
         if found is None:
-            raise NotFound("agency.unknown_person", "この宛名番号の人はいません。", "No person has this local id.",
-                           field="local_id")
+            raise NotFound(
+                "agency.unknown_person",
+                "この宛名番号の人はいません。",
+                "No person has this local id.",
+                field="local_id",
+            )
         return str(found)
 
     # -- copies (副本) ----------------------------------------------------------
@@ -177,27 +203,36 @@ class AgencyService:
         rows = []
         for entry in entries:
             validate_item(entry.item)
-            rows.append({
-                "code": entry.code, "item": entry.item, "payload": payload_json(entry.payload),
-                "withheld": bool(entry.withheld), "updated_at": entry.updated_at or now,
-            })
+            rows.append(
+                {
+                    "code": entry.code,
+                    "item": entry.item,
+                    "payload": payload_json(entry.payload),
+                    "withheld": bool(entry.withheld),
+                    "updated_at": entry.updated_at or now,
+                }
+            )
         if not rows:
             return 0
         with self.engine.begin() as conn:
             known = {
-                str(c) for (c,) in conn.execute(
+                str(c)
+                for (c,) in conn.execute(
                     select(people.c.code).where(people.c.code.in_(sorted({r["code"] for r in rows})))
                 )
             }
             unknown = [r["code"] for r in rows if r["code"] not in known]
             if unknown:
                 raise NotFound(
-                    "agency.unknown_code", "この機関の符号ではありません（先に符号を取得してください）。",
-                    "Not a code of this agency's people; obtain the code first.", field="code",
+                    "agency.unknown_code",
+                    "この機関の符号ではありません（先に符号を取得してください）。",
+                    "Not a code of this agency's people; obtain the code first.",
+                    field="code",
                 )
             for row in rows:
                 done = conn.execute(
-                    update(copies).where(copies.c.code == row["code"], copies.c.item == row["item"])
+                    update(copies)
+                    .where(copies.c.code == row["code"], copies.c.item == row["item"])
                     .values(payload=row["payload"], withheld=row["withheld"], updated_at=row["updated_at"])
                 ).rowcount
                 if not done:
@@ -224,12 +259,15 @@ class AgencyService:
         """:meth:`copy_for_answer` for a batch's (code, item) pairs, in one statement."""
         wanted_set = set(wanted)
         rows = self._readers.select_in(
-            "copies", ("code", "item", "payload", "withheld", "updated_at"), "code",
+            "copies",
+            ("code", "item", "payload", "withheld", "updated_at"),
+            "code",
             list({code: None for code, _ in wanted}),
         )
         return {
             (code, item): _for_answer((payload, withheld, updated))
-            for code, item, payload, withheld, updated in rows if (code, item) in wanted_set
+            for code, item, payload, withheld, updated in rows
+            if (code, item) in wanted_set
         }
 
     # -- §23 log ----------------------------------------------------------------
@@ -258,8 +296,19 @@ class AgencyService:
             rows = conn.execute(query).all()
         return [
             LogEntry(
-                Role(r.role), r.request_id, r.code, r.requester_id, r.requester_name, r.provider_id,
-                r.provider_name, r.task, r.item, r.requested_at, r.provided_at, Outcome(r.outcome), r.leaf_index,
+                Role(r.role),
+                r.request_id,
+                r.code,
+                r.requester_id,
+                r.requester_name,
+                r.provider_id,
+                r.provider_name,
+                r.task,
+                r.item,
+                r.requested_at,
+                r.provided_at,
+                Outcome(r.outcome),
+                r.leaf_index,
             )
             for r in rows
         ]
@@ -327,7 +376,9 @@ class IntermediateServer:
         queries = message.get("queries") if message.get("kojin") == QUERIES_KIND else None
         if not isinstance(queries, list) or len(queries) > BATCH_MAX:
             raise InvalidInput(
-                "request.invalid", f"{QUERIES_KIND} ではありません。", f"not a {QUERIES_KIND} message.",
+                "request.invalid",
+                f"{QUERIES_KIND} ではありません。",
+                f"not a {QUERIES_KIND} message.",
                 field="queries",
             )
         taken: list[ProvisionQuery | dict[str, Any]] = []
@@ -365,13 +416,17 @@ class IntermediateServer:
         q = ProvisionQuery.from_wire(query)
         if q.provider != self.agency.agency_id:
             raise NotPermitted(
-                "agency.wrong_provider", "この中間サーバー宛ての求めではありません。",
-                "The query is addressed to another intermediate server.", field="provider",
+                "agency.wrong_provider",
+                "この中間サーバー宛ての求めではありません。",
+                "The query is addressed to another intermediate server.",
+                field="provider",
             )
         now = self._clock()
         if abs(now * 1000 - q.sent_at_ms) > FRESHNESS_SECONDS * 1000:
             raise Unauthenticated(
-                "agency.stale_query", "求めの時刻が古すぎるか未来です。", "The query time is too far from now.",
+                "agency.stale_query",
+                "求めの時刻が古すぎるか未来です。",
+                "The query time is too far from now.",
                 field="sent_at_ms",
             )
         return q
@@ -389,14 +444,28 @@ class IntermediateServer:
             # The copy is stored as canonical JSON: it goes into the sealed
             # plaintext as it is, not parsed and written again.
             plaintext = sealed_plaintext_json(
-                request_id=q.request_id, requester=q.requester, provider=q.provider, item=q.item,
-                payload_json=found[0], updated_at=found[2],
+                request_id=q.request_id,
+                requester=q.requester,
+                provider=q.provider,
+                item=q.item,
+                payload_json=found[0],
+                updated_at=found[2],
             )
             sealed = b64(keys.box.seal_to(self._box_key(q.requester_box_key), plaintext, q.request_id.encode()))
         provided_ms = int(self._clock() * 1000)
         entry = LogEntry(
-            Role.PROVIDER, q.request_id, q.code, q.requester, q.requester_name, q.provider, keys.name, q.task,
-            q.item, datetime.fromtimestamp(q.requested_at, UTC), _dt_ms(provided_ms), outcome,
+            Role.PROVIDER,
+            q.request_id,
+            q.code,
+            q.requester,
+            q.requester_name,
+            q.provider,
+            keys.name,
+            q.task,
+            q.item,
+            datetime.fromtimestamp(q.requested_at, UTC),
+            _dt_ms(provided_ms),
+            outcome,
         )
         return ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire(), entry
 
@@ -417,8 +486,10 @@ def _for_answer(row: tuple[Any, ...]) -> tuple[str, bool, str]:
         # rewritten as isoformat() would write it, since parsing it into a
         # datetime to print it again cost more than the rest of the answer.
         fraction = updated[19:]
-        return str(payload), bool(withheld), (
-            f"{updated[:10]}T{updated[11:19]}{'' if fraction == '.000000' else fraction}+00:00"
+        return (
+            str(payload),
+            bool(withheld),
+            (f"{updated[:10]}T{updated[11:19]}{'' if fraction == '.000000' else fraction}+00:00"),
         )
     time_ = _stored_time(updated)
     return str(payload), bool(withheld), time_.isoformat() if time_ is not None else ""
@@ -426,8 +497,10 @@ def _for_answer(row: tuple[Any, ...]) -> tuple[str, bool, str]:
 
 def _bad_channel_mac() -> Unauthenticated:
     return Unauthenticated(
-        "agency.bad_channel_mac", "情報提供ネットワークシステムからの求めとして認証できません。",
-        "The query does not authenticate as the hub's.", field="mac",
+        "agency.bad_channel_mac",
+        "情報提供ネットワークシステムからの求めとして認証できません。",
+        "The query does not authenticate as the hub's.",
+        field="mac",
     )
 
 
@@ -490,7 +563,9 @@ class AgencyDirectory:
             ) from None
         if self._hub.find_agency(agency_id) is not None:
             raise Conflict(
-                "hub.agency_exists", f"機関 {agency_id} は登録済みです。", f"Agency {agency_id} is already registered.",
+                "hub.agency_exists",
+                f"機関 {agency_id} は登録済みです。",
+                f"Agency {agency_id} is already registered.",
                 field="agency_id",
             )
         party = agency_party(agency_id)
@@ -500,8 +575,13 @@ class AgencyDirectory:
         service = self._service(agency_id)
         keys = service.create_keys(name=name, kind=kind)
         self._hub.register_agency(
-            agency_id, name=name, kind=kind, sign_public=keys.sign_public, box_public=keys.box_public,
-            channel_key=keys.channel_key, endpoint=endpoint,
+            agency_id,
+            name=name,
+            kind=kind,
+            sign_public=keys.sign_public,
+            box_public=keys.box_public,
+            channel_key=keys.channel_key,
+            endpoint=endpoint,
         )
         return service
 

@@ -92,9 +92,7 @@ def root_from_leaf_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
     if n == 1:
         return leaf_hashes[0]
     k = _split_point(n)
-    return hash_children(
-        root_from_leaf_hashes(leaf_hashes[:k]), root_from_leaf_hashes(leaf_hashes[k:])
-    )
+    return hash_children(root_from_leaf_hashes(leaf_hashes[:k]), root_from_leaf_hashes(leaf_hashes[k:]))
 
 
 def _split_point(n: int) -> int:
@@ -431,9 +429,7 @@ class MerkleTree:
 # Client-side verification (no tree needed)
 
 
-def verify_inclusion(
-    leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """Check an audit path, RFC 9162 §2.1.3.2.
 
     Returns ``False`` (never raises) for a wrong proof or for arguments of the
@@ -463,9 +459,7 @@ def verify_inclusion(
     return sn == 0 and hmac.compare_digest(r, root)
 
 
-def verify_consistency(
-    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
-) -> bool:
+def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> bool:
     """Check a consistency proof, RFC 9162 §2.1.4.2.
 
     The RFC algorithm covers ``0 < size1 < size2``. The edge cases are decided

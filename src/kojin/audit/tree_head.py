@@ -118,9 +118,7 @@ def _encode_log_id(value: str) -> bytes:
     return encoded
 
 
-def tree_head_signing_input(
-    tree_size: int, root_hash: bytes, timestamp_ms: int, log_id: str
-) -> bytes:
+def tree_head_signing_input(tree_size: int, root_hash: bytes, timestamp_ms: int, log_id: str) -> bytes:
     """The canonical bytes an Ed25519 tree-head signature covers (layout above)."""
     size = _check_uint64(tree_size, "tree_size")
     stamp = _check_uint64(timestamp_ms, "timestamp_ms")
@@ -150,9 +148,7 @@ class SignedTreeHead:
 
     def signing_input(self) -> bytes:
         """The canonical bytes the signature covers."""
-        return tree_head_signing_input(
-            self.tree_size, self.root_hash, self.timestamp_ms, self.log_id
-        )
+        return tree_head_signing_input(self.tree_size, self.root_hash, self.timestamp_ms, self.log_id)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dict (binary fields in standard base64)."""
@@ -250,9 +246,9 @@ def public_key_to_base64(public_key: Ed25519PublicKey) -> str:
 
 def public_key_to_pem(public_key: Ed25519PublicKey) -> str:
     """The public key as a PEM SubjectPublicKeyInfo block."""
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

@@ -242,9 +242,7 @@ def _parse(bundle: object) -> _Bundle:
         if required not in top:
             raise _Malformed(required, "ありません。", "missing.")
     if top["format"] != BUNDLE_FORMAT:
-        raise _Malformed(
-            "format", f"{BUNDLE_FORMAT}ではありません。", f"expected {BUNDLE_FORMAT!r}."
-        )
+        raise _Malformed("format", f"{BUNDLE_FORMAT}ではありません。", f"expected {BUNDLE_FORMAT!r}.")
     try:
         public_key = load_public_key(top["log_public_key"], "log_public_key")
     except InvalidInput as err:
@@ -266,9 +264,7 @@ def _parse(bundle: object) -> _Bundle:
 
     index = top["leaf_index"]
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 1 << 64:
-        raise _Malformed(
-            "leaf_index", "0以上2^64未満の整数ではありません。", "not an integer in [0, 2^64)."
-        )
+        raise _Malformed("leaf_index", "0以上2^64未満の整数ではありません。", "not an integer in [0, 2^64).")
 
     tree_head = _tree_head(top["tree_head"], "tree_head")
     inclusion = _hash_list(top["inclusion_proof"], "inclusion_proof")
@@ -316,9 +312,7 @@ def _signature_check(name: str, key: Ed25519PublicKey, sth: SignedTreeHead) -> C
     )
 
 
-def verify_bundle(
-    bundle: object, *, trusted_public_key: Ed25519PublicKey | None = None
-) -> VerificationResult:
+def verify_bundle(bundle: object, *, trusted_public_key: Ed25519PublicKey | None = None) -> VerificationResult:
     """Verify a decoded proof bundle (see module docstring); never raises.
 
     With ``trusted_public_key`` the bundle's key must be that key
@@ -364,11 +358,7 @@ def verify_bundle(
 
     leaf_hash = parsed.leaf_hash
     claimed = parsed.claimed_leaf_hash
-    if (
-        parsed.leaf_data is not None
-        and claimed is not None
-        and not hmac.compare_digest(leaf_hash, claimed)
-    ):
+    if parsed.leaf_data is not None and claimed is not None and not hmac.compare_digest(leaf_hash, claimed):
         checks.append(
             Check(
                 "leaf_hash",
@@ -380,9 +370,7 @@ def verify_bundle(
             )
         )
 
-    if verify_inclusion(
-        leaf_hash, parsed.leaf_index, sth.tree_size, parsed.inclusion_proof, sth.root_hash
-    ):
+    if verify_inclusion(leaf_hash, parsed.leaf_index, sth.tree_size, parsed.inclusion_proof, sth.root_hash):
         checks.append(
             Check(
                 "inclusion_proof",
@@ -406,9 +394,7 @@ def verify_bundle(
         )
 
     if parsed.first is not None and parsed.consistency_proof is not None:
-        checks.extend(
-            _consistency_checks(key, sth, parsed.first, parsed.second, parsed.consistency_proof)
-        )
+        checks.extend(_consistency_checks(key, sth, parsed.first, parsed.second, parsed.consistency_proof))
 
     return VerificationResult(
         ok=bool(checks) and all(c.ok for c in checks),
@@ -446,9 +432,7 @@ def _consistency_checks(
                 "The tree heads name different logs.",
             )
         )
-    if verify_consistency(
-        first.tree_size, second.tree_size, first.root_hash, second.root_hash, proof
-    ):
+    if verify_consistency(first.tree_size, second.tree_size, first.root_hash, second.root_hash, proof):
         checks.append(
             Check(
                 "consistency_proof",
@@ -473,9 +457,7 @@ def _consistency_checks(
     return checks
 
 
-def verify_bundle_json(
-    text: str | bytes, *, trusted_public_key: Ed25519PublicKey | None = None
-) -> VerificationResult:
+def verify_bundle_json(text: str | bytes, *, trusted_public_key: Ed25519PublicKey | None = None) -> VerificationResult:
     """Decode JSON text and verify it; invalid JSON is a ``malformed`` result."""
     try:
         data = json.loads(text)

@@ -152,9 +152,7 @@ class UsedChallenges:
             raise use.error
         return use.fresh
 
-    async def record_async(
-        self, nonce: str, rp_id: str, serial: str, expires_at: datetime, used_at: datetime
-    ) -> bool:
+    async def record_async(self, nonce: str, rp_id: str, serial: str, expires_at: datetime, used_at: datetime) -> bool:
         """:meth:`record` for a coroutine: the event loop goes on while the commit is made.
 
         A caller cancelled while waiting may still have spent its nonce: the

@@ -203,12 +203,8 @@ _PIN_SLOTS: dict[PinKind, _PinSlot] = {
     PinKind.CARD_INFO: _PinSlot(CARD_INFO_AID, CARD_INFO_EF_PIN, CARD_INFO_PIN_TRIES),
 }
 _KEY_SLOTS: dict[KeyKind, _KeySlot] = {
-    KeyKind.AUTH: _KeySlot(
-        JPKI_EF_AUTH_KEY, JPKI_EF_AUTH_CERT, JPKI_EF_AUTH_CA_CERT, PinKind.AUTH
-    ),
-    KeyKind.SIGNATURE: _KeySlot(
-        JPKI_EF_SIGN_KEY, JPKI_EF_SIGN_CERT, JPKI_EF_SIGN_CA_CERT, PinKind.SIGNATURE
-    ),
+    KeyKind.AUTH: _KeySlot(JPKI_EF_AUTH_KEY, JPKI_EF_AUTH_CERT, JPKI_EF_AUTH_CA_CERT, PinKind.AUTH),
+    KeyKind.SIGNATURE: _KeySlot(JPKI_EF_SIGN_KEY, JPKI_EF_SIGN_CERT, JPKI_EF_SIGN_CA_CERT, PinKind.SIGNATURE),
 }
 _PIN_AT: dict[tuple[bytes, int], _PinSlot] = {(s.aid, s.fid): s for s in _PIN_SLOTS.values()}
 _KEY_AT: dict[int, _KeySlot] = {s.key_fid: s for s in _KEY_SLOTS.values()}
@@ -259,9 +255,7 @@ def _response(sw: int, data: bytes = b"") -> ResponseAPDU:
 
 
 def _public_der(key: PublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _generate(algorithm: KeyAlgorithm) -> _PrivateKey:
@@ -272,16 +266,20 @@ def _generate(algorithm: KeyAlgorithm) -> _PrivateKey:
 
 def _check_text(value: str, field: str, ja: str, en: str) -> bytes:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"card.{field}_empty", f"{ja}が空です。", f"The {en} is empty.",
-                           field=field)
+        raise InvalidInput(f"card.{field}_empty", f"{ja}が空です。", f"The {en} is empty.", field=field)
     if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise InvalidInput(f"card.{field}_control", f"{ja}に制御文字が含まれています。",
-                           f"The {en} contains control characters.", field=field)
+        raise InvalidInput(
+            f"card.{field}_control",
+            f"{ja}に制御文字が含まれています。",
+            f"The {en} contains control characters.",
+            field=field,
+        )
     try:
         return value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidInput(f"card.{field}_encoding", f"{ja}をUTF-8で表せません。",
-                           f"The {en} cannot be encoded as UTF-8.", field=field) from exc
+        raise InvalidInput(
+            f"card.{field}_encoding", f"{ja}をUTF-8で表せません。", f"The {en} cannot be encoded as UTF-8.", field=field
+        ) from exc
 
 
 def _birth_date_text(birth_date: date | str) -> bytes:
@@ -291,17 +289,21 @@ def _birth_date_text(birth_date: date | str) -> bytes:
             raise ValueError(text)
         date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError as exc:
-        raise InvalidInput("card.birth_date", "生年月日はYYYYMMDDの実在する日付です。",
-                           "The birth date must be a real date as YYYYMMDD.",
-                           field="birth_date") from exc
+        raise InvalidInput(
+            "card.birth_date",
+            "生年月日はYYYYMMDDの実在する日付です。",
+            "The birth date must be a real date as YYYYMMDD.",
+            field="birth_date",
+        ) from exc
     return text.encode("ascii")
 
 
 def build_basic_items_file(name: str, address: str, birth_date: date | str, sex: str) -> bytes:
     """The content of EF 0002 of the 券面事項入力補助AP (基本4情報), layout in the module doc."""
     if sex not in ("1", "2"):
-        raise InvalidInput("card.sex", "性別は'1'（男）か'2'（女）です。",
-                           "Sex is '1' (male) or '2' (female).", field="sex")
+        raise InvalidInput(
+            "card.sex", "性別は'1'（男）か'2'（女）です。", "Sex is '1' (male) or '2' (female).", field="sex"
+        )
     items = [
         tlv_encode(TAG_BASIC_NAME, _check_text(name, "name", "氏名", "name")),
         tlv_encode(TAG_BASIC_ADDRESS, _check_text(address, "address", "住所", "address")),
@@ -319,8 +321,12 @@ def build_basic_items_file(name: str, address: str, birth_date: date | str, sex:
     header = tlv_encode(TAG_BASIC_OFFSETS, bytes(offsets))
     out = tlv_encode(TAG_BASIC_ITEMS, header + b"".join(items))
     if len(out) > _MAX_EF_SIZE:
-        raise InvalidInput("card.basic_items_too_long", "券面事項が長すぎます。",
-                           "The card-face items are too long for the card.", field="name")
+        raise InvalidInput(
+            "card.basic_items_too_long",
+            "券面事項が長すぎます。",
+            "The card-face items are too long for the card.",
+            field="name",
+        )
     return out
 
 
@@ -338,8 +344,12 @@ class MyNumberCard:
     def __init__(self, card_id: str | None = None) -> None:
         card_id = card_id if card_id is not None else secrets.token_hex(16)
         if not _CARD_ID.fullmatch(card_id):
-            raise InvalidInput("card.id", "カードIDは英数字・'-'・'_'の64文字以内です。",
-                               "A card id is 1–64 of A–Z a–z 0–9 - _.", field="card_id")
+            raise InvalidInput(
+                "card.id",
+                "カードIDは英数字・'-'・'_'の64文字以内です。",
+                "A card id is 1–64 of A–Z a–z 0–9 - _.",
+                field="card_id",
+            )
         self._card_id = card_id
         self._lock = threading.RLock()
         self._files: dict[bytes, dict[int, _EF]] = {
@@ -559,7 +569,8 @@ class MyNumberCard:
                     card._files[aid][fid] = _ef_from_json(aid, fid, ef_json)
         except (KeyError, TypeError, ValueError, UnsupportedAlgorithm) as exc:
             raise CardStorageError(
-                "card.storage_corrupt", "カードファイルの内容が壊れています。",
+                "card.storage_corrupt",
+                "カードファイルの内容が壊れています。",
                 f"The card file's content is malformed: {exc}",
             ) from exc
         return card
@@ -594,13 +605,12 @@ class MyNumberCard:
         with self._lock:
             ef = self._files[JPKI_AID].get(_KEY_SLOTS[which].key_fid)
         if not isinstance(ef, _KeyEF):
-            raise Conflict("card.no_key", "鍵ペアがまだ生成されていません。",
-                           "No key pair has been generated yet.", field="key")
+            raise Conflict(
+                "card.no_key", "鍵ペアがまだ生成されていません。", "No key pair has been generated yet.", field="key"
+            )
         return ef
 
-    def write_certificate(
-        self, which: KeyKind | str, certificate: bytes, ca_certificate: bytes | None = None
-    ) -> None:
+    def write_certificate(self, which: KeyKind | str, certificate: bytes, ca_certificate: bytes | None = None) -> None:
         """Write a JPKI certificate (DER) for the card's key, and optionally its CA's."""
         kind = KeyKind(which)
         slot = _KEY_SLOTS[kind]
@@ -648,8 +658,12 @@ class MyNumberCard:
         kind = PinKind(which)
         with self._lock:
             if self._pin_ef(kind) is not None:
-                raise Conflict("card.pin_already_set", "暗証番号は設定済みです。",
-                               "The PIN is already set; reset it instead.", field=kind.field)
+                raise Conflict(
+                    "card.pin_already_set",
+                    "暗証番号は設定済みです。",
+                    "The PIN is already set; reset it instead.",
+                    field=kind.field,
+                )
             self._write_pin(kind, pin)
 
     def reset_pin(self, which: PinKind | str, new_pin: str) -> None:
@@ -657,8 +671,12 @@ class MyNumberCard:
         kind = PinKind(which)
         with self._lock:
             if self._pin_ef(kind) is None:
-                raise Conflict("card.pin_not_set", "暗証番号が設定されていません。",
-                               "The PIN has not been set yet.", field=kind.field)
+                raise Conflict(
+                    "card.pin_not_set",
+                    "暗証番号が設定されていません。",
+                    "The PIN has not been set yet.",
+                    field=kind.field,
+                )
             self._write_pin(kind, new_pin)
 
     def pin_tries_left(self, which: PinKind | str) -> int:
@@ -667,8 +685,12 @@ class MyNumberCard:
         with self._lock:
             ef = self._pin_ef(kind)
             if ef is None:
-                raise Conflict("card.pin_not_set", "暗証番号が設定されていません。",
-                               "The PIN has not been set yet.", field=kind.field)
+                raise Conflict(
+                    "card.pin_not_set",
+                    "暗証番号が設定されていません。",
+                    "The PIN has not been set yet.",
+                    field=kind.field,
+                )
             return ef.tries_left
 
     def _pin_ef(self, kind: PinKind) -> _PinEF | None:
@@ -690,11 +712,19 @@ def _load_certificate(der: bytes, field: str) -> x509.Certificate:
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
-        raise InvalidInput("card.certificate_der", "証明書がDER形式のX.509ではありません。",
-                           "The certificate is not DER-encoded X.509.", field=field) from exc
+        raise InvalidInput(
+            "card.certificate_der",
+            "証明書がDER形式のX.509ではありません。",
+            "The certificate is not DER-encoded X.509.",
+            field=field,
+        ) from exc
     if len(der) > _MAX_EF_SIZE:
-        raise InvalidInput("card.certificate_too_long", "証明書が大きすぎます。",
-                           "The certificate is too large for the card.", field=field)
+        raise InvalidInput(
+            "card.certificate_too_long",
+            "証明書が大きすぎます。",
+            "The certificate is too large for the card.",
+            field=field,
+        )
     return cert
 
 

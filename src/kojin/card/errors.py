@@ -83,9 +83,7 @@ def validate_pin(kind: PinKind | str, pin: str) -> str:
 class PinError(Unauthenticated):
     """A PIN the card refused (暗証番号の誤り・ロック); ``tries_left`` says how many remain."""
 
-    def __init__(
-        self, code: str, message_ja: str, message_en: str, *, pin: PinKind, tries_left: int
-    ) -> None:
+    def __init__(self, code: str, message_ja: str, message_en: str, *, pin: PinKind, tries_left: int) -> None:
         super().__init__(code, message_ja, message_en, field=pin.field)
         self.pin = pin
         self.tries_left = tries_left

@@ -112,8 +112,10 @@ def _digest(data: bytes, prehashed: bool) -> bytes:
         return hashlib.sha256(data).digest()
     if len(data) != 32:
         raise InvalidInput(
-            "card.digest_length", "ハッシュ値はSHA-256の32バイトです。",
-            "A prehashed input must be a 32-byte SHA-256 digest.", field="digest",
+            "card.digest_length",
+            "ハッシュ値はSHA-256の32バイトです。",
+            "A prehashed input must be a 32-byte SHA-256 digest.",
+            field="digest",
         )
     return bytes(data)
 
@@ -153,14 +155,12 @@ class CardReader:
     def read_auth_certificate(self) -> bytes:
         """The 利用者証明用電子証明書 (DER); no PIN needed."""
         with self._application(JPKI_AID):
-            return self._read_ef(JPKI_EF_AUTH_CERT, "利用者証明用電子証明書",
-                                 "user-authentication certificate")
+            return self._read_ef(JPKI_EF_AUTH_CERT, "利用者証明用電子証明書", "user-authentication certificate")
 
     def read_auth_ca_certificate(self) -> bytes:
         """The CA certificate of the 利用者証明用 certificate (DER)."""
         with self._application(JPKI_AID):
-            return self._read_ef(JPKI_EF_AUTH_CA_CERT, "利用者証明用CA証明書",
-                                 "user-authentication CA certificate")
+            return self._read_ef(JPKI_EF_AUTH_CA_CERT, "利用者証明用CA証明書", "user-authentication CA certificate")
 
     def auth_pin_tries_left(self) -> int:
         """Tries left on the 4-digit 利用者証明用 PIN (0 = locked), without using one."""
@@ -192,8 +192,7 @@ class CardReader:
     def read_signature_ca_certificate(self) -> bytes:
         """The CA certificate of the 署名用 certificate (DER)."""
         with self._application(JPKI_AID):
-            return self._read_ef(JPKI_EF_SIGN_CA_CERT, "署名用CA証明書",
-                                 "signature CA certificate")
+            return self._read_ef(JPKI_EF_SIGN_CA_CERT, "署名用CA証明書", "signature CA certificate")
 
     def signature_password_tries_left(self) -> int:
         """Tries left on the 署名用 password (0 = locked), without using one."""

@@ -89,7 +89,8 @@ def _seal(plaintext: bytes, secret: bytes, card_id: str) -> bytes:
 def _unseal(blob: bytes, secret: bytes, card_id: str) -> bytes:
     if len(blob) < _HEADER_LEN + 16 or not blob.startswith(_MAGIC):
         raise CardStorageError(
-            "card.storage_corrupt", "カードファイルの形式が違います。",
+            "card.storage_corrupt",
+            "カードファイルの形式が違います。",
             "The file is not a kojin card file.",
         )
     salt = blob[len(_MAGIC) : len(_MAGIC) + _SALT_LEN]
@@ -167,7 +168,8 @@ class CardStore:
             blob = self._path.read_bytes()
         except FileNotFoundError as exc:
             raise CardStorageError(
-                "card.storage_missing", "カードファイルがありません。",
+                "card.storage_missing",
+                "カードファイルがありません。",
                 f"No card file at {self._path}.",
             ) from exc
         card = MyNumberCard._restore_state(_unseal(blob, self._secret, self.card_id))

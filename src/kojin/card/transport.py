@@ -122,9 +122,7 @@ class PcscTransport:
         try:
             import smartcard.System
         except ImportError as exc:
-            raise CardReaderUnavailable(
-                "pyscard is not installed (pip install 'kojin[pcsc]')"
-            ) from exc
+            raise CardReaderUnavailable("pyscard is not installed (pip install 'kojin[pcsc]')") from exc
         return smartcard
 
     @classmethod

@@ -217,7 +217,9 @@ class AnswerBox:
                 shared = self._private.exchange(X25519PublicKey.from_public_bytes(peer))
             except ValueError:
                 raise InvalidInput(
-                    "crypto.bad_box_key", "暗号化鍵（X25519）が不正です。", "The X25519 key is not valid.",
+                    "crypto.bad_box_key",
+                    "暗号化鍵（X25519）が不正です。",
+                    "The X25519 key is not valid.",
                     field="box_key",
                 ) from None
             sender, recipient = (self.public_raw, peer) if sending else (peer, self.public_raw)

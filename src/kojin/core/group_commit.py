@@ -148,7 +148,8 @@ def _insert_plan(
 ) -> tuple[str, str, tuple[tuple[int, Callable[[Any], Any]], ...]]:
     """The INSERT prefix, one row's placeholders and the columns' bind processors, once per shape."""
     processors = tuple(
-        (i, proc) for i, c in enumerate(columns)
+        (i, proc)
+        for i, c in enumerate(columns)
         if (proc := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     )
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -436,7 +437,13 @@ class ThreadReaders:
         return found
 
     def select_in(
-        self, table: str, columns: Sequence[str], key: str, values: Sequence[str], *, where: str = "",
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: str,
+        values: Sequence[str],
+        *,
+        where: str = "",
         params: tuple[Any, ...] = (),
     ) -> list[tuple[Any, ...]]:
         """:func:`kojin.core.bulk.select_in` on these readers: a batch's look-ups in one statement.

@@ -31,8 +31,9 @@ class DocumentIn(BaseModel):
 class ItemIn(BaseModel):
     patient: PatientIn | None = None
     visit_id: Annotated[str | None, Field(max_length=32)] = None
-    resource: dict[str, Any] = Field(description="FHIR R4 Condition, Observation, AllergyIntolerance or "
-                                                 "MedicationRequest (6情報)")
+    resource: dict[str, Any] = Field(
+        description="FHIR R4 Condition, Observation, AllergyIntolerance or MedicationRequest (6情報)"
+    )
 
 
 def make_router(clinics: ClinicService) -> APIRouter:
@@ -43,7 +44,10 @@ def make_router(clinics: ClinicService) -> APIRouter:
         """Submit one of the three documents; its items are extracted and shared with it."""
         clinic = clinics.eligibility.authenticate_clinic(x_clinic_key)
         return clinics.submit_document(
-            clinic, body.bundle, patient=body.patient.model_dump() if body.patient else None, visit_id=body.visit_id,
+            clinic,
+            body.bundle,
+            patient=body.patient.model_dump() if body.patient else None,
+            visit_id=body.visit_id,
         )
 
     @router.post("/items")
@@ -51,7 +55,9 @@ def make_router(clinics: ClinicService) -> APIRouter:
         """Submit one of the six items on its own."""
         clinic = clinics.eligibility.authenticate_clinic(x_clinic_key)
         return clinics.submit_item(
-            clinic, body.resource, patient=body.patient.model_dump() if body.patient else None,
+            clinic,
+            body.resource,
+            patient=body.patient.model_dump() if body.patient else None,
             visit_id=body.visit_id,
         )
 

@@ -61,8 +61,10 @@ RESOURCE_OF: dict[ItemKind, str] = {
     ItemKind.PRESCRIPTION: "MedicationRequest",
 }
 _DEFAULT_KIND = {
-    "Condition": ItemKind.CONDITION, "Observation": ItemKind.LAB,
-    "AllergyIntolerance": ItemKind.ALLERGY, "MedicationRequest": ItemKind.PRESCRIPTION,
+    "Condition": ItemKind.CONDITION,
+    "Observation": ItemKind.LAB,
+    "AllergyIntolerance": ItemKind.ALLERGY,
+    "MedicationRequest": ItemKind.PRESCRIPTION,
 }
 
 
@@ -81,10 +83,20 @@ DOCUMENT_LABELS: dict[DocumentType, tuple[str, str]] = {
 }
 
 # Other resources a document may carry around its items.
-CONTEXT_RESOURCES = frozenset({
-    "Composition", "Patient", "Practitioner", "PractitionerRole", "Organization", "Encounter", "Medication",
-    "Specimen", "DocumentReference", "Binary",
-})
+CONTEXT_RESOURCES = frozenset(
+    {
+        "Composition",
+        "Patient",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Encounter",
+        "Medication",
+        "Specimen",
+        "DocumentReference",
+        "Binary",
+    }
+)
 
 
 class Scope(StrEnum):
@@ -112,8 +124,10 @@ def parse_scopes(values: object) -> tuple[Scope, ...]:
             scope = Scope(v)
         except ValueError:
             raise InvalidInput(
-                "ehr.bad_scope", f"同意の範囲「{v}」は不明です。",
-                f"Unknown scope {v!r}; one of medication, checkups, ehr.", field="scopes",
+                "ehr.bad_scope",
+                f"同意の範囲「{v}」は不明です。",
+                f"Unknown scope {v!r}; one of medication, checkups, ehr.",
+                field="scopes",
             ) from None
         if scope not in out:
             out.append(scope)
@@ -123,8 +137,10 @@ def parse_scopes(values: object) -> tuple[Scope, ...]:
 def not_consented(scope: Scope) -> KojinError:
     label_ja, label_en = SCOPE_LABELS[scope]
     return NotPermitted(
-        "ehr.consent_not_covering", f"患者さんはこの受診で{label_ja}の閲覧に同意していません。",
-        f"The patient did not consent to showing {label_en} at this visit.", field="scope",
+        "ehr.consent_not_covering",
+        f"患者さんはこの受診で{label_ja}の閲覧に同意していません。",
+        f"The patient did not consent to showing {label_en} at this visit.",
+        field="scope",
     )
 
 
@@ -132,8 +148,12 @@ def not_consented(scope: Scope) -> KojinError:
 
 
 def _fhir_invalid(detail_ja: str, detail_en: str, field: str = "resource") -> InvalidInput:
-    return InvalidInput("ehr.fhir_invalid", f"FHIR リソースが正しくありません: {detail_ja}",
-                        f"Invalid FHIR resource: {detail_en}", field=field)
+    return InvalidInput(
+        "ehr.fhir_invalid",
+        f"FHIR リソースが正しくありません: {detail_ja}",
+        f"Invalid FHIR resource: {detail_en}",
+        field=field,
+    )
 
 
 _TIME_NAMES = frozenset({"date", "issued", "timestamp", "authoredOn", "recordedDate", "lastOccurrence", "birthDate"})
@@ -147,8 +167,9 @@ def _times_are_strings(value: Any, path: str, field: str) -> None:
             where = f"{path}.{key}" if path else str(key)
             timed = key in _TIME_NAMES or key.endswith(("DateTime", "Date", "Instant"))
             if timed and not isinstance(inner, str | dict | list):
-                raise _fhir_invalid(f"{where}: 日付・時刻は文字列です。", f"{where}: dates and times are strings.",
-                                    field)
+                raise _fhir_invalid(
+                    f"{where}: 日付・時刻は文字列です。", f"{where}: dates and times are strings.", field
+                )
             _times_are_strings(inner, where, field)
     elif isinstance(value, list):
         for n, inner in enumerate(value):
@@ -164,8 +185,11 @@ def _validate(resource_type: str, data: dict[str, Any], field: str) -> Any:
     try:
         model = get_fhir_model_class(resource_type)
     except ValueError:
-        raise _fhir_invalid(f"resourceType「{resource_type}」は FHIR にありません。",
-                            f"resourceType {resource_type!r} is not a FHIR resource.", field) from None
+        raise _fhir_invalid(
+            f"resourceType「{resource_type}」は FHIR にありません。",
+            f"resourceType {resource_type!r} is not a FHIR resource.",
+            field,
+        ) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -208,7 +232,9 @@ def summarise(resource: dict[str, Any]) -> str:
     if kind == "AllergyIntolerance":
         text = _text(resource.get("code"))
         reactions = [
-            _text(m) for r in resource.get("reaction") or [] if isinstance(r, dict)
+            _text(m)
+            for r in resource.get("reaction") or []
+            if isinstance(r, dict)
             for m in r.get("manifestation") or []
         ]
         return f"{text}：{'、'.join(r for r in reactions if r)}" if any(reactions) else text
@@ -239,11 +265,15 @@ def item_kind(resource: dict[str, Any]) -> ItemKind:
             try:
                 kind = ItemKind(str(tag.get("code")))
             except ValueError:
-                raise _fhir_invalid(f"meta.tag の項目「{tag.get('code')}」は6情報にありません。",
-                                    f"meta.tag item {tag.get('code')!r} is not one of the six items.") from None
+                raise _fhir_invalid(
+                    f"meta.tag の項目「{tag.get('code')}」は6情報にありません。",
+                    f"meta.tag item {tag.get('code')!r} is not one of the six items.",
+                ) from None
             if RESOURCE_OF[kind] != resource_type:
-                raise _fhir_invalid(f"{ITEM_LABELS[kind][0]}は {RESOURCE_OF[kind]} で表します。",
-                                    f"{kind.value} is a {RESOURCE_OF[kind]}, not a {resource_type}.")
+                raise _fhir_invalid(
+                    f"{ITEM_LABELS[kind][0]}は {RESOURCE_OF[kind]} で表します。",
+                    f"{kind.value} is a {RESOURCE_OF[kind]}, not a {resource_type}.",
+                )
             return kind
     return _DEFAULT_KIND[resource_type]
 
@@ -293,12 +323,14 @@ def parse_item(data: object) -> ParsedItem:
             "ehr.unsupported_resource",
             f"「{resource_type}」は6情報のリソース（Condition, Observation, AllergyIntolerance, "
             "MedicationRequest）ではありません。",
-            f"{resource_type!r} is not a resource of the six items.", field="resource",
+            f"{resource_type!r} is not a resource of the six items.",
+            field="resource",
         )
     _validate(str(resource_type), resource, "resource")
     kind = item_kind(resource)
-    return ParsedItem(kind, str(resource_type), str(resource.get("id") or ""), summarise(resource),
-                      _recorded_on(resource), resource)
+    return ParsedItem(
+        kind, str(resource_type), str(resource.get("id") or ""), summarise(resource), _recorded_on(resource), resource
+    )
 
 
 def parse_document(data: object) -> ParsedDocument:
@@ -308,15 +340,24 @@ def parse_document(data: object) -> ParsedDocument:
         raise _fhir_invalid("文書は Bundle です。", "a document is a Bundle.", "bundle")
     _validate("Bundle", bundle, "bundle")
     if bundle.get("type") != "document":
-        raise InvalidInput("ehr.not_a_document", "Bundle.type は document でなければなりません。",
-                           "Bundle.type must be document.", field="bundle.type")
+        raise InvalidInput(
+            "ehr.not_a_document",
+            "Bundle.type は document でなければなりません。",
+            "Bundle.type must be document.",
+            field="bundle.type",
+        )
     entries = bundle.get("entry") or []
     first = entries[0].get("resource") if entries and isinstance(entries[0], dict) else None
     if not isinstance(first, dict) or first.get("resourceType") != "Composition":
-        raise InvalidInput("ehr.not_a_document", "文書の最初のエントリは Composition です。",
-                           "A document's first entry is its Composition.", field="bundle.entry")
+        raise InvalidInput(
+            "ehr.not_a_document",
+            "文書の最初のエントリは Composition です。",
+            "A document's first entry is its Composition.",
+            field="bundle.entry",
+        )
     codes = [
-        c.get("code") for c in (first.get("type") or {}).get("coding") or []
+        c.get("code")
+        for c in (first.get("type") or {}).get("coding") or []
         if isinstance(c, dict) and c.get("system") == LOINC
     ]
     doc_type = next((DocumentType(str(c)) for c in codes if c in DocumentType._value2member_map_), None)
@@ -335,16 +376,22 @@ def parse_document(data: object) -> ParsedDocument:
         resource_type = str(resource.get("resourceType"))
         full_url = entry.get("fullUrl")
         if not isinstance(full_url, str) or not full_url:
-            raise _fhir_invalid(f"entry {n} に fullUrl がありません（文書では必須）。",
-                                f"entry {n} has no fullUrl (required in a document).", "bundle.entry")
+            raise _fhir_invalid(
+                f"entry {n} に fullUrl がありません（文書では必須）。",
+                f"entry {n} has no fullUrl (required in a document).",
+                "bundle.entry",
+            )
         if resource_type in _DEFAULT_KIND:
             kind = item_kind(resource)
-            items.append(ParsedItem(kind, resource_type, full_url, summarise(resource), _recorded_on(resource),
-                                    resource))
+            items.append(
+                ParsedItem(kind, resource_type, full_url, summarise(resource), _recorded_on(resource), resource)
+            )
         elif resource_type not in CONTEXT_RESOURCES:
             raise InvalidInput(
-                "ehr.unsupported_resource", f"entry {n} の「{resource_type}」は文書に含められません。",
-                f"entry {n}: {resource_type} may not be part of a document.", field="bundle.entry",
+                "ehr.unsupported_resource",
+                f"entry {n} の「{resource_type}」は文書に含められません。",
+                f"entry {n}: {resource_type} may not be part of a document.",
+                field="bundle.entry",
             )
     doc_date = None
     if isinstance(first.get("date"), str):
@@ -361,10 +408,7 @@ def without(bundle: dict[str, Any], hidden_urls: set[str]) -> dict[str, Any]:
     if not hidden_urls:
         return bundle
     out: dict[str, Any] = json.loads(json.dumps(bundle))
-    out["entry"] = [
-        e for e in out.get("entry") or []
-        if str(e.get("fullUrl") or "") not in hidden_urls
-    ]
+    out["entry"] = [e for e in out.get("entry") or [] if str(e.get("fullUrl") or "") not in hidden_urls]
     composition = out["entry"][0]["resource"] if out["entry"] else {}
     for section in composition.get("section") or []:
         section["entry"] = [r for r in section.get("entry") or [] if r.get("reference") not in hidden_urls]

@@ -68,25 +68,33 @@ class Consent:
 
     def as_record(self, now: datetime) -> dict[str, Any]:
         return {
-            "consent_id": self.consent_id, "visit_id": self.visit_id, "clinic_id": self.clinic_id,
-            "clinic_name": self.clinic_name, "scopes": [s.value for s in self.scopes],
-            "granted_at": self.granted_at.isoformat(), "expires_at": self.expires_at.isoformat(),
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None, "state": self.state(now),
+            "consent_id": self.consent_id,
+            "visit_id": self.visit_id,
+            "clinic_id": self.clinic_id,
+            "clinic_name": self.clinic_name,
+            "scopes": [s.value for s in self.scopes],
+            "granted_at": self.granted_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+            "state": self.state(now),
         }
 
 
 def _consent_from(row: Any) -> Consent:
     return Consent(
-        row.consent_id, row.visit_id, row.clinic_id, row.clinic_name,
-        tuple(Scope(s) for s in row.scopes.split(",") if s), _utc(row.granted_at), _utc(row.expires_at),
+        row.consent_id,
+        row.visit_id,
+        row.clinic_id,
+        row.clinic_name,
+        tuple(Scope(s) for s in row.scopes.split(",") if s),
+        _utc(row.granted_at),
+        _utc(row.expires_at),
         _utc(row.withdrawn_at) if row.withdrawn_at is not None else None,
     )
 
 
 def _member_filter(table: Any, memberships: Sequence[Membership]) -> Any:
-    return or_(*[
-        and_(table.c.insurer_id == m.insurer_id, table.c.member_code == m.member_code) for m in memberships
-    ])
+    return or_(*[and_(table.c.insurer_id == m.insurer_id, table.c.member_code == m.member_code) for m in memberships])
 
 
 class EhrService:
@@ -104,11 +112,21 @@ class EhrService:
         doc_id = secrets.token_hex(16)
         now = self.now()
         with self.engine.begin() as conn:
-            conn.execute(insert(documents).values(
-                doc_id=doc_id, insurer_id=membership.insurer_id, member_code=membership.member_code,
-                doc_type=doc.doc_type.value, title=doc.title[:200], doc_date=doc.doc_date, clinic_id=clinic.clinic_id,
-                clinic_name=clinic.name, submitted_at=now, bundle=canonical_json(doc.bundle).decode(), hidden=False,
-            ))
+            conn.execute(
+                insert(documents).values(
+                    doc_id=doc_id,
+                    insurer_id=membership.insurer_id,
+                    member_code=membership.member_code,
+                    doc_type=doc.doc_type.value,
+                    title=doc.title[:200],
+                    doc_date=doc.doc_date,
+                    clinic_id=clinic.clinic_id,
+                    clinic_name=clinic.name,
+                    submitted_at=now,
+                    bundle=canonical_json(doc.bundle).decode(),
+                    hidden=False,
+                )
+            )
             item_ids = [self._insert_item(conn, clinic, membership, item, doc_id, now) for item in doc.items]
         return {"doc_id": doc_id, "doc_type": doc.doc_type.value, "title": doc.title, "item_ids": item_ids}
 
@@ -122,12 +140,24 @@ class EhrService:
         conn: Any, clinic: Clinic, membership: Membership, item: ParsedItem, doc_id: str | None, now: datetime
     ) -> str:
         item_id = secrets.token_hex(16)
-        conn.execute(insert(items).values(
-            item_id=item_id, doc_id=doc_id, insurer_id=membership.insurer_id, member_code=membership.member_code,
-            kind=item.kind.value, resource_type=item.resource_type, full_url=item.full_url[:200],
-            summary=item.summary[:500], recorded_on=item.recorded_on, clinic_id=clinic.clinic_id,
-            clinic_name=clinic.name, submitted_at=now, resource=canonical_json(item.resource).decode(), hidden=False,
-        ))
+        conn.execute(
+            insert(items).values(
+                item_id=item_id,
+                doc_id=doc_id,
+                insurer_id=membership.insurer_id,
+                member_code=membership.member_code,
+                kind=item.kind.value,
+                resource_type=item.resource_type,
+                full_url=item.full_url[:200],
+                summary=item.summary[:500],
+                recorded_on=item.recorded_on,
+                clinic_id=clinic.clinic_id,
+                clinic_name=clinic.name,
+                submitted_at=now,
+                resource=canonical_json(item.resource).decode(),
+                hidden=False,
+            )
+        )
         return item_id
 
     # -- reading --------------------------------------------------------------------------------------
@@ -137,7 +167,8 @@ class EhrService:
             return {"documents": [], "items": []}
         with self.engine.connect() as conn:
             doc_rows = conn.execute(
-                select(documents).where(_member_filter(documents, memberships))
+                select(documents)
+                .where(_member_filter(documents, memberships))
                 .order_by(documents.c.submitted_at.desc())
             ).all()
             item_rows = conn.execute(
@@ -154,9 +185,14 @@ class EhrService:
             bundle = json.loads(r.bundle)
             label_ja, label_en = DOCUMENT_LABELS[DocumentType(r.doc_type)]
             record: dict[str, Any] = {
-                "doc_id": r.doc_id, "doc_type": r.doc_type, "label": label_ja, "label_en": label_en,
-                "title": r.title, "doc_date": (_day(r.doc_date) or date.min).isoformat() if r.doc_date else None,
-                "clinic_name": r.clinic_name, "submitted_at": _utc(r.submitted_at).isoformat(),
+                "doc_id": r.doc_id,
+                "doc_type": r.doc_type,
+                "label": label_ja,
+                "label_en": label_en,
+                "title": r.title,
+                "doc_date": (_day(r.doc_date) or date.min).isoformat() if r.doc_date else None,
+                "clinic_name": r.clinic_name,
+                "submitted_at": _utc(r.submitted_at).isoformat(),
             }
             if for_patient:
                 record["hidden"] = bool(r.hidden)
@@ -170,9 +206,15 @@ class EhrService:
                 continue
             label_ja, label_en = ITEM_LABELS[ItemKind(r.kind)]
             record = {
-                "item_id": r.item_id, "doc_id": r.doc_id, "kind": r.kind, "label": label_ja, "label_en": label_en,
-                "summary": r.summary, "recorded_on": _day(r.recorded_on).isoformat() if r.recorded_on else None,  # type: ignore[union-attr]
-                "clinic_name": r.clinic_name, "submitted_at": _utc(r.submitted_at).isoformat(),
+                "item_id": r.item_id,
+                "doc_id": r.doc_id,
+                "kind": r.kind,
+                "label": label_ja,
+                "label_en": label_en,
+                "summary": r.summary,
+                "recorded_on": _day(r.recorded_on).isoformat() if r.recorded_on else None,  # type: ignore[union-attr]
+                "clinic_name": r.clinic_name,
+                "submitted_at": _utc(r.submitted_at).isoformat(),
             }
             if for_patient:
                 record["hidden"] = bool(r.hidden)
@@ -181,8 +223,9 @@ class EhrService:
             out_items.append(record)
         return {"documents": docs, "items": out_items}
 
-    def set_hidden(self, memberships: Sequence[Membership], *, doc_id: str | None = None,
-                   item_id: str | None = None, hidden: bool) -> None:
+    def set_hidden(
+        self, memberships: Sequence[Membership], *, doc_id: str | None = None, item_id: str | None = None, hidden: bool
+    ) -> None:
         """Hide (非共有) or share again a document or an item of the patient's own."""
         table, key = (documents, documents.c.doc_id == doc_id) if doc_id else (items, items.c.item_id == item_id)
         if not memberships or (doc_id is None) == (item_id is None):
@@ -195,8 +238,16 @@ class EhrService:
             raise NotFound("ehr.unknown_record", "その記録はありません。", "No such record.", field="record")
 
     # -- consent ----------------------------------------------------------------------------------------
-    def grant(self, *, visit_id: str, clinic: Clinic, person_key: str, scopes: Sequence[Scope],
-              consent_until: datetime, expires_at: datetime) -> Consent:
+    def grant(
+        self,
+        *,
+        visit_id: str,
+        clinic: Clinic,
+        person_key: str,
+        scopes: Sequence[Scope],
+        consent_until: datetime,
+        expires_at: datetime,
+    ) -> Consent:
         """Record what the patient chose on the terminal at this visit (once per visit)."""
         now = self.now()
         if now > consent_until:
@@ -206,18 +257,31 @@ class EhrService:
                 "Consent is given on the terminal within 5 minutes of the card check; check the card again.",
                 field="visit_id",
             )
-        consent = Consent(secrets.token_hex(16), visit_id, clinic.clinic_id, clinic.name, tuple(scopes), now,
-                          expires_at, None)
+        consent = Consent(
+            secrets.token_hex(16), visit_id, clinic.clinic_id, clinic.name, tuple(scopes), now, expires_at, None
+        )
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(consents).values(
-                    consent_id=consent.consent_id, visit_id=visit_id, clinic_id=clinic.clinic_id,
-                    clinic_name=clinic.name, person_key=person_key, scopes=",".join(s.value for s in scopes),
-                    granted_at=now, expires_at=expires_at, withdrawn_at=None,
-                ))
+                conn.execute(
+                    insert(consents).values(
+                        consent_id=consent.consent_id,
+                        visit_id=visit_id,
+                        clinic_id=clinic.clinic_id,
+                        clinic_name=clinic.name,
+                        person_key=person_key,
+                        scopes=",".join(s.value for s in scopes),
+                        granted_at=now,
+                        expires_at=expires_at,
+                        withdrawn_at=None,
+                    )
+                )
         except IntegrityError:
-            raise Conflict("ehr.consent_given", "この受診の同意は既に記録されています。",
-                           "Consent for this visit was already recorded.", field="visit_id") from None
+            raise Conflict(
+                "ehr.consent_given",
+                "この受診の同意は既に記録されています。",
+                "Consent for this visit was already recorded.",
+                field="visit_id",
+            ) from None
         return consent
 
     def consent_for(self, visit_id: str) -> Consent | None:
@@ -229,17 +293,33 @@ class EhrService:
         """The consent that lets this clinic see ``scope`` at this visit, or why not."""
         consent = self.consent_for(visit_id)
         if consent is None:
-            raise NotPermitted("ehr.consent_missing", "この受診では閲覧の同意がありません。",
-                               "No consent was given at this visit.", field="visit_id")
+            raise NotPermitted(
+                "ehr.consent_missing",
+                "この受診では閲覧の同意がありません。",
+                "No consent was given at this visit.",
+                field="visit_id",
+            )
         if consent.clinic_id != clinic.clinic_id:
-            raise NotPermitted("ehr.consent_other_clinic", "この同意は別の医療機関に対するものです。",
-                               "This consent was given to another clinic.", field="visit_id")
+            raise NotPermitted(
+                "ehr.consent_other_clinic",
+                "この同意は別の医療機関に対するものです。",
+                "This consent was given to another clinic.",
+                field="visit_id",
+            )
         if consent.withdrawn_at is not None:
-            raise NotPermitted("ehr.consent_withdrawn", "患者さんが同意を撤回しました。",
-                               "The patient withdrew this consent.", field="visit_id")
+            raise NotPermitted(
+                "ehr.consent_withdrawn",
+                "患者さんが同意を撤回しました。",
+                "The patient withdrew this consent.",
+                field="visit_id",
+            )
         if consent.expires_at <= self.now():
-            raise NotPermitted("ehr.consent_expired", "同意の有効期間（24時間）が過ぎました。",
-                               "The consent has expired (24 hours).", field="visit_id")
+            raise NotPermitted(
+                "ehr.consent_expired",
+                "同意の有効期間（24時間）が過ぎました。",
+                "The consent has expired (24 hours).",
+                field="visit_id",
+            )
         if scope not in consent.scopes:
             raise not_consented(scope)
         return consent
@@ -255,29 +335,48 @@ class EhrService:
         """撤回 in the portal: from now on nothing more is shown under it."""
         with self.engine.begin() as conn:
             done = conn.execute(
-                update(consents).where(
-                    consents.c.consent_id == consent_id, consents.c.person_key == person_key,
+                update(consents)
+                .where(
+                    consents.c.consent_id == consent_id,
+                    consents.c.person_key == person_key,
                     consents.c.withdrawn_at.is_(None),
-                ).values(withdrawn_at=self.now())
+                )
+                .values(withdrawn_at=self.now())
             ).rowcount
-            row = conn.execute(select(consents).where(
-                consents.c.consent_id == consent_id, consents.c.person_key == person_key,
-            )).first()
+            row = conn.execute(
+                select(consents).where(
+                    consents.c.consent_id == consent_id,
+                    consents.c.person_key == person_key,
+                )
+            ).first()
         if row is None:
             raise NotFound("ehr.unknown_consent", "その同意はありません。", "No such consent.", field="consent_id")
         if not done:
-            raise Conflict("ehr.consent_withdrawn", "この同意は既に撤回されています。",
-                           "This consent was already withdrawn.", field="consent_id")
+            raise Conflict(
+                "ehr.consent_withdrawn",
+                "この同意は既に撤回されています。",
+                "This consent was already withdrawn.",
+                field="consent_id",
+            )
         return _consent_from(row)
 
     # -- views ----------------------------------------------------------------------------------------------
-    def record_view(self, *, person_key: str, visit_id: str, clinic: Clinic, scope: Scope, detail: str,
-                    leaf_index: int | None) -> None:
+    def record_view(
+        self, *, person_key: str, visit_id: str, clinic: Clinic, scope: Scope, detail: str, leaf_index: int | None
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(views).values(
-                person_key=person_key, visit_id=visit_id, clinic_id=clinic.clinic_id, clinic_name=clinic.name,
-                scope=scope.value, detail=detail[:300], viewed_at=self.now(), leaf_index=leaf_index,
-            ))
+            conn.execute(
+                insert(views).values(
+                    person_key=person_key,
+                    visit_id=visit_id,
+                    clinic_id=clinic.clinic_id,
+                    clinic_name=clinic.name,
+                    scope=scope.value,
+                    detail=detail[:300],
+                    viewed_at=self.now(),
+                    leaf_index=leaf_index,
+                )
+            )
 
     def views_of(self, person_key: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -286,8 +385,13 @@ class EhrService:
             ).all()
         return [
             {
-                "visit_id": r.visit_id, "clinic_id": r.clinic_id, "clinic_name": r.clinic_name, "scope": r.scope,
-                "detail": r.detail, "viewed_at": _utc(r.viewed_at).isoformat(), "leaf_index": r.leaf_index,
+                "visit_id": r.visit_id,
+                "clinic_id": r.clinic_id,
+                "clinic_name": r.clinic_name,
+                "scope": r.scope,
+                "detail": r.detail,
+                "viewed_at": _utc(r.viewed_at).isoformat(),
+                "leaf_index": r.leaf_index,
             }
             for r in rows
         ]

@@ -37,7 +37,8 @@ class CheckIn(BaseModel):
     certificate: Annotated[str, Field(max_length=12000, description="the card's auth certificate, DER, base64")]
     signature: Annotated[str, Field(max_length=1400, description="the card's signature over the challenge, base64")]
     scopes: list[Annotated[str, Field(max_length=20)]] | None = Field(
-        default=None, max_length=3,
+        default=None,
+        max_length=3,
         description="consent chosen on the terminal: medication, checkups, ehr; [] for nothing; omit to ask later",
     )
 
@@ -77,8 +78,11 @@ def card_check_handler(clinics: ClinicService) -> Callable[[Request], Awaitable[
             with language(lang):
                 clinic = clinics.eligibility.authenticate_clinic(key)
                 outcome = clinics.check_card(
-                    clinic, body.challenge, unb64(body.certificate, "certificate"),
-                    unb64(body.signature, "signature"), body.scopes,
+                    clinic,
+                    body.challenge,
+                    unb64(body.certificate, "certificate"),
+                    unb64(body.signature, "signature"),
+                    body.scopes,
                 )
             answer = dict(outcome.answer)
             answer["registered_now"] = outcome.registered_now
@@ -110,10 +114,17 @@ def make_router(clinics: ClinicService) -> APIRouter:
         return {"challenge": issued.value, "expires_at": issued.expires_at, "face_matching": FACE_MATCHING}
 
     router.add_api_route(
-        "/check", card_check_handler(clinics), methods=["POST"], summary="Card check",
-        openapi_extra={"requestBody": {
-            "required": True, "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
-        }}, responses={200: {"description": "the eligibility answer (FACTS.md §5 fields) and a visit id"}},
+        "/check",
+        card_check_handler(clinics),
+        methods=["POST"],
+        summary="Card check",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
+            }
+        },
+        responses={200: {"description": "the eligibility answer (FACTS.md §5 fields) and a visit id"}},
     )
 
     @router.post("/check-certificate")
@@ -123,8 +134,7 @@ def make_router(clinics: ClinicService) -> APIRouter:
         return clinics.check_certificate(clinic, body.insurer_number, body.symbol, body.number, body.branch)
 
     @router.post("/visits/{visit_id}/consent")
-    def consent(visit_id: str, body: ConsentIn, x_clinic_key: Annotated[str | None, Header()] = None
-                ) -> dict[str, Any]:
+    def consent(visit_id: str, body: ConsentIn, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
         """The patient's choice on the terminal, within 5 minutes of the card check."""
         clinic = clinic_of(x_clinic_key)
         given = clinics.consent(clinic, visit_id, body.scopes)

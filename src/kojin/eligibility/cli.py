@@ -74,12 +74,14 @@ def cancel_registration(
         service = kojin.insurers.get(insurer)
         service.cancel_registration(local_id)
         cert = service.current_certificate(local_id)
-        console.print(pick(
-            f"利用登録を解除しました。資格確認書 {cert.certificate_id if cert else '—'}（有効期限 "
-            f"{cert.valid_until if cert else '—'}）",
-            f"registration cancelled; certificate {cert.certificate_id if cert else '—'} valid until "
-            f"{cert.valid_until if cert else '—'}",
-        ))
+        console.print(
+            pick(
+                f"利用登録を解除しました。資格確認書 {cert.certificate_id if cert else '—'}（有効期限 "
+                f"{cert.valid_until if cert else '—'}）",
+                f"registration cancelled; certificate {cert.certificate_id if cert else '—'} valid until "
+                f"{cert.valid_until if cert else '—'}",
+            )
+        )
 
     _run(body)
 

@@ -40,8 +40,17 @@ class ViewLog(Protocol):
     """The hub's record of a view: a leaf in the exchange log about the patient (wired in kojin.app)."""
 
     def record_view(
-        self, *, viewer: str, viewer_name: str, holder: str, holder_name: str, task: str, item: str,
-        agency_id: str, code: str, request_id: str,
+        self,
+        *,
+        viewer: str,
+        viewer_name: str,
+        holder: str,
+        holder_name: str,
+        task: str,
+        item: str,
+        agency_id: str,
+        code: str,
+        request_id: str,
     ) -> int | None: ...
 
 
@@ -63,7 +72,11 @@ class ClinicService:
     """Terminal, API and portal use cases of online eligibility and record sharing."""
 
     def __init__(
-        self, auth: CardAuthService, eligibility: EligibilityService, ehr: EhrService, insurers: InsurerDirectory,
+        self,
+        auth: CardAuthService,
+        eligibility: EligibilityService,
+        ehr: EhrService,
+        insurers: InsurerDirectory,
         view_log: ViewLog,
     ) -> None:
         self.auth = auth
@@ -77,7 +90,11 @@ class ClinicService:
         return self.auth.challenge(RELYING_PARTY)
 
     def check_card(
-        self, clinic: Clinic, challenge: str, certificate: bytes, signature: bytes,
+        self,
+        clinic: Clinic,
+        challenge: str,
+        certificate: bytes,
+        signature: bytes,
         scopes: list[str] | None = None,
     ) -> CheckOutcome:
         """Verify the card's answer, answer eligibility, open the visit; consent too when chosen already."""
@@ -89,8 +106,9 @@ class ClinicService:
         consent = self.consent(clinic, check.visit.visit_id, scopes) if scopes is not None else None
         return CheckOutcome(check.answer, check.visit, check.registered_now, consent)
 
-    def check_certificate(self, clinic: Clinic, insurer_number: object, symbol: object, number: object,
-                          branch: object) -> dict[str, Any]:
+    def check_certificate(
+        self, clinic: Clinic, insurer_number: object, symbol: object, number: object, branch: object
+    ) -> dict[str, Any]:
         """資格確認書 typed in: eligibility only, no visit, no history."""
         ids = CardIdentifiers.parse(insurer_number, symbol, number, branch)
         return self.eligibility.check_certificate(clinic, ids)
@@ -99,8 +117,12 @@ class ClinicService:
         chosen = parse_scopes(scopes)
         visit = self.eligibility.visit(visit_id, clinic)
         return self.ehr.grant(
-            visit_id=visit.visit_id, clinic=clinic, person_key=visit.person_key, scopes=chosen,
-            consent_until=visit.consent_until, expires_at=visit.expires_at,
+            visit_id=visit.visit_id,
+            clinic=clinic,
+            person_key=visit.person_key,
+            scopes=chosen,
+            consent_until=visit.consent_until,
+            expires_at=visit.expires_at,
         )
 
     def _view(self, clinic: Clinic, visit_id: str, scope: Scope) -> Visit:
@@ -114,12 +136,24 @@ class ClinicService:
         if visit.memberships:
             m = visit.memberships[0]
             leaf = self._view_log.record_view(
-                viewer=clinic_viewer_id(clinic), viewer_name=clinic.name, holder=holder, holder_name=holder_name,
-                task=VIEW_TASK, item=item, agency_id=m.insurer_id, code=m.member_code,
+                viewer=clinic_viewer_id(clinic),
+                viewer_name=clinic.name,
+                holder=holder,
+                holder_name=holder_name,
+                task=VIEW_TASK,
+                item=item,
+                agency_id=m.insurer_id,
+                code=m.member_code,
                 request_id=f"view-{secrets.token_hex(12)}",
             )
-        self.ehr.record_view(person_key=visit.person_key, visit_id=visit.visit_id, clinic=clinic, scope=scope,
-                             detail=detail, leaf_index=leaf)
+        self.ehr.record_view(
+            person_key=visit.person_key,
+            visit_id=visit.visit_id,
+            clinic=clinic,
+            scope=scope,
+            detail=detail,
+            leaf_index=leaf,
+        )
         return leaf
 
     def medications(self, clinic: Clinic, visit_id: str) -> dict[str, Any]:
@@ -137,8 +171,9 @@ class ClinicService:
     def records(self, clinic: Clinic, visit_id: str) -> dict[str, Any]:
         visit = self._view(clinic, visit_id, Scope.EHR)
         shared = self.ehr.records(visit.memberships)
-        leaf = self._log(clinic, visit, Scope.EHR,
-                         f"3文書 {len(shared['documents'])}件・6情報 {len(shared['items'])}件")
+        leaf = self._log(
+            clinic, visit, Scope.EHR, f"3文書 {len(shared['documents'])}件・6情報 {len(shared['items'])}件"
+        )
         return {"visit_id": visit_id, **shared, "leaf_index": leaf}
 
     def history(self, clinic: Clinic, visit_id: str) -> dict[str, Any]:
@@ -163,8 +198,12 @@ class ClinicService:
             quals = [q for m in visit.memberships if (q := self.eligibility.qualification(m)) is not None]
             current = pick_current(quals, self.eligibility.today())
             if current is None:
-                raise NotFound("eligibility.no_qualification", "この受診の資格情報がありません。",
-                               "No qualification for this visit.", field="visit_id")
+                raise NotFound(
+                    "eligibility.no_qualification",
+                    "この受診の資格情報がありません。",
+                    "No qualification for this visit.",
+                    field="visit_id",
+                )
             return current.membership
         patient = patient or {}
         ids = CardIdentifiers.parse(
@@ -172,13 +211,15 @@ class ClinicService:
         )
         return self.eligibility.find_by_identifiers(ids).membership
 
-    def submit_document(self, clinic: Clinic, bundle: object, *, patient: dict[str, Any] | None = None,
-                        visit_id: str | None = None) -> dict[str, Any]:
+    def submit_document(
+        self, clinic: Clinic, bundle: object, *, patient: dict[str, Any] | None = None, visit_id: str | None = None
+    ) -> dict[str, Any]:
         doc = parse_document(bundle)
         return self.ehr.submit_document(clinic, self._membership_for(clinic, patient, visit_id), doc)
 
-    def submit_item(self, clinic: Clinic, resource: object, *, patient: dict[str, Any] | None = None,
-                    visit_id: str | None = None) -> dict[str, Any]:
+    def submit_item(
+        self, clinic: Clinic, resource: object, *, patient: dict[str, Any] | None = None, visit_id: str | None = None
+    ) -> dict[str, Any]:
         item = parse_item(resource)
         return self.ehr.submit_item(clinic, self._membership_for(clinic, patient, visit_id), item)
 
@@ -203,8 +244,9 @@ class ClinicService:
     def my_records(self, juminhyo_code: str) -> dict[str, Any]:
         return self.ehr.records(self.patient(juminhyo_code).memberships, for_patient=True)
 
-    def set_hidden(self, juminhyo_code: str, *, doc_id: str | None = None, item_id: str | None = None,
-                   hidden: bool) -> None:
+    def set_hidden(
+        self, juminhyo_code: str, *, doc_id: str | None = None, item_id: str | None = None, hidden: bool
+    ) -> None:
         self.ehr.set_hidden(self.patient(juminhyo_code).memberships, doc_id=doc_id, item_id=item_id, hidden=hidden)
 
     def my_views(self, juminhyo_code: str) -> list[dict[str, Any]]:
@@ -226,14 +268,22 @@ class ClinicService:
         cert = service.current_certificate(service.local_id_of(current.member_code))
         return {
             "qualification": {
-                "insurer_name": insurer.name, "insurer_number": insurer.insurer_number, "symbol": current.symbol,
-                "number": current.number, "branch": current.branch, "valid": current.valid_on(today),
+                "insurer_name": insurer.name,
+                "insurer_number": insurer.insurer_number,
+                "symbol": current.symbol,
+                "number": current.number,
+                "branch": current.branch,
+                "valid": current.valid_on(today),
                 "ratio": current.ratio,
             },
             "registration": self.eligibility.registration(current.membership),
-            "certificate": None if cert is None else {
-                "certificate_id": cert.certificate_id, "issued_on": cert.issued_on.isoformat(),
-                "valid_until": cert.valid_until.isoformat(), "reason": cert.reason,
+            "certificate": None
+            if cert is None
+            else {
+                "certificate_id": cert.certificate_id,
+                "issued_on": cert.issued_on.isoformat(),
+                "valid_until": cert.valid_until.isoformat(),
+                "reason": cert.reason,
             },
         }
 
@@ -242,8 +292,12 @@ class ClinicService:
         patient = self.patient(juminhyo_code)
         quals = self.eligibility.qualifications_of(patient)
         if not quals:
-            raise NotFound("eligibility.no_qualification", "医療保険の資格情報がありません。",
-                           "No health-insurance qualification is recorded.", field="card")
+            raise NotFound(
+                "eligibility.no_qualification",
+                "医療保険の資格情報がありません。",
+                "No health-insurance qualification is recorded.",
+                field="card",
+            )
         self.eligibility.set_registration([q.membership for q in quals], registered=registered, by="portal")
         return self.my_insurance(juminhyo_code)
 
@@ -251,7 +305,11 @@ class ClinicService:
         patient = self.patient(juminhyo_code)
         current = pick_current(self.eligibility.qualifications_of(patient), self.eligibility.today())
         if current is None:
-            raise NotFound("insurer.no_certificate", "資格確認書は交付されていません。",
-                           "No eligibility certificate has been issued.", field="card")
+            raise NotFound(
+                "insurer.no_certificate",
+                "資格確認書は交付されていません。",
+                "No eligibility certificate has been issued.",
+                field="card",
+            )
         service = self.insurers.get(current.insurer_id)
         return service.certificate_pdf(service.local_id_of(current.member_code))

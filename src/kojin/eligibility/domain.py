@@ -64,13 +64,17 @@ def validate_insurer_number(value: object, field_name: str = "insurer_number") -
     """Six (国保) or eight digits with a correct check digit, or ``eligibility.unknown_insurer``."""
     if not isinstance(value, str) or not _INSURER_NUMBER.match(value):
         raise InvalidInput(
-            "eligibility.bad_insurer_number", "保険者番号は6桁または8桁の数字です。",
-            "An insurer number is 6 or 8 digits.", field=field_name,
+            "eligibility.bad_insurer_number",
+            "保険者番号は6桁または8桁の数字です。",
+            "An insurer number is 6 or 8 digits.",
+            field=field_name,
         )
     if insurer_check_digit(value[:-1]) != value[-1]:
         raise NotFound(
-            "eligibility.unknown_insurer", "この保険者番号は存在しません（検証番号が合いません）。",
-            "No such insurer number (the check digit does not match).", field=field_name,
+            "eligibility.unknown_insurer",
+            "この保険者番号は存在しません（検証番号が合いません）。",
+            "No such insurer number (the check digit does not match).",
+            field=field_name,
         )
     return value
 
@@ -151,8 +155,10 @@ class ElderlyInfo:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "issued_on": self.issued_on.isoformat(), "valid_from": self.valid_from.isoformat(),
-            "valid_until": self.valid_until.isoformat(), "ratio": self.ratio,
+            "issued_on": self.issued_on.isoformat(),
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "ratio": self.ratio,
         }
 
     @staticmethod
@@ -160,8 +166,10 @@ class ElderlyInfo:
         if not data:
             return None
         return ElderlyInfo(
-            date.fromisoformat(data["issued_on"]), date.fromisoformat(data["valid_from"]),
-            date.fromisoformat(data["valid_until"]), int(data["ratio"]),
+            date.fromisoformat(data["issued_on"]),
+            date.fromisoformat(data["valid_from"]),
+            date.fromisoformat(data["valid_until"]),
+            int(data["ratio"]),
         )
 
 
@@ -239,7 +247,7 @@ def pick_current(quals: list[Qualification], today: date) -> Qualification | Non
     if valid:
         return max(valid, key=lambda q: q.qualified_on)
     past = [q for q in quals if q.qualified_on <= today]
-    return max(past, key=lambda q: (q.lost_on or q.qualified_on)) if past else None
+    return max(past, key=lambda q: q.lost_on or q.qualified_on) if past else None
 
 
 def answer_fields(q: Qualification, insurer_name: str, today: date) -> dict[str, Any]:
@@ -362,21 +370,22 @@ class CardIdentifiers:
 
     @staticmethod
     def parse(insurer_number: object, symbol: object, number: object, branch: object) -> CardIdentifiers:
-        insurer = validate_insurer_number(
-            insurer_number.strip() if isinstance(insurer_number, str) else insurer_number
-        )
+        insurer = validate_insurer_number(insurer_number.strip() if isinstance(insurer_number, str) else insurer_number)
         sym = symbol.strip() if isinstance(symbol, str) else ""
         num = number.strip() if isinstance(number, str) else ""
         br = branch.strip() if isinstance(branch, str) else ""
         if not _SYMBOL.match(sym):
-            raise InvalidInput("eligibility.bad_symbol", "記号が正しくありません。", "The symbol is malformed.",
-                               field="symbol")
+            raise InvalidInput(
+                "eligibility.bad_symbol", "記号が正しくありません。", "The symbol is malformed.", field="symbol"
+            )
         if not _MEMBER_NUMBER.match(num):
-            raise InvalidInput("eligibility.bad_number", "番号が正しくありません。", "The number is malformed.",
-                               field="number")
+            raise InvalidInput(
+                "eligibility.bad_number", "番号が正しくありません。", "The number is malformed.", field="number"
+            )
         if not _BRANCH.match(br):
-            raise InvalidInput("eligibility.bad_branch", "枝番は2桁の数字です。", "The branch is two digits.",
-                               field="branch")
+            raise InvalidInput(
+                "eligibility.bad_branch", "枝番は2桁の数字です。", "The branch is two digits.", field="branch"
+            )
         return CardIdentifiers(insurer, sym, num, br)
 
 
@@ -398,15 +407,19 @@ def not_registered() -> KojinError:
 
 def no_qualification() -> KojinError:
     return NotFound(
-        "eligibility.no_qualification", "この方の医療保険の資格情報がありません。",
-        "No health-insurance qualification is recorded for this person.", field="card",
+        "eligibility.no_qualification",
+        "この方の医療保険の資格情報がありません。",
+        "No health-insurance qualification is recorded for this person.",
+        field="card",
     )
 
 
 def certificate_unknown() -> KojinError:
     return NotFound(
-        "eligibility.certificate_unknown", "記号・番号・枝番に該当する資格がありません。",
-        "No qualification matches this symbol, number and branch.", field="number",
+        "eligibility.certificate_unknown",
+        "記号・番号・枝番に該当する資格がありません。",
+        "No qualification matches this symbol, number and branch.",
+        field="number",
     )
 
 
@@ -414,14 +427,17 @@ def certificate_expired(until: date) -> KojinError:
     return Conflict(
         "eligibility.certificate_expired",
         f"この資格確認書は有効期限（{until.isoformat()}）を過ぎています。保険者にお問い合わせください。",
-        f"This eligibility certificate expired on {until.isoformat()}; ask the insurer.", field="number",
+        f"This eligibility certificate expired on {until.isoformat()}; ask the insurer.",
+        field="number",
     )
 
 
 def certificate_not_issued() -> KojinError:
     return NotFound(
-        "eligibility.no_certificate", "この資格には資格確認書が交付されていません。マイナ保険証をお使いください。",
-        "No eligibility certificate was issued for this qualification; use the card.", field="number",
+        "eligibility.no_certificate",
+        "この資格には資格確認書が交付されていません。マイナ保険証をお使いください。",
+        "No eligibility certificate was issued for this qualification; use the card.",
+        field="number",
     )
 
 
@@ -440,7 +456,9 @@ _CLINIC_ID = re.compile(r"^[0-9]{10}\Z")
 def validate_clinic_id(value: object) -> str:
     if not isinstance(value, str) or not _CLINIC_ID.match(value):
         raise InvalidInput(
-            "eligibility.bad_clinic_id", "医療機関コードは10桁の数字です。", "A clinic code is 10 digits.",
+            "eligibility.bad_clinic_id",
+            "医療機関コードは10桁の数字です。",
+            "A clinic code is 10 digits.",
             field="clinic_id",
         )
     return value

@@ -27,12 +27,28 @@ class JlisHubLinks:
         return self._hub.find_code(agency_id, link_id)
 
     def record_view(
-        self, *, viewer: str, viewer_name: str, holder: str, holder_name: str, task: str, item: str,
-        agency_id: str, code: str, request_id: str,
+        self,
+        *,
+        viewer: str,
+        viewer_name: str,
+        holder: str,
+        holder_name: str,
+        task: str,
+        item: str,
+        agency_id: str,
+        code: str,
+        request_id: str,
     ) -> int | None:
         return self._hub.record_view(
-            viewer=viewer, viewer_name=viewer_name, holder=holder, holder_name=holder_name, task=task, item=item,
-            agency_id=agency_id, code=code, request_id=request_id,
+            viewer=viewer,
+            viewer_name=viewer_name,
+            holder=holder,
+            holder_name=holder_name,
+            task=task,
+            item=item,
+            agency_id=agency_id,
+            code=code,
+            request_id=request_id,
         )
 
     def obtain_codes(self, insurer_id: str, juminhyo_codes: Sequence[str]) -> list[str]:

@@ -44,7 +44,8 @@ def make_router(portal: Portal, clinics: ClinicService) -> APIRouter:
                     "portal.medical_self_only",
                     "医療の情報は本人（未成年の子は親）だけが見られます。本人の画面に戻ってください。",
                     "Medical data is shown to the person only (or a parent, for a child); switch back to your own "
-                    "pages.", field="scope",
+                    "pages.",
+                    field="scope",
                 )
         return ctx
 
@@ -83,11 +84,17 @@ def make_router(portal: Portal, clinics: ClinicService) -> APIRouter:
             for v in views:
                 v["viewed"] = datetime.fromisoformat(v["viewed_at"])
             values: dict[str, Any] = {
-                "t": pick, "ctx": ctx, "insurance": clinics.my_insurance(code),
-                "consents": consents, "medications": clinics.my_medications(code)[:100],
-                "checkups": clinics.my_checkups(code), "records": clinics.my_records(code),
-                "views": views, "scope_labels": {s.value: SCOPE_LABELS[s] for s in Scope},
-                "checkup_labels": CHECKUP_LABELS, "done": request.query_params.get("done"),
+                "t": pick,
+                "ctx": ctx,
+                "insurance": clinics.my_insurance(code),
+                "consents": consents,
+                "medications": clinics.my_medications(code)[:100],
+                "checkups": clinics.my_checkups(code),
+                "records": clinics.my_records(code),
+                "views": views,
+                "scope_labels": {s.value: SCOPE_LABELS[s] for s in Scope},
+                "checkup_labels": CHECKUP_LABELS,
+                "done": request.query_params.get("done"),
             }
             return render(request, "clinic/portal_medical.html", values)
 
@@ -111,8 +118,10 @@ def make_router(portal: Portal, clinics: ClinicService) -> APIRouter:
             raise InvalidInput("ehr.unknown_record", "記録の種類が不明です。", "Unknown kind of record.", field="kind")
         with language(request_language(request)):
             clinics.set_hidden(
-                ctx.subject.juminhyo_code, doc_id=record_id if kind == "document" else None,
-                item_id=record_id if kind == "item" else None, hidden=hidden,
+                ctx.subject.juminhyo_code,
+                doc_id=record_id if kind == "document" else None,
+                item_id=record_id if kind == "item" else None,
+                hidden=hidden,
             )
             portal.record(ctx, "record_hidden" if hidden else "record_shared", record_id)
         return back("records", "hidden" if hidden else "shared")
@@ -125,8 +134,9 @@ def make_router(portal: Portal, clinics: ClinicService) -> APIRouter:
         if action not in ("cancel", "restore"):
             raise InvalidInput("form.invalid", "操作が不明です。", "Unknown action.", field="action")
         if action == "cancel" and form.get("confirm", max_chars=3) != "yes":
-            raise InvalidInput("card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.",
-                               field="confirm")
+            raise InvalidInput(
+                "card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.", field="confirm"
+            )
         with language(request_language(request)):
             clinics.set_card_registration(ctx.subject.juminhyo_code, registered=action == "restore")
             portal.record(ctx, "insurance_registration", action)
@@ -139,8 +149,13 @@ def make_router(portal: Portal, clinics: ClinicService) -> APIRouter:
             return ctx
         with language(request_language(request)):
             pdf = clinics.my_certificate_pdf(ctx.subject.juminhyo_code)
-        return Response(pdf, media_type="application/pdf", headers={
-            "Content-Disposition": 'attachment; filename="shikaku-kakuninsho.pdf"', "Cache-Control": "no-store",
-        })
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": 'attachment; filename="shikaku-kakuninsho.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     return router

@@ -46,8 +46,16 @@ SOCIETY_SHARE = 0.35
 """Of employees, the share in a health insurance society rather than 協会けんぽ."""
 
 INSTITUTIONS = (
-    "本郷三丁目薬局", "小石川内科クリニック", "文京こども医院", "白山調剤薬局", "春日駅前クリニック",
-    "東大前薬局", "千石内科", "根津耳鼻咽喉科", "湯島眼科", "茗荷谷整形外科",
+    "本郷三丁目薬局",
+    "小石川内科クリニック",
+    "文京こども医院",
+    "白山調剤薬局",
+    "春日駅前クリニック",
+    "東大前薬局",
+    "千石内科",
+    "根津耳鼻咽喉科",
+    "湯島眼科",
+    "茗荷谷整形外科",
 )
 
 
@@ -123,12 +131,29 @@ def _add_years(day: date, years: int) -> date:
         return date(day.year + years, 2, 28)
 
 
-def _draft(r: Resident, *, qualified_on: date, ratio: int, today: date, symbol: str = "",
-           insured_index: int | None = None, family: bool = False) -> MemberDraft:
+def _draft(
+    r: Resident,
+    *,
+    qualified_on: date,
+    ratio: int,
+    today: date,
+    symbol: str = "",
+    insured_index: int | None = None,
+    family: bool = False,
+) -> MemberDraft:
     return MemberDraft(
-        juminhyo_code=r.juminhyo_code, name=r.name, kana=r.kana, sex=r.sex.value, birth_date=r.birth_date,
-        address=r.address.one_line(), postal_code=r.address.postal_code, qualified_on=qualified_on, ratio=ratio,
-        symbol=symbol, insured_index=insured_index, family=family,
+        juminhyo_code=r.juminhyo_code,
+        name=r.name,
+        kana=r.kana,
+        sex=r.sex.value,
+        birth_date=r.birth_date,
+        address=r.address.one_line(),
+        postal_code=r.address.postal_code,
+        qualified_on=qualified_on,
+        ratio=ratio,
+        symbol=symbol,
+        insured_index=insured_index,
+        family=family,
         elderly=elderly_info(r.birth_date, today, ratio),
     )
 
@@ -164,18 +189,37 @@ def plan_households(
             index = len(drafts)
             since = _since(r.birth_date, 18, today, rnd)
             high = rnd.random() < 0.1
-            drafts.append((_draft(r, qualified_on=since, ratio=contribution_ratio(r.birth_date, today,
-                                                                                  high_income=high),
-                                  today=today, symbol=symbol), r))
+            drafts.append(
+                (
+                    _draft(
+                        r,
+                        qualified_on=since,
+                        ratio=contribution_ratio(r.birth_date, today, high_income=high),
+                        today=today,
+                        symbol=symbol,
+                    ),
+                    r,
+                )
+            )
             if provider is not None and r is provider[0]:
                 for dep in rest[:]:
                     if _dependant(dep, today, rnd):
                         rest.remove(dep)
                         dep_since = max(since, dep.birth_date)
-                        drafts.append((_draft(
-                            dep, qualified_on=dep_since, ratio=contribution_ratio(dep.birth_date, today),
-                            today=today, symbol=symbol, insured_index=index, family=True,
-                        ), dep))
+                        drafts.append(
+                            (
+                                _draft(
+                                    dep,
+                                    qualified_on=dep_since,
+                                    ratio=contribution_ratio(dep.birth_date, today),
+                                    today=today,
+                                    symbol=symbol,
+                                    insured_index=index,
+                                    family=True,
+                                ),
+                                dep,
+                            )
+                        )
         nhi.extend(rest)
         if nhi:
             drafts = plan[InsurerKind.NHI]
@@ -183,10 +227,19 @@ def plan_households(
             district = f"{rnd.randint(1, 12):02d}"
             for n, r in enumerate(nhi):
                 since = max(r.birth_date, r.registered_on, today - timedelta(days=365 * 12))
-                drafts.append((_draft(
-                    r, qualified_on=since, ratio=contribution_ratio(r.birth_date, today), today=today,
-                    symbol=f"文{district}", insured_index=None if n == 0 else head_index,
-                ), r))
+                drafts.append(
+                    (
+                        _draft(
+                            r,
+                            qualified_on=since,
+                            ratio=contribution_ratio(r.birth_date, today),
+                            today=today,
+                            symbol=f"文{district}",
+                            insured_index=None if n == 0 else head_index,
+                        ),
+                        r,
+                    )
+                )
     return plan
 
 
@@ -227,8 +280,19 @@ def synthetic_claims(
     start = today - timedelta(days=3 * 365)
 
     def add(drug: Drug, day: date, where: str) -> None:
-        meds.append(Medication(membership.insurer_id, membership.member_code, day, where, drug.code, drug.name,
-                               drug.dose, drug.usage, drug.days))
+        meds.append(
+            Medication(
+                membership.insurer_id,
+                membership.member_code,
+                day,
+                where,
+                drug.code,
+                drug.name,
+                drug.dose,
+                drug.usage,
+                drug.days,
+            )
+        )
 
     for condition in conditions:
         drug = rnd.choice(table[condition])
@@ -261,19 +325,31 @@ def synthetic_claims(
             drift = rnd.gauss(0, 0.4)
             weight = bmi * (height / 100) ** 2 + drift
             sbp = rnd.gauss(148 if "hypertension" in conditions else 122, 10)
-            checks.append(Checkup(membership.insurer_id, membership.member_code, day, {
-                "height_cm": round(height, 1), "weight_kg": round(weight, 1),
-                "bmi": round(weight / (height / 100) ** 2, 1), "waist_cm": round(rnd.gauss(84, 8), 1),
-                "systolic_mmHg": round(sbp), "diastolic_mmHg": round(sbp * 0.62 + rnd.gauss(0, 4)),
-                "hba1c_percent": round(rnd.gauss(7.2 if "diabetes" in conditions else 5.5, 0.4), 1),
-                "fasting_glucose_mg_dl": round(rnd.gauss(140 if "diabetes" in conditions else 92, 10)),
-                "ldl_mg_dl": round(rnd.gauss(150 if "dyslipidemia" in conditions else 115, 20)),
-                "hdl_mg_dl": round(rnd.gauss(58, 12)), "tg_mg_dl": round(abs(rnd.gauss(120, 50)) + 30),
-                "ast_u_l": round(abs(rnd.gauss(24, 7)) + 8), "alt_u_l": round(abs(rnd.gauss(22, 10)) + 6),
-                "ggt_u_l": round(abs(rnd.gauss(35, 20)) + 8),
-                "urine_protein": rnd.choices(("-", "±", "+"), (0.85, 0.1, 0.05))[0],
-                "urine_glucose": "+" if "diabetes" in conditions and rnd.random() < 0.3 else "-",
-            }))
+            checks.append(
+                Checkup(
+                    membership.insurer_id,
+                    membership.member_code,
+                    day,
+                    {
+                        "height_cm": round(height, 1),
+                        "weight_kg": round(weight, 1),
+                        "bmi": round(weight / (height / 100) ** 2, 1),
+                        "waist_cm": round(rnd.gauss(84, 8), 1),
+                        "systolic_mmHg": round(sbp),
+                        "diastolic_mmHg": round(sbp * 0.62 + rnd.gauss(0, 4)),
+                        "hba1c_percent": round(rnd.gauss(7.2 if "diabetes" in conditions else 5.5, 0.4), 1),
+                        "fasting_glucose_mg_dl": round(rnd.gauss(140 if "diabetes" in conditions else 92, 10)),
+                        "ldl_mg_dl": round(rnd.gauss(150 if "dyslipidemia" in conditions else 115, 20)),
+                        "hdl_mg_dl": round(rnd.gauss(58, 12)),
+                        "tg_mg_dl": round(abs(rnd.gauss(120, 50)) + 30),
+                        "ast_u_l": round(abs(rnd.gauss(24, 7)) + 8),
+                        "alt_u_l": round(abs(rnd.gauss(22, 10)) + 6),
+                        "ggt_u_l": round(abs(rnd.gauss(35, 20)) + 8),
+                        "urine_protein": rnd.choices(("-", "±", "+"), (0.85, 0.1, 0.05))[0],
+                        "urine_glucose": "+" if "diabetes" in conditions and rnd.random() < 0.3 else "-",
+                    },
+                )
+            )
     return meds, checks
 
 
@@ -331,8 +407,11 @@ def register_card_holders(kojin: Kojin, *, share: float = 0.874, seed: int = 1) 
     rnd = random.Random(f"{seed}|registration")
     memberships: list[Membership] = []
     for r in kojin.register.iter_residents(status=Status.RESIDENT):
-        certs = [c for c in kojin.ca.certificates_for(r.juminhyo_code)
-                 if c.kind == CertKind.AUTH.value and c.status == "good"]
+        certs = [
+            c
+            for c in kojin.ca.certificates_for(r.juminhyo_code)
+            if c.kind == CertKind.AUTH.value and c.status == "good"
+        ]
         if not certs or rnd.random() >= share:
             continue
         memberships.extend(kojin.eligibility.patient(r.juminhyo_code).memberships)

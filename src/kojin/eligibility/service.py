@@ -138,8 +138,12 @@ class Medication:
 
     def as_record(self) -> dict[str, Any]:
         return {
-            "dispensed_on": self.dispensed_on.isoformat(), "institution": self.institution,
-            "drug_code": self.drug_code, "drug_name": self.drug_name, "dose": self.dose, "usage": self.usage,
+            "dispensed_on": self.dispensed_on.isoformat(),
+            "institution": self.institution,
+            "drug_code": self.drug_code,
+            "drug_name": self.drug_name,
+            "dose": self.dose,
+            "usage": self.usage,
             "days": self.days,
         }
 
@@ -171,13 +175,29 @@ def _day(value: date | str | None) -> date | None:
 
 def _qual_row(q: Qualification, now: datetime) -> dict[str, Any]:
     return {
-        "insurer_id": q.insurer_id, "member_code": q.member_code, "insurer_number": q.insurer_number,
-        "symbol": q.symbol, "number": q.number, "branch": q.branch, "family": q.family,
-        "insured_name": q.insured_name, "name": q.name, "kana": q.kana, "sex": q.sex, "birth_date": q.birth_date,
-        "address": q.address, "postal_code": q.postal_code, "qualified_on": q.qualified_on, "lost_on": q.lost_on,
-        "loss_reason": q.loss_reason.value if q.loss_reason else None, "ratio": q.ratio,
-        "card_class": q.card_class.value, "elderly": json.dumps(q.elderly.as_json()) if q.elderly else None,
-        "certificate_from": q.certificate_from, "certificate_until": q.certificate_until, "updated_at": now,
+        "insurer_id": q.insurer_id,
+        "member_code": q.member_code,
+        "insurer_number": q.insurer_number,
+        "symbol": q.symbol,
+        "number": q.number,
+        "branch": q.branch,
+        "family": q.family,
+        "insured_name": q.insured_name,
+        "name": q.name,
+        "kana": q.kana,
+        "sex": q.sex,
+        "birth_date": q.birth_date,
+        "address": q.address,
+        "postal_code": q.postal_code,
+        "qualified_on": q.qualified_on,
+        "lost_on": q.lost_on,
+        "loss_reason": q.loss_reason.value if q.loss_reason else None,
+        "ratio": q.ratio,
+        "card_class": q.card_class.value,
+        "elderly": json.dumps(q.elderly.as_json()) if q.elderly else None,
+        "certificate_from": q.certificate_from,
+        "certificate_until": q.certificate_until,
+        "updated_at": now,
     }
 
 
@@ -191,22 +211,40 @@ def _qual_from(row: Sequence[Any]) -> Qualification:
     qualified = _day(r["qualified_on"])
     assert birth is not None and qualified is not None
     return Qualification(
-        insurer_id=r["insurer_id"], member_code=r["member_code"], insurer_number=r["insurer_number"],
-        symbol=r["symbol"], number=r["number"], branch=r["branch"], family=bool(r["family"]),
-        insured_name=r["insured_name"], name=r["name"], kana=r["kana"], sex=r["sex"], birth_date=birth,
-        address=r["address"], postal_code=r["postal_code"], qualified_on=qualified, ratio=int(r["ratio"]),
-        card_class=CardClass(r["card_class"]), lost_on=_day(r["lost_on"]),
+        insurer_id=r["insurer_id"],
+        member_code=r["member_code"],
+        insurer_number=r["insurer_number"],
+        symbol=r["symbol"],
+        number=r["number"],
+        branch=r["branch"],
+        family=bool(r["family"]),
+        insured_name=r["insured_name"],
+        name=r["name"],
+        kana=r["kana"],
+        sex=r["sex"],
+        birth_date=birth,
+        address=r["address"],
+        postal_code=r["postal_code"],
+        qualified_on=qualified,
+        ratio=int(r["ratio"]),
+        card_class=CardClass(r["card_class"]),
+        lost_on=_day(r["lost_on"]),
         loss_reason=LossReason(r["loss_reason"]) if r["loss_reason"] else None,
         elderly=ElderlyInfo.from_json(json.loads(r["elderly"])) if r["elderly"] else None,
-        certificate_from=_day(r["certificate_from"]), certificate_until=_day(r["certificate_until"]),
+        certificate_from=_day(r["certificate_from"]),
+        certificate_until=_day(r["certificate_until"]),
     )
 
 
 def _visit_from(row: Any) -> Visit:
     return Visit(
-        row.visit_id, row.clinic_id, row.person_key,
+        row.visit_id,
+        row.clinic_id,
+        row.person_key,
         tuple(Membership(a, b) for a, b in json.loads(row.memberships)),
-        _utc(row.opened_at), _utc(row.consent_until), _utc(row.expires_at),
+        _utc(row.opened_at),
+        _utc(row.consent_until),
+        _utc(row.expires_at),
     )
 
 
@@ -269,10 +307,15 @@ class EligibilityService:
         """Enter an insurer (idempotent): its number, name and kind."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(insurers).values(
-                    insurer_id=insurer.insurer_id, insurer_number=insurer.insurer_number, name=insurer.name,
-                    kind=insurer.kind.value, registered_at=self.now(),
-                ))
+                conn.execute(
+                    insert(insurers).values(
+                        insurer_id=insurer.insurer_id,
+                        insurer_number=insurer.insurer_number,
+                        name=insurer.name,
+                        kind=insurer.kind.value,
+                        registered_at=self.now(),
+                    )
+                )
         except IntegrityError:
             pass
         self._insurers = None
@@ -282,17 +325,19 @@ class EligibilityService:
         if cached is None:
             with self.engine.connect() as conn:
                 rows = conn.execute(select(insurers).order_by(insurers.c.insurer_id)).all()
-            cached = {
-                r.insurer_id: Insurer(r.insurer_id, r.insurer_number, r.name, InsurerKind(r.kind)) for r in rows
-            }
+            cached = {r.insurer_id: Insurer(r.insurer_id, r.insurer_number, r.name, InsurerKind(r.kind)) for r in rows}
             self._insurers = cached
         return cached
 
     def insurer(self, insurer_id: str) -> Insurer:
         found = self.insurers().get(insurer_id)
         if found is None:
-            raise NotFound("eligibility.unknown_insurer", "この保険者は登録されていません。",
-                           "This insurer is not registered.", field="insurer_id")
+            raise NotFound(
+                "eligibility.unknown_insurer",
+                "この保険者は登録されていません。",
+                "This insurer is not registered.",
+                field="insurer_id",
+            )
         return found
 
     def insurer_by_number(self, insurer_number: str) -> Insurer:
@@ -300,8 +345,10 @@ class EligibilityService:
             if insurer.insurer_number == insurer_number:
                 return insurer
         raise NotFound(
-            "eligibility.unknown_insurer", "この保険者番号の保険者はオンライン資格確認に参加していません。",
-            "No insurer with this number takes part in online eligibility.", field="insurer_number",
+            "eligibility.unknown_insurer",
+            "この保険者番号の保険者はオンライン資格確認に参加していません。",
+            "No insurer with this number takes part in online eligibility.",
+            field="insurer_number",
         )
 
     # -- copies from insurers ---------------------------------------------------------------
@@ -312,35 +359,69 @@ class EligibilityService:
         known = self.insurers()
         for q in quals:
             if q.insurer_id not in known:
-                raise NotFound("eligibility.unknown_insurer", "この保険者は登録されていません。",
-                               "This insurer is not registered.", field="insurer_id")
+                raise NotFound(
+                    "eligibility.unknown_insurer",
+                    "この保険者は登録されていません。",
+                    "This insurer is not registered.",
+                    field="insurer_id",
+                )
         now = self.now()
         rows = [_qual_row(q, now) for q in quals]
         with self.engine.begin() as conn:
             if not fresh:
                 for q in quals:
-                    conn.execute(delete(qualifications).where(
-                        qualifications.c.insurer_id == q.insurer_id, qualifications.c.member_code == q.member_code,
-                    ))
+                    conn.execute(
+                        delete(qualifications).where(
+                            qualifications.c.insurer_id == q.insurer_id,
+                            qualifications.c.member_code == q.member_code,
+                        )
+                    )
             bulk_insert(conn, qualifications, QUAL_COLUMNS, [tuple(r[c] for c in QUAL_COLUMNS) for r in rows])
         return len(rows)
 
     def register_medications(self, rows: Sequence[Medication]) -> int:
-        cols = ("insurer_id", "member_code", "dispensed_on", "institution", "drug_code", "drug_name", "dose",
-                "usage", "days")
+        cols = (
+            "insurer_id",
+            "member_code",
+            "dispensed_on",
+            "institution",
+            "drug_code",
+            "drug_name",
+            "dose",
+            "usage",
+            "days",
+        )
         with self.engine.begin() as conn:
-            bulk_insert(conn, medications, cols, [
-                (m.insurer_id, m.member_code, m.dispensed_on, m.institution, m.drug_code, m.drug_name, m.dose,
-                 m.usage, m.days) for m in rows
-            ])
+            bulk_insert(
+                conn,
+                medications,
+                cols,
+                [
+                    (
+                        m.insurer_id,
+                        m.member_code,
+                        m.dispensed_on,
+                        m.institution,
+                        m.drug_code,
+                        m.drug_name,
+                        m.dose,
+                        m.usage,
+                        m.days,
+                    )
+                    for m in rows
+                ],
+            )
         return len(rows)
 
     def register_checkups(self, rows: Sequence[Checkup]) -> int:
         cols = ("insurer_id", "member_code", "examined_on", "results")
         with self.engine.begin() as conn:
-            bulk_insert(conn, checkups, cols, [
-                (c.insurer_id, c.member_code, c.examined_on, json.dumps(c.results, ensure_ascii=False)) for c in rows
-            ])
+            bulk_insert(
+                conn,
+                checkups,
+                cols,
+                [(c.insurer_id, c.member_code, c.examined_on, json.dumps(c.results, ensure_ascii=False)) for c in rows],
+            )
         return len(rows)
 
     def qualification(self, membership: Membership) -> Qualification | None:
@@ -381,10 +462,15 @@ class EligibilityService:
                 if current == status:
                     continue
                 if current is None:
-                    conn.execute(insert(registrations).values(
-                        insurer_id=m.insurer_id, member_code=m.member_code, status=status, changed_at=now,
-                        changed_by=by,
-                    ))
+                    conn.execute(
+                        insert(registrations).values(
+                            insurer_id=m.insurer_id,
+                            member_code=m.member_code,
+                            status=status,
+                            changed_at=now,
+                            changed_by=by,
+                        )
+                    )
                 else:
                     conn.execute(update(registrations).where(key).values(status=status, changed_at=now, changed_by=by))
                 changed.append(m)
@@ -397,11 +483,10 @@ class EligibilityService:
         """Bulk registration for memberships with no registration row yet (seeding)."""
         now = self.now()
         with self.engine.begin() as conn:
-            have = {
-                (a, b) for a, b in conn.execute(select(registrations.c.insurer_id, registrations.c.member_code))
-            }
+            have = {(a, b) for a, b in conn.execute(select(registrations.c.insurer_id, registrations.c.member_code))}
             rows = [
-                (m.insurer_id, m.member_code, "registered", now, by) for m in memberships
+                (m.insurer_id, m.member_code, "registered", now, by)
+                for m in memberships
                 if (m.insurer_id, m.member_code) not in have
             ]
             bulk_insert(conn, registrations, ("insurer_id", "member_code", "status", "changed_at", "changed_by"), rows)
@@ -411,9 +496,13 @@ class EligibilityService:
         """The insurer's members whose card is registered (what it needs to know whom to send a 資格確認書)."""
         with self.engine.connect() as conn:
             return {
-                str(c) for (c,) in conn.execute(select(registrations.c.member_code).where(
-                    registrations.c.insurer_id == insurer_id, registrations.c.status == "registered",
-                ))
+                str(c)
+                for (c,) in conn.execute(
+                    select(registrations.c.member_code).where(
+                        registrations.c.insurer_id == insurer_id,
+                        registrations.c.status == "registered",
+                    )
+                )
             }
 
     # -- patients ----------------------------------------------------------------------------
@@ -488,22 +577,42 @@ class EligibilityService:
     def _open_visit(self, clinic: Clinic, patient: Patient) -> Visit:
         opened = self.now()
         visit = Visit(
-            secrets.token_hex(16), clinic.clinic_id, patient.person_key, patient.memberships, opened,
-            opened + timedelta(seconds=CONSENT_WINDOW_S), opened + timedelta(hours=VISIT_HOURS),
+            secrets.token_hex(16),
+            clinic.clinic_id,
+            patient.person_key,
+            patient.memberships,
+            opened,
+            opened + timedelta(seconds=CONSENT_WINDOW_S),
+            opened + timedelta(hours=VISIT_HOURS),
         )
         # Group commit: concurrent checks share one durable commit.
-        self._writer.write([(visits, {
-            "visit_id": visit.visit_id, "clinic_id": visit.clinic_id, "person_key": visit.person_key,
-            "memberships": json.dumps([[m.insurer_id, m.member_code] for m in visit.memberships]),
-            "opened_at": visit.opened_at, "consent_until": visit.consent_until, "expires_at": visit.expires_at,
-        })])
+        self._writer.write(
+            [
+                (
+                    visits,
+                    {
+                        "visit_id": visit.visit_id,
+                        "clinic_id": visit.clinic_id,
+                        "person_key": visit.person_key,
+                        "memberships": json.dumps([[m.insurer_id, m.member_code] for m in visit.memberships]),
+                        "opened_at": visit.opened_at,
+                        "consent_until": visit.consent_until,
+                        "expires_at": visit.expires_at,
+                    },
+                )
+            ]
+        )
         return visit
 
     def visit(self, visit_id: str, clinic: Clinic) -> Visit:
         """A visit of this clinic that has not ended; otherwise a precise reason."""
         if not isinstance(visit_id, str) or len(visit_id) != 32:
-            raise InvalidInput("eligibility.visit_unknown", "受診の識別子が正しくありません。",
-                               "The visit id is malformed.", field="visit_id")
+            raise InvalidInput(
+                "eligibility.visit_unknown",
+                "受診の識別子が正しくありません。",
+                "The visit id is malformed.",
+                field="visit_id",
+            )
         with self.engine.connect() as conn:
             row = conn.execute(select(visits).where(visits.c.visit_id == visit_id)).first()
         if row is None:
@@ -513,13 +622,15 @@ class EligibilityService:
             raise NotPermitted(
                 "ehr.consent_other_clinic",
                 "この受診と同意は別の医療機関のものです。閲覧できません。",
-                "This visit and its consent belong to another clinic; nothing may be viewed.", field="visit_id",
+                "This visit and its consent belong to another clinic; nothing may be viewed.",
+                field="visit_id",
             )
         if found.expires_at <= self.now():
             raise Conflict(
                 "eligibility.visit_expired",
                 "この受診の有効期間（24時間）は終了しました。もう一度カードで確認してください。",
-                "This visit has ended (24 hours); check the card again.", field="visit_id",
+                "This visit has ended (24 hours); check the card again.",
+                field="visit_id",
             )
         return found
 
@@ -549,32 +660,41 @@ class EligibilityService:
     def medications(self, memberships: Sequence[Membership]) -> list[Medication]:
         if not memberships:
             return []
-        cond = or_(*[
-            and_(medications.c.insurer_id == m.insurer_id, medications.c.member_code == m.member_code)
-            for m in memberships
-        ])
+        cond = or_(
+            *[
+                and_(medications.c.insurer_id == m.insurer_id, medications.c.member_code == m.member_code)
+                for m in memberships
+            ]
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(medications).where(cond).order_by(medications.c.dispensed_on.desc(), medications.c.id)
             ).all()
         return [
-            Medication(r.insurer_id, r.member_code, _day(r.dispensed_on) or date.min, r.institution, r.drug_code,
-                       r.drug_name, r.dose, r.usage, int(r.days))
+            Medication(
+                r.insurer_id,
+                r.member_code,
+                _day(r.dispensed_on) or date.min,
+                r.institution,
+                r.drug_code,
+                r.drug_name,
+                r.dose,
+                r.usage,
+                int(r.days),
+            )
             for r in rows
         ]
 
     def checkups(self, memberships: Sequence[Membership]) -> list[Checkup]:
         if not memberships:
             return []
-        cond = or_(*[
-            and_(checkups.c.insurer_id == m.insurer_id, checkups.c.member_code == m.member_code)
-            for m in memberships
-        ])
+        cond = or_(
+            *[and_(checkups.c.insurer_id == m.insurer_id, checkups.c.member_code == m.member_code) for m in memberships]
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(select(checkups).where(cond).order_by(checkups.c.examined_on.desc())).all()
         return [
-            Checkup(r.insurer_id, r.member_code, _day(r.examined_on) or date.min, json.loads(r.results))
-            for r in rows
+            Checkup(r.insurer_id, r.member_code, _day(r.examined_on) or date.min, json.loads(r.results)) for r in rows
         ]
 
     # -- clinics -----------------------------------------------------------------------------------------
@@ -582,36 +702,59 @@ class EligibilityService:
         """Enter a clinic; returns its key (shown once; only its hash is kept)."""
         validate_clinic_id(clinic_id)
         if not name or len(name) > 200:
-            raise InvalidInput("eligibility.bad_clinic_name", "医療機関名は200文字以内です。",
-                               "A clinic name is 1–200 characters.", field="name")
+            raise InvalidInput(
+                "eligibility.bad_clinic_name",
+                "医療機関名は200文字以内です。",
+                "A clinic name is 1–200 characters.",
+                field="name",
+            )
         if kind not in ("clinic", "hospital", "pharmacy"):
-            raise InvalidInput("eligibility.bad_clinic_kind", "種別は clinic, hospital, pharmacy のいずれかです。",
-                               "kind is clinic, hospital or pharmacy.", field="kind")
+            raise InvalidInput(
+                "eligibility.bad_clinic_kind",
+                "種別は clinic, hospital, pharmacy のいずれかです。",
+                "kind is clinic, hospital or pharmacy.",
+                field="kind",
+            )
         key = f"kojin-clinic.{clinic_id}.{secrets.token_urlsafe(24)}"
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(clinics).values(
-                    clinic_id=clinic_id, name=name, kind=kind, key_hash=hashlib.sha256(key.encode()).hexdigest(),
-                    registered_at=self.now(),
-                ))
+                conn.execute(
+                    insert(clinics).values(
+                        clinic_id=clinic_id,
+                        name=name,
+                        kind=kind,
+                        key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                        registered_at=self.now(),
+                    )
+                )
         except IntegrityError:
-            raise Conflict("eligibility.clinic_exists", "この医療機関は登録済みです。",
-                           "This clinic is already registered.", field="clinic_id") from None
+            raise Conflict(
+                "eligibility.clinic_exists",
+                "この医療機関は登録済みです。",
+                "This clinic is already registered.",
+                field="clinic_id",
+            ) from None
         return key
 
     def clinic(self, clinic_id: str) -> Clinic:
         with self.engine.connect() as conn:
             row = conn.execute(select(clinics).where(clinics.c.clinic_id == clinic_id)).first()
         if row is None:
-            raise NotFound("eligibility.unknown_clinic", "この医療機関は登録されていません。",
-                           "This clinic is not registered.", field="clinic_id")
+            raise NotFound(
+                "eligibility.unknown_clinic",
+                "この医療機関は登録されていません。",
+                "This clinic is not registered.",
+                field="clinic_id",
+            )
         return Clinic(row.clinic_id, row.name, row.kind)
 
     def authenticate_clinic(self, key: str | None) -> Clinic:
         """The clinic a key belongs to, or ``eligibility.clinic_unauthenticated``."""
         refuse = Unauthenticated(
-            "eligibility.clinic_unauthenticated", "医療機関の認証に失敗しました。",
-            "The clinic could not be authenticated.", field="clinic_key",
+            "eligibility.clinic_unauthenticated",
+            "医療機関の認証に失敗しました。",
+            "The clinic could not be authenticated.",
+            field="clinic_key",
         )
         if not key or len(key) > 120 or not key.startswith("kojin-clinic."):
             raise refuse

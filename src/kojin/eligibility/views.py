@@ -45,15 +45,22 @@ SESSION_S = 12 * 3600
 """A terminal stays signed in for a working day."""
 
 CHECKUP_LABELS: dict[str, tuple[str, str]] = {
-    "height_cm": ("身長 (cm)", "height (cm)"), "weight_kg": ("体重 (kg)", "weight (kg)"), "bmi": ("BMI", "BMI"),
-    "waist_cm": ("腹囲 (cm)", "waist (cm)"), "systolic_mmHg": ("収縮期血圧 (mmHg)", "systolic BP (mmHg)"),
-    "diastolic_mmHg": ("拡張期血圧 (mmHg)", "diastolic BP (mmHg)"), "hba1c_percent": ("HbA1c (%)", "HbA1c (%)"),
+    "height_cm": ("身長 (cm)", "height (cm)"),
+    "weight_kg": ("体重 (kg)", "weight (kg)"),
+    "bmi": ("BMI", "BMI"),
+    "waist_cm": ("腹囲 (cm)", "waist (cm)"),
+    "systolic_mmHg": ("収縮期血圧 (mmHg)", "systolic BP (mmHg)"),
+    "diastolic_mmHg": ("拡張期血圧 (mmHg)", "diastolic BP (mmHg)"),
+    "hba1c_percent": ("HbA1c (%)", "HbA1c (%)"),
     "fasting_glucose_mg_dl": ("空腹時血糖 (mg/dL)", "fasting glucose (mg/dL)"),
     "ldl_mg_dl": ("LDLコレステロール (mg/dL)", "LDL (mg/dL)"),
     "hdl_mg_dl": ("HDLコレステロール (mg/dL)", "HDL (mg/dL)"),
-    "tg_mg_dl": ("中性脂肪 (mg/dL)", "triglycerides (mg/dL)"), "ast_u_l": ("AST (U/L)", "AST (U/L)"),
-    "alt_u_l": ("ALT (U/L)", "ALT (U/L)"), "ggt_u_l": ("γ-GT (U/L)", "γ-GT (U/L)"),
-    "urine_protein": ("尿蛋白", "urine protein"), "urine_glucose": ("尿糖", "urine glucose"),
+    "tg_mg_dl": ("中性脂肪 (mg/dL)", "triglycerides (mg/dL)"),
+    "ast_u_l": ("AST (U/L)", "AST (U/L)"),
+    "alt_u_l": ("ALT (U/L)", "ALT (U/L)"),
+    "ggt_u_l": ("γ-GT (U/L)", "γ-GT (U/L)"),
+    "urine_protein": ("尿蛋白", "urine protein"),
+    "urine_glucose": ("尿糖", "urine glucose"),
 }
 
 
@@ -103,22 +110,34 @@ def make_router(clinics: ClinicService) -> APIRouter:
     def signed_in(request: Request) -> tuple[TerminalSession, Clinic]:
         found = session_of(request)
         if found is None:
-            raise Unauthenticated("clinic.signed_out", "端末にログインしてください。",
-                                  "Sign the terminal in first.", field="clinic")
+            raise Unauthenticated(
+                "clinic.signed_out", "端末にログインしてください。", "Sign the terminal in first.", field="clinic"
+            )
         return found
 
-    def page(request: Request, template: str, values: dict[str, Any] | None = None, *, status: int = 200,
-             session: TerminalSession | None = None, clinic: Clinic | None = None) -> Response:
+    def page(
+        request: Request,
+        template: str,
+        values: dict[str, Any] | None = None,
+        *,
+        status: int = 200,
+        session: TerminalSession | None = None,
+        clinic: Clinic | None = None,
+    ) -> Response:
         context = {
-            "t": pick, "clinic": clinic, "csrf": session.csrf if session else None,
-            "scope_labels": SCOPE_LABELS, "checkup_labels": CHECKUP_LABELS, "document_labels": DOCUMENT_LABELS,
-            "item_labels": ITEM_LABELS, **(values or {}),
+            "t": pick,
+            "clinic": clinic,
+            "csrf": session.csrf if session else None,
+            "scope_labels": SCOPE_LABELS,
+            "checkup_labels": CHECKUP_LABELS,
+            "document_labels": DOCUMENT_LABELS,
+            "item_labels": ITEM_LABELS,
+            **(values or {}),
         }
         with language(request_language(request)):
             return render(request, f"clinic/{template}", context, status_code=status)
 
-    def failure(request: Request, exc: KojinError, session: TerminalSession | None, clinic: Clinic | None
-                ) -> Response:
+    def failure(request: Request, exc: KojinError, session: TerminalSession | None, clinic: Clinic | None) -> Response:
         return page(request, "error.html", {"error": exc}, status=exc.status, session=session, clinic=clinic)
 
     async def posted(request: Request, session: TerminalSession) -> FormFields:
@@ -141,8 +160,12 @@ def make_router(clinics: ClinicService) -> APIRouter:
             try:
                 clinic = clinics.eligibility.authenticate_clinic(form.get("key", max_chars=120))
                 if clinic.clinic_id != form.get("clinic_id", max_chars=10).strip():
-                    raise Unauthenticated("eligibility.clinic_unauthenticated", "医療機関の認証に失敗しました。",
-                                          "The clinic could not be authenticated.", field="clinic_key")
+                    raise Unauthenticated(
+                        "eligibility.clinic_unauthenticated",
+                        "医療機関の認証に失敗しました。",
+                        "The clinic could not be authenticated.",
+                        field="clinic_key",
+                    )
             except KojinError as exc:
                 return page(request, "login.html", {"error": exc}, status=exc.status)
         session = TerminalSession(clinic.clinic_id, secrets.token_urlsafe(24), int(time.time()) + SESSION_S)
@@ -178,8 +201,9 @@ def make_router(clinics: ClinicService) -> APIRouter:
                 signature = base64.b64decode(form.get("signature", max_chars=12_000), validate=True)
                 outcome = clinics.check_card(clinic, form.get("challenge", max_chars=300), certificate, signature)
             except (ValueError, binascii.Error):
-                exc = KojinError("request.bad_base64", "カードの応答が正しくありません。",
-                                 "The card's answer is malformed.")
+                exc = KojinError(
+                    "request.bad_base64", "カードの応答が正しくありません。", "The card's answer is malformed."
+                )
                 return failure(request, exc, session, clinic)
             except KojinError as exc:
                 return failure(request, exc, session, clinic)
@@ -194,9 +218,17 @@ def make_router(clinics: ClinicService) -> APIRouter:
                 visit = clinics.eligibility.visit(visit_id, clinic)
             except KojinError as exc:
                 return failure(request, exc, session, clinic)
-        return page(request, "consent.html", {
-            "visit": visit, "scopes": list(Scope), "registered_now": request.query_params.get("registered") == "1",
-        }, session=session, clinic=clinic)
+        return page(
+            request,
+            "consent.html",
+            {
+                "visit": visit,
+                "scopes": list(Scope),
+                "registered_now": request.query_params.get("registered") == "1",
+            },
+            session=session,
+            clinic=clinic,
+        )
 
     @router.post("/visit/{visit_id}/consent")
     async def consent(request: Request, visit_id: str) -> Response:
@@ -220,9 +252,18 @@ def make_router(clinics: ClinicService) -> APIRouter:
                 history = clinics.history(clinic, visit_id)
             except KojinError as exc:
                 return failure(request, exc, session, clinic)
-        return page(request, "result.html", {
-            "answer": answer, "history": history, "via_card": True, "loss_labels": _loss_labels(answer),
-        }, session=session, clinic=clinic)
+        return page(
+            request,
+            "result.html",
+            {
+                "answer": answer,
+                "history": history,
+                "via_card": True,
+                "loss_labels": _loss_labels(answer),
+            },
+            session=session,
+            clinic=clinic,
+        )
 
     @router.post("/certificate")
     async def certificate(request: Request) -> Response:
@@ -231,14 +272,26 @@ def make_router(clinics: ClinicService) -> APIRouter:
         with language(request_language(request)):
             try:
                 answer = clinics.check_certificate(
-                    clinic, form.get("insurer_number", max_chars=8), form.get("symbol", max_chars=20),
-                    form.get("number", max_chars=20), form.get("branch", max_chars=2),
+                    clinic,
+                    form.get("insurer_number", max_chars=8),
+                    form.get("symbol", max_chars=20),
+                    form.get("number", max_chars=20),
+                    form.get("branch", max_chars=2),
                 )
             except KojinError as exc:
                 return failure(request, exc, session, clinic)
-        return page(request, "result.html", {
-            "answer": answer, "history": None, "via_card": False, "loss_labels": _loss_labels(answer),
-        }, session=session, clinic=clinic)
+        return page(
+            request,
+            "result.html",
+            {
+                "answer": answer,
+                "history": None,
+                "via_card": False,
+                "loss_labels": _loss_labels(answer),
+            },
+            session=session,
+            clinic=clinic,
+        )
 
     return router
 

@@ -61,13 +61,20 @@ def _signed_batch_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["requests", "signature"],
         "properties": {
-            "requests": {"type": "array", "minItems": 1, "maxItems": BATCH_MAX,
-                         "items": ExchangeRequestIn.model_json_schema(),
-                         "description": "requests of one requester (一括照会), each with its own request id"},
-            "signature": {"type": "string", "description": (
-                "base64 Ed25519 signature over the canonical JSON of "
-                '{"kojin": "exchange-batch/1", "requests": [...]}'
-            )},
+            "requests": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": BATCH_MAX,
+                "items": ExchangeRequestIn.model_json_schema(),
+                "description": "requests of one requester (一括照会), each with its own request id",
+            },
+            "signature": {
+                "type": "string",
+                "description": (
+                    "base64 Ed25519 signature over the canonical JSON of "
+                    '{"kojin": "exchange-batch/1", "requests": [...]}'
+                ),
+            },
         },
     }
 
@@ -80,10 +87,12 @@ class ExchangeAnswerOut(BaseModel):
     task: str
     item: str
     outcome: str = Field(description="answered | withheld (不開示) | no_data")
-    sealed: str | None = Field(description=(
-        "base64 answer box: 0x02 ‖ 96-bit nonce ‖ AES-256-GCM under the key the provider's and the requester's "
-        "X25519 keys share (HKDF-SHA-256, provider → requester); AD = 0x02 ‖ request_id"
-    ))
+    sealed: str | None = Field(
+        description=(
+            "base64 answer box: 0x02 ‖ 96-bit nonce ‖ AES-256-GCM under the key the provider's and the requester's "
+            "X25519 keys share (HKDF-SHA-256, provider → requester); AD = 0x02 ‖ request_id"
+        )
+    )
     requested_at: int
     provided_at_ms: int
     leaf_index: int = Field(description="index of the exchange's leaf in the exchange log")
@@ -144,9 +153,9 @@ def make_router(hub: HubService) -> APIRouter:
     @router.get("/agencies")
     def list_agencies() -> dict[str, Any]:
         """Registered agencies and their public keys (never the channel keys)."""
-        return {"agencies": [
-            {**a.public_record(), "kind_label": AGENCY_KIND_LABELS[a.kind][0]} for a in hub.agencies()
-        ]}
+        return {
+            "agencies": [{**a.public_record(), "kind_label": AGENCY_KIND_LABELS[a.kind][0]} for a in hub.agencies()]
+        }
 
     @router.get("/agencies/{agency_id}")
     def get_agency(agency_id: str) -> dict[str, Any]:
@@ -162,8 +171,14 @@ def make_router(hub: HubService) -> APIRouter:
     ) -> dict[str, Any]:
         """The permitted-exchange table (利用特定個人情報; formerly 番号法別表第二)."""
         rows = [
-            {"row": p.row, "requester_kind": p.requester_kind.value, "task": p.task,
-             "provider_kind": p.provider_kind.value, "item": p.item, "legal_basis": p.legal_basis}
+            {
+                "row": p.row,
+                "requester_kind": p.requester_kind.value,
+                "task": p.task,
+                "provider_kind": p.provider_kind.value,
+                "item": p.item,
+                "legal_basis": p.legal_basis,
+            }
             for p in permitted_exchanges()
             if (requester_kind is None or p.requester_kind is requester_kind)
             and (provider_kind is None or p.provider_kind is provider_kind)
@@ -198,9 +213,7 @@ async def exchange_http_async(hub: HubService, raw: bytes) -> tuple[int, dict[st
     return await _answer(hub.exchange_async, raw)
 
 
-async def _answer(
-    call: Callable[[object], Awaitable[dict[str, Any]]], raw: bytes
-) -> tuple[int, dict[str, Any]]:
+async def _answer(call: Callable[[object], Awaitable[dict[str, Any]]], raw: bytes) -> tuple[int, dict[str, Any]]:
     try:
         return 200, await call(_body(raw))
     except Exception as exc:

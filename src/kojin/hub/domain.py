@@ -45,8 +45,16 @@ AGENCY_KIND_LABELS: dict[AgencyKind, tuple[str, str]] = {
 }
 
 ITEMS = (
-    "地方税関係情報", "住民票関係情報", "年金給付関係情報", "医療保険給付関係情報", "児童手当関係情報",
-    "生活保護関係情報", "障害者関係情報", "介護保険給付等関係情報", "雇用保険給付関係情報", "予防接種関係情報",
+    "地方税関係情報",
+    "住民票関係情報",
+    "年金給付関係情報",
+    "医療保険給付関係情報",
+    "児童手当関係情報",
+    "生活保護関係情報",
+    "障害者関係情報",
+    "介護保険給付等関係情報",
+    "雇用保険給付関係情報",
+    "予防接種関係情報",
 )
 
 
@@ -70,10 +78,16 @@ def permitted_exchanges() -> tuple[PermittedExchange, ...]:
     for rec in csv.DictReader(text.splitlines()):
         if rec["item"] not in ITEMS:
             raise ValueError(f"permitted_exchanges.csv row {rec['row']}: unknown item {rec['item']}")
-        rows.append(PermittedExchange(
-            int(rec["row"]), AgencyKind(rec["requester_kind"]), rec["task"],
-            AgencyKind(rec["provider_kind"]), rec["item"], rec["legal_basis"],
-        ))
+        rows.append(
+            PermittedExchange(
+                int(rec["row"]),
+                AgencyKind(rec["requester_kind"]),
+                rec["task"],
+                AgencyKind(rec["provider_kind"]),
+                rec["item"],
+                rec["legal_basis"],
+            )
+        )
     return tuple(rows)
 
 
@@ -172,8 +186,13 @@ class ExchangeRequest(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "requester": self.requester, "provider": self.provider, "task": self.task, "item": self.item,
-            "code": self.code, "request_id": self.request_id, "time": self.time,
+            "requester": self.requester,
+            "provider": self.provider,
+            "task": self.task,
+            "item": self.item,
+            "code": self.code,
+            "request_id": self.request_id,
+            "time": self.time,
         }
 
     @staticmethod
@@ -200,7 +219,13 @@ class ExchangeRequest(NamedTuple):
         if not isinstance(data["request_id"], str) or not _REQUEST_ID.match(data["request_id"]):
             raise invalid("request_id", "処理通番は印字可能な ASCII 64文字以内です。", "must be 1–64 printable ASCII.")
         return ExchangeRequest(
-            data["requester"], data["provider"], data["task"], data["item"], data["code"], data["request_id"], time,
+            data["requester"],
+            data["provider"],
+            data["task"],
+            data["item"],
+            data["code"],
+            data["request_id"],
+            time,
         )
 
 
@@ -231,8 +256,16 @@ LEAF_KIND = "exchange-leaf/1"
 
 
 def leaf_bytes(
-    *, time: int | None, requester: str | None, provider: str | None, task: str | None, item: str | None,
-    request_id: str | None, outcome: Outcome, reason: str | None, subject: str | None,
+    *,
+    time: int | None,
+    requester: str | None,
+    provider: str | None,
+    task: str | None,
+    item: str | None,
+    request_id: str | None,
+    outcome: Outcome,
+    reason: str | None,
+    subject: str | None,
     provided_at: int | None = None,
 ) -> bytes:
     """The exchange-log leaf: §23 metadata and a subject commitment, never the person.
@@ -244,11 +277,21 @@ def leaf_bytes(
     is or link two leaves of one person. A refused request logs whatever it
     claimed, with ``reason`` saying why it was refused.
     """
-    return canonical_json_built({
-        "kojin": LEAF_KIND, "time": time, "requester": requester, "provider": provider, "task": task,
-        "item": item, "request_id": request_id, "outcome": outcome.value, "reason": reason, "subject": subject,
-        "provided_at": provided_at,
-    })
+    return canonical_json_built(
+        {
+            "kojin": LEAF_KIND,
+            "time": time,
+            "requester": requester,
+            "provider": provider,
+            "task": task,
+            "item": item,
+            "request_id": request_id,
+            "outcome": outcome.value,
+            "reason": reason,
+            "subject": subject,
+            "provided_at": provided_at,
+        }
+    )
 
 
 # -- hub ↔ intermediate server (中間サーバー) messages ----------------------------
@@ -309,19 +352,37 @@ class ProvisionQuery(NamedTuple):
 
     def to_wire(self) -> dict[str, Any]:
         return {
-            "kojin": QUERY_KIND, "request_id": self.request_id, "requester": self.requester,
-            "requester_name": self.requester_name, "requester_box_key": self.requester_box_key,
-            "provider": self.provider, "task": self.task, "item": self.item, "code": self.code,
-            "requested_at": self.requested_at, "sent_at_ms": self.sent_at_ms,
+            "kojin": QUERY_KIND,
+            "request_id": self.request_id,
+            "requester": self.requester,
+            "requester_name": self.requester_name,
+            "requester_box_key": self.requester_box_key,
+            "provider": self.provider,
+            "task": self.task,
+            "item": self.item,
+            "code": self.code,
+            "requested_at": self.requested_at,
+            "sent_at_ms": self.sent_at_ms,
         }
 
     @staticmethod
     def from_wire(data: object) -> ProvisionQuery:
-        fields = _wire_fields(data, QUERY_KIND, (
-            ("request_id", str), ("requester", str), ("requester_name", str), ("requester_box_key", str),
-            ("provider", str), ("task", str), ("item", str), ("code", str), ("requested_at", int),
-            ("sent_at_ms", int),
-        ))
+        fields = _wire_fields(
+            data,
+            QUERY_KIND,
+            (
+                ("request_id", str),
+                ("requester", str),
+                ("requester_name", str),
+                ("requester_box_key", str),
+                ("provider", str),
+                ("task", str),
+                ("item", str),
+                ("code", str),
+                ("requested_at", int),
+                ("sent_at_ms", int),
+            ),
+        )
         return ProvisionQuery(**fields)
 
 
@@ -336,16 +397,27 @@ class ProvisionAnswer(NamedTuple):
 
     def to_wire(self) -> dict[str, Any]:
         return {
-            "kojin": ANSWER_KIND, "request_id": self.request_id, "provider": self.provider,
-            "outcome": self.outcome.value, "sealed": self.sealed, "provided_at_ms": self.provided_at_ms,
+            "kojin": ANSWER_KIND,
+            "request_id": self.request_id,
+            "provider": self.provider,
+            "outcome": self.outcome.value,
+            "sealed": self.sealed,
+            "provided_at_ms": self.provided_at_ms,
         }
 
     @staticmethod
     def from_wire(data: object) -> ProvisionAnswer:
-        fields = _wire_fields(data, ANSWER_KIND, (
-            ("request_id", str), ("provider", str), ("outcome", str), ("sealed", str | None),
-            ("provided_at_ms", int),
-        ))
+        fields = _wire_fields(
+            data,
+            ANSWER_KIND,
+            (
+                ("request_id", str),
+                ("provider", str),
+                ("outcome", str),
+                ("sealed", str | None),
+                ("provided_at_ms", int),
+            ),
+        )
         try:
             outcome = Outcome(fields["outcome"])
         except ValueError:
@@ -373,10 +445,17 @@ def sealed_plaintext(
     *, request_id: str, requester: str, provider: str, item: str, payload: Any, updated_at: str
 ) -> bytes:
     """What the provider seals: the copy, and which request it answers."""
-    return canonical_json({
-        "kojin": SEALED_KIND, "request_id": request_id, "requester": requester, "provider": provider,
-        "item": item, "payload": payload, "updated_at": updated_at,
-    })
+    return canonical_json(
+        {
+            "kojin": SEALED_KIND,
+            "request_id": request_id,
+            "requester": requester,
+            "provider": provider,
+            "item": item,
+            "payload": payload,
+            "updated_at": updated_at,
+        }
+    )
 
 
 def sealed_plaintext_json(
@@ -389,6 +468,7 @@ def sealed_plaintext_json(
     after it.
     """
     before = canonical_json_built({"item": item, "kojin": SEALED_KIND})
-    after = canonical_json_built({"provider": provider, "request_id": request_id, "requester": requester,
-                                  "updated_at": updated_at})
+    after = canonical_json_built(
+        {"provider": provider, "request_id": request_id, "requester": requester, "updated_at": updated_at}
+    )
     return b"".join((before[:-1], b',"payload":', payload_json.encode(), b",", after[1:]))

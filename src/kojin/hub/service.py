@@ -98,8 +98,9 @@ class ExchangeLogPort(Protocol):
 
     def append_many(self, leaf_data: Sequence[bytes]) -> Sequence[Receipt]: ...
 
-    def append_many_then(self, leaf_data: Sequence[bytes], done: Callable[[Any, BaseException | None], None]) -> None:
-        ...
+    def append_many_then(
+        self, leaf_data: Sequence[bytes], done: Callable[[Any, BaseException | None], None]
+    ) -> None: ...
 
     def size(self) -> int: ...
 
@@ -127,8 +128,11 @@ class AgencyEntry:
 
     def public_record(self) -> dict[str, Any]:
         return {
-            "agency_id": self.agency_id, "name": self.name, "kind": self.kind.value,
-            "sign_public": b64(self.sign_public), "box_public": b64(self.box_public),
+            "agency_id": self.agency_id,
+            "name": self.name,
+            "kind": self.kind.value,
+            "sign_public": b64(self.sign_public),
+            "box_public": b64(self.box_public),
         }
 
 
@@ -295,16 +299,26 @@ async def _drive_async(hub: HubService, steps: Generator[_Op, Any, dict[str, Any
 
 def _replayed() -> KojinError:
     return _refuse(
-        Conflict, "hub.replayed_request", "この処理通番は既に使われています。",
-        "This request id has already been used by the requester.", "request_id",
+        Conflict,
+        "hub.replayed_request",
+        "この処理通番は既に使われています。",
+        "This request id has already been used by the requester.",
+        "request_id",
     )
 
 
 def _answered_leaf(request: ExchangeRequest, answer: ProvisionAnswer, subject: str | None) -> bytes:
     return leaf_bytes(
-        time=request.time, requester=request.requester, provider=request.provider, task=request.task,
-        item=request.item, request_id=request.request_id, outcome=answer.outcome, reason=None,
-        subject=subject, provided_at=answer.provided_at_ms,
+        time=request.time,
+        requester=request.requester,
+        provider=request.provider,
+        task=request.task,
+        item=request.item,
+        request_id=request.request_id,
+        outcome=answer.outcome,
+        reason=None,
+        subject=subject,
+        provided_at=answer.provided_at_ms,
     )
 
 
@@ -313,50 +327,80 @@ def _refusal_leaf(attempt: _Attempt, exc: KojinError) -> bytes:
         attempt.take_claims(attempt.unread)
         attempt.unread = None
     return leaf_bytes(
-        time=attempt.time, requester=attempt.requester, provider=attempt.provider, task=attempt.task,
-        item=attempt.item, request_id=attempt.request_id, outcome=Outcome.REFUSED, reason=exc.code,
+        time=attempt.time,
+        requester=attempt.requester,
+        provider=attempt.provider,
+        task=attempt.task,
+        item=attempt.item,
+        request_id=attempt.request_id,
+        outcome=Outcome.REFUSED,
+        reason=exc.code,
         subject=attempt.subject,
     )
 
 
 def _answer_out(request: ExchangeRequest, provider: AgencyEntry, answer: ProvisionAnswer, index: int) -> dict[str, Any]:
     return {
-        "request_id": request.request_id, "requester": request.requester, "provider": provider.agency_id,
-        "provider_name": provider.name, "task": request.task, "item": request.item,
-        "outcome": answer.outcome.value, "sealed": answer.sealed, "requested_at": request.time,
-        "provided_at_ms": answer.provided_at_ms, "leaf_index": index,
+        "request_id": request.request_id,
+        "requester": request.requester,
+        "provider": provider.agency_id,
+        "provider_name": provider.name,
+        "task": request.task,
+        "item": request.item,
+        "outcome": answer.outcome.value,
+        "sealed": answer.sealed,
+        "requested_at": request.time,
+        "provided_at_ms": answer.provided_at_ms,
+        "leaf_index": index,
     }
 
 
 def _refusal_out(request_id: str | None, index: int, exc: KojinError) -> dict[str, Any]:
     """A batch's refused request: its leaf, and the error as the single-request API would send it."""
     return {
-        "request_id": request_id, "leaf_index": index,
+        "request_id": request_id,
+        "leaf_index": index,
         "error": {"code": exc.code, "message": exc.message, "field": exc.field, "status": exc.status},
     }
 
 
 def _record_rows(
-    request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer, index: int,
+    request: ExchangeRequest,
+    requester: AgencyEntry,
+    provider: AgencyEntry,
+    answer: ProvisionAnswer,
+    index: int,
     logged: datetime,
 ) -> list[Row]:
     return [
         (seen_requests, {"requester": request.requester, "request_id": request.request_id, "seen_at": logged}),
-        (exchange_records, {
-            "request_id": request.request_id, "requester_id": requester.agency_id,
-            "requester_name": requester.name, "provider_id": provider.agency_id,
-            "provider_name": provider.name, "task": request.task, "item": request.item,
-            "requested_at": _dt(request.time), "provided_at": _dt(answer.provided_at_ms / 1000),
-            "outcome": answer.outcome.value, "withheld": answer.outcome is Outcome.WITHHELD,
-            "leaf_index": index, "logged_at": logged,
-        }),
+        (
+            exchange_records,
+            {
+                "request_id": request.request_id,
+                "requester_id": requester.agency_id,
+                "requester_name": requester.name,
+                "provider_id": provider.agency_id,
+                "provider_name": provider.name,
+                "task": request.task,
+                "item": request.item,
+                "requested_at": _dt(request.time),
+                "provided_at": _dt(answer.provided_at_ms / 1000),
+                "outcome": answer.outcome.value,
+                "withheld": answer.outcome is Outcome.WITHHELD,
+                "leaf_index": index,
+                "logged_at": logged,
+            },
+        ),
     ]
 
 
 def _unauthenticated_answer() -> ProviderUnavailable:
     return ProviderUnavailable(
-        "hub.provider_unavailable", "提供機関の応答を認証できません。",
-        "The provider's answer does not authenticate.", field="provider",
+        "hub.provider_unavailable",
+        "提供機関の応答を認証できません。",
+        "The provider's answer does not authenticate.",
+        field="provider",
     )
 
 
@@ -366,13 +410,17 @@ def _one_answer(provider: AgencyEntry, request_id: str, raw: object) -> Provisio
         answer = ProvisionAnswer.from_wire(raw)
     except InvalidInput as exc:
         raise ProviderUnavailable(
-            "hub.provider_unavailable", f"提供機関の応答が不正です（{exc.field}）。",
-            f"The provider's answer is malformed ({exc.field}).", field="provider",
+            "hub.provider_unavailable",
+            f"提供機関の応答が不正です（{exc.field}）。",
+            f"The provider's answer is malformed ({exc.field}).",
+            field="provider",
         ) from None
     if answer.request_id != request_id or answer.provider != provider.agency_id:
         raise ProviderUnavailable(
-            "hub.provider_unavailable", "提供機関の応答が別の照会のものです。",
-            "The provider answered a different request.", field="provider",
+            "hub.provider_unavailable",
+            "提供機関の応答が別の照会のものです。",
+            "The provider answered a different request.",
+            field="provider",
         )
     return answer
 
@@ -439,9 +487,9 @@ class HubService:
                 return
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(hub_keys).values(
-                    id=1, code_key=secrets.token_bytes(32), created_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(hub_keys).values(id=1, code_key=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                )
         except IntegrityError:
             pass  # another process created it first
 
@@ -474,14 +522,23 @@ class HubService:
             raise invalid("keys", "鍵の長さが不正です。", "keys must be 32 bytes.")
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(agencies).values(
-                    agency_id=agency_id, name=name, kind=kind.value, sign_public=sign_public,
-                    box_public=box_public, channel_key=channel_key, endpoint=endpoint or None,
-                    registered_at=datetime.now(UTC),
-                ))
+                conn.execute(
+                    insert(agencies).values(
+                        agency_id=agency_id,
+                        name=name,
+                        kind=kind.value,
+                        sign_public=sign_public,
+                        box_public=box_public,
+                        channel_key=channel_key,
+                        endpoint=endpoint or None,
+                        registered_at=datetime.now(UTC),
+                    )
+                )
         except IntegrityError:
             raise Conflict(
-                "hub.agency_exists", f"機関 {agency_id} は登録済みです。", f"Agency {agency_id} is already registered.",
+                "hub.agency_exists",
+                f"機関 {agency_id} は登録済みです。",
+                f"Agency {agency_id} is already registered.",
                 field="agency_id",
             ) from None
         return self.agency(agency_id)
@@ -502,8 +559,13 @@ class HubService:
             if row is None:
                 return None  # not cached: an agency registered later by another process is found then
             entry = AgencyEntry(
-                row.agency_id, row.name, AgencyKind(row.kind), bytes(row.sign_public), bytes(row.box_public),
-                bytes(row.channel_key), row.endpoint,
+                row.agency_id,
+                row.name,
+                AgencyKind(row.kind),
+                bytes(row.sign_public),
+                bytes(row.box_public),
+                bytes(row.channel_key),
+                row.endpoint,
             )
             self._agencies[agency_id] = entry
         return entry
@@ -512,8 +574,10 @@ class HubService:
         entry = self.find_agency(agency_id)
         if entry is None:
             raise NotFound(
-                "hub.unknown_agency", f"機関 {agency_id} は登録されていません。",
-                f"Agency {agency_id} is not registered.", field=field,
+                "hub.unknown_agency",
+                f"機関 {agency_id} は登録されていません。",
+                f"Agency {agency_id} is not registered.",
+                field=field,
             )
         return entry
 
@@ -537,9 +601,11 @@ class HubService:
         code = self._load_keys().code(agency_id, internal_id)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(codes).values(
-                    code=code, agency_id=agency_id, internal_id=internal_id, issued_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(codes).values(
+                        code=code, agency_id=agency_id, internal_id=internal_id, issued_at=datetime.now(UTC)
+                    )
+                )
         except IntegrityError:
             pass  # issued before: the same code again
         return code
@@ -560,16 +626,20 @@ class HubService:
         now = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                known = {str(a): str(b) for a, b in select_in(
-                    conn, persons, ("link_id", "internal_id"), "link_id", wanted)}
+                known = {
+                    str(a): str(b) for a, b in select_in(conn, persons, ("link_id", "internal_id"), "link_id", wanted)
+                }
                 fresh = [(secrets.token_hex(16), lid, now) for lid in wanted if lid not in known]
                 bulk_insert(conn, persons, ("internal_id", "link_id", "created_at"), fresh)
                 known.update({lid: iid for iid, lid, _ in fresh})
                 code_of = {lid: deriver.code(agency_id, known[lid]) for lid in wanted}
                 issued = {str(c) for (c,) in select_in(conn, codes, ("code",), "code", list(code_of.values()))}
-                bulk_insert(conn, codes, ("code", "agency_id", "internal_id", "issued_at"), [
-                    (code, agency_id, known[lid], now) for lid, code in code_of.items() if code not in issued
-                ])
+                bulk_insert(
+                    conn,
+                    codes,
+                    ("code", "agency_id", "internal_id", "issued_at"),
+                    [(code, agency_id, known[lid], now) for lid, code in code_of.items() if code not in issued],
+                )
         except IntegrityError:
             return [self.issue_code(agency_id, lid) for lid in link_ids]
         return [code_of[lid] for lid in link_ids]
@@ -585,12 +655,16 @@ class HubService:
         message = jlis_code_message(agency_id, link_id, sent)
         if key is None or not check_channel_mac(key, message, mac):
             raise Unauthenticated(
-                "hub.bad_channel_mac", "J-LIS からの通知として認証できません。",
-                "The message does not authenticate as J-LIS's.", field="mac",
+                "hub.bad_channel_mac",
+                "J-LIS からの通知として認証できません。",
+                "The message does not authenticate as J-LIS's.",
+                field="mac",
             )
         if abs(self._clock() - sent) > FRESHNESS_SECONDS:
             raise Unauthenticated(
-                "hub.stale_request", "通知の時刻が古すぎるか未来です。", "The message time is too far from now.",
+                "hub.stale_request",
+                "通知の時刻が古すぎるか未来です。",
+                "The message time is too far from now.",
                 field="time",
             )
         return self.issue_code(agency_id, link_id)
@@ -610,9 +684,11 @@ class HubService:
             return None if found is None else str(found)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(persons).values(
-                    internal_id=secrets.token_hex(16), link_id=link_id, created_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(persons).values(
+                        internal_id=secrets.token_hex(16), link_id=link_id, created_at=datetime.now(UTC)
+                    )
+                )
         except IntegrityError:
             pass  # created concurrently: use that one
         with self.engine.connect() as conn:
@@ -712,13 +788,19 @@ class HubService:
         requester = self.find_agency(request.requester)
         if requester is None:
             raise _refuse(
-                NotFound, "hub.unknown_agency", f"照会機関 {request.requester} は登録されていません。",
-                f"Requester {request.requester} is not registered.", "requester",
+                NotFound,
+                "hub.unknown_agency",
+                f"照会機関 {request.requester} は登録されていません。",
+                f"Requester {request.requester} is not registered.",
+                "requester",
             )
         if not verify_ed25519(requester.sign_public, signature, request.signing_input()):
             raise _refuse(
-                Unauthenticated, "hub.bad_signature", "照会の署名を検証できません。",
-                "The request's signature does not verify with the requester's key.", "signature",
+                Unauthenticated,
+                "hub.bad_signature",
+                "照会の署名を検証できません。",
+                "The request's signature does not verify with the requester's key.",
+                "signature",
             )
         provider, query = self._admit(request, requester, self._clock(), attempt)
         answer, settlement = self._check_answer(provider, query, (yield _Deliver(provider, query)))
@@ -752,20 +834,29 @@ class HubService:
         """The first of :meth:`_admit`'s checks: freshness, and a provider the hub knows."""
         if abs(now - request.time) > FRESHNESS_SECONDS:
             raise _refuse(
-                Unauthenticated, "hub.stale_request",
+                Unauthenticated,
+                "hub.stale_request",
                 f"照会の時刻が現在から{FRESHNESS_SECONDS}秒を超えてずれています。",
-                f"The request time is more than {FRESHNESS_SECONDS} s from now.", "time",
+                f"The request time is more than {FRESHNESS_SECONDS} s from now.",
+                "time",
             )
         provider = self.find_agency(request.provider)
         if provider is None:
             raise _refuse(
-                NotFound, "hub.unknown_agency", f"提供機関 {request.provider} は登録されていません。",
-                f"Provider {request.provider} is not registered.", "provider",
+                NotFound,
+                "hub.unknown_agency",
+                f"提供機関 {request.provider} は登録されていません。",
+                f"Provider {request.provider} is not registered.",
+                "provider",
             )
         return provider
 
     def _query(
-        self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, now: float,
+        self,
+        request: ExchangeRequest,
+        requester: AgencyEntry,
+        provider: AgencyEntry,
+        now: float,
         attempt: _Attempt,
     ) -> dict[str, Any]:
         """The last of :meth:`_admit`'s checks, after the request id's: the table and the code; the query."""
@@ -777,30 +868,50 @@ class HubService:
             attempt.subject = self._subject(owner[1], request)
         if permission is None:
             raise _refuse(
-                NotPermitted, "hub.not_permitted",
+                NotPermitted,
+                "hub.not_permitted",
                 "この照会（照会機関の種別・事務・提供機関の種別・情報）は情報連携の対象として定められていません。",
-                "This (requester kind, task, provider kind, item) is not in the permitted-exchange table.", "task",
+                "This (requester kind, task, provider kind, item) is not in the permitted-exchange table.",
+                "task",
             )
         if owner is None:
             raise _refuse(
-                NotFound, "hub.unknown_code", "この機関別符号は発行されていません。",
-                "No such agency code was issued.", "code",
+                NotFound,
+                "hub.unknown_code",
+                "この機関別符号は発行されていません。",
+                "No such agency code was issued.",
+                "code",
             )
         if owner[0] != request.requester:
             raise _refuse(
-                NotPermitted, "hub.foreign_code", "他の機関の機関別符号は使えません。",
-                "The code belongs to another agency; use your own.", "code",
+                NotPermitted,
+                "hub.foreign_code",
+                "他の機関の機関別符号は使えません。",
+                "The code belongs to another agency; use your own.",
+                "code",
             )
         internal_id = owner[1]
         return ProvisionQuery(
-            request.request_id, requester.agency_id, requester.name, requester.box_public_b64,
-            provider.agency_id, request.task, request.item, self._code_for(provider.agency_id, internal_id),
-            request.time, int(now * 1000),
+            request.request_id,
+            requester.agency_id,
+            requester.name,
+            requester.box_public_b64,
+            provider.agency_id,
+            request.task,
+            request.item,
+            self._code_for(provider.agency_id, internal_id),
+            request.time,
+            int(now * 1000),
         ).to_wire()
 
     def _record(
-        self, request: ExchangeRequest, requester: AgencyEntry, provider: AgencyEntry, answer: ProvisionAnswer,
-        index: int, attempt: _Attempt,
+        self,
+        request: ExchangeRequest,
+        requester: AgencyEntry,
+        provider: AgencyEntry,
+        answer: ProvisionAnswer,
+        index: int,
+        attempt: _Attempt,
     ) -> None:
         # The leaf is durable now, and it holds everything the hub's record
         # does: the record is committed behind the answer, without an fsync of
@@ -842,9 +953,11 @@ class HubService:
                 request = ExchangeRequest.from_dict(raw)
                 if request.requester != requester.agency_id:
                     raise _refuse(
-                        NotPermitted, "hub.batch_mixed_requesters",
+                        NotPermitted,
+                        "hub.batch_mixed_requesters",
                         "一括照会の照会はすべて署名した照会機関のものでなければなりません。",
-                        "Every request in a batch must be the signing requester's.", "requester",
+                        "Every request in a batch must be the signing requester's.",
+                        "requester",
                     )
                 provider = self._provider_of(request, now)
                 self._hold(request, attempt)
@@ -910,11 +1023,12 @@ class HubService:
                 g.attempt.reserved = None
             failure = unsettled.get(number)
             results[g.position] = (
-                _answer_out(g.request, g.provider, answer, receipt.index) if failure is None
+                _answer_out(g.request, g.provider, answer, receipt.index)
+                if failure is None
                 else _refusal_out(g.request.request_id, receipt.index, failure)
             )
         self._writer.write_later(rows, lambda error: self._release(reserved, error))
-        for (position, attempt, why), receipt in zip(refused, receipts[len(answered):], strict=True):
+        for (position, attempt, why), receipt in zip(refused, receipts[len(answered) :], strict=True):
             results[position] = _refusal_out(attempt.request_id, receipt.index, why)
         return {"requester": requester.agency_id, "results": results}
 
@@ -939,8 +1053,11 @@ class HubService:
         requester = self.find_agency(signer)
         if requester is None:
             raise _refuse(
-                NotFound, "hub.unknown_agency", f"照会機関 {signer[:40]} は登録されていません。",
-                f"Requester {signer[:40]} is not registered.", "requester",
+                NotFound,
+                "hub.unknown_agency",
+                f"照会機関 {signer[:40]} は登録されていません。",
+                f"Requester {signer[:40]} is not registered.",
+                "requester",
             )
         try:
             signed = batch_signing_input(raws)
@@ -950,8 +1067,11 @@ class HubService:
             ) from None
         if not verify_ed25519(requester.sign_public, signature, signed):
             raise _refuse(
-                Unauthenticated, "hub.bad_signature", "一括照会の署名を検証できません。",
-                "The batch's signature does not verify with the requester's key.", "signature",
+                Unauthenticated,
+                "hub.bad_signature",
+                "一括照会の署名を検証できません。",
+                "The batch's signature does not verify with the requester's key.",
+                "signature",
             )
         return requester, raws
 
@@ -964,8 +1084,10 @@ class HubService:
         answers = raw.get("answers") if raw.get("kojin") == ANSWERS_KIND else None
         if not isinstance(answers, list) or len(answers) != len(group):
             raise ProviderUnavailable(
-                "hub.provider_unavailable", "提供機関の一括応答が照会と対応しません。",
-                "The provider's batch answer does not match the queries.", field="provider",
+                "hub.provider_unavailable",
+                "提供機関の一括応答が照会と対応しません。",
+                "The provider's batch answer does not match the queries.",
+                field="provider",
             )
         out: list[ProvisionAnswer | KojinError] = []
         for g, answer in zip(group, answers, strict=True):
@@ -1007,10 +1129,13 @@ class HubService:
 
     def _reserve(self, request: ExchangeRequest, attempt: _Attempt) -> None:
         self._hold(request, attempt)
-        if self._readers.first(
-            "SELECT 1 FROM seen_requests WHERE requester = ? AND request_id = ?",
-            (request.requester, request.request_id),
-        ) is not None:
+        if (
+            self._readers.first(
+                "SELECT 1 FROM seen_requests WHERE requester = ? AND request_id = ?",
+                (request.requester, request.request_id),
+            )
+            is not None
+        ):
             raise _replayed()
 
     def _hold(self, request: ExchangeRequest, attempt: _Attempt) -> None:
@@ -1030,9 +1155,17 @@ class HubService:
 
     def _seen(self, requester: str, request_ids: Sequence[str]) -> set[str]:
         """Which of a batch's request ids the requester has used before (one statement)."""
-        return {str(r) for (r,) in self._readers.select_in(
-            "seen_requests", ("request_id",), "request_id", request_ids, where="requester = ?", params=(requester,),
-        )}
+        return {
+            str(r)
+            for (r,) in self._readers.select_in(
+                "seen_requests",
+                ("request_id",),
+                "request_id",
+                request_ids,
+                where="requester = ?",
+                params=(requester,),
+            )
+        }
 
     def _check_answer(
         self, provider: AgencyEntry, query: dict[str, Any], delivered: tuple[object, object, Settlement]
@@ -1083,7 +1216,8 @@ class HubService:
             last = conn.execute(select(func.max(exchange_records.c.leaf_index))).scalar()
             start = 0 if last is None else max(0, int(last) + 1 - _RECONCILE_MARGIN)
             recorded = {
-                int(i) for (i,) in conn.execute(
+                int(i)
+                for (i,) in conn.execute(
                     select(exchange_records.c.leaf_index).where(exchange_records.c.leaf_index >= start)
                 )
             }
@@ -1103,17 +1237,32 @@ class HubService:
                 continue
             outcome = Outcome(leaf["outcome"])
             now = datetime.now(UTC)
-            missing.append([
-                (exchange_records, {
-                    "request_id": leaf["request_id"], "requester_id": requester.agency_id,
-                    "requester_name": requester.name, "provider_id": provider.agency_id,
-                    "provider_name": provider.name, "task": leaf["task"], "item": leaf["item"],
-                    "requested_at": _dt(leaf["time"]), "provided_at": _dt(leaf["provided_at"] / 1000),
-                    "outcome": outcome.value, "withheld": outcome is Outcome.WITHHELD, "leaf_index": index,
-                    "logged_at": now,
-                }),
-                (seen_requests, {"requester": requester.agency_id, "request_id": leaf["request_id"], "seen_at": now}),
-            ])
+            missing.append(
+                [
+                    (
+                        exchange_records,
+                        {
+                            "request_id": leaf["request_id"],
+                            "requester_id": requester.agency_id,
+                            "requester_name": requester.name,
+                            "provider_id": provider.agency_id,
+                            "provider_name": provider.name,
+                            "task": leaf["task"],
+                            "item": leaf["item"],
+                            "requested_at": _dt(leaf["time"]),
+                            "provided_at": _dt(leaf["provided_at"] / 1000),
+                            "outcome": outcome.value,
+                            "withheld": outcome is Outcome.WITHHELD,
+                            "leaf_index": index,
+                            "logged_at": now,
+                        },
+                    ),
+                    (
+                        seen_requests,
+                        {"requester": requester.agency_id, "request_id": leaf["request_id"], "seen_at": now},
+                    ),
+                ]
+            )
         restored = 0
         if missing:
             # All in one commit; should one clash (restored by another process
@@ -1148,8 +1297,17 @@ class HubService:
         return code if self._code_owner(code) is not None else None
 
     def record_view(
-        self, *, viewer: str, viewer_name: str, holder: str, holder_name: str, task: str, item: str,
-        agency_id: str, code: str, request_id: str,
+        self,
+        *,
+        viewer: str,
+        viewer_name: str,
+        holder: str,
+        holder_name: str,
+        task: str,
+        item: str,
+        agency_id: str,
+        code: str,
+        request_id: str,
     ) -> int:
         """Log a clinic's consented view of a person's medical data as an exchange; the leaf index.
 
@@ -1160,15 +1318,27 @@ class HubService:
         """
         owner = self._code_owner(code)
         if owner is None or owner[0] != agency_id:
-            raise NotFound("hub.unknown_code", "この機関別符号は発行されていません。",
-                           "No such agency code was issued.", field="code")
+            raise NotFound(
+                "hub.unknown_code",
+                "この機関別符号は発行されていません。",
+                "No such agency code was issued.",
+                field="code",
+            )
         self._start()
         now = self._clock()
         provided_ms = int(now * 1000)
         subject = subject_commitment(self._load_keys().subject_key(owner[1]), viewer, request_id)
         leaf = leaf_bytes(
-            time=int(now), requester=viewer, provider=holder, task=task, item=item, request_id=request_id,
-            outcome=Outcome.ANSWERED, reason=None, subject=subject, provided_at=provided_ms,
+            time=int(now),
+            requester=viewer,
+            provider=holder,
+            task=task,
+            item=item,
+            request_id=request_id,
+            outcome=Outcome.ANSWERED,
+            reason=None,
+            subject=subject,
+            provided_at=provided_ms,
         )
         index = self._log().append(leaf).index
         logged = datetime.now(UTC)
@@ -1177,12 +1347,23 @@ class HubService:
         # this record from the leaf.
         with self.engine.begin() as conn:
             conn.execute(insert(seen_requests).values(requester=viewer[:40], request_id=request_id, seen_at=logged))
-            conn.execute(insert(exchange_records).values(
-                request_id=request_id, requester_id=viewer[:40], requester_name=viewer_name[:200],
-                provider_id=holder[:40], provider_name=holder_name[:200], task=task[:200], item=item[:200],
-                requested_at=_dt(int(now)), provided_at=_dt(provided_ms / 1000), outcome=Outcome.ANSWERED.value,
-                withheld=False, leaf_index=index, logged_at=logged,
-            ))
+            conn.execute(
+                insert(exchange_records).values(
+                    request_id=request_id,
+                    requester_id=viewer[:40],
+                    requester_name=viewer_name[:200],
+                    provider_id=holder[:40],
+                    provider_name=holder_name[:200],
+                    task=task[:200],
+                    item=item[:200],
+                    requested_at=_dt(int(now)),
+                    provided_at=_dt(provided_ms / 1000),
+                    outcome=Outcome.ANSWERED.value,
+                    withheld=False,
+                    leaf_index=index,
+                    logged_at=logged,
+                )
+            )
         return index
 
     # -- reading -------------------------------------------------------------------
@@ -1191,8 +1372,10 @@ class HubService:
         self._writer.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(exchange_records).where(exchange_records.c.record_id > after)
-                .order_by(exchange_records.c.record_id).limit(limit)
+                select(exchange_records)
+                .where(exchange_records.c.record_id > after)
+                .order_by(exchange_records.c.record_id)
+                .limit(limit)
             ).all()
         return [dict(r._mapping) for r in rows]
 

@@ -83,9 +83,7 @@ class IntermediateEndpoint(Protocol):
 
     def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Settlement]: ...
 
-    def answer_many_deferred(
-        self, message: dict[str, Any], mac: str
-    ) -> tuple[dict[str, Any], str, Settlement]: ...
+    def answer_many_deferred(self, message: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Settlement]: ...
 
 
 class IntermediateTransport(Protocol):

@@ -89,10 +89,13 @@ class FastExchange:
 async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
     # Compact UTF-8 JSON, as json.dumps(ensure_ascii=False) would write it, for a few µs less.
     body = orjson.dumps(payload)
-    await send({
-        "type": "http.response.start", "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -153,8 +153,9 @@ def _member_kana(kana: str) -> str:
 
 
 def _about(row: LinkRow, kind: FindingKind, ja: str, en: str) -> Finding:
-    return Finding(kind, ja, en, row.agency_id, row.agency_code, (row.member_id,), (row.resident_id,),
-                   source=row.source)
+    return Finding(
+        kind, ja, en, row.agency_id, row.agency_code, (row.member_id,), (row.resident_id,), source=row.source
+    )
 
 
 def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> None:
@@ -168,45 +169,64 @@ def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> 
         residents = sorted({r.resident_id for r in group})
         identities = {_identity(r.member) for r in group}
         if len(residents) > 1 or len(identities) > 1:
-            report.findings.append(Finding(
-                FindingKind.CODE_SHARED,
-                f"機関別符号が {len(group)} 件の加入者（{len(residents)} 人の住民）に使われています。",
-                f"The agency code is used by {len(group)} members ({len(residents)} resident(s)).",
-                agency_id, code, tuple(sorted(r.member_id for r in group)), tuple(residents),
-                source=",".join(sorted({r.source for r in group})),
-            ))
+            report.findings.append(
+                Finding(
+                    FindingKind.CODE_SHARED,
+                    f"機関別符号が {len(group)} 件の加入者（{len(residents)} 人の住民）に使われています。",
+                    f"The agency code is used by {len(group)} members ({len(residents)} resident(s)).",
+                    agency_id,
+                    code,
+                    tuple(sorted(r.member_id for r in group)),
+                    tuple(residents),
+                    source=",".join(sorted({r.source for r in group})),
+                )
+            )
     for (agency_id, resident_id), codes in by_person.items():
         if len(codes) > 1:
-            report.findings.append(Finding(
-                FindingKind.SEVERAL_CODES,
-                f"同じ住民に {len(codes)} 個の機関別符号があります。",
-                f"The resident has {len(codes)} codes at this agency.",
-                agency_id, ";".join(sorted(codes)), resident_ids=(resident_id,),
-            ))
+            report.findings.append(
+                Finding(
+                    FindingKind.SEVERAL_CODES,
+                    f"同じ住民に {len(codes)} 個の機関別符号があります。",
+                    f"The resident has {len(codes)} codes at this agency.",
+                    agency_id,
+                    ";".join(sorted(codes)),
+                    resident_ids=(resident_id,),
+                )
+            )
     for row in rows:
         entry = index.entry_for(row.resident_id)
         if entry is None:
-            report.findings.append(_about(
-                row, FindingKind.UNKNOWN_RESIDENT, "紐付け先の住民が照合用索引にありません。",
-                "The linked resident is not in the comparison index.",
-            ))
+            report.findings.append(
+                _about(
+                    row,
+                    FindingKind.UNKNOWN_RESIDENT,
+                    "紐付け先の住民が照合用索引にありません。",
+                    "The linked resident is not in the comparison index.",
+                )
+            )
             continue
         if _member_kana(row.member.kana) != _kana_of(entry):
-            report.findings.append(_about(
-                row, FindingKind.KANA_MISMATCH, f"加入者のフリガナ「{row.member.kana}」が住民票と一致しません。",
-                f"The member's kana “{row.member.kana}” disagrees with the register.",
-            ))
+            report.findings.append(
+                _about(
+                    row,
+                    FindingKind.KANA_MISMATCH,
+                    f"加入者のフリガナ「{row.member.kana}」が住民票と一致しません。",
+                    f"The member's kana “{row.member.kana}” disagrees with the register.",
+                )
+            )
         candidate = matcher.score_record(row.member, entry)
         level = row.address_level or candidate.level("address")
         if level not in ADDRESS_AGREES:
-            report.findings.append(_about(
-                row, FindingKind.NO_ADDRESS_AGREEMENT,
-                f"住所も郵便番号も一致しないまま紐付けられています（{row.method}）。",
-                f"Linked while neither the address nor the postal code agreed ({row.method}).",
-            ))
+            report.findings.append(
+                _about(
+                    row,
+                    FindingKind.NO_ADDRESS_AGREEMENT,
+                    f"住所も郵便番号も一致しないまま紐付けられています（{row.method}）。",
+                    f"Linked while neither the address nor the postal code agreed ({row.method}).",
+                )
+            )
         surname, given, birth, _sex, address = candidate.levels
-        if (surname in LINKABLE_NAME and address in ADDRESS_AGREES
-                and (given not in LINKABLE_NAME or birth != "exact")):
+        if surname in LINKABLE_NAME and address in ADDRESS_AGREES and (given not in LINKABLE_NAME or birth != "exact"):
             suggestion = matcher.match(row.member)
             hint_ja = hint_en = ""
             others = tuple(c.resident_id for c in suggestion.candidates if c.resident_id != row.resident_id)
@@ -217,14 +237,19 @@ def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> 
                 closest = suggestion.candidates[0].resident_id
                 hint_ja = f" 照合で最も近い候補は住民 {closest} です。"
                 hint_en = f" The matcher's closest candidate is resident {closest}."
-            report.findings.append(Finding(
-                FindingKind.FAMILY_PATTERN,
-                "同じ住所・同じ氏の住民に紐付いていますが、名または生年月日が異なります。" + hint_ja,
-                "Linked to a resident with the same surname and address but another given name or birth date."
-                + hint_en,
-                row.agency_id, row.agency_code, (row.member_id,), (row.resident_id, *others[:3]),
-                source=row.source,
-            ))
+            report.findings.append(
+                Finding(
+                    FindingKind.FAMILY_PATTERN,
+                    "同じ住所・同じ氏の住民に紐付いていますが、名または生年月日が異なります。" + hint_ja,
+                    "Linked to a resident with the same surname and address but another given name or birth date."
+                    + hint_en,
+                    row.agency_id,
+                    row.agency_code,
+                    (row.member_id,),
+                    (row.resident_id, *others[:3]),
+                    source=row.source,
+                )
+            )
 
 
 def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditReport) -> None:
@@ -239,11 +264,16 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
         kana_of[key] = holder_kana
     for key, people in holders.items():
         if len(people) > 1:
-            report.findings.append(Finding(
-                FindingKind.ACCOUNT_SHARED, f"1つの口座が {len(people)} 人に登録されています。",
-                f"One account is registered to {len(people)} people.",
-                resident_ids=tuple(sorted(people)), account_key=key, source="accounts",
-            ))
+            report.findings.append(
+                Finding(
+                    FindingKind.ACCOUNT_SHARED,
+                    f"1つの口座が {len(people)} 人に登録されています。",
+                    f"One account is registered to {len(people)} people.",
+                    resident_ids=tuple(sorted(people)),
+                    account_key=key,
+                    source="accounts",
+                )
+            )
     for key, holder_kana, resident_id in rows:
         entry = index.entry_for(resident_id)
         if entry is None:
@@ -257,16 +287,23 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
                 a = e.addresses[0]
                 by_address[(a.postal_code, a.town, a.numbers)].append(e)
         a = entry.addresses[0]
-        family = [e.resident_id for e in by_address.get((a.postal_code, a.town, a.numbers), [])
-                  if e.resident_id != resident_id and _kana_of(e) == holder]
+        family = [
+            e.resident_id
+            for e in by_address.get((a.postal_code, a.town, a.numbers), [])
+            if e.resident_id != resident_id and _kana_of(e) == holder
+        ]
         hint_ja = f" 同じ住所の住民 {family[0]} の名義です。" if family else ""
         hint_en = f" It is the name of resident {family[0]} at the same address." if family else ""
-        report.findings.append(Finding(
-            FindingKind.ACCOUNT_KANA_MISMATCH,
-            f"口座名義「{holder_kana}」が住民票のフリガナと一致しません。" + hint_ja,
-            f"The account holder “{holder_kana}” disagrees with the register's kana." + hint_en,
-            resident_ids=(resident_id, *family[:1]), account_key=key, source="accounts",
-        ))
+        report.findings.append(
+            Finding(
+                FindingKind.ACCOUNT_KANA_MISMATCH,
+                f"口座名義「{holder_kana}」が住民票のフリガナと一致しません。" + hint_ja,
+                f"The account holder “{holder_kana}” disagrees with the register's kana." + hint_en,
+                resident_ids=(resident_id, *family[:1]),
+                account_key=key,
+                source="accounts",
+            )
+        )
 
 
 def run_audit(

@@ -225,8 +225,22 @@ class MatchResult:
 class _Member:
     """A member's keys, computed once."""
 
-    __slots__ = ("address", "birth", "birth_ordinal", "full_kana", "full_name", "given", "given_kana",
-                 "given_strict", "keys", "postal", "sex", "surname", "surname_kana", "surname_strict")
+    __slots__ = (
+        "address",
+        "birth",
+        "birth_ordinal",
+        "full_kana",
+        "full_name",
+        "given",
+        "given_kana",
+        "given_strict",
+        "keys",
+        "postal",
+        "sex",
+        "surname",
+        "surname_kana",
+        "surname_strict",
+    )
 
     def __init__(self, member: MemberRecord) -> None:
         key = name_key(member.name)
@@ -278,16 +292,39 @@ def _align(ms: str, mg: str, rs: str, rg: str) -> tuple[str, str, str, str]:
 # numbers, surname_strict, given_strict. The index keeps rows as they come and builds a ResidentEntry only when
 # a member asks about that resident: at start-up that halves the time to load a
 # million residents, and in worker processes the building happens in parallel.
-KeyRow = tuple[int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...], str,
-               str]
+KeyRow = tuple[
+    int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...], str, str
+]
 
 
 def entry_of_row(row: KeyRow, ordinal: int) -> ResidentEntry:
-    (rid, code, status, sex, birth, surname, given, s_kana, g_kana, postal_code, pref, city, town, numbers, s_strict,
-     g_strict) = row
+    (
+        rid,
+        code,
+        status,
+        sex,
+        birth,
+        surname,
+        given,
+        s_kana,
+        g_kana,
+        postal_code,
+        pref,
+        city,
+        town,
+        numbers,
+        s_strict,
+        g_strict,
+    ) = row
     return ResidentEntry(
-        rid, code, status, sex, birth, (NameForm(surname, given, s_kana, g_kana, s_strict, g_strict),),
-        (AddressKey(postal_code, pref, city, town, numbers),), ordinal,
+        rid,
+        code,
+        status,
+        sex,
+        birth,
+        (NameForm(surname, given, s_kana, g_kana, s_strict, g_strict),),
+        (AddressKey(postal_code, pref, city, town, numbers),),
+        ordinal,
     )
 
 
@@ -322,8 +359,12 @@ class MatchIndex:
         self._block(_entry_keys(entry), position)
         current = entry.names[0]
         address = entry.addresses[0]
-        self._count(current.surname_kana, current.given_kana, entry.birth_ordinal,
-                    (address.postal_code, address.town, address.numbers))
+        self._count(
+            current.surname_kana,
+            current.given_kana,
+            entry.birth_ordinal,
+            (address.postal_code, address.town, address.numbers),
+        )
 
     def add_row(self, row: KeyRow, ordinal: int) -> None:
         """Add a resident with one name and one address from a stored row, built into an entry when asked for.
@@ -336,8 +377,12 @@ class MatchIndex:
         full = row[5] + row[6]
         postal_code = row[9]
         blocks = self.blocks
-        for key in (hash(("k", row[7] + row[8], ordinal)), hash(("n", full, row[4][0])),
-                    hash(("f", full, postal_code)), hash(("p", ordinal, postal_code))):
+        for key in (
+            hash(("k", row[7] + row[8], ordinal)),
+            hash(("n", full, row[4][0])),
+            hash(("f", full, postal_code)),
+            hash(("p", ordinal, postal_code)),
+        ):
             found = blocks.get(key)
             if found is None:
                 blocks[key] = position
@@ -430,13 +475,19 @@ class Matcher:
             xs, xg, rxs, rxg = _align(xs, xg, rxs, rxg)
         s_level = compare_name_part(ms, ks, rs, rks, xs, rxs)
         g_level = compare_name_part(mg, kg, rg, rkg, xg, rxg)
-        weight = (self._part_weight(s_level, self._w_surname, self._surname_tf, self.index.tf.surname, SURNAME, rks)
-                  + self._part_weight(g_level, self._w_given, self._given_tf, self.index.tf.given, GIVEN, rkg))
+        weight = self._part_weight(
+            s_level, self._w_surname, self._surname_tf, self.index.tf.surname, SURNAME, rks
+        ) + self._part_weight(g_level, self._w_given, self._given_tf, self.index.tf.given, GIVEN, rkg)
         return weight, s_level, g_level, ms == rs and mg == rg, ks == rks and kg == rkg
 
     def _part_weight(
-        self, level: str, weights: Mapping[str, float], cache: dict[str, float], counter: Mapping[str, int],
-        name: str, kana: str,
+        self,
+        level: str,
+        weights: Mapping[str, float],
+        cache: dict[str, float],
+        counter: Mapping[str, int],
+        name: str,
+        kana: str,
     ) -> float:
         """One name part's weight: a partial agreement is never worth more than full agreement on
         the same name, so the level's weight is capped at the name's own (term-frequency) weight."""
@@ -449,7 +500,12 @@ class Matcher:
         best: tuple[float, str, str, bool, bool, bool] | None = None
         for i, form in enumerate(entry.names):
             weight, s_level, g_level, kanji_exact, kana_exact = self._name(
-                m, form.surname, form.given, form.surname_kana, form.given_kana, form.surname_strict,
+                m,
+                form.surname,
+                form.given,
+                form.surname_kana,
+                form.given_kana,
+                form.surname_strict,
                 form.given_strict,
             )
             if best is None or weight > best[0]:
@@ -496,15 +552,15 @@ class Matcher:
     def score_row(self, m: _Member, row: KeyRow) -> Candidate:
         """:meth:`score` for a resident with one name and one address, straight from the stored row
         (most residents: no entry object is built for them)."""
-        (rid, _code, status, sex, birth, rs, rg, rks, rkg, postal_code, pref, city, town, numbers, rxs,
-         rxg) = row
+        (rid, _code, status, sex, birth, rs, rg, rks, rkg, postal_code, pref, city, town, numbers, rxs, rxg) = row
         name_w, s_level, g_level, kanji_exact, kana_exact = self._name(m, rs, rg, rks, rkg, rxs, rxg)
         birth_w, b_level = self._birth(m, birth)
         x_level = "agree" if m.sex == sex else "disagree"
         address_w, a_level = self._place(m, postal_code, pref, city, town, numbers)
         total = self._prior + name_w + birth_w + self._w_sex[x_level] + address_w
-        return Candidate(rid, total, (s_level, g_level, b_level, x_level, a_level), False, False, kanji_exact,
-                         kana_exact, status)
+        return Candidate(
+            rid, total, (s_level, g_level, b_level, x_level, a_level), False, False, kanji_exact, kana_exact, status
+        )
 
     def score(self, m: _Member, entry: ResidentEntry) -> Candidate:
         name_w, s_level, g_level, old_name, kanji_exact, kana_exact = self._names(m, entry)
@@ -513,8 +569,14 @@ class Matcher:
         address_w, a_level, old_address = self._address(m, entry)
         total = self._prior + name_w + birth_w + self._w_sex[x_level] + address_w
         return Candidate(
-            entry.resident_id, total, (s_level, g_level, b_level, x_level, a_level), old_name, old_address,
-            kanji_exact, kana_exact, entry.status,
+            entry.resident_id,
+            total,
+            (s_level, g_level, b_level, x_level, a_level),
+            old_name,
+            old_address,
+            kanji_exact,
+            kana_exact,
+            entry.status,
         )
 
     def score_record(self, member: MemberRecord, entry: ResidentEntry) -> Candidate:

@@ -81,7 +81,8 @@ def _decode(data: bytes) -> str:
         raise MemberFileError(
             [
                 Problem(
-                    line, "encoding",
+                    line,
+                    "encoding",
                     "UTF-8 ではありません（Shift_JIS 等の可能性）。UTF-8 で保存してください。",
                     "The file is not UTF-8 (Shift_JIS perhaps); save it as UTF-8.",
                 )
@@ -90,8 +91,9 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _check_row(line: int, row: dict[str, str], seen: dict[str, int], today: date) -> tuple[MemberRecord | None,
-                                                                                              list[Problem]]:
+def _check_row(
+    line: int, row: dict[str, str], seen: dict[str, int], today: date
+) -> tuple[MemberRecord | None, list[Problem]]:
     problems: list[Problem] = []
 
     def bad(field_name: str, ja: str, en: str) -> None:
@@ -107,8 +109,11 @@ def _check_row(line: int, row: dict[str, str], seen: dict[str, int], today: date
     elif len(member_id) > 64:
         bad("member_id", "加入者番号は64文字までです。", "A member id is 64 characters at most.")
     elif member_id in seen:
-        bad("member_id", f"加入者番号が{seen[member_id]}行目と重複しています。",
-            f"The member id repeats line {seen[member_id]}.")
+        bad(
+            "member_id",
+            f"加入者番号が{seen[member_id]}行目と重複しています。",
+            f"The member id repeats line {seen[member_id]}.",
+        )
     else:
         seen[member_id] = line
     if not values["name"]:
@@ -129,8 +134,11 @@ def _check_row(line: int, row: dict[str, str], seen: dict[str, int], today: date
     try:
         birth = date.fromisoformat(values["birth_date"])
     except ValueError:
-        bad("birth_date", f"生年月日「{values['birth_date']}」は存在しないか YYYY-MM-DD ではありません。",
-            f"Birth date {values['birth_date']!r} is not a real date in YYYY-MM-DD form.")
+        bad(
+            "birth_date",
+            f"生年月日「{values['birth_date']}」は存在しないか YYYY-MM-DD ではありません。",
+            f"Birth date {values['birth_date']!r} is not a real date in YYYY-MM-DD form.",
+        )
     if birth is not None and not date(1880, 1, 1) <= birth <= today:
         bad("birth_date", "生年月日が未来か古すぎます。", "The birth date is in the future or implausibly old.")
         birth = None
@@ -157,8 +165,14 @@ def parse_members(data: bytes, *, today: date | None = None) -> list[MemberRecor
     missing = [c for c in INPUT_COLUMNS if c not in header]
     if missing:
         raise MemberFileError(
-            [Problem(1, "header", f"列がありません: {', '.join(missing)}",
-                     f"Missing columns: {', '.join(missing)}; expected {', '.join(INPUT_COLUMNS)}.")],
+            [
+                Problem(
+                    1,
+                    "header",
+                    f"列がありません: {', '.join(missing)}",
+                    f"Missing columns: {', '.join(missing)}; expected {', '.join(INPUT_COLUMNS)}.",
+                )
+            ],
             1,
         )
     reader.fieldnames = header
@@ -194,8 +208,10 @@ def read_members(path: Path) -> list[MemberRecord]:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(
-            "linkage.members_unreadable", f"加入者ファイルを読めません: {path}（{exc.strerror}）",
-            f"Cannot read the member file {path}: {exc.strerror}", field="members",
+            "linkage.members_unreadable",
+            f"加入者ファイルを読めません: {path}（{exc.strerror}）",
+            f"Cannot read the member file {path}: {exc.strerror}",
+            field="members",
         ) from None
     return parse_members(data)
 
@@ -215,8 +231,13 @@ class Outcome:
     @staticmethod
     def of(result: MatchResult, agency_code: str | None, case_id: int | None) -> Outcome:
         return Outcome(
-            result.member.member_id, result.decision, result.resident_id, agency_code, result.score,
-            result.reason_text, case_id,
+            result.member.member_id,
+            result.decision,
+            result.resident_id,
+            agency_code,
+            result.score,
+            result.reason_text,
+            case_id,
         )
 
     def row(self) -> tuple[str, str, str, str, str, str]:
@@ -239,8 +260,10 @@ def write_outcomes(path: Path, outcomes: Iterable[Outcome]) -> None:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise InvalidInput(
-            "linkage.out_unwritable", f"結果ファイルを書けません: {path}（{exc.strerror}）",
-            f"Cannot write the result file {path}: {exc.strerror}", field="out",
+            "linkage.out_unwritable",
+            f"結果ファイルを書けません: {path}（{exc.strerror}）",
+            f"Cannot write the result file {path}: {exc.strerror}",
+            field="out",
         ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:

@@ -82,8 +82,14 @@ def _fold_char(ch: str) -> str:
 
 
 # Where kanji live: CJK unified ideographs and extensions A–G, and the compatibility block.
-_HAN_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2A6E0), (0x2A700, 0x2EBF0),
-               (0x30000, 0x3134B))
+_HAN_RANGES = (
+    (0x3400, 0x4DC0),
+    (0x4E00, 0xA000),
+    (0xF900, 0xFB00),
+    (0x20000, 0x2A6E0),
+    (0x2A700, 0x2EBF0),
+    (0x30000, 0x3134B),
+)
 
 
 @lru_cache(maxsize=1)
@@ -306,9 +312,7 @@ def register_address(postal_code: str, prefecture: str, city: str, town: str, bl
     start = _BLOCK_START.search(folded)
     head = folded[: start.start()] if start else folded
     rest = folded[start.start() :] if start else ""
-    return AddressKey(
-        postal_code, fold_area(prefecture), fold_area(city), fold_area(town) + head, block_numbers(rest)
-    )
+    return AddressKey(postal_code, fold_area(prefecture), fold_area(city), fold_area(town) + head, block_numbers(rest))
 
 
 @dataclass(frozen=True, slots=True)

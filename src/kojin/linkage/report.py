@@ -21,8 +21,18 @@ from kojin.core.errors import InvalidInput
 from kojin.core.files import atomic_write
 from kojin.linkage.audit import FINDING_LABELS, AuditReport, FindingKind
 
-CSV_COLUMNS = ("finding", "label_ja", "agency_id", "agency_code", "member_ids", "resident_ids", "account_key",
-               "source", "detail_ja", "detail_en")
+CSV_COLUMNS = (
+    "finding",
+    "label_ja",
+    "agency_id",
+    "agency_code",
+    "member_ids",
+    "resident_ids",
+    "account_key",
+    "source",
+    "detail_ja",
+    "detail_en",
+)
 CSV_NAME = "link-audit.csv"
 HTML_NAME = "link-audit.html"
 
@@ -67,16 +77,20 @@ def render_html(report: AuditReport, *, limit: int = 2000) -> str:
     counts = report.counts()
     kinds = [(f"{FINDING_LABELS[k][0]}", counts[k]) for k in FindingKind]
     agencies = list(report.by_agency().items())
-    return environment().get_template("audit_report.html").render(
-        report=report,
-        counts=counts,
-        labels=FINDING_LABELS,
-        kinds=list(FindingKind),
-        kind_chart=bar_chart(kinds, title="種類別の件数 (findings by kind)"),
-        agency_chart=bar_chart(agencies, title="機関別の件数 (findings by agency)"),
-        agencies=agencies,
-        findings=report.findings[:limit],
-        shown=min(limit, len(report.findings)),
+    return (
+        environment()
+        .get_template("audit_report.html")
+        .render(
+            report=report,
+            counts=counts,
+            labels=FINDING_LABELS,
+            kinds=list(FindingKind),
+            kind_chart=bar_chart(kinds, title="種類別の件数 (findings by kind)"),
+            agency_chart=bar_chart(agencies, title="機関別の件数 (findings by agency)"),
+            agencies=agencies,
+            findings=report.findings[:limit],
+            shown=min(limit, len(report.findings)),
+        )
     )
 
 
@@ -86,8 +100,10 @@ def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidInput(
-            "linkage.audit_out", f"出力先を作れません: {directory}（{exc.strerror}）",
-            f"Cannot create the output directory {directory}: {exc.strerror}", field="out",
+            "linkage.audit_out",
+            f"出力先を作れません: {directory}（{exc.strerror}）",
+            f"Cannot create the output directory {directory}: {exc.strerror}",
+            field="out",
         ) from None
     csv_path, html_path = directory / CSV_NAME, directory / HTML_NAME
 
@@ -95,10 +111,20 @@ def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for f in report.findings:
-            writer.writerow((
-                f.kind.value, f.label[0], f.agency_id, f.agency_code, ";".join(f.member_ids),
-                ";".join(str(r) for r in f.resident_ids), f.account_key, f.source, f.detail_ja, f.detail_en,
-            ))
+            writer.writerow(
+                (
+                    f.kind.value,
+                    f.label[0],
+                    f.agency_id,
+                    f.agency_code,
+                    ";".join(f.member_ids),
+                    ";".join(str(r) for r in f.resident_ids),
+                    f.account_key,
+                    f.source,
+                    f.detail_ja,
+                    f.detail_en,
+                )
+            )
 
     html = render_html(report)
     atomic_write(csv_path, write_csv)

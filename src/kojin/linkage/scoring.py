@@ -85,24 +85,64 @@ LEVELS: Final[dict[str, tuple[str, ...]]] = {
 # without labels finds m within a point of these (see tests/linkage/test_scoring.py
 # and the fit's ``m_em``).
 DEFAULT_M: Final[dict[str, dict[str, float]]] = {
-    SURNAME: {"exact": 0.975, "kana_kanji_close": 0.004, "kanji_kana_close": 0.010, "close": 0.002,
-              "kana_only": 0.002, "kanji_only": 0.002, "none": 0.005},
-    GIVEN: {"exact": 0.967, "kana_kanji_close": 0.005, "kanji_kana_close": 0.013, "close": 0.002,
-            "kana_only": 0.002, "kanji_only": 0.002, "none": 0.009},
+    SURNAME: {
+        "exact": 0.975,
+        "kana_kanji_close": 0.004,
+        "kanji_kana_close": 0.010,
+        "close": 0.002,
+        "kana_only": 0.002,
+        "kanji_only": 0.002,
+        "none": 0.005,
+    },
+    GIVEN: {
+        "exact": 0.967,
+        "kana_kanji_close": 0.005,
+        "kanji_kana_close": 0.013,
+        "close": 0.002,
+        "kana_only": 0.002,
+        "kanji_only": 0.002,
+        "none": 0.009,
+    },
     BIRTH: {"exact": 0.988, "near": 0.006, "none": 0.006},
     SEX: {"agree": 0.998, "disagree": 0.002},
-    ADDRESS: {"full": 0.955, "full_no_postal": 0.003, "partial": 0.020, "postal_only": 0.003,
-              "town_only": 0.001, "none": 0.018},
+    ADDRESS: {
+        "full": 0.955,
+        "full_no_postal": 0.003,
+        "partial": 0.020,
+        "postal_only": 0.003,
+        "town_only": 0.001,
+        "none": 0.018,
+    },
 }
 DEFAULT_U: Final[dict[str, dict[str, float]]] = {
-    SURNAME: {"exact": 0.0039, "kana_kanji_close": 0.0004, "kanji_kana_close": 0.00002, "close": 0.0058,
-              "kana_only": 0.00002, "kanji_only": 0.00001, "none": 0.98985},
-    GIVEN: {"exact": 0.0031, "kana_kanji_close": 0.0017, "kanji_kana_close": 0.00014, "close": 0.0103,
-            "kana_only": 0.0003, "kanji_only": 0.00008, "none": 0.98438},
+    SURNAME: {
+        "exact": 0.0039,
+        "kana_kanji_close": 0.0004,
+        "kanji_kana_close": 0.00002,
+        "close": 0.0058,
+        "kana_only": 0.00002,
+        "kanji_only": 0.00001,
+        "none": 0.98985,
+    },
+    GIVEN: {
+        "exact": 0.0031,
+        "kana_kanji_close": 0.0017,
+        "kanji_kana_close": 0.00014,
+        "close": 0.0103,
+        "kana_only": 0.0003,
+        "kanji_only": 0.00008,
+        "none": 0.98438,
+    },
     BIRTH: {"exact": 0.00002, "near": 0.004, "none": 0.99598},
     SEX: {"agree": 0.5, "disagree": 0.5},
-    ADDRESS: {"full": 0.00002, "full_no_postal": 0.000001, "partial": 0.00005, "postal_only": 0.0013,
-              "town_only": 0.0032, "none": 0.995429},
+    ADDRESS: {
+        "full": 0.00002,
+        "full_no_postal": 0.000001,
+        "partial": 0.00005,
+        "postal_only": 0.0013,
+        "town_only": 0.0032,
+        "none": 0.995429,
+    },
 }
 
 _LOG2 = math.log2

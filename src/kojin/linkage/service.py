@@ -76,12 +76,37 @@ from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CH
 __all__ = ["CandidateView", "CaseSummary", "CaseView", "DecisionRecord", "IndexStats", "MatchingService"]
 
 _KEY_COLUMNS = (
-    "resident_id", "juminhyo_code", "status", "sex", "birth_date", "surname", "given", "surname_kana", "given_kana",
-    "postal_code", "prefecture", "city", "town", "numbers", "surname_strict", "given_strict",
+    "resident_id",
+    "juminhyo_code",
+    "status",
+    "sex",
+    "birth_date",
+    "surname",
+    "given",
+    "surname_kana",
+    "given_kana",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "numbers",
+    "surname_strict",
+    "given_strict",
 )
 _HISTORY_COLUMNS = (
-    "resident_id", "kind", "surname", "given", "surname_kana", "given_kana", "postal_code", "prefecture", "city",
-    "town", "numbers", "surname_strict", "given_strict",
+    "resident_id",
+    "kind",
+    "surname",
+    "given",
+    "surname_kana",
+    "given_kana",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "numbers",
+    "surname_strict",
+    "given_strict",
 )
 _FLUSH = 20_000
 _PARALLEL_FROM = 20_000
@@ -168,8 +193,13 @@ def _numbers(text: str) -> tuple[int, ...]:
 def _member_json(member: MemberRecord) -> str:
     return json.dumps(
         {
-            "member_id": member.member_id, "name": member.name, "kana": member.kana, "sex": member.sex.value,
-            "birth_date": member.birth_date.isoformat(), "postal_code": member.postal_code, "address": member.address,
+            "member_id": member.member_id,
+            "name": member.name,
+            "kana": member.kana,
+            "sex": member.sex.value,
+            "birth_date": member.birth_date.isoformat(),
+            "postal_code": member.postal_code,
+            "address": member.address,
         },
         ensure_ascii=False,
     )
@@ -178,8 +208,13 @@ def _member_json(member: MemberRecord) -> str:
 def _member_from(text: str) -> MemberRecord:
     data = json.loads(text)
     return MemberRecord(
-        data["member_id"], data["name"], data["kana"], Sex(data["sex"]), date.fromisoformat(data["birth_date"]),
-        data["postal_code"], data["address"],
+        data["member_id"],
+        data["name"],
+        data["kana"],
+        Sex(data["sex"]),
+        date.fromisoformat(data["birth_date"]),
+        data["postal_code"],
+        data["address"],
     )
 
 
@@ -201,16 +236,21 @@ def _reasons(text: str) -> tuple[ReasonItem, ...]:
 # travel back, because unpickling dataclasses in the parent would cost more than matching.
 _WORK: tuple[Matcher, Sequence[MemberRecord]] | None = None
 _DECISIONS = tuple(Decision)
-_Packed = tuple[int, int | None, float | None, tuple[tuple[str, str | None], ...], tuple[tuple[Any, ...], ...],
-                str | None]
+_Packed = tuple[
+    int, int | None, float | None, tuple[tuple[str, str | None], ...], tuple[tuple[Any, ...], ...], str | None
+]
 
 
 def _pack(result: MatchResult) -> _Packed:
     return (
-        _DECISIONS.index(result.decision), result.resident_id, result.score,
+        _DECISIONS.index(result.decision),
+        result.resident_id,
+        result.score,
         tuple((r.code.value, r.field) for r in result.reasons),
-        tuple((c.resident_id, c.score, c.levels, c.via_old_name, c.via_old_address, c.kanji_exact, c.kana_exact,
-               c.status) for c in result.candidates),
+        tuple(
+            (c.resident_id, c.score, c.levels, c.via_old_name, c.via_old_address, c.kanji_exact, c.kana_exact, c.status)
+            for c in result.candidates
+        ),
         result.address_level,
     )
 
@@ -218,8 +258,13 @@ def _pack(result: MatchResult) -> _Packed:
 def _unpack(member: MemberRecord, packed: _Packed) -> MatchResult:
     decision, resident_id, score, reasons, candidates, address_level = packed
     return MatchResult(
-        member, _DECISIONS[decision], resident_id, score, tuple(ReasonItem(Reason(c), f) for c, f in reasons),
-        tuple(Candidate(*c) for c in candidates), address_level,
+        member,
+        _DECISIONS[decision],
+        resident_id,
+        score,
+        tuple(ReasonItem(Reason(c), f) for c, f in reasons),
+        tuple(Candidate(*c) for c in candidates),
+        address_level,
     )
 
 
@@ -304,8 +349,9 @@ class MatchingService:
                 return
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(match_secrets).values(id=1, key=secrets.token_bytes(32),
-                                                          created_at=datetime.now(UTC)))
+                conn.execute(
+                    insert(match_secrets).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
+                )
         except IntegrityError:
             pass  # another process made it first
 
@@ -326,13 +372,13 @@ class MatchingService:
         issued_text, _, mac = token.partition(".")
         current = now if now is not None else time.time()
         ok = issued_text.isdigit() and 0 <= current - int(issued_text) <= _CSRF_LIFETIME
-        expected = hmac.new(
-            self._secret(), f"kojin-csrf|{purpose}|{issued_text}".encode(), hashlib.sha256
-        ).hexdigest()
+        expected = hmac.new(self._secret(), f"kojin-csrf|{purpose}|{issued_text}".encode(), hashlib.sha256).hexdigest()
         if not (ok and hmac.compare_digest(mac, expected)):
             raise NotPermitted(
-                "linkage.csrf", "フォームの有効期限が切れたか、正しくありません。もう一度開き直してください。",
-                "The form has expired or is not valid; open it again.", field="csrf_token",
+                "linkage.csrf",
+                "フォームの有効期限が切れたか、正しくありません。もう一度開き直してください。",
+                "The form has expired or is not valid; open it again.",
+                field="csrf_token",
             )
 
     # -- comparison keys -----------------------------------------------------------------------
@@ -373,26 +419,70 @@ class MatchingService:
                     addresses.append(old)
         b = resident.birth_date
         return ResidentEntry(
-            resident.resident_id, resident.juminhyo_code, resident.status.value, resident.sex.value,
-            (b.year, b.month, b.day), tuple(names), tuple(addresses),
+            resident.resident_id,
+            resident.juminhyo_code,
+            resident.status.value,
+            resident.sex.value,
+            (b.year, b.month, b.day),
+            tuple(names),
+            tuple(addresses),
         )
 
     @staticmethod
     def _rows(entry: ResidentEntry) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         name, address = entry.names[0], entry.addresses[0]
         row = (
-            entry.resident_id, entry.juminhyo_code, entry.status, entry.sex, date(*entry.birth), name.surname,
-            name.given, name.surname_kana, name.given_kana, address.postal_code, address.prefecture, address.city,
-            address.town, _numbers_text(address.numbers), name.surname_strict, name.given_strict,
+            entry.resident_id,
+            entry.juminhyo_code,
+            entry.status,
+            entry.sex,
+            date(*entry.birth),
+            name.surname,
+            name.given,
+            name.surname_kana,
+            name.given_kana,
+            address.postal_code,
+            address.prefecture,
+            address.city,
+            address.town,
+            _numbers_text(address.numbers),
+            name.surname_strict,
+            name.given_strict,
         )
         old: list[tuple[Any, ...]] = [
-            (entry.resident_id, "name", n.surname, n.given, n.surname_kana, n.given_kana, "", "", "", "", "",
-             n.surname_strict, n.given_strict)
+            (
+                entry.resident_id,
+                "name",
+                n.surname,
+                n.given,
+                n.surname_kana,
+                n.given_kana,
+                "",
+                "",
+                "",
+                "",
+                "",
+                n.surname_strict,
+                n.given_strict,
+            )
             for n in entry.names[1:]
         ]
         old.extend(
-            (entry.resident_id, "address", "", "", "", "", k.postal_code, k.prefecture, k.city, k.town,
-             _numbers_text(k.numbers), "", "")
+            (
+                entry.resident_id,
+                "address",
+                "",
+                "",
+                "",
+                "",
+                k.postal_code,
+                k.prefecture,
+                k.city,
+                k.town,
+                _numbers_text(k.numbers),
+                "",
+                "",
+            )
             for k in entry.addresses[1:]
         )
         return row, old
@@ -489,8 +579,9 @@ class MatchingService:
     @staticmethod
     def _mark(conn: Connection, last: int) -> None:
         done = conn.execute(
-            update(index_state).where(index_state.c.id == 1).values(last_resident_id=last,
-                                                                    refreshed_at=datetime.now(UTC))
+            update(index_state)
+            .where(index_state.c.id == 1)
+            .values(last_resident_id=last, refreshed_at=datetime.now(UTC))
         ).rowcount
         if not done:
             conn.execute(insert(index_state).values(id=1, last_resident_id=last, refreshed_at=datetime.now(UTC)))
@@ -539,8 +630,23 @@ class MatchingService:
                 births: dict[object, tuple[tuple[int, int, int], int]] = {}
                 add_row, add_ordinal = rows.append, ordinals.append
                 while batch := cursor.fetchmany(50_000):
-                    for (rid, status, sex, born, surname, given, s_kana, g_kana, postal_code, pref, city, town,
-                         numbers, s_strict, g_strict) in batch:
+                    for (
+                        rid,
+                        status,
+                        sex,
+                        born,
+                        surname,
+                        given,
+                        s_kana,
+                        g_kana,
+                        postal_code,
+                        pref,
+                        city,
+                        town,
+                        numbers,
+                        s_strict,
+                        g_strict,
+                    ) in batch:
                         known = births.get(born)
                         if known is None:
                             day = date.fromisoformat(born) if isinstance(born, str) else born
@@ -548,12 +654,26 @@ class MatchingService:
                         parsed = numbers_of.get(numbers)
                         if parsed is None:
                             parsed = numbers_of[numbers] = _numbers(numbers)
-                        add_row((
-                            rid, "", shared(status, status), shared(sex, sex), known[0], intern(surname),
-                            intern(given), intern(s_kana), intern(g_kana), shared(postal_code, postal_code),
-                            shared(pref, pref), shared(city, city), shared(town, town), parsed,
-                            intern(s_strict), intern(g_strict),
-                        ))
+                        add_row(
+                            (
+                                rid,
+                                "",
+                                shared(status, status),
+                                shared(sex, sex),
+                                known[0],
+                                intern(surname),
+                                intern(given),
+                                intern(s_kana),
+                                intern(g_kana),
+                                shared(postal_code, postal_code),
+                                shared(pref, pref),
+                                shared(city, city),
+                                shared(town, town),
+                                parsed,
+                                intern(s_strict),
+                                intern(g_strict),
+                            )
+                        )
                         add_ordinal(known[1])
             finally:
                 cursor.close()
@@ -626,8 +746,9 @@ class MatchingService:
         counter = context.Value("i", 0)
         results: multiprocessing.queues.Queue[tuple[int, list[_Packed]]] = context.Queue()
         _WORK = (matcher, members)
-        children = [context.Process(target=_worker, args=(counter, ranges, results), daemon=True)
-                    for _ in range(workers - 1)]
+        children = [
+            context.Process(target=_worker, args=(counter, ranges, results), daemon=True) for _ in range(workers - 1)
+        ]
         try:
             for child in children:
                 child.start()
@@ -709,26 +830,39 @@ class MatchingService:
         member_ids = [r.member.member_id for r in results]
         if len(set(member_ids)) != len(member_ids):
             repeated = next(m for m, n in Counter(member_ids).items() if n > 1)
-            raise InvalidInput("linkage.member_repeated", f"加入者番号 {repeated} が重複しています。",
-                               f"Member id {repeated} appears more than once.", field="member_id")
+            raise InvalidInput(
+                "linkage.member_repeated",
+                f"加入者番号 {repeated} が重複しています。",
+                f"Member id {repeated} appears more than once.",
+                field="member_id",
+            )
         existing: dict[str, tuple[int, str]] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(member_ids), 20_000):
                 for a_id, m_id, rid, code in select_in(
-                    conn, links, ("agency_id", "member_id", "resident_id", "agency_code"), "member_id",
+                    conn,
+                    links,
+                    ("agency_id", "member_id", "resident_id", "agency_code"),
+                    "member_id",
                     member_ids[i : i + 20_000],
                 ):
                     if a_id == agency_id:
                         existing[str(m_id)] = (int(rid), str(code))
-            has_open = conn.execute(
-                select(cases.c.case_id).where(cases.c.agency_id == agency_id, cases.c.status == "open").limit(1)
-            ).first() is not None
+            has_open = (
+                conn.execute(
+                    select(cases.c.case_id).where(cases.c.agency_id == agency_id, cases.c.status == "open").limit(1)
+                ).first()
+                is not None
+            )
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            batch_id = int(conn.execute(
-                insert(batches).values(agency_id=agency_id, started_at=now, members=len(results))
-                .returning(batches.c.batch_id)
-            ).scalar_one())
+            batch_id = int(
+                conn.execute(
+                    insert(batches)
+                    .values(agency_id=agency_id, started_at=now, members=len(results))
+                    .returning(batches.c.batch_id)
+                ).scalar_one()
+            )
         outcomes: list[Outcome | None] = [None] * len(results)
         link_rows: list[dict[str, Any]] = []
         case_rows: list[tuple[int, dict[str, Any]]] = []
@@ -742,76 +876,146 @@ class MatchingService:
                     continue
                 if prior is not None:
                     result = MatchResult(
-                        member, Decision.REVIEW, None, result.score,
-                        (ReasonItem(Reason.CONFLICTING_FIELD, "existing_link"),), result.candidates,
+                        member,
+                        Decision.REVIEW,
+                        None,
+                        result.score,
+                        (ReasonItem(Reason.CONFLICTING_FIELD, "existing_link"),),
+                        result.candidates,
                         result.address_level,
                     )
                 else:
                     code = self.code_for(agency_id, resident_id)
-                    link_rows.append(self._link_row(agency_id, member, resident_id, code, result.score,
-                                                    "auto", result.address_level, None, batch_id, now))
+                    link_rows.append(
+                        self._link_row(
+                            agency_id,
+                            member,
+                            resident_id,
+                            code,
+                            result.score,
+                            "auto",
+                            result.address_level,
+                            None,
+                            batch_id,
+                            now,
+                        )
+                    )
                     outcomes[n] = Outcome.of(result, code, None)
                     if progress and len(link_rows) % 1000 == 0:
                         progress(n)
                     continue
-            case_rows.append((n, {
-                "batch_id": batch_id, "agency_id": agency_id, "member_id": member.member_id,
-                "member": _member_json(member), "reasons": result.reason_text,
-                "candidates": json.dumps([_candidate_json(c) for c in result.candidates[:10]], ensure_ascii=False),
-                "score": result.score, "status": "open", "created_at": now,
-            }))
+            case_rows.append(
+                (
+                    n,
+                    {
+                        "batch_id": batch_id,
+                        "agency_id": agency_id,
+                        "member_id": member.member_id,
+                        "member": _member_json(member),
+                        "reasons": result.reason_text,
+                        "candidates": json.dumps(
+                            [_candidate_json(c) for c in result.candidates[:10]], ensure_ascii=False
+                        ),
+                        "score": result.score,
+                        "status": "open",
+                        "created_at": now,
+                    },
+                )
+            )
             outcomes[n] = Outcome.of(result, None, None)
         try:
             self._write_outcomes(agency_id, batch_id, member_ids, has_open, link_rows, case_rows, outcomes)
         except IntegrityError:
             raise Conflict(
-                "linkage.concurrent", "同じ加入者が同時に照会されました。もう一度実行してください。",
-                "The same members were submitted at the same time; run it again.", field="member_id",
+                "linkage.concurrent",
+                "同じ加入者が同時に照会されました。もう一度実行してください。",
+                "The same members were submitted at the same time; run it again.",
+                field="member_id",
             ) from None
         if progress:
             progress(len(results))
         return [o for o in outcomes if o is not None]
 
     def _write_outcomes(
-        self, agency_id: str, batch_id: int, member_ids: list[str], has_open: bool, link_rows: list[dict[str, Any]],
-        case_rows: list[tuple[int, dict[str, Any]]], outcomes: list[Outcome | None],
+        self,
+        agency_id: str,
+        batch_id: int,
+        member_ids: list[str],
+        has_open: bool,
+        link_rows: list[dict[str, Any]],
+        case_rows: list[tuple[int, dict[str, Any]]],
+        outcomes: list[Outcome | None],
     ) -> None:
         with self.engine.begin() as conn:
             if has_open:
                 for i in range(0, len(member_ids), 500):
-                    conn.execute(update(cases).where(
-                        cases.c.agency_id == agency_id, cases.c.status == "open",
-                        cases.c.member_id.in_(member_ids[i : i + 500]),
-                    ).values(status="superseded"))
+                    conn.execute(
+                        update(cases)
+                        .where(
+                            cases.c.agency_id == agency_id,
+                            cases.c.status == "open",
+                            cases.c.member_id.in_(member_ids[i : i + 500]),
+                        )
+                        .values(status="superseded")
+                    )
             if link_rows:
                 conn.execute(insert(links), link_rows)
             if case_rows:
-                ids = conn.execute(
-                    insert(cases).returning(cases.c.case_id, sort_by_parameter_order=True), [r for _, r in case_rows]
-                ).scalars().all()
+                ids = (
+                    conn.execute(
+                        insert(cases).returning(cases.c.case_id, sort_by_parameter_order=True),
+                        [r for _, r in case_rows],
+                    )
+                    .scalars()
+                    .all()
+                )
                 for (n, _row), case_id in zip(case_rows, ids, strict=True):
                     outcome = outcomes[n]
                     assert outcome is not None
-                    outcomes[n] = Outcome(outcome.member_id, outcome.decision, None, None, outcome.score,
-                                          outcome.reasons, int(case_id))
+                    outcomes[n] = Outcome(
+                        outcome.member_id, outcome.decision, None, None, outcome.score, outcome.reasons, int(case_id)
+                    )
             done = [o for o in outcomes if o is not None]
-            conn.execute(update(batches).where(batches.c.batch_id == batch_id).values(
-                linked=sum(o.decision is Decision.LINKED for o in done),
-                review=sum(o.decision is Decision.REVIEW for o in done),
-                no_match=sum(o.decision is Decision.NO_MATCH for o in done),
-            ))
+            conn.execute(
+                update(batches)
+                .where(batches.c.batch_id == batch_id)
+                .values(
+                    linked=sum(o.decision is Decision.LINKED for o in done),
+                    review=sum(o.decision is Decision.REVIEW for o in done),
+                    no_match=sum(o.decision is Decision.NO_MATCH for o in done),
+                )
+            )
 
     @staticmethod
     def _link_row(
-        agency_id: str, member: MemberRecord, resident_id: int, code: str, score: float | None, method: str,
-        address_level: str | None, case_id: int | None, batch_id: int | None, now: datetime,
+        agency_id: str,
+        member: MemberRecord,
+        resident_id: int,
+        code: str,
+        score: float | None,
+        method: str,
+        address_level: str | None,
+        case_id: int | None,
+        batch_id: int | None,
+        now: datetime,
     ) -> dict[str, Any]:
         return {
-            "agency_id": agency_id, "member_id": member.member_id, "resident_id": resident_id, "agency_code": code,
-            "score": score, "method": method, "address_level": address_level, "member_name": member.name,
-            "member_kana": member.kana, "member_sex": member.sex.value, "member_birth_date": member.birth_date,
-            "member_postal_code": member.postal_code, "member_address": member.address, "case_id": case_id,
-            "batch_id": batch_id, "created_at": now,
+            "agency_id": agency_id,
+            "member_id": member.member_id,
+            "resident_id": resident_id,
+            "agency_code": code,
+            "score": score,
+            "method": method,
+            "address_level": address_level,
+            "member_name": member.name,
+            "member_kana": member.kana,
+            "member_sex": member.sex.value,
+            "member_birth_date": member.birth_date,
+            "member_postal_code": member.postal_code,
+            "member_address": member.address,
+            "case_id": case_id,
+            "batch_id": batch_id,
+            "created_at": now,
         }
 
     # -- review ----------------------------------------------------------------------------------
@@ -828,26 +1032,36 @@ class MatchingService:
             rows = conn.execute(query).all()
         return [
             CaseSummary(
-                r.case_id, r.agency_id, r.member_id, json.loads(r.member)["name"], _reasons(r.reasons),
-                len(json.loads(r.candidates)), r.score, r.status, r.created_at,
+                r.case_id,
+                r.agency_id,
+                r.member_id,
+                json.loads(r.member)["name"],
+                _reasons(r.reasons),
+                len(json.loads(r.candidates)),
+                r.score,
+                r.status,
+                r.created_at,
             )
             for r in rows
         ]
 
     def count_cases(self, status: str = "open") -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(cases).where(cases.c.status == status))
-                       .scalar_one())
+            return int(
+                conn.execute(select(func.count()).select_from(cases).where(cases.c.status == status)).scalar_one()
+            )
 
     def case(self, case_id: int) -> CaseView:
         """One case with each candidate's register items side by side (要確認案件の詳細)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(cases).where(cases.c.case_id == case_id)).first()
-            made = conn.execute(select(decisions).where(decisions.c.case_id == case_id)
-                                .order_by(decisions.c.decision_id)).all()
+            made = conn.execute(
+                select(decisions).where(decisions.c.case_id == case_id).order_by(decisions.c.decision_id)
+            ).all()
         if row is None:
-            raise NotFound("linkage.case_not_found", f"案件 {case_id} はありません。", f"No case {case_id}.",
-                           field="case_id")
+            raise NotFound(
+                "linkage.case_not_found", f"案件 {case_id} はありません。", f"No case {case_id}.", field="case_id"
+            )
         views: list[CandidateView] = []
         for c in json.loads(row.candidates):
             try:
@@ -855,18 +1069,37 @@ class MatchingService:
             except NotFound:
                 continue
             history = self.register.history_of(resident.resident_id)
-            views.append(CandidateView(
-                resident.resident_id, float(c["score"]), dict(c["levels"]), resident.name, resident.kana,
-                resident.sex.value, resident.birth_date, resident.address.postal_code, resident.address.one_line(),
-                resident.status.value,
-                tuple(f"{h.details.get('from', '')}（{h.details.get('from_kana', '')}）" for h in history
-                      if h.kind is EventKind.NAME_CHANGE),
-                tuple(h.details.get("from", "") for h in history if h.kind is EventKind.MOVE_WITHIN),
-                bool(c.get("via_old_name")), bool(c.get("via_old_address")),
-            ))
+            views.append(
+                CandidateView(
+                    resident.resident_id,
+                    float(c["score"]),
+                    dict(c["levels"]),
+                    resident.name,
+                    resident.kana,
+                    resident.sex.value,
+                    resident.birth_date,
+                    resident.address.postal_code,
+                    resident.address.one_line(),
+                    resident.status.value,
+                    tuple(
+                        f"{h.details.get('from', '')}（{h.details.get('from_kana', '')}）"
+                        for h in history
+                        if h.kind is EventKind.NAME_CHANGE
+                    ),
+                    tuple(h.details.get("from", "") for h in history if h.kind is EventKind.MOVE_WITHIN),
+                    bool(c.get("via_old_name")),
+                    bool(c.get("via_old_address")),
+                )
+            )
         return CaseView(
-            row.case_id, row.agency_id, _member_from(row.member), _reasons(row.reasons), tuple(views), row.score,
-            row.status, row.created_at,
+            row.case_id,
+            row.agency_id,
+            _member_from(row.member),
+            _reasons(row.reasons),
+            tuple(views),
+            row.score,
+            row.status,
+            row.created_at,
             tuple(DecisionRecord(d.case_id, d.outcome, d.resident_id, d.clerk, d.decided_at) for d in made),
         )
 
@@ -879,15 +1112,27 @@ class MatchingService:
         """
         clerk = clerk.strip()
         if not clerk or len(clerk) > 100:
-            raise InvalidInput("linkage.clerk", "担当者名を入力してください（100文字まで）。",
-                               "Give the clerk's name (100 characters at most).", field="clerk")
+            raise InvalidInput(
+                "linkage.clerk",
+                "担当者名を入力してください（100文字まで）。",
+                "Give the clerk's name (100 characters at most).",
+                field="clerk",
+            )
         if (resident_id is None) == (not no_match):
-            raise InvalidInput("linkage.decision", "住民IDか「該当なし」のどちらか一方を指定してください。",
-                               "Give either a resident id or no-match, not both or neither.", field="resident_id")
+            raise InvalidInput(
+                "linkage.decision",
+                "住民IDか「該当なし」のどちらか一方を指定してください。",
+                "Give either a resident id or no-match, not both or neither.",
+                field="resident_id",
+            )
         view = self.case(case_id)
         if view.status != "open":
-            raise Conflict("linkage.case_closed", f"案件 {case_id} は処理済みです（{view.status}）。",
-                           f"Case {case_id} is already closed ({view.status}).", field="case_id")
+            raise Conflict(
+                "linkage.case_closed",
+                f"案件 {case_id} は処理済みです（{view.status}）。",
+                f"Case {case_id} is already closed ({view.status}).",
+                field="case_id",
+            )
         code: str | None = None
         address_level: str | None = None
         if resident_id is not None:
@@ -900,20 +1145,42 @@ class MatchingService:
         outcome = "link" if resident_id is not None else "no_match"
         with self.engine.begin() as conn:
             closed = conn.execute(
-                update(cases).where(cases.c.case_id == case_id, cases.c.status == "open")
+                update(cases)
+                .where(cases.c.case_id == case_id, cases.c.status == "open")
                 .values(status="linked" if resident_id is not None else "no_match")
             ).rowcount
             if not closed:
-                raise Conflict("linkage.case_closed", f"案件 {case_id} は処理済みです。",
-                               f"Case {case_id} is already closed.", field="case_id")
-            conn.execute(insert(decisions).values(case_id=case_id, outcome=outcome, resident_id=resident_id,
-                                                  clerk=clerk, decided_at=now))
+                raise Conflict(
+                    "linkage.case_closed",
+                    f"案件 {case_id} は処理済みです。",
+                    f"Case {case_id} is already closed.",
+                    field="case_id",
+                )
+            conn.execute(
+                insert(decisions).values(
+                    case_id=case_id, outcome=outcome, resident_id=resident_id, clerk=clerk, decided_at=now
+                )
+            )
             if resident_id is not None and code is not None:
-                conn.execute(delete(links).where(links.c.agency_id == view.agency_id,
-                                                 links.c.member_id == view.member.member_id))
-                conn.execute(insert(links).values(**self._link_row(
-                    view.agency_id, view.member, resident_id, code, None, "clerk", address_level, case_id, None, now
-                )))
+                conn.execute(
+                    delete(links).where(links.c.agency_id == view.agency_id, links.c.member_id == view.member.member_id)
+                )
+                conn.execute(
+                    insert(links).values(
+                        **self._link_row(
+                            view.agency_id,
+                            view.member,
+                            resident_id,
+                            code,
+                            None,
+                            "clerk",
+                            address_level,
+                            case_id,
+                            None,
+                            now,
+                        )
+                    )
+                )
         return DecisionRecord(case_id, outcome, resident_id, clerk, now, code)
 
     # -- links and the audit -----------------------------------------------------------------------
@@ -930,10 +1197,22 @@ class MatchingService:
                 return
             for r in rows:
                 yield LinkRow(
-                    r.agency_id, r.member_id, int(r.resident_id), r.agency_code,
-                    MemberRecord(r.member_id, r.member_name, r.member_kana, Sex(r.member_sex), r.member_birth_date,
-                                 r.member_postal_code, r.member_address),
-                    r.address_level, r.method, "matching",
+                    r.agency_id,
+                    r.member_id,
+                    int(r.resident_id),
+                    r.agency_code,
+                    MemberRecord(
+                        r.member_id,
+                        r.member_name,
+                        r.member_kana,
+                        Sex(r.member_sex),
+                        r.member_birth_date,
+                        r.member_postal_code,
+                        r.member_address,
+                    ),
+                    r.address_level,
+                    r.method,
+                    "matching",
                 )
             last = rows[-1].link_no
 
@@ -946,4 +1225,3 @@ class MatchingService:
     def close(self) -> None:
         with self._lock:
             self._matcher = None
-

@@ -66,8 +66,7 @@ def bump(conn: Connection) -> None:
         update(index_state).where(index_state.c.id == 1).values(generation=index_state.c.generation + 1)
     ).rowcount
     if not done:
-        conn.execute(insert(index_state).values(id=1, last_resident_id=0, refreshed_at=datetime.now(UTC),
-                                                generation=1))
+        conn.execute(insert(index_state).values(id=1, last_resident_id=0, refreshed_at=datetime.now(UTC), generation=1))
 
 
 def read(conn: Connection, generation: int) -> IndexRows | None:
@@ -92,9 +91,7 @@ def read(conn: Connection, generation: int) -> IndexRows | None:
 
 def write(engine: Engine, generation: int, contents: IndexRows) -> bool:
     """Store ``contents`` as the snapshot of ``generation`` and drop older ones; False if another process did."""
-    blob = marshal.dumps(
-        (FORMAT, contents.rows, contents.ordinals, contents.old_names, contents.old_addresses)
-    )
+    blob = marshal.dumps((FORMAT, contents.rows, contents.ordinals, contents.old_names, contents.old_addresses))
     now = datetime.now(UTC)
     try:
         with engine.begin() as conn:
@@ -103,14 +100,24 @@ def write(engine: Engine, generation: int, contents: IndexRows) -> bool:
                 # change commit after this check, the snapshot is stored and never read.)
                 return False
             # Older generations, and this one in another format (another Python's), go.
-            conn.execute(delete(index_snapshots).where(
-                or_(index_snapshots.c.generation < generation, index_snapshots.c.format != FORMAT)
-            ))
-            conn.execute(insert(index_snapshots), [
-                {"generation": generation, "part": n, "format": FORMAT, "data": blob[i : i + _PART],
-                 "created_at": now}
-                for n, i in enumerate(range(0, max(1, len(blob)), _PART))
-            ])
+            conn.execute(
+                delete(index_snapshots).where(
+                    or_(index_snapshots.c.generation < generation, index_snapshots.c.format != FORMAT)
+                )
+            )
+            conn.execute(
+                insert(index_snapshots),
+                [
+                    {
+                        "generation": generation,
+                        "part": n,
+                        "format": FORMAT,
+                        "data": blob[i : i + _PART],
+                        "created_at": now,
+                    }
+                    for n, i in enumerate(range(0, max(1, len(blob)), _PART))
+                ],
+            )
     except IntegrityError:
         return False  # another process stored this generation first
     return True

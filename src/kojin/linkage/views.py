@@ -93,13 +93,29 @@ def _rows(case: CaseView) -> list[_Row]:
     return [
         _Row("氏名", "name", member.name, [name_cell(c) for c in cs]),
         _Row("フリガナ", "kana", member.kana, [kana_cell(c) for c in cs]),
-        _Row("性別", "sex", _SEX.get(member.sex.value, member.sex.value),
-             [_cell(_SEX.get(c.sex, c.sex), _AGREE if c.levels.get("sex") == "agree" else _NO) for c in cs]),
-        _Row("生年月日", "birth date", member.birth_date.isoformat(),
-             [_cell(c.birth_date.isoformat(), {"exact": _AGREE, "near": _PART}.get(c.levels.get("birth_date", ""), _NO))
-              for c in cs]),
-        _Row("郵便番号", "postal code", member.postal_code,
-             [_cell(c.postal_code, _AGREE if c.postal_code == member.postal_code else _NO) for c in cs]),
+        _Row(
+            "性別",
+            "sex",
+            _SEX.get(member.sex.value, member.sex.value),
+            [_cell(_SEX.get(c.sex, c.sex), _AGREE if c.levels.get("sex") == "agree" else _NO) for c in cs],
+        ),
+        _Row(
+            "生年月日",
+            "birth date",
+            member.birth_date.isoformat(),
+            [
+                _cell(
+                    c.birth_date.isoformat(), {"exact": _AGREE, "near": _PART}.get(c.levels.get("birth_date", ""), _NO)
+                )
+                for c in cs
+            ],
+        ),
+        _Row(
+            "郵便番号",
+            "postal code",
+            member.postal_code,
+            [_cell(c.postal_code, _AGREE if c.postal_code == member.postal_code else _NO) for c in cs],
+        ),
         _Row("住所", "address", member.address, [address_cell(c) for c in cs]),
         _Row("住民の状態", "status", "", [_cell(c.status, _AGREE if c.status == "resident" else _NO) for c in cs]),
     ]
@@ -122,15 +138,20 @@ def make_router(service: MatchingService) -> APIRouter:
         case = service.case(case_id)
         ja, en = _STATUS.get(case.status, (case.status, case.status))
         return page(
-            "review_case.html", status, case=case, rows=_rows(case), status_label=f"{ja} / {en}",
-            csrf_token=service.csrf_token(f"case:{case_id}"), message=message, error=error,
+            "review_case.html",
+            status,
+            case=case,
+            rows=_rows(case),
+            status_label=f"{ja} / {en}",
+            csrf_token=service.csrf_token(f"case:{case_id}"),
+            message=message,
+            error=error,
         )
 
     @router.get("", response_class=HTMLResponse)
     def queue(offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
         cases = service.cases(status="open", limit=_PAGE, offset=offset)
-        return page("review_list.html", cases=cases, open_count=service.count_cases("open"), offset=offset,
-                    limit=_PAGE)
+        return page("review_list.html", cases=cases, open_count=service.count_cases("open"), offset=offset, limit=_PAGE)
 
     @router.get("/{case_id}", response_class=HTMLResponse)
     def show(case_id: int, done: int = 0) -> HTMLResponse:
@@ -154,8 +175,12 @@ def make_router(service: MatchingService) -> APIRouter:
             elif choice.isdigit():
                 service.decide(case_id, clerk=clerk, resident_id=int(choice))
             else:
-                raise KojinError("linkage.choice", "紐付ける住民か「該当者なし」を選んでください。",
-                                 "Choose a resident or no match.", field="choice")
+                raise KojinError(
+                    "linkage.choice",
+                    "紐付ける住民か「該当者なし」を選んでください。",
+                    "Choose a resident or no match.",
+                    field="choice",
+                )
         except NotFound as exc:
             return error_page(exc)
         except KojinError as exc:

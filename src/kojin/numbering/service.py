@@ -114,7 +114,8 @@ class NumberingService:
             except IntegrityError:
                 continue
         raise Conflict(
-            "number.contention", "番号の発行が競合しました。再試行してください。",
+            "number.contention",
+            "番号の発行が競合しました。再試行してください。",
             "Number issuing contended with another writer; retry.",
         )
 
@@ -161,7 +162,11 @@ class NumberingService:
             rows = sorted((derive.candidate(c), c, "active", issued) for c in drawn)
             before = conn.exec_driver_sql("SELECT coalesce(max(rowid), 0) FROM numbers").scalar_one()
             landed = bulk_insert(
-                conn, numbers, ("number", "juminhyo_code", "status", "issued_at"), rows, converted=True,
+                conn,
+                numbers,
+                ("number", "juminhyo_code", "status", "issued_at"),
+                rows,
+                converted=True,
                 or_ignore=True,
             )
             if landed == len(rows):
@@ -199,12 +204,16 @@ class NumberingService:
         derive = self._derive(conn)
         # Idempotent: a code that already has an active number gets it back,
         # so a municipality retrying after a failure never gets a second one.
-        existing: dict[str, str] = {} if fresh_codes else {
-            str(c): str(n)
-            for c, n in select_in(
-                conn, numbers, ("juminhyo_code", "number"), "juminhyo_code", codes, where="status = 'active'"
-            )
-        }
+        existing: dict[str, str] = (
+            {}
+            if fresh_codes
+            else {
+                str(c): str(n)
+                for c, n in select_in(
+                    conn, numbers, ("juminhyo_code", "number"), "juminhyo_code", codes, where="status = 'active'"
+                )
+            }
+        )
         fresh = [code for code in codes if code not in existing]
         attempts = [0] * len(fresh)
         candidates = [derive.candidate(code) for code in fresh]
@@ -223,7 +232,9 @@ class NumberingService:
             # primary-key index instead of at random places in it.
             issued = converter(conn, numbers, "issued_at")(now)
             bulk_insert(
-                conn, numbers, ("number", "juminhyo_code", "status", "issued_at"),
+                conn,
+                numbers,
+                ("number", "juminhyo_code", "status", "issued_at"),
                 sorted((n, c, "active", issued) for n, c in zip(candidates, fresh, strict=True)),
                 converted=True,
             )

@@ -63,9 +63,7 @@ def decode_get_request(encoded: str) -> bytes | None:
         return None
 
 
-def make_router(
-    ca_service: CertificateAuthority, *, responder: OcspResponder | None = None
-) -> APIRouter:
+def make_router(ca_service: CertificateAuthority, *, responder: OcspResponder | None = None) -> APIRouter:
     """The CA's public routes under ``/pki``."""
     router = APIRouter(tags=["pki"])
     ocsp_responder = responder or OcspResponder(ca_service)

@@ -104,8 +104,10 @@ def parse_kind(value: str) -> CertKind:
         return CertKind(value)
     except ValueError:
         raise _invalid(
-            "pki.bad_kind", "証明書の種類は sign か auth です。",
-            "The certificate kind is sign or auth.", "kind",
+            "pki.bad_kind",
+            "証明書の種類は sign か auth です。",
+            "The certificate kind is sign or auth.",
+            "kind",
         ) from None
 
 
@@ -114,8 +116,10 @@ def parse_algorithm(value: str) -> Algorithm:
         if value == algorithm:
             return algorithm
     raise _invalid(
-        "pki.bad_algorithm", "鍵の方式は rsa2048 か p256 です。",
-        "The key algorithm is rsa2048 or p256.", "algorithm",
+        "pki.bad_algorithm",
+        "鍵の方式は rsa2048 か p256 です。",
+        "The key algorithm is rsa2048 or p256.",
+        "algorithm",
     )
 
 
@@ -146,48 +150,52 @@ class CertificateProfile:
     secret: SecretRule
 
 
-PROFILES: Final[Mapping[CertKind, CertificateProfile]] = MappingProxyType({
-    CertKind.SIGN: CertificateProfile(
-        kind=CertKind.SIGN,
-        ca_name=SIGN_CA,
-        label_ja="署名用電子証明書",
-        label_en="signature certificate",
-        key_usage=frozenset({"digital_signature", "content_commitment"}),
-        extended_key_usage=(),
-        carries_personal_data=True,
-        min_age=SIGNATURE_MIN_AGE,
-        revoked_on_move_or_name_change=True,
-        secret=SecretRule(6, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 5),
-    ),
-    CertKind.AUTH: CertificateProfile(
-        kind=CertKind.AUTH,
-        ca_name=AUTH_CA,
-        label_ja="利用者証明用電子証明書",
-        label_en="user-authentication certificate",
-        key_usage=frozenset({"digital_signature"}),
-        extended_key_usage=(OID_CLIENT_AUTH,),
-        carries_personal_data=False,
-        min_age=0,
-        revoked_on_move_or_name_change=False,
-        secret=SecretRule(4, 4, "0123456789", 3),
-    ),
-})
+PROFILES: Final[Mapping[CertKind, CertificateProfile]] = MappingProxyType(
+    {
+        CertKind.SIGN: CertificateProfile(
+            kind=CertKind.SIGN,
+            ca_name=SIGN_CA,
+            label_ja="署名用電子証明書",
+            label_en="signature certificate",
+            key_usage=frozenset({"digital_signature", "content_commitment"}),
+            extended_key_usage=(),
+            carries_personal_data=True,
+            min_age=SIGNATURE_MIN_AGE,
+            revoked_on_move_or_name_change=True,
+            secret=SecretRule(6, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 5),
+        ),
+        CertKind.AUTH: CertificateProfile(
+            kind=CertKind.AUTH,
+            ca_name=AUTH_CA,
+            label_ja="利用者証明用電子証明書",
+            label_en="user-authentication certificate",
+            key_usage=frozenset({"digital_signature"}),
+            extended_key_usage=(OID_CLIENT_AUTH,),
+            carries_personal_data=False,
+            min_age=0,
+            revoked_on_move_or_name_change=False,
+            secret=SecretRule(4, 4, "0123456789", 3),
+        ),
+    }
+)
 
 
 def check_secret_format(kind: CertKind, secret: str) -> None:
     """Refuse a PIN or password the card would never accept (FACTS.md §3)."""
     rule = PROFILES[kind].secret
-    if not rule.min_length <= len(secret) <= rule.max_length or any(
-        ch not in rule.alphabet for ch in secret
-    ):
+    if not rule.min_length <= len(secret) <= rule.max_length or any(ch not in rule.alphabet for ch in secret):
         if kind is CertKind.SIGN:
             raise _invalid(
-                "pki.bad_secret_format", "署名用パスワードは英大文字と数字の6〜16文字です。",
-                "The signature password is 6–16 characters of A–Z and 0–9.", "secret",
+                "pki.bad_secret_format",
+                "署名用パスワードは英大文字と数字の6〜16文字です。",
+                "The signature password is 6–16 characters of A–Z and 0–9.",
+                "secret",
             )
         raise _invalid(
-            "pki.bad_secret_format", "利用者証明用暗証番号は数字4桁です。",
-            "The user-authentication PIN is 4 digits.", "secret",
+            "pki.bad_secret_format",
+            "利用者証明用暗証番号は数字4桁です。",
+            "The user-authentication PIN is 4 digits.",
+            "secret",
         )
 
 
@@ -232,9 +240,9 @@ def parse_reason(value: str | RevocationReason) -> RevocationReason:
         return RevocationReason(value)
     except ValueError:
         raise _invalid(
-            "pki.bad_reason", "失効理由が正しくありません。",
-            "Unknown revocation reason; one of: "
-            + ", ".join(r.value for r in RevocationReason) + ".",
+            "pki.bad_reason",
+            "失効理由が正しくありません。",
+            "Unknown revocation reason; one of: " + ", ".join(r.value for r in RevocationReason) + ".",
             "reason",
         ) from None
 
@@ -244,19 +252,22 @@ def parse_reason(value: str | RevocationReason) -> RevocationReason:
 # that one goes; the authentication certificate holds no personal data, and a
 # death ends both). Keys are the names of the events the resident register
 # publishes on the bus, with a ``juminhyo_code`` in their payload.
-REVOKED_ON_EVENT: Final[Mapping[str, tuple[frozenset[CertKind], RevocationReason]]] = (
-    MappingProxyType({
+REVOKED_ON_EVENT: Final[Mapping[str, tuple[frozenset[CertKind], RevocationReason]]] = MappingProxyType(
+    {
         "registry.address_changed": (
-            frozenset({CertKind.SIGN}), RevocationReason.AFFILIATION_CHANGED,
+            frozenset({CertKind.SIGN}),
+            RevocationReason.AFFILIATION_CHANGED,
         ),
         "registry.moved_out": (frozenset({CertKind.SIGN}), RevocationReason.AFFILIATION_CHANGED),
         "registry.name_changed": (
-            frozenset({CertKind.SIGN}), RevocationReason.AFFILIATION_CHANGED,
+            frozenset({CertKind.SIGN}),
+            RevocationReason.AFFILIATION_CHANGED,
         ),
         "registry.deceased": (
-            frozenset({CertKind.SIGN, CertKind.AUTH}), RevocationReason.CESSATION_OF_OPERATION,
+            frozenset({CertKind.SIGN, CertKind.AUTH}),
+            RevocationReason.CESSATION_OF_OPERATION,
         ),
-    })
+    }
 )
 
 
@@ -281,8 +292,10 @@ def last_valid_day(birth_date: date, issued_on: date) -> date:
     """The holder's fifth birthday strictly after ``issued_on``."""
     if birth_date > issued_on:
         raise _invalid(
-            "pki.birth_after_issue", "生年月日が発行日より後です。",
-            "The birth date is after the day of issue.", "birth_date",
+            "pki.birth_after_issue",
+            "生年月日が発行日より後です。",
+            "The birth date is after the day of issue.",
+            "birth_date",
         )
     first_year = issued_on.year
     if birthday_in(birth_date, first_year) <= issued_on:
@@ -301,8 +314,10 @@ def check_may_hold(kind: CertKind, birth_date: date, today: date) -> None:
     """Refuse a signature certificate to a person under 15 on ``today``."""
     if birth_date > today:
         raise _invalid(
-            "pki.birth_after_issue", "生年月日が発行日より後です。",
-            "The birth date is after the day of issue.", "birth_date",
+            "pki.birth_after_issue",
+            "生年月日が発行日より後です。",
+            "The birth date is after the day of issue.",
+            "birth_date",
         )
     if age_on(birth_date, today) < PROFILES[kind].min_age:
         raise NotPermitted(
@@ -330,8 +345,10 @@ def serial_key(serial: int) -> str:
     """A serial as stored: lower-case hex without leading zeros (RFC 5280 allows 20 octets)."""
     if serial <= 0 or serial.bit_length() > 159:
         raise _invalid(
-            "pki.bad_serial", "シリアル番号が正しくありません。",
-            "The serial number is out of range.", "serial",
+            "pki.bad_serial",
+            "シリアル番号が正しくありません。",
+            "The serial number is out of range.",
+            "serial",
         )
     return format(serial, "x")
 
@@ -353,8 +370,10 @@ _JUMINHYO_CODE = re.compile(r"[0-9]{11}")
 def validate_juminhyo_code(code: str) -> str:
     if not isinstance(code, str) or not _JUMINHYO_CODE.fullmatch(code):
         raise _invalid(
-            "pki.bad_juminhyo_code", "住民票コードは11桁の数字です。",
-            "The resident record code is 11 digits.", "juminhyo_code",
+            "pki.bad_juminhyo_code",
+            "住民票コードは11桁の数字です。",
+            "The resident record code is 11 digits.",
+            "juminhyo_code",
         )
     return code
 
@@ -391,18 +410,20 @@ def validate_basic_items(items: BasicFourItems) -> BasicFourItems:
             raise _invalid(f"pki.empty_{field}", f"{label}が空です。", f"The {field} is empty.", field)
         if _CONTROL.search(value):
             raise _invalid(
-                f"pki.control_in_{field}", f"{label}に制御文字があります。",
-                f"The {field} contains control characters.", field,
+                f"pki.control_in_{field}",
+                f"{label}に制御文字があります。",
+                f"The {field} contains control characters.",
+                field,
             )
         if len(value) > limit:
             raise _invalid(
-                f"pki.long_{field}", f"{label}が長すぎます（{limit}文字まで）。",
-                f"The {field} is too long ({limit} characters at most).", field,
+                f"pki.long_{field}",
+                f"{label}が長すぎます（{limit}文字まで）。",
+                f"The {field} is too long ({limit} characters at most).",
+                field,
             )
     if str(items.sex) not in _SEXES:
-        raise _invalid(
-            "pki.bad_sex", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex"
-        )
+        raise _invalid("pki.bad_sex", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex")
     encode_birth_date(items.birth_date)
     return items
 
@@ -413,8 +434,10 @@ def encode_birth_date(birth_date: date) -> str:
         if birth_date >= first_day:
             return f"{era}{birth_date:%Y%m%d}"
     raise _invalid(
-        "pki.bad_birth_date", "生年月日が明治より前です。",
-        "The birth date is before the Meiji era.", "birth_date",
+        "pki.bad_birth_date",
+        "生年月日が明治より前です。",
+        "The birth date is before the Meiji era.",
+        "birth_date",
     )
 
 
@@ -430,8 +453,10 @@ def decode_birth_date(value: str) -> date:
 def malformed(detail: str) -> InvalidInput:
     """``pki.malformed``: a certificate (or a part of one) that cannot be read."""
     return _invalid(
-        "pki.malformed", "電子証明書の形式が正しくありません。",
-        f"The certificate is malformed: {detail}.", "certificate",
+        "pki.malformed",
+        "電子証明書の形式が正しくありません。",
+        f"The certificate is malformed: {detail}.",
+        "certificate",
     )
 
 

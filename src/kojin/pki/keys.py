@@ -70,8 +70,7 @@ class KeyBackend(Protocol):
         """Create a new key under ``key_id``; refuse if that id is taken."""
         ...
 
-    def public_key(self, key_id: str) -> CaPublicKey:
-        ...
+    def public_key(self, key_id: str) -> CaPublicKey: ...
 
     def sign(self, key_id: str, data: bytes) -> bytes:
         """Sign ``data`` with SHA-256 (RSA PKCS#1 v1.5, or ECDSA as DER)."""
@@ -81,8 +80,7 @@ class KeyBackend(Protocol):
 class KeyBlobs(Protocol):
     """Storage for encrypted key blobs (暗号化鍵の保管場所)."""
 
-    def load(self, key_id: str) -> bytes | None:
-        ...
+    def load(self, key_id: str) -> bytes | None: ...
 
     def save(self, key_id: str, blob: bytes) -> None:
         """Store a new blob; raise ``FileExistsError`` if ``key_id`` exists."""
@@ -127,18 +125,14 @@ class StoreKeyBlobs:
 
     def load(self, key_id: str) -> bytes | None:
         with self.engine.connect() as conn:
-            blob = conn.execute(
-                select(ca_keys.c.pkcs8).where(ca_keys.c.key_id == _check_key_id(key_id))
-            ).scalar()
+            blob = conn.execute(select(ca_keys.c.pkcs8).where(ca_keys.c.key_id == _check_key_id(key_id))).scalar()
         return None if blob is None else bytes(blob)
 
     def save(self, key_id: str, blob: bytes) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(ca_keys).values(
-                        key_id=_check_key_id(key_id), pkcs8=blob, created_at=datetime.now(UTC)
-                    )
+                    insert(ca_keys).values(key_id=_check_key_id(key_id), pkcs8=blob, created_at=datetime.now(UTC))
                 )
         except IntegrityError:
             raise FileExistsError(key_id) from None
@@ -157,16 +151,15 @@ def store_passphrase(engine: Engine) -> bytes:
         with engine.begin() as conn:
             conn.execute(
                 insert(ca_secrets).values(
-                    id=1, passphrase=secrets.token_urlsafe(32).encode("ascii"),
+                    id=1,
+                    passphrase=secrets.token_urlsafe(32).encode("ascii"),
                     created_at=datetime.now(UTC),
                 )
             )
     except IntegrityError:
         pass  # another process created it first; use theirs
     with engine.connect() as conn:
-        return bytes(
-            conn.execute(select(ca_secrets.c.passphrase).where(ca_secrets.c.id == 1)).scalar_one()
-        )
+        return bytes(conn.execute(select(ca_secrets.c.passphrase).where(ca_secrets.c.id == 1)).scalar_one())
 
 
 class EncryptedFileKeyBackend:
@@ -186,9 +179,7 @@ class EncryptedFileKeyBackend:
         return cls(StoreKeyBlobs(engine), store_passphrase(engine))
 
     @classmethod
-    def in_directory(
-        cls, directory: Path, passphrase: bytes | None = None
-    ) -> EncryptedFileKeyBackend:
+    def in_directory(cls, directory: Path, passphrase: bytes | None = None) -> EncryptedFileKeyBackend:
         """Keys as files; the passphrase given, or from ``KOJIN_CA_PASSPHRASE``."""
         if passphrase is None:
             env = os.environ.get(PASSPHRASE_ENV)
@@ -227,8 +218,7 @@ class EncryptedFileKeyBackend:
             key = serialization.load_der_private_key(blob, password=self._passphrase)
         except ValueError:
             raise RuntimeError(
-                f"CA key {key_id!r} cannot be decrypted: is {PASSPHRASE_ENV} the one it was "
-                "created with?"
+                f"CA key {key_id!r} cannot be decrypted: is {PASSPHRASE_ENV} the one it was created with?"
             ) from None
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise RuntimeError(f"CA key {key_id!r} is neither RSA nor EC")
@@ -306,28 +296,21 @@ class _BackendRSAKey(rsa.RSAPrivateKey):
         return self
 
 
-
 class _BackendECKey(ec.EllipticCurvePrivateKey):
     """A P-256 CA key (認証局の楕円曲線鍵) as the builders see it; signing goes to the backend."""
 
-    def __init__(
-        self, backend: KeyBackend, key_id: str, public: ec.EllipticCurvePublicKey
-    ) -> None:
+    def __init__(self, backend: KeyBackend, key_id: str, public: ec.EllipticCurvePublicKey) -> None:
         self._backend = backend
         self._key_id = key_id
         self._public = public
 
-    def sign(
-        self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm
-    ) -> bytes:
+    def sign(self, data: Buffer, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
         if not isinstance(signature_algorithm, ec.ECDSA):
             raise ValueError("CA keys sign with ECDSA only")
         _check_sha256(signature_algorithm.algorithm)
         return self._backend.sign(self._key_id, bytes(data))
 
-    def exchange(
-        self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey
-    ) -> bytes:
+    def exchange(self, algorithm: ec.ECDH, peer_public_key: ec.EllipticCurvePublicKey) -> bytes:
         raise NotImplementedError("CA keys only sign")
 
     @property

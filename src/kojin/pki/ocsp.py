@@ -41,7 +41,11 @@ DEFAULT_VALIDITY: Final = timedelta(minutes=10)
 MAX_REQUEST_BYTES: Final = 16 * 1024
 MAX_NONCE_BYTES: Final = 32
 CERT_ID_HASHES: Final[tuple[hashes.HashAlgorithm, ...]] = (
-    hashes.SHA1(), hashes.SHA224(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512(),
+    hashes.SHA1(),
+    hashes.SHA224(),
+    hashes.SHA256(),
+    hashes.SHA384(),
+    hashes.SHA512(),
 )
 
 OCSP_REQUEST_TYPE: Final = "application/ocsp-request"
@@ -101,18 +105,14 @@ class OcspReply:
 
 def unsuccessful_reply(status: ocsp.OCSPResponseStatus) -> OcspReply:
     """An OCSP response that carries only an error status (no signature, per RFC 6960)."""
-    der = ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(
-        serialization.Encoding.DER
-    )
+    der = ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(serialization.Encoding.DER)
     return OcspReply(der=der, response_status=status)
 
 
 class OcspResponder:
     """The CA's OCSP responder (OCSPレスポンダ): answers about our certificates only."""
 
-    def __init__(
-        self, authority: CertificateAuthority, *, validity: timedelta = DEFAULT_VALIDITY
-    ) -> None:
+    def __init__(self, authority: CertificateAuthority, *, validity: timedelta = DEFAULT_VALIDITY) -> None:
         self.authority = authority
         self.validity = validity
         self._issuers: dict[tuple[str, bytes, bytes], str] | None = None
@@ -160,11 +160,13 @@ class OcspResponder:
                 for name in CA_NAMES:
                     certificate = self.authority.ca(name).certificate
                     for algorithm in CERT_ID_HASHES:
-                        index[(
-                            algorithm.name,
-                            issuer_name_hash(certificate, algorithm),
-                            issuer_key_hash(certificate, algorithm),
-                        )] = name
+                        index[
+                            (
+                                algorithm.name,
+                                issuer_name_hash(certificate, algorithm),
+                                issuer_key_hash(certificate, algorithm),
+                            )
+                        ] = name
                 self._issuers = index
             return self._issuers
 
@@ -204,9 +206,7 @@ class OcspResponder:
         )
         if nonce is not None:
             builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
-        der = builder.sign(material.signing_key, hashes.SHA256()).public_bytes(
-            serialization.Encoding.DER
-        )
+        der = builder.sign(material.signing_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
         return OcspReply(
             der=der,
             response_status=ocsp.OCSPResponseStatus.SUCCESSFUL,
@@ -220,9 +220,7 @@ class OcspResponder:
     ) -> tuple[ocsp.OCSPCertStatus, datetime | None, x509.ReasonFlags | None]:
         if ca_name == ROOT_CA:
             # The root's only certificates are the issuing CAs, never revoked.
-            issued = {
-                self.authority.ca(name).certificate.serial_number for name in CA_NAMES[1:]
-            }
+            issued = {self.authority.ca(name).certificate.serial_number for name in CA_NAMES[1:]}
             status = ocsp.OCSPCertStatus.GOOD if serial in issued else ocsp.OCSPCertStatus.UNKNOWN
             return status, None, None
         record = self.authority.find(serial)

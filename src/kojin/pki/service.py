@@ -85,15 +85,19 @@ _CA_SUBJECTS: Final = {
 
 def _unknown_serial(field: str = "serial") -> NotFound:
     return NotFound(
-        "pki.unknown_serial", "そのシリアル番号の電子証明書は発行されていません。",
-        "No certificate with that serial number has been issued.", field=field,
+        "pki.unknown_serial",
+        "そのシリアル番号の電子証明書は発行されていません。",
+        "No certificate with that serial number has been issued.",
+        field=field,
     )
 
 
 def _unknown_ca(name: str) -> NotFound:
     return NotFound(
-        "pki.unknown_ca", f"認証局「{name}」はありません。",
-        f"There is no CA named {name!r}; one of {', '.join(CA_NAMES)}.", field="ca",
+        "pki.unknown_ca",
+        f"認証局「{name}」はありません。",
+        f"There is no CA named {name!r}; one of {', '.join(CA_NAMES)}.",
+        field="ca",
     )
 
 
@@ -183,8 +187,15 @@ def _ca_name(name: str) -> x509.Name:
 
 def _key_usage(**bits: bool) -> x509.KeyUsage:
     names = (
-        "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-        "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+        "encipher_only",
+        "decipher_only",
     )
     unknown = set(bits) - set(names)
     if unknown:
@@ -212,12 +223,11 @@ def load_public_key(
             key = None
     if isinstance(key, rsa.RSAPublicKey) and 2048 <= key.key_size <= 4096:
         return key
-    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(
-        key.curve, ec.SECP256R1 | ec.SECP384R1
-    ):
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1):
         return key
     raise InvalidInput(
-        "pki.bad_public_key", "公開鍵が読めないか、対応していない方式です。",
+        "pki.bad_public_key",
+        "公開鍵が読めないか、対応していない方式です。",
         "The public key is unreadable or of an unsupported type (RSA 2048–4096, EC P-256/P-384).",
         field="public_key",
     )
@@ -323,9 +333,7 @@ class CertificateAuthority:
             issuer_key = root.signing_key
             builder = (
                 builder.issuer_name(root.certificate.subject)
-                .not_valid_after(
-                    min(now + ISSUING_VALIDITY, root.certificate.not_valid_after_utc)
-                )
+                .not_valid_after(min(now + ISSUING_VALIDITY, root.certificate.not_valid_after_utc))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                 # digitalSignature because the issuing CA signs its own OCSP answers.
                 .add_extension(
@@ -335,12 +343,14 @@ class CertificateAuthority:
                 .add_extension(self._aki(root), critical=False)
                 .add_extension(self._crl_distribution(ROOT_CA), critical=False)
                 .add_extension(
-                    x509.AuthorityInformationAccess([
-                        x509.AccessDescription(
-                            AuthorityInformationAccessOID.CA_ISSUERS,
-                            x509.UniformResourceIdentifier(self.ca_url(ROOT_CA)),
-                        )
-                    ]),
+                    x509.AuthorityInformationAccess(
+                        [
+                            x509.AccessDescription(
+                                AuthorityInformationAccessOID.CA_ISSUERS,
+                                x509.UniformResourceIdentifier(self.ca_url(ROOT_CA)),
+                            )
+                        ]
+                    ),
                     critical=False,
                 )
             )
@@ -364,14 +374,16 @@ class CertificateAuthority:
         return x509.AuthorityKeyIdentifier(issuer.key_identifier, None, None)
 
     def _crl_distribution(self, ca_name: str) -> x509.CRLDistributionPoints:
-        return x509.CRLDistributionPoints([
-            x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(self.crl_url(ca_name))],
-                relative_name=None,
-                reasons=None,
-                crl_issuer=None,
-            )
-        ])
+        return x509.CRLDistributionPoints(
+            [
+                x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(self.crl_url(ca_name))],
+                    relative_name=None,
+                    reasons=None,
+                    crl_issuer=None,
+                )
+            ]
+        )
 
     def ca(self, name: str) -> CaMaterial:
         """A CA by name (``root``, ``sign``, ``auth``), loaded once per process."""
@@ -421,8 +433,12 @@ class CertificateAuthority:
     ) -> IssuedCertificate:
         """利用者証明用電子証明書: no personal data; the birth date sets its validity only."""
         return self._issue(
-            CertKind.AUTH, public_key,
-            juminhyo_code=juminhyo_code, birth_date=birth_date, today=today, items=None,
+            CertKind.AUTH,
+            public_key,
+            juminhyo_code=juminhyo_code,
+            birth_date=birth_date,
+            today=today,
+            items=None,
         )
 
     def issue_signature_certificate(
@@ -437,12 +453,14 @@ class CertificateAuthority:
         today: date | None = None,
     ) -> IssuedCertificate:
         """署名用電子証明書 with the four basic items; refused under 15."""
-        items = validate_basic_items(
-            BasicFourItems(name=name, address=address, birth_date=birth_date, sex=str(sex))
-        )
+        items = validate_basic_items(BasicFourItems(name=name, address=address, birth_date=birth_date, sex=str(sex)))
         return self._issue(
-            CertKind.SIGN, public_key,
-            juminhyo_code=juminhyo_code, birth_date=birth_date, today=today, items=items,
+            CertKind.SIGN,
+            public_key,
+            juminhyo_code=juminhyo_code,
+            birth_date=birth_date,
+            today=today,
+            items=items,
         )
 
     def _issue(
@@ -465,9 +483,7 @@ class CertificateAuthority:
         not_before, not_after = not_before.astimezone(UTC), not_after.astimezone(UTC)
         for _ in range(_ISSUE_ATTEMPTS):
             serial, subject_ref = new_serial(), new_subject_ref()
-            certificate = self._end_entity(
-                kind, issuer, key, serial, subject_ref, not_before, not_after, items
-            )
+            certificate = self._end_entity(kind, issuer, key, serial, subject_ref, not_before, not_after, items)
             der = certificate.public_bytes(serialization.Encoding.DER)
             try:
                 with self.engine.begin() as conn:
@@ -488,8 +504,13 @@ class CertificateAuthority:
             except IntegrityError:
                 continue  # serial or subject_ref taken: draw again
             return IssuedCertificate(
-                serial=serial, kind=kind, ca=issuer.name, subject_ref=subject_ref,
-                not_before=not_before, not_after=not_after, der=der,
+                serial=serial,
+                kind=kind,
+                ca=issuer.name,
+                subject_ref=subject_ref,
+                not_before=not_before,
+                not_after=not_after,
+                der=der,
             )
         raise RuntimeError("could not draw a free serial number")
 
@@ -508,10 +529,14 @@ class CertificateAuthority:
         builder = (
             x509.CertificateBuilder()
             # The subject names no one: an opaque reference, as on the real card.
-            .subject_name(x509.Name([
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-                x509.NameAttribute(NameOID.COMMON_NAME, subject_ref),
-            ]))
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, subject_ref),
+                    ]
+                )
+            )
             .issuer_name(issuer.certificate.subject)
             .public_key(key)
             .serial_number(serial)
@@ -523,16 +548,18 @@ class CertificateAuthority:
             .add_extension(self._aki(issuer), critical=False)
             .add_extension(self._crl_distribution(issuer.name), critical=False)
             .add_extension(
-                x509.AuthorityInformationAccess([
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.OCSP,
-                        x509.UniformResourceIdentifier(self.ocsp_url),
-                    ),
-                    x509.AccessDescription(
-                        AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(self.ca_url(issuer.name)),
-                    ),
-                ]),
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.OCSP,
+                            x509.UniformResourceIdentifier(self.ocsp_url),
+                        ),
+                        x509.AccessDescription(
+                            AuthorityInformationAccessOID.CA_ISSUERS,
+                            x509.UniformResourceIdentifier(self.ca_url(issuer.name)),
+                        ),
+                    ]
+                ),
                 critical=False,
             )
         )
@@ -543,10 +570,9 @@ class CertificateAuthority:
             )
         if items is not None:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([
-                    x509.OtherName(ObjectIdentifier(oid), value)
-                    for oid, value in basic_items_to_other_names(items)
-                ]),
+                x509.SubjectAlternativeName(
+                    [x509.OtherName(ObjectIdentifier(oid), value) for oid, value in basic_items_to_other_names(items)]
+                ),
                 critical=False,
             )
         return builder.sign(issuer.signing_key, hashes.SHA256())
@@ -559,9 +585,7 @@ class CertificateAuthority:
         except InvalidInput:
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(certificates).where(certificates.c.serial == key)
-            ).mappings().first()
+            row = conn.execute(select(certificates).where(certificates.c.serial == key)).mappings().first()
         return None if row is None else CertificateRecord.from_row(row)
 
     def status(self, serial: int) -> CertificateRecord:
@@ -573,9 +597,7 @@ class CertificateAuthority:
 
     def certificate_der(self, serial: int) -> bytes:
         with self.engine.connect() as conn:
-            der = conn.execute(
-                select(certificates.c.der).where(certificates.c.serial == serial_key(serial))
-            ).scalar()
+            der = conn.execute(select(certificates.c.der).where(certificates.c.serial == serial_key(serial))).scalar()
         if der is None:
             raise _unknown_serial()
         return bytes(der)
@@ -584,25 +606,28 @@ class CertificateAuthority:
         """Every certificate ever issued to a person, oldest first."""
         validate_juminhyo_code(juminhyo_code)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(certificates)
-                .where(certificates.c.juminhyo_code == juminhyo_code)
-                .order_by(certificates.c.issued_at, certificates.c.serial)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(certificates)
+                    .where(certificates.c.juminhyo_code == juminhyo_code)
+                    .order_by(certificates.c.issued_at, certificates.c.serial)
+                )
+                .mappings()
+                .all()
+            )
         return [CertificateRecord.from_row(row) for row in rows]
 
     # -- revoking ---------------------------------------------------------------
-    def revoke(
-        self, serial: int, reason: RevocationReason | str = RevocationReason.UNSPECIFIED
-    ) -> CertificateRecord:
+    def revoke(self, serial: int, reason: RevocationReason | str = RevocationReason.UNSPECIFIED) -> CertificateRecord:
         """失効: mark revoked and publish a new CRL, in one transaction."""
         why = parse_reason(reason)
         key = serial_key(serial)
         now = self.now()
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(certificates.c.ca, certificates.c.status, certificates.c.not_after)
-                .where(certificates.c.serial == key)
+                select(certificates.c.ca, certificates.c.status, certificates.c.not_after).where(
+                    certificates.c.serial == key
+                )
             ).first()
             if row is None:
                 raise _unknown_serial()
@@ -630,8 +655,10 @@ class CertificateAuthority:
         wanted = sorted({parse_kind(str(kind)).value for kind in kinds})
         if not wanted:
             raise InvalidInput(
-                "pki.bad_kind", "失効させる証明書の種類がありません。",
-                "No certificate kind to revoke was given.", field="kinds",
+                "pki.bad_kind",
+                "失効させる証明書の種類がありません。",
+                "No certificate kind to revoke was given.",
+                field="kinds",
             )
         why = parse_reason(reason)
         now = self.now()
@@ -669,8 +696,10 @@ class CertificateAuthority:
     @staticmethod
     def _already_revoked() -> Conflict:
         return Conflict(
-            "pki.already_revoked", "この電子証明書はすでに失効しています。",
-            "This certificate is already revoked.", field="serial",
+            "pki.already_revoked",
+            "この電子証明書はすでに失効しています。",
+            "This certificate is already revoked.",
+            field="serial",
         )
 
     @staticmethod
@@ -690,9 +719,7 @@ class CertificateAuthority:
         if result.rowcount != 1:
             return False
         conn.execute(
-            insert(revocations).values(
-                serial=key, ca=ca, revoked_at=now, reason=reason.value, not_after=not_after
-            )
+            insert(revocations).values(serial=key, ca=ca, revoked_at=now, reason=reason.value, not_after=not_after)
         )
         return True
 
@@ -703,14 +730,10 @@ class CertificateAuthority:
         # at the first write, so only a write makes SQLite take the writer lock
         # before the number is read; on PostgreSQL it locks the row. Either way
         # two revocations can never publish the same CRL number.
-        locked = conn.execute(
-            update(crls).where(crls.c.ca == ca_name).values(crl_number=crls.c.crl_number)
-        )
+        locked = conn.execute(update(crls).where(crls.c.ca == ca_name).values(crl_number=crls.c.crl_number))
         if locked.rowcount != 1:
             raise RuntimeError(f"CA {ca_name!r} has no CRL: run `kojin init` (bootstrap the CA)")
-        return int(
-            conn.execute(select(crls.c.crl_number).where(crls.c.ca == ca_name)).scalar_one()
-        )
+        return int(conn.execute(select(crls.c.crl_number).where(crls.c.ca == ca_name)).scalar_one())
 
     def _write_crl(
         self,
@@ -746,13 +769,9 @@ class CertificateAuthority:
             )
             # RFC 5280 §5.3.1: omit the reason code rather than say "unspecified".
             if entry.reason != RevocationReason.UNSPECIFIED:
-                revoked = revoked.add_extension(
-                    x509.CRLReason(x509.ReasonFlags[entry.reason]), critical=False
-                )
+                revoked = revoked.add_extension(x509.CRLReason(x509.ReasonFlags[entry.reason]), critical=False)
             builder = builder.add_revoked_certificate(revoked.build())
-        der = builder.sign(material.signing_key, hashes.SHA256()).public_bytes(
-            serialization.Encoding.DER
-        )
+        der = builder.sign(material.signing_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
         values = {"crl_number": number, "this_update": now, "next_update": next_update, "der": der}
         if insert_row:
             conn.execute(insert(crls).values(ca=ca_name, **values))
@@ -766,9 +785,7 @@ class CertificateAuthority:
             raise _unknown_ca(ca_name)
         now = self.now()
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(crls.c.der, crls.c.next_update).where(crls.c.ca == ca_name)
-            ).first()
+            row = conn.execute(select(crls.c.der, crls.c.next_update).where(crls.c.ca == ca_name)).first()
         if row is None:
             raise RuntimeError(f"CA {ca_name!r} has no CRL: run `kojin init` (bootstrap the CA)")
         if now < as_utc(row.next_update) - self.crl_validity / 2:
@@ -776,9 +793,7 @@ class CertificateAuthority:
         with self.engine.begin() as conn:
             number = self._lock_crl(conn, ca_name)
             # Another worker may have refreshed it while this one waited.
-            row = conn.execute(
-                select(crls.c.der, crls.c.next_update).where(crls.c.ca == ca_name)
-            ).first()
+            row = conn.execute(select(crls.c.der, crls.c.next_update).where(crls.c.ca == ca_name)).first()
             if row is not None and now < as_utc(row.next_update) - self.crl_validity / 2:
                 return bytes(row.der)
             return self._write_crl(conn, ca_name, now, number=number + 1)
@@ -789,8 +804,10 @@ class CertificateAuthority:
         old_key, new_key = serial_key(old_serial), serial_key(new_serial)
         if old_key == new_key:
             raise InvalidInput(
-                "pki.link_to_self", "同じ電子証明書どうしは紐付けできません。",
-                "A certificate cannot be linked to itself.", field="new_serial",
+                "pki.link_to_self",
+                "同じ電子証明書どうしは紐付けできません。",
+                "A certificate cannot be linked to itself.",
+                field="new_serial",
             )
         try:
             with self.engine.begin() as conn:
@@ -827,35 +844,31 @@ class CertificateAuthority:
                     )
                 if self._successor(conn, old_key) is not None:
                     raise self._already_linked("old_serial")
-                if conn.execute(
-                    select(serial_links.c.old_serial).where(serial_links.c.new_serial == new_key)
-                ).first():
+                if conn.execute(select(serial_links.c.old_serial).where(serial_links.c.new_serial == new_key)).first():
                     raise self._already_linked("new_serial")
                 if self._reaches(conn, new_key, old_key):
                     raise Conflict(
-                        "pki.link_cycle", "この紐付けは循環になります。",
-                        "This link would make a cycle.", field="new_serial",
+                        "pki.link_cycle",
+                        "この紐付けは循環になります。",
+                        "This link would make a cycle.",
+                        field="new_serial",
                     )
-                conn.execute(
-                    insert(serial_links).values(
-                        old_serial=old_key, new_serial=new_key, linked_at=self.now()
-                    )
-                )
+                conn.execute(insert(serial_links).values(old_serial=old_key, new_serial=new_key, linked_at=self.now()))
         except IntegrityError:
             raise self._already_linked("old_serial") from None
 
     @staticmethod
     def _already_linked(field: str) -> Conflict:
         return Conflict(
-            "pki.already_linked", "この電子証明書はすでに紐付けられています。",
-            "This certificate is already linked.", field=field,
+            "pki.already_linked",
+            "この電子証明書はすでに紐付けられています。",
+            "This certificate is already linked.",
+            field=field,
         )
 
     @staticmethod
     def _successor(conn: Connection, key: str) -> str | None:
-        found = conn.execute(
-            select(serial_links.c.new_serial).where(serial_links.c.old_serial == key)
-        ).scalar()
+        found = conn.execute(select(serial_links.c.new_serial).where(serial_links.c.old_serial == key)).scalar()
         return None if found is None else str(found)
 
     def _reaches(self, conn: Connection, start: str, target: str) -> bool:
@@ -881,8 +894,6 @@ class CertificateAuthority:
         """The newest serial a (possibly reissued) certificate's serial leads to."""
         key = serial_key(old_serial)
         with self.engine.connect() as conn:
-            if conn.execute(
-                select(certificates.c.serial).where(certificates.c.serial == key)
-            ).first() is None:
+            if conn.execute(select(certificates.c.serial).where(certificates.c.serial == key)).first() is None:
                 raise _unknown_serial()
             return parse_serial_key(self._follow(conn, key))

@@ -106,9 +106,7 @@ serial_links = Table(
     "serial_links",
     metadata,
     Column("old_serial", String(40), ForeignKey("certificates.serial"), primary_key=True),
-    Column(
-        "new_serial", String(40), ForeignKey("certificates.serial"), nullable=False, unique=True
-    ),
+    Column("new_serial", String(40), ForeignKey("certificates.serial"), nullable=False, unique=True),
     Column("linked_at", DateTime(timezone=True), nullable=False),
 )
 

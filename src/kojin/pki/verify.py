@@ -62,13 +62,15 @@ CLOCK_SKEW: Final = timedelta(minutes=5)
 
 # Extensions this verifier understands; any other marked critical is refused
 # (RFC 5280 §4.2).
-_KNOWN_CRITICAL: Final = frozenset({
-    ExtensionOID.BASIC_CONSTRAINTS,
-    ExtensionOID.KEY_USAGE,
-    ExtensionOID.EXTENDED_KEY_USAGE,
-    ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
-    ExtensionOID.CERTIFICATE_POLICIES,
-})
+_KNOWN_CRITICAL: Final = frozenset(
+    {
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.EXTENDED_KEY_USAGE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.CERTIFICATE_POLICIES,
+    }
+)
 
 
 class OcspStatus(StrEnum):
@@ -104,9 +106,7 @@ def _load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
 
 def _key_identifier(certificate: x509.Certificate) -> bytes:
     try:
-        return certificate.extensions.get_extension_for_class(
-            x509.SubjectKeyIdentifier
-        ).value.digest
+        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound:
         return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
 
@@ -259,9 +259,7 @@ def _static_facts(certificate: x509.Certificate, trust: TrustStore, expected_kin
     return _static_facts_uncached(certificate, trust, expected_kind)
 
 
-def _static_facts_uncached(
-    certificate: x509.Certificate, trust: TrustStore, expected_kind: CertKind
-) -> _StaticFacts:
+def _static_facts_uncached(certificate: x509.Certificate, trust: TrustStore, expected_kind: CertKind) -> _StaticFacts:
     """The checks whose answer cannot change for the same certificate and trust store."""
     if certificate.version is not x509.Version.v3:
         raise malformed("not an X.509 v3 certificate")
@@ -276,18 +274,22 @@ def _static_facts_uncached(
     if found is None:
         if trust.issuer_of(certificate) is not None:
             raise _reject(
-                "pki.bad_signature", "電子証明書の署名が正しくありません。",
+                "pki.bad_signature",
+                "電子証明書の署名が正しくありません。",
                 "The issuing CA's signature on the certificate does not verify.",
             )
         raise _reject(
-            "pki.foreign_ca", "この電子証明書は公的個人認証サービスの認証局が発行したものではありません。",
+            "pki.foreign_ca",
+            "この電子証明書は公的個人認証サービスの認証局が発行したものではありません。",
             "The certificate was not issued by one of our CAs.",
         )
     kind, issuer = found
     if not _ca_under_root(issuer, trust.root):
         raise _reject(
-            "pki.bad_signature", "認証局の証明書の署名が正しくありません。",
-            "The root's signature on the issuing CA does not verify.", field="issuer",
+            "pki.bad_signature",
+            "認証局の証明書の署名が正しくありません。",
+            "The root's signature on the issuing CA does not verify.",
+            field="issuer",
         )
 
     # 4. kind
@@ -298,9 +300,7 @@ def _static_facts_uncached(
     if kind is CertKind.SIGN and expected_kind is CertKind.SIGN:
         san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         basic_items = basic_items_from_other_names(
-            (name.type_id.dotted_string, name.value) for name in san.get_values_for_type(
-                x509.OtherName
-            )
+            (name.type_id.dotted_string, name.value) for name in san.get_values_for_type(x509.OtherName)
         )
     subject_ref = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     windows = tuple(
@@ -339,13 +339,17 @@ def _verify(
     for not_before, not_after, field in facts.windows:
         if at < not_before:
             raise _reject(
-                "pki.not_yet_valid", "電子証明書の有効期間がまだ始まっていません。",
-                "The certificate is not valid yet.", field=field,
+                "pki.not_yet_valid",
+                "電子証明書の有効期間がまだ始まっていません。",
+                "The certificate is not valid yet.",
+                field=field,
             )
         if at > not_after:
             raise _reject(
-                "pki.expired", "電子証明書の有効期限が切れています。",
-                "The certificate has expired.", field=field,
+                "pki.expired",
+                "電子証明書の有効期限が切れています。",
+                "The certificate has expired.",
+                field=field,
             )
     if not facts.right_kind:
         raise _wrong_kind(expected_kind)
@@ -358,16 +362,16 @@ def _verify(
         raise
     except Exception as exc:
         raise _reject(
-            "pki.revocation_unavailable", "失効情報を確認できません。",
+            "pki.revocation_unavailable",
+            "失効情報を確認できません。",
             f"The revocation status could not be checked ({type(exc).__name__}).",
         ) from exc
     if answer.status is OcspStatus.REVOKED:
-        raise _reject(
-            "pki.revoked", "この電子証明書は失効しています。", "The certificate has been revoked."
-        )
+        raise _reject("pki.revoked", "この電子証明書は失効しています。", "The certificate has been revoked.")
     if answer.status is not OcspStatus.GOOD:
         raise _reject(
-            "pki.revocation_unknown", "この電子証明書の失効情報がありません。",
+            "pki.revocation_unknown",
+            "この電子証明書の失効情報がありません。",
             "The OCSP responder does not know this certificate.",
         )
     return VerifiedCertificate(
@@ -385,8 +389,10 @@ def _verify(
 def _wrong_kind(expected: CertKind) -> NotPermitted:
     label = PROFILES[expected]
     return NotPermitted(
-        "pki.wrong_kind", f"{label.label_ja}ではありません。",
-        f"This is not a {label.label_en}.", field="certificate",
+        "pki.wrong_kind",
+        f"{label.label_ja}ではありません。",
+        f"This is not a {label.label_en}.",
+        field="certificate",
     )
 
 
@@ -428,14 +434,16 @@ def _check_profile(certificate: x509.Certificate, expected: CertKind) -> None:
 
 def _ocsp_invalid(detail: str) -> Unauthenticated:
     return _reject(
-        "pki.ocsp_invalid", "OCSP応答が正しくありません。",
+        "pki.ocsp_invalid",
+        "OCSP応答が正しくありません。",
         f"The OCSP response is not acceptable: {detail}.",
     )
 
 
 def _unavailable(detail: str) -> Unauthenticated:
     return _reject(
-        "pki.revocation_unavailable", "失効情報を確認できません。",
+        "pki.revocation_unavailable",
+        "失効情報を確認できません。",
         f"The revocation status could not be checked: {detail}.",
     )
 
@@ -448,9 +456,7 @@ def build_ocsp_request(
     algorithm: hashes.HashAlgorithm | None = None,
 ) -> bytes:
     """A DER OCSPRequest for one certificate (CertID with SHA-256 by default)."""
-    builder = ocsp.OCSPRequestBuilder().add_certificate(
-        certificate, issuer, algorithm or hashes.SHA256()
-    )
+    builder = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, algorithm or hashes.SHA256())
     if nonce is not None:
         builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
     return builder.build().public_bytes(serialization.Encoding.DER)
@@ -542,7 +548,9 @@ def http_fetch(url: str, *, timeout: float = 5.0) -> Callable[[bytes], bytes]:
 
     def fetch(request_der: bytes) -> bytes:
         reply = httpx.post(
-            url, content=request_der, headers={"Content-Type": OCSP_REQUEST_TYPE},
+            url,
+            content=request_der,
+            headers={"Content-Type": OCSP_REQUEST_TYPE},
             timeout=timeout,
         )
         reply.raise_for_status()
@@ -630,11 +638,7 @@ class OcspCache:
             self._entries.pop(key, None)
             self.misses += 1
         answer = self.lookup(certificate, issuer)
-        if (
-            answer.status is not OcspStatus.UNKNOWN
-            and answer.next_update is not None
-            and now < answer.next_update
-        ):
+        if answer.status is not OcspStatus.UNKNOWN and answer.next_update is not None and now < answer.next_update:
             with self._lock:
                 while len(self._entries) >= self.max_entries:
                     del self._entries[next(iter(self._entries))]

@@ -106,10 +106,15 @@ class PublicFundsAccounts:
             ).first()
             status, reason = (AccountStatus.REVIEW, REVIEW_DUPLICATE) if others else (AccountStatus.REGISTERED, None)
             values = {
-                "bank_code": account.bank_code, "branch_code": account.branch_code,
-                "account_type": account.account_type.value, "account_number": account.account_number,
-                "holder_kana": account.holder_kana, "account_key": account.account_key, "status": status.value,
-                "reason": reason, "updated_at": now,
+                "bank_code": account.bank_code,
+                "branch_code": account.branch_code,
+                "account_type": account.account_type.value,
+                "account_number": account.account_number,
+                "holder_kana": account.holder_kana,
+                "account_key": account.account_key,
+                "status": status.value,
+                "reason": reason,
+                "updated_at": now,
             }
             done = conn.execute(
                 update(accounts).where(accounts.c.resident_id == person.resident_id).values(**values)
@@ -126,8 +131,16 @@ class PublicFundsAccounts:
         if row is None:
             return None
         return AccountRecord(
-            row.resident_id, row.bank_code, row.branch_code, AccountType(row.account_type), row.account_number,
-            row.holder_kana, row.account_key, AccountStatus(row.status), row.reason, _utc(row.registered_at),
+            row.resident_id,
+            row.bank_code,
+            row.branch_code,
+            AccountType(row.account_type),
+            row.account_number,
+            row.holder_kana,
+            row.account_key,
+            AccountStatus(row.status),
+            row.reason,
+            _utc(row.registered_at),
             _utc(row.updated_at),
         )
 
@@ -137,9 +150,12 @@ class PublicFundsAccounts:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(accounts.c.account_id, accounts.c.account_key, accounts.c.holder_kana,
-                           accounts.c.resident_id)
-                    .where(accounts.c.account_id > last).order_by(accounts.c.account_id).limit(batch)
+                    select(
+                        accounts.c.account_id, accounts.c.account_key, accounts.c.holder_kana, accounts.c.resident_id
+                    )
+                    .where(accounts.c.account_id > last)
+                    .order_by(accounts.c.account_id)
+                    .limit(batch)
                 ).all()
             if not rows:
                 return

@@ -59,8 +59,12 @@ class ActivityEntry:
 
     def as_record(self) -> dict[str, object]:
         return {
-            "at": self.at.isoformat(), "action": self.action, "label": self.label, "detail": self.detail,
-            "via": self.via.value, "by_self": self.actor_id == self.subject_id,
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "label": self.label,
+            "detail": self.detail,
+            "via": self.via.value,
+            "by_self": self.actor_id == self.subject_id,
         }
 
 
@@ -74,17 +78,25 @@ class ActivityLog:
 
     def record(self, actor_id: int, subject_id: int, via: ActingKind, action: str, detail: str = "") -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(activity).values(
-                at=datetime.now(UTC), actor_id=actor_id, subject_id=subject_id, via=via.value, action=action[:40],
-                detail=detail[:300],
-            ))
+            conn.execute(
+                insert(activity).values(
+                    at=datetime.now(UTC),
+                    actor_id=actor_id,
+                    subject_id=subject_id,
+                    via=via.value,
+                    action=action[:40],
+                    detail=detail[:300],
+                )
+            )
 
     def for_person(self, resident_id: int, *, limit: int = 200) -> list[ActivityEntry]:
         """Entries done by the person or about the person, newest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(activity).where(or_(activity.c.actor_id == resident_id, activity.c.subject_id == resident_id))
-                .order_by(activity.c.entry_id.desc()).limit(limit)
+                select(activity)
+                .where(or_(activity.c.actor_id == resident_id, activity.c.subject_id == resident_id))
+                .order_by(activity.c.entry_id.desc())
+                .limit(limit)
             ).all()
         return [
             ActivityEntry(r.entry_id, _utc(r.at), r.actor_id, r.subject_id, ActingKind(r.via), r.action, r.detail)

@@ -52,7 +52,13 @@ SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
 PROXY_SCOPES: tuple[Scope, ...] = (Scope.ME, Scope.HISTORY, Scope.ACCOUNT, Scope.NOTICES)
 # A parent is the child's legal representative: everything but appointing proxies.
 PARENT_SCOPES: tuple[Scope, ...] = (
-    Scope.ME, Scope.HISTORY, Scope.ACCOUNT, Scope.NOTICES, Scope.CARD, Scope.EXPORT, Scope.ACTIVITY,
+    Scope.ME,
+    Scope.HISTORY,
+    Scope.ACCOUNT,
+    Scope.NOTICES,
+    Scope.CARD,
+    Scope.EXPORT,
+    Scope.ACTIVITY,
 )
 CHILD_AGE_LIMIT = 15
 PARENT_RELATIONSHIPS = ("世帯主", "妻", "夫")
@@ -103,15 +109,19 @@ def parse_scope(values: list[str]) -> tuple[Scope, ...]:
             scope = None
         if scope is None or scope not in PROXY_SCOPES:
             raise InvalidInput(
-                "proxy.bad_scope", "代理人に任せられない範囲が指定されました。",
-                "That part of the portal cannot be given to a proxy.", field="scope",
+                "proxy.bad_scope",
+                "代理人に任せられない範囲が指定されました。",
+                "That part of the portal cannot be given to a proxy.",
+                field="scope",
             )
         if scope not in chosen:
             chosen.append(scope)
     if not chosen:
         raise InvalidInput(
-            "proxy.no_scope", "代理人に任せる範囲を一つ以上選んでください。",
-            "Choose at least one part of the portal for the proxy.", field="scope",
+            "proxy.no_scope",
+            "代理人に任せる範囲を一つ以上選んでください。",
+            "Choose at least one part of the portal for the proxy.",
+            field="scope",
         )
     return tuple(s for s in PROXY_SCOPES if s in chosen)
 
@@ -127,8 +137,10 @@ def scope_from_text(text: str) -> tuple[Scope, ...]:
 def check_proxy_expiry(expires_on: date, today: date) -> date:
     if expires_on <= today or (expires_on - today).days > MAX_PROXY_DAYS:
         raise InvalidInput(
-            "proxy.bad_expiry", f"期限は明日から{MAX_PROXY_DAYS}日以内の日付にしてください。",
-            f"The expiry must be a date from tomorrow to {MAX_PROXY_DAYS} days ahead.", field="expires_on",
+            "proxy.bad_expiry",
+            f"期限は明日から{MAX_PROXY_DAYS}日以内の日付にしてください。",
+            f"The expiry must be a date from tomorrow to {MAX_PROXY_DAYS} days ahead.",
+            field="expires_on",
         )
     return expires_on
 
@@ -212,15 +224,19 @@ def validate_account(
         kind = AccountType(account_type)
     except ValueError:
         raise InvalidInput(
-            "account.bad_account_type", "預金種目は普通・当座・貯蓄のいずれかです。",
-            "The account type is ordinary, current or savings.", field="account_type",
+            "account.bad_account_type",
+            "預金種目は普通・当座・貯蓄のいずれかです。",
+            "The account type is ordinary, current or savings.",
+            field="account_type",
         ) from None
     number = _digits(account_number, 7, "account_number", "口座番号", "account number")
     holder = kana_display(holder_kana or "")
     if not holder or not _KANA_ALLOWED.match(holder) or not kana_key(holder):
         raise InvalidInput(
-            "account.bad_holder_kana", "口座名義はカタカナ（全角・半角）かひらがなで入力してください。",
-            "Enter the account holder in katakana (full or half width) or hiragana.", field="holder_kana",
+            "account.bad_holder_kana",
+            "口座名義はカタカナ（全角・半角）かひらがなで入力してください。",
+            "Enter the account holder in katakana (full or half width) or hiragana.",
+            field="holder_kana",
         )
     if len(holder) > 100:
         raise InvalidInput(
@@ -253,7 +269,9 @@ def validate_notice(title: str, body: str) -> tuple[str, str]:
     body = (body or "").strip()
     if not title or len(title) > MAX_TITLE:
         raise InvalidInput(
-            "notice.bad_title", f"件名は1〜{MAX_TITLE}文字です。", f"A title is 1–{MAX_TITLE} characters.",
+            "notice.bad_title",
+            f"件名は1〜{MAX_TITLE}文字です。",
+            f"A title is 1–{MAX_TITLE} characters.",
             field="title",
         )
     if not body or len(body) > MAX_BODY:

@@ -28,10 +28,15 @@ FORMAT = "kojin-portal-export/1"
 
 def _card(state: Any) -> dict[str, object]:
     return {
-        "card_id": state.card_id, "status": state.status, "issued_on": state.issued_on.isoformat(),
-        "expires_on": state.expires_on.isoformat(), "auth_serial": str(state.auth_serial),
-        "sign_serial": str(state.sign_serial) if state.sign_serial else None, "auth_status": state.auth_status,
-        "sign_status": state.sign_status, "pin_tries_left": dict(state.pin_tries),
+        "card_id": state.card_id,
+        "status": state.status,
+        "issued_on": state.issued_on.isoformat(),
+        "expires_on": state.expires_on.isoformat(),
+        "auth_serial": str(state.auth_serial),
+        "sign_serial": str(state.sign_serial) if state.sign_serial else None,
+        "auth_status": state.auth_status,
+        "sign_status": state.sign_status,
+        "pin_tries_left": dict(state.pin_tries),
     }
 
 
@@ -42,7 +47,8 @@ def collect(portal: Portal, ctx: PortalContext) -> dict[str, Any]:
     today = portal.today()
     household = [
         {"name": m.name, "kana": m.kana, "relationship": m.relationship, "birth_date": m.birth_date.isoformat()}
-        for m in portal.register.household_members(person.household_id) if m.status.value == "resident"
+        for m in portal.register.household_members(person.household_id)
+        if m.status.value == "resident"
     ]
     register = resident_record(person)
     # The register's own row id is an internal key of the municipality; the
@@ -83,8 +89,9 @@ def _csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
         writer = csv.DictWriter(buf, fieldnames=names)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                             for k, v in row.items()})
+            writer.writerow(
+                {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+            )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -98,8 +105,9 @@ def build_export(portal: Portal, ctx: PortalContext) -> tuple[bytes, str]:
         zf.writestr("household.csv", _csv(data["household"]))
         zf.writestr("register_history.csv", _csv(data["register_history"]))
         zf.writestr("cards.csv", _csv(data["cards"]))
-        zf.writestr("public_funds_account.csv",
-                    _csv([data["public_funds_account"]] if data["public_funds_account"] else []))
+        zf.writestr(
+            "public_funds_account.csv", _csv([data["public_funds_account"]] if data["public_funds_account"] else [])
+        )
         zf.writestr("proxies.csv", _csv(data["proxies"]))
         zf.writestr("notices.csv", _csv(data["notices"]))
         zf.writestr("portal_activity.csv", _csv(data["portal_activity"]))

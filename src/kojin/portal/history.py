@@ -76,7 +76,11 @@ class ExchangeEntry:
         return [(self.requester, self.requester_name), (self.provider, self.provider_name)]
 
     def matches(
-        self, *, item: str | None = None, agency: str | None = None, date_from: date | None = None,
+        self,
+        *,
+        item: str | None = None,
+        agency: str | None = None,
+        date_from: date | None = None,
         date_to: date | None = None,
     ) -> bool:
         if item and self.item != item:
@@ -93,10 +97,17 @@ class ExchangeEntry:
             "leaf_index": self.leaf_index,
             "requested_at": self.time.isoformat() if self.time else None,
             "provided_at": self.provided_at.isoformat() if self.provided_at else None,
-            "requester": self.requester, "requester_name": self.requester_name,
-            "provider": self.provider, "provider_name": self.provider_name,
-            "task": self.task, "item": self.item, "outcome": self.outcome, "reason": self.reason,
-            "withheld": self.withheld, "refused": self.refused, "request_id": self.request_id,
+            "requester": self.requester,
+            "requester_name": self.requester_name,
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "task": self.task,
+            "item": self.item,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "withheld": self.withheld,
+            "refused": self.refused,
+            "request_id": self.request_id,
         }
 
 
@@ -129,9 +140,7 @@ def not_found() -> NotFound:
 class ExchangeHistory:
     """Finds, shows and proves the exchanges about one person."""
 
-    def __init__(
-        self, exchange_log: Callable[[], ExchangeLog], hub: HubService, numbering: NumberingService
-    ) -> None:
+    def __init__(self, exchange_log: Callable[[], ExchangeLog], hub: HubService, numbering: NumberingService) -> None:
         self._log = exchange_log
         self.hub = hub
         self.numbering = numbering
@@ -182,11 +191,18 @@ class ExchangeHistory:
         leaf: dict[str, Any] = json.loads(data)
         requester, provider = _text(leaf.get("requester")), _text(leaf.get("provider"))
         return ExchangeEntry(
-            leaf_index=index, time=_time(leaf.get("time")), provided_at=_time(leaf.get("provided_at"), ms=True),
-            requester=requester, requester_name=self._name(requester), provider=provider,
-            provider_name=self._name(provider), task=_text(leaf.get("task")), item=_text(leaf.get("item")),
-            outcome=_text(leaf.get("outcome")), reason=leaf.get("reason") if isinstance(leaf.get("reason"), str)
-            else None, request_id=_text(leaf.get("request_id")),
+            leaf_index=index,
+            time=_time(leaf.get("time")),
+            provided_at=_time(leaf.get("provided_at"), ms=True),
+            requester=requester,
+            requester_name=self._name(requester),
+            provider=provider,
+            provider_name=self._name(provider),
+            task=_text(leaf.get("task")),
+            item=_text(leaf.get("item")),
+            outcome=_text(leaf.get("outcome")),
+            reason=leaf.get("reason") if isinstance(leaf.get("reason"), str) else None,
+            request_id=_text(leaf.get("request_id")),
         )
 
     def entries(self, person: Resident) -> list[ExchangeEntry]:
@@ -233,10 +249,15 @@ class ExchangeHistory:
         expected = subject_commitment(key, _text(leaf.get("requester")), _text(leaf.get("request_id")))
         about_me = leaf.get("subject") == expected
         subject_check = Check(
-            "subject", about_me, None if about_me else "subject_mismatch", None if about_me else "subject",
-            "記録の本人確認用の値が、あなたの鍵から計算した値と一致します。" if about_me
+            "subject",
+            about_me,
+            None if about_me else "subject_mismatch",
+            None if about_me else "subject",
+            "記録の本人確認用の値が、あなたの鍵から計算した値と一致します。"
+            if about_me
             else "記録の本人確認用の値が、あなたの鍵から計算した値と一致しません。",
-            "The leaf's subject commitment equals the one computed from your key." if about_me
+            "The leaf's subject commitment equals the one computed from your key."
+            if about_me
             else "The leaf's subject commitment does not match your key.",
         )
         checks = (*result.checks, subject_check)

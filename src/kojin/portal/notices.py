@@ -35,8 +35,12 @@ class Notice:
 
     def as_record(self) -> dict[str, object]:
         return {
-            "sender_id": self.sender_id, "sender_name": self.sender_name, "title": self.title, "body": self.body,
-            "sent_at": self.sent_at.isoformat(), "read_at": self.read_at.isoformat() if self.read_at else None,
+            "sender_id": self.sender_id,
+            "sender_name": self.sender_name,
+            "title": self.title,
+            "body": self.body,
+            "sent_at": self.sent_at.isoformat(),
+            "read_at": self.read_at.isoformat() if self.read_at else None,
         }
 
 
@@ -57,10 +61,16 @@ class NoticeService:
     def send(self, resident_id: int, *, sender_id: str, sender_name: str, title: str, body: str) -> int:
         title, body = validate_notice(title, body)
         with self.engine.begin() as conn:
-            result = conn.execute(insert(notices).values(
-                resident_id=resident_id, sender_id=sender_id[:40], sender_name=sender_name[:200], title=title,
-                body=body, sent_at=datetime.now(UTC),
-            ))
+            result = conn.execute(
+                insert(notices).values(
+                    resident_id=resident_id,
+                    sender_id=sender_id[:40],
+                    sender_name=sender_name[:200],
+                    title=title,
+                    body=body,
+                    sent_at=datetime.now(UTC),
+                )
+            )
             key = result.inserted_primary_key
             assert key is not None
             return int(key[0])
@@ -68,12 +78,22 @@ class NoticeService:
     def of(self, resident_id: int, *, limit: int = 200) -> list[Notice]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(notices).where(notices.c.resident_id == resident_id)
-                .order_by(notices.c.notice_id.desc()).limit(limit)
+                select(notices)
+                .where(notices.c.resident_id == resident_id)
+                .order_by(notices.c.notice_id.desc())
+                .limit(limit)
             ).all()
         return [
-            Notice(r.notice_id, r.resident_id, r.sender_id, r.sender_name, r.title, r.body,
-                   _utc(r.sent_at) or datetime.now(UTC), _utc(r.read_at))
+            Notice(
+                r.notice_id,
+                r.resident_id,
+                r.sender_id,
+                r.sender_name,
+                r.title,
+                r.body,
+                _utc(r.sent_at) or datetime.now(UTC),
+                _utc(r.read_at),
+            )
             for r in rows
         ]
 
@@ -85,22 +105,36 @@ class NoticeService:
             ).first()
         if r is None:
             raise not_found()
-        return Notice(r.notice_id, r.resident_id, r.sender_id, r.sender_name, r.title, r.body,
-                      _utc(r.sent_at) or datetime.now(UTC), _utc(r.read_at))
+        return Notice(
+            r.notice_id,
+            r.resident_id,
+            r.sender_id,
+            r.sender_name,
+            r.title,
+            r.body,
+            _utc(r.sent_at) or datetime.now(UTC),
+            _utc(r.read_at),
+        )
 
     def mark_read(self, resident_id: int, notice_id: int) -> Notice:
         with self.engine.begin() as conn:
             conn.execute(
-                update(notices).where(
-                    notices.c.notice_id == notice_id, notices.c.resident_id == resident_id,
+                update(notices)
+                .where(
+                    notices.c.notice_id == notice_id,
+                    notices.c.resident_id == resident_id,
                     notices.c.read_at.is_(None),
-                ).values(read_at=datetime.now(UTC))
+                )
+                .values(read_at=datetime.now(UTC))
             )
         return self.get(resident_id, notice_id)
 
     def unread_count(self, resident_id: int) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(notices)
-                .where(notices.c.resident_id == resident_id, notices.c.read_at.is_(None))
-            ).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(notices)
+                    .where(notices.c.resident_id == resident_id, notices.c.read_at.is_(None))
+                ).scalar_one()
+            )

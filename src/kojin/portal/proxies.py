@@ -57,7 +57,8 @@ class ProxyRecord:
 
     def as_record(self, today: date) -> dict[str, object]:
         return {
-            "scope": [s.value for s in self.scope], "expires_on": self.expires_on.isoformat(),
+            "scope": [s.value for s in self.scope],
+            "expires_on": self.expires_on.isoformat(),
             "created_at": self.created_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "in_force": self.in_force(today),
@@ -75,15 +76,22 @@ class Invitation:
 def _record(row: object) -> ProxyRecord:
     r = row._mapping  # type: ignore[attr-defined]
     return ProxyRecord(
-        int(r["proxy_id"]), int(r["principal_id"]), int(r["proxy_resident_id"]), scope_from_text(r["scope"]),
-        r["expires_on"], _utc(r["created_at"]) or datetime.now(UTC), _utc(r["revoked_at"]),
+        int(r["proxy_id"]),
+        int(r["principal_id"]),
+        int(r["proxy_resident_id"]),
+        scope_from_text(r["scope"]),
+        r["expires_on"],
+        _utc(r["created_at"]) or datetime.now(UTC),
+        _utc(r["revoked_at"]),
     )
 
 
 def _bad_code() -> InvalidInput:
     return InvalidInput(
-        "proxy.bad_invitation", "招待コードが正しくないか、有効期限が切れているか、既に使われています。",
-        "The invitation code is wrong, expired or already used.", field="code",
+        "proxy.bad_invitation",
+        "招待コードが正しくないか、有効期限が切れているか、既に使われています。",
+        "The invitation code is wrong, expired or already used.",
+        field="code",
     )
 
 
@@ -94,14 +102,20 @@ class ProxyService:
     def invite(self, principal_id: int, scope: tuple[Scope, ...], expires_on: date, *, today: date) -> Invitation:
         check_proxy_expiry(expires_on, today)
         raw = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LEN))
-        code = "-".join(raw[i:i + 4] for i in range(0, _CODE_LEN, 4))
+        code = "-".join(raw[i : i + 4] for i in range(0, _CODE_LEN, 4))
         now = datetime.now(UTC)
         valid_until = now + timedelta(hours=INVITATION_HOURS)
         with self.engine.begin() as conn:
-            conn.execute(insert(proxy_invitations).values(
-                code_hash=_code_hash(code), principal_id=principal_id, scope=scope_text(scope),
-                expires_on=expires_on, valid_until=valid_until, created_at=now,
-            ))
+            conn.execute(
+                insert(proxy_invitations).values(
+                    code_hash=_code_hash(code),
+                    principal_id=principal_id,
+                    scope=scope_text(scope),
+                    expires_on=expires_on,
+                    valid_until=valid_until,
+                    created_at=now,
+                )
+            )
         return Invitation(code, scope, expires_on, valid_until)
 
     def accept(self, proxy_resident_id: int, code: str, *, today: date) -> ProxyRecord:
@@ -118,22 +132,35 @@ class ProxyService:
                 raise _bad_code()
             if int(inv.principal_id) == proxy_resident_id:
                 raise Conflict(
-                    "proxy.self", "自分自身を代理人にすることはできません。", "You cannot be your own proxy.",
+                    "proxy.self",
+                    "自分自身を代理人にすることはできません。",
+                    "You cannot be your own proxy.",
                     field="code",
                 )
             if inv.expires_on <= today:
                 raise _bad_code()
-            conn.execute(update(proxy_invitations).where(proxy_invitations.c.code_hash == inv.code_hash)
-                         .values(used_at=now))
+            conn.execute(
+                update(proxy_invitations).where(proxy_invitations.c.code_hash == inv.code_hash).values(used_at=now)
+            )
             # A new appointment of the same pair replaces the old one.
-            conn.execute(update(proxies).where(
-                proxies.c.principal_id == inv.principal_id, proxies.c.proxy_resident_id == proxy_resident_id,
-                proxies.c.revoked_at.is_(None),
-            ).values(revoked_at=now))
-            result = conn.execute(insert(proxies).values(
-                principal_id=inv.principal_id, proxy_resident_id=proxy_resident_id, scope=inv.scope,
-                expires_on=inv.expires_on, created_at=now,
-            ))
+            conn.execute(
+                update(proxies)
+                .where(
+                    proxies.c.principal_id == inv.principal_id,
+                    proxies.c.proxy_resident_id == proxy_resident_id,
+                    proxies.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=now)
+            )
+            result = conn.execute(
+                insert(proxies).values(
+                    principal_id=inv.principal_id,
+                    proxy_resident_id=proxy_resident_id,
+                    scope=inv.scope,
+                    expires_on=inv.expires_on,
+                    created_at=now,
+                )
+            )
             key = result.inserted_primary_key
             assert key is not None
             proxy_id = int(key[0])
@@ -149,15 +176,20 @@ class ProxyService:
     def involving(self, resident_id: int) -> list[ProxyRecord]:
         """Every relation where the person is principal or proxy, newest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(proxies).where(or_(
-                proxies.c.principal_id == resident_id, proxies.c.proxy_resident_id == resident_id
-            )).order_by(proxies.c.proxy_id.desc())).all()
+            rows = conn.execute(
+                select(proxies)
+                .where(or_(proxies.c.principal_id == resident_id, proxies.c.proxy_resident_id == resident_id))
+                .order_by(proxies.c.proxy_id.desc())
+            ).all()
         return [_record(r) for r in rows]
 
     def principals_of(self, proxy_resident_id: int, today: date) -> list[ProxyRecord]:
         """The relations in force in which this person is the proxy."""
-        return [p for p in self.involving(proxy_resident_id)
-                if p.proxy_resident_id == proxy_resident_id and p.in_force(today)]
+        return [
+            p
+            for p in self.involving(proxy_resident_id)
+            if p.proxy_resident_id == proxy_resident_id and p.in_force(today)
+        ]
 
     def active(self, proxy_id: int, proxy_resident_id: int, principal_id: int, today: date) -> ProxyRecord | None:
         """The relation, if it is still in force for exactly these two people."""
@@ -165,8 +197,11 @@ class ProxyService:
             record = self.get(proxy_id)
         except NotFound:
             return None
-        if (record.proxy_resident_id != proxy_resident_id or record.principal_id != principal_id
-                or not record.in_force(today)):
+        if (
+            record.proxy_resident_id != proxy_resident_id
+            or record.principal_id != principal_id
+            or not record.in_force(today)
+        ):
             return None
         return record
 
@@ -176,6 +211,9 @@ class ProxyService:
         if resident_id not in (record.principal_id, record.proxy_resident_id):
             raise NotFound("proxy.not_found", "その代理人の登録はありません。", "No such proxy.", field="proxy")
         with self.engine.begin() as conn:
-            conn.execute(update(proxies).where(proxies.c.proxy_id == proxy_id, proxies.c.revoked_at.is_(None))
-                         .values(revoked_at=datetime.now(UTC)))
+            conn.execute(
+                update(proxies)
+                .where(proxies.c.proxy_id == proxy_id, proxies.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
         return self.get(proxy_id)

@@ -77,16 +77,20 @@ class SelfInformation:
                 continue
             for row in rows:
                 if row.provider_kind is agency.kind:
-                    out.append(SelfInfoOption(
-                        f"{agency.agency_id}|{row.item}", agency.agency_id, agency.name, row.item, row.task
-                    ))
+                    out.append(
+                        SelfInfoOption(
+                            f"{agency.agency_id}|{row.item}", agency.agency_id, agency.name, row.item, row.task
+                        )
+                    )
         return out
 
     def fetch(self, person: Resident, key: str) -> SelfInfoResult:
         option = next((o for o in self.options() if o.key == key), None)
         if option is None:
             raise NotFound(
-                "selfinfo.no_such_option", "その情報は取得できません。", "That information cannot be fetched.",
+                "selfinfo.no_such_option",
+                "その情報は取得できません。",
+                "That information cannot be fetched.",
                 field="option",
             )
         self.ensure_agency()

@@ -100,13 +100,15 @@ class PortalContext:
 
 def _b64(value: str, field_name: str) -> bytes:
     if not value or len(value) > MAX_ANSWER_B64:
-        raise InvalidInput("portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.",
-                           field=field_name)
+        raise InvalidInput(
+            "portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.", field=field_name
+        )
     try:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise InvalidInput("portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.",
-                           field=field_name) from None
+        raise InvalidInput(
+            "portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.", field=field_name
+        ) from None
 
 
 class Portal:
@@ -164,18 +166,25 @@ class Portal:
         if pending is None or self.sessions.expired(pending):
             self._end(token, "logout")
             raise Unauthenticated(
-                "portal.login_restart", "ログインの手続きが見つからないか期限切れです。最初からやり直してください。",
-                "No login is in progress here, or it expired; start again.", field="challenge",
+                "portal.login_restart",
+                "ログインの手続きが見つからないか期限切れです。最初からやり直してください。",
+                "No login is in progress here, or it expired; start again.",
+                field="challenge",
             )
         if not hmac.compare_digest((pending.challenge or "").encode(), (challenge or "").encode()):
             raise Unauthenticated(
                 "portal.challenge_mismatch",
                 "この応答は、このブラウザーで始めたログインのものではありません。最初からやり直してください。",
-                "This answer is not for the login started in this browser; start again.", field="challenge",
+                "This answer is not for the login started in this browser; start again.",
+                field="challenge",
             )
         if not _INSERTION_ID.match(insertion_id or ""):
-            raise InvalidInput("portal.bad_answer", "カードリーダーの応答が正しくありません。",
-                               "The reader's answer is malformed.", field="insertion_id")
+            raise InvalidInput(
+                "portal.bad_answer",
+                "カードリーダーの応答が正しくありません。",
+                "The reader's answer is malformed.",
+                field="insertion_id",
+            )
         certificate = _b64(certificate_b64, "certificate")
         signature = _b64(signature_b64, "signature")
         result = self.auth.verify(RELYING_PARTY, challenge, certificate, signature)
@@ -183,15 +192,19 @@ class Portal:
         # minute ago must not log in on a cached "good", so ask the CA's record.
         if self._revoked(result.serial):
             raise Unauthenticated(
-                "portal.card_revoked", "このカードの電子証明書は失効しています（紛失の届出など）。",
-                "This card's certificate has been revoked (reported lost, for example).", field="card",
+                "portal.card_revoked",
+                "このカードの電子証明書は失効しています（紛失の届出など）。",
+                "This card's certificate has been revoked (reported lost, for example).",
+                field="card",
             )
         card_id = self.cards.card_for_serial(result.serial)
         code = result.subject.juminhyo_code
         resident = self.register.find_by_code(code) if code else None
         if card_id is None or resident is None:
             raise Unauthenticated(
-                "portal.unknown_card", "このカードの持ち主を確認できません。", "The card's holder cannot be found.",
+                "portal.unknown_card",
+                "このカードの持ち主を確認できません。",
+                "The card's holder cannot be found.",
                 field="card",
             )
         new_token, session = self.sessions.open(
@@ -221,8 +234,13 @@ class Portal:
         chosen = None
         if session.acting_for is not None:
             chosen = next(
-                (c for c in choices if c.resident.resident_id == session.acting_for and c.kind is session.acting_kind
-                 and c.proxy_id == session.proxy_id),
+                (
+                    c
+                    for c in choices
+                    if c.resident.resident_id == session.acting_for
+                    and c.kind is session.acting_kind
+                    and c.proxy_id == session.proxy_id
+                ),
                 None,
             )
             if chosen is None:
@@ -246,36 +264,57 @@ class Portal:
 
     def acting_choices(self, session: PortalSession, user: Resident) -> list[ActingChoice]:
         today = self.today()
-        out = [ActingChoice(self._handle(session, ActingKind.SELF, user.resident_id, None), user, ActingKind.SELF,
-                            scopes=tuple(Scope))]
+        out = [
+            ActingChoice(
+                self._handle(session, ActingKind.SELF, user.resident_id, None),
+                user,
+                ActingKind.SELF,
+                scopes=tuple(Scope),
+            )
+        ]
         for member in self.register.household_members(user.household_id):
             if is_parent_of(user, member, today):
-                out.append(ActingChoice(self._handle(session, ActingKind.PARENT, member.resident_id, None), member,
-                                        ActingKind.PARENT, scopes=PARENT_SCOPES))
+                out.append(
+                    ActingChoice(
+                        self._handle(session, ActingKind.PARENT, member.resident_id, None),
+                        member,
+                        ActingKind.PARENT,
+                        scopes=PARENT_SCOPES,
+                    )
+                )
         for relation in self.proxies.principals_of(user.resident_id, today):
             try:
                 principal = self.register.get(relation.principal_id)
             except NotFound:
                 continue
-            out.append(ActingChoice(
-                self._handle(session, ActingKind.PROXY, principal.resident_id, relation.proxy_id), principal,
-                ActingKind.PROXY, relation.proxy_id, relation.scope,
-            ))
+            out.append(
+                ActingChoice(
+                    self._handle(session, ActingKind.PROXY, principal.resident_id, relation.proxy_id),
+                    principal,
+                    ActingKind.PROXY,
+                    relation.proxy_id,
+                    relation.scope,
+                )
+            )
         return out
 
     def switch_acting(self, ctx: PortalContext, handle: str) -> PortalContext:
-        chosen = next((c for c in ctx.choices if hmac.compare_digest(c.handle.encode(), (handle or "").encode())),
-                      None)
+        chosen = next((c for c in ctx.choices if hmac.compare_digest(c.handle.encode(), (handle or "").encode())), None)
         if chosen is None:
-            raise NotFound("portal.no_such_person", "選択できない相手です。", "You cannot act for that person.",
-                           field="acting")
+            raise NotFound(
+                "portal.no_such_person", "選択できない相手です。", "You cannot act for that person.", field="acting"
+            )
         if chosen.kind is ActingKind.SELF:
             self.sessions.set_acting(ctx.session, None, ActingKind.SELF)
         else:
             self.sessions.set_acting(ctx.session, chosen.resident.resident_id, chosen.kind, chosen.proxy_id)
             self.activity.record(ctx.user.resident_id, chosen.resident.resident_id, chosen.kind, "acting_start")
         return PortalContext(
-            ctx.session, ctx.user, chosen.resident, chosen.kind, chosen.scopes if chosen.scopes else tuple(Scope),
+            ctx.session,
+            ctx.user,
+            chosen.resident,
+            chosen.kind,
+            chosen.scopes if chosen.scopes else tuple(Scope),
             ctx.choices,
         )
 
@@ -293,15 +332,24 @@ class Portal:
         """Ask the hub for the subject's own item; the fetch is an exchange, shown to both people."""
         ctx.require(Scope.ME)
         if self.selfinfo is None:
-            raise NotFound("portal.selfinfo_unavailable", "自己情報の取得は準備中です。",
-                           "Fetching your information is not available yet.")
+            raise NotFound(
+                "portal.selfinfo_unavailable",
+                "自己情報の取得は準備中です。",
+                "Fetching your information is not available yet.",
+            )
         result = self.selfinfo.fetch(ctx.subject, key)
         self.record(ctx, "self_info", f"{result.provider_name} {result.item}")
         return result
 
     # -- 公金受取口座 ----------------------------------------------------------------
     def register_account(
-        self, ctx: PortalContext, *, bank_code: str, branch_code: str, account_type: str, account_number: str,
+        self,
+        ctx: PortalContext,
+        *,
+        bank_code: str,
+        branch_code: str,
+        account_type: str,
+        account_number: str,
         holder_kana: str,
     ) -> AccountRecord:
         ctx.require(Scope.ACCOUNT)
@@ -347,8 +395,13 @@ class Portal:
         self._own_pages_only(ctx)
         record = self.proxies.accept(ctx.user.resident_id, code, today=self.today())
         # Shown to both: the proxy accepted, about the principal.
-        self.activity.record(ctx.user.resident_id, record.principal_id, ActingKind.PROXY, "proxy_accepted",
-                             ",".join(s.value for s in record.scope))
+        self.activity.record(
+            ctx.user.resident_id,
+            record.principal_id,
+            ActingKind.PROXY,
+            "proxy_accepted",
+            ",".join(s.value for s in record.scope),
+        )
         return record
 
     def revoke_proxy(self, ctx: PortalContext, handle: str) -> ProxyRecord:
@@ -365,8 +418,10 @@ class Portal:
     def _own_pages_only(self, ctx: PortalContext) -> None:
         if ctx.acting:
             raise NotPermitted(
-                "portal.own_pages_only", "代理人の設定は本人の画面でだけ行えます。",
-                "Proxies are managed on your own pages only.", field="acting",
+                "portal.own_pages_only",
+                "代理人の設定は本人の画面でだけ行えます。",
+                "Proxies are managed on your own pages only.",
+                field="acting",
             )
 
     def activity_of(self, ctx: PortalContext) -> list[ActivityEntry]:
@@ -387,8 +442,11 @@ class Portal:
         agency = self.hub.find_agency(sender_id) if self.hub is not None and len(sender_id) <= 40 else None
         if agency is None:
             raise NotFound(
-                "notice.unknown_sender", f"機関 {sender_id[:40]} は登録されていません。",
-                f"Agency {sender_id[:40]} is not registered.", field="from",
+                "notice.unknown_sender",
+                f"機関 {sender_id[:40]} は登録されていません。",
+                f"Agency {sender_id[:40]} is not registered.",
+                field="from",
             )
-        return self.notices.send(resident.resident_id, sender_id=agency.agency_id, sender_name=agency.name,
-                                 title=title, body=body)
+        return self.notices.send(
+            resident.resident_id, sender_id=agency.agency_id, sender_name=agency.name, title=title, body=body
+        )

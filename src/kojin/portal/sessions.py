@@ -61,12 +61,18 @@ class SessionEnded(Unauthenticated):
 
     def __init__(self, code: str = "portal.no_session") -> None:
         messages = {
-            "portal.no_session": ("ログインしていません。カードでログインしてください。",
-                                  "You are not logged in; log in with your card."),
-            "portal.session_timeout": ("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
-                                       "You were logged out after a period without activity; log in again."),
-            "portal.session_ended": ("このセッションは終了しています（別のカードが挿入されたか、ログアウトしました）。",
-                                     "This session has ended (another card was inserted, or you logged out)."),
+            "portal.no_session": (
+                "ログインしていません。カードでログインしてください。",
+                "You are not logged in; log in with your card.",
+            ),
+            "portal.session_timeout": (
+                "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
+                "You were logged out after a period without activity; log in again.",
+            ),
+            "portal.session_ended": (
+                "このセッションは終了しています（別のカードが挿入されたか、ログアウトしました）。",
+                "This session has ended (another card was inserted, or you logged out).",
+            ),
         }
         ja, en = messages.get(code, messages["portal.no_session"])
         super().__init__(code, ja, en, field="session")
@@ -147,10 +153,17 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         now = self._now()
         with self.engine.begin() as conn:
-            conn.execute(insert(sessions).values(
-                token_hash=token_hash(token), state="pending", csrf_token=secrets.token_urlsafe(32),
-                handle_key=secrets.token_bytes(32), challenge=challenge, created_at=now, last_seen_at=now,
-            ))
+            conn.execute(
+                insert(sessions).values(
+                    token_hash=token_hash(token),
+                    state="pending",
+                    csrf_token=secrets.token_urlsafe(32),
+                    handle_key=secrets.token_bytes(32),
+                    challenge=challenge,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
         found = self.find(token)
         assert found is not None
         return token, found
@@ -183,8 +196,9 @@ class SessionStore:
         # Touch at most every 15 s: a page with several htmx parts costs one write.
         if (now - session.last_seen_at).total_seconds() >= 15:
             with self.engine.begin() as conn:
-                conn.execute(update(sessions).where(sessions.c.token_hash == session.token_hash)
-                             .values(last_seen_at=now))
+                conn.execute(
+                    update(sessions).where(sessions.c.token_hash == session.token_hash).values(last_seen_at=now)
+                )
         return session
 
     def take_pending(self, token: str | None) -> PortalSession | None:
@@ -193,34 +207,48 @@ class SessionStore:
         if session is None or session.state != "pending":
             return None
         with self.engine.begin() as conn:
-            gone = conn.execute(delete(sessions).where(
-                sessions.c.token_hash == session.token_hash, sessions.c.state == "pending"
-            )).rowcount
+            gone = conn.execute(
+                delete(sessions).where(sessions.c.token_hash == session.token_hash, sessions.c.state == "pending")
+            ).rowcount
         return session if gone == 1 else None
 
-    def open(
-        self, *, card_id: str, auth_serial: int, insertion_id: str, resident_id: int
-    ) -> tuple[str, PortalSession]:
+    def open(self, *, card_id: str, auth_serial: int, insertion_id: str, resident_id: int) -> tuple[str, PortalSession]:
         """A session for a verified card insertion, under a fresh token (never the pending one's)."""
         token = secrets.token_urlsafe(32)
         now = self._now()
         with self.engine.begin() as conn:
-            conn.execute(insert(sessions).values(
-                token_hash=token_hash(token), state="active", csrf_token=secrets.token_urlsafe(32),
-                handle_key=secrets.token_bytes(32), card_id=card_id, auth_serial=str(auth_serial),
-                insertion_id=insertion_id, resident_id=resident_id, acting_kind=ActingKind.SELF.value,
-                created_at=now, last_seen_at=now,
-            ))
+            conn.execute(
+                insert(sessions).values(
+                    token_hash=token_hash(token),
+                    state="active",
+                    csrf_token=secrets.token_urlsafe(32),
+                    handle_key=secrets.token_bytes(32),
+                    card_id=card_id,
+                    auth_serial=str(auth_serial),
+                    insertion_id=insertion_id,
+                    resident_id=resident_id,
+                    acting_kind=ActingKind.SELF.value,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
         found = self.find(token)
         assert found is not None
         return token, found
 
-    def set_acting(self, session: PortalSession, acting_for: int | None, kind: ActingKind,
-                   proxy_id: int | None = None) -> None:
+    def set_acting(
+        self, session: PortalSession, acting_for: int | None, kind: ActingKind, proxy_id: int | None = None
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(sessions).where(sessions.c.token_hash == session.token_hash).values(
-                acting_for=acting_for, acting_kind=kind.value, proxy_id=proxy_id,
-            ))
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.token_hash == session.token_hash)
+                .values(
+                    acting_for=acting_for,
+                    acting_kind=kind.value,
+                    proxy_id=proxy_id,
+                )
+            )
 
     def end(self, token: str | None) -> PortalSession | None:
         """End the session of a cookie token (whatever its state); returns what it was."""
@@ -253,9 +281,11 @@ class SessionStore:
     def end_acting_for(self, principal_id: int, proxy_resident_id: int) -> None:
         """A proxy relation ended: sessions acting on it go back to the proxy's own pages."""
         with self.engine.begin() as conn:
-            conn.execute(update(sessions).where(
-                sessions.c.resident_id == proxy_resident_id, sessions.c.acting_for == principal_id
-            ).values(acting_for=None, acting_kind=ActingKind.SELF.value, proxy_id=None))
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.resident_id == proxy_resident_id, sessions.c.acting_for == principal_id)
+                .values(acting_for=None, acting_kind=ActingKind.SELF.value, proxy_id=None)
+            )
 
     def purge_expired(self) -> int:
         """Delete sessions past any limit (run now and then; expiry is also checked on use)."""
@@ -264,8 +294,14 @@ class SessionStore:
         age_cut = datetime.fromtimestamp(now - self.max_seconds, UTC)
         pending_cut = datetime.fromtimestamp(now - PENDING_SECONDS, UTC)
         with self.engine.begin() as conn:
-            return int(conn.execute(delete(sessions).where(or_(
-                sessions.c.last_seen_at < idle_cut,
-                sessions.c.created_at < age_cut,
-                (sessions.c.state == "pending") & (sessions.c.created_at < pending_cut),
-            ))).rowcount)
+            return int(
+                conn.execute(
+                    delete(sessions).where(
+                        or_(
+                            sessions.c.last_seen_at < idle_cut,
+                            sessions.c.created_at < age_cut,
+                            (sessions.c.state == "pending") & (sessions.c.created_at < pending_cut),
+                        )
+                    )
+                ).rowcount
+            )

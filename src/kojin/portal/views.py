@@ -73,8 +73,12 @@ def _nav(request: Request, portal: Portal, ctx: PortalContext) -> dict[str, Any]
         "acting": ctx.acting,
         "acting_label": pick(*ACTING_LABELS[ctx.kind]),
         "choices": [
-            {"handle": c.handle, "name": c.resident.name, "kind": pick(*ACTING_LABELS[c.kind]),
-             "current": c.resident.resident_id == ctx.subject.resident_id and c.kind is ctx.kind}
+            {
+                "handle": c.handle,
+                "name": c.resident.name,
+                "kind": pick(*ACTING_LABELS[c.kind]),
+                "current": c.resident.resident_id == ctx.subject.resident_id and c.kind is ctx.kind,
+            }
             for c in ctx.choices
         ],
     }
@@ -161,8 +165,10 @@ def make_router(portal: Portal) -> APIRouter:
         try:
             # The answer carries the pending login's own CSRF token, handed to
             # the reader as its "state" and given back untouched.
-            check_csrf(pending.csrf_token if pending is not None and pending.state == "pending" else None,
-                       form.get("csrf_token", max_chars=200))
+            check_csrf(
+                pending.csrf_token if pending is not None and pending.state == "pending" else None,
+                form.get("csrf_token", max_chars=200),
+            )
         except KojinError:
             # Whatever session this browser had ends with a refused login.
             portal.logout(old)
@@ -214,10 +220,17 @@ def make_router(portal: Portal) -> APIRouter:
             for h in portal.register.history_of(person.resident_id)
         ]
         options = portal.selfinfo.options() if portal.selfinfo is not None else []
-        return page(request, "me.html", {
-            "ctx": ctx, "person": person, "household": [m for m in household if m.status.value == "resident"],
-            "history": history, "options": options,
-        })
+        return page(
+            request,
+            "me.html",
+            {
+                "ctx": ctx,
+                "person": person,
+                "household": [m for m in household if m.status.value == "resident"],
+                "history": history,
+                "options": options,
+            },
+        )
 
     async def me_fetch(request: Request, ctx: PortalContext) -> Response:
         form = await posted(request, ctx)
@@ -237,8 +250,9 @@ def make_router(portal: Portal) -> APIRouter:
 
     def history_service() -> Any:
         if portal.history is None:
-            raise NotFound("portal.history_unavailable", "やりとり履歴は準備中です。",
-                           "The exchange history is not available yet.")
+            raise NotFound(
+                "portal.history_unavailable", "やりとり履歴は準備中です。", "The exchange history is not available yet."
+            )
         return portal.history
 
     async def history(request: Request, ctx: PortalContext) -> Response:
@@ -250,17 +264,27 @@ def make_router(portal: Portal) -> APIRouter:
         date_to = _date_param(q.get("to"), "to")
         service = history_service()
         everything = service.entries(ctx.subject)
-        shown = [e for e in everything if e.matches(item=item or None, agency=agency or None,
-                                                     date_from=date_from, date_to=date_to)]
+        shown = [
+            e
+            for e in everything
+            if e.matches(item=item or None, agency=agency or None, date_from=date_from, date_to=date_to)
+        ]
         # Each entry shown carries the server's own verification as a badge; the
         # button checks again and shows every step.
         proofs = service.verify_all(ctx.subject, [e.leaf_index for e in shown[:MAX_BADGES]])
-        return page(request, "history.html", {
-            "ctx": ctx, "entries": shown, "total": len(everything), "proofs": proofs,
-            "items": sorted({e.item for e in everything if e.item}),
-            "agencies": sorted({(a, n) for e in everything for a, n in e.agencies()}),
-            "filters": {"item": item, "agency": agency, "from": q.get("from") or "", "to": q.get("to") or ""},
-        })
+        return page(
+            request,
+            "history.html",
+            {
+                "ctx": ctx,
+                "entries": shown,
+                "total": len(everything),
+                "proofs": proofs,
+                "items": sorted({e.item for e in everything if e.item}),
+                "agencies": sorted({(a, n) for e in everything for a, n in e.agencies()}),
+                "filters": {"item": item, "agency": agency, "from": q.get("from") or "", "to": q.get("to") or ""},
+            },
+        )
 
     async def history_entry(request: Request, ctx: PortalContext) -> Response:
         ctx.require(Scope.HISTORY)
@@ -268,8 +292,9 @@ def make_router(portal: Portal) -> APIRouter:
         service = history_service()
         entry = service.entry(ctx.subject, index)
         portal.viewed(ctx, Scope.HISTORY)
-        return page(request, "history_entry.html", {"ctx": ctx, "entry": entry, "proof": service.verify(ctx.subject,
-                                                                                                        index)})
+        return page(
+            request, "history_entry.html", {"ctx": ctx, "entry": entry, "proof": service.verify(ctx.subject, index)}
+        )
 
     async def history_verify(request: Request, ctx: PortalContext) -> Response:
         await posted(request, ctx)
@@ -287,9 +312,13 @@ def make_router(portal: Portal) -> APIRouter:
         index = leaf_index(request.path_params["index"])
         bundle_json = history_service().bundle_json(ctx.subject, index)
         return Response(
-            bundle_json, media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="kojin-proof-{index}.json"',
-                     "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+            bundle_json,
+            media_type="application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="kojin-proof-{index}.json"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
         )
 
     router.add_api_route("/history", guarded(history), methods=["GET"])
@@ -299,10 +328,17 @@ def make_router(portal: Portal) -> APIRouter:
 
     # -- 公金受取口座 ----------------------------------------------------------------
     def account_page(request: Request, ctx: PortalContext, *, status: int = 200, **extra: Any) -> Response:
-        return page(request, "account.html", {
-            "ctx": ctx, "account": portal.accounts.get(ctx.subject.resident_id),
-            "types": [(t.value, pick(*ACCOUNT_TYPE_LABELS[t])) for t in AccountType], **extra,
-        }, status=status)
+        return page(
+            request,
+            "account.html",
+            {
+                "ctx": ctx,
+                "account": portal.accounts.get(ctx.subject.resident_id),
+                "types": [(t.value, pick(*ACCOUNT_TYPE_LABELS[t])) for t in AccountType],
+                **extra,
+            },
+            status=status,
+        )
 
     async def account(request: Request, ctx: PortalContext) -> Response:
         portal.viewed(ctx, Scope.ACCOUNT)
@@ -310,8 +346,10 @@ def make_router(portal: Portal) -> APIRouter:
 
     async def account_post(request: Request, ctx: PortalContext) -> Response:
         form = await posted(request, ctx)
-        values = {name: form.get(name, max_chars=100) for name in
-                  ("bank_code", "branch_code", "account_type", "account_number", "holder_kana")}
+        values = {
+            name: form.get(name, max_chars=100)
+            for name in ("bank_code", "branch_code", "account_type", "account_number", "holder_kana")
+        }
         try:
             record = portal.register_account(ctx, **values)
         except InvalidInput as exc:
@@ -332,16 +370,31 @@ def make_router(portal: Portal) -> APIRouter:
                 other = portal.register.get(other_id).name
             except NotFound:
                 other = "—"
-            rows.append({
-                "handle": portal.proxy_handle(ctx, rel.proxy_id), "mine": mine, "other": other,
-                "scope": [pick(*SCOPE_LABELS[s]) for s in rel.scope], "expires_on": rel.expires_on,
-                "in_force": rel.in_force(today), "revoked_at": rel.revoked_at,
-            })
+            rows.append(
+                {
+                    "handle": portal.proxy_handle(ctx, rel.proxy_id),
+                    "mine": mine,
+                    "other": other,
+                    "scope": [pick(*SCOPE_LABELS[s]) for s in rel.scope],
+                    "expires_on": rel.expires_on,
+                    "in_force": rel.in_force(today),
+                    "revoked_at": rel.revoked_at,
+                }
+            )
         children = [c for c in ctx.choices if c.kind is ActingKind.PARENT]
-        return page(request, "proxies.html", {
-            "ctx": ctx, "rows": rows, "children": children, "today": today,
-            "scopes": [(s.value, pick(*SCOPE_LABELS[s])) for s in PROXY_SCOPES], **extra,
-        }, status=status)
+        return page(
+            request,
+            "proxies.html",
+            {
+                "ctx": ctx,
+                "rows": rows,
+                "children": children,
+                "today": today,
+                "scopes": [(s.value, pick(*SCOPE_LABELS[s])) for s in PROXY_SCOPES],
+                **extra,
+            },
+            status=status,
+        )
 
     async def proxies(request: Request, ctx: PortalContext) -> Response:
         ctx.require(Scope.PROXIES)
@@ -389,8 +442,9 @@ def make_router(portal: Portal) -> APIRouter:
         form = await posted(request, ctx)
         ctx.require(Scope.CARD)
         if form.get("confirm", max_chars=10) != "yes":
-            raise InvalidInput("card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.",
-                               field="confirm")
+            raise InvalidInput(
+                "card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.", field="confirm"
+            )
         which = form.get("card", max_chars=4, required=True)
         if not which.isdigit():
             raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card")
@@ -445,9 +499,14 @@ def make_router(portal: Portal) -> APIRouter:
         from kojin.portal.export import build_export
 
         data, name = build_export(portal, ctx)
-        return Response(data, media_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
-        })
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     router.add_api_route("/export", guarded(export_page), methods=["GET"])
     router.add_api_route("/export", guarded(export), methods=["POST"])

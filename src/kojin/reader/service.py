@@ -88,9 +88,11 @@ class ReaderService:
         return Slot(None, None, secrets.token_urlsafe(24))
 
     def encode(self, slot: Slot) -> str:
-        body = base64.urlsafe_b64encode(
-            json.dumps({"c": slot.card_id, "i": slot.insertion_id, "t": slot.csrf}).encode()
-        ).decode().rstrip("=")
+        body = (
+            base64.urlsafe_b64encode(json.dumps({"c": slot.card_id, "i": slot.insertion_id, "t": slot.csrf}).encode())
+            .decode()
+            .rstrip("=")
+        )
         mac = base64.urlsafe_b64encode(hmac.digest(self.key, body.encode(), "sha256")).decode().rstrip("=")
         return f"{body}.{mac}"
 
@@ -144,13 +146,21 @@ class ReaderService:
             tries = reader.auth_pin_tries_left()
         cert = x509.load_der_x509_certificate(der)
         return CardView(
-            card_id, cert.serial_number, cert.not_valid_before_utc, cert.not_valid_after_utc,
-            cert.issuer.rfc4514_string(), tries,
+            card_id,
+            cert.serial_number,
+            cert.not_valid_before_utc,
+            cert.not_valid_after_utc,
+            cert.issuer.rfc4514_string(),
+            tries,
         )
 
     def sign(self, card_id: str, pin: str, challenge: str) -> tuple[bytes, bytes]:
         """The card's certificate and its signature over ``challenge``, after the PIN."""
         if not challenge or len(challenge) > 300:
-            raise InvalidInput("reader.bad_challenge", "署名する内容が正しくありません。",
-                               "The challenge to sign is malformed.", field="challenge")
+            raise InvalidInput(
+                "reader.bad_challenge",
+                "署名する内容が正しくありません。",
+                "The challenge to sign is malformed.",
+                field="challenge",
+            )
         return sign_challenge_with_card(self._transport(card_id), pin, challenge)

@@ -51,13 +51,17 @@ def login_request(challenge: str | None, state: str | None, return_path: str | N
     if not challenge and not state and not return_path:
         return None
     if (
-        not challenge or not _CHALLENGE.match(challenge)
-        or not state or not _STATE.match(state)
+        not challenge
+        or not _CHALLENGE.match(challenge)
+        or not state
+        or not _STATE.match(state)
         or return_path not in RETURN_PATHS
     ):
         raise NotFound(
-            "reader.bad_request", "ログインの要求が正しくありません。ログインする画面からやり直してください。",
-            "The login request is malformed; start again from the page you are logging in to.", field="challenge",
+            "reader.bad_request",
+            "ログインの要求が正しくありません。ログインする画面からやり直してください。",
+            "The login request is malformed; start again from the page you are logging in to.",
+            field="challenge",
         )
     return LoginRequest(challenge, state, return_path)
 
@@ -72,9 +76,7 @@ def make_router(reader: ReaderService) -> APIRouter:
         set_cookie(response, request, COOKIE, reader.encode(slot), path="/reader")
         return response
 
-    def page(
-        request: Request, slot: Slot, login: LoginRequest | None, *, status: int = 200, **extra: Any
-    ) -> Response:
+    def page(request: Request, slot: Slot, login: LoginRequest | None, *, status: int = 200, **extra: Any) -> Response:
         view: CardView | None = None
         if slot.card_id is not None:
             try:
@@ -82,8 +84,14 @@ def make_router(reader: ReaderService) -> APIRouter:
             except KojinError:
                 # The card file went away (or cannot be read): the slot is empty.
                 slot = reader.remove(slot)
-        context = {"slot": slot, "view": view, "cards": reader.card_ids(), "login": login,
-                   "reader_csrf": slot.csrf, **extra}
+        context = {
+            "slot": slot,
+            "view": view,
+            "cards": reader.card_ids(),
+            "login": login,
+            "reader_csrf": slot.csrf,
+            **extra,
+        }
         return with_slot(render(request, "reader/index.html", context, status_code=status), request, slot)
 
     def back(request: Request, slot: Slot, login: LoginRequest | None) -> Response:
@@ -94,7 +102,8 @@ def make_router(reader: ReaderService) -> APIRouter:
         form = await FormFields.read(request)
         check_csrf(slot.csrf, form.get("reader_csrf", max_chars=200))
         login = login_request(
-            form.get("challenge", max_chars=300), form.get("state", max_chars=100),
+            form.get("challenge", max_chars=300),
+            form.get("state", max_chars=100),
             form.get("return", max_chars=100),
         )
         return form, login
@@ -124,8 +133,12 @@ def make_router(reader: ReaderService) -> APIRouter:
         slot = slot_of(request)
         form, login = await form_of(request, slot)
         if login is None:
-            raise NotFound("reader.bad_request", "署名を求める画面がありません。", "Nothing asked for a signature.",
-                           field="challenge")
+            raise NotFound(
+                "reader.bad_request",
+                "署名を求める画面がありません。",
+                "Nothing asked for a signature.",
+                field="challenge",
+            )
         if slot.card_id is None or slot.insertion_id is None:
             raise NotFound("reader.no_card", "カードが挿入されていません。", "No card is inserted.", field="card_id")
         pin = form.get("pin", max_chars=16)
@@ -149,8 +162,6 @@ def make_router(reader: ReaderService) -> APIRouter:
             "insertion_id": slot.insertion_id,
             "csrf_token": login.state,
         }
-        return with_slot(
-            render(request, "reader/answer.html", {"login": login, "answer": answer}), request, slot
-        )
+        return with_slot(render(request, "reader/answer.html", {"login": login, "answer": answer}), request, slot)
 
     return router

@@ -43,9 +43,26 @@ from kojin.registry.store import counters, history, households, outbox, resident
 ENROL_PART = 10000
 
 _RESIDENT_COLUMNS = (
-    "id", "juminhyo_code", "municipality_code", "name", "kana", "sex", "birth_date", "household_id",
-    "relationship", "nationality", "residence_status", "period_of_stay_until", "status", "registered_on",
-    "postal_code", "prefecture", "city", "town", "block", "building",
+    "id",
+    "juminhyo_code",
+    "municipality_code",
+    "name",
+    "kana",
+    "sex",
+    "birth_date",
+    "household_id",
+    "relationship",
+    "nationality",
+    "residence_status",
+    "period_of_stay_until",
+    "status",
+    "registered_on",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "block",
+    "building",
 )
 _HOUSEHOLD_COLUMNS = ("id", "municipality_code", "head_resident_id")
 _HISTORY_COLUMNS = ("id", "resident_id", "kind", "effective_date", "recorded_at", "recorded_by", "details")
@@ -366,8 +383,12 @@ class RegisterService:
         Post's own data. See :meth:`enroll_batches` for many batches.
         """
         return self.enroll_batches(
-            [list(drafts)], municipality_code=municipality_code, clerk=clerk, today=today,
-            validated=validated, numbering_process=numbering_process,
+            [list(drafts)],
+            municipality_code=municipality_code,
+            clerk=clerk,
+            today=today,
+            validated=validated,
+            numbering_process=numbering_process,
         )
 
     def enroll_batches(
@@ -467,7 +488,9 @@ class RegisterService:
         for i, (_details, _rel, h) in enumerate(people):
             heads.setdefault(h, first_resident + i)
         bulk_insert(
-            conn, households, _HOUSEHOLD_COLUMNS,
+            conn,
+            households,
+            _HOUSEHOLD_COLUMNS,
             [(first_household + h, municipality_code, heads[h]) for h in range(len(drafts))],
         )
         # Values go to the driver as built: each date through its column's
@@ -491,12 +514,30 @@ class RegisterService:
                     effective = effective_value(details.birth_date)
                 else:
                     kind, registered, effective = "move_in", today_registered, effective_value(today)
-                resident_rows.append((
-                    rid, code, municipality_code, details.name, details.kana, details.sex.value,
-                    born, first_household + h, relationship, details.nationality,
-                    details.residence_status, stay_value(details.period_of_stay_until), "resident", registered,
-                    a.postal_code, a.prefecture, a.city, a.town, a.block, a.building,
-                ))
+                resident_rows.append(
+                    (
+                        rid,
+                        code,
+                        municipality_code,
+                        details.name,
+                        details.kana,
+                        details.sex.value,
+                        born,
+                        first_household + h,
+                        relationship,
+                        details.nationality,
+                        details.residence_status,
+                        stay_value(details.period_of_stay_until),
+                        "resident",
+                        registered,
+                        a.postal_code,
+                        a.prefecture,
+                        a.city,
+                        a.town,
+                        a.block,
+                        a.building,
+                    )
+                )
                 history_rows.append((hid, rid, kind, effective, recorded, clerk, "{}"))
                 rid += 1
                 hid += 1
@@ -580,8 +621,13 @@ class RegisterService:
                     .values(household_id=new_household, relationship="世帯主")
                 )
             self._record(
-                conn, movers, EventKind.MOVE_WITHIN, effective,
-                lambda m: {"from": m.address.one_line(), "to": checked.one_line()}, clerk, ADDRESS_CHANGED,
+                conn,
+                movers,
+                EventKind.MOVE_WITHIN,
+                effective,
+                lambda m: {"from": m.address.one_line(), "to": checked.one_line()},
+                clerk,
+                ADDRESS_CHANGED,
             )
         self.dispatch_events()
         return [self.get(i) for i in ids]
@@ -640,8 +686,13 @@ class RegisterService:
                 )
             conn.execute(update(residents).where(residents.c.id == resident_id).values(name=name, kana=kana))
             self._record(
-                conn, [resident], EventKind.NAME_CHANGE, effective,
-                lambda r: {"from": r.name, "from_kana": r.kana, "to": name, "to_kana": kana}, clerk, NAME_CHANGED,
+                conn,
+                [resident],
+                EventKind.NAME_CHANGE,
+                effective,
+                lambda r: {"from": r.name, "from_kana": r.kana, "to": name, "to_kana": kana},
+                clerk,
+                NAME_CHANGED,
             )
         self.dispatch_events()
         return self.get(resident_id)
@@ -705,7 +756,10 @@ class RegisterService:
                 .values(residence_status=residence_status, period_of_stay_until=period_of_stay_until)
             )
             self._record(
-                conn, [resident], EventKind.RESIDENCE_STATUS_CHANGE, effective,
+                conn,
+                [resident],
+                EventKind.RESIDENCE_STATUS_CHANGE,
+                effective,
                 lambda r: {
                     "from": r.residence_status or "",
                     "to": residence_status,

@@ -181,49 +181,110 @@ def _countries() -> _Weighted[_Country]:
 # population has no care homes (施設), where many of the very old live.
 _SHAPES: dict[str, tuple[float, ...]] = {
     # 単独世帯: young adults and the old live alone most.
-    "single": (0, 0, 0, .11, .33, .34, .31, .26, .23, .27, .26, .32, .35, .43, .51, .58, .71, .88,
-               1, .69, .43),
+    "single": (
+        0,
+        0,
+        0,
+        0.11,
+        0.33,
+        0.34,
+        0.31,
+        0.26,
+        0.23,
+        0.27,
+        0.26,
+        0.32,
+        0.35,
+        0.43,
+        0.51,
+        0.58,
+        0.71,
+        0.88,
+        1,
+        0.69,
+        0.43,
+    ),
     # 夫婦のみ (age of the husband).
-    "couple": (0, 0, 0, 0, .03, .07, .09, .07, .07, .1, .17, .34, .54, .8, 1, .96, .86, .75, .52,
-               .22, .08),
+    "couple": (
+        0,
+        0,
+        0,
+        0,
+        0.03,
+        0.07,
+        0.09,
+        0.07,
+        0.07,
+        0.1,
+        0.17,
+        0.34,
+        0.54,
+        0.8,
+        1,
+        0.96,
+        0.86,
+        0.75,
+        0.52,
+        0.22,
+        0.08,
+    ),
     # 夫婦と子 (age of the husband); the older ones live with unmarried adult children.
-    "family": (0, 0, 0, 0, .01, .11, .46, .78, .86, 1, .89, .78, .55, .38, .27, .19, .12, .05, 0, 0,
-               0),
+    "family": (0, 0, 0, 0, 0.01, 0.11, 0.46, 0.78, 0.86, 1, 0.89, 0.78, 0.55, 0.38, 0.27, 0.19, 0.12, 0.05, 0, 0, 0),
     # ひとり親と子, the parent of school-age or young adult children.
-    "lone_parent": (0, 0, 0, 0, .07, .23, .53, .78, .86, 1, .87, .69, .46, 0, 0, 0, 0, 0, 0, 0, 0),
+    "lone_parent": (0, 0, 0, 0, 0.07, 0.23, 0.53, 0.78, 0.86, 1, 0.87, 0.69, 0.46, 0, 0, 0, 0, 0, 0, 0, 0),
     # An old parent living with a middle-aged son or daughter.
-    "old_parent": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, .17, .29, .37, .48, .72, 1, .86, .49),
+    "old_parent": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.17, 0.29, 0.37, 0.48, 0.72, 1, 0.86, 0.49),
     # 三世代: the middle generation heads the household.
-    "three_gen": (0, 0, 0, 0, 0, 0, 0, .3, .72, 1, .99, .93, .61, 0, 0, 0, 0, 0, 0, 0, 0),
+    "three_gen": (0, 0, 0, 0, 0, 0, 0, 0.3, 0.72, 1, 0.99, 0.93, 0.61, 0, 0, 0, 0, 0, 0, 0, 0),
     # 三世代 headed by a grandparent.
-    "grandparent": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, .12, .4, .73, 1, .94, .72, .38, .12, 0, 0, 0),
+    "grandparent": (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.12, 0.4, 0.73, 1, 0.94, 0.72, 0.38, 0.12, 0, 0, 0),
     # 夫婦と親.
-    "couple_parent": (0, 0, 0, 0, 0, 0, 0, 0, .13, .45, .74, 1, .91, .42, 0, 0, 0, 0, 0, 0, 0),
+    "couple_parent": (0, 0, 0, 0, 0, 0, 0, 0, 0.13, 0.45, 0.74, 1, 0.91, 0.42, 0, 0, 0, 0, 0, 0, 0),
     # 兄弟姉妹のみ.
-    "siblings": (0, 0, 0, 0, .07, .08, .11, .11, .11, .26, .38, .57, .78, .89, 1, .77, .6, .5, .35,
-                 0, 0),
+    "siblings": (0, 0, 0, 0, 0.07, 0.08, 0.11, 0.11, 0.11, 0.26, 0.38, 0.57, 0.78, 0.89, 1, 0.77, 0.6, 0.5, 0.35, 0, 0),
     # 非親族を含む世帯: flat- and house-sharers.
-    "sharers": (0, 0, 0, 0, .65, 1, .85, .54, .35, .2, .2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "sharers": (0, 0, 0, 0, 0.65, 1, 0.85, 0.54, 0.35, 0.2, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
 }
 
 # 世帯の家族類型: share of households in the 2020 census, and the chance that such a
 # household lives in a block of flats (共同住宅) rather than a house.
 _HOUSEHOLD_KINDS: tuple[tuple[str, float, float], ...] = (
-    ("single", .380, .70),
-    ("couple", .200, .30),
-    ("family", .250, .35),
-    ("lone_parent", .055, .45),
-    ("old_parent", .035, .20),
-    ("three_gen", .030, .05),
-    ("grandparent", .015, .10),
-    ("couple_parent", .015, .10),
-    ("siblings", .010, .30),
-    ("sharers", .010, .80),
+    ("single", 0.380, 0.70),
+    ("couple", 0.200, 0.30),
+    ("family", 0.250, 0.35),
+    ("lone_parent", 0.055, 0.45),
+    ("old_parent", 0.035, 0.20),
+    ("three_gen", 0.030, 0.05),
+    ("grandparent", 0.015, 0.10),
+    ("couple_parent", 0.015, 0.10),
+    ("siblings", 0.010, 0.30),
+    ("sharers", 0.010, 0.80),
 )
 
 # Mother's age at her first child still living at home (出生順位別 母の年齢), 20–40.
-_FIRST_BIRTH = {20: 1, 21: 2, 22: 3, 23: 4, 24: 5, 25: 6, 26: 7, 27: 8, 28: 9, 29: 9, 30: 9,
-                31: 8, 32: 7, 33: 6, 34: 5, 35: 4, 36: 3, 37: 2, 38: 2, 39: 1, 40: 1}
+_FIRST_BIRTH = {
+    20: 1,
+    21: 2,
+    22: 3,
+    23: 4,
+    24: 5,
+    25: 6,
+    26: 7,
+    27: 8,
+    28: 9,
+    29: 9,
+    30: 9,
+    31: 8,
+    32: 7,
+    33: 6,
+    34: 5,
+    35: 4,
+    36: 3,
+    37: 2,
+    38: 2,
+    39: 1,
+    40: 1,
+}
 
 
 def _ages() -> dict[str, _Weighted[tuple[int, Sex]]]:
@@ -327,17 +388,36 @@ _FOREIGN_WIFE = {"US": 0.3, "GB": 0.25, "FR": 0.3}
 _FOREIGN_HOUSEHOLD = 0.0354
 
 # Building names (建物名): a landlord's surname or the town with the usual words.
-_BUILDING_PREFIXES = ("メゾン", "コーポ", "パークハイツ", "ハイツ", "グランドール", "サンハイム",
-                      "ライオンズマンション", "プラウド", "シティハウス", "パレス")
-_BUILDING_SUFFIXES = ("ハイツ", "マンション", "レジデンス", "コート", "荘", "ハイム", "ヒルズ",
-                      "テラス", "パークマンション", "ハウス")
+_BUILDING_PREFIXES = (
+    "メゾン",
+    "コーポ",
+    "パークハイツ",
+    "ハイツ",
+    "グランドール",
+    "サンハイム",
+    "ライオンズマンション",
+    "プラウド",
+    "シティハウス",
+    "パレス",
+)
+_BUILDING_SUFFIXES = (
+    "ハイツ",
+    "マンション",
+    "レジデンス",
+    "コート",
+    "荘",
+    "ハイム",
+    "ヒルズ",
+    "テラス",
+    "パークマンション",
+    "ハウス",
+)
 
 
 class _Generator:
     """One run's state: the random source, today's date and the current address."""
 
-    def __init__(self, tables: _Tables, areas: Sequence[postal.PostalArea], seed: int,
-                 today: date) -> None:
+    def __init__(self, tables: _Tables, areas: Sequence[postal.PostalArea], seed: int, today: date) -> None:
         self.t = tables
         self.male = tables.male
         self.female = tables.female
@@ -351,10 +431,15 @@ class _Generator:
         self.kinds = _Weighted((kind, share) for kind, share, _ in _HOUSEHOLD_KINDS)
         self.in_flat = {kind: flat for kind, _, flat in _HOUSEHOLD_KINDS}
         self.builders: dict[str, Callable[[int, Sex], list[_Member]]] = {
-            "single": self._single, "couple": self._couple, "family": self._family,
-            "lone_parent": self._lone_parent, "old_parent": self._old_parent,
-            "three_gen": self._three_gen, "grandparent": self._grandparent,
-            "couple_parent": self._couple_parent, "siblings": self._siblings,
+            "single": self._single,
+            "couple": self._couple,
+            "family": self._family,
+            "lone_parent": self._lone_parent,
+            "old_parent": self._old_parent,
+            "three_gen": self._three_gen,
+            "grandparent": self._grandparent,
+            "couple_parent": self._couple_parent,
+            "siblings": self._siblings,
             "sharers": self._sharers,
         }
 
@@ -428,8 +513,11 @@ class _Generator:
             name = surname[0] + _SEP + given[0]
         return PersonDetails(name, surname[1] + _SEP + given[1], sex, born, self.addr)
 
-    def children(self, births: list[int], make: Callable[[Sex, int, str], PersonDetails],
-                 ) -> list[_Member]:
+    def children(
+        self,
+        births: list[int],
+        make: Callable[[Sex, int, str], PersonDetails],
+    ) -> list[_Member]:
         out: list[_Member] = []
         previous: PersonDetails | None = None
         for birth in births:
@@ -474,8 +562,7 @@ class _Generator:
         wife_birth = self.born_aged(wife_age)
         wife = self.japanese(surname, Sex.FEMALE, wife_birth)
         # A few couples register the wife as head (世帯主); most register the husband.
-        head = [(wife, "世帯主"), (husband, "夫")] if self.rnd() < 0.04 else [
-            (husband, "世帯主"), (wife, "妻")]
+        head = [(wife, "世帯主"), (husband, "夫")] if self.rnd() < 0.04 else [(husband, "世帯主"), (wife, "妻")]
         return head + self.japanese_children(surname, wife_birth, children)
 
     def _couple(self, age: int, sex: Sex) -> list[_Member]:
@@ -573,8 +660,10 @@ class _Generator:
             other_birth = head_birth - self.days(1 + int(self.rnd() * 8))
             relationship = "兄" if other_sex is Sex.MALE else "姉"
         other_birth = min(other_birth, self.today_ord)
-        return [(self.japanese(surname, head_sex, head_birth), "世帯主"),
-                (self.japanese(surname, other_sex, other_birth), relationship)]
+        return [
+            (self.japanese(surname, head_sex, head_birth), "世帯主"),
+            (self.japanese(surname, other_sex, other_birth), relationship),
+        ]
 
     def _sharers(self, age: int, sex: Sex) -> list[_Member]:
         other_age = max(age + int(self.rnd() * 11) - 5, 18)
@@ -584,16 +673,18 @@ class _Generator:
 
     # -- foreign households -------------------------------------------------------------------
 
-    def alien(self, country: _Country, surname: _Name, sex: Sex, birth: int, status: str,
-              until: date | None, avoid: str = "") -> PersonDetails:
+    def alien(
+        self, country: _Country, surname: _Name, sex: Sex, birth: int, status: str, until: date | None, avoid: str = ""
+    ) -> PersonDetails:
         names = country.male if sex is Sex.MALE else country.female
         for _ in range(8):  # twins get different names, if the short list allows
             given = names.pick(self.rnd)
             name = f"{surname[0]} {given[0]}"
             if name != avoid:
                 break
-        return PersonDetails(name, f"{surname[1]}{_SEP}{given[1]}", sex, date.fromordinal(birth),
-                             self.addr, country.code, status, until)
+        return PersonDetails(
+            name, f"{surname[1]}{_SEP}{given[1]}", sex, date.fromordinal(birth), self.addr, country.code, status, until
+        )
 
     def status_age(self, status: str) -> int:
         lo, hi, mode = _STATUS_AGES[status]
@@ -619,8 +710,14 @@ class _Generator:
         spouse_status = spouse_statuses[int(self.rnd() * len(spouse_statuses))]
         wife_surname = country.surnames.pick(self.rnd) if country.wife_keeps_surname else surname
         wife_birth = self.born_aged(max(age - self.spouse_gap(), 18))
-        wife = self.alien(country, wife_surname, Sex.FEMALE, wife_birth, spouse_status,
-                          until if spouse_status == "家族滞在" else self.stay_until(spouse_status))
+        wife = self.alien(
+            country,
+            wife_surname,
+            Sex.FEMALE,
+            wife_birth,
+            spouse_status,
+            until if spouse_status == "家族滞在" else self.stay_until(spouse_status),
+        )
         child_status = child_statuses[int(self.rnd() * len(child_statuses))]
         child_until = until if child_status == "家族滞在" else self.stay_until(child_status)
 
@@ -640,18 +737,24 @@ class _Generator:
             wife_birth = self.born_aged(foreign_age)
             husband_age = min(foreign_age + self.spouse_gap(5.0), 90)
             head = self.japanese(surname, Sex.MALE, self.born_aged(husband_age))
-            spouse = self.alien(country, country.surnames.pick(self.rnd), Sex.FEMALE, wife_birth,
-                                status, self.stay_until(status))
+            spouse = self.alien(
+                country, country.surnames.pick(self.rnd), Sex.FEMALE, wife_birth, status, self.stay_until(status)
+            )
             members = [(head, "世帯主"), (spouse, "妻")]
         else:
             wife_birth = self.born_aged(max(foreign_age - self.spouse_gap(), 20))
             head = self.japanese(surname, Sex.FEMALE, wife_birth)
-            spouse = self.alien(country, country.surnames.pick(self.rnd), Sex.MALE,
-                                self.born_aged(foreign_age), status, self.stay_until(status))
+            spouse = self.alien(
+                country,
+                country.surnames.pick(self.rnd),
+                Sex.MALE,
+                self.born_aged(foreign_age),
+                status,
+                self.stay_until(status),
+            )
             members = [(head, "世帯主"), (spouse, "夫")]
         r = self.rnd()
-        return members + self.japanese_children(surname, wife_birth, 0 if r < 0.4 else 1 if r < 0.75
-                                                else 2)
+        return members + self.japanese_children(surname, wife_birth, 0 if r < 0.4 else 1 if r < 0.75 else 2)
 
     # -- addresses ----------------------------------------------------------------------------
 
@@ -679,12 +782,15 @@ class _Generator:
                 name = f"第{2 + int(rnd() * 3)}{name}"
             floor = 1 + int(rnd() ** 2.5 * 12)  # mostly low-rise; a few tower flats
             building = f"{name} {floor}{1 + int(rnd() * 8):02d}号室"
-        self.addr = Address(area.postal_code, area.prefecture, area.city, area.town, block,
-                            building)
+        self.addr = Address(area.postal_code, area.prefecture, area.city, area.town, block, building)
 
 
 def generate_households(
-    municipality_code: str, residents: int, *, seed: int, today: date,
+    municipality_code: str,
+    residents: int,
+    *,
+    seed: int,
+    today: date,
 ) -> Iterator[HouseholdDraft]:
     """Yield synthetic households (世帯) of a municipality until ``residents`` people exist.
 

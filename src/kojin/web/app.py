@@ -80,8 +80,9 @@ def create_app(kojin: Kojin) -> FastAPI:
         if not target.startswith("/") or target.startswith("//") or "\\" in target:
             target = "/"
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(LANG_COOKIE, "en" if to == "en" else "ja", samesite="lax", httponly=True,
-                            max_age=365 * 86400)
+        response.set_cookie(
+            LANG_COOKIE, "en" if to == "en" else "ja", samesite="lax", httponly=True, max_age=365 * 86400
+        )
         return response
 
     @app.get("/healthz", tags=["ops"])

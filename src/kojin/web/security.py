@@ -110,15 +110,18 @@ class FormFields:
     def get(self, name: str, *, max_chars: int = MAX_FIELD_CHARS, required: bool = False) -> str:
         values = self._form.getlist(name)
         if len(values) > 1:
-            raise InvalidInput("form.repeated", f"{name} が複数あります。", f"{name} was sent more than once.",
-                               field=name)
+            raise InvalidInput(
+                "form.repeated", f"{name} が複数あります。", f"{name} was sent more than once.", field=name
+            )
         value = values[0] if values else ""
         if not isinstance(value, str):
             raise InvalidInput("form.file", "ファイルは受け付けません。", "Files are not accepted here.", field=name)
         if len(value) > max_chars:
             raise InvalidInput(
-                "form.too_long", f"入力が長すぎます（{max_chars}文字まで）。",
-                f"The input is too long ({max_chars} characters at most).", field=name,
+                "form.too_long",
+                f"入力が長すぎます（{max_chars}文字まで）。",
+                f"The input is too long ({max_chars} characters at most).",
+                field=name,
             )
         if _CONTROL.search(value):
             raise InvalidInput(
@@ -201,7 +204,8 @@ class BodyLimit:
             exc = PayloadTooLarge()
             htmx = request.headers.get("hx-request") == "true"
             response = render(
-                request, "partials/error.html" if htmx else "error.html",
+                request,
+                "partials/error.html" if htmx else "error.html",
                 {"status": exc.status, "code": exc.code, "message": exc.message, "field": None},
                 status_code=exc.status,
             )

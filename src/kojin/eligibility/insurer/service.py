@@ -154,20 +154,46 @@ class InsurerService:
                     branch = f"{branches[d.insured_index]:02d}"
                     insured_local, insured_name = local_ids[d.insured_index], drafts[d.insured_index].name
                 numbers.append((number, branch))
-                rows.append((
-                    local_id, codes[i], "" if elderly_system else d.symbol, number, branch,
-                    d.family, insured_local, insured_name, d.name, d.kana, d.sex, d.birth_date,
-                    d.address, d.postal_code, d.qualified_on, None, None, d.ratio,
-                    json.dumps(d.elderly.as_json()) if d.elderly else None, now,
-                ))
+                rows.append(
+                    (
+                        local_id,
+                        codes[i],
+                        "" if elderly_system else d.symbol,
+                        number,
+                        branch,
+                        d.family,
+                        insured_local,
+                        insured_name,
+                        d.name,
+                        d.kana,
+                        d.sex,
+                        d.birth_date,
+                        d.address,
+                        d.postal_code,
+                        d.qualified_on,
+                        None,
+                        None,
+                        d.ratio,
+                        json.dumps(d.elderly.as_json()) if d.elderly else None,
+                        now,
+                    )
+                )
                 if not d.card_registered:
-                    cert_rows.append((
-                        self._certificate_id(), local_id, today, certificate_validity(self.insurer.kind, today),
-                        "no_card", True, now,
-                    ))
+                    cert_rows.append(
+                        (
+                            self._certificate_id(),
+                            local_id,
+                            today,
+                            certificate_validity(self.insurer.kind, today),
+                            "no_card",
+                            True,
+                            now,
+                        )
+                    )
             bulk_insert(conn, members, _MEMBER_COLUMNS, rows)
             bulk_insert(
-                conn, certificates,
+                conn,
+                certificates,
                 ("certificate_id", "local_id", "issued_on", "valid_until", "reason", "active", "created_at"),
                 cert_rows,
             )
@@ -206,15 +232,18 @@ class InsurerService:
         with self.engine.connect() as conn:
             found = conn.execute(select(members.c.local_id).where(members.c.member_code == member_code)).scalar()
         if found is None:
-            raise NotFound("insurer.unknown_member", "この被保険者はいません。", "No such member.",
-                           field="member_code")
+            raise NotFound("insurer.unknown_member", "この被保険者はいません。", "No such member.", field="member_code")
         return str(found)
 
     def find_by_card(self, symbol: str, number: str, branch: str) -> str | None:
         with self.engine.connect() as conn:
-            found = conn.execute(select(members.c.local_id).where(
-                members.c.symbol == symbol, members.c.number == number, members.c.branch == branch,
-            )).scalar()
+            found = conn.execute(
+                select(members.c.local_id).where(
+                    members.c.symbol == symbol,
+                    members.c.number == number,
+                    members.c.branch == branch,
+                )
+            ).scalar()
         return None if found is None else str(found)
 
     def count(self) -> int:
@@ -224,7 +253,8 @@ class InsurerService:
     def current_certificate(self, local_id: str) -> Certificate | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(certificates).where(certificates.c.local_id == local_id, certificates.c.active.is_(True))
+                select(certificates)
+                .where(certificates.c.local_id == local_id, certificates.c.active.is_(True))
                 .order_by(certificates.c.issued_on.desc(), certificates.c.created_at.desc())
             ).first()
         if row is None:
@@ -239,15 +269,28 @@ class InsurerService:
         birth, qualified = _day(m["birth_date"]), _day(m["qualified_on"])
         assert birth is not None and qualified is not None
         return Qualification(
-            insurer_id=self.insurer.insurer_id, member_code=m["member_code"],
-            insurer_number=self.insurer.insurer_number, symbol=m["symbol"], number=m["number"],
-            branch=m["branch"], family=bool(m["family"]), insured_name=m["insured_name"], name=m["name"],
-            kana=m["kana"], sex=m["sex"], birth_date=birth, address=m["address"], postal_code=m["postal_code"],
-            qualified_on=qualified, ratio=int(m["ratio"]),
+            insurer_id=self.insurer.insurer_id,
+            member_code=m["member_code"],
+            insurer_number=self.insurer.insurer_number,
+            symbol=m["symbol"],
+            number=m["number"],
+            branch=m["branch"],
+            family=bool(m["family"]),
+            insured_name=m["insured_name"],
+            name=m["name"],
+            kana=m["kana"],
+            sex=m["sex"],
+            birth_date=birth,
+            address=m["address"],
+            postal_code=m["postal_code"],
+            qualified_on=qualified,
+            ratio=int(m["ratio"]),
             card_class=CardClass.LATE_ELDERLY if elderly_system else CardClass.INSURED,
-            lost_on=_day(m["lost_on"]), loss_reason=LossReason(m["loss_reason"]) if m["loss_reason"] else None,
+            lost_on=_day(m["lost_on"]),
+            loss_reason=LossReason(m["loss_reason"]) if m["loss_reason"] else None,
             elderly=ElderlyInfo.from_json(json.loads(m["elderly"])) if m["elderly"] else None,
-            certificate_from=cert.issued_on if cert else None, certificate_until=cert.valid_until if cert else None,
+            certificate_from=cert.issued_on if cert else None,
+            certificate_until=cert.valid_until if cert else None,
         )
 
     def publish(self, local_ids: Sequence[str] | None = None, *, fresh: bool = False) -> int:
@@ -270,17 +313,28 @@ class InsurerService:
         m = self.member(local_id)
         lost = _day(m["lost_on"])
         if lost is not None and lost <= today:
-            raise Conflict("insurer.qualification_lost", "資格を喪失した方には交付できません。",
-                           "The member has lost the qualification.", field="local_id")
+            raise Conflict(
+                "insurer.qualification_lost",
+                "資格を喪失した方には交付できません。",
+                "The member has lost the qualification.",
+                field="local_id",
+            )
         cert = Certificate(
             self._certificate_id(), local_id, today, certificate_validity(self.insurer.kind, today, lost), reason
         )
         with self.engine.begin() as conn:
             conn.execute(update(certificates).where(certificates.c.local_id == local_id).values(active=False))
-            conn.execute(insert(certificates).values(
-                certificate_id=cert.certificate_id, local_id=local_id, issued_on=cert.issued_on,
-                valid_until=cert.valid_until, reason=reason, active=True, created_at=datetime.now(UTC),
-            ))
+            conn.execute(
+                insert(certificates).values(
+                    certificate_id=cert.certificate_id,
+                    local_id=local_id,
+                    issued_on=cert.issued_on,
+                    valid_until=cert.valid_until,
+                    reason=reason,
+                    active=True,
+                    created_at=datetime.now(UTC),
+                )
+            )
         self.publish([local_id])
         return cert
 
@@ -288,14 +342,33 @@ class InsurerService:
         m = self.member(local_id)
         cert = self.current_certificate(local_id)
         if cert is None:
-            raise NotFound("insurer.no_certificate", "資格確認書は交付されていません。",
-                           "No eligibility certificate has been issued.", field="local_id")
+            raise NotFound(
+                "insurer.no_certificate",
+                "資格確認書は交付されていません。",
+                "No eligibility certificate has been issued.",
+                field="local_id",
+            )
         birth, qualified = _day(m["birth_date"]), _day(m["qualified_on"])
         assert birth is not None and qualified is not None
         return CertificateView(
-            cert.certificate_id, self.insurer.insurer_number, self.insurer.name, m["symbol"], m["number"],
-            m["branch"], bool(m["family"]), m["insured_name"], m["name"], m["kana"], m["sex"], birth, m["address"],
-            qualified, int(m["ratio"]), cert.issued_on, cert.valid_until, cert.reason,
+            cert.certificate_id,
+            self.insurer.insurer_number,
+            self.insurer.name,
+            m["symbol"],
+            m["number"],
+            m["branch"],
+            bool(m["family"]),
+            m["insured_name"],
+            m["name"],
+            m["kana"],
+            m["sex"],
+            birth,
+            m["address"],
+            qualified,
+            int(m["ratio"]),
+            cert.issued_on,
+            cert.valid_until,
+            cert.reason,
         )
 
     def certificate_pdf(self, local_id: str) -> bytes:
@@ -306,12 +379,23 @@ class InsurerService:
         """資格喪失: the copy says so from ``lost_on``; any 資格確認書 ends the day before."""
         self.member(local_id)
         with self.engine.begin() as conn:
-            conn.execute(update(members).where(members.c.local_id == local_id).values(
-                lost_on=lost_on, loss_reason=reason.value, updated_at=datetime.now(UTC),
-            ))
-            conn.execute(update(certificates).where(
-                certificates.c.local_id == local_id, certificates.c.valid_until >= lost_on,
-            ).values(valid_until=lost_on - timedelta(days=1)))
+            conn.execute(
+                update(members)
+                .where(members.c.local_id == local_id)
+                .values(
+                    lost_on=lost_on,
+                    loss_reason=reason.value,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            conn.execute(
+                update(certificates)
+                .where(
+                    certificates.c.local_id == local_id,
+                    certificates.c.valid_until >= lost_on,
+                )
+                .values(valid_until=lost_on - timedelta(days=1))
+            )
         self.publish([local_id])
 
     def cancel_registration(self, local_id: str) -> None:

@@ -26,8 +26,17 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-_TABLES = ("match_secrets", "resident_keys", "history_keys", "stale_residents", "index_state", "batches", "cases",
-           "decisions", "links")
+_TABLES = (
+    "match_secrets",
+    "resident_keys",
+    "history_keys",
+    "stale_residents",
+    "index_state",
+    "batches",
+    "cases",
+    "decisions",
+    "links",
+)
 
 
 def upgrade() -> None:
