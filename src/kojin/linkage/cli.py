@@ -146,7 +146,8 @@ def index(
         console.print(
             pick(
                 f"住民 {stats.residents} 人（追加 {stats.added}、更新 {stats.refreshed}）{stats.seconds:.1f} 秒",
-                f"{stats.residents} residents ({stats.added} added, {stats.refreshed} refreshed) in {stats.seconds:.1f} s",
+                f"{stats.residents} residents ({stats.added} added, {stats.refreshed} refreshed)"
+                f" in {stats.seconds:.1f} s",
             )
         )
 
