@@ -41,8 +41,8 @@ from kojin.app import build
 from kojin.card.reader import CardReader
 from kojin.card.transport import InProcessTransport
 from kojin.core.config import Settings
+from kojin.demo.insurance import ensure_insurers
 from kojin.eligibility.insurer.service import MemberDraft
-from kojin.eligibility.seed import ensure_insurers
 from kojin.registry.domain import Address, PersonDetails, Sex
 
 TODAY = date(2026, 11, 24)
@@ -193,7 +193,7 @@ def main() -> None:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "kojin.web.factory:app",
+                "kojin.entrypoints.http.factory:app",
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from kojin.app import build
 from kojin.core.config import Settings
+from kojin.demo.population import generate_households
 from kojin.numbering.process import NumberingProcess
 from kojin.registry.service import HouseholdDraft
-from kojin.registry.synthetic import generate_households
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ from kojin.agency.domain import Ask, CopyEntry
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
 from kojin.core.crypto import SigningKey, verify_ed25519
-from kojin.hub.demo import ensure_demo_agencies
+from kojin.demo.agencies import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
 
 T = TypeVar("T")
@@ -492,7 +492,7 @@ def bench_http(
             sys.executable,
             "-m",
             "uvicorn",
-            "kojin.hub.web:app",
+            "kojin.entrypoints.http.hub:app",
             "--factory",
             "--host",
             "127.0.0.1",

@@ -48,13 +48,13 @@ from kanjize import number2kanji
 
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
+from kojin.demo.population import generate_households
 from kojin.linkage.matcher import Decision, MemberRecord, ResidentEntry
 from kojin.linkage.normalise import kana_strict
 from kojin.linkage.scoring import FIELDS, LEVELS, estimate_em
 from kojin.registry import postal
 from kojin.registry.domain import Address, PersonDetails, Resident, Sex, Status
 from kojin.registry.service import HouseholdDraft
-from kojin.registry.synthetic import generate_households
 
 TODAY = date(2026, 11, 24)
 WARDS = [f"131{n:02d}" for n in range(1, 24)]

@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
@@ -21,6 +22,9 @@ from kojin.app import Kojin, build
 from kojin.core.config import Settings
 from kojin.core.db import PARTIES
 from kojin.core.i18n import reset_language
+
+if TYPE_CHECKING:
+    from tests.clinic.world import World
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
 
@@ -196,6 +200,42 @@ def kojin(settings: Settings, database: str, sqlite_template: Path) -> Iterator[
         yield system
     finally:
         system.close()
+
+
+# -- the clinic world: insurers, members, clinics and card holders ---------------------
+# Built once per test session on SQLite and copied per test; on PostgreSQL each test
+# builds it afresh in the emptied schemas. The clinic, eligibility and insurance CLI
+# tests share it.
+
+
+@pytest.fixture(scope="session")
+def world_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    from tests.clinic.world import build_world
+
+    data = tmp_path_factory.mktemp("clinic-world") / "data"
+    shutil.copytree(sqlite_template, data)
+    kojin = build(Settings(data_dir=data), migrate=False)
+    try:
+        spec = build_world(kojin).spec()
+    finally:
+        kojin.close()
+    return data, spec
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, settings: Settings, database: str) -> Iterator[World]:
+    from tests.clinic.world import World, build_world
+
+    if database == "sqlite":
+        data, spec = request.getfixturevalue("world_template")
+        shutil.copytree(data, settings.data_dir)
+        kojin = build(settings, migrate=False)
+        try:
+            yield World.from_spec(kojin, spec)
+        finally:
+            kojin.close()
+        return
+    yield build_world(request.getfixturevalue("kojin"))
 
 
 @pytest.fixture(autouse=True)

@@ -15,11 +15,11 @@ from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
 from kojin.app import Kojin, build
-from kojin.cli import app
 from kojin.core.config import Settings
 from kojin.core.db import PARTIES
+from kojin.entrypoints.cli import app
+from kojin.entrypoints.http.app import create_app
 from kojin.numbering.store import numbers
-from kojin.web.app import create_app
 
 TODAY = date(2026, 11, 24)
 
@@ -71,7 +71,7 @@ def test_seeding_leaves_numbers_only_in_the_numbering_store(
 def test_no_number_in_any_other_store_or_api_answer(kojin: Kojin, caplog: pytest.LogCaptureFixture) -> None:
     from fastapi.testclient import TestClient
 
-    from kojin.registry.synthetic import generate_households
+    from kojin.demo.population import generate_households
 
     caplog.set_level(logging.DEBUG)
     drafts = list(generate_households("13105", 300, seed=3, today=TODAY))

@@ -15,12 +15,12 @@ from kojin.agency.service import AgencyDirectory
 from kojin.audit.service import ExchangeLog
 from kojin.auth.service import CardAuthService
 from kojin.card.issuance import CardOffice
+from kojin.clinic.service import ClinicService  # clinics (issue 6)
 from kojin.core.config import Settings
 from kojin.core.db import Database, register_party
 from kojin.core.events import EventBus
 from kojin.corporate.service import CorporateRegister
 from kojin.ehr.service import EhrService  # clinics (issue 6)
-from kojin.eligibility.clinic import ClinicService  # clinics (issue 6)
 from kojin.eligibility.insurer.service import InsurerDirectory  # clinics (issue 6)
 from kojin.eligibility.links import JlisHubLinks  # clinics (issue 6)
 from kojin.eligibility.service import EligibilityService  # clinics (issue 6)

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from kojin.app import Kojin
 from kojin.auth.service import sign_challenge_with_card
 from kojin.card.transport import InProcessTransport
+from kojin.entrypoints.http.app import create_app
 from kojin.pki.linkage import RelyingPartyKind
 from kojin.registry.domain import Address, PersonDetails, Sex
-from kojin.web.app import create_app
 
 TODAY = date(2026, 11, 24)
 

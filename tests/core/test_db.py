@@ -11,8 +11,8 @@ import pytest
 
 from kojin.app import Kojin
 from kojin.core.db import bulk_checkpoints
+from kojin.demo.population import generate_households
 from kojin.registry.service import HouseholdDraft
-from kojin.registry.synthetic import generate_households
 
 
 @pytest.mark.sqlite_only

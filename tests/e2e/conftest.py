@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from kojin.app import Kojin
-from kojin.web.app import create_app
+from kojin.entrypoints.http.app import create_app
 
 CHROMIUM = os.environ.get("KOJIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

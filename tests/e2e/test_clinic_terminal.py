@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.clinic.world import PIN, World
 from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
-from tests.eligibility.conftest import world, world_template
-from tests.eligibility.world import PIN, World
 
 pytestmark = pytest.mark.browser
-__all__ = ["world", "world_template"]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
-from kojin.hub.demo import DEMO_AGENCIES
+from kojin.demo.agencies import DEMO_AGENCIES
 from kojin.registry.domain import Sex
 from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
 from tests.portal.helpers import card, resident

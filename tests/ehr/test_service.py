@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kojin.core.errors import KojinError
+from tests.clinic.world import World
 from tests.ehr import samples
-from tests.eligibility.world import World
 
 
 def code_of(call: object, *args: object, **kwargs: object) -> str:

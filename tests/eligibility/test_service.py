@@ -17,7 +17,7 @@ from kojin.core.errors import KojinError
 from kojin.eligibility.domain import InsurerKind, LossReason, certificate_validity
 from kojin.hub.domain import subject_commitment
 from kojin.registry.domain import Address, PersonDetails, Sex
-from tests.eligibility.world import PIN, TODAY, World
+from tests.clinic.world import PIN, TODAY, World
 
 
 def code_of(call: object, *args: object, **kwargs: object) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
-from kojin.hub.demo import ensure_demo_agencies
+from kojin.demo.agencies import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
 
 CHILD_ALLOWANCE = "児童手当の支給に関する事務"

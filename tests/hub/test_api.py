@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from kojin.agency.client import HttpHub
 from kojin.app import Kojin
 from kojin.core.errors import KojinError
+from kojin.entrypoints.http.app import create_app
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
-from kojin.web.app import create_app
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
 
 
@@ -134,7 +134,7 @@ def test_openapi_documents_the_hub_and_agency_routes(client: TestClient) -> None
 
 
 def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: list[Person]) -> None:
-    from kojin.hub.web import MAX_BODY, create_hub_app
+    from kojin.entrypoints.http.hub import MAX_BODY, create_hub_app
 
     hub_app = create_hub_app(kojin)
     try:

@@ -17,10 +17,10 @@ from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, Role
 from kojin.app import Kojin
 from kojin.core.crypto import b64
 from kojin.core.errors import KojinError
+from kojin.entrypoints.http.app import create_app
 from kojin.hub.api import MAX_BATCH_BODY
 from kojin.hub.domain import BATCH_MAX, ExchangeRequest, Outcome, batch_signing_input, channel_mac
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
-from kojin.web.app import create_app
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
 
 WELFARE = "生活保護の決定及び実施に関する事務"

@@ -8,7 +8,7 @@ import pytest
 
 from kojin.app import Kojin
 from kojin.core.errors import KojinError
-from kojin.hub.demo import ensure_demo_agencies
+from kojin.demo.agencies import ensure_demo_agencies
 from kojin.hub.domain import subject_commitment
 from kojin.numbering.domain import make_juminhyo_code
 

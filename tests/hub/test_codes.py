@@ -10,10 +10,10 @@ from sqlalchemy import MetaData, select
 
 from kojin.app import Kojin
 from kojin.core.errors import KojinError
+from kojin.entrypoints.http.app import create_app
 from kojin.hub.domain import channel_mac
 from kojin.hub.service import jlis_code_message
 from kojin.numbering.domain import make_juminhyo_code
-from kojin.web.app import create_app
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, Person, person
 
 

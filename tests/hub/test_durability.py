@@ -1,6 +1,6 @@
 """No acknowledged exchange is lost: SIGKILL the hub's server mid-load, restart, check.
 
-The hub runs as ``uvicorn kojin.web.factory:app`` in a child process on SQLite
+The hub runs as ``uvicorn kojin.entrypoints.http.factory:app`` in a child process on SQLite
 stores in a temporary directory. Agencies in this process drive exchanges
 over HTTP from several threads and note every acknowledged one; the server is
 killed with SIGKILL while they are in flight, restarted, and must show every
@@ -55,7 +55,7 @@ class Server:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "kojin.web.factory:app",
+                "kojin.entrypoints.http.factory:app",
                 "--factory",
                 "--host",
                 "127.0.0.1",

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from kojin.app import Kojin
+from kojin.demo.population import generate_households
 from kojin.hub.domain import AgencyKind
 from kojin.registry.domain import Address, EventKind, PersonDetails, Resident, Sex
-from kojin.registry.synthetic import generate_households
 
 BUNKYO = "13105"
 TODAY = date(2026, 1, 15)

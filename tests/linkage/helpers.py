@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from kojin.demo.population import generate_households
 from kojin.linkage.matcher import MatchIndex, MemberRecord, NameForm, ResidentEntry
 from kojin.linkage.normalise import register_address
 from kojin.registry.domain import Sex
-from kojin.registry.synthetic import generate_households
 
 TODAY = date(2026, 1, 15)
 BUNKYO = "13105"

@@ -13,12 +13,12 @@ from datetime import date
 import jaconv
 
 from kojin.app import Kojin
+from kojin.demo.population import generate_households
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.normalise import kana_strict
 from kojin.registry import postal
 from kojin.registry.domain import Address, PersonDetails, Resident, Status
 from kojin.registry.service import HouseholdDraft
-from kojin.registry.synthetic import generate_households
 
 TODAY = date(2026, 1, 15)
 WARDS = ("13105", "13104")

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kojin.app import Kojin
+from kojin.entrypoints.http.app import create_app
 from kojin.linkage.matcher import MemberRecord
 from kojin.registry.domain import Sex
-from kojin.web.app import create_app
 from tests.linkage.conftest import Town
 
 

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from kojin.app import Kojin
 from kojin.card.issuance import IssuedCard
+from kojin.entrypoints.http.app import create_app
 from kojin.registry.domain import Resident, Sex
-from kojin.web.app import create_app
 from tests.portal.helpers import Browser, card, resident
 
 

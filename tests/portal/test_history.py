@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
-from kojin.audit.cli import audit_app
 from kojin.audit.verify import verify_bundle
 from kojin.core.errors import KojinError
-from kojin.hub.demo import DEMO_AGENCIES
+from kojin.demo.agencies import DEMO_AGENCIES
+from kojin.entrypoints.cli.audit import audit_app
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser
 

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kojin.app import Kojin
-from kojin.cli import app as cli
 from kojin.core.config import Settings
 from kojin.core.errors import KojinError
-from kojin.hub.demo import DEMO_AGENCIES
+from kojin.demo.agencies import DEMO_AGENCIES
+from kojin.entrypoints.cli import app as cli
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, forms
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kojin.app import Kojin
+from kojin.entrypoints.http.app import create_app
 from kojin.reader.service import ReaderService
-from kojin.web.app import create_app
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, form, forms
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +33,26 @@ from kojin.ehr.domain import (
     without,
 )
 from kojin.ehr.store import consents, documents, items, views
-from kojin.eligibility.domain import Clinic, Membership
+
+
+class Clinic(Protocol):
+    """What the record service reads of a clinic: declared here so that it need not know the eligibility service."""
+
+    @property
+    def clinic_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class Membership(Protocol):
+    """What the record service reads of an insurance membership: records are kept under the insurer's own codes."""
+
+    @property
+    def insurer_id(self) -> str: ...
+
+    @property
+    def member_code(self) -> str: ...
 
 
 def _utc(value: datetime | str) -> datetime:

@@ -93,7 +93,7 @@ class Insurer:
     kind: InsurerKind
 
 
-# The demo insurers: one of each kind, all at agencies of kojin.hub.demo.
+# The demo insurers: one of each kind, all at agencies of kojin.demo.agencies.
 DEMO_INSURERS: tuple[Insurer, ...] = (
     Insurer("kenpo_kojin", make_insurer_number("0613412"), "小石川健康保険組合", InsurerKind.SOCIETY),
     Insurer("kyokai", make_insurer_number("0113001"), "全国健康保険協会東京支部", InsurerKind.KYOKAI),

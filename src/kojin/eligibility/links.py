@@ -14,7 +14,7 @@ from kojin.numbering.service import NumberingService
 
 
 class JlisHubLinks:
-    """:class:`~kojin.eligibility.service.PersonDirectory` and :class:`~kojin.eligibility.clinic.ViewLog`."""
+    """:class:`~kojin.eligibility.service.PersonDirectory` and :class:`~kojin.clinic.service.ViewLog`."""
 
     def __init__(self, numbering: NumberingService, hub: HubService) -> None:
         self._numbering = numbering

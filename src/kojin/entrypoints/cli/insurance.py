@@ -1,0 +1,107 @@
+"""``kojin insurance …``: insurers' and clinics' counter work from a terminal.
+
+Members are named by the insurer's own local id (shown by ``members``), never
+by a number.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kojin.app import Kojin
+from kojin.core.i18n import pick
+from kojin.entrypoints.cli.system import with_system
+
+T = TypeVar("T")
+console = Console()
+
+insurance_app = typer.Typer(
+    help="医療保険・オンライン資格確認 — insurers' members, 資格確認書, clinics.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _run(action: Callable[[Kojin], T]) -> T:
+    return with_system(action)
+
+
+@insurance_app.command("members")
+def members(
+    insurer: Annotated[str, typer.Option(help="Insurer id: kenpo_kojin, kyokai, 13105, tokyo_kouki.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """List an insurer's members (local id, symbol, number, branch, name)."""
+
+    def body(kojin: Kojin) -> None:
+        service = kojin.insurers.get(insurer)
+        table = Table(title=service.insurer.name)
+        for column in ("local_id", "symbol", "number", "branch", "name", "lost_on"):
+            table.add_column(column)
+        for m in service.members(limit=limit):
+            table.add_row(m["local_id"], m["symbol"], m["number"], m["branch"], m["name"], str(m["lost_on"] or ""))
+        console.print(table)
+
+    _run(body)
+
+
+@insurance_app.command("cancel-registration")
+def cancel_registration(
+    insurer: Annotated[str, typer.Option(help="Insurer id.")],
+    local_id: Annotated[str, typer.Option(help="The member's local id at the insurer.")],
+) -> None:
+    """解除 at the insurer's counter: the card stops working as the insurance card; a 資格確認書 is issued."""
+
+    def body(kojin: Kojin) -> None:
+        service = kojin.insurers.get(insurer)
+        service.cancel_registration(local_id)
+        cert = service.current_certificate(local_id)
+        console.print(
+            pick(
+                f"利用登録を解除しました。資格確認書 {cert.certificate_id if cert else '—'}（有効期限 "
+                f"{cert.valid_until if cert else '—'}）",
+                f"registration cancelled; certificate {cert.certificate_id if cert else '—'} valid until "
+                f"{cert.valid_until if cert else '—'}",
+            )
+        )
+
+    _run(body)
+
+
+@insurance_app.command("certificate")
+def certificate(
+    insurer: Annotated[str, typer.Option(help="Insurer id.")],
+    local_id: Annotated[str, typer.Option(help="The member's local id at the insurer.")],
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+) -> None:
+    """Write the member's 資格確認書 as a PDF."""
+
+    def body(kojin: Kojin) -> None:
+        out.write_bytes(kojin.insurers.get(insurer).certificate_pdf(local_id))
+        console.print(str(out))
+
+    _run(body)
+
+
+@insurance_app.command("add-clinic")
+def add_clinic(
+    clinic_id: Annotated[str, typer.Option(help="医療機関コード, 10 digits.")],
+    name: Annotated[str, typer.Option(help="The clinic's name.")],
+    kind: Annotated[str, typer.Option(help="clinic, hospital or pharmacy.")] = "clinic",
+) -> None:
+    """Register a clinic with the eligibility service; its terminal key is printed once."""
+
+    def body(kojin: Kojin) -> None:
+        key = kojin.eligibility.register_clinic(clinic_id, name, kind)
+        sys.stdout.write(json.dumps({"clinic_id": clinic_id, "key": key}, ensure_ascii=False) + "\n")
+
+    _run(body)

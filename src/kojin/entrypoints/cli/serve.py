@@ -1,0 +1,123 @@
+"""``kojin init``, ``kojin seed`` and ``kojin up``: make the stores, fill a demo municipality, serve every party."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kojin.app import Kojin
+from kojin.core.errors import InvalidInput
+from kojin.core.i18n import pick
+from kojin.entrypoints.cli.console import progress, run_command
+from kojin.entrypoints.cli.system import console, open_system
+
+
+def init() -> None:
+    """Create or migrate every party's store and the numbering key."""
+
+    def body() -> None:
+        with open_system() as kojin:
+            target = kojin.settings.database_url or str(kojin.settings.data_dir)
+            console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
+
+    run_command(body)
+
+
+def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
+    from kojin.demo.municipality import seed_municipality
+
+    with progress() as bar:
+        task = bar.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
+        return seed_municipality(
+            kojin, residents, municipality, seed, on_progress=lambda total: bar.update(task, completed=total)
+        )
+
+
+def seed(
+    residents: Annotated[int, typer.Option(min=1, max=50_000_000, help="How many residents to create.")] = 3000,
+    municipality: Annotated[str, typer.Option(help="JIS X 0402 municipality code (5 digits).")] = "13105",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same people.")] = 1,
+) -> None:
+    """Build a realistic, reproducible synthetic municipality."""
+
+    def body() -> None:
+        with open_system() as kojin:
+            enrolled = _seed(kojin, residents, municipality, seed)
+            console.print(pick(f"{enrolled} 人を登録しました。", f"enrolled {enrolled} residents."))
+
+    run_command(body)
+
+
+def _demo_cards(kojin: Kojin) -> dict[str, str]:
+    from kojin.demo.cards import demo_cards
+
+    with progress() as bar:
+        task = bar.add_task(pick("カードを交付中", "issuing cards"), total=None)
+        return demo_cards(
+            kojin,
+            on_start=lambda total: bar.update(task, total=total),
+            on_card=lambda: bar.update(task, advance=1),
+        )
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    residents: Annotated[int, typer.Option(help="Demo residents to create when the register is empty.")] = 3000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="uvicorn worker processes: 1, because the hub and its exchange log have one writer.",
+        ),
+    ] = 1,
+) -> None:
+    """Initialise, seed a demo municipality when empty, and serve every party."""
+    import uvicorn
+
+    def prepare() -> None:
+        if workers > 1:
+            # Each worker would hold its own hub: request ids in flight are
+            # reserved in one process's memory, and the log's tree is one
+            # writer's; two hubs could both answer one request id, and their
+            # log appends would clash. See docs/operations.md.
+            raise InvalidInput(
+                "serve.one_worker",
+                "kojin up は1プロセスで動かします（情報提供ネットワークシステムと交換ログの書き手は一つです）。",
+                "kojin up serves one process: the hub and its exchange log have a single writer.",
+                field="workers",
+            )
+        from kojin.demo.agencies import ensure_demo_agencies
+        from kojin.demo.insurance import demo_clinics, register_card_holders
+
+        with open_system() as kojin:
+            if kojin.register.count() == 0:
+                _seed(kojin, residents, kojin.settings.municipality_code, 1)
+            demo = _demo_cards(kojin)
+            ensure_demo_agencies(kojin)
+            # Card holders' 初回登録 and the demo clinics' terminal keys.
+            register_card_holders(kojin)
+            clinic = demo_clinics(kojin)[0]
+            base = f"http://{host}:{port}"
+            console.print(pick("kojin を起動します:", "kojin is starting:"))
+            console.print(f"  {pick('入口', 'landing page')}: {base}/")
+            console.print(f"  {pick('API 文書', 'API docs')}:    {base}/docs")
+            card, name, pin, password = demo["card_id"], demo["name"], demo["pin"], demo["password"]
+            console.print(
+                pick(
+                    f"  デモ用カード: {card}（{name}）暗証番号 {pin}・署名用 {password}",
+                    f"  demo card: {card} ({name}) PIN {pin}, signature password {password}",
+                )
+            )
+            console.print(
+                pick(
+                    f"  受付端末: {base}/clinic/ 医療機関コード {clinic['clinic_id']}・端末キー {clinic['key']}",
+                    f"  clinic terminal: {base}/clinic/ code {clinic['clinic_id']}, key {clinic['key']}",
+                )
+            )
+
+    run_command(prepare)
+    uvicorn.run(
+        "kojin.entrypoints.http.factory:app", host=host, port=port, workers=workers, factory=True, log_level="info"
+    )

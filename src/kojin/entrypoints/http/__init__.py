@@ -1,0 +1,1 @@
+"""The ASGI applications uvicorn serves: every party in one app, or the hub on its own."""

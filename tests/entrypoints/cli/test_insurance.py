@@ -1,0 +1,42 @@
+"""``kojin insurance …`` at an insurer's counter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kojin.entrypoints.cli import app
+from tests.clinic.world import World
+
+
+def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command finds the very stores of this test through the environment.
+    settings = world.kojin.settings
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
+    else:
+        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["insurance", "members", "--insurer", "kyokai"])
+    assert listed.exit_code == 0 and "保険" in listed.stdout
+    taro = world.people["taro"]
+    done = runner.invoke(app, ["insurance", "cancel-registration", "--insurer", "kyokai", "--local-id", taro.local_id])
+    assert done.exit_code == 0, done.stderr
+    out = tmp_path / "c.pdf"
+    done = runner.invoke(
+        app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", taro.local_id, "--out", str(out)]
+    )
+    assert done.exit_code == 0 and out.read_bytes().startswith(b"%PDF")
+    added = runner.invoke(
+        app, ["insurance", "add-clinic", "--clinic-id", "1340511111", "--name", "本郷三丁目薬局", "--kind", "pharmacy"]
+    )
+    assert json.loads(added.stdout)["key"].startswith("kojin-clinic.1340511111.")
+    bad = runner.invoke(
+        app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", "M999", "--out", str(out)]
+    )
+    assert bad.exit_code == 2 and "insurer.unknown_member" in bad.stderr

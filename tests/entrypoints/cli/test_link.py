@@ -1,0 +1,172 @@
+"""``kojin link``: the CSV round trip, every kind of bad input (no output at all), review and audit commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from kojin.app import Kojin
+from kojin.core.config import Settings
+from kojin.entrypoints.cli import app
+from tests.linkage.conftest import Town
+
+HEADER = "member_id,name,kana,sex,birth_date,postal_code,address\n"
+GOOD = (
+    HEADER
+    + "A1,山田　太郎,ヤマダ　タロウ,1,1980-04-01,113-0033,東京都文京区本郷4丁目15番14号 メゾン本郷 302号室\n"
+    + "A2,山田太郎,ﾔﾏﾀﾞ ﾀﾛｳ,1,1980-04-01,1000001,東京都千代田区千代田1-1\n"
+    + "A3,勅使河原　蓮,テシガワラ　レン,1,2001-01-01,1130033,東京都文京区本郷1-1-1\n"
+    + 'A4,"鈴木　大和",すずき　やまと,1,2015-06-02,1130022,"東京都文京区千駄木三丁目一番二号"\n'
+)
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def run(kojin: Kojin, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """The CLI on the same stores as the ``kojin`` fixture (SQLite or PostgreSQL)."""
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
+    else:
+        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+        monkeypatch.delenv("KOJIN_SCHEMA_PREFIX", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_link_csv_round_trip(run: Invoke, town: Town, agency: str, tmp_path: Path) -> None:
+    members, out = tmp_path / "in.csv", tmp_path / "out" / "result.csv"
+    members.write_text(GOOD, encoding="utf-8")
+    result = run("link", "--agency", agency, "--members", str(members), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    rows = _rows(out)
+    assert list(rows[0]) == ["member_id", "decision", "resident_id", "agency_code", "score", "reasons"]
+    by_id = {r["member_id"]: r for r in rows}
+    assert by_id["A1"]["decision"] == "linked" and by_id["A1"]["resident_id"] == str(town.yamada.resident_id)
+    assert len(by_id["A1"]["agency_code"]) >= 16 and float(by_id["A1"]["score"]) > 12
+    assert by_id["A2"]["decision"] == "review" and by_id["A2"]["resident_id"] == by_id["A2"]["agency_code"] == ""
+    assert "ambiguous" in by_id["A2"]["reasons"]
+    assert by_id["A3"]["decision"] == "no_match" and by_id["A3"]["reasons"] == "no_match"
+    assert by_id["A4"]["decision"] == "linked" and by_id["A4"]["resident_id"] == str(town.twin_2.resident_id)
+    assert [p.name for p in out.parent.iterdir()] == ["result.csv"]
+
+    listed = run("link", "review", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    cases = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {c["member_id"] for c in cases} == {"A2", "A3"}
+    case_id = next(c["case_id"] for c in cases if c["member_id"] == "A2")
+    shown = run("link", "review", "show", str(case_id), "--json")
+    detail = json.loads(shown.stdout)
+    assert {c["resident_id"] for c in detail["candidates"]} == {town.yamada.resident_id, town.double.resident_id}
+    assert run("link", "review", "show", str(case_id)).exit_code == 0
+    decided = run(
+        "link", "review", "decide", str(case_id), "--resident", str(town.double.resident_id), "--clerk", "窓口 田中"
+    )
+    assert decided.exit_code == 0, decided.output
+    again = run("link", "review", "decide", str(case_id), "--no-match", "--clerk", "窓口 鈴木")
+    assert again.exit_code == 2 and again.stderr.startswith("error linkage.case_closed")
+    detail = json.loads(run("link", "review", "show", str(case_id), "--json").stdout)
+    assert detail["decisions"][0]["clerk"] == "窓口 田中"
+
+    audited = run("audit", "links", "--out", str(tmp_path / "audit"), "--json")
+    assert audited.exit_code == 0, audited.output
+    summary = json.loads(audited.stdout)
+    assert summary["links_checked"] == 3
+    assert (tmp_path / "audit" / "link-audit.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+BAD = [
+    pytest.param(
+        HEADER.replace(",kana", "") + "B1,山田　太郎,1,1980-04-01,1130033,東京都文京区本郷1-1-1\n",
+        "1行目 [header]",
+        id="missing-column",
+    ),
+    pytest.param(
+        GOOD.replace("1980-04-01,113-0033", "1980-02-30,113-0033"), "2行目 [birth_date]", id="impossible-date"
+    ),
+    pytest.param(GOOD.replace("A3,勅使河原　蓮", "A3,"), "4行目 [name]", id="empty-name"),
+    pytest.param(
+        GOOD.replace("2015-06-02,1130022", "2015-06-02,0000000"), "5行目 [postal_code]", id="unknown-postal-code"
+    ),
+    pytest.param(GOOD.replace("テシガワラ　レン,1,", "テシガワラ　レン,3,"), "4行目 [sex]", id="bad-sex"),
+    pytest.param(GOOD.replace("A2,", "A1,"), "3行目 [member_id]", id="duplicate-id"),
+    pytest.param(GOOD.replace("ヤマダ　タロウ", "Yamada Taro"), "2行目 [kana]", id="kana-not-kana"),
+    pytest.param(
+        GOOD + "A9,田中　一郎,タナカ　イチロウ,1,2099-01-01,1130033,東京都文京区本郷1-1-1\n",
+        "6行目 [birth_date]",
+        id="future-birth",
+    ),
+    pytest.param(
+        GOOD + "A9,田中　一郎,タナカ　イチロウ,1,1990-01-01,1130033,\n", "6行目 [address]", id="empty-address"
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "where"), BAD)
+def test_bad_input_is_refused_whole(run: Invoke, agency: str, tmp_path: Path, text: str, where: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    members, out = work / "in.csv", work / "out.csv"
+    members.write_text(text, encoding="utf-8")
+    result = run("link", "--agency", agency, "--members", str(members), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error linkage.members_invalid"), result.stderr
+    assert where in result.stderr
+    assert not out.exists()
+    assert [p.name for p in work.iterdir()] == ["in.csv"]  # no output, no temporary file
+
+
+def test_shift_jis_is_refused_with_its_line(run: Invoke, agency: str, tmp_path: Path) -> None:
+    members, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    members.write_bytes(
+        GOOD.encode("utf-8").split(b"\n", 2)[0]
+        + b"\n"
+        + GOOD.splitlines()[1].encode("utf-8")
+        + b"\n"
+        + GOOD.splitlines()[2].encode("shift_jis")
+        + b"\n"
+    )
+    result = run("link", "--agency", agency, "--members", str(members), "--out", str(out))
+    assert result.exit_code == 2
+    assert "3行目 [encoding]" in result.stderr and "UTF-8" in result.stderr
+    assert not out.exists()
+
+
+def test_every_problem_is_listed(run: Invoke, agency: str, tmp_path: Path) -> None:
+    members, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    members.write_text(GOOD.replace(",1,1980-04-01", ",9,1980-13-01"), encoding="utf-8")
+    result = run("link", "--agency", agency, "--members", str(members), "--out", str(out))
+    assert result.exit_code == 2
+    for line in ("2行目 [sex]", "2行目 [birth_date]", "3行目 [sex]", "3行目 [birth_date]"):
+        assert line in result.stderr
+    assert not out.exists()
+
+
+def test_unknown_agency_and_missing_options(run: Invoke, town: Town, tmp_path: Path) -> None:
+    members, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    members.write_text(GOOD, encoding="utf-8")
+    result = run("link", "--agency", "nobody", "--members", str(members), "--out", str(out))
+    assert result.exit_code == 2 and result.stderr.startswith("error hub.unknown_agency [agency]")
+    assert not out.exists()
+    partial = run("link", "--agency", "nobody")
+    assert partial.exit_code == 2 and "linkage.options" in partial.stderr
+    assert "--members" in run("link").output
+    missing = run("link", "--agency", "x", "--members", str(tmp_path / "none.csv"), "--out", str(out))
+    assert missing.exit_code == 2 and "linkage.members_unreadable" in missing.stderr

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kojin.app import Kojin
+from kojin.entrypoints.http.app import create_app
+
+BODY = {
+    "name": "山田　太郎",
+    "kana": "ヤマダ　タロウ",
+    "sex": "1",
+    "birth_date": "1980-04-01",
+    "address": {"postal_code": "113-0033", "block": "4-15-14"},
+    "municipality_code": "13105",
+}
+
+
+@pytest.fixture
+def client(kojin: Kojin) -> Iterator[TestClient]:
+    with TestClient(create_app(kojin), raise_server_exceptions=False) as c:
+        yield c
+
+
+def error(response: object) -> dict[str, str]:
+    return response.json()["error"]  # type: ignore[attr-defined,no-any-return]
+
+
+def test_register_show_and_history(client: TestClient, kojin: Kojin) -> None:
+    r = client.post("/registry/residents", json=BODY)
+    assert r.status_code == 201, r.text
+    data = r.json()
+    rid = data["resident"]["resident_id"]
+    assert data["resident"]["address"] == "東京都文京区本郷4-15-14"
+    # The API returns only a masked notice; the number never travels back.
+    assert data["number_notice"].startswith("********")
+    code = kojin.register.get(rid).juminhyo_code
+    assert kojin.numbering.number_for(code) not in r.text
+    assert client.get(f"/registry/residents/{rid}").json()["kana"] == "ヤマダ　タロウ"
+    assert client.get(f"/registry/residents/{rid}/history").json()["history"][0]["kind"] == "birth"
+    listed = client.get("/registry/residents?limit=5").json()
+    assert [x["resident_id"] for x in listed["residents"]] == [rid]
+
+
+def test_changes_through_the_api(client: TestClient) -> None:
+    rid = client.post("/registry/residents", json=BODY).json()["resident"]["resident_id"]
+    moved = client.post(
+        f"/registry/residents/{rid}/move", json={"address": {"postal_code": "1120012", "block": "1-2-3"}}
+    )
+    assert moved.status_code == 200 and moved.json()["residents"][0]["town"] == "大塚"
+    renamed = client.post(f"/registry/residents/{rid}/rename", json={"name": "山田　次郎", "kana": "ヤマダ　ジロウ"})
+    assert renamed.json()["name"] == "山田　次郎"
+    changed = client.post(f"/registry/residents/{rid}/number-change", json={"reason": "漏えい"})
+    assert changed.status_code == 200
+    dead = client.post(f"/registry/residents/{rid}/death", json={"effective_date": "2026-01-01"})
+    assert dead.json()["status"] == "deceased"
+    again = client.post(f"/registry/residents/{rid}/move-out", json={"destination": "大阪府"})
+    assert again.status_code == 409 and error(again)["code"] == "resident.deceased"
+
+
+@pytest.mark.parametrize(
+    ("patch", "status", "code", "field"),
+    [
+        ({"birth_date": "2020-02-30"}, 422, "birth_date.invalid", "birth_date"),
+        ({"birth_date": "2999-01-01"}, 422, "birth_date.future", "birth_date"),
+        ({"kana": "ﾔﾏﾀﾞ"}, 422, "kana.halfwidth", "kana"),
+        ({"kana": "山田"}, 422, "kana.not_katakana", "kana"),
+        ({"name": ""}, 422, "name.empty", "name"),
+        ({"sex": "9"}, 422, "sex.invalid", "sex"),
+        ({"municipality_code": "99999"}, 404, "municipality_code.unknown", "municipality_code"),
+        (
+            {"address": {"postal_code": "1130033", "town": "大塚", "block": "1"}},
+            422,
+            "postal_code.mismatch",
+            "postal_code",
+        ),
+        ({"name": "x" * 500}, 422, "request.invalid", "name"),
+        ({"address": "not an object"}, 422, "request.invalid", "address"),
+    ],
+)
+def test_bad_input_has_one_error_shape(
+    client: TestClient, patch: dict[str, object], status: int, code: str, field: str
+) -> None:
+    r = client.post("/registry/residents", json={**BODY, **patch})
+    assert r.status_code == status, r.text
+    assert error(r)["code"] == code
+    assert error(r)["field"] == field
+    assert error(r)["message"]
+    assert client.get("/registry/residents").json()["residents"] == []
+
+
+def test_english_messages(client: TestClient) -> None:
+    r = client.post("/registry/residents?lang=en", json={**BODY, "kana": "ﾔﾏﾀﾞ"})
+    assert "half-width" in error(r)["message"]
+
+
+def test_malformed_json_and_unknown_paths(client: TestClient) -> None:
+    r = client.post("/registry/residents", content=b"{", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and error(r)["code"] == "request.invalid"
+    assert error(client.get("/nowhere"))["code"] == "http.not_found"
+    assert error(client.get("/registry/residents/12345"))["code"] == "resident.not_found"
+
+
+def test_unknown_paths_and_methods_answer_in_the_requests_language(client: TestClient) -> None:
+    assert error(client.get("/nowhere"))["message"] == "指定されたURLはありません。"
+    assert error(client.get("/nowhere?lang=en"))["message"] == "There is nothing at this URL."
+    r = client.delete("/registry/residents", headers={"accept-language": "en-GB,en;q=0.8"})
+    assert r.status_code == 405 and error(r)["code"] == "http.method_not_allowed"
+    assert error(r)["message"] == "This method is not allowed at this URL."
+    assert error(client.delete("/registry/residents"))["message"] == "このURLではこのメソッドは使えません。"
+
+
+def test_number_validation_takes_the_number_in_the_body(client: TestClient) -> None:
+    assert client.post("/numbering/validate", json={"number": "123456789018"}).json() == {"valid": True}
+    r = client.post("/numbering/validate", json={"number": "123456789017"})
+    assert error(r)["code"] == "number.check_digit"
+
+
+def test_corporate_api(client: TestClient) -> None:
+    r = client.post(
+        "/corporate/corporations",
+        json={"name": "株式会社こじん", "furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "1-1"},
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()["corporateNumber"]
+    assert client.get(f"/corporate/corporations/{number}").json()["name"] == "株式会社こじん"
+    assert client.get(f"/corporate/num?id={number}").json()["corporations"][0]["corporateNumber"] == number
+    assert client.get("/corporate/search", params={"name": "こじん", "mode": 2}).json()["count"] == 1
+    assert error(client.get("/corporate/search", params={"name": "x", "mode": 3}))["code"] == "mode.invalid"
+
+
+def test_openapi_and_landing(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/registry/residents" in paths and "/corporate/search" in paths
+    assert "kojin" in client.get("/").text
