@@ -66,39 +66,44 @@ def login_request(challenge: str | None, state: str | None, return_path: str | N
     return LoginRequest(challenge, state, return_path)
 
 
-def make_router(reader: ReaderService) -> APIRouter:
-    router = APIRouter(prefix="/reader", include_in_schema=False)
+@dataclass(frozen=True)
+class ReaderPages:
+    """The reader and the steps its pages take: the slot kept in a cookie, the page, the posted form, signing."""
 
-    def slot_of(request: Request) -> Slot:
-        return reader.decode(read_cookie(request, COOKIE)) or reader.new_slot()
+    reader: ReaderService
 
-    def with_slot(response: Response, request: Request, slot: Slot) -> Response:
-        set_cookie(response, request, COOKIE, reader.encode(slot), path="/reader")
+    def slot_of(self, request: Request) -> Slot:
+        return self.reader.decode(read_cookie(request, COOKIE)) or self.reader.new_slot()
+
+    def with_slot(self, response: Response, request: Request, slot: Slot) -> Response:
+        set_cookie(response, request, COOKIE, self.reader.encode(slot), path="/reader")
         return response
 
-    def page(request: Request, slot: Slot, login: LoginRequest | None, *, status: int = 200, **extra: Any) -> Response:
+    def page(
+        self, request: Request, slot: Slot, login: LoginRequest | None, *, status: int = 200, **extra: Any
+    ) -> Response:
         view: CardView | None = None
         if slot.card_id is not None:
             try:
-                view = reader.read(slot.card_id)
+                view = self.reader.read(slot.card_id)
             except KojinError:
                 # The card file went away (or cannot be read): the slot is empty.
-                slot = reader.remove(slot)
+                slot = self.reader.remove(slot)
         context = {
             "slot": slot,
             "view": view,
-            "cards": reader.card_ids(),
+            "cards": self.reader.card_ids(),
             "login": login,
             "reader_csrf": slot.csrf,
             **extra,
         }
-        return with_slot(render(request, "reader/index.html", context, status_code=status), request, slot)
+        return self.with_slot(render(request, "reader/index.html", context, status_code=status), request, slot)
 
-    def back(request: Request, slot: Slot, login: LoginRequest | None) -> Response:
+    def back(self, request: Request, slot: Slot, login: LoginRequest | None) -> Response:
         url = "/reader/" + (f"?{login.query()}" if login else "")
-        return with_slot(RedirectResponse(url, status_code=303), request, slot)
+        return self.with_slot(RedirectResponse(url, status_code=303), request, slot)
 
-    async def form_of(request: Request, slot: Slot) -> tuple[FormFields, LoginRequest | None]:
+    async def form_of(self, request: Request, slot: Slot) -> tuple[FormFields, LoginRequest | None]:
         form = await FormFields.read(request)
         check_csrf(slot.csrf, form.get("reader_csrf", max_chars=200))
         login = login_request(
@@ -108,30 +113,8 @@ def make_router(reader: ReaderService) -> APIRouter:
         )
         return form, login
 
-    @router.get("/")
-    def index(request: Request) -> Response:
-        slot = slot_of(request)
-        q = request.query_params
-        login = login_request(q.get("challenge"), q.get("state"), q.get("return"))
-        return page(request, slot, login)
-
-    @router.post("/insert")
-    async def insert(request: Request) -> Response:
-        slot = slot_of(request)
-        form, login = await form_of(request, slot)
-        slot = reader.insert(slot, form.get("card_id", max_chars=64, required=True))
-        return back(request, slot, login)
-
-    @router.post("/remove")
-    async def remove(request: Request) -> Response:
-        slot = slot_of(request)
-        _form, login = await form_of(request, slot)
-        return back(request, reader.remove(slot), login)
-
-    @router.post("/sign")
-    async def sign(request: Request) -> Response:
-        slot = slot_of(request)
-        form, login = await form_of(request, slot)
+    def sign(self, request: Request, slot: Slot, login: LoginRequest | None, form: FormFields) -> Response:
+        """The card in the slot signs the login's challenge with the PIN typed: the answer, or why there is none."""
         if login is None:
             raise NotFound(
                 "reader.bad_request",
@@ -144,17 +127,17 @@ def make_router(reader: ReaderService) -> APIRouter:
         pin = form.get("pin", max_chars=16)
         with language(request_language(request)):
             try:
-                certificate, signature = reader.sign(slot.card_id, pin, login.challenge)
+                certificate, signature = self.reader.sign(slot.card_id, pin, login.challenge)
             except PinWrong as exc:
-                return page(request, slot, login, status=401, error=exc.message, tries_left=exc.tries_left)
+                return self.page(request, slot, login, status=401, error=exc.message, tries_left=exc.tries_left)
             except PinLocked:
                 message = pick(
                     "暗証番号がロックされています。カードを持って、お住まいの市区町村の窓口で暗証番号の初期化（再設定）を受けてください。",
                     "The PIN is locked. Take the card to your municipal office (市区町村の窓口) to have the PIN reset.",
                 )
-                return page(request, slot, login, status=403, error=message, locked=True)
+                return self.page(request, slot, login, status=403, error=message, locked=True)
             except PinFormatError as exc:
-                return page(request, slot, login, status=422, error=exc.message)
+                return self.page(request, slot, login, status=422, error=exc.message)
         answer = {
             "challenge": login.challenge,
             "certificate": base64.b64encode(certificate).decode(),
@@ -162,6 +145,37 @@ def make_router(reader: ReaderService) -> APIRouter:
             "insertion_id": slot.insertion_id,
             "csrf_token": login.state,
         }
-        return with_slot(render(request, "reader/answer.html", {"login": login, "answer": answer}), request, slot)
+        return self.with_slot(render(request, "reader/answer.html", {"login": login, "answer": answer}), request, slot)
+
+
+def make_router(reader: ReaderService) -> APIRouter:
+    router = APIRouter(prefix="/reader", include_in_schema=False)
+    pages = ReaderPages(reader)
+
+    @router.get("/")
+    def index(request: Request) -> Response:
+        slot = pages.slot_of(request)
+        q = request.query_params
+        login = login_request(q.get("challenge"), q.get("state"), q.get("return"))
+        return pages.page(request, slot, login)
+
+    @router.post("/insert")
+    async def insert(request: Request) -> Response:
+        slot = pages.slot_of(request)
+        form, login = await pages.form_of(request, slot)
+        slot = reader.insert(slot, form.get("card_id", max_chars=64, required=True))
+        return pages.back(request, slot, login)
+
+    @router.post("/remove")
+    async def remove(request: Request) -> Response:
+        slot = pages.slot_of(request)
+        _form, login = await pages.form_of(request, slot)
+        return pages.back(request, reader.remove(slot), login)
+
+    @router.post("/sign")
+    async def sign(request: Request) -> Response:
+        slot = pages.slot_of(request)
+        form, login = await pages.form_of(request, slot)
+        return pages.sign(request, slot, login, form)
 
     return router

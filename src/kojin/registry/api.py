@@ -6,6 +6,7 @@ such as 2月30日 gets the register's own precise error, not a generic one.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -91,9 +92,18 @@ class NumberChangeIn(BaseModel):
 
 def make_router(register: RegisterService) -> APIRouter:
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
+    router.include_router(residents_router(register))
+    router.include_router(changes_router(register))
+    return router
 
-    def _date(value: str | None, field: str) -> Any:
-        return parse_date(value, field) if value else None
+
+def optional_date(value: str | None, field: str) -> date | None:
+    return parse_date(value, field) if value else None
+
+
+def residents_router(register: RegisterService) -> APIRouter:
+    """Registering a person (出生・転入) and reading the register: residents, their history, households."""
+    router = APIRouter()
 
     @router.post("/residents", status_code=201)
     def add_resident(body: ResidentIn) -> dict[str, Any]:
@@ -106,13 +116,13 @@ def make_router(register: RegisterService) -> APIRouter:
             address=body.address.to_domain(),
             nationality=body.nationality,
             residence_status=body.residence_status,
-            period_of_stay_until=_date(body.period_of_stay_until, "period_of_stay_until"),
+            period_of_stay_until=optional_date(body.period_of_stay_until, "period_of_stay_until"),
         )
         registration = register.register(
             details,
             municipality_code=body.municipality_code,
             kind=body.kind,
-            effective_date=_date(body.effective_date, "effective_date"),
+            effective_date=optional_date(body.effective_date, "effective_date"),
             household_id=body.household_id,
             relationship=body.relationship,
             juminhyo_code=body.juminhyo_code,
@@ -148,12 +158,19 @@ def make_router(register: RegisterService) -> APIRouter:
         members = register.household_members(household_id)
         return {"household_id": household_id, "members": [resident_record(m) for m in members]}
 
+    return router
+
+
+def changes_router(register: RegisterService) -> APIRouter:
+    """Notifications that change a registered person (異動届): moves, names, death, residence status, number."""
+    router = APIRouter()
+
     @router.post("/residents/{resident_id}/move")
     def move(resident_id: int, body: MoveIn) -> dict[str, Any]:
         moved = register.move_within(
             resident_id,
             body.address.to_domain(),
-            effective_date=_date(body.effective_date, "effective_date"),
+            effective_date=optional_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
         )
         return {"residents": [resident_record(r) for r in moved]}
@@ -163,7 +180,7 @@ def make_router(register: RegisterService) -> APIRouter:
         moved = register.move_out(
             resident_id,
             destination=body.destination,
-            effective_date=_date(body.effective_date, "effective_date"),
+            effective_date=optional_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
         )
         return {"residents": [resident_record(r) for r in moved]}
@@ -175,7 +192,7 @@ def make_router(register: RegisterService) -> APIRouter:
                 resident_id,
                 name=body.name,
                 kana=body.kana,
-                effective_date=_date(body.effective_date, "effective_date"),
+                effective_date=optional_date(body.effective_date, "effective_date"),
             )
         )
 
@@ -191,8 +208,8 @@ def make_router(register: RegisterService) -> APIRouter:
             register.change_residence_status(
                 resident_id,
                 residence_status=body.residence_status,
-                period_of_stay_until=_date(body.period_of_stay_until, "period_of_stay_until"),
-                effective_date=_date(body.effective_date, "effective_date"),
+                period_of_stay_until=optional_date(body.period_of_stay_until, "period_of_stay_until"),
+                effective_date=optional_date(body.effective_date, "effective_date"),
             )
         )
 
