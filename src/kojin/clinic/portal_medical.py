@@ -25,7 +25,7 @@ from kojin.portal.domain import ActingKind
 from kojin.portal.service import Portal, PortalContext
 from kojin.portal.sessions import SessionEnded
 from kojin.portal.views import COOKIE
-from kojin.portal.views import _nav as portal_nav
+from kojin.portal.views import nav as portal_nav
 from kojin.web.i18n import request_language
 from kojin.web.security import FormFields, check_csrf, delete_cookie, read_cookie
 from kojin.web.templating import render

@@ -19,9 +19,6 @@ from kojin.portal.service import Portal
 
 __all__ = ["COOKIE", "NAV", "make_router", "nav"]
 
-# The name the medical pages import.
-_nav = nav
-
 PARTS = (login, me, history, account, proxies, card, notices, activity, export)
 
 
