@@ -21,32 +21,38 @@ the register's history agrees), ``name_changed`` (an old name agrees),
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
+from kojin.linkage.index import MatchIndex
 from kojin.linkage.normalise import (
-    AddressKey,
     MemberAddress,
     kana_parts,
     member_address,
     name_key,
 )
+from kojin.linkage.records import (
+    Candidate,
+    Decision,
+    KeyRow,
+    MatchResult,
+    MemberRecord,
+    NameForm,
+    Reason,
+    ReasonItem,
+    ResidentEntry,
+    entry_of_row,
+)
 from kojin.linkage.scoring import (
     ADDRESS,
     BIRTH,
-    FIELDS,
     GIVEN,
     SEX,
     SURNAME,
     Model,
-    TermFrequencies,
     compare_birth,
     compare_name_part,
 )
-from kojin.registry.domain import Sex
 
 __all__ = [
     "LINK_AT",
@@ -82,144 +88,6 @@ NO_MATCH_BELOW = -8.0
 LINKABLE_NAME = frozenset({"exact", "kana_kanji_close", "kanji_kana_close"})
 # Address levels where the address or the postal code agrees with the register.
 ADDRESS_AGREES = frozenset({"full", "full_no_postal", "partial", "postal_only"})
-
-
-class Decision(StrEnum):
-    """What the agency is told (照合結果)."""
-
-    LINKED = "linked"
-    REVIEW = "review"
-    NO_MATCH = "no_match"
-
-
-class Reason(StrEnum):
-    """Why a member went to review (要確認の理由)."""
-
-    AMBIGUOUS = "ambiguous"
-    LOW_SCORE = "low_score"
-    CONFLICTING_FIELD = "conflicting_field"
-    MOVED = "moved"
-    NAME_CHANGED = "name_changed"
-    NO_MATCH = "no_match"
-
-
-REASON_LABELS: dict[Reason, tuple[str, str]] = {
-    Reason.AMBIGUOUS: ("候補が複数", "several candidates are close"),
-    Reason.LOW_SCORE: ("一致度が低い", "the score is too low"),
-    Reason.CONFLICTING_FIELD: ("項目の不一致", "a field disagrees"),
-    Reason.MOVED: ("旧住所で一致（転居）", "agrees with an old address (moved)"),
-    Reason.NAME_CHANGED: ("旧氏名で一致（氏名変更）", "agrees with an old name (name change)"),
-    Reason.NO_MATCH: ("該当者なし", "nobody matches"),
-}
-
-FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("氏名", "name"),
-    SURNAME: ("氏", "surname"),
-    GIVEN: ("名", "given name"),
-    BIRTH: ("生年月日", "birth date"),
-    SEX: ("性別", "sex"),
-    ADDRESS: ("住所", "address"),
-    "status": ("住民の状態", "resident status"),
-    "existing_link": ("既存の連携", "existing link"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ReasonItem:
-    code: Reason
-    field: str | None = None
-
-    def text(self) -> str:
-        return f"{self.code.value}:{self.field}" if self.field else self.code.value
-
-    @staticmethod
-    def parse(text: str) -> ReasonItem:
-        code, _, field_name = text.partition(":")
-        return ReasonItem(Reason(code), field_name or None)
-
-
-@dataclass(frozen=True)
-class MemberRecord:
-    """A member as an agency sends it: the four basic items (加入者の基本4情報)."""
-
-    member_id: str
-    name: str
-    kana: str
-    sex: Sex
-    birth_date: date
-    postal_code: str
-    address: str
-
-
-# The hot types are plain (not frozen) slotted dataclasses: a million of them are
-# built when the index loads, and frozen ones cost four times as much to build.
-@dataclass(slots=True)
-class NameForm:
-    """One name of a resident, folded: kanji parts and loose kana parts."""
-
-    surname: str
-    given: str
-    surname_kana: str
-    given_kana: str
-    surname_strict: str = ""
-    given_strict: str = ""
-
-    @staticmethod
-    def of(name: str, kana: str) -> NameForm:
-        key = name_key(name)
-        return NameForm(key.surname, key.given, *kana_parts(kana))
-
-
-@dataclass(slots=True)
-class ResidentEntry:
-    """A resident's comparison keys: current name and address first, then old ones from history."""
-
-    resident_id: int
-    juminhyo_code: str
-    status: str
-    sex: str
-    birth: tuple[int, int, int]
-    names: tuple[NameForm, ...]
-    addresses: tuple[AddressKey, ...]
-    birth_ordinal: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.birth_ordinal:
-            self.birth_ordinal = date(*self.birth).toordinal()
-
-
-@dataclass(slots=True)
-class Candidate:
-    """One scored candidate: levels in :data:`~kojin.linkage.scoring.FIELDS` order."""
-
-    resident_id: int
-    score: float
-    levels: tuple[str, ...]
-    via_old_name: bool
-    via_old_address: bool
-    kanji_exact: bool
-    kana_exact: bool
-    status: str
-
-    def level(self, field_name: str) -> str:
-        return self.levels[FIELDS.index(field_name)]
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """The decision for one member, with the candidates a clerk would see."""
-
-    member: MemberRecord
-    decision: Decision
-    resident_id: int | None
-    score: float | None
-    reasons: tuple[ReasonItem, ...]
-    candidates: tuple[Candidate, ...]
-    address_level: str | None = None
-
-    @property
-    def reason_text(self) -> str:
-        return ";".join(r.text() for r in self.reasons)
 
 
 class _Member:
@@ -263,19 +131,6 @@ class _Member:
         )
 
 
-def _entry_keys(entry: ResidentEntry) -> list[int]:
-    ordinal = entry.birth_ordinal
-    year = entry.birth[0]
-    keys: list[int] = []
-    for form in entry.names:
-        full = form.surname + form.given
-        keys.append(hash(("k", form.surname_kana + form.given_kana, ordinal)))
-        keys.append(hash(("n", full, year)))
-        keys.extend(hash(("f", full, address.postal_code)) for address in entry.addresses)
-    keys.extend(hash(("p", ordinal, address.postal_code)) for address in entry.addresses)
-    return keys
-
-
 def _align(ms: str, mg: str, rs: str, rg: str) -> tuple[str, str, str, str]:
     """Split whichever side came without a space the way the other side is split."""
     if ms or not rs:
@@ -285,155 +140,6 @@ def _align(ms: str, mg: str, rs: str, rg: str) -> tuple[str, str, str, str]:
         return ms, mg, full[: len(ms)], full[len(ms) :]
     full = mg
     return full[: len(rs)], full[len(rs) :], rs, rg
-
-
-# A stored row of current keys: resident_id, juminhyo_code, status, sex, birth,
-# surname, given, surname_kana, given_kana, postal_code, prefecture, city, town,
-# numbers, surname_strict, given_strict. The index keeps rows as they come and builds a ResidentEntry only when
-# a member asks about that resident: at start-up that halves the time to load a
-# million residents, and in worker processes the building happens in parallel.
-KeyRow = tuple[
-    int, str, str, str, tuple[int, int, int], str, str, str, str, str, str, str, str, tuple[int, ...], str, str
-]
-
-
-def entry_of_row(row: KeyRow, ordinal: int) -> ResidentEntry:
-    (
-        rid,
-        code,
-        status,
-        sex,
-        birth,
-        surname,
-        given,
-        s_kana,
-        g_kana,
-        postal_code,
-        pref,
-        city,
-        town,
-        numbers,
-        s_strict,
-        g_strict,
-    ) = row
-    return ResidentEntry(
-        rid,
-        code,
-        status,
-        sex,
-        birth,
-        (NameForm(surname, given, s_kana, g_kana, s_strict, g_strict),),
-        (AddressKey(postal_code, pref, city, town, numbers),),
-        ordinal,
-    )
-
-
-class MatchIndex:
-    """The blocking index and term frequencies over the register's keys (ブロッキング索引)."""
-
-    def __init__(self, entries: Iterable[ResidentEntry] = ()) -> None:
-        self.items: list[ResidentEntry | tuple[KeyRow, int]] = []
-        self.blocks: dict[int, int | list[int]] = {}
-        self.tf = TermFrequencies()
-        self.by_resident: dict[int, int] = {}
-        for entry in entries:
-            self.add(entry)
-
-    def _block(self, keys: Iterable[int], position: int) -> None:
-        blocks = self.blocks
-        for key in keys:
-            found = blocks.get(key)
-            if found is None:
-                blocks[key] = position
-            elif isinstance(found, int):
-                if found != position:
-                    blocks[key] = [found, position]
-            elif found[-1] != position:
-                found.append(position)
-
-    def add(self, entry: ResidentEntry) -> None:
-        """Add a resident with all its names and addresses."""
-        position = len(self.items)
-        self.items.append(entry)
-        self.by_resident[entry.resident_id] = position
-        self._block(_entry_keys(entry), position)
-        current = entry.names[0]
-        address = entry.addresses[0]
-        self._count(
-            current.surname_kana,
-            current.given_kana,
-            entry.birth_ordinal,
-            (address.postal_code, address.town, address.numbers),
-        )
-
-    def add_row(self, row: KeyRow, ordinal: int) -> None:
-        """Add a resident with one name and one address from a stored row, built into an entry when asked for.
-
-        This runs a million times when the index loads, so it is written out flat.
-        """
-        position = len(self.items)
-        self.items.append((row, ordinal))
-        self.by_resident[row[0]] = position
-        full = row[5] + row[6]
-        postal_code = row[9]
-        blocks = self.blocks
-        for key in (
-            hash(("k", row[7] + row[8], ordinal)),
-            hash(("n", full, row[4][0])),
-            hash(("f", full, postal_code)),
-            hash(("p", ordinal, postal_code)),
-        ):
-            found = blocks.get(key)
-            if found is None:
-                blocks[key] = position
-            elif isinstance(found, int):
-                if found != position:
-                    blocks[key] = [found, position]
-            elif found[-1] != position:
-                found.append(position)
-        tf = self.tf
-        tf.total += 1
-        surname, given, address = tf.surname, tf.given, tf.address
-        surname[row[7]] = surname.get(row[7], 0) + 1
-        given[row[8]] = given.get(row[8], 0) + 1
-        tf.birth[ordinal] = tf.birth.get(ordinal, 0) + 1
-        place = (postal_code, row[12], row[13])
-        address[place] = address.get(place, 0) + 1
-
-    def _count(self, surname: str, given: str, ordinal: int, address: tuple[str, str, tuple[int, ...]]) -> None:
-        self.tf.add(surname, given, ordinal, address)
-
-    def entry(self, position: int) -> ResidentEntry:
-        item = self.items[position]
-        if isinstance(item, ResidentEntry):
-            return item
-        entry = entry_of_row(*item)
-        self.items[position] = entry
-        return entry
-
-    def entries(self) -> Iterator[ResidentEntry]:
-        for position in range(len(self.items)):
-            yield self.entry(position)
-
-    def entry_for(self, resident_id: int) -> ResidentEntry | None:
-        position = self.by_resident.get(resident_id)
-        return None if position is None else self.entry(position)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def candidates(self, keys: Sequence[int]) -> set[int]:
-        out: set[int] = set()
-        blocks = self.blocks
-        for key in keys:
-            found = blocks.get(key)
-            if found is None:
-                continue
-            if isinstance(found, int):
-                out.add(found)
-            else:
-                out.update(found)
-        return out
 
 
 class Matcher:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kojin.core.errors import KojinError, NotFound
 from kojin.core.i18n import pick
-from kojin.linkage.matcher import FIELD_LABELS, REASON_LABELS, ReasonItem
+from kojin.linkage.records import FIELD_LABELS, REASON_LABELS, ReasonItem
 from kojin.linkage.report import environment
 from kojin.linkage.service import CandidateView, CaseView, MatchingService
 from kojin.web.errors import register_html_prefix
