@@ -159,7 +159,13 @@ def _about(row: LinkRow, kind: FindingKind, ja: str, en: str) -> Finding:
 
 
 def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> None:
-    index = matcher.index
+    _check_codes(rows, report)
+    for row in rows:
+        _check_link(row, matcher, report)
+
+
+def _check_codes(rows: list[LinkRow], report: AuditReport) -> None:
+    """One code per person and one person per code, at each agency."""
     by_code: dict[tuple[str, str], list[LinkRow]] = defaultdict(list)
     by_person: dict[tuple[str, int], set[str]] = defaultdict(set)
     for row in rows:
@@ -193,63 +199,68 @@ def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> 
                     resident_ids=(resident_id,),
                 )
             )
-    for row in rows:
-        entry = index.entry_for(row.resident_id)
-        if entry is None:
-            report.findings.append(
-                _about(
-                    row,
-                    FindingKind.UNKNOWN_RESIDENT,
-                    "紐付け先の住民が照合用索引にありません。",
-                    "The linked resident is not in the comparison index.",
-                )
+
+
+def _check_link(row: LinkRow, matcher: Matcher, report: AuditReport) -> None:
+    """One link against the register: the resident exists, the kana and the address agree, no family pattern."""
+    entry = matcher.index.entry_for(row.resident_id)
+    if entry is None:
+        report.findings.append(
+            _about(
+                row,
+                FindingKind.UNKNOWN_RESIDENT,
+                "紐付け先の住民が照合用索引にありません。",
+                "The linked resident is not in the comparison index.",
             )
-            continue
-        if _member_kana(row.member.kana) != _kana_of(entry):
-            report.findings.append(
-                _about(
-                    row,
-                    FindingKind.KANA_MISMATCH,
-                    f"加入者のフリガナ「{row.member.kana}」が住民票と一致しません。",
-                    f"The member's kana “{row.member.kana}” disagrees with the register.",
-                )
+        )
+        return
+    if _member_kana(row.member.kana) != _kana_of(entry):
+        report.findings.append(
+            _about(
+                row,
+                FindingKind.KANA_MISMATCH,
+                f"加入者のフリガナ「{row.member.kana}」が住民票と一致しません。",
+                f"The member's kana “{row.member.kana}” disagrees with the register.",
             )
-        candidate = matcher.score_record(row.member, entry)
-        level = row.address_level or candidate.level("address")
-        if level not in ADDRESS_AGREES:
-            report.findings.append(
-                _about(
-                    row,
-                    FindingKind.NO_ADDRESS_AGREEMENT,
-                    f"住所も郵便番号も一致しないまま紐付けられています（{row.method}）。",
-                    f"Linked while neither the address nor the postal code agreed ({row.method}).",
-                )
+        )
+    candidate = matcher.score_record(row.member, entry)
+    level = row.address_level or candidate.level("address")
+    if level not in ADDRESS_AGREES:
+        report.findings.append(
+            _about(
+                row,
+                FindingKind.NO_ADDRESS_AGREEMENT,
+                f"住所も郵便番号も一致しないまま紐付けられています（{row.method}）。",
+                f"Linked while neither the address nor the postal code agreed ({row.method}).",
             )
-        surname, given, birth, _sex, address = candidate.levels
-        if surname in LINKABLE_NAME and address in ADDRESS_AGREES and (given not in LINKABLE_NAME or birth != "exact"):
-            suggestion = matcher.match(row.member)
-            hint_ja = hint_en = ""
-            others = tuple(c.resident_id for c in suggestion.candidates if c.resident_id != row.resident_id)
-            if suggestion.decision is Decision.LINKED and suggestion.resident_id != row.resident_id:
-                hint_ja = f" 照合では住民 {suggestion.resident_id} が該当します。"
-                hint_en = f" The matcher finds resident {suggestion.resident_id}."
-            elif suggestion.candidates and suggestion.candidates[0].resident_id != row.resident_id:
-                closest = suggestion.candidates[0].resident_id
-                hint_ja = f" 照合で最も近い候補は住民 {closest} です。"
-                hint_en = f" The matcher's closest candidate is resident {closest}."
-            report.findings.append(
-                Finding(
-                    FindingKind.FAMILY_PATTERN,
-                    "同じ住所・同じ氏の住民に紐付いていますが、名または生年月日が異なります。" + hint_ja,
-                    "Linked to a resident with the same surname and address but another given name or birth date."
-                    + hint_en,
-                    row.agency_id,
-                    row.agency_code,
-                    (row.member_id,),
-                    (row.resident_id, *others[:3]),
-                    source=row.source,
-                )
-            )
+        )
+    surname, given, birth, _sex, address = candidate.levels
+    if surname in LINKABLE_NAME and address in ADDRESS_AGREES and (given not in LINKABLE_NAME or birth != "exact"):
+        report.findings.append(_family_pattern(row, matcher))
+
+
+def _family_pattern(row: LinkRow, matcher: Matcher) -> Finding:
+    """Linked to a relative (same surname and address, another given name or birth date): who the matcher finds."""
+    suggestion = matcher.match(row.member)
+    hint_ja = hint_en = ""
+    others = tuple(c.resident_id for c in suggestion.candidates if c.resident_id != row.resident_id)
+    if suggestion.decision is Decision.LINKED and suggestion.resident_id != row.resident_id:
+        hint_ja = f" 照合では住民 {suggestion.resident_id} が該当します。"
+        hint_en = f" The matcher finds resident {suggestion.resident_id}."
+    elif suggestion.candidates and suggestion.candidates[0].resident_id != row.resident_id:
+        closest = suggestion.candidates[0].resident_id
+        hint_ja = f" 照合で最も近い候補は住民 {closest} です。"
+        hint_en = f" The matcher's closest candidate is resident {closest}."
+    return Finding(
+        FindingKind.FAMILY_PATTERN,
+        "同じ住所・同じ氏の住民に紐付いていますが、名または生年月日が異なります。" + hint_ja,
+        "Linked to a resident with the same surname and address but another given name or birth date." + hint_en,
+        row.agency_id,
+        row.agency_code,
+        (row.member_id,),
+        (row.resident_id, *others[:3]),
+        source=row.source,
+    )
 
 
 def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditReport) -> None:
