@@ -31,6 +31,7 @@ from kojin.linkage.audit import FINDING_LABELS, FindingKind
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.members import Outcome, read_members, write_outcomes
 from kojin.linkage.report import write_report
+from kojin.linkage.service import CaseView
 
 console = Console()
 
@@ -217,86 +218,87 @@ def review_show(
     def body() -> None:
         with open_system() as kojin:
             case = kojin.matching.case(case_id)
-        m = case.member
         if as_json:
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "case_id": case.case_id,
-                        "agency_id": case.agency_id,
-                        "status": case.status,
-                        "reasons": _reasons(case.reasons),
-                        "member": {
-                            "member_id": m.member_id,
-                            "name": m.name,
-                            "kana": m.kana,
-                            "sex": m.sex.value,
-                            "birth_date": m.birth_date.isoformat(),
-                            "postal_code": m.postal_code,
-                            "address": m.address,
-                        },
-                        "candidates": [
-                            {
-                                "resident_id": c.resident_id,
-                                "score": c.score,
-                                "levels": c.levels,
-                                "name": c.name,
-                                "kana": c.kana,
-                                "sex": c.sex,
-                                "birth_date": c.birth_date.isoformat(),
-                                "postal_code": c.postal_code,
-                                "address": c.address,
-                                "status": c.status,
-                                "old_names": list(c.old_names),
-                                "old_addresses": list(c.old_addresses),
-                            }
-                            for c in case.candidates
-                        ],
-                        "decisions": [
-                            {
-                                "outcome": d.outcome,
-                                "resident_id": d.resident_id,
-                                "clerk": d.clerk,
-                                "decided_at": d.decided_at.isoformat(),
-                            }
-                            for d in case.decisions
-                        ],
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
-            return
-        console.print(
-            pick(
-                f"案件 {case.case_id}（{case.agency_id}、{case.status}）理由: {_reasons(case.reasons)}",
-                f"case {case.case_id} ({case.agency_id}, {case.status}) reasons: {_reasons(case.reasons)}",
-            )
-        )
-        table = Table(
-            pick("項目", "item"),
-            pick("届出", "sent"),
-            *(f"{pick('住民', 'resident')} {c.resident_id} ({c.score:.1f})" for c in case.candidates),
-        )
-        cs = case.candidates
-        table.add_row(
-            pick("氏名", "name"), m.name, *(f"{c.name} [{c.levels['surname']}/{c.levels['given']}]" for c in cs)
-        )
-        table.add_row(pick("フリガナ", "kana"), m.kana, *(c.kana for c in cs))
-        table.add_row(pick("性別", "sex"), m.sex.value, *(f"{c.sex} [{c.levels['sex']}]" for c in cs))
-        table.add_row(
-            pick("生年月日", "born"),
-            m.birth_date.isoformat(),
-            *(f"{c.birth_date.isoformat()} [{c.levels['birth_date']}]" for c in cs),
-        )
-        table.add_row(pick("郵便番号", "postal"), m.postal_code, *(c.postal_code for c in cs))
-        table.add_row(pick("住所", "address"), m.address, *(f"{c.address} [{c.levels['address']}]" for c in cs))
-        table.add_row(pick("状態", "status"), "", *(c.status for c in cs))
-        console.print(table)
-        for d in case.decisions:
-            console.print(f"{d.decided_at.isoformat()} {d.clerk}: {d.outcome} {d.resident_id or ''}")
+            sys.stdout.write(json.dumps(_case_record(case), ensure_ascii=False) + "\n")
+        else:
+            _print_case(case)
 
     _run(body)
+
+
+def _case_record(case: CaseView) -> dict[str, Any]:
+    m = case.member
+    return {
+        "case_id": case.case_id,
+        "agency_id": case.agency_id,
+        "status": case.status,
+        "reasons": _reasons(case.reasons),
+        "member": {
+            "member_id": m.member_id,
+            "name": m.name,
+            "kana": m.kana,
+            "sex": m.sex.value,
+            "birth_date": m.birth_date.isoformat(),
+            "postal_code": m.postal_code,
+            "address": m.address,
+        },
+        "candidates": [
+            {
+                "resident_id": c.resident_id,
+                "score": c.score,
+                "levels": c.levels,
+                "name": c.name,
+                "kana": c.kana,
+                "sex": c.sex,
+                "birth_date": c.birth_date.isoformat(),
+                "postal_code": c.postal_code,
+                "address": c.address,
+                "status": c.status,
+                "old_names": list(c.old_names),
+                "old_addresses": list(c.old_addresses),
+            }
+            for c in case.candidates
+        ],
+        "decisions": [
+            {
+                "outcome": d.outcome,
+                "resident_id": d.resident_id,
+                "clerk": d.clerk,
+                "decided_at": d.decided_at.isoformat(),
+            }
+            for d in case.decisions
+        ],
+    }
+
+
+def _print_case(case: CaseView) -> None:
+    m = case.member
+    console.print(
+        pick(
+            f"案件 {case.case_id}（{case.agency_id}、{case.status}）理由: {_reasons(case.reasons)}",
+            f"case {case.case_id} ({case.agency_id}, {case.status}) reasons: {_reasons(case.reasons)}",
+        )
+    )
+    table = Table(
+        pick("項目", "item"),
+        pick("届出", "sent"),
+        *(f"{pick('住民', 'resident')} {c.resident_id} ({c.score:.1f})" for c in case.candidates),
+    )
+    cs = case.candidates
+    table.add_row(pick("氏名", "name"), m.name, *(f"{c.name} [{c.levels['surname']}/{c.levels['given']}]" for c in cs))
+    table.add_row(pick("フリガナ", "kana"), m.kana, *(c.kana for c in cs))
+    table.add_row(pick("性別", "sex"), m.sex.value, *(f"{c.sex} [{c.levels['sex']}]" for c in cs))
+    table.add_row(
+        pick("生年月日", "born"),
+        m.birth_date.isoformat(),
+        *(f"{c.birth_date.isoformat()} [{c.levels['birth_date']}]" for c in cs),
+    )
+    table.add_row(pick("郵便番号", "postal"), m.postal_code, *(c.postal_code for c in cs))
+    table.add_row(pick("住所", "address"), m.address, *(f"{c.address} [{c.levels['address']}]" for c in cs))
+    table.add_row(pick("状態", "status"), "", *(c.status for c in cs))
+    console.print(table)
+    for d in case.decisions:
+        console.print(f"{d.decided_at.isoformat()} {d.clerk}: {d.outcome} {d.resident_id or ''}")
 
 
 @review_app.command("decide")
