@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from kojin.core.bulk import bulk_insert
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.core.japan import JST
 from kojin.eligibility.domain import (
     CardClass,
     CardIdentifiers,
@@ -66,7 +66,6 @@ from kojin.eligibility.store import (
     visits,
 )
 
-JST = ZoneInfo("Asia/Tokyo")
 VISIT_HOURS = 24
 """A visit, and any consent given at it, ends this long after the card check."""
 CONSENT_WINDOW_S = 300
