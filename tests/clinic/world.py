@@ -15,10 +15,10 @@ from typing import Any
 from kojin.app import Kojin
 from kojin.auth.service import sign_challenge_with_card
 from kojin.card.transport import InProcessTransport
+from kojin.core.japan import JST
 from kojin.demo.insurance import ensure_insurers, synthetic_claims
 from kojin.eligibility.domain import Clinic, Membership
 from kojin.eligibility.insurer.service import MemberDraft
-from kojin.eligibility.service import JST
 from kojin.registry.domain import Address, PersonDetails, Sex
 
 # The world is built today, by the services' own clock (JST): the 資格確認書 it

@@ -6,10 +6,11 @@ from collections import Counter
 from datetime import date
 
 from kojin.app import Kojin
+from kojin.core.japan import age_on
 from kojin.demo.insurance import drugs, enrol_population, plan_households
 from kojin.demo.population import generate_households
 from kojin.eligibility.domain import InsurerKind
-from kojin.registry.domain import Status, age_on
+from kojin.registry.domain import Status
 
 TODAY = date(2026, 11, 24)
 

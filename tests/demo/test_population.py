@@ -11,17 +11,15 @@ from importlib import resources
 import pytest
 
 from kojin.core.errors import NotFound
+from kojin.core.japan import age_on, validate_kana, validate_name
 from kojin.demo.population import generate_households
 from kojin.registry.domain import (
     RELATIONSHIPS,
     RESIDENCE_STATUSES,
     PersonDetails,
     Sex,
-    age_on,
     validate_birth_date,
     validate_foreign_details,
-    validate_kana,
-    validate_name,
 )
 from kojin.registry.postal import areas_in, complete_address
 from kojin.registry.service import HouseholdDraft

@@ -21,8 +21,8 @@ from kojin.core.db import Database, register_party
 from kojin.pki.domain import Algorithm
 from kojin.pki.service import CertificateAuthority
 
-CODE = "12345678901"
-OTHER_CODE = "10987654321"
+CODE = "12345678903"
+OTHER_CODE = "10987654320"
 ADULT_BIRTH = date(1985, 6, 15)
 PERSON = {
     "name": "山田 太郎",

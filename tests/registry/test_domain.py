@@ -5,17 +5,14 @@ from datetime import date
 import pytest
 
 from kojin.core.errors import InvalidInput
+from kojin.core.japan import age_on, parse_date, validate_kana, validate_name
 from kojin.registry.domain import (
     Address,
     PersonDetails,
     Sex,
-    age_on,
-    parse_date,
     parse_sex,
     validate_birth_date,
     validate_foreign_details,
-    validate_kana,
-    validate_name,
 )
 
 ADDRESS = Address("1130033", "東京都", "文京区", "本郷", "4-15-14")

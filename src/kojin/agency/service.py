@@ -28,6 +28,7 @@ from kojin.core.crypto import AnswerBox, SigningKey, b64, unb64, x25519_private_
 from kojin.core.db import PARTIES, Database, register_party
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
+from kojin.core.keys import insert_if_absent
 from kojin.hub.domain import (
     ANSWERS_KIND,
     BATCH_MAX,
@@ -92,22 +93,17 @@ class AgencyService:
     def create_keys(self, *, name: str, kind: AgencyKind) -> AgencyKeys:
         """Make the agency's keys on first registration; the same keys on a later call."""
         if self._find_keys() is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(agency_keys).values(
-                            id=1,
-                            agency_id=self.agency_id,
-                            name=name,
-                            kind=kind.value,
-                            sign_private=SigningKey.generate().seed,
-                            box_private=x25519_private_raw(X25519PrivateKey.generate()),
-                            channel_key=secrets.token_bytes(32),
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-            except IntegrityError:
-                pass  # created concurrently
+            values = {
+                "id": 1,
+                "agency_id": self.agency_id,
+                "name": name,
+                "kind": kind.value,
+                "sign_private": SigningKey.generate().seed,
+                "box_private": x25519_private_raw(X25519PrivateKey.generate()),
+                "channel_key": secrets.token_bytes(32),
+                "created_at": datetime.now(UTC),
+            }
+            insert_if_absent(self.engine, agency_keys, values)
         self._keys = None
         return self.keys
 

@@ -73,6 +73,7 @@ from kojin.audit.store import leaves, log_keys, tree_heads
 from kojin.audit.tree_head import SignedTreeHead, key_id, public_key_to_pem, sign_tree_head
 from kojin.audit.verify import build_bundle
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound
+from kojin.core.keys import insert_if_absent
 
 __all__ = [
     "DEFAULT_LOG_ID",
@@ -260,20 +261,15 @@ class ExchangeLog:
                 serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
             )
             blob = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, encryption)
-            try:
-                with self._engine.begin() as conn:
-                    conn.execute(
-                        insert(log_keys).values(
-                            id=1,
-                            log_id=log_id or DEFAULT_LOG_ID,
-                            key_id=key_id(key.public_key()),
-                            private_key=blob,
-                            encrypted=bool(passphrase),
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-            except IntegrityError:
-                pass  # another process created the key first; use theirs
+            values = {
+                "id": 1,
+                "log_id": log_id or DEFAULT_LOG_ID,
+                "key_id": key_id(key.public_key()),
+                "private_key": blob,
+                "encrypted": bool(passphrase),
+                "created_at": datetime.now(UTC),
+            }
+            insert_if_absent(self._engine, log_keys, values)  # another process's key, if it stored one first
             row = self._key_row()
             assert row is not None
         stored_log_id, blob, encrypted = row

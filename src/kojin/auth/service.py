@@ -17,13 +17,12 @@ once that record is durable.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from kojin.auth.domain import Challenge, check_card_signature, make_challenge, parse_challenge
 from kojin.auth.single_use import UsedChallenges
@@ -31,6 +30,7 @@ from kojin.auth.store import challenge_keys
 from kojin.card.reader import CardReader
 from kojin.card.transport import CardTransport
 from kojin.core.errors import InvalidInput, Unauthenticated
+from kojin.core.keys import party_secret
 from kojin.pki.domain import CertKind
 from kojin.pki.linkage import SerialLinkage, Subject
 from kojin.pki.verify import OcspLookup, TrustStore, VerifiedCertificate, verify_end_entity
@@ -77,11 +77,7 @@ class CardAuthService:
         self._used = UsedChallenges(engine)
 
     def ensure_key(self) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(select(challenge_keys.c.id)).first() is None:
-                conn.execute(
-                    insert(challenge_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
-                )
+        party_secret(self.engine, challenge_keys)
 
     @property
     def key(self) -> bytes:

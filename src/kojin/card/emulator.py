@@ -135,6 +135,7 @@ from kojin.card.apdu import (
 )
 from kojin.card.errors import CardStorageError, PinKind, validate_pin
 from kojin.core.errors import Conflict, InvalidInput
+from kojin.core.japan import parse_yyyymmdd, yyyymmdd
 from kojin.numbering.domain import validate_individual_number
 
 __all__ = [
@@ -283,11 +284,9 @@ def _check_text(value: str, field: str, ja: str, en: str) -> bytes:
 
 
 def _birth_date_text(birth_date: date | str) -> bytes:
-    text = birth_date.strftime("%Y%m%d") if isinstance(birth_date, date) else birth_date
+    text = yyyymmdd(birth_date) if isinstance(birth_date, date) else birth_date
     try:
-        if not re.fullmatch("[0-9]{8}", text):
-            raise ValueError(text)
-        date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        parse_yyyymmdd(text)
     except ValueError as exc:
         raise InvalidInput(
             "card.birth_date",

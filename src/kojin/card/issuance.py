@@ -20,11 +20,12 @@ from kojin.card.emulator import KeyAlgorithm, KeyKind, MyNumberCard
 from kojin.card.errors import PinKind, validate_pin
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.japan import age_on
 from kojin.numbering.service import NumberingService
 from kojin.pki.domain import SIGNATURE_MIN_AGE, CertKind, RevocationReason
 from kojin.pki.service import CertificateAuthority
 from kojin.pki.store import cards, pin_resets
-from kojin.registry.domain import Resident, Status, age_on
+from kojin.registry.domain import Resident, Status
 from kojin.registry.service import RegisterService
 
 ADULT_AGE = 18

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from kojin.core.japan import parse_date
 from kojin.corporate.domain import corporation_record
 from kojin.corporate.service import CorporateRegister
-from kojin.registry.domain import parse_date
 
 Text = Annotated[str, Field(max_length=200)]
 

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, insert, select, update
 
 from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.japan import validate_kana, validate_name
 from kojin.corporate.domain import CLOSE_CAUSES, KINDS, Corporation
 from kojin.corporate.store import corporations
 from kojin.numbering.domain import make_corporate_number, validate_corporate_number
 from kojin.registry import postal
-from kojin.registry.domain import validate_kana, validate_name
 
 MAX_BATCH = 10  # as the NTA's /4/num: at most ten numbers a request
 

@@ -27,6 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from kojin.core.japan import age_on
 from kojin.eligibility.domain import (
     DEMO_INSURERS,
     Insurer,
@@ -37,7 +38,7 @@ from kojin.eligibility.domain import (
 )
 from kojin.eligibility.insurer.service import MemberDraft
 from kojin.eligibility.service import Checkup, Medication
-from kojin.registry.domain import Resident, Status, age_on
+from kojin.registry.domain import Resident, Status
 
 if TYPE_CHECKING:
     from kojin.app import Kojin

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TypeVar
 
+from kojin.core.japan import age_on
 from kojin.demo.population_tables import FAMILY_CHANCE, HOUSEHOLD_KINDS, Country, Name, Tables, Weighted, areas, tables
 from kojin.registry import postal
-from kojin.registry.domain import Address, PersonDetails, Sex, age_on
+from kojin.registry.domain import Address, PersonDetails, Sex
 from kojin.registry.service import HouseholdDraft
 
 __all__ = ["FOREIGN_SHARE", "TWIN_RATE", "generate_households"]

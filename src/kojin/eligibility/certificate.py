@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from kojin.core.japan import wareki
 from kojin.eligibility.domain import ratio_text
 
 
@@ -48,17 +49,6 @@ def font_path() -> Path:
     return Path(str(resources.files("kojin.eligibility") / "data" / "ipaexg.ttf"))
 
 
-def _era(day: date) -> str:
-    """和暦 beside the western date, as printed on insurance documents."""
-    if day >= date(2019, 5, 1):
-        return f"令和{day.year - 2018}年{day.month}月{day.day}日"
-    if day >= date(1989, 1, 8):
-        return f"平成{day.year - 1988}年{day.month}月{day.day}日"
-    if day >= date(1926, 12, 25):
-        return f"昭和{day.year - 1925}年{day.month}月{day.day}日"
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 _SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
@@ -69,7 +59,7 @@ def _printable(text: str) -> str:
 
 
 def _jp(day: date) -> str:
-    return f"{_era(day)}（{day.isoformat()}）"
+    return f"{wareki(day)}（{day.isoformat()}）"
 
 
 REASON_TEXT = {

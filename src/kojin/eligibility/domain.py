@@ -22,7 +22,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from kojin.core import japan
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted
+from kojin.core.japan import age_on
 
 # -- insurers (保険者) -------------------------------------------------------------
 
@@ -233,7 +235,7 @@ class Validity(StrEnum):
 
 
 def yyyymmdd(day: date | None) -> str | None:
-    return None if day is None else day.strftime("%Y%m%d")
+    return None if day is None else japan.yyyymmdd(day)
 
 
 def ratio_text(ratio: int) -> str:
@@ -284,10 +286,6 @@ def answer_fields(q: Qualification, insurer_name: str, today: date) -> dict[str,
 
 
 # -- contribution ratio and the elderly ---------------------------------------------------
-
-
-def age_on(birth: date, day: date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 def school_age_start(birth: date) -> date:

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from kojin.core.bulk import bulk_insert
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.core.japan import JST
+from kojin.core.keys import party_secret
 from kojin.eligibility.domain import (
     CardClass,
     CardIdentifiers,
@@ -66,7 +67,6 @@ from kojin.eligibility.store import (
     visits,
 )
 
-JST = ZoneInfo("Asia/Tokyo")
 VISIT_HOURS = 24
 """A visit, and any consent given at it, ends this long after the card check."""
 CONSENT_WINDOW_S = 300
@@ -283,20 +283,11 @@ class EligibilityService:
 
     # -- keys --------------------------------------------------------------------------
     def ensure_key(self) -> None:
-        with self.engine.connect() as conn:
-            if conn.execute(select(service_keys.c.id)).first() is not None:
-                return
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(service_keys).values(id=1, key=secrets.token_bytes(32), created_at=self.now()))
-        except IntegrityError:
-            pass  # another process made it first
+        self._secret()
 
     def _secret(self) -> bytes:
         if self._key is None:
-            self.ensure_key()
-            with self.engine.connect() as conn:
-                self._key = bytes(conn.execute(select(service_keys.c.key).where(service_keys.c.id == 1)).scalar_one())
+            self._key = party_secret(self.engine, service_keys, created_at=self.now())
         return self._key
 
     def set_listener(self, listener: RegistrationListener) -> None:

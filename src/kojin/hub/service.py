@@ -49,6 +49,7 @@ from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.crypto import b64, verify_ed25519
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
 from kojin.core.group_commit import GroupCommit, Row, ThreadReaders
+from kojin.core.keys import party_secret
 from kojin.hub.domain import (
     ANSWERS_KIND,
     BATCH_MAX,
@@ -482,23 +483,11 @@ class HubService:
     # -- keys ----------------------------------------------------------------
     def ensure_keys(self) -> None:
         """Create the code key on first start (idempotent, safe between processes)."""
-        with self.engine.connect() as conn:
-            if conn.execute(select(hub_keys.c.id).where(hub_keys.c.id == 1)).first() is not None:
-                return
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(hub_keys).values(id=1, code_key=secrets.token_bytes(32), created_at=datetime.now(UTC))
-                )
-        except IntegrityError:
-            pass  # another process created it first
+        self._load_keys()
 
     def _load_keys(self) -> CodeDeriver:
         if self._deriver is None:
-            self.ensure_keys()
-            with self.engine.connect() as conn:
-                key = conn.execute(select(hub_keys.c.code_key).where(hub_keys.c.id == 1)).scalar_one()
-            self._deriver = CodeDeriver(bytes(key))
+            self._deriver = CodeDeriver(party_secret(self.engine, hub_keys, "code_key"))
         return self._deriver
 
     # -- agencies ------------------------------------------------------------

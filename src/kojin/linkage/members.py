@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick
+from kojin.core.japan import is_any_kana, normalise_postal_code
 from kojin.linkage.matcher import Decision, MatchResult, MemberRecord
 from kojin.registry import postal
 from kojin.registry.domain import Sex
@@ -27,8 +27,6 @@ from kojin.registry.domain import Sex
 INPUT_COLUMNS = ("member_id", "name", "kana", "sex", "birth_date", "postal_code", "address")
 OUTPUT_COLUMNS = ("member_id", "decision", "resident_id", "agency_code", "score", "reasons")
 
-# Kana as agencies send it: katakana or hiragana, full or half width, spaces.
-_KANA = re.compile(r"^[\u3041-\u3096\u309b-\u309f\u30a1-\u30ff\uff66-\uff9f\s\u3000・･ー－-]+\Z")
 _MAX_PROBLEMS = 50
 _MAX_FIELD = 200
 
@@ -123,7 +121,7 @@ def _check_row(
     kana = values["kana"]
     if not kana:
         bad("kana", "フリガナが空です。", "The kana reading is empty.")
-    elif not _KANA.match(kana):
+    elif not is_any_kana(kana):
         bad("kana", "フリガナはカタカナかひらがなで書いてください。", "The kana reading must be katakana or hiragana.")
     sex: Sex | None = None
     try:
@@ -144,7 +142,7 @@ def _check_row(
         birth = None
     code = ""
     try:
-        code = postal.normalise_postal_code(values["postal_code"])
+        code = normalise_postal_code(values["postal_code"])
         postal.areas_for(code)
     except KojinError as exc:
         bad("postal_code", exc.message_ja, exc.message_en)

@@ -20,7 +20,6 @@ import multiprocessing
 import multiprocessing.queues
 import os
 import queue
-import secrets
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from kojin.core.bulk import bulk_insert, select_in
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.core.events import Event, EventBus
+from kojin.core.keys import party_secret
 from kojin.hub.service import HubService
 from kojin.linkage import snapshot
 from kojin.linkage.audit import AccountSource, AuditReport, LinkRow, run_audit
@@ -344,22 +344,11 @@ class MatchingService:
     # -- keys ----------------------------------------------------------------------------------
     def ensure_key(self) -> None:
         """Create the CSRF signing key once (idempotent, safe between processes)."""
-        with self.engine.connect() as conn:
-            if conn.execute(select(match_secrets.c.id).where(match_secrets.c.id == 1)).first() is not None:
-                return
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(match_secrets).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
-                )
-        except IntegrityError:
-            pass  # another process made it first
+        self._secret()
 
     def _secret(self) -> bytes:
         if self._key is None:
-            self.ensure_key()
-            with self.engine.connect() as conn:
-                self._key = bytes(conn.execute(select(match_secrets.c.key).where(match_secrets.c.id == 1)).scalar_one())
+            self._key = party_secret(self.engine, match_secrets)
         return self._key
 
     def csrf_token(self, purpose: str, *, now: float | None = None) -> str:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, converter, select_in
 from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.core.errors import Conflict, NotFound
+from kojin.core.keys import party_secret
 from kojin.numbering.domain import (
     NumberDerivation,
     juminhyo_code_of,
@@ -53,10 +54,7 @@ class NumberingService:
     # -- key ---------------------------------------------------------------
     def ensure_key(self) -> None:
         """Create the derivation key on first use (``kojin init``)."""
-        with self.engine.begin() as conn:
-            if conn.execute(select(func.count()).select_from(numbering_keys)).scalar_one():
-                return
-            conn.execute(insert(numbering_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC)))
+        party_secret(self.engine, numbering_keys)
 
     def _derive(self, conn: Connection) -> NumberDerivation:
         if self._derivation is None:
@@ -374,20 +372,7 @@ class NumberingService:
 
     def _link_secret(self) -> bytes:
         if self._link_key is None:
-            query = select(link_keys.c.key).where(link_keys.c.id == 1)
-            with self.engine.connect() as conn:
-                key = conn.execute(query).scalar()
-            if key is None:
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(
-                            insert(link_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
-                        )
-                except IntegrityError:
-                    pass  # another process created it first; use theirs
-                with self.engine.connect() as conn:
-                    key = conn.execute(query).scalar_one()
-            self._link_key = bytes(key)
+            self._link_key = party_secret(self.engine, link_keys)
         return self._link_key
 
     def count(self) -> int:

@@ -53,14 +53,13 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
 from kojin.core.errors import InvalidInput, NotPermitted
-
-JST: Final = timezone(timedelta(hours=9), "JST")
+from kojin.core.japan import JST, age_on, era_of, parse_yyyymmdd, yyyymmdd
 
 Algorithm = Literal["rsa2048", "p256"]
 ALGORITHMS: Final[tuple[Algorithm, ...]] = get_args(Algorithm)
@@ -282,12 +281,6 @@ def birthday_in(birth_date: date, year: int) -> date:
         return date(year, 2, 28)
 
 
-def age_on(birth_date: date, day: date) -> int:
-    """満年齢 on ``day``: the new age starts on the birthday (1 March for 29 Feb births)."""
-    years = day.year - birth_date.year
-    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 def last_valid_day(birth_date: date, issued_on: date) -> date:
     """The holder's fifth birthday strictly after ``issued_on``."""
     if birth_date > issued_on:
@@ -364,29 +357,8 @@ def new_subject_ref() -> str:
     return "".join(secrets.choice(_SUBJECT_REF_ALPHABET) for _ in range(20))
 
 
-_JUMINHYO_CODE = re.compile(r"[0-9]{11}")
-
-
-def validate_juminhyo_code(code: str) -> str:
-    if not isinstance(code, str) or not _JUMINHYO_CODE.fullmatch(code):
-        raise _invalid(
-            "pki.bad_juminhyo_code",
-            "住民票コードは11桁の数字です。",
-            "The resident record code is 11 digits.",
-            "juminhyo_code",
-        )
-    return code
-
-
 # -- the four basic items -------------------------------------------------------
 
-_ERAS: Final = (  # (first day, era code), newest first
-    (date(2019, 5, 1), 5),  # 令和
-    (date(1989, 1, 8), 4),  # 平成
-    (date(1926, 12, 25), 3),  # 昭和
-    (date(1912, 7, 30), 2),  # 大正
-    (date(1868, 1, 25), 1),  # 明治
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEXES: Final = ("1", "2")
 
@@ -430,9 +402,9 @@ def validate_basic_items(items: BasicFourItems) -> BasicFourItems:
 
 def encode_birth_date(birth_date: date) -> str:
     """``EYYYYMMDD``: era code, then the Gregorian date."""
-    for first_day, era in _ERAS:
-        if birth_date >= first_day:
-            return f"{era}{birth_date:%Y%m%d}"
+    era = era_of(birth_date)
+    if era is not None:
+        return f"{era.code}{yyyymmdd(birth_date)}"
     raise _invalid(
         "pki.bad_birth_date",
         "生年月日が明治より前です。",
@@ -445,7 +417,7 @@ def decode_birth_date(value: str) -> date:
     if not re.fullmatch(r"[1-5][0-9]{8}", value):
         raise malformed("birth date is not EYYYYMMDD")
     try:
-        return date(int(value[1:5]), int(value[5:7]), int(value[7:9]))
+        return parse_yyyymmdd(value[1:])
     except ValueError:
         raise malformed("birth date is not a real date") from None
 

@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.keys import insert_if_absent
 from kojin.pki.domain import Algorithm
 from kojin.pki.store import ca_keys, ca_secrets
 
@@ -143,23 +144,8 @@ def store_passphrase(engine: Engine) -> bytes:
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env:
         return from_env.encode("utf-8")
-    with engine.connect() as conn:
-        kept = conn.execute(select(ca_secrets.c.passphrase).where(ca_secrets.c.id == 1)).scalar()
-    if kept is not None:
-        return bytes(kept)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(ca_secrets).values(
-                    id=1,
-                    passphrase=secrets.token_urlsafe(32).encode("ascii"),
-                    created_at=datetime.now(UTC),
-                )
-            )
-    except IntegrityError:
-        pass  # another process created it first; use theirs
-    with engine.connect() as conn:
-        return bytes(conn.execute(select(ca_secrets.c.passphrase).where(ca_secrets.c.id == 1)).scalar_one())
+    values = {"id": 1, "passphrase": secrets.token_urlsafe(32).encode("ascii"), "created_at": datetime.now(UTC)}
+    return bytes(insert_if_absent(engine, ca_secrets, values).passphrase)
 
 
 class EncryptedFileKeyBackend:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from kojin.core.keys import party_secret
 from kojin.pki.domain import serial_key
 from kojin.pki.store import certificates, linkage_keys, relying_parties
 
@@ -56,11 +56,7 @@ class SerialLinkage:
         self._holders: dict[str, str] = {}
 
     def ensure_key(self) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(select(linkage_keys.c.id)).first() is None:
-                conn.execute(
-                    insert(linkage_keys).values(id=1, key=secrets.token_bytes(32), created_at=datetime.now(UTC))
-                )
+        party_secret(self.engine, linkage_keys)
 
     def _linkage_key(self) -> bytes:
         if self._key is None:

@@ -35,9 +35,10 @@ from sqlalchemy.exc import IntegrityError
 
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.core.events import Event
+from kojin.core.japan import JST
+from kojin.numbering.domain import validate_juminhyo_code
 from kojin.pki.domain import (
     CA_NAMES,
-    JST,
     PROFILES,
     REVOKED_ON_EVENT,
     ROOT_CA,
@@ -57,7 +58,6 @@ from kojin.pki.domain import (
     parse_serial_key,
     serial_key,
     validate_basic_items,
-    validate_juminhyo_code,
     validity_window,
 )
 from kojin.pki.keys import EncryptedFileKeyBackend, KeyBackend, signing_key

@@ -19,7 +19,8 @@ from enum import StrEnum
 import jaconv
 
 from kojin.core.errors import InvalidInput
-from kojin.registry.domain import Resident, Status, age_on
+from kojin.core.japan import age_on
+from kojin.registry.domain import Resident, Status
 
 # -- acting for someone (代理) ------------------------------------------------
 

@@ -24,11 +24,12 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from kojin.audit.verify import Check, verify_bundle
 from kojin.core.errors import KojinError, NotFound
+from kojin.core.japan import JST
 from kojin.hub.domain import LEAF_KIND, subject_commitment
 from kojin.registry.domain import Resident
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from kojin.audit.service import ExchangeLog
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
-
-JST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True, slots=True)

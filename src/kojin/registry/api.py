@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from kojin.core.japan import parse_date
 from kojin.numbering.domain import mask_number
 from kojin.registry.domain import (
     Address,
     EventKind,
     PersonDetails,
     history_record,
-    parse_date,
     parse_sex,
     resident_record,
 )

@@ -7,12 +7,12 @@ code point for code point); only comparison keys elsewhere are normalised.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from kojin.core.errors import InvalidInput
+from kojin.core.japan import age_on
 
 
 class Sex(StrEnum):
@@ -146,76 +146,11 @@ class HistoryEntry:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def age_on(birth_date: date, day: date) -> int:
-    years = day.year - birth_date.year
-    return years - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 # -- validation ---------------------------------------------------------------
-
-_HALFWIDTH_KANA = re.compile(r"[ｦ-ﾟ]")
-_KATAKANA = re.compile(r"^[ァ-ヺー・ヽヾ 　]+\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _invalid(code: str, ja: str, en: str, field_name: str) -> InvalidInput:
     return InvalidInput(code, ja, en, field=field_name)
-
-
-def validate_name(name: str, field_name: str = "name") -> str:
-    """A name is kept as given; it must only be non-empty and printable."""
-    if not name or not name.strip():
-        raise _invalid("name.empty", "氏名が空です。", "The name is empty.", field_name)
-    if _CONTROL.search(name):
-        raise _invalid(
-            "name.control", "氏名に制御文字があります。", "The name contains control characters.", field_name
-        )
-    if len(name) > 100:
-        raise _invalid(
-            "name.too_long",
-            "氏名が長すぎます（100文字まで）。",
-            "The name is too long (100 characters at most).",
-            field_name,
-        )
-    return name
-
-
-def validate_kana(kana: str, field_name: str = "kana") -> str:
-    """フリガナ: full-width katakana with spaces; half-width kana and kanji refused."""
-    if not kana or not kana.strip():
-        raise _invalid("kana.empty", "フリガナが空です。", "The kana reading is empty.", field_name)
-    if _HALFWIDTH_KANA.search(kana):
-        raise _invalid(
-            "kana.halfwidth",
-            "フリガナに半角カナがあります。全角カタカナで入力してください。",
-            "The kana reading contains half-width kana; use full-width katakana.",
-            field_name,
-        )
-    if not _KATAKANA.match(kana):
-        bad = next(ch for ch in kana if not _KATAKANA.match(ch))
-        kind = unicodedata.name(bad, "?").split()[0]
-        raise _invalid(
-            "kana.not_katakana",
-            f"フリガナは全角カタカナで入力してください（「{bad}」は使えません）。",
-            f"The kana reading must be full-width katakana ({kind} character {bad!r} found).",
-            field_name,
-        )
-    if len(kana) > 100:
-        raise _invalid("kana.too_long", "フリガナが長すぎます。", "The kana reading is too long.", field_name)
-    return kana
-
-
-def parse_date(value: str, field_name: str) -> date:
-    """An ISO date; impossible dates (2月30日) are refused with the reason."""
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise _invalid(
-            f"{field_name}.invalid",
-            f"日付「{value}」は存在しないか、YYYY-MM-DD の形ではありません。",
-            f"{value!r} is not a real date in YYYY-MM-DD form.",
-            field_name,
-        ) from None
 
 
 def validate_birth_date(birth_date: date, today: date) -> date:

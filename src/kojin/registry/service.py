@@ -19,6 +19,7 @@ from kojin.core.bulk import bulk_insert, converter
 from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.events import Event, EventBus
+from kojin.core.japan import validate_kana, validate_name
 from kojin.numbering.process import NumberingProcess
 from kojin.numbering.service import IssueBatch, NumberingService
 from kojin.registry import postal
@@ -34,8 +35,6 @@ from kojin.registry.domain import (
     validate_birth_date,
     validate_effective_date,
     validate_foreign_details,
-    validate_kana,
-    validate_name,
 )
 from kojin.registry.store import counters, history, households, outbox, residents
 

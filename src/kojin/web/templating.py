@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -25,9 +25,9 @@ from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
 from kojin.core.i18n import current_language, language
+from kojin.core.japan import JST
 from kojin.web.i18n import request_language, translations
 
-JST = timezone(timedelta(hours=9), "JST")
 _PACKAGES: list[str] = ["kojin.web", "kojin.portal", "kojin.reader"]
 _env: jinja2.Environment | None = None
 _env_lock = threading.Lock()

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from kojin.core.i18n import pick
+from kojin.core.japan import parse_date
 from kojin.entrypoints.cli.console import run_command
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, optional_date, print_json, print_record
 from kojin.numbering.domain import mask_number
@@ -18,7 +19,6 @@ from kojin.registry.domain import (
     EventKind,
     PersonDetails,
     history_record,
-    parse_date,
     parse_sex,
     resident_record,
 )

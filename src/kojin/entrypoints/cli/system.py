@@ -77,6 +77,6 @@ def print_record(data: dict[str, Any], as_json: bool, title: str) -> None:
 
 
 def optional_date(value: str | None, field: str) -> date | None:
-    from kojin.registry.domain import parse_date
+    from kojin.core.japan import parse_date
 
     return parse_date(value, field) if value else None

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kojin.core.errors import InvalidInput, NotFound
+from kojin.core.japan import parse_date
 from kojin.portal.domain import Scope
 from kojin.portal.history import ExchangeHistory
 from kojin.portal.pages.kit import INDEX, PageKit, is_htmx
 from kojin.portal.service import Portal, PortalContext
-from kojin.registry.domain import parse_date
 
 # Entries shown with a verification badge; beyond these the person opens one.
 MAX_BADGES = 100

@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from kojin.core.errors import InvalidInput, KojinError, NotFound
 from kojin.core.i18n import pick
+from kojin.core.japan import parse_date
 from kojin.portal.domain import PROXY_SCOPES, SCOPE_LABELS, ActingKind, Scope, parse_scope
 from kojin.portal.pages.kit import PageKit
 from kojin.portal.service import Portal, PortalContext
-from kojin.registry.domain import parse_date
 
 
 def make_router(kit: PageKit) -> APIRouter:

@@ -1,0 +1,108 @@
+"""A party's secret row made from two engines at once ends as one row, the same for both."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    create_engine,
+    select,
+    text,
+)
+
+from kojin.core.config import Settings
+from kojin.core.keys import insert_if_absent, party_secret
+
+_metadata = MetaData()
+_keys = Table(
+    "party_keys",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@pytest.fixture
+def engines(database: str, settings: Settings, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    """Two engines (as two processes would have) on one fresh store."""
+    if database == "sqlite":
+        url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+        pair = (create_engine(url), create_engine(url))
+        yield pair
+    else:
+        schema = f"{settings.schema_prefix}keys_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(settings.database_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        args = {"options": f"-c search_path={schema}"}
+        pair = (
+            create_engine(settings.database_url, connect_args=args),
+            create_engine(settings.database_url, connect_args=args),
+        )
+        try:
+            yield pair
+        finally:
+            for engine in pair:
+                engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+        return
+    for engine in pair:
+        engine.dispose()
+
+
+def _race(engines: tuple[Engine, ...]) -> tuple[list[bytes], list[BaseException]]:
+    """party_secret from every engine, all released at once by a barrier."""
+    start = threading.Barrier(len(engines))
+    got: list[bytes] = []
+    failed: list[BaseException] = []
+
+    def make(engine: Engine) -> None:
+        start.wait()
+        try:
+            got.append(party_secret(engine, _keys))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=make, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return got, failed
+
+
+def test_two_engines_at_once_make_one_key(engines: tuple[Engine, Engine]) -> None:
+    first, second = engines
+    for _ in range(10):
+        _metadata.drop_all(first)
+        _metadata.create_all(first)
+        got, failed = _race((first, second, first, second))
+        assert failed == []
+        with first.connect() as conn:
+            stored = conn.execute(select(_keys.c.key)).scalars().all()
+        assert len(stored) == 1
+        assert got == [bytes(stored[0])] * 4
+
+
+def test_an_existing_row_is_kept(engines: tuple[Engine, Engine]) -> None:
+    first, second = engines
+    _metadata.create_all(first)
+    key = party_secret(first, _keys)
+    assert party_secret(second, _keys) == key
+    assert len(key) == 32
+    row = insert_if_absent(second, _keys, {"id": 1, "key": b"other", "created_at": None})
+    assert bytes(row.key) == key
