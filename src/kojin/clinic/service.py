@@ -23,7 +23,8 @@ from kojin.ehr.domain import SCOPE_LABELS, Scope, parse_document, parse_item, pa
 from kojin.ehr.service import Consent, EhrService
 from kojin.eligibility.domain import CardIdentifiers, Clinic, Membership, pick_current
 from kojin.eligibility.insurer.service import InsurerDirectory
-from kojin.eligibility.service import EligibilityService, Patient, Visit
+from kojin.eligibility.records import Patient, Visit
+from kojin.eligibility.service import EligibilityService
 
 RELYING_PARTY = "eligibility"
 VIEW_TASK = "医療機関等における診療情報等の閲覧（本人同意）"

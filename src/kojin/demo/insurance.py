@@ -37,7 +37,7 @@ from kojin.eligibility.domain import (
     elderly_info,
 )
 from kojin.eligibility.insurer.service import MemberDraft
-from kojin.eligibility.service import Checkup, Medication
+from kojin.eligibility.records import Checkup, Medication
 from kojin.registry.domain import Resident, Status
 
 if TYPE_CHECKING:
