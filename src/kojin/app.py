@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from kojin.agency.service import AgencyDirectory
+from kojin.agency.directory import AgencyDirectory
 from kojin.audit.service import ExchangeLog
 from kojin.auth.service import CardAuthService
 from kojin.card.issuance import CardOffice

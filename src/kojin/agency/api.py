@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from kojin.agency.service import AgencyDirectory, IntermediateServer
+from kojin.agency.directory import AgencyDirectory
+from kojin.agency.intermediate import IntermediateServer
 from kojin.core.errors import NotFound
 
 

@@ -1,20 +1,18 @@
-"""Agencies as parties: their stores, intermediate servers, and the directory of them.
+"""One agency as a party (機関): its own store of keys, people, copies and its §23 log.
 
 * :class:`AgencyService` — one agency's own store: keys, people (local id ↔
   its code), copies (副本) and its §23 log.
-* :class:`IntermediateServer` — the agency's intermediate server (中間サーバー):
-  answers the hub from the copies, sealed to the requester.
-* :class:`AgencyDirectory` — the agencies hosted in this process: creates them
-  (a store of their own, keys, registration at the hub) and obtains codes for
-  them through J-LIS (取得番号), so the number never reaches the hub.
+* :class:`~kojin.agency.intermediate.IntermediateServer` — the agency's intermediate
+  server (中間サーバー): answers the hub from the copies, sealed to the requester.
+* :class:`~kojin.agency.directory.AgencyDirectory` — the agencies hosted in this
+  process: creates them (a store of their own, keys, registration at the hub) and
+  obtains codes for them through J-LIS (取得番号), so the number never reaches the hub.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,31 +22,19 @@ from sqlalchemy.exc import IntegrityError
 
 from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload_json, validate_item
 from kojin.agency.store import agency_keys, copies, exchange_log, people
-from kojin.core.crypto import AnswerBox, SigningKey, b64, unb64, x25519_private_raw
-from kojin.core.db import PARTIES, Database, register_party
-from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.core.crypto import AnswerBox, SigningKey, x25519_private_raw
+from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
 from kojin.core.keys import insert_if_absent
 from kojin.hub.domain import (
-    ANSWERS_KIND,
-    BATCH_MAX,
-    FRESHNESS_SECONDS,
-    QUERIES_KIND,
     AgencyKind,
     Outcome,
-    ProvisionAnswer,
-    ProvisionQuery,
     agency_party,
-    channel_mac,
-    check_channel_mac,
-    sealed_plaintext_json,
     validate_agency_id,
 )
 
 if TYPE_CHECKING:
-    from kojin.agency.client import AgencyClient, HubTransport
-    from kojin.hub.service import HubService
-    from kojin.numbering.service import NumberingService
+    pass
 
 
 class AgencyKeys:
@@ -75,7 +61,7 @@ class AgencyKeys:
         self.box_public = box.public_raw
 
 
-def _dt_ms(ms: int) -> datetime:
+def time_of_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
@@ -321,151 +307,6 @@ class AgencyService:
         self._readers.close()
 
 
-class IntermediateServer:
-    """The agency's intermediate server (中間サーバー): answers the hub from copies."""
-
-    def __init__(self, agency: AgencyService, *, clock: Callable[[], float] = time.time) -> None:
-        self.agency = agency
-        self._clock = clock
-        self._box_keys: dict[str, bytes] = {}
-
-    def update_copies(self, entries: Iterable[CopyEntry]) -> int:
-        """Keep the copies in step with the agency's business data."""
-        return self.agency.update_copies(entries)
-
-    def answer(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
-        """Answer one MACed query from the hub with a MACed answer, once its §23 record is durable."""
-        answer, answer_mac, ticket = self.answer_deferred(query, mac)
-        ticket.wait()
-        return answer, answer_mac
-
-    def answer_deferred(self, query: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Ticket]:
-        """:meth:`answer`, returning before the §23 record is durable, with the ticket that tells when.
-
-        For the hub hosting this server in its own process: it commits the
-        exchange's leaf meanwhile, and passes the answer on only after both
-        (the ticket fails if the record could not be written).
-        """
-        keys = self.agency.keys
-        if not check_channel_mac(keys.channel_key, query, mac):
-            raise _bad_channel_mac()
-        q = self._take(query)
-        answer, entry = self._answer(q, self.agency.copy_for_answer(q.code, q.item))
-        return answer, channel_mac(keys.channel_key, answer), self.agency.record_soon(entry)
-
-    def answer_many(self, message: dict[str, Any], mac: str) -> tuple[dict[str, Any], str]:
-        """Answer a MACed batch of queries (一括照会) once all their §23 records are durable."""
-        answers, answers_mac, ticket = self.answer_many_deferred(message, mac)
-        ticket.wait()
-        return answers, answers_mac
-
-    def answer_many_deferred(self, message: dict[str, Any], mac: str) -> tuple[dict[str, Any], str, Ticket]:
-        """:meth:`answer_deferred` for a ``provision-queries/1`` message: one MAC, one commit for all.
-
-        The answers come in the queries' order; a query this server cannot
-        take is answered with ``{"request_id": …, "error": code}`` in its
-        place, and the others are answered as usual.
-        """
-        keys = self.agency.keys
-        if not check_channel_mac(keys.channel_key, message, mac):
-            raise _bad_channel_mac()
-        queries = message.get("queries") if message.get("kojin") == QUERIES_KIND else None
-        if not isinstance(queries, list) or len(queries) > BATCH_MAX:
-            raise InvalidInput(
-                "request.invalid",
-                f"{QUERIES_KIND} ではありません。",
-                f"not a {QUERIES_KIND} message.",
-                field="queries",
-            )
-        taken: list[ProvisionQuery | dict[str, Any]] = []
-        for query in queries:
-            try:
-                taken.append(self._take(query))
-            except KojinError as exc:
-                request_id = query.get("request_id") if isinstance(query, dict) else None
-                taken.append({"request_id": request_id if isinstance(request_id, str) else None, "error": exc.code})
-        found = self.agency.copies_for_answer([(q.code, q.item) for q in taken if isinstance(q, ProvisionQuery)])
-        answers: list[dict[str, Any]] = []
-        entries: list[LogEntry] = []
-        for q in taken:
-            if not isinstance(q, ProvisionQuery):
-                answers.append(q)
-                continue
-            answer, entry = self._answer(q, found.get((q.code, q.item)))
-            answers.append(answer)
-            entries.append(entry)
-        reply = {"kojin": ANSWERS_KIND, "answers": answers}
-        return reply, channel_mac(keys.channel_key, reply), self.agency.record_many_soon(entries)
-
-    def _box_key(self, encoded: str) -> bytes:
-        # A batch names one requester's key in every query: decoded once.
-        key = self._box_keys.get(encoded)
-        if key is None:
-            key = unb64(encoded, "requester_box_key")
-            if len(self._box_keys) >= 1024:
-                self._box_keys.clear()
-            self._box_keys[encoded] = key
-        return key
-
-    def _take(self, query: object) -> ProvisionQuery:
-        """An authenticated message's query, if it is one for this server, and fresh."""
-        q = ProvisionQuery.from_wire(query)
-        if q.provider != self.agency.agency_id:
-            raise NotPermitted(
-                "agency.wrong_provider",
-                "この中間サーバー宛ての求めではありません。",
-                "The query is addressed to another intermediate server.",
-                field="provider",
-            )
-        now = self._clock()
-        if abs(now * 1000 - q.sent_at_ms) > FRESHNESS_SECONDS * 1000:
-            raise Unauthenticated(
-                "agency.stale_query",
-                "求めの時刻が古すぎるか未来です。",
-                "The query time is too far from now.",
-                field="sent_at_ms",
-            )
-        return q
-
-    def _answer(self, q: ProvisionQuery, found: tuple[str, bool, str] | None) -> tuple[dict[str, Any], LogEntry]:
-        """The answer to a query from its copy (None: no copy), and the §23 record still to be kept of it."""
-        keys = self.agency.keys
-        sealed: str | None = None
-        if found is None:
-            outcome = Outcome.NO_DATA
-        elif found[1]:
-            outcome = Outcome.WITHHELD
-        else:
-            outcome = Outcome.ANSWERED
-            # The copy is stored as canonical JSON: it goes into the sealed
-            # plaintext as it is, not parsed and written again.
-            plaintext = sealed_plaintext_json(
-                request_id=q.request_id,
-                requester=q.requester,
-                provider=q.provider,
-                item=q.item,
-                payload_json=found[0],
-                updated_at=found[2],
-            )
-            sealed = b64(keys.box.seal_to(self._box_key(q.requester_box_key), plaintext, q.request_id.encode()))
-        provided_ms = int(self._clock() * 1000)
-        entry = LogEntry(
-            Role.PROVIDER,
-            q.request_id,
-            q.code,
-            q.requester,
-            q.requester_name,
-            q.provider,
-            keys.name,
-            q.task,
-            q.item,
-            datetime.fromtimestamp(q.requested_at, UTC),
-            _dt_ms(provided_ms),
-            outcome,
-        )
-        return ProvisionAnswer(q.request_id, q.provider, outcome, sealed, provided_ms).to_wire(), entry
-
-
 def _stored_time(updated: datetime | str | None) -> datetime | None:
     """A copy's time as read through the driver: SQLite gives the stored text, and keeps no zone (all is UTC)."""
     if isinstance(updated, str):
@@ -489,121 +330,3 @@ def _for_answer(row: tuple[Any, ...]) -> tuple[str, bool, str]:
         )
     time_ = _stored_time(updated)
     return str(payload), bool(withheld), time_.isoformat() if time_ is not None else ""
-
-
-def _bad_channel_mac() -> Unauthenticated:
-    return Unauthenticated(
-        "agency.bad_channel_mac",
-        "情報提供ネットワークシステムからの求めとして認証できません。",
-        "The query does not authenticate as the hub's.",
-        field="mac",
-    )
-
-
-class AgencyDirectory:
-    """The agencies hosted in this process, each with a store of its own."""
-
-    def __init__(self, db: Database, hub: HubService, numbering: NumberingService) -> None:
-        self._db = db
-        self._hub = hub
-        self._numbering = numbering
-        self._services: dict[str, AgencyService] = {}
-        self._servers: dict[str, IntermediateServer] = {}
-        self._lock = threading.Lock()
-
-    def ids(self) -> list[str]:
-        return [a.agency_id for a in self._hub.agencies()]
-
-    def _service(self, agency_id: str) -> AgencyService:
-        with self._lock:
-            service = self._services.get(agency_id)
-            if service is None:
-                party = agency_party(agency_id)
-                if party not in PARTIES:
-                    register_party(party, "kojin.agency")
-                service = AgencyService(agency_id, self._db.engine(party))
-                self._services[agency_id] = service
-            return service
-
-    def get(self, agency_id: str) -> AgencyService:
-        """The agency's service; ``hub.unknown_agency`` when the hub does not know it."""
-        self._hub.agency(agency_id)
-        return self._service(agency_id)
-
-    def intermediate(self, agency_id: str) -> IntermediateServer | None:
-        """Its intermediate server, when the agency is hosted here (None otherwise)."""
-        server = self._servers.get(agency_id)
-        if server is None:
-            if self._hub.find_agency(agency_id) is None:
-                return None
-            server = IntermediateServer(self._service(agency_id))
-            self._servers[agency_id] = server
-        return server
-
-    def client(self, agency_id: str, hub: HubTransport | None = None) -> AgencyClient:
-        """A query client for the agency: in process by default, or over ``hub`` (e.g. HTTP)."""
-        from kojin.agency.client import AgencyClient, InProcessHub
-
-        return AgencyClient(self.get(agency_id), hub or InProcessHub(self._hub))
-
-    def create(
-        self, agency_id: str, *, name: str, kind: AgencyKind | str, endpoint: str | None = None
-    ) -> AgencyService:
-        """A new agency: its own migrated store, fresh keys, and its entry at the hub."""
-        validate_agency_id(agency_id)
-        try:
-            kind = AgencyKind(kind)
-        except ValueError:
-            raise InvalidInput(
-                "request.invalid", "機関の種別が不明です。", "Unknown agency kind.", field="kind"
-            ) from None
-        if self._hub.find_agency(agency_id) is not None:
-            raise Conflict(
-                "hub.agency_exists",
-                f"機関 {agency_id} は登録済みです。",
-                f"Agency {agency_id} is already registered.",
-                field="agency_id",
-            )
-        party = agency_party(agency_id)
-        if party not in PARTIES:
-            register_party(party, "kojin.agency")
-        self._db.migrate(party)
-        service = self._service(agency_id)
-        keys = service.create_keys(name=name, kind=kind)
-        self._hub.register_agency(
-            agency_id,
-            name=name,
-            kind=kind,
-            sign_public=keys.sign_public,
-            box_public=keys.box_public,
-            channel_key=keys.channel_key,
-            endpoint=endpoint,
-        )
-        return service
-
-    def migrate_known(self) -> None:
-        """Bring every registered agency's store to the newest migration (``kojin init``)."""
-        for agency_id in self.ids():
-            party = agency_party(agency_id)
-            if party not in PARTIES:
-                register_party(party, "kojin.agency")
-            self._db.migrate(party)
-
-    def obtain_code(self, agency_id: str, number: str, local_id: str | None = None) -> tuple[str, str]:
-        """取得番号: the agency's code for the holder of ``number``, via J-LIS; (code, local id).
-
-        J-LIS turns the number into a link id and passes only that to the hub,
-        which answers with the agency's code. The number is used here and
-        forgotten: it is written nowhere in the agency's or the hub's store.
-        """
-        service = self.get(agency_id)
-        code = self._hub.issue_code(agency_id, self._numbering.link_id_for(number))
-        return code, service.enrol(code, local_id)
-
-    def obtain_codes(self, agency_id: str, numbers: Sequence[str]) -> list[str]:
-        return [self.obtain_code(agency_id, n)[0] for n in numbers]
-
-    def close(self) -> None:
-        with self._lock:
-            for service in self._services.values():
-                service.close()

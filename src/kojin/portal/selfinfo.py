@@ -22,7 +22,7 @@ from kojin.hub.domain import AgencyKind, permitted_exchanges
 from kojin.registry.domain import Resident
 
 if TYPE_CHECKING:
-    from kojin.agency.service import AgencyDirectory
+    from kojin.agency.directory import AgencyDirectory
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
 

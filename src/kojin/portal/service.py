@@ -48,7 +48,7 @@ from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
 
 if TYPE_CHECKING:
-    from kojin.agency.service import AgencyDirectory
+    from kojin.agency.directory import AgencyDirectory
     from kojin.audit.service import ExchangeLog
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
