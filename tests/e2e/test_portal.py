@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,9 +17,10 @@ from kojin.registry.domain import Sex
 from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
 from tests.portal.helpers import card, resident
 
-pytestmark = pytest.mark.browser
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
-Page = Any  # playwright.sync_api.Page
+pytestmark = pytest.mark.browser
 
 
 class People:

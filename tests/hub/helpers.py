@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
+
+import httpx
+from fastapi.testclient import TestClient
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
@@ -20,6 +24,15 @@ class Person:
     juminhyo_code: str
     number: str
     codes: dict[str, str]  # agency id -> that agency's code
+
+
+def as_httpx(client: TestClient) -> httpx.Client:
+    """``client`` as the ``httpx.Client`` kojin's HTTP transports are typed to take.
+
+    Starlette's TestClient is an ``httpx2.Client``: another class to mypy, but the
+    same ``get``/``post``/``close`` the transports call.
+    """
+    return cast(httpx.Client, client)
 
 
 def person(kojin: Kojin, i: int, agencies: tuple[str, ...] = ("13105", "13104", "jps")) -> Person:
