@@ -47,7 +47,9 @@ def setup_demo(kojin: Kojin, people: int = 1) -> list[Person]:
     """Demo agencies; ``people`` persons whose 新宿区 copy of 地方税関係情報 exists."""
     ensure_demo_agencies(kojin)
     out = [person(kojin, i + 1) for i in range(people)]
-    kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
+    server = kojin.agencies.intermediate("13104")
+    assert server is not None
+    server.update_copies(
         [
             CopyEntry(p.codes["13104"], LOCAL_TAX, {"taxable_income": 3_200_000 + n, "year": 2025})
             for n, p in enumerate(out)
