@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 
 from kojin.app import Kojin
@@ -104,11 +105,14 @@ def test_a_ticket_waits_for_its_own_rows(engine: Engine, writer: GroupCommit) ->
     assert _count(engine) == 1
 
 
-def _synchronous(conn: object) -> int | str:
-    cursor = conn.cursor()  # type: ignore[attr-defined]
+def _synchronous(conn: DBAPIConnection | None) -> int | str:
+    assert conn is not None
+    cursor = conn.cursor()
     try:
         cursor.execute("SHOW synchronous_commit" if _is_pg(conn) else "PRAGMA synchronous")
-        value = cursor.fetchone()[0]
+        row = cursor.fetchone()
+        assert row is not None
+        value = row[0]
     finally:
         cursor.close()
     levels: dict[str, int | str] = {"off": 0, "on": 2}
