@@ -118,7 +118,8 @@ def test_no_number_in_a_batch_of_exchanges_or_anything_it_leaves(
         carried.extend((repr(message), repr(answer)))
         return answer, answer_mac, settlement
 
-    router.deliver_many = spy  # type: ignore[method-assign]  # a spy on this router only, for this test
+    # A spy on this router only, for this test.
+    router.deliver_many = spy  # type: ignore[method-assign]
     with TestClient(create_app(kojin)) as client:
         asker = kojin.agencies.client("13105", HttpHub(client=as_httpx(client)))
         reqs = asker._batch_requests([Ask("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"]) for p in people])

@@ -302,6 +302,7 @@ def test_public_key_forms(ca: CertificateAuthority) -> None:
 def test_bad_public_keys(ca: CertificateAuthority, bad: object) -> None:
     before = _count(ca, certificates)
     with pytest.raises(InvalidInput) as caught:
+        # Junk keys on purpose, one not even bytes.
         ca.issue_auth_certificate(bad, juminhyo_code=CODE, birth_date=ADULT_BIRTH)  # type: ignore[arg-type]
     assert caught.value.code == "pki.bad_public_key"
     assert _count(ca, certificates) == before
@@ -353,6 +354,7 @@ def test_revoke_and_status(ca: CertificateAuthority) -> None:
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial)
     assert entry is not None
     assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is (x509.ReasonFlags.key_compromise)
+    # cryptography types a certificate's key wider (X25519 and such) than a CRL's issuer key: a CA's is RSA or EC.
     assert crl.is_signature_valid(ca.ca("auth").certificate.public_key())  # type: ignore[arg-type]
     assert crl.next_update_utc is not None and crl.last_update_utc < crl.next_update_utc
     aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value

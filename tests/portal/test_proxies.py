@@ -165,6 +165,7 @@ def test_invitations_are_single_use_and_proxies_expire(
     act_for(proxy, "山田　太郎")
     assert "ヤマダ　タロウ" in proxy.get("/portal/me").text
     later = kojin.portal.today() + timedelta(days=2)
+    # The portal's clock moved on: this Kojin only, for this test.
     kojin.portal.today = lambda: later  # type: ignore[method-assign]
     assert "サトウ　キョウコ" in proxy.get("/portal/me").text
 

@@ -299,6 +299,7 @@ def test_a_failed_bulk_batch_leaves_neither_store_changed(kojin: Kojin, monkeypa
     drafts = _drafts(10)
     # A row the register's store refuses (kana is NOT NULL) in the last part.
     bad = drafts[9].members[0][0]
+    # kana None on purpose: typed out, it reaches the store, which refuses it.
     drafts[9] = HouseholdDraft([(PersonDetails(bad.name, None, bad.sex, bad.birth_date, bad.address), "世帯主")])  # type: ignore[arg-type]
     with pytest.raises(IntegrityError):
         kojin.register.enroll_households(drafts, municipality_code="13105", today=TODAY, validated=True)
