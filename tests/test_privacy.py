@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, select
@@ -100,8 +101,8 @@ def test_no_number_in_a_batch_of_exchanges_or_anything_it_leaves(
 
     from kojin.agency.client import HttpHub
     from kojin.agency.domain import Ask
-    from kojin.hub.transport import IntermediateRouter
-    from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, setup_demo
+    from kojin.hub.transport import IntermediateRouter, Settlement
+    from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, as_httpx, setup_demo
 
     caplog.set_level(logging.DEBUG)
     people = setup_demo(kojin, 5)
@@ -110,14 +111,17 @@ def test_no_number_in_a_batch_of_exchanges_or_anything_it_leaves(
     carried: list[str] = []
     deliver_many = router.deliver_many
 
-    def spy(agency_id: str, endpoint: str | None, message: dict[str, object], mac: str) -> tuple[object, ...]:
+    def spy(
+        agency_id: str, endpoint: str | None, message: dict[str, Any], mac: str
+    ) -> tuple[object, object, Settlement]:
         answer, answer_mac, settlement = deliver_many(agency_id, endpoint, message, mac)
         carried.extend((repr(message), repr(answer)))
         return answer, answer_mac, settlement
 
+    # A spy on this router only, for this test.
     router.deliver_many = spy  # type: ignore[method-assign]
     with TestClient(create_app(kojin)) as client:
-        asker = kojin.agencies.client("13105", HttpHub(client=client))
+        asker = kojin.agencies.client("13105", HttpHub(client=as_httpx(client)))
         reqs = asker._batch_requests([Ask("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"]) for p in people])
         body = asker.sign_batch(reqs)
         answer = client.post("/hub/exchange/batch", json=body).text

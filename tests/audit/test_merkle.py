@@ -328,6 +328,7 @@ def test_history_rewrite_is_detected(big_tree: MerkleTree) -> None:
 def test_verifiers_reject_junk_without_raising() -> None:
     root = LEAVES[0]
     junk: list[object] = [None, "x", b"short", 3.5, True, -1, [b"x"], bytearray(32)]
+    # Junk where each argument belongs, on purpose: hence the ignores.
     for j in junk:
         assert not verify_inclusion(j, 0, 1, [], root)  # type: ignore[arg-type]
         assert not verify_inclusion(root, j, 1, [], root)  # type: ignore[arg-type]
@@ -363,6 +364,7 @@ def test_bad_arguments_raise_invalid_input(big_tree: MerkleTree) -> None:
         (lambda: big_tree.consistency_proof(1, 71), "merkle.size_out_of_range", "size2"),
         (lambda: big_tree.leaf_hash(70), "merkle.index_out_of_range", "index"),
         (lambda: MerkleTree().append(b"x" * 31), "merkle.bad_leaf_hash", "leaf_hash"),
+        # A str leaf hash on purpose.
         (lambda: MerkleTree().append("x" * 32), "merkle.bad_leaf_hash", "leaf_hash"),  # type: ignore[arg-type]
     ]
     for call, code, field in cases:

@@ -434,7 +434,7 @@ def test_proof_bundles_verify(log: ExchangeLog) -> None:
 def test_bad_arguments(log: ExchangeLog) -> None:
     log.append_many([record(i) for i in range(4)])
     for call in (
-        lambda: log.append("text"),  # type: ignore[arg-type]
+        lambda: log.append("text"),  # type: ignore[arg-type]  # a str on purpose: refused
         lambda: log.append(b"x" * (MAX_LEAF_BYTES + 1)),
         lambda: log.inclusion_proof(0, 5),
         lambda: log.inclusion_proof(4, 4),
@@ -448,6 +448,7 @@ def test_bad_arguments(log: ExchangeLog) -> None:
         log.leaf_data(4)
     assert log.append_many([]) == []
     assert log.append(b"").index == 4  # the empty record is still a record
+    # A bytearray is typed out but taken at run time, as bytes.
     assert log.append(bytearray(b"ba")).leaf_hash == hash_leaf(b"ba")  # type: ignore[arg-type]
 
 

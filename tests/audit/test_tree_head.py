@@ -7,6 +7,7 @@ import dataclasses
 import json
 import struct
 import time
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -100,8 +101,8 @@ def test_default_timestamp_is_now() -> None:
         {"log_id": "Kojin-exchange-log"},
     ],
 )
-def test_any_field_change_breaks_signature(change: dict[str, object]) -> None:
-    tampered = dataclasses.replace(_sth(), **change)  # type: ignore[arg-type]
+def test_any_field_change_breaks_signature(change: dict[str, Any]) -> None:
+    tampered = dataclasses.replace(_sth(), **change)
     assert not verify_tree_head(PUB, tampered)
 
 
@@ -116,6 +117,7 @@ def test_every_signature_bit_matters() -> None:
 
 def test_verify_rejects_wrong_types() -> None:
     sth = _sth()
+    # The wrong types on purpose: refused at run time, and mypy would refuse them too.
     assert not verify_tree_head(KEY, sth)  # type: ignore[arg-type]
     assert not verify_tree_head(PUB, sth.to_dict())  # type: ignore[arg-type]
 
@@ -182,13 +184,15 @@ def test_construction_validates() -> None:
     with pytest.raises(InvalidInput):
         SignedTreeHead(8, ROOT8, STAMP, LOG_ID, bytes(63))
     with pytest.raises(InvalidInput):
+        # A bytearray root on purpose: only bytes are accepted.
         SignedTreeHead(8, bytearray(ROOT8), STAMP, LOG_ID, bytes(64))  # type: ignore[arg-type]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        _sth().tree_size = 9  # type: ignore[misc]
+        _sth().tree_size = 9  # type: ignore[misc]  # frozen: the point of the test
 
 
 def test_sign_rejects_bad_arguments() -> None:
     with pytest.raises(InvalidInput) as err:
+        # A public key where the private key belongs, on purpose.
         sign_tree_head(PUB, 1, ROOT8, LOG_ID)  # type: ignore[arg-type]
     assert err.value.field == "private_key"
     with pytest.raises(InvalidInput) as err:

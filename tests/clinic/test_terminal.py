@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
+import httpx2
 import pytest
 
 from kojin.entrypoints.http.app import create_app
@@ -21,7 +22,7 @@ def terminal(world: World) -> Iterator[Browser]:
         yield b
 
 
-def card_walk(b: Browser, world: World, key: str, pin: str = PIN) -> object:
+def card_walk(b: Browser, world: World, key: str, pin: str = PIN) -> httpx2.Response:
     start = b.get("/clinic/card/start", follow_redirects=False)
     card_id = world.people[key].card_id
     assert card_id is not None
@@ -41,8 +42,8 @@ def test_sign_in_is_needed_and_checked(world: World) -> None:
 
 def test_card_consent_and_the_visit_page(terminal: Browser, world: World) -> None:
     consent_page = card_walk(terminal, world, "taro")
-    assert consent_page.status_code == 200  # type: ignore[attr-defined]
-    f = form(consent_page.text, consent_page.url.path)  # type: ignore[attr-defined]
+    assert consent_page.status_code == 200
+    f = form(consent_page.text, consent_page.url.path)
     result = terminal.post(f.action, {**f.fields, "scope": "checkups", "action": "agree"})
     assert 'id="checkups"' in result.text and 'id="medications"' not in result.text
     # Another clinic's terminal cannot open this visit.
@@ -77,9 +78,9 @@ def test_card_refusals_show_their_code(terminal: Browser, world: World, setup: s
         kojin.cards.report_lost(taro.card_id)
     page = card_walk(terminal, world, "taro")
     if setup == "lost":
-        f = form(page.text, page.url.path)  # type: ignore[attr-defined]
+        f = form(page.text, page.url.path)
         page = terminal.post(f.action, {**f.fields, "action": "none"})
-    assert code in page.text  # type: ignore[attr-defined]
+    assert code in page.text
 
 
 def test_certificate_refusals_show_their_code(terminal: Browser, world: World) -> None:

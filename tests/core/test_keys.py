@@ -43,13 +43,15 @@ def engines(database: str, settings: Settings, tmp_path: Path) -> Iterator[tuple
         yield pair
     else:
         schema = f"{settings.schema_prefix}keys_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(settings.database_url)
+        database_url = settings.database_url
+        assert database_url is not None  # not SQLite: the PostgreSQL run set it
+        admin = create_engine(database_url)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         args = {"options": f"-c search_path={schema}"}
         pair = (
-            create_engine(settings.database_url, connect_args=args),
-            create_engine(settings.database_url, connect_args=args),
+            create_engine(database_url, connect_args=args),
+            create_engine(database_url, connect_args=args),
         )
         try:
             yield pair

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,8 @@ from kojin.numbering.domain import validate_corporate_number
 
 
 def add(kojin: Kojin, name: str = "株式会社こじん", **kw: str) -> str:
-    values = {"furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "4-15-14", **kw}
-    return kojin.corporate.register(name=name, **values).corporate_number  # type: ignore[arg-type]
+    values: dict[str, Any] = {"furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "4-15-14", **kw}
+    return kojin.corporate.register(name=name, **values).corporate_number
 
 
 def test_register_assigns_a_valid_number(kojin: Kojin) -> None:

@@ -10,7 +10,7 @@ from kojin.core.japan import age_on
 from kojin.demo.insurance import drugs, enrol_population, plan_households
 from kojin.demo.population import generate_households
 from kojin.eligibility.domain import InsurerKind
-from kojin.registry.domain import Status
+from kojin.registry.domain import Resident, Status
 
 TODAY = date(2026, 11, 24)
 
@@ -23,7 +23,7 @@ def test_seeding_gives_everyone_one_insurer_by_age_and_household(kojin: Kojin) -
         today=TODAY,
     )
     residents = list(kojin.register.iter_residents(status=Status.RESIDENT))
-    households: dict[int, list] = {}  # type: ignore[type-arg]
+    households: dict[int, list[Resident]] = {}
     for r in residents:
         households.setdefault(r.household_id, []).append(r)
     plan = plan_households(households.values(), TODAY, 3)

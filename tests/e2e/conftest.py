@@ -13,12 +13,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
 
 from kojin.app import Kojin
 from kojin.entrypoints.http.app import create_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = os.environ.get("KOJIN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,7 +73,7 @@ def live_server(kojin: Kojin) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     # Module scope, not session: Playwright's sync API keeps its event loop
     # marked as running on this thread while it is started, so a later test
     # in the same worker calling asyncio.run() (hub, auth, audit) would fail.
@@ -84,8 +88,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")  # type: ignore[attr-defined]
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -94,11 +98,11 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context.close()
 
 
-def axe_violations(page: object) -> list[dict[str, object]]:
+def axe_violations(page: Page) -> list[dict[str, Any]]:
     """Run axe-core (shipped in axe-playwright-python) in the page; return violations."""
     import axe_playwright_python
 
     script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-    page.evaluate(script)  # type: ignore[attr-defined]
-    result = page.evaluate("async () => await axe.run()")  # type: ignore[attr-defined]
+    page.evaluate(script)
+    result = page.evaluate("async () => await axe.run()")
     return list(result["violations"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,9 +17,10 @@ from kojin.registry.domain import Sex
 from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
 from tests.portal.helpers import card, resident
 
-pytestmark = pytest.mark.browser
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
-Page = Any  # playwright.sync_api.Page
+pytestmark = pytest.mark.browser
 
 
 class People:
@@ -47,9 +48,9 @@ def exchange(kojin: Kojin, people: People) -> None:
     number = kojin.numbering.number_for(people.parent.juminhyo_code)
     asker, _ = kojin.agencies.obtain_code("13105", number)
     holder, _ = kojin.agencies.obtain_code("13104", number)
-    kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
-        [CopyEntry(holder, "地方税関係情報", {"taxable_income": 3_200_000, "year": 2025})]
-    )
+    server = kojin.agencies.intermediate("13104")
+    assert server is not None
+    server.update_copies([CopyEntry(holder, "地方税関係情報", {"taxable_income": 3_200_000, "year": 2025})])
     kojin.agencies.client("13105").request("13104", "児童手当の支給に関する事務", "地方税関係情報", code=asker)
     kojin.portal.send_notice(
         people.parent.resident_id,

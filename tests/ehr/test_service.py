@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from kojin.core.errors import KojinError
@@ -9,9 +11,9 @@ from tests.clinic.world import World
 from tests.ehr import samples
 
 
-def code_of(call: object, *args: object, **kwargs: object) -> str:
+def code_of(call: Callable[..., object], *args: object, **kwargs: object) -> str:
     with pytest.raises(KojinError) as err:
-        call(*args, **kwargs)  # type: ignore[operator]
+        call(*args, **kwargs)
     return err.value.code
 
 

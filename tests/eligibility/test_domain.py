@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -117,8 +118,8 @@ def test_certificate_validity_is_at_most_five_years() -> None:
         assert (certificate_validity(kind, issued) - issued).days <= 5 * 366
 
 
-def _qual(**kw: object) -> Qualification:
-    base: dict[str, object] = dict(
+def _qual(**kw: Any) -> Qualification:
+    base: dict[str, Any] = dict(
         insurer_id="kyokai",
         member_code="C",
         insurer_number="01130012",
@@ -137,7 +138,7 @@ def _qual(**kw: object) -> Qualification:
         ratio=30,
     )
     base.update(kw)
-    return Qualification(**base)  # type: ignore[arg-type]
+    return Qualification(**base)
 
 
 def test_answer_has_exactly_the_official_fields() -> None:

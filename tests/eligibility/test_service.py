@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from kojin.registry.domain import Address, PersonDetails, Sex
 from tests.clinic.world import PIN, TODAY, World
 
 
-def code_of(call: object, *args: object, **kwargs: object) -> str:
+def code_of(call: Callable[..., object], *args: object, **kwargs: object) -> str:
     with pytest.raises(KojinError) as err:
-        call(*args, **kwargs)  # type: ignore[operator]
+        call(*args, **kwargs)
     return err.value.code
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
+
+import httpx
+from fastapi.testclient import TestClient
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
@@ -22,6 +26,15 @@ class Person:
     codes: dict[str, str]  # agency id -> that agency's code
 
 
+def as_httpx(client: TestClient) -> httpx.Client:
+    """``client`` as the ``httpx.Client`` kojin's HTTP transports are typed to take.
+
+    Starlette's TestClient is an ``httpx2.Client``: another class to mypy, but the
+    same ``get``/``post``/``close`` the transports call.
+    """
+    return cast(httpx.Client, client)
+
+
 def person(kojin: Kojin, i: int, agencies: tuple[str, ...] = ("13105", "13104", "jps")) -> Person:
     """A person with a number, and codes obtained by ``agencies`` (取得番号 via J-LIS)."""
     code = make_juminhyo_code(f"{i:010d}")
@@ -34,7 +47,9 @@ def setup_demo(kojin: Kojin, people: int = 1) -> list[Person]:
     """Demo agencies; ``people`` persons whose 新宿区 copy of 地方税関係情報 exists."""
     ensure_demo_agencies(kojin)
     out = [person(kojin, i + 1) for i in range(people)]
-    kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
+    server = kojin.agencies.intermediate("13104")
+    assert server is not None
+    server.update_copies(
         [
             CopyEntry(p.codes["13104"], LOCAL_TAX, {"taxable_income": 3_200_000 + n, "year": 2025})
             for n, p in enumerate(out)

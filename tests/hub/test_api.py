@@ -13,7 +13,7 @@ from kojin.app import Kojin
 from kojin.core.errors import KojinError
 from kojin.entrypoints.http.app import create_app
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
-from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, counts
+from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, as_httpx, counts
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_one_exchange_gives_the_same_result_in_process_and_over_http(
 ) -> None:
     code = people[0].codes["13105"]
     local = kojin.agencies.client("13105")
-    remote = kojin.agencies.client("13105", HttpHub(client=client))
+    remote = kojin.agencies.client("13105", HttpHub(client=as_httpx(client)))
     a = local.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
     b = remote.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
     assert a.comparable() == b.comparable()
@@ -46,7 +46,7 @@ def test_the_hub_to_provider_hop_over_http(kojin: Kojin, people: list[Person]) -
     provider_app = TestClient(create_app(kojin))
     router = kojin.hub.transport
     assert isinstance(router, IntermediateRouter)
-    router.use_http(HttpIntermediates(provider_app))
+    router.use_http(HttpIntermediates(as_httpx(provider_app)))
     kojin.hub.set_endpoint("13104", "http://testserver")
     code = people[0].codes["13105"]
     over_http = kojin.agencies.client("13105").request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code)
@@ -138,10 +138,10 @@ def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: 
 
     hub_app = create_hub_app(kojin)
     try:
-        with TestClient(hub_app) as hub_client, TestClient(create_app(kojin)) as full_client:  # type: ignore[arg-type]
+        with TestClient(hub_app) as hub_client, TestClient(create_app(kojin)) as full_client:
             code = people[0].codes["13105"]
             results = [
-                kojin.agencies.client("13105", HttpHub(client=c)).request(
+                kojin.agencies.client("13105", HttpHub(client=as_httpx(c))).request(
                     "13104", CHILD_ALLOWANCE, LOCAL_TAX, code=code
                 )
                 for c in (hub_client, full_client)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -24,7 +25,7 @@ from kojin.hub.domain import (
     subject_commitment,
 )
 
-REQ = {
+REQ: dict[str, Any] = {
     "requester": "13105",
     "provider": "13104",
     "task": "児童手当の支給に関する事務",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 
 from kojin.app import Kojin
@@ -103,14 +105,18 @@ def test_a_ticket_waits_for_its_own_rows(engine: Engine, writer: GroupCommit) ->
     assert _count(engine) == 1
 
 
-def _synchronous(conn: object) -> int:
-    cursor = conn.cursor()  # type: ignore[attr-defined]
+def _synchronous(conn: DBAPIConnection | None) -> int | str:
+    assert conn is not None
+    cursor = conn.cursor()
     try:
         cursor.execute("SHOW synchronous_commit" if _is_pg(conn) else "PRAGMA synchronous")
-        value = cursor.fetchone()[0]
+        row = cursor.fetchone()
+        assert row is not None
+        value = row[0]
     finally:
         cursor.close()
-    return {"off": 0, "on": 2}.get(value, value) if isinstance(value, str) else int(value)
+    levels: dict[str, int | str] = {"off": 0, "on": 2}
+    return levels.get(value, value) if isinstance(value, str) else int(value)
 
 
 def _is_pg(conn: object) -> bool:
@@ -154,7 +160,12 @@ def test_a_ticket_tells_whoever_registers_before_or_after(engine: Engine, writer
     early.then(lambda error: told.append(("late", error)))  # already done: at once
     clash = writer.submit([_row("g", "x")])
     both = threading.Event()
-    clash.then(lambda error: (told.append(("clash", error)), both.set()))
+
+    def clash_done(error: BaseException | None) -> None:
+        told.append(("clash", error))
+        both.set()
+
+    clash.then(clash_done)
     assert both.wait(10)
     assert [name for name, _ in told] == ["early", "late", "clash"]
     assert told[0][1] is None and told[1][1] is None and isinstance(told[2][1], IntegrityError)
@@ -170,12 +181,14 @@ def test_event_loop_callers_wait_without_blocking_and_are_woken_together(engine:
         woken = 0
         real = loop.call_soon_threadsafe
 
-        def counting(*args: object) -> object:
+        def counting(callback: Callable[..., object], *args: Any) -> asyncio.Handle:
             nonlocal woken
             woken += 1
-            return real(*args)  # type: ignore[arg-type]
+            return real(callback, *args)
 
-        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        # Counts the loop's wake-ups from other threads: this loop only, for this test. mypy
+        # checks an instance's method replaced against the unbound method (self first): no fit.
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign,assignment]
         heartbeat = 0
 
         async def beat() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,7 @@ class Accounts:
     def __init__(self, rows: list[tuple[str, str, int]]) -> None:
         self.rows = rows
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[str, str, int]]:
         return iter(self.rows)
 
 

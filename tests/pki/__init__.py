@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -24,7 +25,18 @@ from kojin.pki.service import CertificateAuthority
 CODE = "12345678903"
 OTHER_CODE = "10987654320"
 ADULT_BIRTH = date(1985, 6, 15)
-PERSON = {
+
+
+class BasicItems(TypedDict):
+    """The four basic items (基本4情報) a signature certificate is issued with."""
+
+    name: str
+    address: str
+    birth_date: date
+    sex: str
+
+
+PERSON: BasicItems = {
     "name": "山田 太郎",
     "address": "東京都文京区本郷一丁目1番1号",
     "birth_date": ADULT_BIRTH,

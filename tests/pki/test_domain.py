@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -247,8 +248,8 @@ def test_basic_items_must_all_be_present_once() -> None:
         ({"birth_date": date(1860, 1, 1)}, "pki.bad_birth_date"),
     ],
 )
-def test_basic_items_validation(change: dict[str, object], code: str) -> None:
-    values: dict[str, object] = {
+def test_basic_items_validation(change: dict[str, Any], code: str) -> None:
+    values: dict[str, Any] = {
         "name": "山田",
         "address": "東京都",
         "birth_date": date(1970, 1, 2),
@@ -256,7 +257,7 @@ def test_basic_items_validation(change: dict[str, object], code: str) -> None:
     }
     values.update(change)
     with pytest.raises(InvalidInput) as caught:
-        basic_items_to_other_names(BasicFourItems(**values))  # type: ignore[arg-type]
+        basic_items_to_other_names(BasicFourItems(**values))
     assert caught.value.code == code
 
 

@@ -58,7 +58,7 @@ def _auth(ca: CertificateAuthority) -> IssuedCertificate:
 
 
 def _sign(ca: CertificateAuthority) -> IssuedCertificate:
-    return ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
+    return ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)
 
 
 def _ask(

@@ -120,8 +120,8 @@ def _verify(files: Path, issuing: str, cert: Path, crl: Path, *extra: str) -> su
 
 def test_openssl_verify_accepts_valid_and_rejects_revoked(ca: CertificateAuthority, server: str, files: Path) -> None:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    good = ca.issue_signature_certificate(rsa_key.public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
-    bad = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
+    good = ca.issue_signature_certificate(rsa_key.public_key(), juminhyo_code=CODE, **PERSON)
+    bad = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)
     ca.revoke(bad.serial, "key_compromise")
     crl = _fetch_crl_pem(server, "sign", files)
     good_path, bad_path = _write_cert(files, good), _write_cert(files, bad)
@@ -197,7 +197,7 @@ def test_openssl_ocsp_good_and_revoked(ca: CertificateAuthority, server: str, fi
 
 
 def test_openssl_ocsp_signature_certificate(ca: CertificateAuthority, server: str, files: Path) -> None:
-    issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
+    issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)
     answer = _ocsp(server, files, "sign", _write_cert(files, issued))
     output = answer.stdout + answer.stderr
     assert "Response verify OK" in output
@@ -228,7 +228,7 @@ def test_openssl_ocsp_foreign_issuer_is_unauthorized(
 
 
 def test_openssl_shows_the_basic_items_in_the_san(ca: CertificateAuthority, files: Path) -> None:
-    issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)  # type: ignore[arg-type]
+    issued = ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=CODE, **PERSON)
     result = _openssl("x509", "-in", _write_cert(files, issued), "-noout", "-text")
     assert result.returncode == 0, result.stderr
     text = result.stdout

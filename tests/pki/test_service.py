@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -18,7 +19,7 @@ from cryptography.x509.oid import (
     NameOID,
     SignatureAlgorithmOID,
 )
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from kojin.core.config import Settings
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted
@@ -74,17 +75,17 @@ def rsa_card_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _auth(ca: CertificateAuthority, code: str = CODE, **kw: object) -> IssuedCertificate:
+def _auth(ca: CertificateAuthority, code: str = CODE, **kw: Any) -> IssuedCertificate:
     return ca.issue_auth_certificate(
         card_key().public_key(),
         juminhyo_code=code,
         birth_date=ADULT_BIRTH,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
 def _sign(ca: CertificateAuthority, code: str = CODE) -> IssuedCertificate:
-    return ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=code, **PERSON)  # type: ignore[arg-type]
+    return ca.issue_signature_certificate(card_key().public_key(), juminhyo_code=code, **PERSON)
 
 
 def _crl(ca: CertificateAuthority, name: str) -> x509.CertificateRevocationList:
@@ -95,9 +96,9 @@ def _crl_number(ca: CertificateAuthority, name: str) -> int:
     return _crl(ca, name).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
 
 
-def _count(ca: CertificateAuthority, table: object) -> int:
+def _count(ca: CertificateAuthority, table: Table) -> int:
     with ca.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 # -- the hierarchy ----------------------------------------------------------------
@@ -118,8 +119,9 @@ def test_root_and_issuing_ca_profiles(ca: CertificateAuthority) -> None:
     assert root.subject == root.issuer
     root.verify_directly_issued_by(root)
     assert root.signature_algorithm_oid == SignatureAlgorithmOID.RSA_WITH_SHA256
-    assert isinstance(root.public_key(), rsa.RSAPublicKey)
-    assert root.public_key().key_size == 2048  # type: ignore[union-attr]
+    root_key = root.public_key()
+    assert isinstance(root_key, rsa.RSAPublicKey)
+    assert root_key.key_size == 2048
     bc = root.extensions.get_extension_for_class(x509.BasicConstraints)
     assert bc.critical and bc.value.ca and bc.value.path_length == 1
     for name, label in (("sign", "digital signature"), ("auth", "user authentication")):
@@ -208,7 +210,7 @@ def test_signature_certificate_profile(ca: CertificateAuthority, rsa_card_key: r
         rsa_card_key.public_key(),
         juminhyo_code=CODE,
         today=TODAY,
-        **PERSON,  # type: ignore[arg-type]
+        **PERSON,
     )
     cert = issued.certificate
     cert.verify_directly_issued_by(ca.ca("sign").certificate)
@@ -300,6 +302,7 @@ def test_public_key_forms(ca: CertificateAuthority) -> None:
 def test_bad_public_keys(ca: CertificateAuthority, bad: object) -> None:
     before = _count(ca, certificates)
     with pytest.raises(InvalidInput) as caught:
+        # Junk keys on purpose, one not even bytes.
         ca.issue_auth_certificate(bad, juminhyo_code=CODE, birth_date=ADULT_BIRTH)  # type: ignore[arg-type]
     assert caught.value.code == "pki.bad_public_key"
     assert _count(ca, certificates) == before
@@ -325,7 +328,7 @@ def test_bad_person_data(ca: CertificateAuthority) -> None:
         ca.issue_signature_certificate(
             card_key().public_key(),
             juminhyo_code=CODE,
-            **{**PERSON, "sex": "9"},  # type: ignore[arg-type]
+            **(PERSON | {"sex": "9"}),
         )
     assert caught.value.code == "pki.bad_sex"
     with pytest.raises(InvalidInput) as caught:
@@ -351,6 +354,7 @@ def test_revoke_and_status(ca: CertificateAuthority) -> None:
     entry = crl.get_revoked_certificate_by_serial_number(issued.serial)
     assert entry is not None
     assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason is (x509.ReasonFlags.key_compromise)
+    # cryptography types a certificate's key wider (X25519 and such) than a CRL's issuer key: a CA's is RSA or EC.
     assert crl.is_signature_valid(ca.ca("auth").certificate.public_key())  # type: ignore[arg-type]
     assert crl.next_update_utc is not None and crl.last_update_utc < crl.next_update_utc
     aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value

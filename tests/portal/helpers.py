@@ -12,6 +12,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
+import httpx2
 from fastapi.testclient import TestClient
 
 from kojin.app import Kojin
@@ -69,10 +70,10 @@ class Browser:
     def __init__(self, app: Any, base_url: str = "http://testserver") -> None:
         self.client = TestClient(app, base_url=base_url, raise_server_exceptions=False, follow_redirects=True)
 
-    def get(self, url: str, **kw: Any) -> Any:
+    def get(self, url: str, **kw: Any) -> httpx2.Response:
         return self.client.get(url, **kw)
 
-    def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
+    def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> httpx2.Response:
         return self.client.post(url, data=data, **kw)
 
     def csrf(self) -> str:
@@ -94,9 +95,9 @@ class Browser:
         assert insert, f"card {card_id} not offered by the reader"
         r = self.post("/reader/insert", insert[0].fields)
         assert r.status_code == 200, r.text
-        return str(r.text)
+        return r.text
 
-    def sign(self, page: str, pin: str) -> Any:
+    def sign(self, page: str, pin: str) -> httpx2.Response:
         data = dict(form(page, "/reader/sign").fields)
         data["pin"] = pin
         return self.post("/reader/sign", data, follow_redirects=False)
@@ -104,7 +105,7 @@ class Browser:
     def answer_of(self, signed_page: str) -> dict[str, str]:
         return dict(form(signed_page, "/portal/login").fields)
 
-    def login(self, card_id: str, pin: str = PIN) -> Any:
+    def login(self, card_id: str, pin: str = PIN) -> httpx2.Response:
         """The whole walk: login page → reader → insert → PIN → answer back to the portal."""
         page = self.insert(self.start_login(), card_id)
         signed = self.sign(page, pin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx2
 import pytest
 
 from kojin.app import Kojin
@@ -63,7 +64,7 @@ def test_full_width_digits_are_accepted() -> None:
     assert (account.bank_code, account.account_number, account.holder_kana) == ("0005", "7654321", "ヤマダ　タロウ")
 
 
-def register(b: Browser, **values: str) -> object:
+def register(b: Browser, **values: str) -> httpx2.Response:
     return b.post("/portal/account", dict(ACCOUNT, csrf_token=b.csrf(), **values))
 
 
@@ -71,13 +72,13 @@ def test_register_change_and_refuse(kojin: Kojin, town: Town, browser: Callable[
     b = browser()
     b.login(town.parent.card.card_id)
     r = register(b, holder_kana="ﾔﾏﾀﾞ ﾀﾛｳ")
-    assert r.status_code == 200 and 'id="account-saved"' in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 200 and 'id="account-saved"' in r.text
     record = kojin.portal.accounts.get(town.parent.rid)
     assert record is not None and record.status is AccountStatus.REGISTERED and record.holder_kana == "ヤマダ　タロウ"
     # Someone else's name is refused with the reason, and nothing changes.
     r = register(b, holder_kana="サトウ　キョウコ", account_number="1111111")
-    assert r.status_code == 422  # type: ignore[attr-defined]
-    assert "一致しません" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422
+    assert "一致しません" in r.text
     assert kojin.portal.accounts.get(town.parent.rid) == record
     # A change replaces the account: one per person.
     register(b, holder_kana="ヤマダ　タロウ", account_number="2222222")
@@ -97,7 +98,7 @@ def test_an_account_of_another_person_is_held_for_review(
     b.login(town.neighbour.card.card_id)
     # Same bank, branch, type and number — under B's own name, so the kana check alone would pass.
     r = register(b, holder_kana="サトウ　キョウコ")
-    assert r.status_code == 200 and 'id="account-review"' in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 200 and 'id="account-review"' in r.text
     held = kojin.portal.accounts.get(town.neighbour.rid)
     assert held is not None and held.status is AccountStatus.REVIEW
     assert held.reason == "account.registered_to_another" and held.reason_text

@@ -35,12 +35,12 @@ def exchange_about(kojin: Kojin, town: Town) -> dict[str, int]:
         number = kojin.numbering.number_for(person.resident.juminhyo_code)
         codes[person.rid] = {a: kojin.agencies.obtain_code(a, number)[0] for a in ("13105", "13104", "jps")}
     p, n = codes[town.parent.rid], codes[town.neighbour.rid]
-    kojin.agencies.intermediate("13104").update_copies(  # type: ignore[union-attr]
-        [CopyEntry(p["13104"], TAX, {"taxable_income": 3_200_000, "year": 2025})]
-    )
-    kojin.agencies.intermediate("jps").update_copies(  # type: ignore[union-attr]
-        [CopyEntry(p["jps"], PENSION, {"pension": 1}, withheld=True)]
-    )
+    server = kojin.agencies.intermediate("13104")
+    assert server is not None
+    server.update_copies([CopyEntry(p["13104"], TAX, {"taxable_income": 3_200_000, "year": 2025})])
+    server = kojin.agencies.intermediate("jps")
+    assert server is not None
+    server.update_copies([CopyEntry(p["jps"], PENSION, {"pension": 1}, withheld=True)])
     client = kojin.agencies.client("13105")
     leaves = {
         "answered": client.request("13104", "児童手当の支給に関する事務", TAX, code=p["13105"]).leaf_index,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import Row
 
 from kojin.app import Kojin
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, forms
 
 
-def sessions(kojin: Kojin) -> list[object]:
+def sessions(kojin: Kojin) -> list[Row[Any]]:
     from sqlalchemy import select
 
     from kojin.portal.store import sessions as table
@@ -27,12 +30,12 @@ def test_login_opens_a_session_bound_to_the_card_insertion(
     r = b.login(town.parent.card.card_id)
     assert r.status_code == 200 and "山田　太郎" in r.text and "/portal/logout" in r.text
     (row,) = sessions(kojin)
-    assert row.state == "active" and row.resident_id == town.parent.rid  # type: ignore[attr-defined]
-    assert row.card_id == town.parent.card.card_id  # type: ignore[attr-defined]
-    assert int(row.auth_serial) == town.parent.card.auth_serial  # type: ignore[attr-defined]
-    assert len(row.insertion_id) >= 16  # type: ignore[attr-defined]
+    assert row.state == "active" and row.resident_id == town.parent.rid
+    assert row.card_id == town.parent.card.card_id
+    assert int(row.auth_serial) == town.parent.card.auth_serial
+    assert len(row.insertion_id) >= 16
     cookie = b.client.cookies.get("kojin_portal")
-    assert cookie and cookie != row.token_hash and cookie not in str(row)  # type: ignore[attr-defined]
+    assert cookie and cookie != row.token_hash and cookie not in str(row)
     assert [e.action for e in kojin.portal.activity.for_person(town.parent.rid)] == ["login"]
     # The PIN was typed into the reader only: the portal's pages never ask for it.
     assert 'name="pin"' not in b.get("/portal/login").text
@@ -68,7 +71,7 @@ def test_wrong_pins_show_tries_left_and_three_lock_the_card(
     again = b.get(b.start_login())
     assert "ロック中" in again.text
     assert not [f for f in forms(again.text) if f.action == "/reader/sign"]
-    assert sessions(kojin) and all(r.state == "pending" for r in sessions(kojin))  # type: ignore[attr-defined]
+    assert sessions(kojin) and all(r.state == "pending" for r in sessions(kojin))
 
 
 def test_a_malformed_pin_costs_no_try(kojin: Kojin, town: Town, browser: Callable[..., Browser]) -> None:
@@ -106,7 +109,7 @@ def test_an_answer_carried_to_another_browser_is_refused(
     victim.start_login()
     r = victim.post("/portal/login", answer)
     assert r.status_code == 403 and "csrf.invalid" in r.text
-    assert not [s for s in sessions(kojin) if s.state == "active"]  # type: ignore[attr-defined]
+    assert not [s for s in sessions(kojin) if s.state == "active"]
 
 
 def test_forged_and_malformed_answers(kojin: Kojin, town: Town, browser: Callable[..., Browser]) -> None:
@@ -130,7 +133,7 @@ def test_forged_and_malformed_answers(kojin: Kojin, town: Town, browser: Callabl
         r = b.post("/portal/login", dict(fresh_answer(b), **{field: value}))
         assert r.status_code in (401, 403, 422), (field, r.status_code)
         assert code in r.text and "Traceback" not in r.text, (field, r.text[-500:])
-    assert not [s for s in sessions(kojin) if s.state == "active"]  # type: ignore[attr-defined]
+    assert not [s for s in sessions(kojin) if s.state == "active"]
 
 
 def test_a_lost_card_cannot_log_in(kojin: Kojin, town: Town, browser: Callable[..., Browser]) -> None:
@@ -141,7 +144,7 @@ def test_a_lost_card_cannot_log_in(kojin: Kojin, town: Town, browser: Callable[.
     assert r.status_code == 401 and "ログインできませんでした" in r.text and "portal.card_revoked" in r.text
     # The session opened before the loss ends on its next request.
     assert "山田" not in earlier.get("/portal/me").text
-    assert not [s for s in sessions(kojin) if s.state == "active"]  # type: ignore[attr-defined]
+    assert not [s for s in sessions(kojin) if s.state == "active"]
 
 
 def test_register_finds_a_person_by_juminhyo_code(kojin: Kojin, town: Town) -> None:

@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import httpx2
+
 from kojin.app import Kojin
-from tests.portal.conftest import Town
+from tests.portal.conftest import Person, Town
 from tests.portal.helpers import Browser, form
 
 Scope = list[str]
@@ -19,7 +21,7 @@ def choices(b: Browser) -> dict[str, str]:
     return {name: handle for handle, name in re.findall(r'<option value="([^"]+)"[^>]*>([^（<]+)（', html)}
 
 
-def act_for(b: Browser, name: str) -> object:
+def act_for(b: Browser, name: str) -> httpx2.Response:
     return b.post("/portal/acting", {"csrf_token": b.csrf(), "acting": choices(b)[name]})
 
 
@@ -29,7 +31,7 @@ def test_a_parent_acts_for_a_child_under_15_only(kojin: Kojin, town: Town, brows
     offered = choices(b)
     assert set(offered) == {"山田　太郎", "山田　花子"}  # not the 16-year-old, not the neighbour
     r = act_for(b, "山田　花子")
-    assert 'id="acting-banner"' in r.text and "山田　花子" in r.text  # type: ignore[attr-defined]
+    assert 'id="acting-banner"' in r.text and "山田　花子" in r.text
     me = b.get("/portal/me").text
     assert "ヤマダ　ハナコ" in me and "2016-05-05" in me
     # Acting for the child: the child's account, in the child's name.
@@ -75,10 +77,12 @@ def invite(b: Browser, scope: Scope, days: int, kojin: Kojin) -> str:
     expires = (kojin.portal.today() + timedelta(days=days)).isoformat()
     r = b.post("/portal/proxies/invite", {"csrf_token": b.csrf(), "scope": scope, "expires_on": expires})
     assert r.status_code == 200, r.text
-    return re.search(r'id="invitation-code"><strong>([A-Z0-9-]+)<', r.text).group(1)  # type: ignore[union-attr]
+    found = re.search(r'id="invitation-code"><strong>([A-Z0-9-]+)<', r.text)
+    assert found, r.text
+    return found.group(1)
 
 
-def accept(b: Browser, code: str) -> object:
+def accept(b: Browser, code: str) -> httpx2.Response:
     return b.post("/portal/proxies/accept", {"csrf_token": b.csrf(), "code": code})
 
 
@@ -88,8 +92,8 @@ def test_an_appointed_proxy_sees_only_the_scope(kojin: Kojin, town: Town, browse
     code = invite(principal, ["me", "notices"], 30, kojin)
     proxy.login(town.neighbour.card.card_id)
     r = accept(proxy, code)
-    assert 'id="proxy-accepted"' in r.text  # type: ignore[attr-defined]
-    assert accept(browser_login(browser, town.teen), code).status_code == 422  # type: ignore[attr-defined]
+    assert 'id="proxy-accepted"' in r.text
+    assert accept(browser_login(browser, town.teen), code).status_code == 422
     act_for(proxy, "山田　太郎")
     assert "ヤマダ　タロウ" in proxy.get("/portal/me").text
     nav = proxy.get("/portal/").text
@@ -130,9 +134,9 @@ def test_an_appointed_proxy_sees_only_the_scope(kojin: Kojin, town: Town, browse
     assert choices(proxy) == {}  # nobody else to act for: no selector at all
 
 
-def browser_login(browser: Callable[..., Browser], person: object) -> Browser:
+def browser_login(browser: Callable[..., Browser], person: Person) -> Browser:
     b = browser()
-    b.login(person.card.card_id)  # type: ignore[attr-defined]
+    b.login(person.card.card_id)
     return b
 
 
@@ -142,12 +146,12 @@ def test_invitations_are_single_use_and_proxies_expire(
     principal, proxy = browser(), browser()
     principal.login(town.parent.card.card_id)
     proxy.login(town.neighbour.card.card_id)
-    assert "proxy.bad_invitation" not in accept(proxy, invite(principal, ["me"], 1, kojin)).text  # type: ignore[attr-defined]
+    assert "proxy.bad_invitation" not in accept(proxy, invite(principal, ["me"], 1, kojin)).text
     r = accept(proxy, "AAAA-BBBB-CCCC")
-    assert r.status_code == 422 and "招待コード" in r.text  # type: ignore[attr-defined]
+    assert r.status_code == 422 and "招待コード" in r.text
     # Oneself as proxy: refused.
     r = accept(principal, invite(principal, ["me"], 5, kojin))
-    assert r.status_code == 409  # type: ignore[attr-defined]
+    assert r.status_code == 409
     # Bad scope and expiry are refused with the field.
     r = principal.post(
         "/portal/proxies/invite", {"csrf_token": principal.csrf(), "scope": ["card"], "expires_on": "2027-01-01"}
@@ -161,6 +165,7 @@ def test_invitations_are_single_use_and_proxies_expire(
     act_for(proxy, "山田　太郎")
     assert "ヤマダ　タロウ" in proxy.get("/portal/me").text
     later = kojin.portal.today() + timedelta(days=2)
+    # The portal's clock moved on: this Kojin only, for this test.
     kojin.portal.today = lambda: later  # type: ignore[method-assign]
     assert "サトウ　キョウコ" in proxy.get("/portal/me").text
 

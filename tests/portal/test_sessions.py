@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
@@ -15,13 +16,13 @@ from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, form
 
 
-def rows(kojin: Kojin) -> list[object]:
+def rows(kojin: Kojin) -> list[Row[Any]]:
     with kojin.portal.engine.connect() as conn:
         return list(conn.execute(select(table)).all())
 
 
-def active(kojin: Kojin) -> list[object]:
-    return [r for r in rows(kojin) if r.state == "active"]  # type: ignore[attr-defined]
+def active(kojin: Kojin) -> list[Row[Any]]:
+    return [r for r in rows(kojin) if r.state == "active"]
 
 
 def test_shared_terminal_the_next_card_ends_the_previous_session(
@@ -54,7 +55,7 @@ def test_shared_terminal_the_next_card_ends_the_previous_session(
     assert "佐藤　京子" in page.text and "山田" not in page.text
     assert "山田" not in terminal.get("/portal/me").text
     (session,) = active(kojin)
-    assert session.resident_id == town.neighbour.rid  # type: ignore[attr-defined]
+    assert session.resident_id == town.neighbour.rid
 
 
 def test_a_new_login_ends_the_session_in_that_browser(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from kojin.app import Kojin
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound
 from kojin.core.events import Event
 from kojin.registry.domain import Address, EventKind, PersonDetails, Sex, Status
-from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, HouseholdDraft
+from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, HouseholdDraft, Registration
 from kojin.registry.store import history, outbox, residents
 
 TODAY = date(2026, 11, 24)
@@ -23,13 +24,13 @@ def person(
     born: date = date(1980, 4, 1),
     sex: Sex = Sex.MALE,
     address: Address = HONGO,
-    **extra: object,
+    **extra: Any,
 ) -> PersonDetails:
-    return PersonDetails(name, kana, sex, born, address, **extra)  # type: ignore[arg-type]
+    return PersonDetails(name, kana, sex, born, address, **extra)
 
 
-def register(kojin: Kojin, details: PersonDetails | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
-    return kojin.register.register(details or person(), municipality_code="13105", today=TODAY, **kwargs)  # type: ignore[arg-type]
+def register(kojin: Kojin, details: PersonDetails | None = None, **kwargs: Any) -> Registration:
+    return kojin.register.register(details or person(), municipality_code="13105", today=TODAY, **kwargs)
 
 
 def counts(kojin: Kojin) -> tuple[int, int, int]:
@@ -88,10 +89,10 @@ def test_household_members(kojin: Kojin) -> None:
         (person(nationality="VN"), {}, "residence_status.invalid"),
     ],
 )
-def test_bad_input_changes_nothing(kojin: Kojin, details: PersonDetails, kwargs: dict[str, object], code: str) -> None:
+def test_bad_input_changes_nothing(kojin: Kojin, details: PersonDetails, kwargs: dict[str, Any], code: str) -> None:
     before = counts(kojin)
     with pytest.raises(KojinError) as err:
-        kojin.register.register(details, **{"municipality_code": "13105", "today": TODAY, **kwargs})  # type: ignore[arg-type]
+        kojin.register.register(details, **{"municipality_code": "13105", "today": TODAY, **kwargs})
     assert err.value.code == code
     assert err.value.field
     assert counts(kojin) == before
@@ -298,6 +299,7 @@ def test_a_failed_bulk_batch_leaves_neither_store_changed(kojin: Kojin, monkeypa
     drafts = _drafts(10)
     # A row the register's store refuses (kana is NOT NULL) in the last part.
     bad = drafts[9].members[0][0]
+    # kana None on purpose: typed out, it reaches the store, which refuses it.
     drafts[9] = HouseholdDraft([(PersonDetails(bad.name, None, bad.sex, bad.birth_date, bad.address), "世帯主")])  # type: ignore[arg-type]
     with pytest.raises(IntegrityError):
         kojin.register.enroll_households(drafts, municipality_code="13105", today=TODAY, validated=True)

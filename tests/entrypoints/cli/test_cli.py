@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kojin.entrypoints.cli import app
 
@@ -26,19 +27,23 @@ ADD = [
 ]
 
 
+class Invoke(Protocol):
+    def __call__(self, *args: str, input: str | None = None) -> Result: ...
+
+
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.setenv("KOJIN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    def invoke(*args: str, input: str | None = None) -> Result:
         return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
     return invoke
 
 
-def test_help_lists_every_command(run) -> None:  # type: ignore[no-untyped-def]
+def test_help_lists_every_command(run: Invoke) -> None:
     result = run("--help")
     assert result.exit_code == 0
     for command in ("init", "up", "seed", "resident", "number", "corp"):
@@ -48,7 +53,7 @@ def test_help_lists_every_command(run) -> None:  # type: ignore[no-untyped-def]
         assert command in sub.output
 
 
-def test_up_serves_one_process(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_up_serves_one_process(run: Invoke, tmp_path: Path) -> None:
     # Two workers would be two hubs: each reserving request ids in its own memory,
     # each appending to one log. Refused before anything is created or served.
     refused = run("up", "--workers", "2")
@@ -57,7 +62,7 @@ def test_up_serves_one_process(run, tmp_path: Path) -> None:  # type: ignore[no-
     assert not (tmp_path / "data").exists()
 
 
-def test_add_show_list_json(run) -> None:  # type: ignore[no-untyped-def]
+def test_add_show_list_json(run: Invoke) -> None:
     assert run("init").exit_code == 0
     added = run(*ADD, "--json")
     assert added.exit_code == 0, added.output
@@ -85,7 +90,7 @@ def test_add_show_list_json(run) -> None:  # type: ignore[no-untyped-def]
     assert rows[0]["sex"] == "1" and rows[0]["address"] == "東京都文京区本郷4-15-14"
 
 
-def test_changes(run) -> None:  # type: ignore[no-untyped-def]
+def test_changes(run: Invoke) -> None:
     rid = str(json.loads(run(*ADD, "--json").stdout)["resident_id"])
     assert run("resident", "move", rid, "--postal-code", "1120012", "--block", "1-2-3").exit_code == 0
     assert run("resident", "rename", rid, "--name", "山田　次郎", "--kana", "ヤマダ　ジロウ").exit_code == 0
@@ -108,7 +113,7 @@ def test_changes(run) -> None:  # type: ignore[no-untyped-def]
         (["--postal-code", "1120012", "--town", "本郷"], "postal_code.mismatch", "postal_code"),
     ],
 )
-def test_errors_are_one_line_and_write_nothing(run, args: list[str], code: str, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_errors_are_one_line_and_write_nothing(run: Invoke, args: list[str], code: str, field: str) -> None:
     result = run(*ADD, *args)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
@@ -116,12 +121,12 @@ def test_errors_are_one_line_and_write_nothing(run, args: list[str], code: str, 
     assert run("resident", "list", "--json").stdout == ""
 
 
-def test_english(run) -> None:  # type: ignore[no-untyped-def]
+def test_english(run: Invoke) -> None:
     result = run("--lang", "en", *ADD, "--kana", "ﾔﾏﾀﾞ")
     assert "half-width" in result.stderr
 
 
-def test_number_validate(run) -> None:  # type: ignore[no-untyped-def]
+def test_number_validate(run: Invoke) -> None:
     assert run("number", "validate", "123456789018").exit_code == 0
     bad = run("number", "validate", "１２３４５６７８９０１８")
     assert bad.exit_code == 2 and "number.fullwidth" in bad.stderr
@@ -129,7 +134,7 @@ def test_number_validate(run) -> None:  # type: ignore[no-untyped-def]
     assert run("number", "validate", "--corporate", "7000012050002").exit_code == 0
 
 
-def test_corp_commands(run) -> None:  # type: ignore[no-untyped-def]
+def test_corp_commands(run: Invoke) -> None:
     added = run(
         "corp",
         "add",
@@ -152,7 +157,7 @@ def test_corp_commands(run) -> None:  # type: ignore[no-untyped-def]
     assert len(found) == 1
 
 
-def test_card_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_card_commands(run: Invoke, tmp_path: Path) -> None:
     rid = str(json.loads(run(*ADD, "--json").stdout)["resident_id"])
     issued = run(
         "card", "issue", "--resident", rid, "--pin", "1234", "--password", "ABC123", "--algorithm", "p256", "--json"

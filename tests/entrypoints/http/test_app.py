@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,8 +25,9 @@ def client(kojin: Kojin) -> Iterator[TestClient]:
         yield c
 
 
-def error(response: object) -> dict[str, str]:
-    return response.json()["error"]  # type: ignore[attr-defined,no-any-return]
+def error(response: httpx2.Response) -> dict[str, str]:
+    found: dict[str, str] = response.json()["error"]
+    return found
 
 
 def test_register_show_and_history(client: TestClient, kojin: Kojin) -> None:
