@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from kojin.clinic.labels import CHECKUP_LABELS
 from kojin.clinic.service import ClinicService
-from kojin.clinic.terminal import CHECKUP_LABELS
 from kojin.core.errors import InvalidInput, NotPermitted
 from kojin.core.i18n import language, pick
 from kojin.ehr.domain import SCOPE_LABELS, Scope
