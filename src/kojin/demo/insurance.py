@@ -159,89 +159,135 @@ def _draft(
     )
 
 
-def plan_households(
-    households: Iterable[list[Resident]], today: date, seed: int
-) -> dict[InsurerKind, list[tuple[MemberDraft, Resident]]]:
-    """Which insurer each person belongs to, as drafts per insurer (pure, reproducible)."""
-    plan: dict[InsurerKind, list[tuple[MemberDraft, Resident]]] = defaultdict(list)
-    society_offices = [f"{1200 + i}" for i in range(1, 21)]
-    kyokai_offices = [f"{50110000 + 37 * i:08d}" for i in range(1, 61)]
+Plan = dict[InsurerKind, list[tuple[MemberDraft, Resident]]]
+"""Drafts per insurer, each with the resident it was made from."""
+
+SOCIETY_OFFICES = tuple(f"{1200 + i}" for i in range(1, 21))
+"""A health insurance society's symbols (記号): one per employer's office."""
+KYOKAI_OFFICES = tuple(f"{50110000 + 37 * i:08d}" for i in range(1, 61))
+"""協会けんぽ's symbols: one per employer's office."""
+
+
+def plan_households(households: Iterable[list[Resident]], today: date, seed: int) -> Plan:
+    """Which insurer each person belongs to, as drafts per insurer (pure, reproducible).
+
+    Each household draws from a generator of its own, in one fixed order:
+    the members one by one, then the employees and their dependants, then the
+    national health insurance household.
+    """
+    plan: Plan = defaultdict(list)
     for members in households:
         rnd = random.Random(f"{seed}|{members[0].household_id}")
-        nhi: list[Resident] = []
-        employees: list[tuple[Resident, InsurerKind, str]] = []
-        rest: list[Resident] = []
-        for r in members:
-            age = r.age_on(today)
-            if age >= 75:
-                ratio = rnd.choices((10, 20, 30), (0.75, 0.17, 0.08))[0]
-                drafts = plan[InsurerKind.LATE_ELDERLY]
-                drafts.append((_draft(r, qualified_on=_add_years(r.birth_date, 75), ratio=ratio, today=today), r))
-            elif _employed(r, today, rnd):
-                kind = InsurerKind.SOCIETY if rnd.random() < SOCIETY_SHARE else InsurerKind.KYOKAI
-                symbol = rnd.choice(society_offices if kind is InsurerKind.SOCIETY else kyokai_offices)
-                employees.append((r, kind, symbol))
-            else:
-                rest.append(r)
+        employees, rest = _sort_household(plan, members, today, rnd)
+        _plan_employees(plan, employees, rest, today, rnd)
+        _plan_nhi(plan, rest, today, rnd)
+    return plan
+
+
+def _sort_household(
+    plan: Plan, members: list[Resident], today: date, rnd: random.Random
+) -> tuple[list[tuple[Resident, InsurerKind, str]], list[Resident]]:
+    """The 75-and-over go into the plan at once; the employees (with insurer and symbol) and the rest come back."""
+    employees: list[tuple[Resident, InsurerKind, str]] = []
+    rest: list[Resident] = []
+    for r in members:
+        age = r.age_on(today)
+        if age >= 75:
+            ratio = rnd.choices((10, 20, 30), (0.75, 0.17, 0.08))[0]
+            drafts = plan[InsurerKind.LATE_ELDERLY]
+            drafts.append((_draft(r, qualified_on=_add_years(r.birth_date, 75), ratio=ratio, today=today), r))
+        elif _employed(r, today, rnd):
+            kind = InsurerKind.SOCIETY if rnd.random() < SOCIETY_SHARE else InsurerKind.KYOKAI
+            symbol = rnd.choice(SOCIETY_OFFICES if kind is InsurerKind.SOCIETY else KYOKAI_OFFICES)
+            employees.append((r, kind, symbol))
+        else:
+            rest.append(r)
+    return employees, rest
+
+
+def _plan_employees(
+    plan: Plan,
+    employees: list[tuple[Resident, InsurerKind, str]],
+    rest: list[Resident],
+    today: date,
+    rnd: random.Random,
+) -> None:
+    """Each employee under their insurer; the dependants, taken out of ``rest``, under the first one's card."""
+    for n, (r, kind, symbol) in enumerate(employees):
+        drafts = plan[kind]
+        index = len(drafts)
+        since = _since(r.birth_date, 18, today, rnd)
+        high = rnd.random() < 0.1
+        drafts.append(
+            (
+                _draft(
+                    r,
+                    qualified_on=since,
+                    ratio=contribution_ratio(r.birth_date, today, high_income=high),
+                    today=today,
+                    symbol=symbol,
+                ),
+                r,
+            )
+        )
         # Dependants follow the first employee of the household (the head when employed).
-        provider = employees[0] if employees else None
-        for r, kind, symbol in employees:
-            drafts = plan[kind]
-            index = len(drafts)
-            since = _since(r.birth_date, 18, today, rnd)
-            high = rnd.random() < 0.1
+        if n == 0:
+            _plan_dependants(drafts, rest, insured_index=index, since=since, symbol=symbol, today=today, rnd=rnd)
+
+
+def _plan_dependants(
+    drafts: list[tuple[MemberDraft, Resident]],
+    rest: list[Resident],
+    *,
+    insured_index: int,
+    since: date,
+    symbol: str,
+    today: date,
+    rnd: random.Random,
+) -> None:
+    """Those of ``rest`` who are dependants (被扶養者), moved from ``rest`` to ``drafts`` under the insured's card."""
+    for dep in rest[:]:
+        if _dependant(dep, today, rnd):
+            rest.remove(dep)
+            dep_since = max(since, dep.birth_date)
             drafts.append(
                 (
                     _draft(
-                        r,
-                        qualified_on=since,
-                        ratio=contribution_ratio(r.birth_date, today, high_income=high),
+                        dep,
+                        qualified_on=dep_since,
+                        ratio=contribution_ratio(dep.birth_date, today),
                         today=today,
                         symbol=symbol,
+                        insured_index=insured_index,
+                        family=True,
                     ),
-                    r,
+                    dep,
                 )
             )
-            if provider is not None and r is provider[0]:
-                for dep in rest[:]:
-                    if _dependant(dep, today, rnd):
-                        rest.remove(dep)
-                        dep_since = max(since, dep.birth_date)
-                        drafts.append(
-                            (
-                                _draft(
-                                    dep,
-                                    qualified_on=dep_since,
-                                    ratio=contribution_ratio(dep.birth_date, today),
-                                    today=today,
-                                    symbol=symbol,
-                                    insured_index=index,
-                                    family=True,
-                                ),
-                                dep,
-                            )
-                        )
-        nhi.extend(rest)
-        if nhi:
-            drafts = plan[InsurerKind.NHI]
-            head_index = len(drafts)
-            district = f"{rnd.randint(1, 12):02d}"
-            for n, r in enumerate(nhi):
-                since = max(r.birth_date, r.registered_on, today - timedelta(days=365 * 12))
-                drafts.append(
-                    (
-                        _draft(
-                            r,
-                            qualified_on=since,
-                            ratio=contribution_ratio(r.birth_date, today),
-                            today=today,
-                            symbol=f"文{district}",
-                            insured_index=None if n == 0 else head_index,
-                        ),
-                        r,
-                    )
-                )
-    return plan
+
+
+def _plan_nhi(plan: Plan, nhi: list[Resident], today: date, rnd: random.Random) -> None:
+    """The household's other members in 国民健康保険: one card number, the first member's, with a branch each."""
+    if not nhi:
+        return
+    drafts = plan[InsurerKind.NHI]
+    head_index = len(drafts)
+    district = f"{rnd.randint(1, 12):02d}"
+    for n, r in enumerate(nhi):
+        since = max(r.birth_date, r.registered_on, today - timedelta(days=365 * 12))
+        drafts.append(
+            (
+                _draft(
+                    r,
+                    qualified_on=since,
+                    ratio=contribution_ratio(r.birth_date, today),
+                    today=today,
+                    symbol=f"文{district}",
+                    insured_index=None if n == 0 else head_index,
+                ),
+                r,
+            )
+        )
 
 
 # -- synthetic claims ------------------------------------------------------------------------------
@@ -269,89 +315,119 @@ def _conditions(age: int, rnd: random.Random) -> list[str]:
     return found
 
 
+Dispensed = tuple[Drug, date, str]
+"""A drug dispensed on a day at an institution."""
+
+
 def synthetic_claims(
     membership: Membership, birth: date, today: date, rnd: random.Random
 ) -> tuple[list[Medication], list[Checkup]]:
-    """Three years of dispensing and check-ups for one member."""
+    """Three years of dispensing and check-ups for one member.
+
+    The draws come in one fixed order: conditions, the home institution, the
+    refills, the acute episodes, then the check-ups.
+    """
     table = drugs()
     age = age_on(birth, today)
     conditions = _conditions(age, rnd)
     home = rnd.choice(INSTITUTIONS)
-    meds: list[Medication] = []
     start = today - timedelta(days=3 * 365)
+    dispensed = _refills(conditions, home, start, today, table, rnd)
+    dispensed += _episodes(age, start, today, table, rnd)
+    meds = [_medication(membership, drug, day, where) for drug, day, where in dispensed]
+    checks = _checkups(membership, birth, today, conditions, rnd) if age >= 40 else []
+    return meds, checks
 
-    def add(drug: Drug, day: date, where: str) -> None:
-        meds.append(
-            Medication(
-                membership.insurer_id,
-                membership.member_code,
-                day,
-                where,
-                drug.code,
-                drug.name,
-                drug.dose,
-                drug.usage,
-                drug.days,
-            )
-        )
 
+def _medication(membership: Membership, drug: Drug, day: date, where: str) -> Medication:
+    return Medication(
+        membership.insurer_id,
+        membership.member_code,
+        day,
+        where,
+        drug.code,
+        drug.name,
+        drug.dose,
+        drug.usage,
+        drug.days,
+    )
+
+
+def _refills(
+    conditions: list[str], home: str, start: date, today: date, table: dict[str, list[Drug]], rnd: random.Random
+) -> list[Dispensed]:
+    """One drug per chronic condition at the home institution, refilled until today (90 days for short courses)."""
+    dispensed: list[Dispensed] = []
     for condition in conditions:
         drug = rnd.choice(table[condition])
         began = max(start, today - timedelta(days=rnd.randint(90, 3 * 365)))
         day = began
         while day <= today:
-            add(drug, day, home)
+            dispensed.append((drug, day, home))
             day += timedelta(days=drug.days if drug.days >= 28 else 90)
+    return dispensed
+
+
+def _episodes(age: int, start: date, today: date, table: dict[str, list[Drug]], rnd: random.Random) -> list[Dispensed]:
+    """Colds, infections and influenza at random institutions (a child under 10 has one more, with children's drugs)."""
+    dispensed: list[Dispensed] = []
     episodes = rnd.choices((0, 1, 2, 3), (0.35, 0.35, 0.2, 0.1))[0] + (1 if age < 10 else 0)
     for _ in range(episodes):
         day = start + timedelta(days=rnd.randint(0, (today - start).days))
         where = rnd.choice(INSTITUTIONS)
         if age < 10:
             for drug in rnd.sample(table["child_cold"], 2):
-                add(drug, day, where)
+                dispensed.append((drug, day, where))
         else:
             kind = rnd.choices(("cold", "infection", "influenza"), (0.7, 0.2, 0.1))[0]
             for drug in rnd.sample(table[kind], min(2, len(table[kind]))):
-                add(drug, day, where)
+                dispensed.append((drug, day, where))
+    return dispensed
+
+
+def _checkups(
+    membership: Membership, birth: date, today: date, conditions: list[str], rnd: random.Random
+) -> list[Checkup]:
+    """Up to three yearly check-ups (特定健診) of one height and build, the values following the conditions."""
     checks: list[Checkup] = []
-    if age >= 40:
-        height = rnd.gauss(158 if rnd.random() < 0.5 else 170, 6)
-        bmi = rnd.gauss(23.5 + (1.5 if "diabetes" in conditions else 0), 3)
-        for years_ago in range(3):
-            if rnd.random() > 0.65:
-                continue
-            day = today - timedelta(days=365 * years_ago + rnd.randint(0, 200))
-            if day < birth:
-                continue
-            drift = rnd.gauss(0, 0.4)
-            weight = bmi * (height / 100) ** 2 + drift
-            sbp = rnd.gauss(148 if "hypertension" in conditions else 122, 10)
-            checks.append(
-                Checkup(
-                    membership.insurer_id,
-                    membership.member_code,
-                    day,
-                    {
-                        "height_cm": round(height, 1),
-                        "weight_kg": round(weight, 1),
-                        "bmi": round(weight / (height / 100) ** 2, 1),
-                        "waist_cm": round(rnd.gauss(84, 8), 1),
-                        "systolic_mmHg": round(sbp),
-                        "diastolic_mmHg": round(sbp * 0.62 + rnd.gauss(0, 4)),
-                        "hba1c_percent": round(rnd.gauss(7.2 if "diabetes" in conditions else 5.5, 0.4), 1),
-                        "fasting_glucose_mg_dl": round(rnd.gauss(140 if "diabetes" in conditions else 92, 10)),
-                        "ldl_mg_dl": round(rnd.gauss(150 if "dyslipidemia" in conditions else 115, 20)),
-                        "hdl_mg_dl": round(rnd.gauss(58, 12)),
-                        "tg_mg_dl": round(abs(rnd.gauss(120, 50)) + 30),
-                        "ast_u_l": round(abs(rnd.gauss(24, 7)) + 8),
-                        "alt_u_l": round(abs(rnd.gauss(22, 10)) + 6),
-                        "ggt_u_l": round(abs(rnd.gauss(35, 20)) + 8),
-                        "urine_protein": rnd.choices(("-", "±", "+"), (0.85, 0.1, 0.05))[0],
-                        "urine_glucose": "+" if "diabetes" in conditions and rnd.random() < 0.3 else "-",
-                    },
-                )
-            )
-    return meds, checks
+    height = rnd.gauss(158 if rnd.random() < 0.5 else 170, 6)
+    bmi = rnd.gauss(23.5 + (1.5 if "diabetes" in conditions else 0), 3)
+    for years_ago in range(3):
+        if rnd.random() > 0.65:
+            continue
+        day = today - timedelta(days=365 * years_ago + rnd.randint(0, 200))
+        if day < birth:
+            continue
+        drift = rnd.gauss(0, 0.4)
+        weight = bmi * (height / 100) ** 2 + drift
+        sbp = rnd.gauss(148 if "hypertension" in conditions else 122, 10)
+        results = _checkup_results(height, weight, sbp, conditions, rnd)
+        checks.append(Checkup(membership.insurer_id, membership.member_code, day, results))
+    return checks
+
+
+def _checkup_results(
+    height: float, weight: float, sbp: float, conditions: list[str], rnd: random.Random
+) -> dict[str, float | int | str]:
+    """The measured items of one check-up (drawn in the order they are listed)."""
+    return {
+        "height_cm": round(height, 1),
+        "weight_kg": round(weight, 1),
+        "bmi": round(weight / (height / 100) ** 2, 1),
+        "waist_cm": round(rnd.gauss(84, 8), 1),
+        "systolic_mmHg": round(sbp),
+        "diastolic_mmHg": round(sbp * 0.62 + rnd.gauss(0, 4)),
+        "hba1c_percent": round(rnd.gauss(7.2 if "diabetes" in conditions else 5.5, 0.4), 1),
+        "fasting_glucose_mg_dl": round(rnd.gauss(140 if "diabetes" in conditions else 92, 10)),
+        "ldl_mg_dl": round(rnd.gauss(150 if "dyslipidemia" in conditions else 115, 20)),
+        "hdl_mg_dl": round(rnd.gauss(58, 12)),
+        "tg_mg_dl": round(abs(rnd.gauss(120, 50)) + 30),
+        "ast_u_l": round(abs(rnd.gauss(24, 7)) + 8),
+        "alt_u_l": round(abs(rnd.gauss(22, 10)) + 6),
+        "ggt_u_l": round(abs(rnd.gauss(35, 20)) + 8),
+        "urine_protein": rnd.choices(("-", "±", "+"), (0.85, 0.1, 0.05))[0],
+        "urine_glucose": "+" if "diabetes" in conditions and rnd.random() < 0.3 else "-",
+    }
 
 
 # -- the seeding step ---------------------------------------------------------------------------------
