@@ -90,6 +90,17 @@ class Certificate:
 _MEMBER_COLUMNS = tuple(c.name for c in members.columns)
 
 
+@dataclass(frozen=True, slots=True)
+class _MemberNumber:
+    """A new member's local id and number on the insurer's card (記号・番号・枝番), and whose number it shares."""
+
+    local_id: str
+    number: str
+    branch: str
+    insured_local_id: str
+    insured_name: str
+
+
 def _day(value: Any) -> date | None:
     if value is None:
         return None
@@ -132,64 +143,14 @@ class InsurerService:
             return []
         codes = self._obtain_codes(self.insurer.insurer_id, [d.juminhyo_code for d in drafts])
         now = datetime.now(UTC)
-        rows: list[tuple[Any, ...]] = []
-        cert_rows: list[tuple[Any, ...]] = []
-        local_ids: list[str] = []
-        numbers: list[tuple[str, str]] = []
-        elderly_system = self.insurer.kind is InsurerKind.LATE_ELDERLY
         with self._lock, self.engine.begin() as conn:
-            first_local = self._next(conn, "local_id", len(drafts))
-            branches: dict[int, int] = {}
-            for i, d in enumerate(drafts):
-                local_id = f"M{first_local + i:09d}"
-                local_ids.append(local_id)
-                if d.insured_index is None:
-                    seq = self._next(conn, f"number:{d.symbol}")
-                    number = f"{10000000 + seq:08d}" if elderly_system else str(seq)
-                    branch = "" if elderly_system else "00"
-                    insured_local, insured_name = local_id, d.name
-                else:
-                    number = numbers[d.insured_index][0]
-                    branches[d.insured_index] = branches.get(d.insured_index, 0) + 1
-                    branch = f"{branches[d.insured_index]:02d}"
-                    insured_local, insured_name = local_ids[d.insured_index], drafts[d.insured_index].name
-                numbers.append((number, branch))
-                rows.append(
-                    (
-                        local_id,
-                        codes[i],
-                        "" if elderly_system else d.symbol,
-                        number,
-                        branch,
-                        d.family,
-                        insured_local,
-                        insured_name,
-                        d.name,
-                        d.kana,
-                        d.sex,
-                        d.birth_date,
-                        d.address,
-                        d.postal_code,
-                        d.qualified_on,
-                        None,
-                        None,
-                        d.ratio,
-                        json.dumps(d.elderly.as_json()) if d.elderly else None,
-                        now,
-                    )
-                )
-                if not d.card_registered:
-                    cert_rows.append(
-                        (
-                            self._certificate_id(),
-                            local_id,
-                            today,
-                            certificate_validity(self.insurer.kind, today),
-                            "no_card",
-                            True,
-                            now,
-                        )
-                    )
+            numbers = self._number(conn, drafts)
+            rows = [self._member_row(d, n, code, now) for d, n, code in zip(drafts, numbers, codes, strict=True)]
+            cert_rows = [
+                self._certificate_row(n.local_id, today, now)
+                for d, n in zip(drafts, numbers, strict=True)
+                if not d.card_registered
+            ]
             bulk_insert(conn, members, _MEMBER_COLUMNS, rows)
             bulk_insert(
                 conn,
@@ -199,10 +160,68 @@ class InsurerService:
             )
         memberships = [Membership(self.insurer.insurer_id, c) for c in codes]
         if publish:
-            self.publish(local_ids, fresh=True)
+            self.publish([n.local_id for n in numbers], fresh=True)
             registered = [m for m, d in zip(memberships, drafts, strict=True) if d.card_registered]
             self._eligibility.register_many(registered, by="seed")
         return memberships
+
+    def _number(self, conn: Any, drafts: Sequence[MemberDraft]) -> list[_MemberNumber]:
+        """A local id and a card number for each draft, in order; a dependant's number is its insured's."""
+        elderly_system = self.insurer.kind is InsurerKind.LATE_ELDERLY
+        first_local = self._next(conn, "local_id", len(drafts))
+        numbers: list[_MemberNumber] = []
+        branches: dict[int, int] = {}
+        for i, d in enumerate(drafts):
+            local_id = f"M{first_local + i:09d}"
+            if d.insured_index is None:
+                seq = self._next(conn, f"number:{d.symbol}")
+                number = f"{10000000 + seq:08d}" if elderly_system else str(seq)
+                numbers.append(_MemberNumber(local_id, number, "" if elderly_system else "00", local_id, d.name))
+            else:
+                insured = numbers[d.insured_index]
+                branches[d.insured_index] = branches.get(d.insured_index, 0) + 1
+                branch = f"{branches[d.insured_index]:02d}"
+                numbers.append(
+                    _MemberNumber(local_id, insured.number, branch, insured.local_id, drafts[d.insured_index].name)
+                )
+        return numbers
+
+    def _member_row(self, d: MemberDraft, n: _MemberNumber, code: str, now: datetime) -> tuple[Any, ...]:
+        """The ``members`` row of a new member, in the table's column order."""
+        return (
+            n.local_id,
+            code,
+            "" if self.insurer.kind is InsurerKind.LATE_ELDERLY else d.symbol,
+            n.number,
+            n.branch,
+            d.family,
+            n.insured_local_id,
+            n.insured_name,
+            d.name,
+            d.kana,
+            d.sex,
+            d.birth_date,
+            d.address,
+            d.postal_code,
+            d.qualified_on,
+            None,
+            None,
+            d.ratio,
+            json.dumps(d.elderly.as_json()) if d.elderly else None,
+            now,
+        )
+
+    def _certificate_row(self, local_id: str, today: date, now: datetime) -> tuple[Any, ...]:
+        """A 資格確認書 issued today because the member has no card registered for insurance."""
+        return (
+            self._certificate_id(),
+            local_id,
+            today,
+            certificate_validity(self.insurer.kind, today),
+            "no_card",
+            True,
+            now,
+        )
 
     @staticmethod
     def _certificate_id() -> str:
