@@ -88,6 +88,62 @@ def load_card_secret(cards_dir: Path) -> bytes:
     return path.read_bytes()
 
 
+@dataclass(frozen=True)
+class _CardPins:
+    """The PINs a new card gets; no signature password when the holder gets no signature certificate."""
+
+    auth_pin: str
+    card_info_pin: str
+    signature_password: str | None
+
+
+def _check_may_receive(resident: Resident) -> None:
+    if resident.status is not Status.RESIDENT:
+        raise Conflict(
+            "card.not_resident",
+            "住民登録のない人にはカードを交付できません。",
+            "A card is issued only to a current resident.",
+            field="resident_id",
+        )
+
+
+def _check_pins(
+    resident: Resident,
+    today: date,
+    auth_pin: str,
+    signature_password: str | None,
+    card_info_pin: str | None,
+) -> _CardPins:
+    """Every PIN in its format before anything is made; the card-info PIN defaults to the auth PIN."""
+    validate_pin(PinKind.AUTH, auth_pin)
+    card_info_pin = card_info_pin or auth_pin
+    validate_pin(PinKind.CARD_INFO, card_info_pin)
+    if age_on(resident.birth_date, today) < SIGNATURE_MIN_AGE:
+        return _CardPins(auth_pin, card_info_pin, None)
+    if signature_password is None:
+        raise InvalidInput(
+            "card.signature_password_missing",
+            "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
+            "The signature password (6–16 characters) is required.",
+            field="signature_password",
+        )
+    validate_pin(PinKind.SIGNATURE, signature_password)
+    return _CardPins(auth_pin, card_info_pin, signature_password)
+
+
+def _personalise(card: MyNumberCard, resident: Resident, number: str, pins: _CardPins) -> None:
+    """The 券面事項入力補助AP's files, then the PINs of the authentication key and of the card info."""
+    card.write_card_info(
+        individual_number=number,
+        name=resident.name,
+        address=resident.address.one_line(),
+        birth_date=resident.birth_date,
+        sex=resident.sex.value,
+    )
+    card.set_pin(PinKind.AUTH, pins.auth_pin)
+    card.set_pin(PinKind.CARD_INFO, pins.card_info_pin)
+
+
 class CardOffice:
     """The counter where cards are issued, reported lost and PINs reset."""
 
@@ -129,83 +185,83 @@ class CardOffice:
         """Make a card, generate keys on it, certify them, set the PINs, hand it over."""
         resident = self.register.get(resident_id)
         today = today or self.ca.today()
-        if resident.status is not Status.RESIDENT:
-            raise Conflict(
-                "card.not_resident",
-                "住民登録のない人にはカードを交付できません。",
-                "A card is issued only to a current resident.",
-                field="resident_id",
-            )
-        validate_pin(PinKind.AUTH, auth_pin)
-        card_info_pin = card_info_pin or auth_pin
-        validate_pin(PinKind.CARD_INFO, card_info_pin)
-        wants_signature = age_on(resident.birth_date, today) >= SIGNATURE_MIN_AGE
-        if wants_signature:
-            if signature_password is None:
-                raise InvalidInput(
-                    "card.signature_password_missing",
-                    "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
-                    "The signature password (6–16 characters) is required.",
-                    field="signature_password",
-                )
-            validate_pin(PinKind.SIGNATURE, signature_password)
+        _check_may_receive(resident)
+        pins = _check_pins(resident, today, auth_pin, signature_password, card_info_pin)
         alg = KeyAlgorithm(algorithm) if algorithm else self.algorithm
         number = self.numbering.number_for(resident.juminhyo_code)
         previous = self._active_cards(resident.juminhyo_code)
 
         card = MyNumberCard()
-        auth_public = card.generate_key_pair(KeyKind.AUTH, alg)
-        auth_cert = self.ca.issue_auth_certificate(
-            auth_public, juminhyo_code=resident.juminhyo_code, birth_date=resident.birth_date, today=today
-        )
-        card.write_certificate(KeyKind.AUTH, auth_cert.der, self.ca.ca_der(CertKind.AUTH.ca_name))
+        auth_serial = self._certify_auth(card, resident, alg, today)
         sign_serial: int | None = None
-        if wants_signature:
-            sign_public = card.generate_key_pair(KeyKind.SIGNATURE, alg)
-            sign_cert = self.ca.issue_signature_certificate(
-                sign_public,
-                juminhyo_code=resident.juminhyo_code,
-                name=resident.name,
-                address=resident.address.one_line(),
-                birth_date=resident.birth_date,
-                sex=resident.sex.value,
-                today=today,
-            )
-            card.write_certificate(KeyKind.SIGNATURE, sign_cert.der, self.ca.ca_der(CertKind.SIGN.ca_name))
-            card.set_pin(PinKind.SIGNATURE, signature_password or "")
-            sign_serial = sign_cert.serial
-        card.write_card_info(
-            individual_number=number,
+        if pins.signature_password is not None:
+            sign_serial = self._certify_signature(card, resident, alg, today, pins.signature_password)
+        _personalise(card, resident, number, pins)
+        path = card_path(self.cards_dir, card.card_id)
+        CardStore(path, self.secret).save(card)
+        expires = card_expiry(resident.birth_date, today)
+        self._record(card.card_id, resident, alg, auth_serial, sign_serial, today, expires)
+        self._replace(previous, auth_serial)
+        return IssuedCard(card.card_id, resident.resident_id, auth_serial, sign_serial, today, expires, alg.value, path)
+
+    def _certify_auth(self, card: MyNumberCard, resident: Resident, alg: KeyAlgorithm, today: date) -> int:
+        """The 利用者証明用 key pair made on the card, certified, the certificate written back."""
+        public = card.generate_key_pair(KeyKind.AUTH, alg)
+        issued = self.ca.issue_auth_certificate(
+            public, juminhyo_code=resident.juminhyo_code, birth_date=resident.birth_date, today=today
+        )
+        card.write_certificate(KeyKind.AUTH, issued.der, self.ca.ca_der(CertKind.AUTH.ca_name))
+        return issued.serial
+
+    def _certify_signature(
+        self, card: MyNumberCard, resident: Resident, alg: KeyAlgorithm, today: date, password: str
+    ) -> int:
+        """The 署名用 key pair made on the card, certified with the four basic items, its password set."""
+        public = card.generate_key_pair(KeyKind.SIGNATURE, alg)
+        issued = self.ca.issue_signature_certificate(
+            public,
+            juminhyo_code=resident.juminhyo_code,
             name=resident.name,
             address=resident.address.one_line(),
             birth_date=resident.birth_date,
             sex=resident.sex.value,
+            today=today,
         )
-        card.set_pin(PinKind.AUTH, auth_pin)
-        card.set_pin(PinKind.CARD_INFO, card_info_pin)
-        path = card_path(self.cards_dir, card.card_id)
-        CardStore(path, self.secret).save(card)
-        expires = card_expiry(resident.birth_date, today)
+        card.write_certificate(KeyKind.SIGNATURE, issued.der, self.ca.ca_der(CertKind.SIGN.ca_name))
+        card.set_pin(PinKind.SIGNATURE, password)
+        return issued.serial
+
+    def _record(
+        self,
+        card_id: str,
+        resident: Resident,
+        alg: KeyAlgorithm,
+        auth_serial: int,
+        sign_serial: int | None,
+        issued_on: date,
+        expires_on: date,
+    ) -> None:
+        """J-LIS's record of the card (個人番号カードの発行記録)."""
         with self.engine.begin() as conn:
             conn.execute(
                 insert(cards).values(
-                    card_id=card.card_id,
+                    card_id=card_id,
                     juminhyo_code=resident.juminhyo_code,
                     status="active",
                     algorithm=alg.value,
-                    auth_serial=str(auth_cert.serial),
+                    auth_serial=str(auth_serial),
                     sign_serial=str(sign_serial) if sign_serial else None,
-                    issued_on=today,
-                    expires_on=expires,
+                    issued_on=issued_on,
+                    expires_on=expires_on,
                     status_changed_at=datetime.now(UTC),
                 )
             )
+
+    def _replace(self, previous: list[CardState], auth_serial: int) -> None:
+        """Retire the person's earlier cards and link their authentication serials to the new one."""
         for old in previous:
             self._retire(old.card_id, "replaced", RevocationReason.SUPERSEDED)
-            self.ca.link_serials(old.auth_serial, auth_cert.serial)
-        return IssuedCard(
-            card.card_id, resident.resident_id, auth_cert.serial, sign_serial, today, expires, alg.value, path
-        )
+            self.ca.link_serials(old.auth_serial, auth_serial)
 
     def _active_cards(self, juminhyo_code: str) -> list[CardState]:
         with self.engine.connect() as conn:
