@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine
 
 from kojin.card.emulator import KeyAlgorithm, KeyKind, MyNumberCard
 from kojin.card.errors import PinKind, validate_pin
@@ -22,9 +22,9 @@ from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.japan import age_on
 from kojin.numbering.service import NumberingService
+from kojin.pki.card_records import CardRecords
 from kojin.pki.domain import SIGNATURE_MIN_AGE, CertKind, RevocationReason
 from kojin.pki.service import CertificateAuthority
-from kojin.pki.store import cards, pin_resets
 from kojin.registry.domain import Resident, Status
 from kojin.registry.service import RegisterService
 
@@ -163,6 +163,7 @@ class CardOffice:
         self.ca = ca
         self.cards_dir = cards_dir
         self.algorithm = KeyAlgorithm(algorithm)
+        self.records = CardRecords(engine)
         self._secret: bytes | None = None
 
     @property
@@ -242,20 +243,15 @@ class CardOffice:
         expires_on: date,
     ) -> None:
         """J-LIS's record of the card (個人番号カードの発行記録)."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(cards).values(
-                    card_id=card_id,
-                    juminhyo_code=resident.juminhyo_code,
-                    status="active",
-                    algorithm=alg.value,
-                    auth_serial=str(auth_serial),
-                    sign_serial=str(sign_serial) if sign_serial else None,
-                    issued_on=issued_on,
-                    expires_on=expires_on,
-                    status_changed_at=datetime.now(UTC),
-                )
-            )
+        self.records.add(
+            card_id=card_id,
+            juminhyo_code=resident.juminhyo_code,
+            algorithm=alg.value,
+            auth_serial=auth_serial,
+            sign_serial=sign_serial,
+            issued_on=issued_on,
+            expires_on=expires_on,
+        )
 
     def _replace(self, previous: list[CardState], auth_serial: int) -> None:
         """Retire the person's earlier cards and link their authentication serials to the new one."""
@@ -264,15 +260,7 @@ class CardOffice:
             self.ca.link_serials(old.auth_serial, auth_serial)
 
     def _active_cards(self, juminhyo_code: str) -> list[CardState]:
-        with self.engine.connect() as conn:
-            ids = (
-                conn.execute(
-                    select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status == "active")
-                )
-                .scalars()
-                .all()
-            )
-        return [self.status(i) for i in ids]
+        return [self.status(i) for i in self.records.active_ids(juminhyo_code)]
 
     # -- loss, PIN reset, status ----------------------------------------------------
     def report_lost(self, card_id: str) -> CardState:
@@ -290,12 +278,7 @@ class CardOffice:
         for serial, cert_status in ((state.auth_serial, state.auth_status), (state.sign_serial, state.sign_status)):
             if serial is not None and cert_status == "good":
                 self.ca.revoke(serial, reason)
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(cards)
-                .where(cards.c.card_id == card_id)
-                .values(status=status, status_changed_at=datetime.now(UTC))
-            )
+        self.records.set_status(card_id, status)
 
     def reset_pin(self, card_id: str, which: PinKind | str, new_pin: str, *, clerk: str) -> CardState:
         """暗証番号の初期化 at the counter, recorded with who did it."""
@@ -312,30 +295,18 @@ class CardOffice:
             )
         card = self.load(card_id)
         card.reset_pin(kind, new_pin)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(pin_resets).values(
-                    card_id=card_id, pin=kind.value, reset_at=datetime.now(UTC), reset_by=clerk.strip()[:100]
-                )
-            )
+        self.records.record_pin_reset(card_id, kind.value, clerk.strip()[:100])
         return self.status(card_id)
 
     def pin_resets(self, card_id: str) -> list[tuple[str, datetime, str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(pin_resets.c.pin, pin_resets.c.reset_at, pin_resets.c.reset_by)
-                .where(pin_resets.c.card_id == card_id)
-                .order_by(pin_resets.c.id)
-            ).all()
-        return [(r.pin, r.reset_at, r.reset_by) for r in rows]
+        return self.records.pin_resets(card_id)
 
     def status(self, card_id: str) -> CardState:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(cards).where(cards.c.card_id == card_id)).first()
+        row = self.records.get(card_id)
         if row is None:
             raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card_id")
-        auth = int(row.auth_serial)
-        sign = int(row.sign_serial) if row.sign_serial else None
+        auth = row.auth_serial
+        sign = row.sign_serial
         tries: dict[str, int] = {}
         if card_path(self.cards_dir, card_id).exists():
             card = self.load(card_id)
@@ -357,22 +328,10 @@ class CardOffice:
         )
 
     def cards_of(self, resident: Resident) -> list[CardState]:
-        with self.engine.connect() as conn:
-            ids = (
-                conn.execute(
-                    select(cards.c.card_id)
-                    .where(cards.c.juminhyo_code == resident.juminhyo_code)
-                    .order_by(cards.c.issued_on)
-                )
-                .scalars()
-                .all()
-            )
-        return [self.status(i) for i in ids]
+        return [self.status(i) for i in self.records.ids_of(resident.juminhyo_code)]
 
     def card_for_serial(self, auth_serial: int) -> str | None:
-        with self.engine.connect() as conn:
-            found = conn.execute(select(cards.c.card_id).where(cards.c.auth_serial == str(auth_serial))).scalar()
-        return str(found) if found else None
+        return self.records.card_for_serial(auth_serial)
 
     def load(self, card_id: str) -> MyNumberCard:
         """The card itself (as a reader would hold it), bound to its file."""

@@ -9,7 +9,8 @@ certificates and an OCSP lookup, never this party's store.
 Modules: ``domain`` (profiles, validity, reason codes; pure), ``keys`` (CA
 private keys), ``store`` (tables), ``service`` (the CA, over ``hierarchy``,
 ``issuing``, ``certificate_rows``, ``revocation``, ``crl``, ``serial_links``,
-``extensions`` and ``errors``), ``linkage`` (serials to persons for relying
-parties), ``ocsp`` (RFC 6960 responder), ``verify`` (relying-party checks, over
-``trust``, ``chain``, ``ocsp_client`` and ``ocsp_cache``), ``api`` (HTTP endpoints).
+``extensions`` and ``errors``), ``card_records`` (the cards J-LIS issued, for
+the counter), ``linkage`` (serials to persons for relying parties), ``ocsp``
+(RFC 6960 responder), ``verify`` (relying-party checks, over ``trust``,
+``chain``, ``ocsp_client`` and ``ocsp_cache``), ``api`` (HTTP endpoints).
 """
