@@ -21,7 +21,7 @@ and treats the database as the durable copy:
   back to what is known to be in the database so memory never runs ahead of
   disk.
 
-The store is not thread-safe; :class:`kojin.audit.service.ExchangeLog`
+The store is not thread-safe; :class:`kojin.audit.log_tree.CommittedTree`
 serialises access to it.
 """
 

@@ -327,72 +327,13 @@ def verify_bundle(bundle: object, *, trusted_public_key: Ed25519PublicKey | None
     key = parsed.public_key
     sth = parsed.tree_head
     checks: list[Check] = []
-
     if trusted_public_key is not None:
-        if isinstance(trusted_public_key, Ed25519PublicKey) and hmac.compare_digest(
-            key_id(key), key_id(trusted_public_key)
-        ):
-            checks.append(
-                Check(
-                    "public_key",
-                    True,
-                    None,
-                    None,
-                    "公開鍵は信頼済みの鍵です。",
-                    "Key is the trusted key.",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "public_key",
-                    False,
-                    "untrusted_key",
-                    "log_public_key",
-                    "証跡の公開鍵が信頼済みの鍵と異なります。",
-                    "The bundle's public key is not the trusted log key.",
-                )
-            )
-
+        checks.append(_key_check(key, trusted_public_key))
     checks.append(_signature_check("tree_head.signature", key, sth))
-
-    leaf_hash = parsed.leaf_hash
-    claimed = parsed.claimed_leaf_hash
-    if parsed.leaf_data is not None and claimed is not None and not hmac.compare_digest(leaf_hash, claimed):
-        checks.append(
-            Check(
-                "leaf_hash",
-                False,
-                "leaf_hash_mismatch",
-                "leaf_hash",
-                "leaf_hashがleaf_dataのハッシュと一致しません。",
-                "leaf_hash is not SHA-256(0x00 || leaf_data).",
-            )
-        )
-
-    if verify_inclusion(leaf_hash, parsed.leaf_index, sth.tree_size, parsed.inclusion_proof, sth.root_hash):
-        checks.append(
-            Check(
-                "inclusion_proof",
-                True,
-                None,
-                None,
-                f"記録は木のサイズ{sth.tree_size}の葉番号{parsed.leaf_index}(0始まり)にあります。",
-                f"The record is leaf {parsed.leaf_index} of the tree of size {sth.tree_size}.",
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "inclusion_proof",
-                False,
-                "bad_inclusion_proof",
-                "inclusion_proof",
-                "包含証明がツリーヘッドの根ハッシュに一致しません。",
-                "The inclusion proof does not lead to the tree head's root hash.",
-            )
-        )
-
+    mismatch = _leaf_hash_mismatch(parsed)
+    if mismatch is not None:
+        checks.append(mismatch)
+    checks.append(_inclusion_check(parsed))
     if parsed.first is not None and parsed.consistency_proof is not None:
         checks.extend(_consistency_checks(key, sth, parsed.first, parsed.second, parsed.consistency_proof))
 
@@ -403,7 +344,59 @@ def verify_bundle(bundle: object, *, trusted_public_key: Ed25519PublicKey | None
         key_pinned=trusted_public_key is not None,
         tree_size=sth.tree_size,
         leaf_index=parsed.leaf_index,
-        leaf_hash=leaf_hash,
+        leaf_hash=parsed.leaf_hash,
+    )
+
+
+def _key_check(key: Ed25519PublicKey, trusted: Ed25519PublicKey) -> Check:
+    """The bundle's key is the one the caller trusts."""
+    if isinstance(trusted, Ed25519PublicKey) and hmac.compare_digest(key_id(key), key_id(trusted)):
+        return Check("public_key", True, None, None, "公開鍵は信頼済みの鍵です。", "Key is the trusted key.")
+    return Check(
+        "public_key",
+        False,
+        "untrusted_key",
+        "log_public_key",
+        "証跡の公開鍵が信頼済みの鍵と異なります。",
+        "The bundle's public key is not the trusted log key.",
+    )
+
+
+def _leaf_hash_mismatch(parsed: _Bundle) -> Check | None:
+    """A failed check if the bundle's leaf_hash is not its leaf_data's hash (None if both agree or one is absent)."""
+    claimed = parsed.claimed_leaf_hash
+    if parsed.leaf_data is None or claimed is None or hmac.compare_digest(parsed.leaf_hash, claimed):
+        return None
+    return Check(
+        "leaf_hash",
+        False,
+        "leaf_hash_mismatch",
+        "leaf_hash",
+        "leaf_hashがleaf_dataのハッシュと一致しません。",
+        "leaf_hash is not SHA-256(0x00 || leaf_data).",
+    )
+
+
+def _inclusion_check(parsed: _Bundle) -> Check:
+    """The inclusion proof leads from the leaf to the tree head's root."""
+    sth = parsed.tree_head
+    index = parsed.leaf_index
+    if verify_inclusion(parsed.leaf_hash, index, sth.tree_size, parsed.inclusion_proof, sth.root_hash):
+        return Check(
+            "inclusion_proof",
+            True,
+            None,
+            None,
+            f"記録は木のサイズ{sth.tree_size}の葉番号{index}(0始まり)にあります。",
+            f"The record is leaf {index} of the tree of size {sth.tree_size}.",
+        )
+    return Check(
+        "inclusion_proof",
+        False,
+        "bad_inclusion_proof",
+        "inclusion_proof",
+        "包含証明がツリーヘッドの根ハッシュに一致しません。",
+        "The inclusion proof does not lead to the tree head's root hash.",
     )
 
 

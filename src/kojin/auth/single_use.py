@@ -7,7 +7,8 @@ store. The login is accepted only after that row's commit has returned on a
 ``synchronous=FULL`` connection (SQLite) or a committed transaction
 (PostgreSQL): an answer that was accepted stays spent after a crash.
 
-:class:`UsedChallenges` gives the store one writer thread, as
+:class:`UsedChallenges` gives the store one writer thread
+(:class:`~kojin.core.group_writer.GroupWriter`), as
 :mod:`kojin.core.group_commit` does for other stores, so that concurrent logins
 share one transaction and one fsync. Unlike a generic group commit it does not
 fail a batch on a key clash and retry each caller alone: one statement finds
@@ -33,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from kojin.auth.store import used_challenges
-from kojin.core.group_commit import WriterClosed
+from kojin.core.group_writer import GroupWriter
 
 __all__ = ["UsedChallenges"]
 
@@ -109,12 +110,12 @@ def _settle(uses: list[_Use]) -> None:
             future.set_result(None)
 
 
-class UsedChallenges:
+class UsedChallenges(GroupWriter[_Use]):
     """The durable, shared record of spent challenge nonces (使用済みチャレンジ)."""
 
     def __init__(self, engine: Engine, *, name: str = "kojin-auth-used-challenges") -> None:
+        super().__init__(name)
         self._engine = engine
-        self._name = name
         dialect = engine.dialect
         if dialect.name == "sqlite":
             self._insert: Callable[[Any, list[_Use]], set[str]] = self._insert_sqlite
@@ -128,10 +129,6 @@ class UsedChallenges:
             dialect
         ).bind_processor(dialect)
         self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
-        self._cv = threading.Condition(threading.Lock())
-        self._open: list[_Use] = []
-        self._closing = False
-        self._thread: threading.Thread | None = None  # started on first use
         self._raw: Any = None  # the writer's own pooled DBAPI connection
         self._isolation_level: str | None = None
         self._next_purge = time.monotonic() + _PURGE_EVERY_S
@@ -141,7 +138,7 @@ class UsedChallenges:
         """Spend ``nonce``: True once it is durably recorded by this call, False if it was spent before.
 
         Raises the database's error (nothing recorded, the caller must refuse)
-        and :class:`~kojin.core.group_commit.WriterClosed` after :meth:`close`.
+        and :class:`~kojin.core.group_writer.WriterClosed` after :meth:`close`.
         """
         done = threading.Lock()
         done.acquire()
@@ -166,55 +163,9 @@ class UsedChallenges:
             raise use.error
         return use.fresh
 
-    def _enqueue(self, use: _Use) -> None:
-        with self._cv:
-            if self._closing:
-                raise WriterClosed(
-                    "store.writer_closed", "書込みは停止しています。", "The store's writer has been closed."
-                )
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._open.append(use)
-            if len(self._open) == 1:
-                self._cv.notify()
+    # -- the writer thread (GroupWriter's hooks) ----------------------------------
 
-    def close(self) -> None:
-        """Record what callers already wait for, then stop the writer."""
-        with self._cv:
-            self._closing = True
-            self._cv.notify()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    # -- the writer thread ----------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._cv:
-                    while not self._open and not self._closing:
-                        self._cv.wait()
-                    batch, self._open = self._open, []
-                if not batch:
-                    return
-                self._write(batch)
-                if time.monotonic() >= self._next_purge:
-                    self._next_purge = time.monotonic() + _PURGE_EVERY_S
-                    self._purge_quietly()
-        finally:
-            self._release_connection()
-            with self._cv:
-                self._closing = True
-                orphans, self._open = self._open, []
-            for use in orphans:
-                use.error = WriterClosed(
-                    "store.writer_closed", "書込みは停止しています。", "The store's writer has stopped."
-                )
-            self._answer(orphans)
-
-    def _write(self, batch: list[_Use]) -> None:
+    def _commit_batch(self, batch: list[_Use]) -> None:
         # A nonce twice in one batch (the same answer posted twice at once):
         # the first may be fresh, every later one is a replay.
         first: dict[str, _Use] = {}
@@ -229,12 +180,15 @@ class UsedChallenges:
             for use in batch:
                 use.error = self._as_error(exc)
         else:
+            self._commits += 1
             for use in first.values():
                 use.fresh = use.nonce in fresh
         self._answer(batch)
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + _PURGE_EVERY_S
+            self._purge_quietly()
 
-    @staticmethod
-    def _answer(batch: list[_Use]) -> None:
+    def _answer(self, batch: list[_Use]) -> None:
         # Coroutines are woken with one call per event loop per batch, not one
         # per caller: each call_soon_threadsafe writes to the loop's wake-up pipe.
         waiting: dict[asyncio.AbstractEventLoop, list[_Use]] = {}
@@ -356,7 +310,7 @@ class UsedChallenges:
             self._raw = raw
         return self._raw.driver_connection
 
-    def _release_connection(self) -> None:
+    def _writer_stopping(self) -> None:
         raw, self._raw = self._raw, None
         if raw is not None:
             if self._engine.dialect.name == "sqlite":

@@ -1,30 +1,20 @@
-"""Group commit (グループコミット): many callers' inserts share one durable commit.
+"""Group commit of rows (グループコミット): many callers' inserts share one durable commit.
 
-Records that must be durable before a caller is answered (the §23 logs of the
-hub and of every agency, the hub's used request ids) would otherwise cost one
-fsync each, which caps a store at a few hundred writes a second. A
-:class:`GroupCommit` gives one store a single writer thread:
+The records that must be durable before a caller is answered — the §23 logs of
+the hub and of every agency, the hub's used request ids — are rows of a table.
+A :class:`GroupCommit` is a :class:`~kojin.core.group_writer.GroupWriter` for
+rows: its writer thread inserts every row of a batch in one transaction and
+commits, one fsync for all of them, then wakes the batch's callers. (The
+writer's lifecycle and its wake-up rule are :mod:`kojin.core.group_writer`'s.)
 
-1. :meth:`GroupCommit.write` adds the caller's rows to the *open batch* and
-   waits. The first caller of a batch wakes the writer.
-2. The writer swaps the open batch for a fresh one (callers arriving now queue
-   for the next commit), inserts every row of the batch in one transaction,
-   commits — one fsync for all of them — and wakes the batch's callers.
-
-There is no timer: while one commit is in flight the next batch fills by
-itself, so a lone caller waits for one commit and a crowd shares them.
-
-A caller on an event loop that does not block (:meth:`GroupCommit.submit`,
-:meth:`~GroupCommit.write_later`) does not wake the writer itself: the first
-one in a pass of the loop schedules the wake-up for the end of that pass, so
-everything the loop's ready tasks queue in one pass shares one commit and one
-wake-up, instead of the writer starting on the first row and the rest
-waiting for the next commit. Waiting on a ticket wakes the writer at once, so
-a caller that blocks after all cannot wait for a pass that never ends.
-
-:meth:`GroupCommit.submit` queues rows and returns a :class:`Ticket` to wait
-on later, so a caller can overlap this commit with other work (the hub lets a
-provider's record commit while the exchange's leaf commits).
+:meth:`GroupCommit.write` waits for the commit. :meth:`GroupCommit.submit`
+queues rows and returns a :class:`Ticket` to wait on later, so a caller can
+overlap this commit with other work (the hub lets a provider's record commit
+while the exchange's leaf commits). It and :meth:`~GroupCommit.write_later`,
+called on an event loop, wake the writer at the end of the loop's pass, so
+that everything the pass queues shares one commit. Waiting on a ticket wakes
+the writer at once, so a caller that blocks after all cannot wait for a pass
+that never ends.
 
 A writer made with ``durable=False`` is for rows that are a derived record of
 something already durable elsewhere and are rebuilt from it after a crash
@@ -47,12 +37,10 @@ Nothing here knows what the rows mean; any party may use it for any table.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -60,7 +48,7 @@ from sqlalchemy import Connection, Dialect, Engine, Table
 from sqlalchemy.exc import DBAPIError
 
 from kojin.core.bulk import select_in_statement, select_in_values
-from kojin.core.errors import KojinError
+from kojin.core.group_writer import GroupWriter, WriterClosed
 
 __all__ = ["Done", "GroupCommit", "Row", "ThreadReaders", "Ticket", "WriterClosed", "driver_sql"]
 
@@ -68,12 +56,6 @@ log = logging.getLogger("kojin.group_commit")
 
 Row = tuple[Table, Mapping[str, Any]]
 """One row to insert: the table and the column values."""
-
-
-class WriterClosed(KojinError):
-    """The store's writer has stopped (書込み停止中)."""
-
-    status = 503
 
 
 Done = Callable[[BaseException | None], None]
@@ -198,7 +180,7 @@ def _insert_all(dialect: Dialect, driver: Any, rows: Sequence[Row]) -> None:
         cursor.close()
 
 
-class GroupCommit:
+class GroupCommit(GroupWriter[Ticket]):
     """The single writer of one store for rows that must be durable before an answer."""
 
     def __init__(
@@ -206,34 +188,17 @@ class GroupCommit:
     ) -> None:
         if durable and linger:
             raise ValueError("linger is for writers of derived rows (durable=False) only")
+        super().__init__(name, linger=linger)
         self._engine = engine
-        self._name = name
         self._durable = durable
-        self._linger = linger
-        self._cv = threading.Condition(threading.Lock())
-        self._open: list[Ticket] = []
-        self._go = False  # the open batch may be committed (someone asked, or a loop's pass ended)
-        self._waited = False  # someone in the open batch waits for it: no lingering
-        # The event loop that will say go at the end of its pass. Kept per loop: a
-        # loop closed before it ran its wake-up must not hold off every other.
-        self._kick_due: asyncio.AbstractEventLoop | None = None
-        self._closing = False
-        # Started on first use: a store nobody writes to costs no thread.
-        self._thread: threading.Thread | None = None
         # The writer's own driver connection, outside the engine's pool (so a
         # non-durable setting never reaches anyone else): begin and commit at
         # the driver cost a fraction of a SQLAlchemy transaction's.
         self._raw: Any = None
-        self._commits = 0
 
     @property
     def durable(self) -> bool:
         return self._durable
-
-    @property
-    def commit_count(self) -> int:
-        """Transactions committed so far: rows / commits is the mean group size."""
-        return self._commits
 
     def write(self, rows: Sequence[Row]) -> None:
         """Insert ``rows`` in one transaction shared with other callers; return once committed.
@@ -241,11 +206,15 @@ class GroupCommit:
         Raises the database's exception if these rows (not someone else's)
         cannot be written, and :class:`WriterClosed` after :meth:`close`.
         """
-        self._enqueue(rows, None, waited=True, blocking=True).wait()
+        ticket = Ticket(rows, None, self)
+        self._enqueue(ticket)
+        ticket.wait()
 
     def submit(self, rows: Sequence[Row]) -> Ticket:
         """Queue ``rows`` for the next commit and return at once; the ticket tells when it is done."""
-        return self._enqueue(rows, None, waited=True, blocking=False)
+        ticket = Ticket(rows, None, self)
+        self._enqueue(ticket, end_of_pass=True)
+        return ticket
 
     def write_later(self, rows: Sequence[Row], on_done: Done | None = None) -> None:
         """Queue ``rows`` for the next commit and return at once; ``on_done(error)`` follows it.
@@ -253,93 +222,13 @@ class GroupCommit:
         For rows that are a derived record of something already durable
         elsewhere (and can be rebuilt from it after a crash).
         """
-        self._enqueue(rows, on_done, waited=False, blocking=False)
+        self._enqueue(Ticket(rows, on_done, self), waited=False, end_of_pass=True)
 
     def flush(self) -> None:
         """Wait until everything queued before this call is committed."""
         self.write([])
 
-    def _enqueue(self, rows: Sequence[Row], on_done: Done | None, *, waited: bool, blocking: bool) -> Ticket:
-        ticket = Ticket(rows, on_done, self)
-        loop = None if blocking else asyncio._get_running_loop()
-        with self._cv:
-            if self._closing:
-                raise WriterClosed(
-                    "store.writer_closed", "書込みは停止しています。", "The store's writer has been closed."
-                )
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._open.append(ticket)
-            lingering = waited and not self._waited and self._go
-            if waited:
-                self._waited = True
-            if loop is None:
-                if not self._go or lingering:
-                    self._go = True
-                    self._cv.notify()
-                return ticket
-            schedule = self._kick_due is not loop
-            self._kick_due = loop
-        if schedule:
-            loop.call_soon(self._kick, loop)
-        return ticket
-
-    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The end of an event loop's pass: commit what it queued."""
-        with self._cv:
-            if self._kick_due is loop:
-                self._kick_due = None
-            # Only with rows open: a go left standing over an empty batch
-            # would let the next rows in without anyone waking the writer.
-            if self._open and (not self._go or self._waited):
-                self._go = True
-                self._cv.notify()
-
-    def _start_now(self) -> None:
-        with self._cv:
-            if self._open and not (self._go and self._waited):
-                self._go = self._waited = True
-                self._cv.notify()
-
-    def close(self) -> None:
-        """Commit what callers already wait for, then stop the writer."""
-        with self._cv:
-            self._closing = True
-            self._cv.notify()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._cv:
-                    while not (self._open and self._go) and not self._closing:
-                        self._cv.wait()
-                    if self._linger and not self._waited and not self._closing:
-                        # Only derived rows so far: let more join this commit,
-                        # until someone waits for it (or close).
-                        deadline = time.monotonic() + self._linger
-                        while not self._waited and not self._closing:
-                            left = deadline - time.monotonic()
-                            if left <= 0:
-                                break
-                            self._cv.wait(left)
-                    batch, self._open, self._waited, self._go = self._open, [], False, False
-                if not batch:
-                    return
-                self._commit(batch)
-        finally:
-            self._drop_connection()
-            with self._cv:
-                self._closing = True
-                orphans, self._open = self._open, []
-            for ticket in orphans:
-                ticket.error = WriterClosed(
-                    "store.writer_closed", "書込みは停止しています。", "The store's writer has stopped."
-                )
-                ticket.finish()
+    # -- the writer thread (GroupWriter's hooks) ----------------------------------
 
     def _connection(self) -> Any:
         if self._raw is None:
@@ -358,7 +247,7 @@ class GroupCommit:
             self._raw = raw
         return self._raw
 
-    def _commit(self, batch: list[Ticket]) -> None:
+    def _commit_batch(self, batch: list[Ticket]) -> None:
         rows = [row for ticket in batch for row in ticket.rows]
         if rows:
             try:
@@ -388,8 +277,14 @@ class GroupCommit:
                     except Exception as exc:
                         ticket.error = exc
                         self._drop_connection()
+        self._answer(batch)
+
+    def _answer(self, batch: list[Ticket]) -> None:
         for ticket in batch:
             ticket.finish()
+
+    def _writer_stopping(self) -> None:
+        self._drop_connection()
 
     def _drop_connection(self) -> None:
         raw, self._raw = self._raw, None
