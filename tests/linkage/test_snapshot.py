@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from kojin.app import Kojin
 from kojin.linkage import snapshot
+from kojin.linkage.keys import KeyStore
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.store import index_snapshots, index_state, resident_keys
 from kojin.registry.domain import Address, Sex
@@ -98,7 +99,7 @@ def test_a_snapshot_written_after_the_keys_changed_is_refused(kojin: Kojin, town
     kojin.matching.refresh_index()
     with kojin.matching.engine.connect() as conn:
         generation = snapshot.current_generation(conn)
-    contents, read_at = kojin.matching._read_keys()
+    contents, read_at = KeyStore(kojin.matching.engine).read_all()
     assert read_at == generation
     with kojin.matching.engine.begin() as conn:
         snapshot.bump(conn)

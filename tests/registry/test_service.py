@@ -286,7 +286,7 @@ def _drafts(n: int) -> list[HouseholdDraft]:
 
 def test_bulk_enrolment_numbers_everyone_in_one_jlis_batch(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
     # Parts smaller than the batch: several parts share one J-LIS transaction.
-    monkeypatch.setattr("kojin.registry.service.ENROL_PART", 7)
+    monkeypatch.setattr("kojin.registry.enrolment.ENROL_PART", 7)
     assert kojin.register.enroll_households(_drafts(30), municipality_code="13105", today=TODAY, validated=True) == 30
     codes = [r.juminhyo_code for r in kojin.register.iter_residents()]
     assert len(set(codes)) == 30
@@ -295,7 +295,7 @@ def test_bulk_enrolment_numbers_everyone_in_one_jlis_batch(kojin: Kojin, monkeyp
 
 
 def test_a_failed_bulk_batch_leaves_neither_store_changed(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kojin.registry.service.ENROL_PART", 4)
+    monkeypatch.setattr("kojin.registry.enrolment.ENROL_PART", 4)
     drafts = _drafts(10)
     # A row the register's store refuses (kana is NOT NULL) in the last part.
     bad = drafts[9].members[0][0]

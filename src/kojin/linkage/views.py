@@ -18,7 +18,8 @@ from kojin.core.errors import KojinError, NotFound
 from kojin.core.i18n import pick
 from kojin.linkage.records import FIELD_LABELS, REASON_LABELS, ReasonItem
 from kojin.linkage.report import environment
-from kojin.linkage.service import CandidateView, CaseView, MatchingService
+from kojin.linkage.review import CandidateView, CaseView
+from kojin.linkage.service import MatchingService
 from kojin.web.errors import register_html_prefix
 
 BASE = "/linkage/review"

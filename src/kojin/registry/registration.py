@@ -1,0 +1,143 @@
+"""Registering a person at the counter (住民登録): a birth or a move-in, and the number (walk 1).
+
+Everything is checked before anything is written; the resident, a new
+household when the person heads one, and the 異動履歴 entry are then written
+in one transaction, during which J-LIS hands out (or keeps) the person's
+住民票コード and number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, Engine
+
+from kojin.core.errors import InvalidInput
+from kojin.numbering.service import NumberingService
+from kojin.registry import records
+from kojin.registry.checks import check_details
+from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, validate_effective_date
+
+__all__ = ["Registrar", "Registration"]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the counter hands back: the resident and the number notice (個人番号通知書).
+
+    The number is returned once, for the notice; the register does not keep it.
+    """
+
+    resident: Resident
+    number_notice: str
+
+
+def _checked(
+    details: PersonDetails,
+    kind: EventKind,
+    effective_date: date | None,
+    relationship: str,
+    municipality_code: str,
+    today: date,
+) -> tuple[PersonDetails, date]:
+    """The details as checked and completed, and the date the registration takes effect."""
+    if kind not in (EventKind.BIRTH, EventKind.MOVE_IN):
+        raise InvalidInput(
+            "kind.invalid", "登録の事由は出生か転入です。", "Registration is a birth or a move-in.", field="kind"
+        )
+    details = check_details(details, municipality_code, today)
+    effective = validate_effective_date(effective_date or today, today)
+    if kind is EventKind.BIRTH and details.birth_date != effective:
+        effective = details.birth_date
+    if relationship not in RELATIONSHIPS:
+        raise InvalidInput(
+            "relationship.invalid",
+            f"続柄は {'、'.join(RELATIONSHIPS)} のいずれかです。",
+            f"Relationship must be one of {', '.join(RELATIONSHIPS)}.",
+            field="relationship",
+        )
+    return details, effective
+
+
+def _check_household(conn: Connection, household_id: int | None, relationship: str) -> None:
+    """A head starts a new household; anyone else joins an existing one, which has its head."""
+    if household_id is not None:
+        records.require_household(conn, household_id)
+        if relationship == "世帯主":
+            raise InvalidInput(
+                "relationship.head_exists",
+                "この世帯には既に世帯主がいます。",
+                "This household already has a head.",
+                field="relationship",
+            )
+    elif relationship != "世帯主":
+        raise InvalidInput(
+            "relationship.needs_household",
+            "世帯主以外は既存の世帯を指定してください。",
+            "Only a head of household can start a new household.",
+            field="household_id",
+        )
+
+
+class Registrar:
+    """Births and move-ins."""
+
+    def __init__(self, engine: Engine, numbering: NumberingService) -> None:
+        self.engine = engine
+        self.numbering = numbering
+
+    def _identity(self, conn: Connection, juminhyo_code: str | None) -> tuple[str, str]:
+        """The person's 住民票コード and number."""
+        if juminhyo_code is not None:
+            # Moving in from another municipality: the person keeps their
+            # code and their number.
+            records.refuse_active_code(conn, juminhyo_code)
+            return juminhyo_code, self.numbering.assign(juminhyo_code)
+        # A new person: J-LIS hands out the code and the number together.
+        [(code, number)] = self.numbering.issue_persons(1)
+        return code, number
+
+    def register(
+        self,
+        details: PersonDetails,
+        *,
+        municipality_code: str,
+        kind: EventKind = EventKind.BIRTH,
+        effective_date: date | None = None,
+        household_id: int | None = None,
+        relationship: str = "世帯主",
+        juminhyo_code: str | None = None,
+        clerk: str = "clerk",
+        today: date | None = None,
+    ) -> Registration:
+        """Register a birth or a move-in, and ask J-LIS for the number.
+
+        A person moving in from another municipality keeps their 住民票コード
+        (and so their number); a newborn gets a new code.
+        """
+        today = today or date.today()
+        details, effective = _checked(details, kind, effective_date, relationship, municipality_code, today)
+        with self.engine.begin() as conn:
+            records.refuse_duplicate(conn, details, municipality_code)
+            _check_household(conn, household_id, relationship)
+            code, number = self._identity(conn, juminhyo_code)
+            resident_id = records.allocate(conn, "resident", 1)
+            if household_id is None:
+                household_id = records.allocate(conn, "household", 1)
+                records.insert_household(conn, household_id, municipality_code, resident_id)
+            records.insert_resident(
+                conn,
+                resident_id,
+                code,
+                details,
+                municipality_code=municipality_code,
+                household_id=household_id,
+                relationship=relationship,
+                registered_on=effective,
+            )
+            records.write_history(
+                conn, [(resident_id, kind, effective, {"address": details.address.one_line()})], clerk
+            )
+        with self.engine.connect() as conn:
+            return Registration(records.resident(conn, resident_id), number)
