@@ -35,6 +35,7 @@ from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
 from kojin.registry.service import RegisterService
+from kojin.staff.service import StaffService
 
 register_party("registry", "kojin.registry")
 register_party("numbering", "kojin.numbering")
@@ -53,6 +54,8 @@ register_party("portal", "kojin.portal")
 # e-health record service; each insurer is a party too (insurer_<id>).
 register_party("eligibility", "kojin.eligibility")
 register_party("ehr", "kojin.ehr")
+# Staff identities, their access tokens, the staff access log and bulk approvals.
+register_party("staff", "kojin.staff")
 
 # Relying parties registered with J-LIS in every installation (検証者).
 PUBLIC_RELYING_PARTIES = {
@@ -85,6 +88,7 @@ class Kojin:
     insurers: InsurerDirectory  # clinics (issue 6): 医療保険者
     ehr: EhrService  # clinics (issue 6): 電子カルテ情報共有
     clinics: ClinicService  # clinics (issue 6): the clinic walk
+    staff: StaffService  # 職員: identities, tokens, the access log, the two-person rule
     # The exchange log is opened on first use: opening reads the whole tree,
     # and a store must not be read before the tests have emptied it.
     _exchange_log: ExchangeLog | None = field(default=None, repr=False)
@@ -110,6 +114,7 @@ class Kojin:
         self.hub.ensure_keys()
         self.matching.ensure_key()  # linkage (issue 7)
         self.eligibility.ensure_key()  # clinics (issue 6)
+        self.staff.ensure_key()
         for rp_id, name in PUBLIC_RELYING_PARTIES.items():
             self.linkage.ensure_registered(rp_id, name, RelyingPartyKind.PUBLIC)
 
@@ -193,6 +198,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
+        staff=StaffService(db.engine("staff")),
     )
     if migrate:
         kojin.initialise()

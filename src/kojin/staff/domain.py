@@ -1,0 +1,361 @@
+"""Staff identity and purpose-bound access (職員と利用目的): pure rules.
+
+Who works where (roles and the organisations that may hold them), why a staff
+member may look at a person (the purposes, 事務), what an access-log entry
+records, and the two-person rule for bulk listings. No storage, no web.
+
+A *person key* is the key the person is known by where the access happens, as
+text (the register's resident id at a municipality); the portal shows a person
+the entries recorded under their key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+
+from kojin.hub.domain import tasks as exchange_tasks
+from kojin.staff import refusals
+
+BULK_THRESHOLD = 20
+"""Listing or exporting more than this many people needs a second staff member's approval."""
+
+
+class Role(StrEnum):
+    """What a staff member may do (役割); default deny: a role reaches only its own scope."""
+
+    COUNTER_CLERK = "counter_clerk"
+    SUPERVISOR = "supervisor"
+    JLIS_OPERATOR = "jlis_operator"
+    AGENCY_OFFICER = "agency_officer"
+    INSURER_OFFICER = "insurer_officer"
+    LINKAGE_CLERK = "linkage_clerk"
+    AUDITOR = "auditor"
+    SYSADMIN = "sysadmin"
+
+
+@dataclass(frozen=True)
+class RoleLabel:
+    ja: str
+    en: str
+    scope: str
+
+
+ROLE_LABELS: dict[Role, RoleLabel] = {
+    Role.COUNTER_CLERK: RoleLabel(
+        "窓口職員", "counter clerk", "register writes and single-person reads in the own municipality"
+    ),
+    Role.SUPERVISOR: RoleLabel("監督者", "supervisor", "approvals (the second person of the two-person rule)"),
+    Role.JLIS_OPERATOR: RoleLabel("J-LIS", "J-LIS operator", "numbering and card operations at J-LIS"),
+    Role.AGENCY_OFFICER: RoleLabel("機関職員", "agency officer", "the own agency's copies and records only"),
+    Role.INSURER_OFFICER: RoleLabel("保険者職員", "insurer officer", "the own insurer's members only"),
+    Role.LINKAGE_CLERK: RoleLabel("照合担当", "linkage clerk", "the review queue of record linkage"),
+    Role.AUDITOR: RoleLabel(
+        "監査", "auditor", "read-only over records and logs; no personal data unless a case is open"
+    ),
+    Role.SYSADMIN: RoleLabel("システム管理者", "system administrator", "keys, start and stop; no personal data"),
+}
+
+
+class OrganisationKind(StrEnum):
+    MUNICIPALITY = "municipality"  # 市区町村: id is the municipality code
+    JLIS = "jlis"  # 地方公共団体情報システム機構
+    AGENCY = "agency"  # an agency at the hub: id is its agency id
+    INSURER = "insurer"  # 医療保険者: id is its insurer id
+    LINKAGE = "linkage"  # the linkage clerks' office
+    OVERSIGHT = "oversight"  # the oversight body
+
+
+# Organisations that are one of a kind have their kind as their id.
+SINGLE = frozenset({OrganisationKind.JLIS, OrganisationKind.LINKAGE, OrganisationKind.OVERSIGHT})
+
+_ID_PATTERNS = {
+    OrganisationKind.MUNICIPALITY: re.compile(r"[0-9]{5,6}\Z"),
+    OrganisationKind.AGENCY: re.compile(r"[a-z0-9_]{1,40}\Z"),
+    OrganisationKind.INSURER: re.compile(r"[a-z0-9_]{1,40}\Z"),
+}
+
+# Every organisation has supervisors (the second person) and its own system administrators.
+_COMMON = frozenset({Role.SUPERVISOR, Role.SYSADMIN})
+ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
+    OrganisationKind.MUNICIPALITY: _COMMON | {Role.COUNTER_CLERK},
+    OrganisationKind.JLIS: _COMMON | {Role.JLIS_OPERATOR},
+    OrganisationKind.AGENCY: _COMMON | {Role.AGENCY_OFFICER},
+    OrganisationKind.INSURER: _COMMON | {Role.INSURER_OFFICER},
+    OrganisationKind.LINKAGE: _COMMON | {Role.LINKAGE_CLERK},
+    OrganisationKind.OVERSIGHT: _COMMON | {Role.AUDITOR},
+}
+
+
+@dataclass(frozen=True, order=True)
+class Organisation:
+    """One organisation staff belong to: ``municipality:131016``, ``jlis``, ``agency:nenkin`` …"""
+
+    kind: OrganisationKind
+    id: str
+
+    def __str__(self) -> str:
+        return self.kind.value if self.kind in SINGLE else f"{self.kind.value}:{self.id}"
+
+    @classmethod
+    def of(cls, kind: str, org_id: str | None = None) -> Organisation:
+        """The organisation of ``kind`` and ``org_id``, checked (``staff.invalid_organisation``)."""
+        try:
+            parsed = OrganisationKind(kind)
+        except ValueError:
+            raise refusals.invalid_organisation(kind) from None
+        if parsed in SINGLE:
+            if org_id not in (None, parsed.value):
+                raise refusals.invalid_organisation(f"{kind}:{org_id}")
+            return cls(parsed, parsed.value)
+        if not isinstance(org_id, str) or not _ID_PATTERNS[parsed].match(org_id):
+            raise refusals.invalid_organisation(f"{kind}:{org_id}")
+        return cls(parsed, org_id)
+
+    @classmethod
+    def parse(cls, text: str) -> Organisation:
+        kind, sep, org_id = text.partition(":")
+        return cls.of(kind, org_id if sep else None)
+
+
+def parse_role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise refusals.invalid_role(value) from None
+
+
+def may_hold(organisation: Organisation, role: Role) -> bool:
+    return role in ROLES_BY_KIND[organisation.kind]
+
+
+def check_may_hold(organisation: Organisation, role: Role) -> None:
+    if not may_hold(organisation, role):
+        raise refusals.role_not_for_organisation(role.value, str(organisation))
+
+
+_STAFF_ID = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,39}\Z")
+_CARD_SERIAL = re.compile(r"[A-Za-z0-9]{1,40}\Z")
+
+
+def validate_staff_id(value: object) -> str:
+    if not isinstance(value, str) or not _STAFF_ID.match(value):
+        raise refusals.invalid_staff_id(value)
+    return value
+
+
+def validate_display_name(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 100:
+        raise refusals.invalid_name()
+    return value.strip()
+
+
+def validate_card_serial(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CARD_SERIAL.match(value):
+        raise refusals.invalid_card_serial()
+    return value
+
+
+def validate_person_key(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or value.strip() != value:
+        raise refusals.invalid_person_key()
+    return value
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    staff_id: str
+    display_name: str
+    organisation: Organisation
+    role: Role
+    card_serial: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    """Who is acting, as a checked token says."""
+
+    staff_id: str
+    role: Role
+    organisation: Organisation
+    token_id: str
+    expires_at: datetime
+
+
+# -- purposes (事務) -------------------------------------------------------------------------------
+
+# The counter's own tasks, beside the exchange tasks of the permitted-exchange table.
+COUNTER_TASKS: dict[str, str] = {
+    "住民票の写しの交付": "issuing a copy of the residence record",
+    "転入届": "moving-in notification",
+    "転出届": "moving-out notification",
+    "転居届": "change-of-address notification within the municipality",
+    "死亡届": "death notification",
+    "個人番号の変更": "changing an individual number",
+    "個人番号カードの交付": "issuing an individual number card",
+    "暗証番号の初期化": "resetting a card PIN",
+}
+
+EXCHANGE_TASK_EN: dict[str, str] = {
+    "予防接種の実施に関する事務": "vaccinations",
+    "介護保険の保険給付の支給又は保険料の徴収に関する事務": "long-term care insurance benefits and premiums",
+    "保育の利用に関する事務": "childcare places",
+    "健康保険の保険給付の支給に関する事務": "health insurance benefits",
+    "健康保険の被扶養者の認定に関する事務": "recognising health insurance dependants",
+    "児童手当の支給に関する事務": "child allowance",
+    "児童扶養手当の支給に関する事務": "child-rearing allowance",
+    "公営住宅の管理に関する事務": "public housing",
+    "国民健康保険の保険給付の支給又は保険料の徴収に関する事務": "national health insurance benefits and premiums",
+    "国民年金の保険料の免除に関する事務": "national pension premium exemptions",
+    "国税の賦課又は徴収に関する事務": "national taxes",
+    "地方税の賦課又は徴収に関する事務": "local taxes",
+    "年金給付の支給に関する事務": "pension benefits",
+    "後期高齢者医療の保険料の徴収に関する事務": "late-elderly medical care premiums",
+    "後期高齢者医療給付の支給に関する事務": "late-elderly medical care benefits",
+    "本人への自己情報の表示に関する事務": "showing people their own information",
+    "生活保護の決定及び実施に関する事務": "public assistance",
+    "障害者自立支援給付の支給に関する事務": "disability support benefits",
+    "雇用保険の失業等給付の支給に関する事務": "employment insurance benefits",
+}
+
+
+class PurposeKind(StrEnum):
+    EXCHANGE = "exchange"  # a task of the permitted-exchange table
+    COUNTER = "counter"  # a counter task
+
+
+@dataclass(frozen=True)
+class Purpose:
+    name: str  # the 事務 as the law names it; what is stored
+    en: str
+    kind: PurposeKind
+
+
+@lru_cache(maxsize=1)
+def purposes() -> dict[str, Purpose]:
+    """Every purpose a staff access may state, by its Japanese name."""
+    found: dict[str, Purpose] = {}
+    for task in exchange_tasks():
+        if task not in EXCHANGE_TASK_EN:
+            raise ValueError(f"permitted-exchange task without an English label: {task}")
+        found[task] = Purpose(task, EXCHANGE_TASK_EN[task], PurposeKind.EXCHANGE)
+    for task, en in COUNTER_TASKS.items():
+        found[task] = Purpose(task, en, PurposeKind.COUNTER)
+    return found
+
+
+def require_purpose(value: str | None) -> Purpose:
+    """The purpose named, or ``staff.purpose_required`` / ``staff.unknown_purpose``."""
+    if value is None or not value.strip():
+        raise refusals.purpose_required()
+    found = purposes().get(value.strip())
+    if found is None:
+        raise refusals.unknown_purpose(value)
+    return found
+
+
+# -- the access log -------------------------------------------------------------------------------
+
+
+class Access(StrEnum):
+    READ = "read"
+    SEARCH = "search"
+    EXPORT = "export"
+    WRITE = "write"
+
+
+def parse_access(value: object) -> Access:
+    try:
+        return Access(str(value))
+    except ValueError:
+        raise refusals.invalid_access(value) from None
+
+
+def needs_second_person(what: Access, count: int) -> bool:
+    """Whether showing ``count`` people this way needs an approved bulk request (two-person rule)."""
+    return what in (Access.SEARCH, Access.EXPORT) and count > BULK_THRESHOLD
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One staff access to one person, as the auditor sees it (with the staff member's name)."""
+
+    entry_id: int
+    at: datetime
+    staff_id: str
+    staff_name: str
+    role: Role
+    organisation: Organisation
+    person_key: str
+    purpose: str
+    what: Access
+    count: int
+
+
+@dataclass(frozen=True)
+class AccessSeen:
+    """One staff access as the person sees it: which organisation and role, why, when; never who."""
+
+    at: datetime
+    organisation: Organisation
+    role: Role
+    purpose: str
+    what: Access
+
+    @classmethod
+    def of(cls, entry: AccessEntry) -> AccessSeen:
+        return cls(entry.at, entry.organisation, entry.role, entry.purpose, entry.what)
+
+
+# -- bulk approvals (two-person rule) -------------------------------------------------------------
+
+
+class BulkStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
+_RECIPIENT = re.compile(r"[A-Za-z0-9_.:@\-]{1,100}\Z")
+
+
+def validate_bulk(row_count: object, recipient: object, content_hash: object) -> tuple[int, str, str]:
+    """A bulk request's row count, the recipient whose key the file is encrypted to, and the file's SHA-256."""
+    if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 1:
+        raise refusals.invalid_bulk("件数", "row count", "row_count")
+    if not isinstance(recipient, str) or not _RECIPIENT.match(recipient):
+        raise refusals.invalid_bulk("受取人", "recipient", "recipient")
+    if not isinstance(content_hash, str) or not _SHA256_HEX.match(content_hash):
+        raise refusals.invalid_bulk("ハッシュ値（SHA-256、16進小文字）", "hash (SHA-256, lower-case hex)", "hash")
+    return row_count, recipient, content_hash
+
+
+@dataclass(frozen=True)
+class BulkRequest:
+    bulk_id: int
+    requester_id: str
+    organisation: Organisation
+    purpose: str
+    row_count: int
+    recipient: str
+    content_hash: str
+    status: BulkStatus
+    requested_at: datetime
+    approver_id: str | None
+    approved_at: datetime | None
+
+
+def check_approver(request: BulkRequest, approver: StaffPrincipal) -> None:
+    """The second person: another staff member, a supervisor, of the requester's organisation."""
+    if (
+        approver.staff_id == request.requester_id
+        or approver.role is not Role.SUPERVISOR
+        or approver.organisation != request.organisation
+    ):
+        raise refusals.two_person_rule(BULK_THRESHOLD)

@@ -1,0 +1,3 @@
+from kojin.core.migrations import run
+
+run()

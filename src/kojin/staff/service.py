@@ -1,0 +1,182 @@
+"""The staff party (職員): identities, access tokens, scope checks, the access log and the two-person rule.
+
+:class:`StaffService` is the one entry other parties and the pages call. The
+card login that precedes a token is not here: :meth:`StaffService.issue_token`
+takes a staff id already authenticated. Behind the facade: the roster
+(``members``), tokens (``tokens``), the access log (``access``) and bulk
+approvals (``bulk``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+
+from kojin.core.keys import insert_if_absent, party_secret
+from kojin.staff import refusals
+from kojin.staff.access import AccessLog
+from kojin.staff.bulk import BulkApprovals
+from kojin.staff.domain import (
+    AccessEntry,
+    AccessSeen,
+    BulkRequest,
+    Organisation,
+    Role,
+    StaffMember,
+    StaffPrincipal,
+    needs_second_person,
+    parse_access,
+    require_purpose,
+    validate_bulk,
+    validate_person_key,
+)
+from kojin.staff.members import Roster
+from kojin.staff.store import revoked_tokens, staff_keys
+from kojin.staff.tokens import TOKEN_TTL_S, IssuedToken, TokenSigner
+
+# Roles that never see personal data: the system administrator ever, the auditor until cases exist.
+NO_PERSONAL_DATA = frozenset({Role.SYSADMIN, Role.AUDITOR})
+
+
+class StaffService:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], float] = time.time, token_ttl_s: int = TOKEN_TTL_S
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._token_ttl_s = token_ttl_s
+        self._signer: TokenSigner | None = None
+        self._lock = threading.Lock()
+        self.roster = Roster(engine, clock)
+        self.log = AccessLog(engine)
+        self.bulk = BulkApprovals(engine)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def ensure_key(self) -> None:
+        """Create the token-signing key (idempotent, race-free between processes)."""
+        party_secret(self.engine, staff_keys, created_at=self.now())
+
+    @property
+    def signer(self) -> TokenSigner:
+        with self._lock:
+            if self._signer is None:
+                seed = party_secret(self.engine, staff_keys, created_at=self.now())
+                self._signer = TokenSigner(seed, clock=self._clock, ttl_s=self._token_ttl_s)
+            return self._signer
+
+    # -- staff members -----------------------------------------------------------------------------
+
+    def register(
+        self, staff_id: str, display_name: str, organisation: Organisation, role: Role, card_serial: str | None = None
+    ) -> StaffMember:
+        return self.roster.register(staff_id, display_name, organisation, role, card_serial)
+
+    def member(self, staff_id: str) -> StaffMember:
+        return self.roster.get(staff_id)
+
+    def deactivate(self, staff_id: str) -> None:
+        self.roster.deactivate(staff_id)
+
+    # -- tokens ------------------------------------------------------------------------------------
+
+    def issue_token(self, staff_id: str) -> IssuedToken:
+        """A bearer token for an authenticated, active staff member."""
+        return self.signer.issue(self.roster.active(staff_id))
+
+    def check_token(self, token: str | None) -> StaffPrincipal:
+        """The principal a bearer token names; 401 (or 403 for a stopped member) with its reason code."""
+        principal = self.signer.check(token, revoked=self._revoked)
+        member = self.roster.find(principal.staff_id)
+        if member is None or not member.active:
+            raise refusals.inactive(principal.staff_id)
+        return principal
+
+    def revoke_token(self, principal: StaffPrincipal) -> None:
+        """Logout: the token is refused from now on (idempotent)."""
+        values = {
+            "token_id": principal.token_id,
+            "staff_id": principal.staff_id,
+            "revoked_at": self.now(),
+            "expires_at": principal.expires_at,
+        }
+        insert_if_absent(self.engine, revoked_tokens, values)
+
+    def _revoked(self, token_id: str) -> bool:
+        with self.engine.connect() as conn:
+            query = select(revoked_tokens.c.token_id).where(revoked_tokens.c.token_id == token_id)
+            return conn.execute(query).first() is not None
+
+    # -- scope -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def authorise(
+        principal: StaffPrincipal, role_needed: Role | Collection[Role], organisation: Organisation | None = None
+    ) -> None:
+        """Default deny: the principal must hold a needed role and act for ``organisation`` (if one is named)."""
+        needed = {role_needed} if isinstance(role_needed, Role) else set(role_needed)
+        if principal.role not in needed:
+            raise refusals.wrong_role("/".join(sorted(r.value for r in needed)), principal.role.value)
+        if organisation is not None and principal.organisation != organisation:
+            raise refusals.other_organisation(str(organisation))
+
+    # -- the access log ----------------------------------------------------------------------------
+
+    def record_access(
+        self,
+        principal: StaffPrincipal,
+        person_key: str,
+        purpose: str | None,
+        what: str,
+        count: int = 1,
+        *,
+        bulk_id: int | None = None,
+    ) -> int:
+        """Record that ``principal`` was shown ``person_key`` (one of ``count`` people) for ``purpose``.
+
+        Call it before showing anything: a refusal means nothing may be shown.
+        A search or export of more than BULK_THRESHOLD people needs ``bulk_id``,
+        an approved bulk request of this staff member covering it.
+        """
+        if principal.role in NO_PERSONAL_DATA:
+            raise refusals.wrong_role("(a role that may see personal data)", principal.role.value)
+        chosen = require_purpose(purpose)
+        access = parse_access(what)
+        key = validate_person_key(person_key)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise refusals.invalid_count()
+        if needs_second_person(access, count):
+            self.bulk.check_covers(principal, bulk_id, chosen, count)
+        return self.log.record(principal, key, chosen, access, count, self.now(), bulk_id)
+
+    def accesses_of(self, person_key: str) -> list[AccessSeen]:
+        """For the person: organisation, role, purpose, time of every staff access; no staff name."""
+        return self.log.of_person(person_key)
+
+    def accesses_by(self, staff_id: str) -> list[AccessEntry]:
+        """For the auditor: every access of one staff member, with the name."""
+        return self.log.by_staff(staff_id)
+
+    # -- the two-person rule -----------------------------------------------------------------------
+
+    def request_bulk(
+        self, principal: StaffPrincipal, purpose: str | None, row_count: int, recipient: str, content_hash: str
+    ) -> BulkRequest:
+        """Ask for a second person's approval of a listing or export of ``row_count`` people."""
+        if principal.role in NO_PERSONAL_DATA:
+            raise refusals.wrong_role("(a role that may see personal data)", principal.role.value)
+        chosen = require_purpose(purpose)
+        rows, to, digest = validate_bulk(row_count, recipient, content_hash)
+        return self.bulk.request(principal, chosen, rows, to, digest, self.now())
+
+    def approve_bulk(self, approver: StaffPrincipal, bulk_id: int) -> BulkRequest:
+        """Approve as the second person: another supervisor of the same organisation (``staff.two_person_rule``)."""
+        return self.bulk.approve(approver, bulk_id, self.now())
+
+    def bulk_request(self, bulk_id: int) -> BulkRequest:
+        return self.bulk.get(bulk_id)

@@ -1,0 +1,90 @@
+"""The staff party's own store: staff members, their access log, bulk approvals, revoked tokens, the token key.
+
+The access log lives with the staff party (who looked at whom and why) so that
+the person's view and the auditor's view read one table; organisations and
+roles are stored as they were at the time of the access.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+# Row 1: the 32-byte seed of the Ed25519 key that signs access tokens.
+staff_keys = Table(
+    "staff_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+staff_members = Table(
+    "staff_members",
+    metadata,
+    Column("staff_id", String(40), primary_key=True),
+    Column("display_name", String(100), nullable=False),
+    Column("org_kind", String(20), nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("card_serial", String(40), unique=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("org_kind", String(20), nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("person_key", String(64), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("what", String(10), nullable=False),
+    Column("shown", Integer, nullable=False),
+    Column("bulk_id", Integer),
+    Index("ix_access_person", "person_key"),
+    Index("ix_access_staff", "staff_id"),
+)
+
+bulk_approvals = Table(
+    "bulk_approvals",
+    metadata,
+    Column("bulk_id", Integer, primary_key=True, autoincrement=True),
+    Column("requester_id", String(40), nullable=False),
+    Column("org_kind", String(20), nullable=False),
+    Column("org_id", String(40), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("approver_id", String(40)),
+    Column("approved_at", DateTime(timezone=True)),
+    Index("ix_bulk_requester", "requester_id"),
+)
+
+# A token is revoked by its jti until it would have expired anyway.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

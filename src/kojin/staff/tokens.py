@@ -1,0 +1,120 @@
+"""Staff access tokens: OAuth 2 bearer tokens as signed JWTs (RFC 9068 style), made and checked with joserfc.
+
+A token names one staff member and the role and organisation they held when it
+was issued (``sub``, ``role``, ``org``), when it was issued and until when it
+holds (``iat``, ``exp``; short-lived), and its own id (``jti``), by which a
+logout revokes it. It is signed with Ed25519 (JOSE ``alg`` ``Ed25519``, RFC 9864)
+under the staff party's own key. Each way a token can fail has its own reason
+code: malformed, signed by another key, expired, revoked.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jwt
+from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError
+from joserfc.jwk import OKPKey
+
+from kojin.core.errors import KojinError
+from kojin.staff import refusals
+from kojin.staff.domain import Organisation, StaffMember, StaffPrincipal, parse_role
+
+TOKEN_TTL_S = 15 * 60
+ISSUER = "kojin-staff"
+TOKEN_TYPE = "at+jwt"
+ALGORITHMS = ["Ed25519"]
+MAX_TOKEN_CHARS = 2048
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """An access token as the token endpoint returns it (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_id: str
+    expires_at: datetime
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class TokenSigner:
+    """Issues and checks staff tokens under one Ed25519 key (its 32-byte seed)."""
+
+    def __init__(self, seed: bytes, *, clock: Callable[[], float] = time.time, ttl_s: int = TOKEN_TTL_S) -> None:
+        self._key = OKPKey.import_key(Ed25519PrivateKey.from_private_bytes(seed))
+        self._clock = clock
+        self.ttl_s = ttl_s
+
+    def issue(self, member: StaffMember) -> IssuedToken:
+        now = int(self._clock())
+        token_id = secrets.token_urlsafe(18)
+        claims = {
+            "iss": ISSUER,
+            "sub": member.staff_id,
+            "role": member.role.value,
+            "org": str(member.organisation),
+            "iat": now,
+            "exp": now + self.ttl_s,
+            "jti": token_id,
+        }
+        token = jwt.encode({"alg": ALGORITHMS[0], "typ": TOKEN_TYPE}, claims, self._key, algorithms=ALGORITHMS)
+        return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s)
+
+    def check(self, token: str | None, *, revoked: Callable[[str], bool]) -> StaffPrincipal:
+        """The principal the token names, or a 401 with the reason it fails."""
+        if not token:
+            raise refusals.token_missing()
+        if len(token) > MAX_TOKEN_CHARS:
+            raise refusals.token_malformed()
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
+        except BadSignatureError:
+            raise refusals.token_bad_signature() from None
+        except (JoseError, ValueError, TypeError):
+            raise refusals.token_malformed() from None
+        if decoded.header.get("typ") != TOKEN_TYPE:
+            raise refusals.token_malformed()
+        # Built per check: "now" is this check's time.
+        registry = jwt.JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
+            iss={"essential": True, "value": ISSUER},
+            sub={"essential": True},
+            role={"essential": True},
+            org={"essential": True},
+            iat={"essential": True},
+            exp={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            registry.validate(decoded.claims)
+        except ExpiredTokenError:
+            raise refusals.token_expired() from None
+        except JoseError:
+            raise refusals.token_malformed() from None
+        return self._principal(decoded.claims, revoked)
+
+    @staticmethod
+    def _principal(claims: dict[str, object], revoked: Callable[[str], bool]) -> StaffPrincipal:
+        values = (claims["sub"], claims["role"], claims["org"], claims["jti"])
+        if not all(isinstance(v, str) for v in values) or not isinstance(claims["exp"], int):
+            raise refusals.token_malformed()
+        staff_id, role, org, token_id = (str(v) for v in values)
+        try:
+            principal = StaffPrincipal(
+                staff_id,
+                parse_role(role),
+                Organisation.parse(org),
+                token_id,
+                datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except KojinError:  # a role or organisation this installation does not know
+            raise refusals.token_malformed() from None
+        if revoked(token_id):
+            raise refusals.token_revoked()
+        return principal

@@ -1,0 +1,105 @@
+"""The two-person rule: more than 20 people listed or exported needs another supervisor of the same organisation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+
+from kojin.app import Kojin
+from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from kojin.staff.domain import BulkStatus, Organisation, Role, StaffPrincipal
+
+CITY = Organisation.of("municipality", "131016")
+OTHER_CITY = Organisation.of("municipality", "131024")
+DIGEST = hashlib.sha256(b"the export file").hexdigest()
+PURPOSE = "国民健康保険の保険給付の支給又は保険料の徴収に関する事務"
+
+
+def _login(kojin: Kojin, staff_id: str, role: Role, org: Organisation = CITY) -> StaffPrincipal:
+    kojin.staff.register(staff_id, staff_id, org, role)
+    return kojin.staff.check_token(kojin.staff.issue_token(staff_id).access_token)
+
+
+def _refused(code: str, attempt: Callable[[], object]) -> None:
+    with pytest.raises(NotPermitted) as caught:
+        attempt()
+    assert (caught.value.code, caught.value.status) == (code, 403)
+
+
+def test_a_bulk_export_without_approval_is_refused(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK)
+    _refused("staff.two_person_rule", lambda: kojin.staff.record_access(clerk, "42", PURPOSE, "export", 21))
+    pending = kojin.staff.request_bulk(clerk, PURPOSE, 21, "agency:nenkin", DIGEST)
+    assert pending.status is BulkStatus.PENDING
+    _refused(
+        "staff.two_person_rule",
+        lambda: kojin.staff.record_access(clerk, "42", PURPOSE, "export", 21, bulk_id=pending.bulk_id),
+    )
+    assert kojin.staff.accesses_of("42") == []
+
+
+def test_another_supervisor_of_the_same_organisation_approves(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK)
+    boss = _login(kojin, "s.yamada", Role.SUPERVISOR)
+    request = kojin.staff.request_bulk(clerk, PURPOSE, 25, "agency:nenkin", DIGEST)
+    approved = kojin.staff.approve_bulk(boss, request.bulk_id)
+    assert (approved.status, approved.approver_id) == (BulkStatus.APPROVED, "s.yamada")
+    assert (approved.row_count, approved.recipient, approved.content_hash) == (25, "agency:nenkin", DIGEST)
+    assert approved.approved_at is not None
+    for key in ("1", "2"):
+        kojin.staff.record_access(clerk, key, PURPOSE, "export", 25, bulk_id=request.bulk_id)
+    assert [a.person_key for a in kojin.staff.accesses_by("c.tanaka")] == ["1", "2"]
+    with pytest.raises(Conflict) as twice:
+        kojin.staff.approve_bulk(_login(kojin, "s.kato", Role.SUPERVISOR), request.bulk_id)
+    assert twice.value.code == "staff.bulk_not_pending"
+
+
+def test_an_approval_covers_only_its_requester_purpose_and_size(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK)
+    colleague = _login(kojin, "c.suzuki", Role.COUNTER_CLERK)
+    request = kojin.staff.request_bulk(clerk, PURPOSE, 25, "agency:nenkin", DIGEST)
+    kojin.staff.approve_bulk(_login(kojin, "s.yamada", Role.SUPERVISOR), request.bulk_id)
+    bulk = request.bulk_id
+    _refused(
+        "staff.two_person_rule", lambda: kojin.staff.record_access(colleague, "1", PURPOSE, "export", 25, bulk_id=bulk)
+    )
+    _refused(
+        "staff.two_person_rule", lambda: kojin.staff.record_access(clerk, "1", "転入届", "export", 25, bulk_id=bulk)
+    )
+    _refused(
+        "staff.two_person_rule", lambda: kojin.staff.record_access(clerk, "1", PURPOSE, "export", 26, bulk_id=bulk)
+    )
+
+
+def test_the_requester_cannot_approve_their_own_request(kojin: Kojin) -> None:
+    boss = _login(kojin, "s.yamada", Role.SUPERVISOR)
+    request = kojin.staff.request_bulk(boss, PURPOSE, 30, "agency:nenkin", DIGEST)
+    _refused("staff.two_person_rule", lambda: kojin.staff.approve_bulk(boss, request.bulk_id))
+    assert kojin.staff.bulk_request(request.bulk_id).status is BulkStatus.PENDING
+
+
+def test_a_non_supervisor_cannot_approve(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK)
+    colleague = _login(kojin, "c.suzuki", Role.COUNTER_CLERK)
+    request = kojin.staff.request_bulk(clerk, PURPOSE, 30, "agency:nenkin", DIGEST)
+    _refused("staff.two_person_rule", lambda: kojin.staff.approve_bulk(colleague, request.bulk_id))
+
+
+def test_a_supervisor_of_another_organisation_cannot_approve(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK)
+    elsewhere = _login(kojin, "s.other", Role.SUPERVISOR, OTHER_CITY)
+    request = kojin.staff.request_bulk(clerk, PURPOSE, 30, "agency:nenkin", DIGEST)
+    _refused("staff.two_person_rule", lambda: kojin.staff.approve_bulk(elsewhere, request.bulk_id))
+    assert kojin.staff.bulk_request(request.bulk_id).status is BulkStatus.PENDING
+
+
+def test_an_unknown_request_and_a_request_without_purpose(kojin: Kojin) -> None:
+    boss = _login(kojin, "s.yamada", Role.SUPERVISOR)
+    with pytest.raises(NotFound) as unknown:
+        kojin.staff.approve_bulk(boss, 999)
+    assert unknown.value.code == "staff.unknown_bulk"
+    with pytest.raises(InvalidInput) as no_purpose:
+        kojin.staff.request_bulk(boss, None, 30, "agency:nenkin", DIGEST)
+    assert no_purpose.value.code == "staff.purpose_required"
