@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from kojin.agency import reasons
 from kojin.agency.directory import AgencyDirectory
 from kojin.agency.intermediate import IntermediateServer
-from kojin.core.errors import NotFound
 
 
 class ProvisionQueryIn(BaseModel):
@@ -46,12 +46,7 @@ def make_router(directory: AgencyDirectory) -> APIRouter:
     def hosted(agency_id: str) -> IntermediateServer:
         server = directory.intermediate(agency_id)
         if server is None:
-            raise NotFound(
-                "agency.not_hosted",
-                f"機関 {agency_id} の中間サーバーはここにありません。",
-                f"Agency {agency_id}'s intermediate server is not hosted here.",
-                field="agency_id",
-            )
+            raise reasons.NOT_HOSTED.error(agency_id=agency_id)
         return server
 
     @router.post("/{agency_id}/intermediate/answer", response_model=ProvisionAnswerOut)

@@ -21,12 +21,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import httpx
 import orjson
 
+from kojin.agency import reasons
 from kojin.agency.domain import Ask, ExchangeResult, LogEntry, Role
 from kojin.agency.service import AgencyService
+from kojin.core import reasons as core_reasons
 from kojin.core.aio import until_done
 from kojin.core.crypto import b64, unb64
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.hub import reasons as hub_reasons
 from kojin.hub.domain import BATCH_MAX, SEALED_KIND, ExchangeRequest, Outcome, batch_signing_input
+from kojin.hub.reasons import HubUnreachable, RemoteRefusal
 
 if TYPE_CHECKING:
     from kojin.hub.service import HubService
@@ -76,12 +80,6 @@ class InProcessHub:
         return self._hub.agency(agency_id, "provider").box_public
 
 
-class RemoteRefusal(KojinError):
-    """A refusal the hub sent over HTTP, with its reason code kept."""
-
-    status = 400
-
-
 _STATUS_CLASSES: dict[int, type[KojinError]] = {
     401: Unauthenticated,
     403: NotPermitted,
@@ -95,25 +93,15 @@ def remote_error(status: int, body: object) -> KojinError:
     """The KojinError an HTTP error answer stands for (same code, message and field)."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        return RemoteRefusal("hub.unavailable", f"HTTP {status}", f"HTTP {status}")
+        return hub_reasons.UNAVAILABLE.error(detail=f"HTTP {status}")
     cls = _STATUS_CLASSES.get(status, RemoteRefusal)
     message = str(error.get("message") or "")
     field = error.get("field")
     return cls(str(error.get("code")), message, message, field=field if isinstance(field, str) else None)
 
 
-class HubUnreachable(KojinError):
-    """The hub did not answer over HTTP; whether it received the request is unknown."""
-
-    status = 503
-
-
 def _unreachable(base: str, exc: httpx.HTTPError) -> HubUnreachable:
-    return HubUnreachable(
-        "hub.unavailable",
-        f"情報提供ネットワークシステム {base} に届きません（{type(exc).__name__}）。",
-        f"The hub at {base} cannot be reached ({type(exc).__name__}).",
-    )
+    return hub_reasons.UNAVAILABLE.error(detail=f"{base}, {type(exc).__name__}")
 
 
 class HttpHub:
@@ -172,12 +160,7 @@ def _load_json(data: bytes) -> Any:
 
 
 def _answer_mismatch(what: str) -> NotPermitted:
-    return NotPermitted(
-        "agency.answer_mismatch",
-        f"回答が照会と一致しません（{what}）。",
-        f"The answer does not match the request ({what}).",
-        field=what,
-    )
+    return reasons.ANSWER_MISMATCH.error(what=what, field=what)
 
 
 class AgencyClient:
@@ -216,8 +199,11 @@ class AgencyClient:
     ) -> ExchangeRequest:
         if code is None:
             if local_id is None:
-                raise InvalidInput(
-                    "request.invalid", "符号か宛名番号が必要です。", "Give a code or a local id.", field="code"
+                raise core_reasons.REQUEST_INVALID.error(
+                    field_name="code",
+                    what_ja="符号か宛名番号が必要です",
+                    what_en="give a code or a local id",
+                    field="code",
                 )
             code = self.agency.code_of(local_id)
         return ExchangeRequest(
@@ -299,10 +285,10 @@ class AgencyClient:
 
     def _batch_requests(self, asks: Sequence[Ask]) -> list[ExchangeRequest]:
         if not asks or len(asks) > BATCH_MAX:
-            raise InvalidInput(
-                "request.invalid",
-                f"一括照会は1件から{BATCH_MAX}件までです。",
-                f"A batch holds 1 to {BATCH_MAX} requests.",
+            raise core_reasons.REQUEST_INVALID.error(
+                field_name="requests",
+                what_ja=f"一括照会は1件から{BATCH_MAX}件までです",
+                what_en=f"a batch holds 1 to {BATCH_MAX} requests",
                 field="requests",
             )
         return [

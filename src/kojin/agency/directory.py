@@ -10,8 +10,9 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kojin.core import reasons as core_reasons
 from kojin.core.db import PARTIES, Database, register_party
-from kojin.core.errors import Conflict, InvalidInput
+from kojin.hub import reasons as hub_reasons
 from kojin.hub.domain import (
     AgencyKind,
     agency_party,
@@ -80,16 +81,11 @@ class AgencyDirectory:
         try:
             kind = AgencyKind(kind)
         except ValueError:
-            raise InvalidInput(
-                "request.invalid", "機関の種別が不明です。", "Unknown agency kind.", field="kind"
+            raise core_reasons.REQUEST_INVALID.error(
+                field_name="kind", what_ja="機関の種別が不明です", what_en="unknown agency kind", field="kind"
             ) from None
         if self._hub.find_agency(agency_id) is not None:
-            raise Conflict(
-                "hub.agency_exists",
-                f"機関 {agency_id} は登録済みです。",
-                f"Agency {agency_id} is already registered.",
-                field="agency_id",
-            )
+            raise hub_reasons.AGENCY_EXISTS.error(agency_id=agency_id)
         party = agency_party(agency_id)
         if party not in PARTIES:
             register_party(party, "kojin.agency")

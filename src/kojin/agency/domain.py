@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from kojin.agency import reasons
 from kojin.core.crypto import canonical_json
-from kojin.core.errors import InvalidInput
 from kojin.hub.domain import ITEMS, Outcome
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -39,9 +39,7 @@ class CopyEntry:
 
 def validate_item(item: object) -> str:
     if not isinstance(item, str) or item not in ITEMS:
-        raise InvalidInput(
-            "agency.unknown_item", "情報の種類が不明です。", f"Unknown item; one of: {', '.join(ITEMS)}.", field="item"
-        )
+        raise reasons.UNKNOWN_ITEM.error(items=", ".join(ITEMS))
     return item
 
 
@@ -50,19 +48,9 @@ def payload_json(payload: object) -> str:
     try:
         text = canonical_json(payload).decode()
     except (TypeError, ValueError):
-        raise InvalidInput(
-            "agency.bad_payload",
-            "副本の内容が JSON ではありません。",
-            "The copy's payload is not JSON.",
-            field="payload",
-        ) from None
+        raise reasons.BAD_PAYLOAD.error() from None
     if len(text.encode()) > MAX_PAYLOAD_BYTES:
-        raise InvalidInput(
-            "agency.payload_too_large",
-            f"副本は{MAX_PAYLOAD_BYTES}バイト以下です。",
-            f"A copy is at most {MAX_PAYLOAD_BYTES} bytes.",
-            field="payload",
-        )
+        raise reasons.PAYLOAD_TOO_LARGE.error(what_ja="副本", limit=MAX_PAYLOAD_BYTES, what_en="copy")
     return text
 
 

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from kojin.agency import reasons
 from kojin.agency.domain import CopyEntry, LogEntry, Role
+from kojin.core import reasons as core_reasons
 from kojin.core.crypto import b64, unb64
-from kojin.core.errors import InvalidInput, KojinError, NotPermitted, Unauthenticated
+from kojin.core.errors import KojinError, Unauthenticated
 from kojin.core.group_commit import Ticket
 from kojin.hub.domain import (
     ANSWERS_KIND,
@@ -85,10 +87,10 @@ class IntermediateServer:
             raise _bad_channel_mac()
         queries = message.get("queries") if message.get("kojin") == QUERIES_KIND else None
         if not isinstance(queries, list) or len(queries) > BATCH_MAX:
-            raise InvalidInput(
-                "request.invalid",
-                f"{QUERIES_KIND} ではありません。",
-                f"not a {QUERIES_KIND} message.",
+            raise core_reasons.REQUEST_INVALID.error(
+                field_name="queries",
+                what_ja=f"{QUERIES_KIND} ではありません",
+                what_en=f"not a {QUERIES_KIND} message",
                 field="queries",
             )
         taken: list[ProvisionQuery | dict[str, Any]] = []
@@ -125,20 +127,10 @@ class IntermediateServer:
         """An authenticated message's query, if it is one for this server, and fresh."""
         q = ProvisionQuery.from_wire(query)
         if q.provider != self.agency.agency_id:
-            raise NotPermitted(
-                "agency.wrong_provider",
-                "この中間サーバー宛ての求めではありません。",
-                "The query is addressed to another intermediate server.",
-                field="provider",
-            )
+            raise reasons.WRONG_PROVIDER.error()
         now = self._clock()
         if abs(now * 1000 - q.sent_at_ms) > FRESHNESS_SECONDS * 1000:
-            raise Unauthenticated(
-                "agency.stale_query",
-                "求めの時刻が古すぎるか未来です。",
-                "The query time is too far from now.",
-                field="sent_at_ms",
-            )
+            raise reasons.STALE_QUERY.error()
         return q
 
     def _answer(self, q: ProvisionQuery, found: tuple[str, bool, str] | None) -> tuple[dict[str, Any], LogEntry]:
@@ -181,9 +173,4 @@ class IntermediateServer:
 
 
 def _bad_channel_mac() -> Unauthenticated:
-    return Unauthenticated(
-        "agency.bad_channel_mac",
-        "情報提供ネットワークシステムからの求めとして認証できません。",
-        "The query does not authenticate as the hub's.",
-        field="mac",
-    )
+    return reasons.BAD_CHANNEL_MAC.error()

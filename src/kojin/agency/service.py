@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.agency import reasons
 from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload_json, validate_item
 from kojin.agency.store import agency_keys, copies, exchange_log, people
 from kojin.core.crypto import AnswerBox, SigningKey, x25519_private_raw
-from kojin.core.errors import Conflict, InvalidInput, NotFound
 from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
 from kojin.core.keys import insert_if_absent
 from kojin.hub.domain import (
@@ -112,12 +112,7 @@ class AgencyService:
         if self._keys is None:
             found = self._find_keys()
             if found is None:
-                raise NotFound(
-                    "agency.no_keys",
-                    f"機関 {self.agency_id} の鍵がありません。",
-                    f"Agency {self.agency_id} has no keys; register it first.",
-                    field="agency_id",
-                )
+                raise reasons.NO_KEYS.error(agency_id=self.agency_id)
             self._keys = found
         return self._keys
 
@@ -135,30 +130,18 @@ class AgencyService:
         existing = self.local_id_of(code)
         if existing is not None:
             if local_id is not None and local_id != existing:
-                raise Conflict(
-                    "agency.code_enrolled",
-                    "この符号は別の宛名番号に登録済みです。",
-                    "This code is already kept under another local id.",
-                    field="local_id",
-                )
+                raise reasons.CODE_ENROLLED.error()
             return existing
         local_id = local_id or f"L{secrets.token_hex(8)}"
         if not 0 < len(local_id) <= 64:
-            raise InvalidInput(
-                "agency.bad_local_id", "宛名番号は64文字以内です。", "A local id is 1–64 characters.", field="local_id"
-            )
+            raise reasons.BAD_LOCAL_ID.error()
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(people).values(local_id=local_id, code=code, created_at=datetime.now(UTC)))
         except IntegrityError:
             if self.local_id_of(code) == local_id:
                 return local_id
-            raise Conflict(
-                "agency.local_id_taken",
-                "この宛名番号には別の符号が登録されています。",
-                "This local id already holds another code.",
-                field="local_id",
-            ) from None
+            raise reasons.LOCAL_ID_TAKEN.error() from None
         return local_id
 
     def local_id_of(self, code: str) -> str | None:
@@ -170,12 +153,7 @@ class AgencyService:
         with self.engine.connect() as conn:
             found = conn.execute(select(people.c.code).where(people.c.local_id == local_id)).scalar()
         if found is None:
-            raise NotFound(
-                "agency.unknown_person",
-                "この宛名番号の人はいません。",
-                "No person has this local id.",
-                field="local_id",
-            )
+            raise reasons.UNKNOWN_PERSON.error()
         return str(found)
 
     # -- copies (副本) ----------------------------------------------------------
@@ -205,12 +183,7 @@ class AgencyService:
             }
             unknown = [r["code"] for r in rows if r["code"] not in known]
             if unknown:
-                raise NotFound(
-                    "agency.unknown_code",
-                    "この機関の符号ではありません（先に符号を取得してください）。",
-                    "Not a code of this agency's people; obtain the code first.",
-                    field="code",
-                )
+                raise reasons.UNKNOWN_CODE.error()
             for row in rows:
                 done = conn.execute(
                     update(copies)

@@ -17,8 +17,9 @@ from typing import TypeVar
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
+from kojin.audit import reasons
 from kojin.audit.service import ExchangeLog
-from kojin.core.errors import KojinError, NotFound
+from kojin.core.errors import KojinError
 
 T = TypeVar("T")
 
@@ -45,11 +46,7 @@ def make_router(log: ExchangeLog) -> APIRouter:
         """The latest signed tree head (最新の署名付きツリーヘッド)."""
         sth = log.latest_tree_head()
         if sth is None:
-            raise NotFound(
-                "audit.no_tree_head",
-                "署名付きツリーヘッドはまだありません。",
-                "No tree head has been signed yet.",
-            )
+            raise reasons.NO_TREE_HEAD.error()
         return sth.to_dict()
 
     @router.get("/sth/{size}")

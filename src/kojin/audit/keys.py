@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
+from kojin.audit import reasons
 from kojin.audit.store import log_keys
 from kojin.audit.tree_head import key_id
-from kojin.core.errors import Conflict
 from kojin.core.keys import insert_if_absent
 
 __all__ = ["DEFAULT_LOG_ID", "PASSPHRASE_ENV", "load_or_create_key"]
@@ -44,12 +44,7 @@ def load_or_create_key(engine: Engine, log_id: str | None, passphrase: bytes | N
         assert row is not None
     stored_log_id, blob, encrypted = row
     if log_id is not None and log_id != stored_log_id:
-        raise Conflict(
-            "audit.log_id_mismatch",
-            f"このログのIDは{stored_log_id}です。",
-            f"This log's id is {stored_log_id!r}, not {log_id!r}.",
-            field="log_id",
-        )
+        raise reasons.LOG_ID_MISMATCH.error(stored_log_id=stored_log_id, log_id=log_id)
     if encrypted and not passphrase:
         raise RuntimeError(f"the exchange-log key is encrypted: set {PASSPHRASE_ENV}")
     try:

@@ -19,10 +19,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from kojin.audit.merkle import CorruptNodeStore, MerkleTree
+from kojin.audit import reasons
+from kojin.audit.merkle import MerkleTree
 from kojin.audit.node_store import SqlNodeStore
 from kojin.audit.tree_head import SignedTreeHead
-from kojin.core.errors import InvalidInput, NotFound
+from kojin.core.errors import NotFound
 
 __all__ = ["CommittedTree", "is_count"]
 
@@ -83,34 +84,19 @@ class CommittedTree:
     def check_leaf_index(self, index: int) -> None:
         """Refuse an index that is not a committed leaf's."""
         if not is_count(index) or index < 0:
-            raise InvalidInput(
-                "merkle.index_out_of_range",
-                "葉の番号は0以上の整数でなければなりません。",
-                "A leaf index must be a non-negative integer.",
-                field="index",
-            )
+            raise reasons.MERKLE_INDEX_OUT_OF_RANGE.error(tree_size=self._committed)
         if index >= self._committed:
             raise self.no_leaf(index)
 
     def no_leaf(self, index: int) -> NotFound:
-        return NotFound(
-            "audit.no_such_leaf",
-            f"葉番号{index}の記録はありません(ログのサイズは{self._committed})。",
-            f"There is no entry {index}; the log has {self._committed} entries.",
-            field="index",
-        )
+        return reasons.NO_SUCH_LEAF.error(index=index, committed=self._committed)
 
     def _resolve_size(self, tree_size: int | None, field: str) -> int:
         committed = self._committed
         if tree_size is None:
             return committed
         if not is_count(tree_size) or not 0 <= tree_size <= committed:
-            raise InvalidInput(
-                "merkle.size_out_of_range",
-                f"木のサイズは0以上{committed}以下でなければなりません。",
-                f"Tree size must be between 0 and the current size {committed}.",
-                field=field,
-            )
+            raise reasons.MERKLE_SIZE_OUT_OF_RANGE.error(limit=committed, field=field)
         return tree_size
 
     def check_against(self, last: SignedTreeHead | None) -> None:
@@ -122,11 +108,7 @@ class CommittedTree:
         if last is None:
             return
         if last.tree_size > self._committed or self._tree.root(last.tree_size) != last.root_hash:
-            raise CorruptNodeStore(
-                "audit.store_behind_tree_head",
-                f"ログの内容が署名済みツリーヘッド(サイズ{last.tree_size})と一致しません。",
-                f"The log store does not match its signed tree head of size {last.tree_size}.",
-            )
+            raise reasons.STORE_BEHIND_TREE_HEAD.error(tree_size=last.tree_size)
 
     # -- the writer's side -------------------------------------------------
 

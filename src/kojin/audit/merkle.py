@@ -35,9 +35,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
-from typing import ClassVar, Protocol
+from typing import Protocol
 
-from kojin.core.errors import InvalidInput, KojinError
+from kojin.audit import reasons
+from kojin.audit.reasons import CorruptNodeStore
 
 __all__ = [
     "EMPTY_ROOT",
@@ -194,12 +195,6 @@ class MemoryNodeStore:
         return sum(len(level) for level in self._levels)
 
 
-class CorruptNodeStore(KojinError):
-    """A node store whose levels contradict each other (ノード格納域の不整合)."""
-
-    status: ClassVar[int] = 500
-
-
 # ---------------------------------------------------------------------------
 # The tree
 
@@ -240,12 +235,7 @@ class MerkleTree:
     def append(self, leaf_hash: bytes) -> int:
         """Append a leaf hash (already ``hash_leaf``-ed) and return its index."""
         if not _is_hash(leaf_hash):
-            raise InvalidInput(
-                "merkle.bad_leaf_hash",
-                "葉ハッシュは32バイトのbytesでなければなりません。",
-                "A leaf hash must be 32 bytes.",
-                field="leaf_hash",
-            )
+            raise reasons.MERKLE_BAD_LEAF_HASH.error()
         store = self._store
         index = self._size
         store.append_node(0, leaf_hash)
@@ -319,19 +309,9 @@ class MerkleTree:
         """
         n = self._check_size(size2, "size2")
         if not _is_count(size1) or size1 < 0:
-            raise InvalidInput(
-                "merkle.size_out_of_range",
-                "木のサイズは0以上の整数でなければなりません。",
-                "A tree size must be a non-negative integer.",
-                field="size1",
-            )
+            raise reasons.MERKLE_SIZE_OUT_OF_RANGE.error(limit=n)
         if size1 > n:
-            raise InvalidInput(
-                "merkle.size_order",
-                "古い木のサイズが新しい木のサイズを超えています。",
-                f"size1 ({size1}) must not exceed size2 ({n}).",
-                field="size1",
-            )
+            raise reasons.MERKLE_SIZE_ORDER.error(first=size1, second=n)
         if size1 == 0 or size1 == n:
             return []
         path: list[bytes] = []
@@ -383,23 +363,13 @@ class MerkleTree:
         if tree_size is None:
             return self._size
         if not _is_count(tree_size) or not 0 <= tree_size <= self._size:
-            raise InvalidInput(
-                "merkle.size_out_of_range",
-                f"木のサイズは0以上{self._size}以下でなければなりません。",
-                f"Tree size must be between 0 and the current size {self._size}.",
-                field=field,
-            )
+            raise reasons.MERKLE_SIZE_OUT_OF_RANGE.error(limit=self._size, field=field)
         return tree_size
 
     @staticmethod
     def _check_index(index: int, tree_size: int) -> None:
         if not _is_count(index) or not 0 <= index < tree_size:
-            raise InvalidInput(
-                "merkle.index_out_of_range",
-                f"葉の番号は0以上{tree_size}未満でなければなりません。",
-                f"Leaf index must be at least 0 and less than the tree size {tree_size}.",
-                field="index",
-            )
+            raise reasons.MERKLE_INDEX_OUT_OF_RANGE.error(tree_size=tree_size)
 
     def _repair(self) -> None:
         """Recompute parents a crashed writer left out; refuse real corruption."""
@@ -410,10 +380,10 @@ class MerkleTree:
             have = store.node_count(level + 1)
             expected = count // 2
             if have > expected:
-                raise CorruptNodeStore(
-                    "merkle.corrupt_store",
-                    f"ノード格納域のレベル{level + 1}に子より多いノードがあります。",
-                    f"Node store level {level + 1} has more nodes than its children allow.",
+                raise reasons.MERKLE_CORRUPT_STORE.error(
+                    level=level + 1,
+                    detail_ja="子より多いノードがあります",
+                    detail_en="it has more nodes than its children allow",
                 )
             for j in range(have, expected):
                 store.append_node(

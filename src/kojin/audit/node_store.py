@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from kojin.audit import reasons
 from kojin.audit.merkle import HASH_SIZE, CorruptNodeStore, MemoryNodeStore
 from kojin.audit.store import leaves, nodes
 from kojin.core.bulk import bulk_insert
@@ -70,11 +71,7 @@ def _values_insert(cursor: Any, target: str, width: int, mark: str, flat: list[A
 
 
 def _corrupt(level: int, detail_ja: str, detail_en: str) -> CorruptNodeStore:
-    return CorruptNodeStore(
-        "merkle.corrupt_store",
-        f"ログのレベル{level}のノードが不正です: {detail_ja}",
-        f"Exchange log level {level} is corrupt: {detail_en}",
-    )
+    return reasons.MERKLE_CORRUPT_STORE.error(level=level, detail_ja=detail_ja, detail_en=detail_en)
 
 
 class SqlNodeStore(MemoryNodeStore):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, select
 
+from kojin.audit import reasons
 from kojin.audit.keys import DEFAULT_LOG_ID, PASSPHRASE_ENV, load_or_create_key
 from kojin.audit.log_tree import CommittedTree
 from kojin.audit.signed_heads import SignedHeads
@@ -36,7 +37,6 @@ from kojin.audit.writer import (
     LogUnavailable,
     LogWriter,
 )
-from kojin.core.errors import InvalidInput
 
 __all__ = [
     "DEFAULT_LOG_ID",
@@ -223,22 +223,12 @@ class ExchangeLog:
             return sth
         sth = self.tree_head(tree_size)
         if index >= sth.tree_size:
-            raise InvalidInput(
-                "audit.leaf_not_in_tree_head",
-                f"葉番号{index}はサイズ{sth.tree_size}の木に含まれません。",
-                f"Entry {index} is not in the tree of size {sth.tree_size}.",
-                field="index",
-            )
+            raise reasons.LEAF_NOT_IN_TREE_HEAD.error(index=index, tree_size=sth.tree_size)
         return sth
 
     def _older_head(self, consistency_from: int, sth: SignedTreeHead) -> SignedTreeHead:
         """The stored head of ``consistency_from``, which must not be larger than ``sth``."""
         first = self._heads.at(consistency_from, "consistency_from")
         if first.tree_size > sth.tree_size:
-            raise InvalidInput(
-                "merkle.size_order",
-                "古いツリーヘッドのサイズが新しいものを超えています。",
-                f"consistency_from ({first.tree_size}) must not exceed tree_size ({sth.tree_size}).",
-                field="consistency_from",
-            )
+            raise reasons.MERKLE_SIZE_ORDER.error(first=first.tree_size, second=sth.tree_size, field="consistency_from")
         return first

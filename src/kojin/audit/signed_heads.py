@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, RowMapping, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from kojin.audit import reasons
 from kojin.audit.log_tree import is_count
 from kojin.audit.store import tree_heads
 from kojin.audit.tree_head import SignedTreeHead, sign_tree_head
-from kojin.core.errors import InvalidInput, NotFound
 
 __all__ = ["SignedHeads"]
 
@@ -74,21 +74,11 @@ class SignedHeads:
         """The stored head of exactly ``tree_size``; ``NotFound`` if none was signed."""
         # BIGINT bounds the column; anything beyond cannot have been signed.
         if not is_count(tree_size) or not 0 <= tree_size < 1 << 63:
-            raise InvalidInput(
-                "merkle.size_out_of_range",
-                "木のサイズは0以上の整数でなければなりません。",
-                "A tree size must be a non-negative integer.",
-                field=field,
-            )
+            raise reasons.MERKLE_SIZE_OUT_OF_RANGE.error(limit=(1 << 63) - 1, field=field)
         with self._engine.connect() as conn:
             row = conn.execute(select(tree_heads).where(tree_heads.c.tree_size == tree_size)).first()
         if row is None:
-            raise NotFound(
-                "audit.no_such_tree_head",
-                f"サイズ{tree_size}の署名付きツリーヘッドはありません。",
-                f"No tree head was signed at size {tree_size}.",
-                field=field,
-            )
+            raise reasons.NO_SUCH_TREE_HEAD.error(tree_size=tree_size, field=field)
         return _from_row(row._mapping)
 
 

@@ -53,6 +53,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kojin.audit import reasons
 from kojin.core.errors import InvalidInput
 
 __all__ = [
@@ -77,12 +78,7 @@ _JSON_FIELDS: Final = frozenset({"tree_size", "timestamp_ms", "log_id", "root_ha
 
 
 def _malformed(field: str, what_ja: str, what_en: str) -> InvalidInput:
-    return InvalidInput(
-        "tree_head.malformed",
-        f"ツリーヘッドの{field}が不正です: {what_ja}",
-        f"Tree head field {field} is invalid: {what_en}",
-        field=field,
-    )
+    return reasons.TREE_HEAD_MALFORMED.error(field_name=field, what_ja=what_ja, what_en=what_en, field=field)
 
 
 def _check_uint64(value: object, field: str) -> int:
@@ -212,12 +208,7 @@ def sign_tree_head(
 ) -> SignedTreeHead:
     """Sign a tree head with the log's key; ``timestamp_ms`` defaults to now."""
     if not isinstance(private_key, Ed25519PrivateKey):
-        raise InvalidInput(
-            "tree_head.bad_key",
-            "署名鍵はEd25519の秘密鍵でなければなりません。",
-            "The signing key must be an Ed25519 private key.",
-            field="private_key",
-        )
+        raise reasons.TREE_HEAD_BAD_KEY.error()
     stamp = time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms
     message = tree_head_signing_input(tree_size, root_hash, stamp, log_id)
     return SignedTreeHead(tree_size, root_hash, stamp, log_id, private_key.sign(message))
@@ -259,12 +250,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def load_public_key(text: object, field: str = "public_key") -> Ed25519PublicKey:
     """Read an Ed25519 public key from PEM text or base64 of the raw 32 bytes."""
-    bad = InvalidInput(
-        "tree_head.bad_public_key",
-        "Ed25519公開鍵(PEMまたは32バイトのbase64)として読めません。",
-        "Not an Ed25519 public key (PEM, or base64 of the raw 32 bytes).",
-        field=field,
-    )
+    bad = reasons.TREE_HEAD_BAD_PUBLIC_KEY.error(field=field)
     if not isinstance(text, str):
         raise bad
     stripped = text.strip()

@@ -63,6 +63,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from kojin.audit import reasons as audit_reasons
 from kojin.audit.merkle import HASH_SIZE, hash_leaf, verify_consistency, verify_inclusion
 from kojin.audit.tree_head import (
     SignedTreeHead,
@@ -481,19 +482,9 @@ def build_bundle(
     ``second_tree_head`` out when the proof ends at ``tree_head``.
     """
     if leaf_data is None and leaf_hash is None:
-        raise InvalidInput(
-            "audit.bundle_missing_leaf",
-            "leaf_dataかleaf_hashが必要です。",
-            "Either leaf_data or leaf_hash is required.",
-            field="leaf_data",
-        )
+        raise audit_reasons.BUNDLE_MISSING_LEAF.error()
     if (first_tree_head is None) != (consistency_proof is None):
-        raise InvalidInput(
-            "audit.bundle_consistency_incomplete",
-            "整合性証明には古いツリーヘッドと証明の両方が必要です。",
-            "A consistency proof needs both first_tree_head and consistency_proof.",
-            field="consistency_proof",
-        )
+        raise audit_reasons.BUNDLE_CONSISTENCY_INCOMPLETE.error()
 
     def b64(raw: bytes) -> str:
         return base64.b64encode(raw).decode("ascii")

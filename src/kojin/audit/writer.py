@@ -47,13 +47,14 @@ from _thread import LockType, allocate_lock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, Final
+from typing import Final
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from kojin.audit import reasons
 from kojin.audit.log_tree import CommittedTree
 from kojin.audit.merkle import hash_leaf
-from kojin.core.errors import InvalidInput, KojinError
+from kojin.audit.reasons import LogUnavailable
 from kojin.core.group_writer import GroupWriter
 
 __all__ = [
@@ -69,12 +70,6 @@ log = logging.getLogger("kojin.audit")
 
 MAX_LEAF_BYTES: Final = 1 << 20
 """Largest leaf accepted: a record of one exchange, not a document store."""
-
-
-class LogUnavailable(KojinError):
-    """The log cannot take writes now (ログ書込み不可): closed, or its store failed."""
-
-    status: ClassVar[int] = 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +112,7 @@ class _Append:
 
 
 def _write_failed(cause: BaseException) -> LogUnavailable:
-    error = LogUnavailable(
-        "audit.write_failed",
-        "ログへの書込みに失敗しました。記録されたかどうかは不明です。",
-        "Writing to the exchange log failed; the entries may or may not have been recorded.",
-    )
+    error = reasons.WRITE_FAILED.error()
     error.__cause__ = cause
     return error
 
@@ -131,20 +122,10 @@ def check_leaf(data: object) -> bytes:
     if type(data) is bytes and len(data) <= MAX_LEAF_BYTES:
         return data  # the common case, without a copy
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise InvalidInput(
-            "audit.bad_leaf",
-            "記録はbytesでなければなりません。",
-            "A log entry must be bytes.",
-            field="leaf_data",
-        )
+        raise reasons.BAD_LEAF.error()
     raw = bytes(data)
     if len(raw) > MAX_LEAF_BYTES:
-        raise InvalidInput(
-            "audit.leaf_too_large",
-            f"記録は{MAX_LEAF_BYTES}バイト以下でなければなりません。",
-            f"A log entry must be at most {MAX_LEAF_BYTES} bytes.",
-            field="leaf_data",
-        )
+        raise reasons.LEAF_TOO_LARGE.error(max_leaf_bytes=MAX_LEAF_BYTES)
     return raw
 
 
@@ -229,7 +210,7 @@ class LogWriter(GroupWriter[_Append]):
     # -- the writer thread (GroupWriter's hooks) ---------------------------
 
     def _closed_error(self) -> BaseException:
-        return LogUnavailable("audit.log_closed", "ログは閉じられています。", "The exchange log is closed.")
+        return reasons.LOG_CLOSED.error()
 
     def _stopped_error(self) -> BaseException:
         return RuntimeError("exchange-log writer stopped")

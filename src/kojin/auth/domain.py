@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from kojin.core.errors import Unauthenticated
+from kojin.auth import reasons
 
 PREFIX = "kojin-challenge/1"
 _CHALLENGE = re.compile(
@@ -48,10 +48,6 @@ def _mac(key: bytes, body: str) -> str:
     return _b64(mac.digest())
 
 
-def _reject(code: str, ja: str, en: str, field: str = "challenge") -> Unauthenticated:
-    return Unauthenticated(code, ja, en, field=field)
-
-
 @dataclass(frozen=True)
 class Challenge:
     """A challenge as handed to the card reader."""
@@ -73,27 +69,15 @@ def parse_challenge(key: bytes, value: str, rp_id: str, now: int) -> Challenge:
     """Check a challenge's form, MAC, audience and expiry; raise a precise reason."""
     match = _CHALLENGE.match(value) if isinstance(value, str) and len(value) < 300 else None
     if match is None:
-        raise _reject("auth.challenge_malformed", "チャレンジの形式が正しくありません。", "The challenge is malformed.")
+        raise reasons.CHALLENGE_MALFORMED.error()
     owner, expires, nonce, mac = match.groups()
     body = value.rsplit(".", 1)[0]
     if not hmac.compare_digest(mac, _mac(key, body)):
-        raise _reject(
-            "auth.challenge_forged",
-            "このチャレンジは発行されたものではありません。",
-            "This challenge was not issued here.",
-        )
+        raise reasons.CHALLENGE_FORGED.error()
     if owner != rp_id:
-        raise _reject(
-            "auth.challenge_other_rp",
-            "このチャレンジは別のサービス向けです。",
-            "This challenge was issued for another relying party.",
-        )
+        raise reasons.CHALLENGE_OTHER_RP.error()
     if int(expires) < now:
-        raise _reject(
-            "auth.challenge_expired",
-            "チャレンジの有効期限が切れています。もう一度お試しください。",
-            "The challenge has expired; start again.",
-        )
+        raise reasons.CHALLENGE_EXPIRED.error()
     return Challenge(value, owner, int(expires), nonce)
 
 
@@ -112,9 +96,4 @@ def check_card_signature(certificate: x509.Certificate, message: bytes, signatur
         else:
             raise InvalidSignature
     except (InvalidSignature, ValueError):
-        raise _reject(
-            "auth.bad_signature",
-            "カードの署名を検証できません。",
-            "The card's signature does not verify.",
-            field="signature",
-        ) from None
+        raise reasons.BAD_SIGNATURE.error() from None

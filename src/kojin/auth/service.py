@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from kojin.auth import reasons
 from kojin.auth.domain import Challenge, check_card_signature, make_challenge, parse_challenge
 from kojin.auth.single_use import UsedChallenges
 from kojin.auth.store import challenge_keys
 from kojin.card.reader import CardReader
 from kojin.card.transport import CardTransport
-from kojin.core.errors import InvalidInput, Unauthenticated
 from kojin.core.keys import party_secret
 from kojin.pki.domain import CertKind
 from kojin.pki.linkage import SerialLinkage, Subject
@@ -121,19 +121,9 @@ class CardAuthService:
         now = self._clock()
         parsed = parse_challenge(self.key, challenge, rp_id, int(now))
         if not certificate_der or len(certificate_der) > MAX_CERT_BYTES:
-            raise InvalidInput(
-                "auth.certificate_size",
-                "証明書の大きさが不正です。",
-                "The certificate is missing or too large.",
-                field="certificate",
-            )
+            raise reasons.CERTIFICATE_SIZE.error()
         if not signature or len(signature) > MAX_SIGNATURE_BYTES:
-            raise InvalidInput(
-                "auth.signature_size",
-                "署名の大きさが不正です。",
-                "The signature is missing or too large.",
-                field="signature",
-            )
+            raise reasons.SIGNATURE_SIZE.error()
         verified: VerifiedCertificate = verify_end_entity(
             certificate_der,
             expected_kind=CertKind.AUTH,
@@ -155,12 +145,7 @@ class CardAuthService:
     @staticmethod
     def _accept(checked: _Checked, fresh: bool) -> AuthResult:
         if not fresh:
-            raise Unauthenticated(
-                "auth.challenge_replayed",
-                "このチャレンジは既に使われています。",
-                "This challenge was already used.",
-                field="challenge",
-            )
+            raise reasons.CHALLENGE_REPLAYED.error()
         return checked.result
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+from kojin.card import reasons
 from kojin.card.apdu import (
     TAG_BASIC_ADDRESS,
     TAG_BASIC_BIRTH_DATE,
@@ -29,26 +30,18 @@ from kojin.card.apdu import (
     tlv_encode,
 )
 from kojin.card.files import MAX_EF_SIZE
-from kojin.core.errors import InvalidInput
 from kojin.core.japan import parse_yyyymmdd, yyyymmdd
 
 
 def _check_text(value: str, field: str, ja: str, en: str) -> bytes:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"card.{field}_empty", f"{ja}が空です。", f"The {en} is empty.", field=field)
+        raise reasons.EMPTY_BY_FIELD[field].error(label_ja=ja, label_en=en)
     if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise InvalidInput(
-            f"card.{field}_control",
-            f"{ja}に制御文字が含まれています。",
-            f"The {en} contains control characters.",
-            field=field,
-        )
+        raise reasons.CONTROL_BY_FIELD[field].error(label_ja=ja, label_en=en)
     try:
         return value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidInput(
-            f"card.{field}_encoding", f"{ja}をUTF-8で表せません。", f"The {en} cannot be encoded as UTF-8.", field=field
-        ) from exc
+        raise reasons.ENCODING_BY_FIELD[field].error(label_ja=ja, label_en=en) from exc
 
 
 def _birth_date_text(birth_date: date | str) -> bytes:
@@ -56,21 +49,14 @@ def _birth_date_text(birth_date: date | str) -> bytes:
     try:
         parse_yyyymmdd(text)
     except ValueError as exc:
-        raise InvalidInput(
-            "card.birth_date",
-            "生年月日はYYYYMMDDの実在する日付です。",
-            "The birth date must be a real date as YYYYMMDD.",
-            field="birth_date",
-        ) from exc
+        raise reasons.BIRTH_DATE.error() from exc
     return text.encode("ascii")
 
 
 def build_basic_items_file(name: str, address: str, birth_date: date | str, sex: str) -> bytes:
     """The content of EF 0002 of the 券面事項入力補助AP (基本4情報), layout in the module doc."""
     if sex not in ("1", "2"):
-        raise InvalidInput(
-            "card.sex", "性別は'1'（男）か'2'（女）です。", "Sex is '1' (male) or '2' (female).", field="sex"
-        )
+        raise reasons.SEX.error()
     items = [
         tlv_encode(TAG_BASIC_NAME, _check_text(name, "name", "氏名", "name")),
         tlv_encode(TAG_BASIC_ADDRESS, _check_text(address, "address", "住所", "address")),
@@ -88,10 +74,5 @@ def build_basic_items_file(name: str, address: str, birth_date: date | str, sex:
     header = tlv_encode(TAG_BASIC_OFFSETS, bytes(offsets))
     out = tlv_encode(TAG_BASIC_ITEMS, header + b"".join(items))
     if len(out) > MAX_EF_SIZE:
-        raise InvalidInput(
-            "card.basic_items_too_long",
-            "券面事項が長すぎます。",
-            "The card-face items are too long for the card.",
-            field="name",
-        )
+        raise reasons.BASIC_ITEMS_TOO_LONG.error()
     return out

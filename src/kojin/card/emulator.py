@@ -60,6 +60,7 @@ from typing import Protocol
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
+from kojin.card import reasons
 from kojin.card.apdu import (
     CARD_INFO_AID,
     CARD_INFO_EF_BASIC_ITEMS,
@@ -72,12 +73,12 @@ from kojin.card.apdu import (
 )
 from kojin.card.basic_items import build_basic_items_file
 from kojin.card.commands import CommandProcessor, response
-from kojin.card.errors import CardStorageError, PinKind
+from kojin.card.errors import PinKind
 from kojin.card.files import KEY_SLOTS, READ_RULES, BinaryEF, KeyEF, blank_file_system, load_certificate
 from kojin.card.keypairs import KeyAlgorithm, KeyKind, PublicKey, generate, public_der
 from kojin.card.pins import PIN_SLOTS, PinEF, new_pin_ef
 from kojin.card.snapshot import export_state, read_state, restore_files
-from kojin.core.errors import Conflict, InvalidInput
+from kojin.core.errors import Conflict
 from kojin.numbering.domain import validate_individual_number
 
 __all__ = [
@@ -100,12 +101,7 @@ class CardPersistence(Protocol):
 
 
 def _pin_not_set(kind: PinKind) -> Conflict:
-    return Conflict(
-        "card.pin_not_set",
-        "暗証番号が設定されていません。",
-        "The PIN has not been set yet.",
-        field=kind.field,
-    )
+    return reasons.PIN_NOT_SET.error(field=kind.field)
 
 
 class MyNumberCard:
@@ -119,12 +115,7 @@ class MyNumberCard:
     def __init__(self, card_id: str | None = None) -> None:
         card_id = card_id if card_id is not None else secrets.token_hex(16)
         if not _CARD_ID.fullmatch(card_id):
-            raise InvalidInput(
-                "card.id",
-                "カードIDは英数字・'-'・'_'の64文字以内です。",
-                "A card id is 1–64 of A–Z a–z 0–9 - _.",
-                field="card_id",
-            )
+            raise reasons.ID.error()
         self._card_id = card_id
         self._lock = threading.RLock()
         self._files = blank_file_system()
@@ -204,11 +195,7 @@ class MyNumberCard:
             card = cls(card_id)
             restore_files(card._files, files)
         except (KeyError, TypeError, ValueError, UnsupportedAlgorithm) as exc:
-            raise CardStorageError(
-                "card.storage_corrupt",
-                "カードファイルの内容が壊れています。",
-                f"The card file's content is malformed: {exc}",
-            ) from exc
+            raise reasons.STORAGE_CORRUPT.error(detail=exc) from exc
         return card
 
     # --- issuer side (発行・窓口) ---------------------------------------------------
@@ -241,9 +228,7 @@ class MyNumberCard:
         with self._lock:
             ef = self._files[JPKI_AID].get(KEY_SLOTS[which].key_fid)
         if not isinstance(ef, KeyEF):
-            raise Conflict(
-                "card.no_key", "鍵ペアがまだ生成されていません。", "No key pair has been generated yet.", field="key"
-            )
+            raise reasons.NO_KEY.error()
         return ef
 
     def write_certificate(self, which: KeyKind | str, certificate: bytes, ca_certificate: bytes | None = None) -> None:
@@ -258,12 +243,7 @@ class MyNumberCard:
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
             )
             if cert_key != public_der(self.public_key(kind)):
-                raise InvalidInput(
-                    "card.certificate_key_mismatch",
-                    "証明書の公開鍵がカードの鍵と一致しません。",
-                    "The certificate's public key is not the card's key.",
-                    field="certificate",
-                )
+                raise reasons.CERTIFICATE_KEY_MISMATCH.error()
             jpki = self._files[JPKI_AID]
             jpki[slot.cert_fid] = BinaryEF(certificate, READ_RULES[JPKI_AID][slot.cert_fid])
             if ca_certificate is not None:
@@ -294,12 +274,7 @@ class MyNumberCard:
         kind = PinKind(which)
         with self._lock:
             if self._pin_ef(kind) is not None:
-                raise Conflict(
-                    "card.pin_already_set",
-                    "暗証番号は設定済みです。",
-                    "The PIN is already set; reset it instead.",
-                    field=kind.field,
-                )
+                raise reasons.PIN_ALREADY_SET.error(field=kind.field)
             self._write_pin(kind, pin)
 
     def reset_pin(self, which: PinKind | str, new_pin: str) -> None:

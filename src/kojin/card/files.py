@@ -13,6 +13,7 @@ from typing import Final
 
 from cryptography import x509
 
+from kojin.card import reasons
 from kojin.card.apdu import (
     CARD_INFO_AID,
     CARD_INFO_EF_BASIC_ITEMS,
@@ -32,7 +33,6 @@ from kojin.card.apdu import (
 from kojin.card.errors import PinKind
 from kojin.card.keypairs import KeyAlgorithm, KeyKind, PrivateKey
 from kojin.card.pins import PinEF
-from kojin.core.errors import InvalidInput
 
 MAX_EF_SIZE: Final = 0x7FFF  # READ BINARY addresses 15 bits
 
@@ -101,17 +101,7 @@ def load_certificate(der: bytes, field: str) -> x509.Certificate:
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:
-        raise InvalidInput(
-            "card.certificate_der",
-            "証明書がDER形式のX.509ではありません。",
-            "The certificate is not DER-encoded X.509.",
-            field=field,
-        ) from exc
+        raise reasons.CERTIFICATE_DER.error(field=field) from exc
     if len(der) > MAX_EF_SIZE:
-        raise InvalidInput(
-            "card.certificate_too_long",
-            "証明書が大きすぎます。",
-            "The certificate is too large for the card.",
-            field=field,
-        )
+        raise reasons.CERTIFICATE_TOO_LONG.error(field=field)
     return cert

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from kojin.card import reasons
 from kojin.card.emulator import KeyAlgorithm, KeyKind, MyNumberCard
 from kojin.card.errors import PinKind, validate_pin
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
-from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.errors import Conflict
 from kojin.core.japan import age_on
 from kojin.numbering.service import NumberingService
 from kojin.pki.card_records import CardRecords
@@ -99,12 +100,7 @@ class _CardPins:
 
 def _check_may_receive(resident: Resident) -> None:
     if resident.status is not Status.RESIDENT:
-        raise Conflict(
-            "card.not_resident",
-            "住民登録のない人にはカードを交付できません。",
-            "A card is issued only to a current resident.",
-            field="resident_id",
-        )
+        raise reasons.NOT_RESIDENT.error()
 
 
 def _check_pins(
@@ -121,12 +117,7 @@ def _check_pins(
     if age_on(resident.birth_date, today) < SIGNATURE_MIN_AGE:
         return _CardPins(auth_pin, card_info_pin, None)
     if signature_password is None:
-        raise InvalidInput(
-            "card.signature_password_missing",
-            "署名用電子証明書の暗証番号（6〜16文字）を入力してください。",
-            "The signature password (6–16 characters) is required.",
-            field="signature_password",
-        )
+        raise reasons.SIGNATURE_PASSWORD_MISSING.error()
     validate_pin(PinKind.SIGNATURE, signature_password)
     return _CardPins(auth_pin, card_info_pin, signature_password)
 
@@ -267,9 +258,7 @@ class CardOffice:
         """紛失届: both certificates are revoked at once."""
         state = self.status(card_id)
         if state.status != "active":
-            raise Conflict(
-                "card.not_active", "このカードは既に失効しています。", "This card is no longer active.", field="card_id"
-            )
+            raise reasons.NOT_ACTIVE.error()
         self._retire(card_id, "lost", RevocationReason.KEY_COMPROMISE)
         return self.status(card_id)
 
@@ -285,14 +274,10 @@ class CardOffice:
         kind = PinKind(which)
         validate_pin(kind, new_pin)
         if not clerk.strip():
-            raise InvalidInput(
-                "clerk.empty", "担当者を入力してください。", "Who reset the PIN is required.", field="clerk"
-            )
+            raise reasons.CLERK_EMPTY.error()
         state = self.status(card_id)
         if state.status != "active":
-            raise Conflict(
-                "card.not_active", "このカードは既に失効しています。", "This card is no longer active.", field="card_id"
-            )
+            raise reasons.NOT_ACTIVE.error()
         card = self.load(card_id)
         card.reset_pin(kind, new_pin)
         self.records.record_pin_reset(card_id, kind.value, clerk.strip()[:100])
@@ -304,7 +289,7 @@ class CardOffice:
     def status(self, card_id: str) -> CardState:
         row = self.records.get(card_id)
         if row is None:
-            raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card_id")
+            raise reasons.NOT_FOUND.error(field="card_id")
         auth = row.auth_serial
         sign = row.sign_serial
         tries: dict[str, int] = {}
@@ -337,9 +322,7 @@ class CardOffice:
         """The card itself (as a reader would hold it), bound to its file."""
         path = card_path(self.cards_dir, card_id)
         if not path.exists():
-            raise NotFound(
-                "card.file_missing", "カードファイルが見つかりません。", "The card file is missing.", field="card_id"
-            )
+            raise reasons.FILE_MISSING.error()
         return CardStore(path, self.secret).load()
 
     def card_files(self) -> list[str]:

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import TypedDict
 
+from kojin.card import reasons
 from kojin.card.apdu import (
     CARD_INFO_AID,
     CARD_INFO_EF_BASIC_ITEMS,
@@ -64,7 +65,6 @@ from kojin.card.apdu import (
 )
 from kojin.card.errors import (
     CardCommunicationError,
-    CardFileMissing,
     PinKind,
     PinLocked,
     PinWrong,
@@ -72,7 +72,7 @@ from kojin.card.errors import (
     validate_pin,
 )
 from kojin.card.transport import CardTransport
-from kojin.core.errors import InvalidInput, KojinError
+from kojin.core.errors import KojinError
 
 __all__ = ["BasicItems", "CardReader"]
 
@@ -91,11 +91,7 @@ class BasicItems(TypedDict):
 
 
 def _data_invalid(what_en: str) -> CardCommunicationError:
-    return CardCommunicationError(
-        "card.data_invalid",
-        "カードのデータの形式が不正です。",
-        f"The card's data is malformed ({what_en}).",
-    )
+    return reasons.DATA_INVALID.error(what_en=what_en)
 
 
 def _normalise_pin(kind: PinKind, pin: str) -> str:
@@ -111,12 +107,7 @@ def _digest(data: bytes, prehashed: bool) -> bytes:
     if not prehashed:
         return hashlib.sha256(data).digest()
     if len(data) != 32:
-        raise InvalidInput(
-            "card.digest_length",
-            "ハッシュ値はSHA-256の32バイトです。",
-            "A prehashed input must be a 32-byte SHA-256 digest.",
-            field="digest",
-        )
+        raise reasons.DIGEST_LENGTH.error()
     return bytes(data)
 
 
@@ -275,8 +266,8 @@ class CardReader:
         response = self._send(select_aid(aid))
         if response.sw == SW.FILE_NOT_FOUND:
             if aid == JPKI_AID:
-                raise CardFileMissing("公的個人認証AP", "JPKI application")
-            raise CardFileMissing("券面事項入力補助AP", "card-information application")
+                raise reasons.FILE_NOT_FOUND.error(what_ja="公的個人認証AP", what_en="JPKI application")
+            raise reasons.FILE_NOT_FOUND.error(what_ja="券面事項入力補助AP", what_en="card-information application")
         if not response.ok:
             raise UnexpectedStatus("SELECT AP", response.sw)
         try:
@@ -290,7 +281,7 @@ class CardReader:
     def _select_ef(self, fid: int, what_ja: str, what_en: str) -> None:
         response = self._send(select_ef(fid))
         if response.sw == SW.FILE_NOT_FOUND:
-            raise CardFileMissing(what_ja, what_en)
+            raise reasons.FILE_NOT_FOUND.error(what_ja=what_ja, what_en=what_en)
         if not response.ok:
             raise UnexpectedStatus(f"SELECT EF {fid:04X}", response.sw)
 

@@ -37,9 +37,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from kojin.card import reasons
 from kojin.card.emulator import MyNumberCard
-from kojin.card.errors import CardStorageError
-from kojin.core.errors import InvalidInput
 
 __all__ = [
     "CARD_FILE_SUFFIX",
@@ -65,12 +64,7 @@ def card_path(directory: str | os.PathLike[str], card_id: str) -> Path:
 
 def _check_secret(secret: bytes) -> None:
     if not isinstance(secret, bytes) or len(secret) < MIN_SECRET_LENGTH:
-        raise InvalidInput(
-            "card.storage_secret",
-            f"カードファイルの鍵は{MIN_SECRET_LENGTH}バイト以上の乱数です。",
-            f"The card-file secret must be at least {MIN_SECRET_LENGTH} random bytes.",
-            field="secret",
-        )
+        raise reasons.STORAGE_SECRET.error(min_secret_length=MIN_SECRET_LENGTH)
 
 
 def _derive_key(secret: bytes, salt: bytes, card_id: str) -> bytes:
@@ -88,22 +82,14 @@ def _seal(plaintext: bytes, secret: bytes, card_id: str) -> bytes:
 
 def _unseal(blob: bytes, secret: bytes, card_id: str) -> bytes:
     if len(blob) < _HEADER_LEN + 16 or not blob.startswith(_MAGIC):
-        raise CardStorageError(
-            "card.storage_corrupt",
-            "カードファイルの形式が違います。",
-            "The file is not a kojin card file.",
-        )
+        raise reasons.STORAGE_CORRUPT.error(detail="it is not a kojin card file")
     salt = blob[len(_MAGIC) : len(_MAGIC) + _SALT_LEN]
     nonce = blob[len(_MAGIC) + _SALT_LEN : _HEADER_LEN]
     aad = _MAGIC + card_id.encode("ascii")
     try:
         return AESGCM(_derive_key(secret, salt, card_id)).decrypt(nonce, blob[_HEADER_LEN:], aad)
     except InvalidTag as exc:
-        raise CardStorageError(
-            "card.storage_unreadable",
-            "カードファイルを復号できません（鍵が違うか、改ざん・改名されています）。",
-            "The card file does not decrypt: wrong secret, or the file was altered or renamed.",
-        ) from exc
+        raise reasons.STORAGE_UNREADABLE.error() from exc
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -155,11 +141,7 @@ class CardStore:
     def save(self, card: MyNumberCard) -> None:
         """Encrypt and write ``card`` atomically (see the module doc)."""
         if card.card_id != self.card_id:
-            raise CardStorageError(
-                "card.storage_name_mismatch",
-                "カードファイルの名前がカードIDと一致しません。",
-                f"A card file must be named after its card id ({card.card_id}).",
-            )
+            raise reasons.STORAGE_NAME_MISMATCH.error(card_id=card.card_id)
         _atomic_write(self._path, _seal(card._export_state(), self._secret, card.card_id))
 
     def load(self) -> MyNumberCard:
@@ -167,18 +149,10 @@ class CardStore:
         try:
             blob = self._path.read_bytes()
         except FileNotFoundError as exc:
-            raise CardStorageError(
-                "card.storage_missing",
-                "カードファイルがありません。",
-                f"No card file at {self._path}.",
-            ) from exc
+            raise reasons.STORAGE_MISSING.error(path=self._path) from exc
         card = MyNumberCard._restore_state(_unseal(blob, self._secret, self.card_id))
         if card.card_id != self.card_id:
-            raise CardStorageError(
-                "card.storage_name_mismatch",
-                "カードファイルの名前がカードIDと一致しません。",
-                "The card file's name does not match the card id inside it.",
-            )
+            raise reasons.STORAGE_NAME_MISMATCH.error(card_id=card.card_id)
         card.bind_persistence(self)
         return card
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from kojin.card import reasons
 from kojin.card.apdu import CommandAPDU
 from kojin.card.emulator import MyNumberCard
-from kojin.card.errors import CardCommunicationError, CardNotPresent, CardReaderUnavailable
 
 __all__ = ["CardTransport", "InProcessTransport", "PcscTransport", "exchange_with_t0_recovery"]
 
@@ -65,7 +65,7 @@ class InProcessTransport:
 
     def connect(self) -> None:
         if self._card is None:
-            raise CardNotPresent()
+            raise reasons.NOT_PRESENT.error()
         if not self._connected:
             self._card.connect()
             self._connected = True
@@ -77,7 +77,7 @@ class InProcessTransport:
 
     def transmit(self, apdu: bytes) -> bytes:
         if not self._connected or self._card is None:
-            raise CardNotPresent()
+            raise reasons.NOT_PRESENT.error()
         return self._card.transmit(apdu)
 
 
@@ -122,7 +122,9 @@ class PcscTransport:
         try:
             import smartcard.System
         except ImportError as exc:
-            raise CardReaderUnavailable("pyscard is not installed (pip install 'kojin[pcsc]')") from exc
+            raise reasons.READER_UNAVAILABLE.error(
+                detail_en="pyscard is not installed (pip install 'kojin[pcsc]')"
+            ) from exc
         return smartcard
 
     @classmethod
@@ -132,7 +134,7 @@ class PcscTransport:
         try:
             return [str(r) for r in pyscard.System.readers()]
         except Exception as exc:  # pyscard raises its own types, or OS errors
-            raise CardReaderUnavailable(str(exc)) from exc
+            raise reasons.READER_UNAVAILABLE.error(detail_en=str(exc)) from exc
 
     def connect(self) -> None:
         if self._connection is not None:
@@ -143,17 +145,17 @@ class PcscTransport:
         try:
             readers = pyscard.System.readers()
         except Exception as exc:
-            raise CardReaderUnavailable(str(exc)) from exc
+            raise reasons.READER_UNAVAILABLE.error(detail_en=str(exc)) from exc
         chosen = [r for r in readers if self._reader_name is None or self._reader_name in str(r)]
         if not chosen:
-            raise CardReaderUnavailable(f"no PC/SC reader matches {self._reader_name!r}")
+            raise reasons.READER_UNAVAILABLE.error(detail_en=f"no PC/SC reader matches {self._reader_name!r}")
         connection = chosen[0].createConnection()
         try:
             connection.connect()
         except NoCardException as exc:
-            raise CardNotPresent() from exc
+            raise reasons.NOT_PRESENT.error() from exc
         except Exception as exc:
-            raise CardCommunicationError() from exc
+            raise reasons.IO_ERROR.error() from exc
         self._connection = connection
 
     def disconnect(self) -> None:
@@ -162,16 +164,16 @@ class PcscTransport:
             try:
                 connection.disconnect()
             except Exception as exc:
-                raise CardCommunicationError() from exc
+                raise reasons.IO_ERROR.error() from exc
 
     def transmit(self, apdu: bytes) -> bytes:
         if self._connection is None:
-            raise CardNotPresent()
+            raise reasons.NOT_PRESENT.error()
         return exchange_with_t0_recovery(self._send, bytes(apdu))
 
     def _send(self, apdu: bytes) -> bytes:
         try:
             data, sw1, sw2 = self._connection.transmit(list(apdu))
         except Exception as exc:
-            raise CardCommunicationError() from exc
+            raise reasons.IO_ERROR.error() from exc
         return bytes(data) + bytes((sw1, sw2))

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from kojin.auth.domain import Challenge
 from kojin.auth.service import CardAuthService
-from kojin.core.errors import KojinError, NotFound
 from kojin.ehr.domain import SCOPE_LABELS, Scope, parse_document, parse_item, parse_scopes
 from kojin.ehr.service import Consent, EhrService
+from kojin.eligibility import reasons as eligibility_reasons
 from kojin.eligibility.domain import CardIdentifiers, Clinic, Membership, pick_current
 from kojin.eligibility.insurer.service import InsurerDirectory
 from kojin.eligibility.records import Patient, Visit
@@ -102,7 +102,7 @@ class ClinicService:
         result = self.auth.verify(RELYING_PARTY, challenge, certificate, signature)
         code = result.subject.juminhyo_code
         if code is None:  # the eligibility service is a public relying party; J-LIS names the person
-            raise KojinError("eligibility.no_subject", "利用者を特定できません。", "The person cannot be resolved.")
+            raise eligibility_reasons.NO_SUBJECT.error()
         check = self.eligibility.check_card(clinic, code)
         consent = self.consent(clinic, check.visit.visit_id, scopes) if scopes is not None else None
         return CheckOutcome(check.answer, check.visit, check.registered_now, consent)
@@ -199,12 +199,7 @@ class ClinicService:
             quals = [q for m in visit.memberships if (q := self.eligibility.qualification(m)) is not None]
             current = pick_current(quals, self.eligibility.today())
             if current is None:
-                raise NotFound(
-                    "eligibility.no_qualification",
-                    "この受診の資格情報がありません。",
-                    "No qualification for this visit.",
-                    field="visit_id",
-                )
+                raise eligibility_reasons.NO_QUALIFICATION.error(field="visit_id")
             return current.membership
         patient = patient or {}
         ids = CardIdentifiers.parse(
@@ -293,12 +288,7 @@ class ClinicService:
         patient = self.patient(juminhyo_code)
         quals = self.eligibility.qualifications_of(patient)
         if not quals:
-            raise NotFound(
-                "eligibility.no_qualification",
-                "医療保険の資格情報がありません。",
-                "No health-insurance qualification is recorded.",
-                field="card",
-            )
+            raise eligibility_reasons.NO_QUALIFICATION.error()
         self.eligibility.set_registration([q.membership for q in quals], registered=registered, by="portal")
         return self.my_insurance(juminhyo_code)
 
@@ -306,11 +296,6 @@ class ClinicService:
         patient = self.patient(juminhyo_code)
         current = pick_current(self.eligibility.qualifications_of(patient), self.eligibility.today())
         if current is None:
-            raise NotFound(
-                "insurer.no_certificate",
-                "資格確認書は交付されていません。",
-                "No eligibility certificate has been issued.",
-                field="card",
-            )
+            raise eligibility_reasons.INSURER_NO_CERTIFICATE.error()
         service = self.insurers.get(current.insurer_id)
         return service.certificate_pdf(service.local_id_of(current.member_code))

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from kojin.core.errors import InvalidInput, NotPermitted
+from kojin.core import reasons
 
 _RAW = serialization.Encoding.Raw
 _RAW_PUB = serialization.PublicFormat.Raw
@@ -116,9 +116,7 @@ def unb64(text: str, field: str) -> bytes:
         # without its regular expression over the whole text first.
         return binascii.a2b_base64(text.encode("ascii") if isinstance(text, str) else text, strict_mode=True)
     except (ValueError, TypeError):
-        raise InvalidInput(
-            "request.bad_base64", f"{field} が base64 ではありません。", f"{field} is not base64.", field=field
-        ) from None
+        raise reasons.REQUEST_BAD_BASE64.error(what_ja=field, what_en=field, field=field) from None
 
 
 class SigningKey:
@@ -176,10 +174,6 @@ _TAG = 16
 _PAIR_CACHE_MAX = 65_536
 
 
-def _bad_box(code: str, ja: str, en: str) -> NotPermitted:
-    return NotPermitted(code, ja, en)
-
-
 class AnswerBox:
     """One agency's side of the answer boxes it exchanges with every other agency (回答の暗号化).
 
@@ -216,12 +210,7 @@ class AnswerBox:
             try:
                 shared = self._private.exchange(X25519PublicKey.from_public_bytes(peer))
             except ValueError:
-                raise InvalidInput(
-                    "crypto.bad_box_key",
-                    "暗号化鍵（X25519）が不正です。",
-                    "The X25519 key is not valid.",
-                    field="box_key",
-                ) from None
+                raise reasons.CRYPTO_BAD_BOX_KEY.error() from None
             sender, recipient = (self.public_raw, peer) if sending else (peer, self.public_raw)
             raw = HKDF(hashes.SHA256(), 32, salt=None, info=self._LABEL + sender + recipient).derive(shared)
             key = AESGCM(raw)
@@ -240,14 +229,10 @@ class AnswerBox:
     def open_from(self, peer_public: bytes, sealed: bytes, associated: bytes) -> bytes:
         """Open what ``peer_public`` sealed to this agency for ``associated``."""
         if len(sealed) < 1 + _NONCE + _TAG or sealed[:1] != ANSWER_BOX_VERSION:
-            raise _bad_box("crypto.sealed_malformed", "暗号文が不正です。", "The sealed answer is malformed.")
+            raise reasons.CRYPTO_SEALED_MALFORMED.error()
         try:
             return self._key(peer_public, False).decrypt(
                 sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :], ANSWER_BOX_VERSION + associated
             )
         except InvalidTag:
-            raise _bad_box(
-                "crypto.sealed_tampered",
-                "暗号文を復号できません（改ざん、宛先違い、または送信元違い）。",
-                "The sealed answer does not open (tampered, not for this recipient, or not from this sender).",
-            ) from None
+            raise reasons.CRYPTO_SEALED_TAMPERED.error() from None

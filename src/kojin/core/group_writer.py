@@ -42,15 +42,10 @@ import threading
 import time
 from typing import Generic, Protocol, TypeVar
 
-from kojin.core.errors import KojinError
+from kojin.core import reasons
+from kojin.core.reasons import WriterClosed
 
 __all__ = ["GroupWriter", "Work", "WriterClosed"]
-
-
-class WriterClosed(KojinError):
-    """The store's writer has stopped (書込み停止中)."""
-
-    status = 503
 
 
 class Work(Protocol):
@@ -97,11 +92,11 @@ class GroupWriter(Generic[W]):
 
     def _closed_error(self) -> BaseException:
         """Raised to a caller arriving after :meth:`close`."""
-        return WriterClosed("store.writer_closed", "書込みは停止しています。", "The store's writer has been closed.")
+        return reasons.STORE_WRITER_CLOSED.error()
 
     def _stopped_error(self) -> BaseException:
         """Given to each caller whose work was queued when the writer stopped."""
-        return WriterClosed("store.writer_closed", "書込みは停止しています。", "The store's writer has stopped.")
+        return reasons.STORE_WRITER_CLOSED.error()
 
     def _answers_deferred(self) -> bool:
         """True while callers of a committed batch are still to be answered (see :meth:`_answer_deferred`)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, timezone
 from typing import Final
 
-from kojin.core.errors import InvalidInput
+from kojin.core import reasons
 
 # Japan Standard Time. A fixed +9 rather than ZoneInfo("Asia/Tokyo"): Japan has
 # kept no daylight saving since 1951, so the two agree on every time kojin
@@ -52,50 +52,29 @@ def has_control(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
-def _invalid(code: str, ja: str, en: str, field_name: str) -> InvalidInput:
-    return InvalidInput(code, ja, en, field=field_name)
-
-
 def validate_name(name: str, field_name: str = "name") -> str:
     """A name is kept as given; it must only be non-empty and printable."""
     if not name or not name.strip():
-        raise _invalid("name.empty", "氏名が空です。", "The name is empty.", field_name)
+        raise reasons.NAME_EMPTY.error(what_ja="氏名", what_en="name", field=field_name)
     if has_control(name):
-        raise _invalid(
-            "name.control", "氏名に制御文字があります。", "The name contains control characters.", field_name
-        )
+        raise reasons.NAME_CONTROL.error(field=field_name)
     if len(name) > 100:
-        raise _invalid(
-            "name.too_long",
-            "氏名が長すぎます（100文字まで）。",
-            "The name is too long (100 characters at most).",
-            field_name,
-        )
+        raise reasons.NAME_TOO_LONG.error(field=field_name)
     return name
 
 
 def validate_kana(kana: str, field_name: str = "kana") -> str:
     """フリガナ: full-width katakana with spaces; half-width kana and kanji refused."""
     if not kana or not kana.strip():
-        raise _invalid("kana.empty", "フリガナが空です。", "The kana reading is empty.", field_name)
+        raise reasons.KANA_EMPTY.error(field=field_name)
     if has_halfwidth_kana(kana):
-        raise _invalid(
-            "kana.halfwidth",
-            "フリガナに半角カナがあります。全角カタカナで入力してください。",
-            "The kana reading contains half-width kana; use full-width katakana.",
-            field_name,
-        )
+        raise reasons.KANA_HALFWIDTH.error(field=field_name)
     if not is_fullwidth_katakana(kana):
         bad = next(ch for ch in kana if not is_fullwidth_katakana(ch))
         kind = unicodedata.name(bad, "?").split()[0]
-        raise _invalid(
-            "kana.not_katakana",
-            f"フリガナは全角カタカナで入力してください（「{bad}」は使えません）。",
-            f"The kana reading must be full-width katakana ({kind} character {bad!r} found).",
-            field_name,
-        )
+        raise reasons.KANA_NOT_KATAKANA.error(bad=bad, kind=kind, field=field_name)
     if len(kana) > 100:
-        raise _invalid("kana.too_long", "フリガナが長すぎます。", "The kana reading is too long.", field_name)
+        raise reasons.KANA_TOO_LONG.error(field=field_name)
     return kana
 
 
@@ -108,12 +87,7 @@ def normalise_postal_code(value: str) -> str:
     """郵便番号 as seven ASCII digits: full width, 〒 and the hyphen taken out; the form only."""
     code = unicodedata.normalize("NFKC", value).replace("-", "").replace("〒", "").strip()
     if not _POSTAL_CODE.match(code):
-        raise InvalidInput(
-            "postal_code.format",
-            "郵便番号は7桁の数字です（例: 113-0033）。",
-            "A postal code is 7 digits (e.g. 113-0033).",
-            field="postal_code",
-        )
+        raise reasons.POSTAL_CODE_FORMAT.error()
     return code
 
 
@@ -184,12 +158,7 @@ def parse_date(value: str, field_name: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise _invalid(
-            f"{field_name}.invalid",
-            f"日付「{value}」は存在しないか、YYYY-MM-DD の形ではありません。",
-            f"{value!r} is not a real date in YYYY-MM-DD form.",
-            field_name,
-        ) from None
+        raise reasons.DATE_INVALID_BY_FIELD[field_name].error(value=value) from None
 
 
 # -- ages -------------------------------------------------------------------------

@@ -11,12 +11,15 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, func, insert, select, update
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core import reasons as core_reasons
 from kojin.core.japan import validate_kana, validate_name
+from kojin.corporate import reasons
 from kojin.corporate.domain import CLOSE_CAUSES, KINDS, Corporation
 from kojin.corporate.store import corporations
+from kojin.numbering import reasons as numbering_reasons
 from kojin.numbering.domain import make_corporate_number, validate_corporate_number
 from kojin.registry import postal
+from kojin.registry import reasons as registry_reasons
 
 MAX_BATCH = 10  # as the NTA's /4/num: at most ten numbers a request
 
@@ -58,28 +61,13 @@ class CorporateRegister:
         validate_name(name, "name")
         validate_kana(furigana, "furigana")
         if kind not in KINDS:
-            raise InvalidInput(
-                "kind.invalid",
-                "法人種別コードが正しくありません。",
-                f"Unknown corporation kind; one of {', '.join(KINDS)}.",
-                field="kind",
-            )
+            raise registry_reasons.KIND_INVALID.error(choices=", ".join(KINDS))
         if not street.strip():
-            raise InvalidInput(
-                "street.empty",
-                "所在地（町名以下）を入力してください。",
-                "The street address is required.",
-                field="street",
-            )
+            raise reasons.STREET_EMPTY.error()
         address = postal.complete_address(postal_code)
         assigned = assignment_date or today
         if assigned > today:
-            raise InvalidInput(
-                "assignment_date.future",
-                "指定日が未来の日付です。",
-                "The assignment date is in the future.",
-                field="assignment_date",
-            )
+            raise registry_reasons.ASSIGNMENT_DATE_FUTURE.error()
         with self.engine.begin() as conn:
             duplicate = conn.execute(
                 select(corporations.c.corporate_number).where(
@@ -89,12 +77,7 @@ class CorporateRegister:
                 )
             ).first()
             if duplicate:
-                raise Conflict(
-                    "corporation.duplicate",
-                    "同じ名称・所在地の法人が登録済みです。",
-                    "A corporation with this name and address is already registered.",
-                    field="name",
-                )
+                raise reasons.CORPORATION_DUPLICATE.error()
             # The 12-digit base is the register's own sequence (the real one is
             # the 会社法人等番号); the check digit goes in front.
             count = conn.execute(select(func.count()).select_from(corporations)).scalar_one()
@@ -118,20 +101,10 @@ class CorporateRegister:
     def close(self, corporate_number: str, *, cause: str, close_date: date) -> Corporation:
         validate_corporate_number(corporate_number)
         if cause not in CLOSE_CAUSES:
-            raise InvalidInput(
-                "close_cause.invalid",
-                "閉鎖事由コードが正しくありません。",
-                "Unknown closing cause.",
-                field="close_cause",
-            )
+            raise reasons.CLOSE_CAUSE_INVALID.error()
         current = self.get(corporate_number)
         if current.is_closed:
-            raise Conflict(
-                "corporation.closed",
-                "この法人は既に閉鎖されています。",
-                "This corporation is already closed.",
-                field="corporate_number",
-            )
+            raise reasons.CORPORATION_CLOSED.error()
         with self.engine.begin() as conn:
             conn.execute(
                 update(corporations)
@@ -145,38 +118,21 @@ class CorporateRegister:
         with self.engine.connect() as conn:
             row = conn.execute(select(corporations).where(corporations.c.corporate_number == corporate_number)).first()
         if row is None:
-            raise NotFound(
-                "corporation.not_found",
-                "その法人番号の法人はありません。",
-                "No corporation has that number.",
-                field="corporate_number",
-            )
+            raise reasons.CORPORATION_NOT_FOUND.error()
         return _corporation(row)
 
     def get_many(self, numbers: list[str]) -> list[Corporation]:
         if not numbers or len(numbers) > MAX_BATCH:
-            raise InvalidInput(
-                "corporate_number.batch",
-                f"法人番号は1件から{MAX_BATCH}件まで指定できます。",
-                f"Give 1 to {MAX_BATCH} corporate numbers.",
-                field="corporate_number",
-            )
+            raise numbering_reasons.CORPORATE_NUMBER_BATCH.error(max_batch=MAX_BATCH)
         return [self.get(n) for n in numbers]
 
     def search(self, name: str, *, mode: int = 1, include_closed: bool = True, limit: int = 100) -> list[Corporation]:
         """Name search: mode 1 is a prefix match (前方一致), mode 2 partial (部分一致)."""
         term = name.strip()
         if not term:
-            raise InvalidInput(
-                "name.empty", "検索する名称を入力してください。", "Give a name to search for.", field="name"
-            )
+            raise core_reasons.NAME_EMPTY.error(what_ja="検索する名称", what_en="name to search for")
         if mode not in (1, 2):
-            raise InvalidInput(
-                "mode.invalid",
-                "検索方式は 1（前方一致）か 2（部分一致）です。",
-                "mode is 1 (prefix) or 2 (partial).",
-                field="mode",
-            )
+            raise reasons.MODE_INVALID.error()
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"{escaped}%" if mode == 1 else f"%{escaped}%"
         query = select(corporations).where(corporations.c.name.like(pattern, escape="\\"))

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 
 from kojin.app import Kojin
-from kojin.core.errors import KojinError
+from kojin.core import reasons as core_reasons
 
 DEMO_PIN = "1234"
 DEMO_PASSWORD = "ABC123"
@@ -34,7 +34,7 @@ def demo_cards(
     today = kojin.ca.today()
     adults = [r for r in kojin.register.iter_residents(status=Status.RESIDENT) if r.age_on(today) >= SIGNATURE_MIN_AGE]
     if not adults:
-        raise KojinError("demo.empty", "デモ用の住民がいません。", "There are no demo residents.", field="residents")
+        raise core_reasons.DEMO_EMPTY.error()
     chosen = adults[:: max(1, int(1 / share))]
     if on_start is not None:
         on_start(len(chosen))

@@ -25,7 +25,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from kojin.core.errors import InvalidInput, KojinError, NotPermitted
+from kojin.core.errors import InvalidInput, KojinError
+from kojin.ehr import reasons
 
 ITEM_TAG_SYSTEM = "urn:kojin:fhir:ehr-item"
 LOINC = "http://loinc.org"
@@ -117,18 +118,13 @@ SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
 def parse_scopes(values: object) -> tuple[Scope, ...]:
     """The scopes chosen on the terminal; an empty list means "nothing" (何も見せない)."""
     if not isinstance(values, list | tuple):
-        raise InvalidInput("ehr.bad_scope", "同意の範囲はリストで指定します。", "Scopes are a list.", field="scopes")
+        raise reasons.BAD_SCOPE.error(given=values)
     out: list[Scope] = []
     for v in values:
         try:
             scope = Scope(v)
         except ValueError:
-            raise InvalidInput(
-                "ehr.bad_scope",
-                f"同意の範囲「{v}」は不明です。",
-                f"Unknown scope {v!r}; one of medication, checkups, ehr.",
-                field="scopes",
-            ) from None
+            raise reasons.BAD_SCOPE.error(given=v) from None
         if scope not in out:
             out.append(scope)
     return tuple(out)
@@ -136,24 +132,14 @@ def parse_scopes(values: object) -> tuple[Scope, ...]:
 
 def not_consented(scope: Scope) -> KojinError:
     label_ja, label_en = SCOPE_LABELS[scope]
-    return NotPermitted(
-        "ehr.consent_not_covering",
-        f"患者さんはこの受診で{label_ja}の閲覧に同意していません。",
-        f"The patient did not consent to showing {label_en} at this visit.",
-        field="scope",
-    )
+    return reasons.CONSENT_NOT_COVERING.error(label_ja=label_ja, label_en=label_en)
 
 
 # -- FHIR parsing --------------------------------------------------------------------------------
 
 
 def _fhir_invalid(detail_ja: str, detail_en: str, field: str = "resource") -> InvalidInput:
-    return InvalidInput(
-        "ehr.fhir_invalid",
-        f"FHIR リソースが正しくありません: {detail_ja}",
-        f"Invalid FHIR resource: {detail_en}",
-        field=field,
-    )
+    return reasons.FHIR_INVALID.error(detail_ja=detail_ja, detail_en=detail_en, field=field)
 
 
 _TIME_NAMES = frozenset({"date", "issued", "timestamp", "authoredOn", "recordedDate", "lastOccurrence", "birthDate"})
@@ -310,7 +296,7 @@ def _as_object(data: object, field: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _fhir_invalid("JSON オブジェクトではありません。", "not a JSON object.", field)
     if len(json.dumps(data, ensure_ascii=False).encode()) > MAX_BUNDLE_BYTES:
-        raise InvalidInput("ehr.too_large", "1 MiB を超えています。", "Larger than 1 MiB.", field=field)
+        raise reasons.TOO_LARGE.error(field=field)
     return data
 
 
@@ -319,13 +305,7 @@ def parse_item(data: object) -> ParsedItem:
     resource = _as_object(data, "resource")
     resource_type = resource.get("resourceType")
     if resource_type not in _DEFAULT_KIND:
-        raise InvalidInput(
-            "ehr.unsupported_resource",
-            f"「{resource_type}」は6情報のリソース（Condition, Observation, AllergyIntolerance, "
-            "MedicationRequest）ではありません。",
-            f"{resource_type!r} is not a resource of the six items.",
-            field="resource",
-        )
+        raise reasons.UNSUPPORTED_RESOURCE.error(where_ja="", resource_type=resource_type, where_en="")
     _validate(str(resource_type), resource, "resource")
     kind = item_kind(resource)
     return ParsedItem(
@@ -340,21 +320,11 @@ def parse_document(data: object) -> ParsedDocument:
         raise _fhir_invalid("文書は Bundle です。", "a document is a Bundle.", "bundle")
     _validate("Bundle", bundle, "bundle")
     if bundle.get("type") != "document":
-        raise InvalidInput(
-            "ehr.not_a_document",
-            "Bundle.type は document でなければなりません。",
-            "Bundle.type must be document.",
-            field="bundle.type",
-        )
+        raise reasons.NOT_A_DOCUMENT.error()
     entries = bundle.get("entry") or []
     first = entries[0].get("resource") if entries and isinstance(entries[0], dict) else None
     if not isinstance(first, dict) or first.get("resourceType") != "Composition":
-        raise InvalidInput(
-            "ehr.not_a_document",
-            "文書の最初のエントリは Composition です。",
-            "A document's first entry is its Composition.",
-            field="bundle.entry",
-        )
+        raise reasons.NOT_A_DOCUMENT.error(field="bundle.entry")
     codes = [
         c.get("code")
         for c in (first.get("type") or {}).get("coding") or []
@@ -362,12 +332,7 @@ def parse_document(data: object) -> ParsedDocument:
     ]
     doc_type = next((DocumentType(str(c)) for c in codes if c in DocumentType._value2member_map_), None)
     if doc_type is None:
-        raise InvalidInput(
-            "ehr.unknown_document_type",
-            "文書の種類（Composition.type の LOINC）が3文書（53576-5, 57133-1, 18842-5）のいずれでもありません。",
-            "Composition.type is not one of the three documents (LOINC 53576-5, 57133-1, 18842-5).",
-            field="bundle.entry.0.resource.type",
-        )
+        raise reasons.UNKNOWN_DOCUMENT_TYPE.error()
     items: list[ParsedItem] = []
     for n, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -387,11 +352,8 @@ def parse_document(data: object) -> ParsedDocument:
                 ParsedItem(kind, resource_type, full_url, summarise(resource), _recorded_on(resource), resource)
             )
         elif resource_type not in CONTEXT_RESOURCES:
-            raise InvalidInput(
-                "ehr.unsupported_resource",
-                f"entry {n} の「{resource_type}」は文書に含められません。",
-                f"entry {n}: {resource_type} may not be part of a document.",
-                field="bundle.entry",
+            raise reasons.UNSUPPORTED_RESOURCE.error(
+                where_ja=f"entry {n} の", resource_type=resource_type, where_en=f"entry {n}: ", field="bundle.entry"
             )
     doc_date = None
     if isinstance(first.get("date"), str):

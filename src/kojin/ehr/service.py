@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core import reasons as core_reasons
 from kojin.core.crypto import canonical_json
-from kojin.core.errors import Conflict, NotFound, NotPermitted
+from kojin.ehr import reasons
 from kojin.ehr.domain import (
     DOCUMENT_LABELS,
     ITEM_LABELS,
@@ -248,13 +249,13 @@ class EhrService:
         """Hide (非共有) or share again a document or an item of the patient's own."""
         table, key = (documents, documents.c.doc_id == doc_id) if doc_id else (items, items.c.item_id == item_id)
         if not memberships or (doc_id is None) == (item_id is None):
-            raise NotFound("ehr.unknown_record", "その記録はありません。", "No such record.", field="record")
+            raise reasons.UNKNOWN_RECORD.error()
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(table).where(key, _member_filter(table, memberships)).values(hidden=hidden)
             ).rowcount
         if not done:
-            raise NotFound("ehr.unknown_record", "その記録はありません。", "No such record.", field="record")
+            raise reasons.UNKNOWN_RECORD.error()
 
     # -- consent ----------------------------------------------------------------------------------------
     def grant(
@@ -270,12 +271,7 @@ class EhrService:
         """Record what the patient chose on the terminal at this visit (once per visit)."""
         now = self.now()
         if now > consent_until:
-            raise Conflict(
-                "ehr.consent_window_closed",
-                "同意はカードで本人確認した直後（5分以内）に端末で行います。もう一度カードで確認してください。",
-                "Consent is given on the terminal within 5 minutes of the card check; check the card again.",
-                field="visit_id",
-            )
+            raise reasons.CONSENT_WINDOW_CLOSED.error()
         consent = Consent(
             secrets.token_hex(16), visit_id, clinic.clinic_id, clinic.name, tuple(scopes), now, expires_at, None
         )
@@ -295,12 +291,7 @@ class EhrService:
                     )
                 )
         except IntegrityError:
-            raise Conflict(
-                "ehr.consent_given",
-                "この受診の同意は既に記録されています。",
-                "Consent for this visit was already recorded.",
-                field="visit_id",
-            ) from None
+            raise reasons.CONSENT_GIVEN.error() from None
         return consent
 
     def consent_for(self, visit_id: str) -> Consent | None:
@@ -312,33 +303,13 @@ class EhrService:
         """The consent that lets this clinic see ``scope`` at this visit, or why not."""
         consent = self.consent_for(visit_id)
         if consent is None:
-            raise NotPermitted(
-                "ehr.consent_missing",
-                "この受診では閲覧の同意がありません。",
-                "No consent was given at this visit.",
-                field="visit_id",
-            )
+            raise reasons.CONSENT_MISSING.error()
         if consent.clinic_id != clinic.clinic_id:
-            raise NotPermitted(
-                "ehr.consent_other_clinic",
-                "この同意は別の医療機関に対するものです。",
-                "This consent was given to another clinic.",
-                field="visit_id",
-            )
+            raise core_reasons.EHR_CONSENT_OTHER_CLINIC.error()
         if consent.withdrawn_at is not None:
-            raise NotPermitted(
-                "ehr.consent_withdrawn",
-                "患者さんが同意を撤回しました。",
-                "The patient withdrew this consent.",
-                field="visit_id",
-            )
+            raise reasons.CONSENT_WITHDRAWN.error()
         if consent.expires_at <= self.now():
-            raise NotPermitted(
-                "ehr.consent_expired",
-                "同意の有効期間（24時間）が過ぎました。",
-                "The consent has expired (24 hours).",
-                field="visit_id",
-            )
+            raise reasons.CONSENT_EXPIRED.error()
         if scope not in consent.scopes:
             raise not_consented(scope)
         return consent
@@ -369,14 +340,9 @@ class EhrService:
                 )
             ).first()
         if row is None:
-            raise NotFound("ehr.unknown_consent", "その同意はありません。", "No such consent.", field="consent_id")
+            raise reasons.UNKNOWN_CONSENT.error()
         if not done:
-            raise Conflict(
-                "ehr.consent_withdrawn",
-                "この同意は既に撤回されています。",
-                "This consent was already withdrawn.",
-                field="consent_id",
-            )
+            raise reasons.CONSENT_WITHDRAWN.error(field="consent_id")
         return _consent_from(row)
 
     # -- views ----------------------------------------------------------------------------------------------

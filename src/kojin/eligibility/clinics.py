@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from kojin.eligibility import reasons
 from kojin.eligibility.domain import (
     Clinic,
     validate_clinic_id,
@@ -27,19 +27,9 @@ class ClinicRegistry(CardRegistrations):
         """Enter a clinic; returns its key (shown once; only its hash is kept)."""
         validate_clinic_id(clinic_id)
         if not name or len(name) > 200:
-            raise InvalidInput(
-                "eligibility.bad_clinic_name",
-                "医療機関名は200文字以内です。",
-                "A clinic name is 1–200 characters.",
-                field="name",
-            )
+            raise reasons.BAD_CLINIC_NAME.error()
         if kind not in ("clinic", "hospital", "pharmacy"):
-            raise InvalidInput(
-                "eligibility.bad_clinic_kind",
-                "種別は clinic, hospital, pharmacy のいずれかです。",
-                "kind is clinic, hospital or pharmacy.",
-                field="kind",
-            )
+            raise reasons.BAD_CLINIC_KIND.error()
         key = f"kojin-clinic.{clinic_id}.{secrets.token_urlsafe(24)}"
         try:
             with self.engine.begin() as conn:
@@ -53,34 +43,19 @@ class ClinicRegistry(CardRegistrations):
                     )
                 )
         except IntegrityError:
-            raise Conflict(
-                "eligibility.clinic_exists",
-                "この医療機関は登録済みです。",
-                "This clinic is already registered.",
-                field="clinic_id",
-            ) from None
+            raise reasons.CLINIC_EXISTS.error() from None
         return key
 
     def clinic(self, clinic_id: str) -> Clinic:
         with self.engine.connect() as conn:
             row = conn.execute(select(clinics).where(clinics.c.clinic_id == clinic_id)).first()
         if row is None:
-            raise NotFound(
-                "eligibility.unknown_clinic",
-                "この医療機関は登録されていません。",
-                "This clinic is not registered.",
-                field="clinic_id",
-            )
+            raise reasons.UNKNOWN_CLINIC.error()
         return Clinic(row.clinic_id, row.name, row.kind)
 
     def authenticate_clinic(self, key: str | None) -> Clinic:
         """The clinic a key belongs to, or ``eligibility.clinic_unauthenticated``."""
-        refuse = Unauthenticated(
-            "eligibility.clinic_unauthenticated",
-            "医療機関の認証に失敗しました。",
-            "The clinic could not be authenticated.",
-            field="clinic_key",
-        )
+        refuse = reasons.CLINIC_UNAUTHENTICATED.error()
         if not key or len(key) > 120 or not key.startswith("kojin-clinic."):
             raise refuse
         digest = hashlib.sha256(key.encode()).hexdigest()

@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert
-from kojin.core.errors import NotFound
+from kojin.eligibility import reasons
 from kojin.eligibility.base import ServiceBase
 from kojin.eligibility.domain import (
     CardIdentifiers,
@@ -69,24 +69,14 @@ class InsurerCopies(ServiceBase):
     def insurer(self, insurer_id: str) -> Insurer:
         found = self.insurers().get(insurer_id)
         if found is None:
-            raise NotFound(
-                "eligibility.unknown_insurer",
-                "この保険者は登録されていません。",
-                "This insurer is not registered.",
-                field="insurer_id",
-            )
+            raise reasons.UNKNOWN_INSURER.error(detail_ja="", detail_en="")
         return found
 
     def insurer_by_number(self, insurer_number: str) -> Insurer:
         for insurer in self.insurers().values():
             if insurer.insurer_number == insurer_number:
                 return insurer
-        raise NotFound(
-            "eligibility.unknown_insurer",
-            "この保険者番号の保険者はオンライン資格確認に参加していません。",
-            "No insurer with this number takes part in online eligibility.",
-            field="insurer_number",
-        )
+        raise reasons.UNKNOWN_INSURER.error(detail_ja="", detail_en="", field="insurer_number")
 
     def register_qualifications(self, quals: Sequence[Qualification], *, fresh: bool = False) -> int:
         """Insert or replace qualification copies; ``fresh`` (seeding) skips the replace."""
@@ -95,12 +85,7 @@ class InsurerCopies(ServiceBase):
         known = self.insurers()
         for q in quals:
             if q.insurer_id not in known:
-                raise NotFound(
-                    "eligibility.unknown_insurer",
-                    "この保険者は登録されていません。",
-                    "This insurer is not registered.",
-                    field="insurer_id",
-                )
+                raise reasons.UNKNOWN_INSURER.error(detail_ja="", detail_en="")
         now = self.now()
         rows = [qualification_row(q, now) for q in quals]
         with self.engine.begin() as conn:

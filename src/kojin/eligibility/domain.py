@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import Any
 
 from kojin.core import japan
-from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted
+from kojin.core.errors import KojinError
 from kojin.core.japan import age_on
+from kojin.eligibility import reasons
 
 # -- insurers (保険者) -------------------------------------------------------------
 
@@ -65,18 +66,10 @@ _INSURER_NUMBER = re.compile(r"^([0-9]{6}|[0-9]{8})\Z")
 def validate_insurer_number(value: object, field_name: str = "insurer_number") -> str:
     """Six (国保) or eight digits with a correct check digit, or ``eligibility.unknown_insurer``."""
     if not isinstance(value, str) or not _INSURER_NUMBER.match(value):
-        raise InvalidInput(
-            "eligibility.bad_insurer_number",
-            "保険者番号は6桁または8桁の数字です。",
-            "An insurer number is 6 or 8 digits.",
-            field=field_name,
-        )
+        raise reasons.BAD_INSURER_NUMBER.error(field=field_name)
     if insurer_check_digit(value[:-1]) != value[-1]:
-        raise NotFound(
-            "eligibility.unknown_insurer",
-            "この保険者番号は存在しません（検証番号が合いません）。",
-            "No such insurer number (the check digit does not match).",
-            field=field_name,
+        raise reasons.UNKNOWN_INSURER.error(
+            detail_ja="（検証番号が合いません）", detail_en=" (the check digit does not match)", field=field_name
         )
     return value
 
@@ -373,17 +366,11 @@ class CardIdentifiers:
         num = number.strip() if isinstance(number, str) else ""
         br = branch.strip() if isinstance(branch, str) else ""
         if not _SYMBOL.match(sym):
-            raise InvalidInput(
-                "eligibility.bad_symbol", "記号が正しくありません。", "The symbol is malformed.", field="symbol"
-            )
+            raise reasons.BAD_SYMBOL.error()
         if not _MEMBER_NUMBER.match(num):
-            raise InvalidInput(
-                "eligibility.bad_number", "番号が正しくありません。", "The number is malformed.", field="number"
-            )
+            raise reasons.BAD_NUMBER.error()
         if not _BRANCH.match(br):
-            raise InvalidInput(
-                "eligibility.bad_branch", "枝番は2桁の数字です。", "The branch is two digits.", field="branch"
-            )
+            raise reasons.BAD_BRANCH.error()
         return CardIdentifiers(insurer, sym, num, br)
 
 
@@ -394,49 +381,23 @@ class CardIdentifiers:
 
 
 def not_registered() -> KojinError:
-    return NotPermitted(
-        "eligibility.not_registered",
-        "このカードは健康保険証として利用登録されていません（登録が解除されています）。資格確認書をお使いください。",
-        "This card is not registered for health insurance (the registration was cancelled): use the "
-        "資格確認書 (eligibility certificate).",
-        field="card",
-    )
+    return reasons.NOT_REGISTERED.error()
 
 
 def no_qualification() -> KojinError:
-    return NotFound(
-        "eligibility.no_qualification",
-        "この方の医療保険の資格情報がありません。",
-        "No health-insurance qualification is recorded for this person.",
-        field="card",
-    )
+    return reasons.NO_QUALIFICATION.error()
 
 
 def certificate_unknown() -> KojinError:
-    return NotFound(
-        "eligibility.certificate_unknown",
-        "記号・番号・枝番に該当する資格がありません。",
-        "No qualification matches this symbol, number and branch.",
-        field="number",
-    )
+    return reasons.CERTIFICATE_UNKNOWN.error()
 
 
 def certificate_expired(until: date) -> KojinError:
-    return Conflict(
-        "eligibility.certificate_expired",
-        f"この資格確認書は有効期限（{until.isoformat()}）を過ぎています。保険者にお問い合わせください。",
-        f"This eligibility certificate expired on {until.isoformat()}; ask the insurer.",
-        field="number",
-    )
+    return reasons.CERTIFICATE_EXPIRED.error(until=until.isoformat())
 
 
 def certificate_not_issued() -> KojinError:
-    return NotFound(
-        "eligibility.no_certificate",
-        "この資格には資格確認書が交付されていません。マイナ保険証をお使いください。",
-        "No eligibility certificate was issued for this qualification; use the card.",
-        field="number",
-    )
+    return reasons.NO_CERTIFICATE.error()
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,10 +414,5 @@ _CLINIC_ID = re.compile(r"^[0-9]{10}\Z")
 
 def validate_clinic_id(value: object) -> str:
     if not isinstance(value, str) or not _CLINIC_ID.match(value):
-        raise InvalidInput(
-            "eligibility.bad_clinic_id",
-            "医療機関コードは10桁の数字です。",
-            "A clinic code is 10 digits.",
-            field="clinic_id",
-        )
+        raise reasons.BAD_CLINIC_ID.error()
     return value

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from kojin.core import reasons as core_reasons
+from kojin.eligibility import reasons
 from kojin.eligibility.clinics import ClinicRegistry
 from kojin.eligibility.domain import (
     CardClass,
@@ -135,31 +136,16 @@ class VisitDesk(ClinicRegistry):
     def visit(self, visit_id: str, clinic: Clinic) -> Visit:
         """A visit of this clinic that has not ended; otherwise a precise reason."""
         if not isinstance(visit_id, str) or len(visit_id) != 32:
-            raise InvalidInput(
-                "eligibility.visit_unknown",
-                "受診の識別子が正しくありません。",
-                "The visit id is malformed.",
-                field="visit_id",
-            )
+            raise reasons.VISIT_UNKNOWN.error()
         with self.engine.connect() as conn:
             row = conn.execute(select(visits).where(visits.c.visit_id == visit_id)).first()
         if row is None:
-            raise NotFound("eligibility.visit_unknown", "この受診はありません。", "No such visit.", field="visit_id")
+            raise reasons.VISIT_UNKNOWN.error()
         found = visit_of_row(row)
         if found.clinic_id != clinic.clinic_id:
-            raise NotPermitted(
-                "ehr.consent_other_clinic",
-                "この受診と同意は別の医療機関のものです。閲覧できません。",
-                "This visit and its consent belong to another clinic; nothing may be viewed.",
-                field="visit_id",
-            )
+            raise core_reasons.EHR_CONSENT_OTHER_CLINIC.error()
         if found.expires_at <= self.now():
-            raise Conflict(
-                "eligibility.visit_expired",
-                "この受診の有効期間（24時間）は終了しました。もう一度カードで確認してください。",
-                "This visit has ended (24 hours); check the card again.",
-                field="visit_id",
-            )
+            raise reasons.VISIT_EXPIRED.error()
         return found
 
     def answer_for_visit(self, visit: Visit) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kojin.core.crypto import verify_ed25519
-from kojin.core.errors import NotFound, NotPermitted, Unauthenticated
+from kojin.hub import reasons
 from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.codes import CodeRegistry
 from kojin.hub.domain import FRESHNESS_SECONDS, ExchangeRequest, ProvisionQuery, find_permission, invalid
@@ -51,19 +51,9 @@ class Admission:
         """The requester of a single request, which it signed."""
         requester = self.agencies.find(request.requester)
         if requester is None:
-            raise NotFound(
-                "hub.unknown_agency",
-                f"照会機関 {request.requester} は登録されていません。",
-                f"Requester {request.requester} is not registered.",
-                field="requester",
-            )
+            raise reasons.UNKNOWN_AGENCY.error(role_ja="照会機関", agency_id=request.requester, role_en="Requester")
         if not verify_ed25519(requester.sign_public, signed, request.signing_input()):
-            raise Unauthenticated(
-                "hub.bad_signature",
-                "照会の署名を検証できません。",
-                "The request's signature does not verify with the requester's key.",
-                field="signature",
-            )
+            raise reasons.BAD_SIGNATURE.error(what_ja="照会", what_en="request")
         return requester
 
     def admit(
@@ -77,19 +67,11 @@ class Admission:
     def provider_of(self, request: ExchangeRequest, now: float) -> AgencyEntry:
         """The first of :meth:`admit`'s checks: freshness, and a provider the hub knows."""
         if abs(now - request.time) > FRESHNESS_SECONDS:
-            raise Unauthenticated(
-                "hub.stale_request",
-                f"照会の時刻が現在から{FRESHNESS_SECONDS}秒を超えてずれています。",
-                f"The request time is more than {FRESHNESS_SECONDS} s from now.",
-                field="time",
-            )
+            raise reasons.STALE_REQUEST.error(what_ja="照会", freshness_seconds=FRESHNESS_SECONDS, what_en="request")
         provider = self.agencies.find(request.provider)
         if provider is None:
-            raise NotFound(
-                "hub.unknown_agency",
-                f"提供機関 {request.provider} は登録されていません。",
-                f"Provider {request.provider} is not registered.",
-                field="provider",
+            raise reasons.UNKNOWN_AGENCY.error(
+                role_ja="提供機関", agency_id=request.provider, role_en="Provider", field="provider"
             )
         return provider
 
@@ -109,26 +91,11 @@ class Admission:
             # on is shown to that person too.
             attempt.subject = self.codes.subject(owner[1], request)
         if permission is None:
-            raise NotPermitted(
-                "hub.not_permitted",
-                "この照会（照会機関の種別・事務・提供機関の種別・情報）は情報連携の対象として定められていません。",
-                "This (requester kind, task, provider kind, item) is not in the permitted-exchange table.",
-                field="task",
-            )
+            raise reasons.NOT_PERMITTED.error()
         if owner is None:
-            raise NotFound(
-                "hub.unknown_code",
-                "この機関別符号は発行されていません。",
-                "No such agency code was issued.",
-                field="code",
-            )
+            raise reasons.UNKNOWN_CODE.error()
         if owner[0] != request.requester:
-            raise NotPermitted(
-                "hub.foreign_code",
-                "他の機関の機関別符号は使えません。",
-                "The code belongs to another agency; use your own.",
-                field="code",
-            )
+            raise reasons.FOREIGN_CODE.error()
         internal_id = owner[1]
         return ProvisionQuery(
             request.request_id,

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.crypto import b64
-from kojin.core.errors import Conflict, NotFound
+from kojin.hub import reasons
 from kojin.hub.domain import AgencyKind, invalid, validate_agency_id
 from kojin.hub.store import agencies
 
@@ -87,12 +87,7 @@ class AgencyRegistry:
                     )
                 )
         except IntegrityError:
-            raise Conflict(
-                "hub.agency_exists",
-                f"機関 {agency_id} は登録済みです。",
-                f"Agency {agency_id} is already registered.",
-                field="agency_id",
-            ) from None
+            raise reasons.AGENCY_EXISTS.error(agency_id=agency_id) from None
         return self.get(agency_id)
 
     def set_endpoint(self, agency_id: str, endpoint: str | None) -> AgencyEntry:
@@ -125,12 +120,7 @@ class AgencyRegistry:
     def get(self, agency_id: str, field: str = "agency_id") -> AgencyEntry:
         entry = self.find(agency_id)
         if entry is None:
-            raise NotFound(
-                "hub.unknown_agency",
-                f"機関 {agency_id} は登録されていません。",
-                f"Agency {agency_id} is not registered.",
-                field=field,
-            )
+            raise reasons.UNKNOWN_AGENCY.error(role_ja="機関", agency_id=agency_id, role_en="Agency", field=field)
         return entry
 
     def all(self) -> list[AgencyEntry]:

@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kojin.core.crypto import verify_ed25519
-from kojin.core.errors import KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.core.errors import KojinError
 from kojin.core.group_commit import Row
+from kojin.hub import reasons
 from kojin.hub.admission import Admission, signature
 from kojin.hub.agencies import AgencyEntry
 from kojin.hub.delivery import Deliver, check_answers, queries_message
@@ -109,12 +110,7 @@ class BatchExchange:
             raise invalid("requester", "最初の照会に照会機関がありません。", "the first request names no requester.")
         requester = self._admission.agencies.find(signer)
         if requester is None:
-            raise NotFound(
-                "hub.unknown_agency",
-                f"照会機関 {signer[:40]} は登録されていません。",
-                f"Requester {signer[:40]} is not registered.",
-                field="requester",
-            )
+            raise reasons.UNKNOWN_AGENCY.error(role_ja="照会機関", agency_id=signer[:40], role_en="Requester")
         try:
             signing_input = batch_signing_input(raws)
         except (TypeError, ValueError):
@@ -122,12 +118,7 @@ class BatchExchange:
                 "requests", "署名の対象にできない値があります。", "holds a value that cannot be signed."
             ) from None
         if not verify_ed25519(requester.sign_public, signed, signing_input):
-            raise Unauthenticated(
-                "hub.bad_signature",
-                "一括照会の署名を検証できません。",
-                "The batch's signature does not verify with the requester's key.",
-                field="signature",
-            )
+            raise reasons.BAD_SIGNATURE.error(what_ja="一括照会", what_en="batch")
         return requester, raws
 
     def _admit_all(
@@ -142,12 +133,7 @@ class BatchExchange:
             try:
                 request = ExchangeRequest.from_dict(raw)
                 if request.requester != requester.agency_id:
-                    raise NotPermitted(
-                        "hub.batch_mixed_requesters",
-                        "一括照会の照会はすべて署名した照会機関のものでなければなりません。",
-                        "Every request in a batch must be the signing requester's.",
-                        field="requester",
-                    )
+                    raise reasons.BATCH_MIXED_REQUESTERS.error()
                 provider = admission.provider_of(request, now)
                 admission.ids.hold(request, attempt)
             except KojinError as exc:

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, select_in
-from kojin.core.errors import NotFound, Unauthenticated
 from kojin.core.group_commit import ThreadReaders
 from kojin.core.keys import party_secret
+from kojin.hub import reasons
 from kojin.hub.agencies import AgencyRegistry
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
@@ -144,19 +144,9 @@ class CodeRegistry:
         key = self._jlis_channel_key() if self._jlis_channel_key is not None else None
         message = jlis_code_message(agency_id, link_id, sent)
         if key is None or not check_channel_mac(key, message, mac):
-            raise Unauthenticated(
-                "hub.bad_channel_mac",
-                "J-LIS からの通知として認証できません。",
-                "The message does not authenticate as J-LIS's.",
-                field="mac",
-            )
+            raise reasons.BAD_CHANNEL_MAC.error()
         if abs(self._clock() - sent) > FRESHNESS_SECONDS:
-            raise Unauthenticated(
-                "hub.stale_request",
-                "通知の時刻が古すぎるか未来です。",
-                "The message time is too far from now.",
-                field="time",
-            )
+            raise reasons.STALE_REQUEST.error(what_ja="通知", freshness_seconds=FRESHNESS_SECONDS, what_en="message")
         return self.issue_code(agency_id, link_id)
 
     # -- resolving -------------------------------------------------------------
@@ -164,7 +154,7 @@ class CodeRegistry:
         """The person's own key to recognise their leaves in the log (for the portal only)."""
         internal_id = self.person(link_id, create=False)
         if internal_id is None:
-            raise NotFound("hub.unknown_person", "この人の記録はありません。", "The hub has no record of this person.")
+            raise reasons.UNKNOWN_PERSON.error()
         return self.deriver().subject_key(internal_id)
 
     def find_code(self, agency_id: str, link_id: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from kojin.core.aio import Resolver
 from kojin.core.errors import InvalidInput, KojinError
+from kojin.hub import reasons
 from kojin.hub.agencies import AgencyEntry
 from kojin.hub.domain import ANSWERS_KIND, QUERIES_KIND, ProvisionAnswer, channel_mac, check_channel_mac
 from kojin.hub.steps import Links, Op
@@ -73,11 +74,8 @@ def check_answers(
         raise _unauthenticated_answer()
     answers = raw.get("answers") if raw.get("kojin") == ANSWERS_KIND else None
     if not isinstance(answers, list) or len(answers) != len(request_ids):
-        raise ProviderUnavailable(
-            "hub.provider_unavailable",
-            "提供機関の一括応答が照会と対応しません。",
-            "The provider's batch answer does not match the queries.",
-            field="provider",
+        raise reasons.PROVIDER_UNAVAILABLE.error(
+            detail_ja="一括応答が照会と対応しません", detail_en="its batch answer does not match the queries"
         )
     out: list[ProvisionAnswer | KojinError] = []
     for request_id, answer in zip(request_ids, answers, strict=True):
@@ -91,11 +89,8 @@ def check_answers(
 
 
 def _unauthenticated_answer() -> ProviderUnavailable:
-    return ProviderUnavailable(
-        "hub.provider_unavailable",
-        "提供機関の応答を認証できません。",
-        "The provider's answer does not authenticate.",
-        field="provider",
+    return reasons.PROVIDER_UNAVAILABLE.error(
+        detail_ja="応答を認証できません", detail_en="its answer does not authenticate"
     )
 
 
@@ -104,17 +99,11 @@ def _one_answer(provider: AgencyEntry, request_id: str, raw: object) -> Provisio
     try:
         answer = ProvisionAnswer.from_wire(raw)
     except InvalidInput as exc:
-        raise ProviderUnavailable(
-            "hub.provider_unavailable",
-            f"提供機関の応答が不正です（{exc.field}）。",
-            f"The provider's answer is malformed ({exc.field}).",
-            field="provider",
+        raise reasons.PROVIDER_UNAVAILABLE.error(
+            detail_ja=f"応答が不正です: {exc.field}", detail_en=f"its answer is malformed: {exc.field}"
         ) from None
     if answer.request_id != request_id or answer.provider != provider.agency_id:
-        raise ProviderUnavailable(
-            "hub.provider_unavailable",
-            "提供機関の応答が別の照会のものです。",
-            "The provider answered a different request.",
-            field="provider",
+        raise reasons.PROVIDER_UNAVAILABLE.error(
+            detail_ja="応答が別の照会のものです", detail_en="it answered a different request"
         )
     return answer

@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 
+from kojin.core import reasons as core_reasons
 from kojin.core.crypto import canonical_json, canonical_json_built
 from kojin.core.errors import InvalidInput
 
@@ -145,7 +146,7 @@ _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}\Z")
 
 def invalid(field: str, what_ja: str, what_en: str) -> InvalidInput:
     """The one reason code for a malformed request, with the field it is about."""
-    return InvalidInput("request.invalid", f"{field}: {what_ja}", f"{field}: {what_en}", field=field)
+    return core_reasons.REQUEST_INVALID.error(field_name=field, what_ja=what_ja, what_en=what_en, field=field)
 
 
 def validate_agency_id(value: object, field: str = "agency_id") -> str:

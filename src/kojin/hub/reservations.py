@@ -14,8 +14,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from kojin.core.errors import Conflict, KojinError
+from kojin.core.errors import KojinError
 from kojin.core.group_commit import Row
+from kojin.hub import reasons
 from kojin.hub.domain import ExchangeRequest
 from kojin.hub.leaves import Attempt
 from kojin.hub.records import ExchangeRecords
@@ -24,12 +25,7 @@ log = logging.getLogger("kojin.hub")
 
 
 def replayed() -> KojinError:
-    return Conflict(
-        "hub.replayed_request",
-        "この処理通番は既に使われています。",
-        "This request id has already been used by the requester.",
-        field="request_id",
-    )
+    return reasons.REPLAYED_REQUEST.error()
 
 
 class RequestIds:

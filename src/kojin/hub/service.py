@@ -44,8 +44,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from kojin.core.errors import NotFound
 from kojin.core.group_commit import GroupCommit, ThreadReaders
+from kojin.hub import reasons
 from kojin.hub.admission import Admission
 from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.batch import BatchExchange
@@ -225,12 +225,7 @@ class HubService:
         """
         owner = self._codes.owner(code)
         if owner is None or owner[0] != agency_id:
-            raise NotFound(
-                "hub.unknown_code",
-                "この機関別符号は発行されていません。",
-                "No such agency code was issued.",
-                field="code",
-            )
+            raise reasons.UNKNOWN_CODE.error()
         self._start()
         now = self._clock()
         provided_ms = int(now * 1000)

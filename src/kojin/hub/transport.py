@@ -21,12 +21,8 @@ from typing import Any, Protocol
 import httpx
 
 from kojin.core.errors import KojinError
-
-
-class ProviderUnavailable(KojinError):
-    """The provider's intermediate server could not be reached or answered wrongly (提供元応答不能)."""
-
-    status = 502
+from kojin.hub import reasons
+from kojin.hub.reasons import ProviderUnavailable as ProviderUnavailable
 
 
 class Settlement(Protocol):
@@ -101,11 +97,9 @@ class IntermediateTransport(Protocol):
 
 
 def provider_unavailable(agency_id: str, detail: str) -> ProviderUnavailable:
-    return ProviderUnavailable(
-        "hub.provider_unavailable",
-        f"提供元 {agency_id} の中間サーバーが応答しません（{detail}）。",
-        f"The intermediate server of provider {agency_id} did not answer ({detail}).",
-        field="provider",
+    return reasons.PROVIDER_UNAVAILABLE.error(
+        detail_ja=f"{agency_id} の中間サーバーが応答しません: {detail}",
+        detail_en=f"the intermediate server of {agency_id} did not answer: {detail}",
     )
 
 

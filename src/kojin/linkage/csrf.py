@@ -13,8 +13,8 @@ import time
 
 from sqlalchemy import Engine
 
-from kojin.core.errors import NotPermitted
 from kojin.core.keys import party_secret
+from kojin.linkage import reasons
 from kojin.linkage.store import match_secrets
 
 __all__ = ["FormTokens"]
@@ -50,9 +50,4 @@ class FormTokens:
         ok = issued_text.isdigit() and 0 <= current - int(issued_text) <= _LIFETIME
         expected = hmac.new(self._secret(), f"kojin-csrf|{purpose}|{issued_text}".encode(), hashlib.sha256).hexdigest()
         if not (ok and hmac.compare_digest(mac, expected)):
-            raise NotPermitted(
-                "linkage.csrf",
-                "フォームの有効期限が切れたか、正しくありません。もう一度開き直してください。",
-                "The form has expired or is not valid; open it again.",
-                field="csrf_token",
-            )
+            raise reasons.CSRF.error()

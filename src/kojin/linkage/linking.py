@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.errors import Conflict, InvalidInput
 from kojin.hub.service import HubService
+from kojin.linkage import reasons
 from kojin.linkage.keys import KeyStore
 from kojin.linkage.members import Outcome
 from kojin.linkage.outcomes import OutcomeStore, case_row, link_row
@@ -34,12 +34,7 @@ _Sorted = tuple[list[Outcome], list[dict[str, Any]], list[tuple[int, dict[str, A
 def _refuse_repeated(member_ids: list[str]) -> None:
     if len(set(member_ids)) != len(member_ids):
         repeated = next(m for m, n in Counter(member_ids).items() if n > 1)
-        raise InvalidInput(
-            "linkage.member_repeated",
-            f"加入者番号 {repeated} が重複しています。",
-            f"Member id {repeated} appears more than once.",
-            field="member_id",
-        )
+        raise reasons.MEMBER_REPEATED.error(repeated=repeated)
 
 
 def _to_review(result: MatchResult) -> MatchResult:
@@ -99,12 +94,7 @@ class Linker:
                 agency_id, batch_id, member_ids, has_open, link_rows, [r for _, r in case_rows], counts
             )
         except IntegrityError:
-            raise Conflict(
-                "linkage.concurrent",
-                "同じ加入者が同時に照会されました。もう一度実行してください。",
-                "The same members were submitted at the same time; run it again.",
-                field="member_id",
-            ) from None
+            raise reasons.CONCURRENT.error() from None
         for (n, _row), case_id in zip(case_rows, case_ids, strict=True):
             o = outcomes[n]
             outcomes[n] = Outcome(o.member_id, o.decision, None, None, o.score, o.reasons, case_id)

@@ -12,15 +12,17 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from kojin.core.errors import InvalidInput, KojinError
+from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.core.japan import is_any_kana, normalise_postal_code
+from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.matcher import Decision, MatchResult, MemberRecord
+from kojin.linkage.reasons import MemberFileError as MemberFileError
 from kojin.registry import postal
 from kojin.registry.domain import Sex
 
@@ -44,31 +46,6 @@ class Problem:
         return pick(
             f"{self.line}行目 [{self.field}]: {self.message_ja}", f"line {self.line} [{self.field}]: {self.message_en}"
         )
-
-
-class MemberFileError(InvalidInput):
-    """A member file that cannot be used (加入者ファイルの誤り); every problem is listed."""
-
-    def __init__(self, problems: Sequence[Problem], total: int) -> None:
-        first = problems[0]
-        more_ja = f"（ほか {total - 1} 件）" if total > 1 else ""
-        more_en = f" (and {total - 1} more)" if total > 1 else ""
-        super().__init__(
-            "linkage.members_invalid",
-            f"加入者ファイルに誤りがあります: {first.line}行目 {first.field}: {first.message_ja}{more_ja}",
-            f"The member file has errors: line {first.line} {first.field}: {first.message_en}{more_en}",
-            field=first.field,
-        )
-        self.problems = list(problems)
-        self.total = total
-
-    def report_lines(self) -> list[str]:
-        """Every problem found, each on a line of its own, so the whole file can be fixed in one go."""
-        lines = [self.one_line(), *("  " + problem.one_line() for problem in self.problems)]
-        if self.total > len(self.problems):
-            more = self.total - len(self.problems)
-            lines.append(pick(f"  …ほか {more} 件", f"  … and {more} more"))
-        return lines
 
 
 def _decode(data: bytes) -> str:
@@ -205,12 +182,7 @@ def read_members(path: Path) -> list[MemberRecord]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidInput(
-            "linkage.members_unreadable",
-            f"加入者ファイルを読めません: {path}（{exc.strerror}）",
-            f"Cannot read the member file {path}: {exc.strerror}",
-            field="members",
-        ) from None
+        raise linkage_reasons.MEMBERS_UNREADABLE.error(path=path, strerror=exc.strerror) from None
     return parse_members(data)
 
 
@@ -257,12 +229,7 @@ def write_outcomes(path: Path, outcomes: Iterable[Outcome]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InvalidInput(
-            "linkage.out_unwritable",
-            f"結果ファイルを書けません: {path}（{exc.strerror}）",
-            f"Cannot write the result file {path}: {exc.strerror}",
-            field="out",
-        ) from None
+        raise linkage_reasons.OUT_UNWRITABLE.error(path=path, strerror=exc.strerror) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)

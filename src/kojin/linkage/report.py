@@ -17,8 +17,8 @@ from typing import TextIO
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from kojin.core.errors import InvalidInput
 from kojin.core.files import atomic_write
+from kojin.linkage import reasons
 from kojin.linkage.audit import FINDING_LABELS, AuditReport, FindingKind
 
 CSV_COLUMNS = (
@@ -99,12 +99,7 @@ def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidInput(
-            "linkage.audit_out",
-            f"出力先を作れません: {directory}（{exc.strerror}）",
-            f"Cannot create the output directory {directory}: {exc.strerror}",
-            field="out",
-        ) from None
+        raise reasons.AUDIT_OUT.error(directory=directory, strerror=exc.strerror) from None
     csv_path, html_path = directory / CSV_NAME, directory / HTML_NAME
 
     def write_csv(handle: TextIO) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.errors import NotFound
+from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.outcomes import CaseSummary, DecisionRecord, OutcomeStore, link_row
 from kojin.linkage.records import MemberRecord, ReasonItem
 from kojin.registry.domain import EventKind
@@ -58,19 +59,9 @@ class CaseView:
 
 def _check_decision(clerk: str, resident_id: int | None, no_match: bool) -> None:
     if not clerk or len(clerk) > 100:
-        raise InvalidInput(
-            "linkage.clerk",
-            "担当者名を入力してください（100文字まで）。",
-            "Give the clerk's name (100 characters at most).",
-            field="clerk",
-        )
+        raise linkage_reasons.CLERK.error()
     if (resident_id is None) == (not no_match):
-        raise InvalidInput(
-            "linkage.decision",
-            "住民IDか「該当なし」のどちらか一方を指定してください。",
-            "Give either a resident id or no-match, not both or neither.",
-            field="resident_id",
-        )
+        raise linkage_reasons.DECISION.error()
 
 
 class Review:
@@ -121,9 +112,7 @@ class Review:
         """One case with each candidate's register items side by side (要確認案件の詳細)."""
         stored = self.outcomes.case(case_id)
         if stored is None:
-            raise NotFound(
-                "linkage.case_not_found", f"案件 {case_id} はありません。", f"No case {case_id}.", field="case_id"
-            )
+            raise linkage_reasons.CASE_NOT_FOUND.error(case_id=case_id)
         views = tuple(v for v in map(self._candidate, stored.candidates) if v is not None)
         return CaseView(
             stored.case_id,
@@ -148,12 +137,7 @@ class Review:
         _check_decision(clerk, resident_id, no_match)
         view = self.case(case_id)
         if view.status != "open":
-            raise Conflict(
-                "linkage.case_closed",
-                f"案件 {case_id} は処理済みです（{view.status}）。",
-                f"Case {case_id} is already closed ({view.status}).",
-                field="case_id",
-            )
+            raise linkage_reasons.CASE_CLOSED.error(case_id=case_id)
         code: str | None = None
         address_level: str | None = None
         if resident_id is not None:
@@ -171,10 +155,5 @@ class Review:
                 view.agency_id, view.member, resident_id, code, None, "clerk", address_level, case_id, None, now
             )
         if not self.outcomes.close_case(case_id, decision, link):
-            raise Conflict(
-                "linkage.case_closed",
-                f"案件 {case_id} は処理済みです。",
-                f"Case {case_id} is already closed.",
-                field="case_id",
-            )
+            raise linkage_reasons.CASE_CLOSED.error(case_id=case_id)
         return decision

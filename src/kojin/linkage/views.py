@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kojin.core.errors import KojinError, NotFound
 from kojin.core.i18n import pick
+from kojin.linkage import reasons
 from kojin.linkage.records import FIELD_LABELS, REASON_LABELS, ReasonItem
 from kojin.linkage.report import environment
 from kojin.linkage.review import CandidateView, CaseView
@@ -176,12 +177,7 @@ def make_router(service: MatchingService) -> APIRouter:
             elif choice.isdigit():
                 service.decide(case_id, clerk=clerk, resident_id=int(choice))
             else:
-                raise KojinError(
-                    "linkage.choice",
-                    "紐付ける住民か「該当者なし」を選んでください。",
-                    "Choose a resident or no match.",
-                    field="choice",
-                )
+                raise reasons.CHOICE.error()
         except NotFound as exc:
             return error_page(exc)
         except KojinError as exc:

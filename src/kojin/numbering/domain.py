@@ -11,7 +11,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from kojin.core.errors import InvalidInput
+from kojin.numbering import reasons
 
 _FULLWIDTH_DIGITS = re.compile(r"[０-９]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # used with fullmatch: "$" would let a trailing newline through
@@ -78,12 +78,7 @@ def mod11_check_digit_of(body: int, digits: int) -> int:
 def individual_check_digit(body11: str) -> int:
     """Check digit of an individual number's 11-digit body (個人番号の検査用数字)."""
     if len(body11) != 11 or not _ASCII_DIGITS.fullmatch(body11):
-        raise InvalidInput(
-            "number.body",
-            "個人番号の本体は11桁の数字です。",
-            "The body of an individual number is 11 digits.",
-            field="number",
-        )
+        raise reasons.NUMBER_BODY.error()
     return mod11_check_digit(body11)
 
 
@@ -94,38 +89,18 @@ def corporate_check_digit(base12: str) -> int:
     and 2 for even n (財務省令第70号 §2). The digit is placed FIRST.
     """
     if len(base12) != 12 or not _ASCII_DIGITS.fullmatch(base12):
-        raise InvalidInput(
-            "corporate_number.body",
-            "法人番号の基礎番号は12桁の数字です。",
-            "The base of a corporate number is 12 digits.",
-            field="corporate_number",
-        )
+        raise reasons.CORPORATE_NUMBER_BODY.error()
     total = sum(int(ch) * (1 if n % 2 else 2) for n, ch in enumerate(reversed(base12), start=1))
     return 9 - total % 9
 
 
 def _check_digits_only(value: str, length: int, field: str, kind_ja: str, kind_en: str) -> None:
     if _FULLWIDTH_DIGITS.search(value):
-        raise InvalidInput(
-            f"{field}.fullwidth",
-            f"{kind_ja}に全角数字が含まれています。半角数字で入力してください。",
-            f"The {kind_en} contains full-width digits; use ASCII digits.",
-            field=field,
-        )
+        raise reasons.FULLWIDTH_BY_FIELD[field].error(kind_ja=kind_ja, kind_en=kind_en)
     if not _ASCII_DIGITS.fullmatch(value):
-        raise InvalidInput(
-            f"{field}.not_digits",
-            f"{kind_ja}は数字だけで入力してください。",
-            f"The {kind_en} must contain digits only.",
-            field=field,
-        )
+        raise reasons.NOT_DIGITS_BY_FIELD[field].error(kind_ja=kind_ja, kind_en=kind_en)
     if len(value) != length:
-        raise InvalidInput(
-            f"{field}.length",
-            f"{kind_ja}は{length}桁です（入力は{len(value)}桁）。",
-            f"The {kind_en} has {length} digits (got {len(value)}).",
-            field=field,
-        )
+        raise reasons.LENGTH_BY_FIELD[field].error(kind_ja=kind_ja, length=length, given=len(value), kind_en=kind_en)
 
 
 def validate_individual_number(value: str) -> str:
@@ -136,12 +111,7 @@ def validate_individual_number(value: str) -> str:
     """
     _check_digits_only(value, 12, "number", "個人番号", "individual number")
     if mod11_check_digit(value[:11]) != int(value[11]):
-        raise InvalidInput(
-            "number.check_digit",
-            "個人番号の検査用数字が一致しません。",
-            "The individual number's check digit is wrong.",
-            field="number",
-        )
+        raise reasons.NUMBER_CHECK_DIGIT.error()
     return value
 
 
@@ -149,12 +119,7 @@ def validate_corporate_number(value: str) -> str:
     """Return ``value`` if it is a well-formed corporate number, else raise."""
     _check_digits_only(value, 13, "corporate_number", "法人番号", "corporate number")
     if corporate_check_digit(value[1:]) != int(value[0]):
-        raise InvalidInput(
-            "corporate_number.check_digit",
-            "法人番号の検査用数字が一致しません。",
-            "The corporate number's check digit is wrong.",
-            field="corporate_number",
-        )
+        raise reasons.CORPORATE_NUMBER_CHECK_DIGIT.error()
     return value
 
 
@@ -166,12 +131,7 @@ def validate_juminhyo_code(value: str) -> str:
     """A 住民票コード: 10 digits and a modulus-11 check digit (see mod11_check_digit)."""
     _check_digits_only(value, 11, "juminhyo_code", "住民票コード", "resident record code")
     if mod11_check_digit(value[:10]) != int(value[10]):
-        raise InvalidInput(
-            "juminhyo_code.check_digit",
-            "住民票コードの検査用数字が一致しません。",
-            "The resident record code's check digit is wrong.",
-            field="juminhyo_code",
-        )
+        raise reasons.JUMINHYO_CODE_CHECK_DIGIT.error()
     return value
 
 

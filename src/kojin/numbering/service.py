@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, converter, select_in
 from kojin.core.db import bulk_checkpoints, checkpoint
-from kojin.core.errors import Conflict, NotFound
 from kojin.core.keys import party_secret
+from kojin.numbering import reasons
 from kojin.numbering.domain import (
     NumberDerivation,
     juminhyo_code_of,
@@ -78,23 +78,14 @@ class NumberingService:
             for code in codes:
                 validate_juminhyo_code(code)
         if len(set(codes)) != len(codes):
-            raise Conflict(
-                "number.duplicate_request",
-                "同じ住民票コードが重複しています。",
-                "The same resident record code appears twice.",
-                field="juminhyo_code",
-            )
+            raise reasons.NUMBER_DUPLICATE_REQUEST.error()
         for _ in range(3):
             try:
                 with self.engine.begin() as conn:
                     return self._assign_in(conn, codes)
             except IntegrityError:
                 continue
-        raise Conflict(
-            "number.contention",
-            "番号の発行が競合しました。再試行してください。",
-            "Number issuing contended with another writer; retry.",
-        )
+        raise reasons.NUMBER_CONTENTION.error()
 
     def issue_persons(self, count: int) -> list[tuple[str, str]]:
         """New people (出生・国外からの転入): fresh 住民票コード, each with its number.
@@ -111,11 +102,7 @@ class NumberingService:
                     return self._issue_persons_in(conn, count)
             except IntegrityError:
                 continue
-        raise Conflict(
-            "number.contention",
-            "番号の発行が競合しました。再試行してください。",
-            "Number issuing contended with another writer; retry.",
-        )
+        raise reasons.NUMBER_CONTENTION.error()
 
     def open_batch(self) -> IssueBatch:
         """One transaction for a whole bulk-enrolment batch (一斉付番), handed out part by part.
@@ -260,12 +247,7 @@ class NumberingService:
                 select(numbers.c.number).where(numbers.c.juminhyo_code == juminhyo_code, numbers.c.status == "active")
             ).scalar()
         if number is None:
-            raise NotFound(
-                "number.not_assigned",
-                "この住民票コードに個人番号はありません。",
-                "No individual number is assigned to this resident record code.",
-                field="juminhyo_code",
-            )
+            raise reasons.NUMBER_NOT_ASSIGNED.error()
         return str(number)
 
     def code_for(self, number: str) -> str:
@@ -276,19 +258,9 @@ class NumberingService:
                 select(numbers.c.juminhyo_code, numbers.c.status).where(numbers.c.number == number)
             ).first()
         if row is None:
-            raise NotFound(
-                "number.unknown",
-                "その個人番号は発行されていません。",
-                "That individual number has not been issued.",
-                field="number",
-            )
+            raise reasons.NUMBER_UNKNOWN.error()
         if row.status != "active":
-            raise Conflict(
-                "number.retired",
-                "その個人番号は変更により使用できません。",
-                "That individual number was retired by a number change.",
-                field="number",
-            )
+            raise reasons.NUMBER_RETIRED.error()
         return str(row.juminhyo_code)
 
     def is_issued(self, number: str) -> bool:
@@ -323,12 +295,7 @@ class NumberingService:
                 )
             )
             if result.rowcount != 1:
-                raise NotFound(
-                    "number.not_assigned",
-                    "この住民票コードに個人番号はありません。",
-                    "No individual number is assigned to this resident record code.",
-                    field="juminhyo_code",
-                )
+                raise reasons.NUMBER_NOT_ASSIGNED.error()
             return self._assign_in(conn, [juminhyo_code])[0]
 
     # -- 取得番号 flow: link ids for the hub ----------------------------------
@@ -358,12 +325,7 @@ class NumberingService:
                 )
             ).first()
         if active is None:
-            raise NotFound(
-                "number.not_assigned",
-                "この住民票コードに個人番号はありません。",
-                "No individual number is assigned to this resident record code.",
-                field="juminhyo_code",
-            )
+            raise reasons.NUMBER_NOT_ASSIGNED.error()
         return hmac.digest(self._link_secret(), f"kojin-link|{juminhyo_code}".encode(), "sha256").hex()
 
     def hub_channel_key(self) -> bytes:

@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from kojin.core.errors import NotPermitted
+from kojin.pki import reasons
 from kojin.pki.domain import PROFILES, BasicFourItems, CertKind, basic_items_from_other_names, malformed
-from kojin.pki.errors import reject
 from kojin.pki.trust import TrustStore
 
 # Extensions this verifier understands; any other marked critical is refused
@@ -55,12 +55,7 @@ class StaticFacts:
 
 def wrong_kind(expected: CertKind) -> NotPermitted:
     label = PROFILES[expected]
-    return NotPermitted(
-        "pki.wrong_kind",
-        f"{label.label_ja}ではありません。",
-        f"This is not a {label.label_en}.",
-        field="certificate",
-    )
+    return reasons.WRONG_KIND.error(label_ja=label.label_ja, label_en=label.label_en)
 
 
 def _load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
@@ -122,22 +117,13 @@ def _issuing_ca(
             break
     if found is None:
         if trust.issuer_of(certificate) is not None:
-            raise reject(
-                "pki.bad_signature",
-                "電子証明書の署名が正しくありません。",
-                "The issuing CA's signature on the certificate does not verify.",
+            raise reasons.BAD_SIGNATURE.error(
+                what_ja="電子証明書", signer_en="The issuing CA", what_en="the certificate"
             )
-        raise reject(
-            "pki.foreign_ca",
-            "この電子証明書は公的個人認証サービスの認証局が発行したものではありません。",
-            "The certificate was not issued by one of our CAs.",
-        )
+        raise reasons.FOREIGN_CA.error()
     if not _ca_under_root(found[1], trust.root):
-        raise reject(
-            "pki.bad_signature",
-            "認証局の証明書の署名が正しくありません。",
-            "The root's signature on the issuing CA does not verify.",
-            field="issuer",
+        raise reasons.BAD_SIGNATURE.error(
+            what_ja="認証局の証明書", signer_en="The root", what_en="the issuing CA", field="issuer"
         )
     return found
 

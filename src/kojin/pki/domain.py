@@ -58,8 +58,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
-from kojin.core.errors import InvalidInput, NotPermitted
+from kojin.core.errors import InvalidInput
 from kojin.core.japan import JST, age_on, era_of, parse_yyyymmdd, yyyymmdd
+from kojin.pki import reasons
 
 Algorithm = Literal["rsa2048", "p256"]
 ALGORITHMS: Final[tuple[Algorithm, ...]] = get_args(Algorithm)
@@ -83,10 +84,6 @@ OID_ADDRESS_SUBSTITUTE: Final = "1.2.392.200149.8.5.5.6"
 OID_CLIENT_AUTH: Final = "1.3.6.1.5.5.7.3.2"
 
 
-def _invalid(code: str, ja: str, en: str, field: str | None = None) -> InvalidInput:
-    return InvalidInput(code, ja, en, field=field)
-
-
 class CertKind(StrEnum):
     """The two certificates on a card: 署名用電子証明書 and 利用者証明用電子証明書."""
 
@@ -102,24 +99,14 @@ def parse_kind(value: str) -> CertKind:
     try:
         return CertKind(value)
     except ValueError:
-        raise _invalid(
-            "pki.bad_kind",
-            "証明書の種類は sign か auth です。",
-            "The certificate kind is sign or auth.",
-            "kind",
-        ) from None
+        raise reasons.BAD_KIND.error() from None
 
 
 def parse_algorithm(value: str) -> Algorithm:
     for algorithm in ALGORITHMS:
         if value == algorithm:
             return algorithm
-    raise _invalid(
-        "pki.bad_algorithm",
-        "鍵の方式は rsa2048 か p256 です。",
-        "The key algorithm is rsa2048 or p256.",
-        "algorithm",
-    )
+    raise reasons.BAD_ALGORITHM.error()
 
 
 @dataclass(frozen=True)
@@ -184,17 +171,14 @@ def check_secret_format(kind: CertKind, secret: str) -> None:
     rule = PROFILES[kind].secret
     if not rule.min_length <= len(secret) <= rule.max_length or any(ch not in rule.alphabet for ch in secret):
         if kind is CertKind.SIGN:
-            raise _invalid(
-                "pki.bad_secret_format",
-                "署名用パスワードは英大文字と数字の6〜16文字です。",
-                "The signature password is 6–16 characters of A–Z and 0–9.",
-                "secret",
+            raise reasons.BAD_SECRET_FORMAT.error(
+                label_ja="署名用パスワード",
+                rule_ja="英大文字と数字の6〜16文字",
+                label_en="signature password",
+                rule_en="6–16 characters of A–Z and 0–9",
             )
-        raise _invalid(
-            "pki.bad_secret_format",
-            "利用者証明用暗証番号は数字4桁です。",
-            "The user-authentication PIN is 4 digits.",
-            "secret",
+        raise reasons.BAD_SECRET_FORMAT.error(
+            label_ja="利用者証明用暗証番号", rule_ja="数字4桁", label_en="user-authentication PIN", rule_en="4 digits"
         )
 
 
@@ -238,12 +222,7 @@ def parse_reason(value: str | RevocationReason) -> RevocationReason:
     try:
         return RevocationReason(value)
     except ValueError:
-        raise _invalid(
-            "pki.bad_reason",
-            "失効理由が正しくありません。",
-            "Unknown revocation reason; one of: " + ", ".join(r.value for r in RevocationReason) + ".",
-            "reason",
-        ) from None
+        raise reasons.BAD_REASON.error(choices=", ".join(r.value for r in RevocationReason)) from None
 
 
 # Which certificates a register event revokes, and why (FACTS.md §3: a move or
@@ -284,12 +263,7 @@ def birthday_in(birth_date: date, year: int) -> date:
 def last_valid_day(birth_date: date, issued_on: date) -> date:
     """The holder's fifth birthday strictly after ``issued_on``."""
     if birth_date > issued_on:
-        raise _invalid(
-            "pki.birth_after_issue",
-            "生年月日が発行日より後です。",
-            "The birth date is after the day of issue.",
-            "birth_date",
-        )
+        raise reasons.BIRTH_AFTER_ISSUE.error()
     first_year = issued_on.year
     if birthday_in(birth_date, first_year) <= issued_on:
         first_year += 1
@@ -306,19 +280,9 @@ def validity_window(birth_date: date, issued_on: date) -> tuple[datetime, dateti
 def check_may_hold(kind: CertKind, birth_date: date, today: date) -> None:
     """Refuse a signature certificate to a person under 15 on ``today``."""
     if birth_date > today:
-        raise _invalid(
-            "pki.birth_after_issue",
-            "生年月日が発行日より後です。",
-            "The birth date is after the day of issue.",
-            "birth_date",
-        )
+        raise reasons.BIRTH_AFTER_ISSUE.error()
     if age_on(birth_date, today) < PROFILES[kind].min_age:
-        raise NotPermitted(
-            "pki.signature_under_15",
-            "15歳未満の方には署名用電子証明書を発行できません。",
-            "A signature certificate is not issued to a person under 15.",
-            field="birth_date",
-        )
+        raise reasons.SIGNATURE_UNDER_15.error()
 
 
 # -- identifiers ----------------------------------------------------------------
@@ -337,12 +301,7 @@ def new_serial() -> int:
 def serial_key(serial: int) -> str:
     """A serial as stored: lower-case hex without leading zeros (RFC 5280 allows 20 octets)."""
     if serial <= 0 or serial.bit_length() > 159:
-        raise _invalid(
-            "pki.bad_serial",
-            "シリアル番号が正しくありません。",
-            "The serial number is out of range.",
-            "serial",
-        )
+        raise reasons.BAD_SERIAL.error()
     return format(serial, "x")
 
 
@@ -379,23 +338,13 @@ def validate_basic_items(items: BasicFourItems) -> BasicFourItems:
         ("address", "住所", items.address, 300),
     ):
         if not isinstance(value, str) or not value.strip():
-            raise _invalid(f"pki.empty_{field}", f"{label}が空です。", f"The {field} is empty.", field)
+            raise reasons.EMPTY_BY_FIELD[field].error(label=label)
         if _CONTROL.search(value):
-            raise _invalid(
-                f"pki.control_in_{field}",
-                f"{label}に制御文字があります。",
-                f"The {field} contains control characters.",
-                field,
-            )
+            raise reasons.CONTROL_IN_BY_FIELD[field].error(label=label)
         if len(value) > limit:
-            raise _invalid(
-                f"pki.long_{field}",
-                f"{label}が長すぎます（{limit}文字まで）。",
-                f"The {field} is too long ({limit} characters at most).",
-                field,
-            )
+            raise reasons.LONG_BY_FIELD[field].error(label=label, limit=limit)
     if str(items.sex) not in _SEXES:
-        raise _invalid("pki.bad_sex", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex")
+        raise reasons.BAD_SEX.error()
     encode_birth_date(items.birth_date)
     return items
 
@@ -405,12 +354,7 @@ def encode_birth_date(birth_date: date) -> str:
     era = era_of(birth_date)
     if era is not None:
         return f"{era.code}{yyyymmdd(birth_date)}"
-    raise _invalid(
-        "pki.bad_birth_date",
-        "生年月日が明治より前です。",
-        "The birth date is before the Meiji era.",
-        "birth_date",
-    )
+    raise reasons.BAD_BIRTH_DATE.error()
 
 
 def decode_birth_date(value: str) -> date:
@@ -424,12 +368,7 @@ def decode_birth_date(value: str) -> date:
 
 def malformed(detail: str) -> InvalidInput:
     """``pki.malformed``: a certificate (or a part of one) that cannot be read."""
-    return _invalid(
-        "pki.malformed",
-        "電子証明書の形式が正しくありません。",
-        f"The certificate is malformed: {detail}.",
-        "certificate",
-    )
+    return reasons.MALFORMED.error(detail=detail)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from kojin.core.errors import InvalidInput
 from kojin.numbering.domain import validate_juminhyo_code
+from kojin.pki import reasons
 from kojin.pki.certificate_rows import CertificateRows
 from kojin.pki.domain import (
     PROFILES,
@@ -82,12 +82,7 @@ def load_public_key(value: CertificatePublicKeyTypes | bytes) -> CardPublicKey:
         return key
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1):
         return key
-    raise InvalidInput(
-        "pki.bad_public_key",
-        "公開鍵が読めないか、対応していない方式です。",
-        "The public key is unreadable or of an unsupported type (RSA 2048–4096, EC P-256/P-384).",
-        field="public_key",
-    )
+    raise reasons.BAD_PUBLIC_KEY.error()
 
 
 def end_entity_certificate(

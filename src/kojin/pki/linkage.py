@@ -20,8 +20,8 @@ from enum import StrEnum
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.core.keys import party_secret
+from kojin.pki import reasons
 from kojin.pki.domain import serial_key
 from kojin.pki.store import certificates, linkage_keys, relying_parties
 
@@ -69,12 +69,7 @@ class SerialLinkage:
 
     def register(self, rp_id: str, name: str, kind: RelyingPartyKind) -> None:
         if not _RP_ID.match(rp_id):
-            raise InvalidInput(
-                "rp.bad_id",
-                "検証者IDは英小文字・数字・記号 ._- で2〜64文字です。",
-                "A relying-party id is 2–64 of a–z 0–9 . _ -.",
-                field="rp_id",
-            )
+            raise reasons.RP_BAD_ID.error()
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -83,9 +78,7 @@ class SerialLinkage:
                     )
                 )
         except IntegrityError:
-            raise Conflict(
-                "rp.exists", "この検証者は登録済みです。", "This relying party is already registered.", field="rp_id"
-            ) from None
+            raise reasons.RP_EXISTS.error() from None
 
     def ensure_registered(self, rp_id: str, name: str, kind: RelyingPartyKind) -> None:
         with self.engine.connect() as conn:
@@ -100,12 +93,7 @@ class SerialLinkage:
         with self.engine.connect() as conn:
             kind = conn.execute(select(relying_parties.c.kind).where(relying_parties.c.rp_id == rp_id)).scalar()
         if kind is None:
-            raise NotPermitted(
-                "rp.not_registered",
-                "この検証者は J-LIS に登録されていないため、利用者を特定できません。",
-                "This relying party is not registered with J-LIS and may not resolve serials.",
-                field="rp_id",
-            )
+            raise reasons.RP_NOT_REGISTERED.error()
         self._kinds[rp_id] = (RelyingPartyKind(kind), time.monotonic() + self._kind_ttl_s)
         return RelyingPartyKind(kind)
 
@@ -120,12 +108,7 @@ class SerialLinkage:
             if code is not None and len(self._holders) < 100_000:
                 self._holders[key] = str(code)
         if code is None:
-            raise NotFound(
-                "pki.unknown_serial",
-                "そのシリアル番号の証明書はありません。",
-                "No certificate has that serial number.",
-                field="serial",
-            )
+            raise reasons.UNKNOWN_SERIAL.error()
         if kind is RelyingPartyKind.PUBLIC:
             return Subject(rp_id, kind, str(code), None)
         # An HMAC object rather than hmac.digest(), whose one-shot form

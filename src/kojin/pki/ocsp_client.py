@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 
 from kojin.core.errors import KojinError, Unauthenticated
+from kojin.pki import reasons
 from kojin.pki.domain import as_utc
-from kojin.pki.errors import reject
 from kojin.pki.ocsp import OCSP_REQUEST_TYPE, issuer_key_hash, issuer_name_hash
 
 CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -54,19 +54,11 @@ OcspLookup = Callable[[x509.Certificate, x509.Certificate], OcspAnswer]
 
 
 def _ocsp_invalid(detail: str) -> Unauthenticated:
-    return reject(
-        "pki.ocsp_invalid",
-        "OCSP応答が正しくありません。",
-        f"The OCSP response is not acceptable: {detail}.",
-    )
+    return reasons.OCSP_INVALID.error(detail=detail)
 
 
 def _unavailable(detail: str) -> Unauthenticated:
-    return reject(
-        "pki.revocation_unavailable",
-        "失効情報を確認できません。",
-        f"The revocation status could not be checked: {detail}.",
-    )
+    return reasons.REVOCATION_UNAVAILABLE.error(detail=detail)
 
 
 def build_ocsp_request(

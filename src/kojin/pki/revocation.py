@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from kojin.core.errors import Conflict, InvalidInput
+from kojin.core.errors import Conflict
 from kojin.core.events import Event
 from kojin.numbering.domain import validate_juminhyo_code
+from kojin.pki import reasons
 from kojin.pki.certificate_rows import CertificateRecord, CertificateRows
 from kojin.pki.crl import CrlPublisher
 from kojin.pki.domain import (
@@ -33,12 +34,7 @@ from kojin.pki.store import certificates, revocations
 
 
 def _already_revoked() -> Conflict:
-    return Conflict(
-        "pki.already_revoked",
-        "この電子証明書はすでに失効しています。",
-        "This certificate is already revoked.",
-        field="serial",
-    )
+    return reasons.ALREADY_REVOKED.error()
 
 
 def _mark_revoked(
@@ -110,12 +106,7 @@ class Revocations:
         validate_juminhyo_code(juminhyo_code)
         wanted = sorted({parse_kind(str(kind)).value for kind in kinds})
         if not wanted:
-            raise InvalidInput(
-                "pki.bad_kind",
-                "失効させる証明書の種類がありません。",
-                "No certificate kind to revoke was given.",
-                field="kinds",
-            )
+            raise reasons.BAD_KIND.error(field="kinds")
         why = parse_reason(reason)
         now = self._now()
         revoked: list[int] = []

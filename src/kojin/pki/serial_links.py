@@ -16,7 +16,8 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.errors import Conflict, InvalidInput, NotPermitted
+from kojin.core.errors import Conflict
+from kojin.pki import reasons
 from kojin.pki.domain import parse_serial_key, serial_key
 from kojin.pki.errors import unknown_serial
 from kojin.pki.store import certificates, serial_links
@@ -25,12 +26,7 @@ _MAX_LINK_HOPS: Final = 10_000
 
 
 def _already_linked(field: str) -> Conflict:
-    return Conflict(
-        "pki.already_linked",
-        "この電子証明書はすでに紐付けられています。",
-        "This certificate is already linked.",
-        field=field,
-    )
+    return reasons.ALREADY_LINKED.error(field=field)
 
 
 def _successor(conn: Connection, key: str) -> str | None:
@@ -91,23 +87,13 @@ def _check_may_link(conn: Connection, old_key: str, new_key: str) -> None:
     # Linking two people's certificates is exactly the wrong-person
     # link the real system suffered; refuse it outright.
     if old.juminhyo_code != new.juminhyo_code or old.kind != new.kind:
-        raise NotPermitted(
-            "pki.link_mismatch",
-            "別の人または別の種類の電子証明書とは紐付けできません。",
-            "Only certificates of the same person and kind can be linked.",
-            field="new_serial",
-        )
+        raise reasons.LINK_MISMATCH.error()
     if _successor(conn, old_key) is not None:
         raise _already_linked("old_serial")
     if conn.execute(select(serial_links.c.old_serial).where(serial_links.c.new_serial == new_key)).first():
         raise _already_linked("new_serial")
     if _reaches(conn, new_key, old_key):
-        raise Conflict(
-            "pki.link_cycle",
-            "この紐付けは循環になります。",
-            "This link would make a cycle.",
-            field="new_serial",
-        )
+        raise reasons.LINK_CYCLE.error()
 
 
 class SerialLinks:
@@ -121,12 +107,7 @@ class SerialLinks:
         """Record that ``new_serial`` replaces ``old_serial`` (same person, same kind)."""
         old_key, new_key = serial_key(old_serial), serial_key(new_serial)
         if old_key == new_key:
-            raise InvalidInput(
-                "pki.link_to_self",
-                "同じ電子証明書どうしは紐付けできません。",
-                "A certificate cannot be linked to itself.",
-                field="new_serial",
-            )
+            raise reasons.LINK_TO_SELF.error()
         try:
             with self.engine.begin() as conn:
                 _check_may_link(conn, old_key, new_key)

@@ -40,9 +40,9 @@ from datetime import datetime
 from cryptography import x509
 
 from kojin.core.errors import KojinError
+from kojin.pki import reasons
 from kojin.pki.chain import StaticFacts, facts_of_bytes, static_facts, wrong_kind
 from kojin.pki.domain import BasicFourItems, CertKind, as_utc, malformed
-from kojin.pki.errors import reject
 from kojin.pki.ocsp_cache import OcspCache
 from kojin.pki.ocsp_client import (
     CLOCK_SKEW,
@@ -145,19 +145,9 @@ def _check_dates(facts: StaticFacts, at: datetime) -> None:
     """3. the dates, of the certificate and of the CAs above it."""
     for not_before, not_after, field in facts.windows:
         if at < not_before:
-            raise reject(
-                "pki.not_yet_valid",
-                "電子証明書の有効期間がまだ始まっていません。",
-                "The certificate is not valid yet.",
-                field=field,
-            )
+            raise reasons.NOT_YET_VALID.error(field=field)
         if at > not_after:
-            raise reject(
-                "pki.expired",
-                "電子証明書の有効期限が切れています。",
-                "The certificate has expired.",
-                field=field,
-            )
+            raise reasons.EXPIRED.error(field=field)
 
 
 def _revocation(facts: StaticFacts, ocsp_lookup: OcspLookup) -> OcspAnswer:
@@ -167,17 +157,9 @@ def _revocation(facts: StaticFacts, ocsp_lookup: OcspLookup) -> OcspAnswer:
     except KojinError:
         raise
     except Exception as exc:
-        raise reject(
-            "pki.revocation_unavailable",
-            "失効情報を確認できません。",
-            f"The revocation status could not be checked ({type(exc).__name__}).",
-        ) from exc
+        raise reasons.REVOCATION_UNAVAILABLE.error(detail=type(exc).__name__) from exc
     if answer.status is OcspStatus.REVOKED:
-        raise reject("pki.revoked", "この電子証明書は失効しています。", "The certificate has been revoked.")
+        raise reasons.REVOKED.error()
     if answer.status is not OcspStatus.GOOD:
-        raise reject(
-            "pki.revocation_unknown",
-            "この電子証明書の失効情報がありません。",
-            "The OCSP responder does not know this certificate.",
-        )
+        raise reasons.REVOCATION_UNKNOWN.error()
     return answer

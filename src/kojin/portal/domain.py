@@ -18,8 +18,8 @@ from enum import StrEnum
 
 import jaconv
 
-from kojin.core.errors import InvalidInput
 from kojin.core.japan import age_on
+from kojin.portal import reasons
 from kojin.registry.domain import Resident, Status
 
 # -- acting for someone (代理) ------------------------------------------------
@@ -109,21 +109,11 @@ def parse_scope(values: list[str]) -> tuple[Scope, ...]:
         except ValueError:
             scope = None
         if scope is None or scope not in PROXY_SCOPES:
-            raise InvalidInput(
-                "proxy.bad_scope",
-                "代理人に任せられない範囲が指定されました。",
-                "That part of the portal cannot be given to a proxy.",
-                field="scope",
-            )
+            raise reasons.PROXY_BAD_SCOPE.error()
         if scope not in chosen:
             chosen.append(scope)
     if not chosen:
-        raise InvalidInput(
-            "proxy.no_scope",
-            "代理人に任せる範囲を一つ以上選んでください。",
-            "Choose at least one part of the portal for the proxy.",
-            field="scope",
-        )
+        raise reasons.PROXY_NO_SCOPE.error()
     return tuple(s for s in PROXY_SCOPES if s in chosen)
 
 
@@ -137,12 +127,7 @@ def scope_from_text(text: str) -> tuple[Scope, ...]:
 
 def check_proxy_expiry(expires_on: date, today: date) -> date:
     if expires_on <= today or (expires_on - today).days > MAX_PROXY_DAYS:
-        raise InvalidInput(
-            "proxy.bad_expiry",
-            f"期限は明日から{MAX_PROXY_DAYS}日以内の日付にしてください。",
-            f"The expiry must be a date from tomorrow to {MAX_PROXY_DAYS} days ahead.",
-            field="expires_on",
-        )
+        raise reasons.PROXY_BAD_EXPIRY.error(max_proxy_days=MAX_PROXY_DAYS)
     return expires_on
 
 
@@ -210,9 +195,7 @@ def kana_key(text: str) -> str:
 def _digits(value: str, length: int, field: str, ja: str, en: str) -> str:
     text = unicodedata.normalize("NFKC", value or "").strip().replace("-", "")
     if not re.fullmatch(rf"[0-9]{{{length}}}", text):
-        raise InvalidInput(
-            f"account.bad_{field}", f"{ja}は{length}桁の数字です。", f"The {en} is {length} digits.", field=field
-        )
+        raise reasons.ACCOUNT_BAD_BY_FIELD[field].error(label_ja=ja, length=length, label_en=en)
     return text
 
 
@@ -224,38 +207,21 @@ def validate_account(
     try:
         kind = AccountType(account_type)
     except ValueError:
-        raise InvalidInput(
-            "account.bad_account_type",
-            "預金種目は普通・当座・貯蓄のいずれかです。",
-            "The account type is ordinary, current or savings.",
-            field="account_type",
-        ) from None
+        raise reasons.ACCOUNT_BAD_ACCOUNT_TYPE.error() from None
     number = _digits(account_number, 7, "account_number", "口座番号", "account number")
     holder = kana_display(holder_kana or "")
     if not holder or not _KANA_ALLOWED.match(holder) or not kana_key(holder):
-        raise InvalidInput(
-            "account.bad_holder_kana",
-            "口座名義はカタカナ（全角・半角）かひらがなで入力してください。",
-            "Enter the account holder in katakana (full or half width) or hiragana.",
-            field="holder_kana",
-        )
+        raise reasons.ACCOUNT_BAD_HOLDER_KANA.error(max_chars=100)
     if len(holder) > 100:
-        raise InvalidInput(
-            "account.bad_holder_kana", "口座名義が長すぎます。", "The account holder is too long.", field="holder_kana"
-        )
+        raise reasons.ACCOUNT_BAD_HOLDER_KANA.error(max_chars=100)
     return AccountInput(bank, branch, kind, number, holder)
 
 
 def check_holder_is_person(account: AccountInput, person_kana: str) -> None:
     """The holder must be the person: the same kana after normalisation, or refused with the reason."""
     if kana_key(account.holder_kana) != kana_key(person_kana):
-        raise InvalidInput(
-            "account.holder_mismatch",
-            f"口座名義（{account.holder_kana}）が住民票のフリガナ（{kana_display(person_kana)}）と一致しません。"
-            "公金受取口座は本人名義の口座に限られます。",
-            f"The account holder ({account.holder_kana}) does not match your registered kana "
-            f"({kana_display(person_kana)}); a public-funds account must be in your own name.",
-            field="holder_kana",
+        raise reasons.ACCOUNT_HOLDER_MISMATCH.error(
+            holder_kana=account.holder_kana, person_kana=kana_display(person_kana)
         )
 
 
@@ -269,14 +235,7 @@ def validate_notice(title: str, body: str) -> tuple[str, str]:
     title = (title or "").strip()
     body = (body or "").strip()
     if not title or len(title) > MAX_TITLE:
-        raise InvalidInput(
-            "notice.bad_title",
-            f"件名は1〜{MAX_TITLE}文字です。",
-            f"A title is 1–{MAX_TITLE} characters.",
-            field="title",
-        )
+        raise reasons.NOTICE_BAD_TITLE.error(max_title=MAX_TITLE)
     if not body or len(body) > MAX_BODY:
-        raise InvalidInput(
-            "notice.bad_body", f"本文は1〜{MAX_BODY}文字です。", f"A body is 1–{MAX_BODY} characters.", field="body"
-        )
+        raise reasons.NOTICE_BAD_BODY.error(max_body=MAX_BODY)
     return title, body

@@ -31,6 +31,7 @@ from kojin.audit.verify import Check, verify_bundle
 from kojin.core.errors import KojinError, NotFound
 from kojin.core.japan import JST
 from kojin.hub.domain import LEAF_KIND, subject_commitment
+from kojin.portal import reasons
 from kojin.registry.domain import Resident
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _text(value: object) -> str:
 
 def not_found() -> NotFound:
     # Another person's leaf and a leaf that does not exist look the same.
-    return NotFound("history.not_found", "その記録はありません。", "No such record.", field="index")
+    return reasons.HISTORY_NOT_FOUND.error()
 
 
 class ExchangeHistory:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, insert, select, update
 
 from kojin.core.errors import NotFound
+from kojin.portal import reasons
 from kojin.portal.domain import validate_notice
 from kojin.portal.store import notices
 
@@ -51,7 +52,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def not_found() -> NotFound:
-    return NotFound("notice.not_found", "そのお知らせはありません。", "No such notice.", field="notice")
+    return reasons.NOTICE_NOT_FOUND.error()
 
 
 class NoticeService:

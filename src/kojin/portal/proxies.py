@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, insert, or_, select, update
 
-from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.errors import InvalidInput, NotFound
+from kojin.portal import reasons
 from kojin.portal.domain import Scope, check_proxy_expiry, scope_from_text, scope_text
 from kojin.portal.store import proxies, proxy_invitations
 
@@ -87,12 +88,7 @@ def _record(row: object) -> ProxyRecord:
 
 
 def _bad_code() -> InvalidInput:
-    return InvalidInput(
-        "proxy.bad_invitation",
-        "招待コードが正しくないか、有効期限が切れているか、既に使われています。",
-        "The invitation code is wrong, expired or already used.",
-        field="code",
-    )
+    return reasons.PROXY_BAD_INVITATION.error()
 
 
 class ProxyService:
@@ -131,12 +127,7 @@ class ProxyService:
             if inv is None or inv.used_at is not None or valid_until is None or valid_until < now:
                 raise _bad_code()
             if int(inv.principal_id) == proxy_resident_id:
-                raise Conflict(
-                    "proxy.self",
-                    "自分自身を代理人にすることはできません。",
-                    "You cannot be your own proxy.",
-                    field="code",
-                )
+                raise reasons.PROXY_SELF.error()
             if inv.expires_on <= today:
                 raise _bad_code()
             conn.execute(
@@ -170,7 +161,7 @@ class ProxyService:
         with self.engine.connect() as conn:
             row = conn.execute(select(proxies).where(proxies.c.proxy_id == proxy_id)).first()
         if row is None:
-            raise NotFound("proxy.not_found", "その代理人の登録はありません。", "No such proxy.", field="proxy")
+            raise reasons.PROXY_NOT_FOUND.error()
         return _record(row)
 
     def involving(self, resident_id: int) -> list[ProxyRecord]:
@@ -209,7 +200,7 @@ class ProxyService:
         """Either side may end a relation; no one else can (they get "not found")."""
         record = self.get(proxy_id)
         if resident_id not in (record.principal_id, record.proxy_resident_id):
-            raise NotFound("proxy.not_found", "その代理人の登録はありません。", "No such proxy.", field="proxy")
+            raise reasons.PROXY_NOT_FOUND.error()
         with self.engine.begin() as conn:
             conn.execute(
                 update(proxies)

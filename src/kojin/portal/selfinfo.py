@@ -17,8 +17,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kojin.core.errors import Conflict, NotFound
+from kojin.core.errors import Conflict
 from kojin.hub.domain import AgencyKind, permitted_exchanges
+from kojin.portal import reasons
 from kojin.registry.domain import Resident
 
 if TYPE_CHECKING:
@@ -87,12 +88,7 @@ class SelfInformation:
     def fetch(self, person: Resident, key: str) -> SelfInfoResult:
         option = next((o for o in self.options() if o.key == key), None)
         if option is None:
-            raise NotFound(
-                "selfinfo.no_such_option",
-                "その情報は取得できません。",
-                "That information cannot be fetched.",
-                field="option",
-            )
+            raise reasons.SELFINFO_NO_SUCH_OPTION.error()
         self.ensure_agency()
         link_id = self.numbering.link_id_for_code(person.juminhyo_code)
         code = self.hub.issue_code(PORTAL_AGENCY, link_id)

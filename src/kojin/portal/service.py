@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from kojin.auth.service import CardAuthService
+from kojin.card import reasons as card_reasons
 from kojin.card.issuance import CardOffice, CardState
-from kojin.core.errors import InvalidInput, KojinError, NotFound, NotPermitted, Unauthenticated
+from kojin.core.errors import InvalidInput, KojinError, NotFound
 from kojin.pki.domain import CertStatus
+from kojin.portal import reasons
+from kojin.portal import reasons as portal_reasons
 from kojin.portal.accounts import AccountRecord, PublicFundsAccounts
 from kojin.portal.activity import ActivityEntry, ActivityLog
 from kojin.portal.domain import (
@@ -43,7 +46,7 @@ from kojin.portal.history import ExchangeHistory
 from kojin.portal.notices import NoticeService
 from kojin.portal.proxies import Invitation, ProxyRecord, ProxyService
 from kojin.portal.selfinfo import SelfInfoResult, SelfInformation
-from kojin.portal.sessions import PortalSession, SessionEnded, SessionStore
+from kojin.portal.sessions import PortalSession, SessionStore
 from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
 
@@ -90,25 +93,16 @@ class PortalContext:
     def require(self, scope: Scope) -> None:
         if not self.allows(scope):
             ja, en = SCOPE_LABELS[scope]
-            raise NotPermitted(
-                "portal.out_of_scope",
-                f"代理で「{ja}」を見ることはできません。本人の画面に戻ってください。",
-                f"You may not open “{en}” for this person; switch back to your own pages.",
-                field="scope",
-            )
+            raise reasons.OUT_OF_SCOPE.error(label_ja=ja, label_en=en)
 
 
 def _b64(value: str, field_name: str) -> bytes:
     if not value or len(value) > MAX_ANSWER_B64:
-        raise InvalidInput(
-            "portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.", field=field_name
-        )
+        raise reasons.BAD_ANSWER.error(what_ja="カード", what_en="card", field=field_name)
     try:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise InvalidInput(
-            "portal.bad_answer", "カードの応答が正しくありません。", "The card's answer is malformed.", field=field_name
-        ) from None
+        raise reasons.BAD_ANSWER.error(what_ja="カード", what_en="card", field=field_name) from None
 
 
 class Portal:
@@ -165,48 +159,23 @@ class Portal:
         pending = self.sessions.take_pending(token)
         if pending is None or self.sessions.expired(pending):
             self._end(token, "logout")
-            raise Unauthenticated(
-                "portal.login_restart",
-                "ログインの手続きが見つからないか期限切れです。最初からやり直してください。",
-                "No login is in progress here, or it expired; start again.",
-                field="challenge",
-            )
+            raise reasons.LOGIN_RESTART.error()
         if not hmac.compare_digest((pending.challenge or "").encode(), (challenge or "").encode()):
-            raise Unauthenticated(
-                "portal.challenge_mismatch",
-                "この応答は、このブラウザーで始めたログインのものではありません。最初からやり直してください。",
-                "This answer is not for the login started in this browser; start again.",
-                field="challenge",
-            )
+            raise reasons.CHALLENGE_MISMATCH.error()
         if not _INSERTION_ID.match(insertion_id or ""):
-            raise InvalidInput(
-                "portal.bad_answer",
-                "カードリーダーの応答が正しくありません。",
-                "The reader's answer is malformed.",
-                field="insertion_id",
-            )
+            raise reasons.BAD_ANSWER.error(what_ja="カードリーダー", what_en="reader")
         certificate = _b64(certificate_b64, "certificate")
         signature = _b64(signature_b64, "signature")
         result = self.auth.verify(RELYING_PARTY, challenge, certificate, signature)
         # OCSP answers are cached until their nextUpdate; a card reported lost a
         # minute ago must not log in on a cached "good", so ask the CA's record.
         if self._revoked(result.serial):
-            raise Unauthenticated(
-                "portal.card_revoked",
-                "このカードの電子証明書は失効しています（紛失の届出など）。",
-                "This card's certificate has been revoked (reported lost, for example).",
-                field="card",
-            )
+            raise reasons.CARD_REVOKED.error()
         card_id = self.cards.card_for_serial(result.serial)
         code = result.subject.juminhyo_code
         resident = self.register.find_by_code(code) if code else None
         if card_id is None or resident is None:
-            raise Unauthenticated(
-                "portal.unknown_card",
-                "このカードの持ち主を確認できません。",
-                "The card's holder cannot be found.",
-                field="card",
-            )
+            raise reasons.UNKNOWN_CARD.error()
         new_token, session = self.sessions.open(
             card_id=card_id, auth_serial=result.serial, insertion_id=insertion_id, resident_id=resident.resident_id
         )
@@ -228,7 +197,7 @@ class Portal:
         assert session.resident_id is not None and session.auth_serial is not None
         if self._revoked(session.auth_serial):
             self.sessions.end_hash(session.token_hash)
-            raise SessionEnded("portal.session_ended")
+            raise portal_reasons.SESSION_ENDED.error()
         user = self.register.get(session.resident_id)
         choices = self.acting_choices(session, user)
         chosen = None
@@ -301,9 +270,7 @@ class Portal:
     def switch_acting(self, ctx: PortalContext, handle: str) -> PortalContext:
         chosen = next((c for c in ctx.choices if hmac.compare_digest(c.handle.encode(), (handle or "").encode())), None)
         if chosen is None:
-            raise NotFound(
-                "portal.no_such_person", "選択できない相手です。", "You cannot act for that person.", field="acting"
-            )
+            raise reasons.NO_SUCH_PERSON.error()
         if chosen.kind is ActingKind.SELF:
             self.sessions.set_acting(ctx.session, None, ActingKind.SELF)
         else:
@@ -332,11 +299,7 @@ class Portal:
         """Ask the hub for the subject's own item; the fetch is an exchange, shown to both people."""
         ctx.require(Scope.ME)
         if self.selfinfo is None:
-            raise NotFound(
-                "portal.selfinfo_unavailable",
-                "自己情報の取得は準備中です。",
-                "Fetching your information is not available yet.",
-            )
+            raise reasons.SELFINFO_UNAVAILABLE.error()
         result = self.selfinfo.fetch(ctx.subject, key)
         self.record(ctx, "self_info", f"{result.provider_name} {result.item}")
         return result
@@ -372,7 +335,7 @@ class Portal:
         ctx.require(Scope.CARD)
         states = [c for c in self.cards.cards_of(ctx.subject) if c.status == "active"]
         if not 0 <= which < len(states):
-            raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card")
+            raise card_reasons.NOT_FOUND.error()
         state = self.cards.report_lost(states[which].card_id)
         self.record(ctx, "card_lost")
         self.sessions.end_card(state.card_id)
@@ -413,16 +376,11 @@ class Portal:
                 self.activity.record(ctx.user.resident_id, other, ActingKind.SELF, "proxy_revoked")
                 self.sessions.end_acting_for(record.principal_id, record.proxy_resident_id)
                 return record
-        raise NotFound("proxy.not_found", "その代理人の登録はありません。", "No such proxy.", field="proxy")
+        raise reasons.PROXY_NOT_FOUND.error()
 
     def _own_pages_only(self, ctx: PortalContext) -> None:
         if ctx.acting:
-            raise NotPermitted(
-                "portal.own_pages_only",
-                "代理人の設定は本人の画面でだけ行えます。",
-                "Proxies are managed on your own pages only.",
-                field="acting",
-            )
+            raise reasons.OWN_PAGES_ONLY.error()
 
     def activity_of(self, ctx: PortalContext) -> list[ActivityEntry]:
         """The subject's activity log (done by them or about them), with names for the other side."""
@@ -441,12 +399,7 @@ class Portal:
         resident = self.register.get(resident_id)
         agency = self.hub.find_agency(sender_id) if self.hub is not None and len(sender_id) <= 40 else None
         if agency is None:
-            raise NotFound(
-                "notice.unknown_sender",
-                f"機関 {sender_id[:40]} は登録されていません。",
-                f"Agency {sender_id[:40]} is not registered.",
-                field="from",
-            )
+            raise reasons.NOTICE_UNKNOWN_SENDER.error(sender_id=sender_id[:40])
         return self.notices.send(
             resident.resident_id, sender_id=agency.agency_id, sender_name=agency.name, title=title, body=body
         )

@@ -33,8 +33,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from kojin.core.errors import Unauthenticated
+from kojin.portal import reasons
 from kojin.portal.domain import ActingKind
+from kojin.portal.reasons import SessionEnded as SessionEnded
 from kojin.portal.store import sessions
 
 PENDING_SECONDS = 300
@@ -54,28 +55,6 @@ def token_hash(token: str) -> str:
 def _utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything is written in UTC.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-class SessionEnded(Unauthenticated):
-    """No session, or one that has ended (セッション終了)."""
-
-    def __init__(self, code: str = "portal.no_session") -> None:
-        messages = {
-            "portal.no_session": (
-                "ログインしていません。カードでログインしてください。",
-                "You are not logged in; log in with your card.",
-            ),
-            "portal.session_timeout": (
-                "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
-                "You were logged out after a period without activity; log in again.",
-            ),
-            "portal.session_ended": (
-                "このセッションは終了しています（別のカードが挿入されたか、ログアウトしました）。",
-                "This session has ended (another card was inserted, or you logged out).",
-            ),
-        }
-        ja, en = messages.get(code, messages["portal.no_session"])
-        super().__init__(code, ja, en, field="session")
 
 
 @dataclass(frozen=True)
@@ -188,10 +167,10 @@ class SessionStore:
         """The active session of ``token``, touched; an expired one is ended and refused."""
         session = self.find(token)
         if session is None or not session.active:
-            raise SessionEnded("portal.session_ended" if token else "portal.no_session")
+            raise (reasons.SESSION_ENDED if token else reasons.NO_SESSION).error()
         if self.expired(session):
             self.end_hash(session.token_hash)
-            raise SessionEnded("portal.session_timeout")
+            raise reasons.SESSION_TIMEOUT.error()
         now = self._now()
         # Touch at most every 15 s: a page with several htmx parts costs one write.
         if (now - session.last_seen_at).total_seconds() >= 15:

@@ -31,7 +31,8 @@ from kojin.auth.service import sign_challenge_with_card
 from kojin.card.issuance import CardOffice
 from kojin.card.reader import CardReader
 from kojin.card.transport import InProcessTransport
-from kojin.core.errors import InvalidInput, NotFound
+from kojin.core.errors import NotFound
+from kojin.reader import reasons
 
 _CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
@@ -68,7 +69,7 @@ class CardView:
 
 
 def no_card() -> NotFound:
-    return NotFound("reader.no_card", "そのカードはありません。", "No such card.", field="card_id")
+    return reasons.NO_CARD.error()
 
 
 class ReaderService:
@@ -157,10 +158,5 @@ class ReaderService:
     def sign(self, card_id: str, pin: str, challenge: str) -> tuple[bytes, bytes]:
         """The card's certificate and its signature over ``challenge``, after the PIN."""
         if not challenge or len(challenge) > 300:
-            raise InvalidInput(
-                "reader.bad_challenge",
-                "署名する内容が正しくありません。",
-                "The challenge to sign is malformed.",
-                field="challenge",
-            )
+            raise reasons.BAD_CHALLENGE.error()
         return sign_challenge_with_card(self._transport(card_id), pin, challenge)

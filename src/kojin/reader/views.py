@@ -19,8 +19,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from kojin.card.errors import PinFormatError, PinLocked, PinWrong
-from kojin.core.errors import KojinError, NotFound
+from kojin.core.errors import KojinError
 from kojin.core.i18n import language, pick
+from kojin.reader import reasons
 from kojin.reader.service import RETURN_PATHS, CardView, ReaderService, Slot
 from kojin.web.i18n import request_language
 from kojin.web.security import FormFields, check_csrf, read_cookie, set_cookie
@@ -57,12 +58,7 @@ def login_request(challenge: str | None, state: str | None, return_path: str | N
         or not _STATE.match(state)
         or return_path not in RETURN_PATHS
     ):
-        raise NotFound(
-            "reader.bad_request",
-            "ログインの要求が正しくありません。ログインする画面からやり直してください。",
-            "The login request is malformed; start again from the page you are logging in to.",
-            field="challenge",
-        )
+        raise reasons.BAD_REQUEST.error(what_ja="ログイン", what_en="login")
     return LoginRequest(challenge, state, return_path)
 
 
@@ -116,14 +112,9 @@ class ReaderPages:
     def sign(self, request: Request, slot: Slot, login: LoginRequest | None, form: FormFields) -> Response:
         """The card in the slot signs the login's challenge with the PIN typed: the answer, or why there is none."""
         if login is None:
-            raise NotFound(
-                "reader.bad_request",
-                "署名を求める画面がありません。",
-                "Nothing asked for a signature.",
-                field="challenge",
-            )
+            raise reasons.BAD_REQUEST.error(what_ja="署名", what_en="signature")
         if slot.card_id is None or slot.insertion_id is None:
-            raise NotFound("reader.no_card", "カードが挿入されていません。", "No card is inserted.", field="card_id")
+            raise reasons.NO_CARD.error()
         pin = form.get("pin", max_chars=16)
         with language(request_language(request)):
             try:

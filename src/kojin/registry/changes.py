@@ -12,10 +12,9 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine
 
-from kojin.core.errors import InvalidInput
 from kojin.core.japan import validate_kana, validate_name
 from kojin.numbering.service import NumberingService
-from kojin.registry import records
+from kojin.registry import reasons, records
 from kojin.registry.checks import check_address
 from kojin.registry.domain import (
     Address,
@@ -76,12 +75,7 @@ class Changes:
             resident = records.current_resident(conn, resident_id)
             checked = check_address(address, resident.municipality_code)
             if checked == resident.address:
-                raise InvalidInput(
-                    "address.unchanged",
-                    "新しい住所が現住所と同じです。",
-                    "The new address is the same as the current one.",
-                    field="address",
-                )
+                raise reasons.ADDRESS_UNCHANGED.error()
             movers = records.members_to_change(conn, resident, whole_household)
             ids = [m.resident_id for m in movers]
             records.set_address(conn, ids, checked)
@@ -116,9 +110,7 @@ class Changes:
         today = today or date.today()
         effective = validate_effective_date(effective_date or today, today)
         if not destination.strip():
-            raise InvalidInput(
-                "destination.empty", "転出先を入力してください。", "The destination is required.", field="destination"
-            )
+            raise reasons.DESTINATION_EMPTY.error()
         with self.engine.begin() as conn:
             resident = records.current_resident(conn, resident_id)
             movers = records.members_to_change(conn, resident, whole_household)
@@ -148,12 +140,7 @@ class Changes:
         with self.engine.begin() as conn:
             resident = records.current_resident(conn, resident_id)
             if (name, kana) == (resident.name, resident.kana):
-                raise InvalidInput(
-                    "name.unchanged",
-                    "新しい氏名が現在の氏名と同じです。",
-                    "The new name is the same as the current one.",
-                    field="name",
-                )
+                raise reasons.NAME_UNCHANGED.error()
             records.rename(conn, resident_id, name, kana)
             _record(
                 conn,
@@ -176,12 +163,7 @@ class Changes:
         with self.engine.begin() as conn:
             resident = records.current_resident(conn, resident_id)
             if effective < resident.birth_date:
-                raise InvalidInput(
-                    "effective_date.before_birth",
-                    "死亡日が生年月日より前です。",
-                    "The date of death is before the birth date.",
-                    field="effective_date",
-                )
+                raise reasons.EFFECTIVE_DATE_BEFORE_BIRTH.error()
             records.set_status(conn, [resident_id], Status.DECEASED)
             _record(conn, [resident], EventKind.DEATH, effective, lambda _r: {}, clerk, DECEASED)
         self._dispatch()
@@ -203,12 +185,7 @@ class Changes:
         with self.engine.begin() as conn:
             resident = records.current_resident(conn, resident_id)
             if not resident.is_foreign:
-                raise InvalidInput(
-                    "residence_status.not_applicable",
-                    "日本国籍の人に在留資格はありません。",
-                    "Japanese nationals have no residence status.",
-                    field="residence_status",
-                )
+                raise reasons.RESIDENCE_STATUS_NOT_APPLICABLE.error()
             probe = PersonDetails(
                 resident.name,
                 resident.kana,
@@ -242,9 +219,7 @@ class Changes:
         number was changed; the numbers themselves live only with J-LIS.
         """
         if not reason.strip():
-            raise InvalidInput(
-                "reason.empty", "変更の理由を入力してください。", "A reason is required.", field="reason"
-            )
+            raise reasons.REASON_EMPTY.error()
         with self.engine.connect() as conn:
             resident = records.current_resident(conn, resident_id)
         new_number = self.numbering.change(resident.juminhyo_code, reason=reason, designated_by=clerk)

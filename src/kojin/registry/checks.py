@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from kojin.core.errors import InvalidInput
 from kojin.core.japan import validate_kana, validate_name
-from kojin.registry import postal
+from kojin.registry import postal, reasons
 from kojin.registry.domain import (
     Address,
     PersonDetails,
@@ -46,17 +45,9 @@ def check_address(address: Address, municipality_code: str) -> Address:
         building=address.building,
     )
     if (checked.prefecture, checked.city) != (town_office.prefecture, town_office.city):
-        raise InvalidInput(
-            "address.other_municipality",
-            f"住所が{town_office.name}ではありません（{checked.prefecture}{checked.city}）。",
-            f"The address is not in {town_office.name}.",
-            field="address",
+        raise reasons.ADDRESS_OTHER_MUNICIPALITY.error(
+            name=town_office.name, prefecture=checked.prefecture, city=checked.city
         )
     if not checked.block:
-        raise InvalidInput(
-            "address.block_missing",
-            "番地（丁目・番・号）を入力してください。",
-            "The block (丁目・番地・号) is required.",
-            field="block",
-        )
+        raise reasons.ADDRESS_BLOCK_MISSING.error()
     return checked

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from kojin.core.errors import InvalidInput
 from kojin.core.japan import age_on
+from kojin.registry import reasons
 
 
 class Sex(StrEnum):
@@ -146,22 +146,11 @@ class HistoryEntry:
     details: dict[str, str] = field(default_factory=dict)
 
 
-# -- validation ---------------------------------------------------------------
-
-
-def _invalid(code: str, ja: str, en: str, field_name: str) -> InvalidInput:
-    return InvalidInput(code, ja, en, field=field_name)
-
-
 def validate_birth_date(birth_date: date, today: date) -> date:
     if birth_date > today:
-        raise _invalid(
-            "birth_date.future", "生年月日が未来の日付です。", "The birth date is in the future.", "birth_date"
-        )
+        raise reasons.BIRTH_DATE_FUTURE.error()
     if birth_date.year < 1880:
-        raise _invalid(
-            "birth_date.too_old", "生年月日が古すぎます。", "The birth date is implausibly old.", "birth_date"
-        )
+        raise reasons.BIRTH_DATE_TOO_OLD.error()
     return birth_date
 
 
@@ -169,19 +158,12 @@ def parse_sex(value: str) -> Sex:
     try:
         return Sex(value.strip())
     except ValueError:
-        raise _invalid(
-            "sex.invalid", "性別は 1（男）か 2（女）です。", "Sex is 1 (male) or 2 (female).", "sex"
-        ) from None
+        raise reasons.SEX_INVALID.error() from None
 
 
 def validate_effective_date(effective: date, today: date) -> date:
     if effective > today:
-        raise _invalid(
-            "effective_date.future",
-            "異動日が未来の日付です。",
-            "The effective date is in the future.",
-            "effective_date",
-        )
+        raise reasons.EFFECTIVE_DATE_FUTURE.error()
     return effective
 
 
@@ -189,36 +171,16 @@ def validate_foreign_details(details: PersonDetails) -> None:
     """Foreign residents carry a residence status and, unless permanent, a period of stay."""
     nationality = details.nationality
     if not re.fullmatch(r"[A-Z]{2}", nationality):
-        raise _invalid(
-            "nationality.invalid",
-            "国籍は ISO 3166 の2文字コード（例: JP, CN, VN）で入力してください。",
-            "Nationality is an ISO 3166 alpha-2 code (e.g. JP, CN, VN).",
-            "nationality",
-        )
+        raise reasons.NATIONALITY_INVALID.error()
     if nationality == "JP":
         if details.residence_status or details.period_of_stay_until:
-            raise _invalid(
-                "residence_status.not_applicable",
-                "日本国籍の人に在留資格はありません。",
-                "Japanese nationals have no residence status.",
-                "residence_status",
-            )
+            raise reasons.RESIDENCE_STATUS_NOT_APPLICABLE.error()
         return
     if details.residence_status not in RESIDENCE_STATUSES:
-        raise _invalid(
-            "residence_status.invalid",
-            "在留資格が正しくありません。",
-            f"Unknown residence status; one of: {', '.join(RESIDENCE_STATUSES)}.",
-            "residence_status",
-        )
+        raise reasons.RESIDENCE_STATUS_INVALID.error(residence_statuses=", ".join(RESIDENCE_STATUSES))
     permanent = details.residence_status in ("永住者", "特別永住者")
     if not permanent and details.period_of_stay_until is None:
-        raise _invalid(
-            "period_of_stay.missing",
-            "在留期間の満了日を入力してください。",
-            "The period of stay's end date is required.",
-            "period_of_stay_until",
-        )
+        raise reasons.PERIOD_OF_STAY_MISSING.error()
 
 
 def resident_record(resident: Resident) -> dict[str, object]:

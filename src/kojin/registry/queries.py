@@ -13,8 +13,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from kojin.core.errors import InvalidInput
-from kojin.registry import records
+from kojin.registry import reasons, records
 from kojin.registry.domain import HistoryEntry, Resident, Status
 
 __all__ = ["RegisterQueries"]
@@ -68,9 +67,7 @@ class RegisterQueries:
         self, *, kana: str | None = None, birth_date: date | None = None, name: str | None = None
     ) -> list[Resident]:
         if not (kana or birth_date or name):
-            raise InvalidInput(
-                "query.empty", "検索条件を指定してください。", "Give at least one search field.", field="query"
-            )
+            raise reasons.QUERY_EMPTY.error()
         with self.engine.connect() as conn:
             return records.search(conn, kana=kana, birth_date=birth_date, name=name)
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from kojin.core.bulk import bulk_insert, converter
-from kojin.core.errors import Conflict, NotFound
+from kojin.numbering import reasons as numbering_reasons
+from kojin.registry import reasons
 from kojin.registry.domain import Address, EventKind, HistoryEntry, PersonDetails, Resident, Sex, Status
 from kojin.registry.store import counters, history, households, residents
 
@@ -78,12 +79,7 @@ def allocate(conn: Connection, name: str, count: int) -> int:
 def resident(conn: Connection, resident_id: int) -> Resident:
     row = conn.execute(select(residents).where(residents.c.id == resident_id)).first()
     if row is None:
-        raise NotFound(
-            "resident.not_found",
-            f"住民ID {resident_id} は登録されていません。",
-            f"No resident with id {resident_id}.",
-            field="resident_id",
-        )
+        raise reasons.RESIDENT_NOT_FOUND.error(resident_id=resident_id)
     return _resident(row)
 
 
@@ -91,19 +87,9 @@ def current_resident(conn: Connection, resident_id: int) -> Resident:
     """A resident a change can be recorded for: neither deceased nor moved out."""
     found = resident(conn, resident_id)
     if found.status is Status.DECEASED:
-        raise Conflict(
-            "resident.deceased",
-            "この住民は死亡により消除されています。",
-            "This resident is recorded as deceased.",
-            field="resident_id",
-        )
+        raise reasons.RESIDENT_DECEASED.error()
     if found.status is Status.MOVED_OUT:
-        raise Conflict(
-            "resident.moved_out",
-            "この住民は転出済みです。",
-            "This resident has moved out.",
-            field="resident_id",
-        )
+        raise reasons.RESIDENT_MOVED_OUT.error()
     return found
 
 
@@ -200,34 +186,19 @@ def refuse_duplicate(conn: Connection, details: PersonDetails, municipality_code
         )
     ).first()
     if same is not None:
-        raise Conflict(
-            "resident.duplicate",
-            f"同じ基本4情報の住民が既に登録されています（住民ID {same.id}）。",
-            f"A resident with the same four basic items is already registered (resident {same.id}).",
-            field="name",
-        )
+        raise reasons.RESIDENT_DUPLICATE.error(resident_id=same.id)
 
 
 def refuse_active_code(conn: Connection, code: str) -> None:
     if conn.execute(
         select(residents.c.id).where(residents.c.juminhyo_code == code, residents.c.status == Status.RESIDENT.value)
     ).first():
-        raise Conflict(
-            "juminhyo_code.active_elsewhere",
-            "この住民票コードの人は転出届が済んでいません。",
-            "The person with this code has not moved out of their current municipality.",
-            field="juminhyo_code",
-        )
+        raise numbering_reasons.JUMINHYO_CODE_ACTIVE_ELSEWHERE.error()
 
 
 def require_household(conn: Connection, household_id: int) -> None:
     if conn.execute(select(households.c.id).where(households.c.id == household_id)).first() is None:
-        raise NotFound(
-            "household.not_found",
-            f"世帯 {household_id} はありません。",
-            f"No household {household_id}.",
-            field="household_id",
-        )
+        raise reasons.HOUSEHOLD_NOT_FOUND.error(household_id=household_id)
 
 
 # -- writing -----------------------------------------------------------------------------------------

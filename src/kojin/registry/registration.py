@@ -13,9 +13,8 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine
 
-from kojin.core.errors import InvalidInput
 from kojin.numbering.service import NumberingService
-from kojin.registry import records
+from kojin.registry import reasons, records
 from kojin.registry.checks import check_details
 from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, validate_effective_date
 
@@ -43,19 +42,14 @@ def _checked(
 ) -> tuple[PersonDetails, date]:
     """The details as checked and completed, and the date the registration takes effect."""
     if kind not in (EventKind.BIRTH, EventKind.MOVE_IN):
-        raise InvalidInput(
-            "kind.invalid", "登録の事由は出生か転入です。", "Registration is a birth or a move-in.", field="kind"
-        )
+        raise reasons.KIND_INVALID.error(choices=f"{EventKind.BIRTH}, {EventKind.MOVE_IN}")
     details = check_details(details, municipality_code, today)
     effective = validate_effective_date(effective_date or today, today)
     if kind is EventKind.BIRTH and details.birth_date != effective:
         effective = details.birth_date
     if relationship not in RELATIONSHIPS:
-        raise InvalidInput(
-            "relationship.invalid",
-            f"続柄は {'、'.join(RELATIONSHIPS)} のいずれかです。",
-            f"Relationship must be one of {', '.join(RELATIONSHIPS)}.",
-            field="relationship",
+        raise reasons.RELATIONSHIP_INVALID.error(
+            relationships_ja="、".join(RELATIONSHIPS), relationships=", ".join(RELATIONSHIPS)
         )
     return details, effective
 
@@ -65,19 +59,9 @@ def _check_household(conn: Connection, household_id: int | None, relationship: s
     if household_id is not None:
         records.require_household(conn, household_id)
         if relationship == "世帯主":
-            raise InvalidInput(
-                "relationship.head_exists",
-                "この世帯には既に世帯主がいます。",
-                "This household already has a head.",
-                field="relationship",
-            )
+            raise reasons.RELATIONSHIP_HEAD_EXISTS.error()
     elif relationship != "世帯主":
-        raise InvalidInput(
-            "relationship.needs_household",
-            "世帯主以外は既存の世帯を指定してください。",
-            "Only a head of household can start a new household.",
-            field="household_id",
-        )
+        raise reasons.RELATIONSHIP_NEEDS_HOUSEHOLD.error()
 
 
 class Registrar:

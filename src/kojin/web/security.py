@@ -16,45 +16,19 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable
-from typing import ClassVar
 
 from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kojin.core.errors import InvalidInput, KojinError, NotPermitted
+from kojin.core import reasons as core_reasons
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 64 * 1024
 MAX_FIELD_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class CsrfRejected(NotPermitted):
-    """A state-changing request without the session's CSRF token (CSRF対策)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "csrf.invalid",
-            "この操作は受け付けられませんでした（画面が古いか、別のサイトから送られました）。画面を開き直してください。",
-            "This request was refused: the page was stale or it came from another site. Reload the page.",
-            field=CSRF_FIELD,
-        )
-
-
-class PayloadTooLarge(KojinError):
-    """A request body over the page limit (送信データが大きすぎる)."""
-
-    status: ClassVar[int] = 413
-
-    def __init__(self) -> None:
-        super().__init__(
-            "request.too_large",
-            f"送信されたデータが大きすぎます（{MAX_FORM_BYTES // 1024} KB まで）。",
-            f"The submitted data is too large ({MAX_FORM_BYTES // 1024} KB at most).",
-        )
 
 
 def is_secure(conn: HTTPConnection) -> bool:
@@ -93,7 +67,7 @@ def read_cookie(conn: HTTPConnection, base: str) -> str | None:
 def check_csrf(expected: str | None, submitted: str | None) -> None:
     """Refuse unless ``submitted`` is the session's token (constant-time)."""
     if not expected or not submitted or not hmac.compare_digest(expected.encode(), submitted.encode()):
-        raise CsrfRejected()
+        raise core_reasons.CSRF_INVALID.error()
 
 
 class FormFields:
@@ -110,35 +84,26 @@ class FormFields:
     def get(self, name: str, *, max_chars: int = MAX_FIELD_CHARS, required: bool = False) -> str:
         values = self._form.getlist(name)
         if len(values) > 1:
-            raise InvalidInput(
-                "form.repeated", f"{name} が複数あります。", f"{name} was sent more than once.", field=name
-            )
+            raise core_reasons.FORM_REPEATED.error(name=name, field=name)
         value = values[0] if values else ""
         if not isinstance(value, str):
-            raise InvalidInput("form.file", "ファイルは受け付けません。", "Files are not accepted here.", field=name)
+            raise core_reasons.FORM_FILE.error(field=name)
         if len(value) > max_chars:
-            raise InvalidInput(
-                "form.too_long",
-                f"入力が長すぎます（{max_chars}文字まで）。",
-                f"The input is too long ({max_chars} characters at most).",
-                field=name,
-            )
+            raise core_reasons.FORM_TOO_LONG.error(max_chars=max_chars, field=name)
         if _CONTROL.search(value):
-            raise InvalidInput(
-                "form.control", "入力に制御文字が含まれています。", "The input contains control characters.", field=name
-            )
+            raise core_reasons.FORM_CONTROL.error(field=name)
         if required and not value.strip():
-            raise InvalidInput("form.required", "入力してください。", "This field is required.", field=name)
+            raise core_reasons.FORM_REQUIRED.error(field=name)
         return value
 
     def getlist(self, name: str, *, max_items: int = 16, max_chars: int = 100) -> list[str]:
         values = self._form.getlist(name)
         if len(values) > max_items:
-            raise InvalidInput("form.too_many", "選択が多すぎます。", "Too many values.", field=name)
+            raise core_reasons.FORM_TOO_MANY.error(field=name)
         out = []
         for value in values:
             if not isinstance(value, str) or len(value) > max_chars or _CONTROL.search(value):
-                raise InvalidInput("form.invalid", "選択が正しくありません。", "Invalid choice.", field=name)
+                raise core_reasons.FORM_INVALID.error(field=name)
             out.append(value)
         return out
 
@@ -201,7 +166,7 @@ class BodyLimit:
 
         request = Request(scope, receive)
         with language(request_language(request)):
-            exc = PayloadTooLarge()
+            exc = core_reasons.REQUEST_TOO_LARGE.error(limit_kb=MAX_FORM_BYTES // 1024)
             htmx = request.headers.get("hx-request") == "true"
             response = render(
                 request,

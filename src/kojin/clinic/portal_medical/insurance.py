@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from kojin.card import reasons as card_reasons
 from kojin.clinic.portal_medical.kit import MedicalKit
-from kojin.core.errors import InvalidInput
+from kojin.core import reasons as core_reasons
 from kojin.core.i18n import language
 from kojin.web.i18n import request_language
 
@@ -21,11 +22,9 @@ def make_router(kit: MedicalKit) -> APIRouter:
         form = await kit.posted(request, ctx)
         action = form.get("action", max_chars=10)
         if action not in ("cancel", "restore"):
-            raise InvalidInput("form.invalid", "操作が不明です。", "Unknown action.", field="action")
+            raise core_reasons.FORM_INVALID.error(field="action")
         if action == "cancel" and form.get("confirm", max_chars=3) != "yes":
-            raise InvalidInput(
-                "card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.", field="confirm"
-            )
+            raise card_reasons.CONFIRM.error()
         with language(request_language(request)):
             clinics.set_card_registration(ctx.subject.juminhyo_code, registered=action == "restore")
             portal.record(ctx, "insurance_registration", action)

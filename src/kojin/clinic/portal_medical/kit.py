@@ -9,8 +9,8 @@ from fastapi import Request
 from starlette.responses import RedirectResponse, Response
 
 from kojin.clinic.service import ClinicService
-from kojin.core.errors import NotPermitted
 from kojin.core.i18n import language
+from kojin.portal import reasons as portal_reasons
 from kojin.portal.domain import ActingKind
 from kojin.portal.service import Portal, PortalContext
 from kojin.portal.sessions import SessionEnded
@@ -34,13 +34,7 @@ class MedicalKit:
             request.state.csrf_token = ctx.session.csrf_token
             request.state.nav = portal_nav(request, self.portal, ctx)
             if ctx.kind not in (ActingKind.SELF, ActingKind.PARENT):
-                raise NotPermitted(
-                    "portal.medical_self_only",
-                    "医療の情報は本人（未成年の子は親）だけが見られます。本人の画面に戻ってください。",
-                    "Medical data is shown to the person only (or a parent, for a child); switch back to your own "
-                    "pages.",
-                    field="scope",
-                )
+                raise portal_reasons.MEDICAL_SELF_ONLY.error()
         return ctx
 
     def signed_in(self, request: Request) -> PortalContext | Response:

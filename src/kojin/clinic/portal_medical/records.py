@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kojin.clinic.portal_medical.kit import MedicalKit
-from kojin.core.errors import InvalidInput
+from kojin.core import reasons as core_reasons
 from kojin.core.i18n import language
 from kojin.web.i18n import request_language
 
@@ -23,7 +23,7 @@ def make_router(kit: MedicalKit) -> APIRouter:
         record_id = form.get("record_id", max_chars=32, required=True)
         hidden = form.get("hidden", max_chars=1) == "1"
         if kind not in ("document", "item"):
-            raise InvalidInput("ehr.unknown_record", "記録の種類が不明です。", "Unknown kind of record.", field="kind")
+            raise core_reasons.FORM_INVALID.error(field="kind")
         with language(request_language(request)):
             clinics.set_hidden(
                 ctx.subject.juminhyo_code,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from kojin.clinic.terminal.kit import TerminalKit
+from kojin.core import reasons as core_reasons
 from kojin.core.errors import KojinError
 from kojin.core.i18n import language
 from kojin.ehr.domain import Scope
@@ -41,9 +42,7 @@ def make_router(kit: TerminalKit) -> APIRouter:
                 signature = base64.b64decode(form.get("signature", max_chars=12_000), validate=True)
                 outcome = clinics.check_card(clinic, form.get("challenge", max_chars=300), certificate, signature)
             except (ValueError, binascii.Error):
-                exc = KojinError(
-                    "request.bad_base64", "カードの応答が正しくありません。", "The card's answer is malformed."
-                )
+                exc = core_reasons.REQUEST_BAD_BASE64.error(what_ja="カードの応答", what_en="The card's answer")
                 return kit.failure(request, exc, session, clinic)
             except KojinError as exc:
                 return kit.failure(request, exc, session, clinic)

@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response
 
+from kojin.clinic import reasons
 from kojin.clinic.labels import CHECKUP_LABELS
 from kojin.clinic.service import ClinicService
 from kojin.clinic.terminal.session import COOKIE, TerminalSession, decode, encode
-from kojin.core.errors import KojinError, Unauthenticated
+from kojin.core.errors import KojinError
 from kojin.core.i18n import language, pick
 from kojin.ehr.domain import DOCUMENT_LABELS, ITEM_LABELS, SCOPE_LABELS
 from kojin.eligibility.domain import Clinic
@@ -41,9 +42,7 @@ class TerminalKit:
     def signed_in(self, request: Request) -> tuple[TerminalSession, Clinic]:
         found = self.session_of(request)
         if found is None:
-            raise Unauthenticated(
-                "clinic.signed_out", "端末にログインしてください。", "Sign the terminal in first.", field="clinic"
-            )
+            raise reasons.SIGNED_OUT.error()
         return found
 
     def page(

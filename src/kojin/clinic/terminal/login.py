@@ -10,8 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from kojin.clinic.terminal.kit import TerminalKit
 from kojin.clinic.terminal.session import COOKIE, SESSION_S, TerminalSession
-from kojin.core.errors import KojinError, Unauthenticated
+from kojin.core.errors import KojinError
 from kojin.core.i18n import language
+from kojin.eligibility import reasons as eligibility_reasons
 from kojin.web.i18n import request_language
 from kojin.web.security import FormFields, delete_cookie, set_cookie
 
@@ -35,12 +36,7 @@ def make_router(kit: TerminalKit) -> APIRouter:
             try:
                 clinic = clinics.eligibility.authenticate_clinic(form.get("key", max_chars=120))
                 if clinic.clinic_id != form.get("clinic_id", max_chars=10).strip():
-                    raise Unauthenticated(
-                        "eligibility.clinic_unauthenticated",
-                        "医療機関の認証に失敗しました。",
-                        "The clinic could not be authenticated.",
-                        field="clinic_key",
-                    )
+                    raise eligibility_reasons.CLINIC_UNAUTHENTICATED.error()
             except KojinError as exc:
                 return kit.page(request, "login.html", {"error": exc}, status=exc.status)
         session = TerminalSession(clinic.clinic_id, secrets.token_urlsafe(24), int(time.time()) + SESSION_S)

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from kojin.core.bulk import bulk_insert
 from kojin.core.db import PARTIES, Database, register_party
-from kojin.core.errors import Conflict, NotFound
+from kojin.eligibility import reasons
 from kojin.eligibility.certificate import CertificateView, render_certificate
 from kojin.eligibility.domain import (
     CardClass,
@@ -244,14 +244,14 @@ class InsurerService:
     def member(self, local_id: str) -> dict[str, Any]:
         found = self._members([local_id])
         if not found:
-            raise NotFound("insurer.unknown_member", "この被保険者はいません。", "No such member.", field="local_id")
+            raise reasons.INSURER_UNKNOWN_MEMBER.error()
         return found[0]
 
     def local_id_of(self, member_code: str) -> str:
         with self.engine.connect() as conn:
             found = conn.execute(select(members.c.local_id).where(members.c.member_code == member_code)).scalar()
         if found is None:
-            raise NotFound("insurer.unknown_member", "この被保険者はいません。", "No such member.", field="member_code")
+            raise reasons.INSURER_UNKNOWN_MEMBER.error(field="member_code")
         return str(found)
 
     def find_by_card(self, symbol: str, number: str, branch: str) -> str | None:
@@ -332,12 +332,7 @@ class InsurerService:
         m = self.member(local_id)
         lost = _day(m["lost_on"])
         if lost is not None and lost <= today:
-            raise Conflict(
-                "insurer.qualification_lost",
-                "資格を喪失した方には交付できません。",
-                "The member has lost the qualification.",
-                field="local_id",
-            )
+            raise reasons.INSURER_QUALIFICATION_LOST.error()
         cert = Certificate(
             self._certificate_id(), local_id, today, certificate_validity(self.insurer.kind, today, lost), reason
         )
@@ -361,12 +356,7 @@ class InsurerService:
         m = self.member(local_id)
         cert = self.current_certificate(local_id)
         if cert is None:
-            raise NotFound(
-                "insurer.no_certificate",
-                "資格確認書は交付されていません。",
-                "No eligibility certificate has been issued.",
-                field="local_id",
-            )
+            raise reasons.INSURER_NO_CERTIFICATE.error(field="local_id")
         birth, qualified = _day(m["birth_date"]), _day(m["qualified_on"])
         assert birth is not None and qualified is not None
         return CertificateView(

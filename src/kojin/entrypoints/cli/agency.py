@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kojin.agency import reasons as agency_reasons
 from kojin.agency.client import HttpHub
 from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, payload_json, validate_item
 from kojin.agency.service import AgencyService
@@ -28,6 +29,7 @@ from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import err_console, progress
 from kojin.entrypoints.cli.system import with_system
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
+from kojin.numbering import reasons as numbering_reasons
 
 T = TypeVar("T")
 console = Console()
@@ -79,12 +81,7 @@ def agency_code(
     def action(kojin: Kojin) -> None:
         number = sys.stdin.readline().strip()
         if not number:
-            raise InvalidInput(
-                "number.missing",
-                "標準入力から個人番号を読めません。",
-                "No individual number on standard input.",
-                field="number",
-            )
+            raise numbering_reasons.NUMBER_MISSING.error()
         code, local = kojin.agencies.obtain_code(agency, number, local_id)
         if as_json:
             _print_json({"agency_id": agency, "code": code, "local_id": local})
@@ -154,20 +151,21 @@ def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
                     continue
                 entries.append(_copy_line(agency, number, text))
     except (OSError, UnicodeDecodeError):
-        raise InvalidInput(
-            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="jsonl"
-        ) from None
+        raise agency_reasons.UNREADABLE_FILE.error(path=path) from None
     if not entries:
-        raise InvalidInput("agency.bad_copies", "副本が一件もありません。", "The file holds no copy.", field="jsonl")
+        raise agency_reasons.BAD_COPIES.error(
+            where_ja="", problem_ja="副本が一件もありません", where_en="", problem_en="The file holds no copy"
+        )
     return entries
 
 
 def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
     def bad(field: str, ja: str, en: str) -> InvalidInput:
-        return InvalidInput(
-            "agency.bad_copies",
-            f"{number}行目の {field}: {ja}。何も登録していません。",
-            f"line {number}, {field}: {en}. Nothing was registered.",
+        return agency_reasons.BAD_COPIES.error(
+            where_ja=f"{number}行目の {field}: ",
+            problem_ja=ja,
+            where_en=f"line {number}, {field}: ",
+            problem_en=en,
             field=field,
         )
 
@@ -323,11 +321,11 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
             fields = set(reader.fieldnames or ())
             missing = [c for c in ("provider", "task", "item") if c not in fields]
             if missing or not fields & {"local_id", "code"}:
-                raise InvalidInput(
-                    "agency.bad_requests",
-                    f"見出し行に {', '.join(missing or ['local_id か code'])} がありません。",
-                    f"The header lacks {', '.join(missing or ['local_id or code'])}.",
-                    field="requests",
+                raise agency_reasons.BAD_REQUESTS.error(
+                    where_ja="",
+                    problem_ja=f"見出し行に {', '.join(missing or ['local_id か code'])} がありません",
+                    where_en="",
+                    problem_en=f"The header lacks {', '.join(missing or ['local_id or code'])}",
                 )
             asks: list[tuple[int, Ask]] = []
             for row in reader:
@@ -356,12 +354,10 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
                     )
                 )
     except (OSError, UnicodeDecodeError, csv.Error):
-        raise InvalidInput(
-            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="requests"
-        ) from None
+        raise agency_reasons.UNREADABLE_FILE.error(path=path, field="requests") from None
     if not asks:
-        raise InvalidInput(
-            "agency.bad_requests", "照会が一件もありません。", "The file holds no request.", field="requests"
+        raise agency_reasons.BAD_REQUESTS.error(
+            where_ja="", problem_ja="照会が一件もありません", where_en="", problem_en="The file holds no request"
         )
     return asks
 
@@ -377,10 +373,11 @@ def _with_code(agency: AgencyService, line: int, ask: Ask) -> Ask:
 
 
 def _bad_row(line: int, column: str, ja: str, en: str) -> InvalidInput:
-    return InvalidInput(
-        "agency.bad_requests",
-        f"{line}行目の {column}: {ja}。何も照会していません。",
-        f"line {line}, {column}: {en}. Nothing was asked.",
+    return agency_reasons.BAD_REQUESTS.error(
+        where_ja=f"{line}行目の {column}: ",
+        problem_ja=ja,
+        where_en=f"line {line}, {column}: ",
+        problem_en=en,
         field=column,
     )
 
@@ -416,9 +413,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     try:
         atomic_write(path, write)
     except OSError:
-        raise InvalidInput(
-            "agency.unwritable_file", f"{path} に書けません。", f"Cannot write {path}.", field="out"
-        ) from None
+        raise agency_reasons.UNWRITABLE_FILE.error(path=path) from None
 
 
 def _read_json(path: Path) -> Any:
@@ -429,19 +424,12 @@ def _read_json(path: Path) -> Any:
             with path.open("rb") as handle:
                 text = handle.read(_MAX_JSON_BYTES + 1).decode("utf-8")
     except (OSError, UnicodeDecodeError):
-        raise InvalidInput(
-            "agency.unreadable_file", f"{path} を読めません。", f"Cannot read {path}.", field="json_file"
-        ) from None
+        raise agency_reasons.UNREADABLE_FILE.error(path=path, field="json_file") from None
     if len(text) > _MAX_JSON_BYTES:
-        raise InvalidInput(
-            "agency.payload_too_large", "ファイルが大きすぎます。", "The file is too large.", field="json_file"
+        raise agency_reasons.PAYLOAD_TOO_LARGE.error(
+            what_ja="ファイル", limit=_MAX_JSON_BYTES, what_en="file", field="json_file"
         )
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise InvalidInput(
-            "agency.bad_json",
-            f"JSON ではありません（{exc.args[0]}）。",
-            f"Not JSON ({exc.args[0]}).",
-            field="json_file",
-        ) from None
+        raise agency_reasons.BAD_JSON.error(detail=exc.args[0]) from None

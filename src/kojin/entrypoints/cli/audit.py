@@ -18,9 +18,9 @@ from typing import Annotated
 
 import typer
 
+from kojin.audit import reasons as audit_reasons
 from kojin.audit.tree_head import load_public_key
 from kojin.audit.verify import VerificationResult, verify_bundle_json
-from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
 
@@ -49,19 +49,11 @@ def _read(path: Path, what_ja: str, what_en: str, field: str) -> bytes:
             data = handle.read(_MAX_FILE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise InvalidInput(
-            "audit.file_unreadable",
-            f"{what_ja}を読めません: {path} ({reason})",
-            f"Cannot read the {what_en} {path}: {reason}",
-            field=field,
+        raise audit_reasons.FILE_UNREADABLE.error(
+            what_ja=what_ja, path=path, reason=reason, what_en=what_en, field=field
         ) from None
     if len(data) > _MAX_FILE_BYTES:
-        raise InvalidInput(
-            "audit.file_too_large",
-            f"{what_ja}が大きすぎます: {path}",
-            f"The {what_en} {path} is too large.",
-            field=field,
-        )
+        raise audit_reasons.FILE_TOO_LARGE.error(what_ja=what_ja, path=path, what_en=what_en, field=field)
     return data
 
 
@@ -120,9 +112,5 @@ def _verify(proof: Path, key: Path | None, as_json: bool) -> None:
         )
         return
     failed = next(c for c in result.checks if not c.ok)
-    raise KojinError(
-        f"audit.{failed.reason or 'verify_failed'}",
-        f"検証失敗 ({failed.name}): {failed.message_ja}",
-        f"Verification failed ({failed.name}): {failed.message_en}",
-        field=failed.name,
-    )
+    reason = audit_reasons.CHECK_FAILED.get(failed.reason or "", audit_reasons.VERIFY_FAILED)
+    raise reason.error(check=failed.name, detail_ja=failed.message_ja, detail_en=failed.message_en, field=failed.name)

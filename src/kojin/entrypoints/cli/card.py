@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kojin.core.errors import KojinError
+from kojin.card import reasons as card_reasons
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
 from kojin.entrypoints.cli.system import JsonOpt, open_system, print_record
@@ -78,12 +78,7 @@ def card_status(
             elif card_id:
                 states = [kojin.cards.status(card_id)]
             else:
-                raise KojinError(
-                    "card.which",
-                    "カードIDか --resident を指定してください。",
-                    "Give a card id or --resident.",
-                    field="card_id",
-                )
+                raise card_reasons.WHICH.error()
         for state in states:
             print_record(_card_record(state), as_json, state.card_id)
 

@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from kojin.app import Kojin
-from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import progress as _progress
 from kojin.entrypoints.cli.console import run_command as _run
 from kojin.entrypoints.cli.system import open_system
+from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.audit import FINDING_LABELS, FindingKind
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.members import Outcome, read_members, write_outcomes
@@ -93,16 +93,9 @@ def link(
 
     def body() -> None:
         if not (agency and members and out):
-            raise KojinError(
-                "linkage.options",
-                "--agency、--members、--out をすべて指定してください。",
-                "Give --agency, --members and --out.",
-                field="options",
-            )
+            raise linkage_reasons.OPTIONS.error()
         if out.resolve() == members.resolve():
-            raise KojinError(
-                "linkage.out_is_in", "出力先が入力ファイルと同じです。", "The output is the input file.", field="out"
-            )
+            raise linkage_reasons.OUT_IS_IN.error()
         records = read_members(members)  # every problem is found before anything is matched
         with open_system() as kojin:
             kojin.hub.agency(agency, field="agency")

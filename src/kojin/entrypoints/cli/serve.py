@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kojin.app import Kojin
-from kojin.core.errors import InvalidInput
+from kojin.core import reasons as core_reasons
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import progress, run_command
 from kojin.entrypoints.cli.system import console, open_system
@@ -82,12 +82,7 @@ def up(
             # reserved in one process's memory, and the log's tree is one
             # writer's; two hubs could both answer one request id, and their
             # log appends would clash. See docs/operations.md.
-            raise InvalidInput(
-                "serve.one_worker",
-                "kojin up は1プロセスで動かします（情報提供ネットワークシステムと交換ログの書き手は一つです）。",
-                "kojin up serves one process: the hub and its exchange log have a single writer.",
-                field="workers",
-            )
+            raise core_reasons.SERVE_ONE_WORKER.error()
         from kojin.demo.agencies import ensure_demo_agencies
         from kojin.demo.insurance import demo_clinics, register_card_holders
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kojin.core.errors import InvalidInput, NotFound
+from kojin.card import reasons as card_reasons
 from kojin.portal.domain import Scope
 from kojin.portal.pages.kit import COOKIE, PageKit
 from kojin.portal.service import PortalContext
@@ -24,12 +24,10 @@ def make_router(kit: PageKit) -> APIRouter:
         form = await kit.posted(request, ctx)
         ctx.require(Scope.CARD)
         if form.get("confirm", max_chars=10) != "yes":
-            raise InvalidInput(
-                "card.confirm", "確認欄にチェックを入れてください。", "Tick the confirmation box.", field="confirm"
-            )
+            raise card_reasons.CONFIRM.error()
         which = form.get("card", max_chars=4, required=True)
         if not which.isdigit():
-            raise NotFound("card.not_found", "そのカードはありません。", "No such card.", field="card")
+            raise card_reasons.NOT_FOUND.error()
         state = portal.report_lost(ctx, int(which))
         # The session may have ended with the card (the person's own): show the
         # result without the personal navigation, and clear the cookie if so.

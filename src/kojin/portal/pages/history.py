@@ -7,8 +7,9 @@ from datetime import date
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from kojin.core.errors import InvalidInput, NotFound
+from kojin.core import reasons as core_reasons
 from kojin.core.japan import parse_date
+from kojin.portal import reasons
 from kojin.portal.domain import Scope
 from kojin.portal.history import ExchangeHistory
 from kojin.portal.pages.kit import INDEX, PageKit, is_htmx
@@ -97,15 +98,13 @@ def make_router(kit: PageKit) -> APIRouter:
 
 def leaf_index(value: str) -> int:
     if not INDEX.match(value):
-        raise NotFound("history.not_found", "その記録はありません。", "No such record.", field="index")
+        raise reasons.HISTORY_NOT_FOUND.error()
     return int(value)
 
 
 def history_service(portal: Portal) -> ExchangeHistory:
     if portal.history is None:
-        raise NotFound(
-            "portal.history_unavailable", "やりとり履歴は準備中です。", "The exchange history is not available yet."
-        )
+        raise reasons.HISTORY_UNAVAILABLE.error()
     return portal.history
 
 
@@ -113,5 +112,5 @@ def date_param(value: str | None, field: str) -> date | None:
     if not value:
         return None
     if len(value) > 20:
-        raise InvalidInput("form.too_long", "日付が長すぎます。", "The date is too long.", field=field)
+        raise core_reasons.FORM_TOO_LONG.error(max_chars=20, field=field)
     return parse_date(value, field)

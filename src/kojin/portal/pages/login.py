@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kojin.core.errors import KojinError
 from kojin.core.i18n import language, pick
+from kojin.portal import reasons
 from kojin.portal.domain import Scope
 from kojin.portal.pages.kit import COOKIE, PageKit
 from kojin.portal.service import PortalContext
@@ -69,10 +70,11 @@ def welcome(kit: PageKit, request: Request) -> Response:
     code = request.query_params.get("ended", "")
     with language(request_language(request)):
         message: str | None = None
+        ended = {r.code: r for r in (reasons.SESSION_TIMEOUT, reasons.SESSION_ENDED)}.get(code)
         if code == "bye":
             message = pick("ログアウトしました。", "You have logged out.")
-        elif code in ("portal.session_timeout", "portal.session_ended"):
-            message = SessionEnded(code).message
+        elif ended is not None:
+            message = ended.error().message
         response = kit.page(request, "welcome.html", {"message": message})
     delete_cookie(response, request, COOKIE)
     return response

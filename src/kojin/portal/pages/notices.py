@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from kojin.core.errors import NotFound
+from kojin.portal import reasons
 from kojin.portal.domain import Scope
 from kojin.portal.pages.kit import INDEX, PageKit, is_htmx
 from kojin.portal.service import PortalContext
@@ -24,7 +24,7 @@ def make_router(kit: PageKit) -> APIRouter:
         ctx.require(Scope.NOTICES)
         raw = request.path_params["notice_id"]
         if not INDEX.match(raw):
-            raise NotFound("notice.not_found", "そのお知らせはありません。", "No such notice.", field="notice")
+            raise reasons.NOTICE_NOT_FOUND.error()
         notice = portal.notices.mark_read(ctx.subject.resident_id, int(raw))
         portal.record(ctx, "notice_read", notice.title[:100])
         if is_htmx(request):

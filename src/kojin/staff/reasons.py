@@ -1,0 +1,210 @@
+"""Reason codes of staff: 職員 (staff identities, roles, tokens and the access log).
+
+Each code with the error it is raised as, its words and its field. Code raises from
+here (``raise reasons.NAME.error(...)``, see kojin.core.catalogue); docs/errors.md
+lists every table.
+"""
+
+from __future__ import annotations
+
+from kojin.core.catalogue import Table
+from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
+
+TABLE = Table("staff", "職員 (staff identities, roles, tokens and the access log)", prefixes=("staff",))
+
+
+BULK_NOT_PENDING = TABLE.reason(
+    "staff.bulk_not_pending",
+    Conflict,
+    "一括出力の申請 {bulk_id} は承認待ちではありません（{status}）。",
+    "Bulk request {bulk_id} is not pending ({status}).",
+)
+
+EXISTS = TABLE.reason(
+    "staff.exists",
+    Conflict,
+    "職員 {staff_id} は登録済みです。",
+    "Staff member {staff_id} already exists.",
+    field="staff_id",
+)
+
+INACTIVE = TABLE.reason(
+    "staff.inactive",
+    NotPermitted,
+    "職員 {staff_id} は利用停止中です。",
+    "Staff member {staff_id} is not active.",
+    field="staff_id",
+)
+
+INVALID_ACCESS = TABLE.reason(
+    "staff.invalid_access",
+    InvalidInput,
+    "アクセスの種類「{value}」はありません（read, search, export, write）。",
+    "{value!r} is not a kind of access (read, search, export, write).",
+    field="what",
+)
+
+INVALID_BULK = TABLE.reason(
+    "staff.invalid_bulk",
+    InvalidInput,
+    "{what}が正しくありません。",
+    "The {what_en} is not valid.",
+)
+
+INVALID_CARD_SERIAL = TABLE.reason(
+    "staff.invalid_card_serial",
+    InvalidInput,
+    "職員カードのシリアル番号は1〜40文字の英数字です。",
+    "A staff card serial is 1 to 40 letters or digits.",
+    field="card_serial",
+)
+
+INVALID_COUNT = TABLE.reason(
+    "staff.invalid_count",
+    InvalidInput,
+    "表示件数は1以上です。",
+    "The number of people shown is at least 1.",
+    field="count",
+)
+
+INVALID_NAME = TABLE.reason(
+    "staff.invalid_name",
+    InvalidInput,
+    "職員の表示名は1〜100文字です。",
+    "A staff member's display name is 1 to 100 characters.",
+    field="display_name",
+)
+
+INVALID_ORGANISATION = TABLE.reason(
+    "staff.invalid_organisation",
+    InvalidInput,
+    "組織「{value}」は正しくありません（例：municipality:131016、jlis、agency:nenkin）。",
+    "{value!r} is not an organisation (e.g. municipality:131016, jlis, agency:nenkin).",
+    field="organisation",
+)
+
+INVALID_PERSON_KEY = TABLE.reason(
+    "staff.invalid_person_key",
+    InvalidInput,
+    "本人を示すキーは1〜64文字です。",
+    "A person key is 1 to 64 characters.",
+    field="person_key",
+)
+
+INVALID_ROLE = TABLE.reason(
+    "staff.invalid_role",
+    InvalidInput,
+    "役割「{value}」はありません。",
+    "There is no role {value!r}.",
+    field="role",
+)
+
+INVALID_STAFF_ID = TABLE.reason(
+    "staff.invalid_staff_id",
+    InvalidInput,
+    "職員IDは英小文字・数字・「_.-」の1〜40文字です（{value!r}）。",
+    "A staff id is 1 to 40 lower-case letters, digits or _.- ({value!r}).",
+    field="staff_id",
+)
+
+OTHER_ORGANISATION = TABLE.reason(
+    "staff.other_organisation",
+    NotPermitted,
+    "組織 {organisation} の情報には触れられません。",
+    "You may not act for {organisation}.",
+    field="organisation",
+)
+
+PURPOSE_REQUIRED = TABLE.reason(
+    "staff.purpose_required",
+    InvalidInput,
+    "個人の情報を見るには事務（利用目的）を選んでください。",
+    "Reading a person's information needs a purpose (事務).",
+    field="purpose",
+)
+
+ROLE_NOT_FOR_ORGANISATION = TABLE.reason(
+    "staff.role_not_for_organisation",
+    InvalidInput,
+    "組織 {organisation} の職員は役割 {role} を持てません。",
+    "Staff of {organisation} cannot hold the role {role}.",
+    field="role",
+)
+
+TOKEN_BAD_SIGNATURE = TABLE.reason(
+    "staff.token_bad_signature",
+    Unauthenticated,
+    "アクセストークンの署名を検証できません。",
+    "The access token's signature does not verify with the staff party's key.",
+    field="token",
+)
+
+TOKEN_EXPIRED = TABLE.reason(
+    "staff.token_expired",
+    Unauthenticated,
+    "アクセストークンの有効期限が切れています。ログインし直してください。",
+    "The access token has expired; log in again.",
+    field="token",
+)
+
+TOKEN_MALFORMED = TABLE.reason(
+    "staff.token_malformed",
+    Unauthenticated,
+    "アクセストークンの形式が正しくありません。",
+    "The access token is not a well-formed staff token.",
+    field="token",
+)
+
+TOKEN_MISSING = TABLE.reason(
+    "staff.token_missing",
+    Unauthenticated,
+    "職員のアクセストークンが必要です。",
+    "A staff access token is required.",
+    field="token",
+)
+
+TOKEN_REVOKED = TABLE.reason(
+    "staff.token_revoked",
+    Unauthenticated,
+    "このアクセストークンはログアウト済みです。",
+    "The access token was revoked (logged out).",
+    field="token",
+)
+
+TWO_PERSON_RULE = TABLE.reason(
+    "staff.two_person_rule",
+    NotPermitted,
+    "{limit}人を超える一覧・出力には、同じ組織の別の監督者の承認が必要です。",
+    "Listing or exporting more than {limit} people needs the approval of another supervisor of the same organisation.",
+    field="approval",
+)
+
+UNKNOWN = TABLE.reason(
+    "staff.unknown",
+    NotFound,
+    "職員 {staff_id} はいません。",
+    "There is no staff member {staff_id}.",
+    field="staff_id",
+)
+
+UNKNOWN_BULK = TABLE.reason(
+    "staff.unknown_bulk",
+    NotFound,
+    "一括出力の申請 {bulk_id} はありません。",
+    "There is no bulk request {bulk_id}.",
+)
+
+UNKNOWN_PURPOSE = TABLE.reason(
+    "staff.unknown_purpose",
+    InvalidInput,
+    "事務「{value}」は利用目的の一覧にありません。",
+    "{value!r} is not one of the listed purposes (事務).",
+    field="purpose",
+)
+
+WRONG_ROLE = TABLE.reason(
+    "staff.wrong_role",
+    NotPermitted,
+    "この操作には役割 {needed} が必要です（あなたの役割：{held}）。",
+    "This needs the role {needed} (you hold {held}).",
+)
