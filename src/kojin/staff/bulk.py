@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from kojin.staff import refusals
+from kojin.staff import reasons
 from kojin.staff.access import aware
 from kojin.staff.domain import (
     BULK_THRESHOLD,
@@ -77,14 +77,14 @@ class BulkApprovals:
         with self.engine.connect() as conn:
             row = conn.execute(select(bulk_approvals).where(bulk_approvals.c.bulk_id == bulk_id)).first()
         if row is None:
-            raise refusals.unknown_bulk(bulk_id)
+            raise reasons.UNKNOWN_BULK.error(bulk_id=bulk_id)
         return _request(row)
 
     def approve(self, approver: StaffPrincipal, bulk_id: int, at: datetime) -> BulkRequest:
         found = self.get(bulk_id)
         check_approver(found, approver)
         if found.status is not BulkStatus.PENDING:
-            raise refusals.bulk_not_pending(bulk_id, found.status.value)
+            raise reasons.BULK_NOT_PENDING.error(bulk_id=bulk_id, status=found.status.value)
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(bulk_approvals)
@@ -92,13 +92,13 @@ class BulkApprovals:
                 .values(status=BulkStatus.APPROVED.value, approver_id=approver.staff_id, approved_at=at)
             )
         if done.rowcount != 1:  # approved by someone else meanwhile
-            raise refusals.bulk_not_pending(bulk_id, BulkStatus.APPROVED.value)
+            raise reasons.BULK_NOT_PENDING.error(bulk_id=bulk_id, status=BulkStatus.APPROVED.value)
         return self.get(bulk_id)
 
     def check_covers(self, principal: StaffPrincipal, bulk_id: int | None, purpose: Purpose, count: int) -> None:
         """An approved request of this staff member, for this purpose, of at least ``count`` rows; or 403."""
         if bulk_id is None:
-            raise refusals.two_person_rule(BULK_THRESHOLD)
+            raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)
         found = self.get(bulk_id)
         if (
             found.status is not BulkStatus.APPROVED
@@ -107,4 +107,4 @@ class BulkApprovals:
             or found.purpose != purpose.name
             or found.row_count < count
         ):
-            raise refusals.two_person_rule(BULK_THRESHOLD)
+            raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)

@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from kojin.hub.domain import tasks as exchange_tasks
-from kojin.staff import refusals
+from kojin.staff import reasons
 
 BULK_THRESHOLD = 20
 """Listing or exporting more than this many people needs a second staff member's approval."""
@@ -106,13 +106,13 @@ class Organisation:
         try:
             parsed = OrganisationKind(kind)
         except ValueError:
-            raise refusals.invalid_organisation(kind) from None
+            raise reasons.INVALID_ORGANISATION.error(value=kind) from None
         if parsed in SINGLE:
             if org_id not in (None, parsed.value):
-                raise refusals.invalid_organisation(f"{kind}:{org_id}")
+                raise reasons.INVALID_ORGANISATION.error(value=f"{kind}:{org_id}")
             return cls(parsed, parsed.value)
         if not isinstance(org_id, str) or not _ID_PATTERNS[parsed].match(org_id):
-            raise refusals.invalid_organisation(f"{kind}:{org_id}")
+            raise reasons.INVALID_ORGANISATION.error(value=f"{kind}:{org_id}")
         return cls(parsed, org_id)
 
     @classmethod
@@ -125,7 +125,7 @@ def parse_role(value: object) -> Role:
     try:
         return Role(str(value))
     except ValueError:
-        raise refusals.invalid_role(value) from None
+        raise reasons.INVALID_ROLE.error(value=value) from None
 
 
 def may_hold(organisation: Organisation, role: Role) -> bool:
@@ -134,7 +134,7 @@ def may_hold(organisation: Organisation, role: Role) -> bool:
 
 def check_may_hold(organisation: Organisation, role: Role) -> None:
     if not may_hold(organisation, role):
-        raise refusals.role_not_for_organisation(role.value, str(organisation))
+        raise reasons.ROLE_NOT_FOR_ORGANISATION.error(organisation=str(organisation), role=role.value)
 
 
 _STAFF_ID = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,39}\Z")
@@ -143,13 +143,13 @@ _CARD_SERIAL = re.compile(r"[A-Za-z0-9]{1,40}\Z")
 
 def validate_staff_id(value: object) -> str:
     if not isinstance(value, str) or not _STAFF_ID.match(value):
-        raise refusals.invalid_staff_id(value)
+        raise reasons.INVALID_STAFF_ID.error(value=value)
     return value
 
 
 def validate_display_name(value: object) -> str:
     if not isinstance(value, str) or not 1 <= len(value.strip()) <= 100:
-        raise refusals.invalid_name()
+        raise reasons.INVALID_NAME.error()
     return value.strip()
 
 
@@ -157,13 +157,13 @@ def validate_card_serial(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _CARD_SERIAL.match(value):
-        raise refusals.invalid_card_serial()
+        raise reasons.INVALID_CARD_SERIAL.error()
     return value
 
 
 def validate_person_key(value: object) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 64 or value.strip() != value:
-        raise refusals.invalid_person_key()
+        raise reasons.INVALID_PERSON_KEY.error()
     return value
 
 
@@ -253,10 +253,10 @@ def purposes() -> dict[str, Purpose]:
 def require_purpose(value: str | None) -> Purpose:
     """The purpose named, or ``staff.purpose_required`` / ``staff.unknown_purpose``."""
     if value is None or not value.strip():
-        raise refusals.purpose_required()
+        raise reasons.PURPOSE_REQUIRED.error()
     found = purposes().get(value.strip())
     if found is None:
-        raise refusals.unknown_purpose(value)
+        raise reasons.UNKNOWN_PURPOSE.error(value=value)
     return found
 
 
@@ -274,7 +274,7 @@ def parse_access(value: object) -> Access:
     try:
         return Access(str(value))
     except ValueError:
-        raise refusals.invalid_access(value) from None
+        raise reasons.INVALID_ACCESS.error(value=value) from None
 
 
 def needs_second_person(what: Access, count: int) -> bool:
@@ -328,11 +328,13 @@ _RECIPIENT = re.compile(r"[A-Za-z0-9_.:@\-]{1,100}\Z")
 def validate_bulk(row_count: object, recipient: object, content_hash: object) -> tuple[int, str, str]:
     """A bulk request's row count, the recipient whose key the file is encrypted to, and the file's SHA-256."""
     if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 1:
-        raise refusals.invalid_bulk("件数", "row count", "row_count")
+        raise reasons.INVALID_BULK.error(what="件数", what_en="row count", field="row_count")
     if not isinstance(recipient, str) or not _RECIPIENT.match(recipient):
-        raise refusals.invalid_bulk("受取人", "recipient", "recipient")
+        raise reasons.INVALID_BULK.error(what="受取人", what_en="recipient", field="recipient")
     if not isinstance(content_hash, str) or not _SHA256_HEX.match(content_hash):
-        raise refusals.invalid_bulk("ハッシュ値（SHA-256、16進小文字）", "hash (SHA-256, lower-case hex)", "hash")
+        raise reasons.INVALID_BULK.error(
+            what="ハッシュ値（SHA-256、16進小文字）", what_en="hash (SHA-256, lower-case hex)", field="hash"
+        )
     return row_count, recipient, content_hash
 
 
@@ -358,4 +360,4 @@ def check_approver(request: BulkRequest, approver: StaffPrincipal) -> None:
         or approver.role is not Role.SUPERVISOR
         or approver.organisation != request.organisation
     ):
-        raise refusals.two_person_rule(BULK_THRESHOLD)
+        raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.staff import refusals
+from kojin.staff import reasons
 from kojin.staff.domain import (
     Organisation,
     Role,
@@ -58,7 +58,7 @@ class Roster:
         check_may_hold(organisation, role)
         with self.engine.connect() as conn:
             if conn.execute(select(staff_members.c.staff_id).where(staff_members.c.staff_id == staff_id)).first():
-                raise refusals.staff_exists(staff_id)
+                raise reasons.EXISTS.error(staff_id=staff_id)
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -74,7 +74,7 @@ class Roster:
                     )
                 )
         except IntegrityError:  # registered meanwhile, or the card is another member's
-            raise refusals.staff_exists(staff_id) from None
+            raise reasons.EXISTS.error(staff_id=staff_id) from None
         return member
 
     def find(self, staff_id: str) -> StaffMember | None:
@@ -85,14 +85,14 @@ class Roster:
     def get(self, staff_id: str) -> StaffMember:
         member = self.find(staff_id)
         if member is None:
-            raise refusals.unknown_staff(staff_id)
+            raise reasons.UNKNOWN.error(staff_id=staff_id)
         return member
 
     def active(self, staff_id: str) -> StaffMember:
         """The member, who must exist and be active (``staff.unknown``, ``staff.inactive``)."""
         member = self.get(staff_id)
         if not member.active:
-            raise refusals.inactive(staff_id)
+            raise reasons.INACTIVE.error(staff_id=staff_id)
         return member
 
     def deactivate(self, staff_id: str) -> None:
@@ -100,7 +100,7 @@ class Roster:
         with self.engine.begin() as conn:
             done = conn.execute(update(staff_members).where(staff_members.c.staff_id == staff_id).values(active=False))
         if done.rowcount == 0:
-            raise refusals.unknown_staff(staff_id)
+            raise reasons.UNKNOWN.error(staff_id=staff_id)
 
     def names(self, staff_ids: set[str]) -> dict[str, str]:
         if not staff_ids:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 
 from kojin.core.keys import insert_if_absent, party_secret
-from kojin.staff import refusals
+from kojin.staff import reasons
 from kojin.staff.access import AccessLog
 from kojin.staff.bulk import BulkApprovals
 from kojin.staff.domain import (
@@ -94,7 +94,7 @@ class StaffService:
         principal = self.signer.check(token, revoked=self._revoked)
         member = self.roster.find(principal.staff_id)
         if member is None or not member.active:
-            raise refusals.inactive(principal.staff_id)
+            raise reasons.INACTIVE.error(staff_id=principal.staff_id)
         return principal
 
     def revoke_token(self, principal: StaffPrincipal) -> None:
@@ -121,9 +121,9 @@ class StaffService:
         """Default deny: the principal must hold a needed role and act for ``organisation`` (if one is named)."""
         needed = {role_needed} if isinstance(role_needed, Role) else set(role_needed)
         if principal.role not in needed:
-            raise refusals.wrong_role("/".join(sorted(r.value for r in needed)), principal.role.value)
+            raise reasons.WRONG_ROLE.error(needed="/".join(sorted(r.value for r in needed)), held=principal.role.value)
         if organisation is not None and principal.organisation != organisation:
-            raise refusals.other_organisation(str(organisation))
+            raise reasons.OTHER_ORGANISATION.error(organisation=str(organisation))
 
     # -- the access log ----------------------------------------------------------------------------
 
@@ -144,12 +144,12 @@ class StaffService:
         an approved bulk request of this staff member covering it.
         """
         if principal.role in NO_PERSONAL_DATA:
-            raise refusals.wrong_role("(a role that may see personal data)", principal.role.value)
+            raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
         chosen = require_purpose(purpose)
         access = parse_access(what)
         key = validate_person_key(person_key)
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise refusals.invalid_count()
+            raise reasons.INVALID_COUNT.error()
         if needs_second_person(access, count):
             self.bulk.check_covers(principal, bulk_id, chosen, count)
         return self.log.record(principal, key, chosen, access, count, self.now(), bulk_id)
@@ -169,7 +169,7 @@ class StaffService:
     ) -> BulkRequest:
         """Ask for a second person's approval of a listing or export of ``row_count`` people."""
         if principal.role in NO_PERSONAL_DATA:
-            raise refusals.wrong_role("(a role that may see personal data)", principal.role.value)
+            raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
         chosen = require_purpose(purpose)
         rows, to, digest = validate_bulk(row_count, recipient, content_hash)
         return self.bulk.request(principal, chosen, rows, to, digest, self.now())

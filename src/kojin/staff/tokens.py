@@ -22,7 +22,7 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError, JoseError
 from joserfc.jwk import OKPKey
 
 from kojin.core.errors import KojinError
-from kojin.staff import refusals
+from kojin.staff import reasons
 from kojin.staff.domain import Organisation, StaffMember, StaffPrincipal, parse_role
 
 TOKEN_TTL_S = 15 * 60
@@ -69,17 +69,17 @@ class TokenSigner:
     def check(self, token: str | None, *, revoked: Callable[[str], bool]) -> StaffPrincipal:
         """The principal the token names, or a 401 with the reason it fails."""
         if not token:
-            raise refusals.token_missing()
+            raise reasons.TOKEN_MISSING.error()
         if len(token) > MAX_TOKEN_CHARS:
-            raise refusals.token_malformed()
+            raise reasons.TOKEN_MALFORMED.error()
         try:
             decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
         except BadSignatureError:
-            raise refusals.token_bad_signature() from None
+            raise reasons.TOKEN_BAD_SIGNATURE.error() from None
         except (JoseError, ValueError, TypeError):
-            raise refusals.token_malformed() from None
+            raise reasons.TOKEN_MALFORMED.error() from None
         if decoded.header.get("typ") != TOKEN_TYPE:
-            raise refusals.token_malformed()
+            raise reasons.TOKEN_MALFORMED.error()
         # Built per check: "now" is this check's time.
         registry = jwt.JWTClaimsRegistry(
             now=lambda: int(self._clock()),
@@ -94,16 +94,16 @@ class TokenSigner:
         try:
             registry.validate(decoded.claims)
         except ExpiredTokenError:
-            raise refusals.token_expired() from None
+            raise reasons.TOKEN_EXPIRED.error() from None
         except JoseError:
-            raise refusals.token_malformed() from None
+            raise reasons.TOKEN_MALFORMED.error() from None
         return self._principal(decoded.claims, revoked)
 
     @staticmethod
     def _principal(claims: dict[str, object], revoked: Callable[[str], bool]) -> StaffPrincipal:
         values = (claims["sub"], claims["role"], claims["org"], claims["jti"])
         if not all(isinstance(v, str) for v in values) or not isinstance(claims["exp"], int):
-            raise refusals.token_malformed()
+            raise reasons.TOKEN_MALFORMED.error()
         staff_id, role, org, token_id = (str(v) for v in values)
         try:
             principal = StaffPrincipal(
@@ -114,7 +114,7 @@ class TokenSigner:
                 datetime.fromtimestamp(claims["exp"], UTC),
             )
         except KojinError:  # a role or organisation this installation does not know
-            raise refusals.token_malformed() from None
+            raise reasons.TOKEN_MALFORMED.error() from None
         if revoked(token_id):
-            raise refusals.token_revoked()
+            raise reasons.TOKEN_REVOKED.error()
         return principal
