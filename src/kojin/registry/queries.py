@@ -60,8 +60,9 @@ class RegisterQueries:
                 )
             if not found:
                 return
-            yield from found
-            last = found[-1].resident_id
+            for row in found:
+                yield records.resident_of(row)
+            last = found[-1].id
 
     def find(
         self, *, kana: str | None = None, birth_date: date | None = None, name: str | None = None

@@ -125,14 +125,23 @@ def members_to_change(conn: Connection, person: Resident, whole_household: bool)
 
 def residents_after(
     conn: Connection, last: int, *, municipality_code: str | None, status: Status | None, batch: int
-) -> list[Resident]:
-    """The next ``batch`` residents in id order after ``last``."""
+) -> Sequence[Row[Any]]:
+    """The next ``batch`` residents' rows in id order after ``last``, for :func:`resident_of` one at a time.
+
+    Rows rather than residents: a caller streaming a whole register builds each
+    resident as it goes, so a batch's residents are not all alive at once (at a
+    hundred thousand residents the extra live objects cost full garbage collections).
+    """
     query = select(residents).where(residents.c.id > last)
     if municipality_code:
         query = query.where(residents.c.municipality_code == municipality_code)
     if status:
         query = query.where(residents.c.status == status.value)
-    return [_resident(r) for r in conn.execute(query.order_by(residents.c.id).limit(batch)).all()]
+    return conn.execute(query.order_by(residents.c.id).limit(batch)).all()
+
+
+def resident_of(row: Row[Any]) -> Resident:
+    return _resident(row)
 
 
 def search(conn: Connection, *, kana: str | None, birth_date: date | None, name: str | None) -> list[Resident]:
