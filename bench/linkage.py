@@ -48,6 +48,7 @@ from kanjize import number2kanji
 
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
+from kojin.demo.municipality import household_batches
 from kojin.demo.population import generate_households
 from kojin.linkage.matcher import Decision, MemberRecord, ResidentEntry
 from kojin.linkage.normalise import kana_strict
@@ -121,15 +122,8 @@ def build_register(kojin: Kojin, residents: int, seed: int) -> None:
     per_ward = residents // len(WARDS)
     for i, code in enumerate(WARDS):
         count = per_ward + (residents - per_ward * len(WARDS) if i == 0 else 0)
-        batch: list[HouseholdDraft] = []
-        people = 0
-        for household in generate_households(code, count, seed=seed * 1000 + i, today=TODAY):
-            batch.append(household)
-            people += len(household.members)
-            if people >= 20_000:
-                kojin.register.enroll_households(batch, municipality_code=code, today=TODAY, validated=True)
-                batch, people = [], 0
-        if batch:
+        households = generate_households(code, count, seed=seed * 1000 + i, today=TODAY)
+        for batch in household_batches(households, 20_000):
             kojin.register.enroll_households(batch, municipality_code=code, today=TODAY, validated=True)
 
 

@@ -7,7 +7,7 @@ municipality would use, J-LIS numbering each of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from kojin.app import Kojin
@@ -22,13 +22,14 @@ NUMBERING_PROCESS_FROM = 200_000
 for fewer, starting that process costs more than it saves."""
 
 
-def _batches(households: Iterator[HouseholdDraft]) -> Iterator[list[HouseholdDraft]]:
+def household_batches(households: Iterable[HouseholdDraft], people: int = SEED_BATCH) -> Iterator[list[HouseholdDraft]]:
+    """Whole households in batches of at least ``people`` residents (the last one smaller)."""
     batch: list[HouseholdDraft] = []
     size = 0
     for household in households:
         batch.append(household)
         size += len(household.members)
-        if size >= SEED_BATCH:
+        if size >= people:
             yield batch
             batch, size = [], 0
     if batch:
@@ -53,7 +54,7 @@ def seed_municipality(
     numbering = NumberingProcess(kojin.settings) if residents >= NUMBERING_PROCESS_FROM else None
     try:
         enrolled = kojin.register.enroll_batches(
-            _batches(iter(households)),
+            household_batches(households),
             municipality_code=municipality,
             validated=True,
             numbering_process=numbering,
