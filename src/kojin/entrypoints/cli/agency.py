@@ -10,9 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -27,11 +26,10 @@ from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import err_console, progress
-from kojin.entrypoints.cli.system import with_system
+from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
 from kojin.numbering import reasons as numbering_reasons
 
-T = TypeVar("T")
 console = Console()
 _MAX_JSON_BYTES = 1024 * 1024
 
@@ -43,14 +41,6 @@ agency_app = typer.Typer(
 )
 
 
-def _with_kojin(action: Callable[[Kojin], T]) -> T:
-    return with_system(action, demo_agencies=True)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-
-
 @agency_app.command("list")
 def agency_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
     """List the agencies registered at the hub."""
@@ -59,7 +49,7 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
         entries = kojin.hub.agencies()
         if as_json:
             for entry in entries:
-                _print_json(entry.public_record())
+                print_json(entry.public_record())
             return
         table = Table("id", pick("名称", "name"), pick("種別", "kind"))
         for entry in entries:
@@ -67,7 +57,7 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
             table.add_row(entry.agency_id, entry.name, pick(ja, en))
         console.print(table)
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 @agency_app.command("code")
@@ -84,11 +74,11 @@ def agency_code(
             raise numbering_reasons.NUMBER_MISSING.error()
         code, local = kojin.agencies.obtain_code(agency, number, local_id)
         if as_json:
-            _print_json({"agency_id": agency, "code": code, "local_id": local})
+            print_json({"agency_id": agency, "code": code, "local_id": local})
         else:
             console.print(f"{pick('機関別符号', 'code')}: {code}  {pick('宛名番号', 'local id')}: {local}")
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 @agency_app.command("copy")
@@ -109,7 +99,7 @@ def agency_copy(
         server.update_copies([CopyEntry(code, item, payload, withheld)])
         console.print(pick("副本を登録しました。", "copy registered."))
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 @agency_app.command("copies")
@@ -139,7 +129,7 @@ def agency_copies(
             count = server.update_copies(entries)
         console.print(pick(f"副本 {count} 件を登録しました。", f"{count} copies registered."))
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
@@ -213,9 +203,9 @@ def agency_log(
 
     def action(kojin: Kojin) -> None:
         for entry in kojin.agencies.get(agency).log_entries(limit=limit):
-            _print_json(entry.as_record())
+            print_json(entry.as_record())
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 ASK_COLUMNS = ("provider", "task", "item", "local_id", "code")
@@ -278,7 +268,7 @@ def agency_ask(
         if failure is not None:
             raise failure
 
-    _with_kojin(action)
+    with_system(action, demo_agencies=True)
 
 
 def _ask_all(

@@ -6,11 +6,8 @@ by a number.
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,9 +15,8 @@ from rich.table import Table
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
-from kojin.entrypoints.cli.system import with_system
+from kojin.entrypoints.cli.system import print_json, with_system
 
-T = TypeVar("T")
 console = Console()
 
 insurance_app = typer.Typer(
@@ -29,10 +25,6 @@ insurance_app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-
-
-def _run(action: Callable[[Kojin], T]) -> T:
-    return with_system(action)
 
 
 @insurance_app.command("members")
@@ -51,7 +43,7 @@ def members(
             table.add_row(m["local_id"], m["symbol"], m["number"], m["branch"], m["name"], str(m["lost_on"] or ""))
         console.print(table)
 
-    _run(body)
+    with_system(body)
 
 
 @insurance_app.command("cancel-registration")
@@ -74,7 +66,7 @@ def cancel_registration(
             )
         )
 
-    _run(body)
+    with_system(body)
 
 
 @insurance_app.command("certificate")
@@ -89,7 +81,7 @@ def certificate(
         out.write_bytes(kojin.insurers.get(insurer).certificate_pdf(local_id))
         console.print(str(out))
 
-    _run(body)
+    with_system(body)
 
 
 @insurance_app.command("add-clinic")
@@ -102,6 +94,6 @@ def add_clinic(
 
     def body(kojin: Kojin) -> None:
         key = kojin.eligibility.register_clinic(clinic_id, name, kind)
-        sys.stdout.write(json.dumps({"clinic_id": clinic_id, "key": key}, ensure_ascii=False) + "\n")
+        print_json({"clinic_id": clinic_id, "key": key})
 
-    _run(body)
+    with_system(body)

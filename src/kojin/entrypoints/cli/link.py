@@ -25,7 +25,7 @@ from kojin.app import Kojin
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import progress as _progress
 from kojin.entrypoints.cli.console import run_command as _run
-from kojin.entrypoints.cli.system import open_system
+from kojin.entrypoints.cli.system import open_system, print_json
 from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.audit import FINDING_LABELS, FindingKind
 from kojin.linkage.matcher import Decision, MemberRecord
@@ -212,7 +212,7 @@ def review_show(
         with open_system() as kojin:
             case = kojin.matching.case(case_id)
         if as_json:
-            sys.stdout.write(json.dumps(_case_record(case), ensure_ascii=False) + "\n")
+            print_json(_case_record(case))
         else:
             _print_case(case)
 

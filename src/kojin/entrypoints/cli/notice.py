@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
-from kojin.entrypoints.cli.system import with_system
+from kojin.entrypoints.cli.system import print_json, with_system
 
 notice_app = typer.Typer(help="お知らせ — notices from agencies to a resident's portal.", no_args_is_help=True)
 
@@ -40,6 +39,6 @@ def notice_list(
     def list_notices(kojin: Kojin) -> None:
         kojin.register.get(resident)
         for notice in kojin.portal.notices.of(resident):
-            sys.stdout.write(json.dumps(notice.as_record(), ensure_ascii=False) + "\n")
+            print_json(notice.as_record())
 
     with_system(list_notices)

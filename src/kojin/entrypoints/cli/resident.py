@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -122,7 +121,7 @@ def resident_list(
                 if limit is not None and n >= limit:
                     break
                 if as_json:
-                    sys.stdout.write(json.dumps(resident_record(resident), ensure_ascii=False) + "\n")
+                    print_json(resident_record(resident))
                 else:
                     table.add_row(
                         str(resident.resident_id),
