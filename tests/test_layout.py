@@ -46,22 +46,3 @@ def test_modules_and_functions_are_small_or_say_why() -> None:
         if not explained:
             unexplained += [f"{where}: {name}() is {n} lines" for name, n in _long_functions(tree)]
     assert not unexplained, "\n".join(unexplained)
-
-
-def test_no_party_reaches_up_to_the_top_floors() -> None:
-    """Parties never import the composition root, the entry points or the demo (import-linter says it too)."""
-    top = ("kojin.app", "kojin.entrypoints", "kojin.demo")
-    below = [p for p in SRC.iterdir() if p.is_dir() and p.name not in {"entrypoints", "demo", "__pycache__"}]
-    offenders: list[str] = []
-    for package in below:
-        for path in package.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                names = (
-                    [node.module or ""]
-                    if isinstance(node, ast.ImportFrom)
-                    else [a.name for a in node.names]
-                    if isinstance(node, ast.Import)
-                    else []
-                )
-                offenders += [f"{path.relative_to(SRC)} imports {n}" for n in names if n.startswith(top)]
-    assert not offenders, "\n".join(offenders)
