@@ -124,6 +124,7 @@ class Kojin:
         self.agencies.close()
         self.matching.close()  # linkage (issue 7)
         self.eligibility.close()  # clinics (issue 6)
+        self.staff.close()
         if self._exchange_log is not None:
             self._exchange_log.close()
         self.db.dispose()
@@ -200,6 +201,8 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
         staff=StaffService(db.engine("staff")),
     )
+    # Every staff look at a person is also a leaf of the tamper-evident exchange log.
+    kojin.staff.log_leaves_to(lambda: kojin.exchange_log)
     if migrate:
         kojin.initialise()
     return kojin

@@ -108,3 +108,12 @@ def test_a_search_records_every_person_shown(kojin: Kojin) -> None:
         kojin.staff.record_access(clerk, key, "転出届", "search", count=len(shown))
     assert all(len(kojin.staff.accesses_of(key)) == 1 for key in shown)
     assert {a.count for a in kojin.staff.accesses_by("c.tanaka")} == {20}
+
+
+def test_record_shown_writes_one_entry_per_person_and_one_leaf_each(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK, CITY)
+    before = kojin.exchange_log.size()
+    refs = kojin.staff.record_shown(clerk, ["7", "8", "9"], "転出届", "search")
+    assert len(refs) == 3
+    assert kojin.exchange_log.size() == before + 3
+    assert [a.count for a in kojin.staff.accesses_by("c.tanaka")] == [3, 3, 3]

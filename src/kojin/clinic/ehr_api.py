@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from kojin.clinic.doors import clinic_door
 from kojin.clinic.service import ClinicService
+from kojin.eligibility.domain import Clinic
 
 
 class PatientIn(BaseModel):
@@ -38,11 +40,11 @@ class ItemIn(BaseModel):
 
 def make_router(clinics: ClinicService) -> APIRouter:
     router = APIRouter(prefix="/ehr", tags=["ehr 電子カルテ情報共有"])
+    door = Depends(clinic_door(clinics))
 
     @router.post("/documents")
-    def submit_document(body: DocumentIn, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def submit_document(body: DocumentIn, clinic: Clinic = door) -> dict[str, Any]:
         """Submit one of the three documents; its items are extracted and shared with it."""
-        clinic = clinics.eligibility.authenticate_clinic(x_clinic_key)
         return clinics.submit_document(
             clinic,
             body.bundle,
@@ -51,9 +53,8 @@ def make_router(clinics: ClinicService) -> APIRouter:
         )
 
     @router.post("/items")
-    def submit_item(body: ItemIn, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def submit_item(body: ItemIn, clinic: Clinic = door) -> dict[str, Any]:
         """Submit one of the six items on its own."""
-        clinic = clinics.eligibility.authenticate_clinic(x_clinic_key)
         return clinics.submit_item(
             clinic,
             body.resource,
@@ -62,8 +63,8 @@ def make_router(clinics: ClinicService) -> APIRouter:
         )
 
     @router.get("/visits/{visit_id}/records")
-    def records(visit_id: str, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def records(visit_id: str, clinic: Clinic = door) -> dict[str, Any]:
         """Shared documents and items, when the consent at this visit covers them (logged to the patient)."""
-        return clinics.records(clinics.eligibility.authenticate_clinic(x_clinic_key), visit_id)
+        return clinics.records(clinic, visit_id)
 
     return router

@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from starlette.routing import BaseRoute, Route
 
+from kojin.clinic.doors import clinic_door
 from kojin.clinic.service import ClinicService
 from kojin.core.crypto import unb64
 from kojin.core.i18n import current_language, language
@@ -102,14 +103,11 @@ def fast_routes(clinics: ClinicService) -> list[BaseRoute]:
 
 def make_router(clinics: ClinicService) -> APIRouter:
     router = APIRouter(prefix="/eligibility", tags=["eligibility オンライン資格確認"])
-
-    def clinic_of(key: str | None) -> Clinic:
-        return clinics.eligibility.authenticate_clinic(key)
+    door = Depends(clinic_door(clinics))
 
     @router.post("/challenge")
-    def challenge(x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def challenge(clinic: Clinic = door) -> dict[str, Any]:
         """A one-time challenge for the card on the terminal's reader to sign after the 4-digit PIN."""
-        clinic_of(x_clinic_key)
         issued = clinics.challenge()
         return {"challenge": issued.value, "expires_at": issued.expires_at, "face_matching": FACE_MATCHING}
 
@@ -128,26 +126,24 @@ def make_router(clinics: ClinicService) -> APIRouter:
     )
 
     @router.post("/check-certificate")
-    def check_certificate(body: CertificateIn, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def check_certificate(body: CertificateIn, clinic: Clinic = door) -> dict[str, Any]:
         """資格確認書: insurer number, symbol, number and branch typed in. Eligibility only."""
-        clinic = clinic_of(x_clinic_key)
         return clinics.check_certificate(clinic, body.insurer_number, body.symbol, body.number, body.branch)
 
     @router.post("/visits/{visit_id}/consent")
-    def consent(visit_id: str, body: ConsentIn, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def consent(visit_id: str, body: ConsentIn, clinic: Clinic = door) -> dict[str, Any]:
         """The patient's choice on the terminal, within 5 minutes of the card check."""
-        clinic = clinic_of(x_clinic_key)
         given = clinics.consent(clinic, visit_id, body.scopes)
         return given.as_record(clinics.ehr.now())
 
     @router.get("/visits/{visit_id}/medications")
-    def medications(visit_id: str, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def medications(visit_id: str, clinic: Clinic = door) -> dict[str, Any]:
         """薬剤情報, when the consent at this visit covers it (the view is logged to the patient)."""
-        return clinics.medications(clinic_of(x_clinic_key), visit_id)
+        return clinics.medications(clinic, visit_id)
 
     @router.get("/visits/{visit_id}/checkups")
-    def checkups(visit_id: str, x_clinic_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    def checkups(visit_id: str, clinic: Clinic = door) -> dict[str, Any]:
         """特定健診等情報, when the consent at this visit covers it (the view is logged to the patient)."""
-        return clinics.checkups(clinic_of(x_clinic_key), visit_id)
+        return clinics.checkups(clinic, visit_id)
 
     return router

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from kojin.core.japan import parse_date
 from kojin.corporate.domain import corporation_record
 from kojin.corporate.service import CorporateRegister
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
+from kojin.staff.guard import StaffDoors
+
+# 法人番号 are assigned by the National Tax Agency (国税庁), an agency at the hub.
+NTA = Organisation(OrganisationKind.AGENCY, "nta")
 
 Text = Annotated[str, Field(max_length=200)]
 
@@ -23,11 +28,14 @@ class CorporationIn(BaseModel):
     assignment_date: Annotated[str | None, Field(max_length=10)] = None
 
 
-def make_router(corporate: CorporateRegister) -> APIRouter:
+def make_router(corporate: CorporateRegister, doors: StaffDoors) -> APIRouter:
+    """Look-ups are public, as the NTA's are; assigning a number is the NTA's officers' alone."""
     router = APIRouter(prefix="/corporate", tags=["corporate 法人番号"])
+    officer = Depends(doors.role(Role.AGENCY_OFFICER))
 
     @router.post("/corporations", status_code=201)
-    def register(body: CorporationIn) -> dict[str, Any]:
+    def register(body: CorporationIn, principal: StaffPrincipal = officer) -> dict[str, Any]:
+        doors.staff.authorise(principal, Role.AGENCY_OFFICER, NTA)
         corp = corporate.register(
             name=body.name,
             furigana=body.furigana,

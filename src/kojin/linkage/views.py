@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kojin.core.errors import KojinError, NotFound
@@ -21,6 +21,8 @@ from kojin.linkage.records import FIELD_LABELS, REASON_LABELS, ReasonItem
 from kojin.linkage.report import environment
 from kojin.linkage.review import CandidateView, CaseView
 from kojin.linkage.service import MatchingService
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
+from kojin.staff.guard import StaffDoors
 from kojin.web.errors import register_html_prefix
 
 BASE = "/linkage/review"
@@ -123,9 +125,24 @@ def _rows(case: CaseView) -> list[_Row]:
     ]
 
 
-def make_router(service: MatchingService) -> APIRouter:
-    """The review pages, self-contained under ``/linkage/review``."""
+LINKAGE_OFFICE = Organisation(OrganisationKind.LINKAGE, "linkage")
+REVIEW_PURPOSE = "名寄せの確認"
+
+
+def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
+    """The review pages, self-contained under ``/linkage/review``: the linkage clerks' office only.
+
+    A case shows its candidates' basic four items, so opening one records a
+    look at each candidate; a decision is recorded under the logged-in clerk.
+    """
     router = APIRouter(prefix=BASE, include_in_schema=False)
+    clerk_door = Depends(doors.role(Role.LINKAGE_CLERK))
+    staff = doors.staff
+
+    def clerk_name(principal: StaffPrincipal) -> str:
+        staff.authorise(principal, Role.LINKAGE_CLERK, LINKAGE_OFFICE)
+        return f"{staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
+
     register_html_prefix(BASE)  # the app's own errors here (422, 404) are pages too, and bodies are limited
     env = environment()
 
@@ -136,8 +153,12 @@ def make_router(service: MatchingService) -> APIRouter:
     def error_page(exc: KojinError) -> HTMLResponse:
         return page("review_error.html", exc.status, message_ja=exc.message_ja, message_en=exc.message_en)
 
-    def case_page(case_id: int, *, status: int = 200, message: str = "", error: str = "") -> HTMLResponse:
+    def case_page(
+        case_id: int, principal: StaffPrincipal, *, status: int = 200, message: str = "", error: str = ""
+    ) -> HTMLResponse:
+        name = clerk_name(principal)
         case = service.case(case_id)
+        staff.record_shown(principal, [str(c.resident_id) for c in case.candidates], REVIEW_PURPOSE, "search")
         ja, en = _STATUS.get(case.status, (case.status, case.status))
         return page(
             "review_case.html",
@@ -146,20 +167,22 @@ def make_router(service: MatchingService) -> APIRouter:
             rows=_rows(case),
             status_label=f"{ja} / {en}",
             csrf_token=service.csrf_token(f"case:{case_id}"),
+            clerk_name=name,
             message=message,
             error=error,
         )
 
     @router.get("", response_class=HTMLResponse)
-    def queue(offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    def queue(offset: Annotated[int, Query(ge=0)] = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
+        clerk_name(principal)
         cases = service.cases(status="open", limit=_PAGE, offset=offset)
         return page("review_list.html", cases=cases, open_count=service.count_cases("open"), offset=offset, limit=_PAGE)
 
     @router.get("/{case_id}", response_class=HTMLResponse)
-    def show(case_id: int, done: int = 0) -> HTMLResponse:
+    def show(case_id: int, done: int = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
         try:
             message = pick("判断を記録しました。", "The decision was recorded.") if done else ""
-            return case_page(case_id, message=message)
+            return case_page(case_id, principal, message=message)
         except NotFound as exc:
             return error_page(exc)
 
@@ -167,9 +190,10 @@ def make_router(service: MatchingService) -> APIRouter:
     def decide(
         case_id: int,
         choice: Annotated[str, Form(max_length=20)] = "",
-        clerk: Annotated[str, Form(max_length=200)] = "",
         csrf_token: Annotated[str, Form(max_length=200)] = "",
+        principal: StaffPrincipal = clerk_door,
     ) -> Response:
+        clerk = clerk_name(principal)
         try:
             service.check_csrf(csrf_token, f"case:{case_id}")
             if choice == "no_match":
@@ -182,7 +206,7 @@ def make_router(service: MatchingService) -> APIRouter:
             return error_page(exc)
         except KojinError as exc:
             try:
-                return case_page(case_id, status=exc.status, error=f"{exc.message_ja} / {exc.message_en}")
+                return case_page(case_id, principal, status=exc.status, error=f"{exc.message_ja} / {exc.message_en}")
             except NotFound as missing:
                 return error_page(missing)
         return RedirectResponse(f"{BASE}/{case_id}?done=1", status_code=303)

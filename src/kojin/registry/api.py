@@ -9,22 +9,28 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from kojin.core.errors import NotFound
 from kojin.core.japan import parse_date
 from kojin.numbering.domain import mask_number
 from kojin.registry.domain import (
     Address,
     EventKind,
     PersonDetails,
+    Resident,
     history_record,
     parse_sex,
     resident_record,
 )
 from kojin.registry.service import RegisterService
+from kojin.staff import reasons as staff_reasons
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
+from kojin.staff.guard import StaffDoors
 
 Text = Annotated[str, Field(max_length=200)]
+Purpose = Annotated[str | None, Query(max_length=100, description="利用目的（事務） the purpose of this read")]
 
 
 class AddressIn(BaseModel):
@@ -90,24 +96,61 @@ class NumberChangeIn(BaseModel):
     reason: Text
 
 
-def make_router(register: RegisterService) -> APIRouter:
+def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
+    """The register's API: the own municipality's counter clerks only, every look at a person recorded."""
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
-    router.include_router(residents_router(register))
-    router.include_router(changes_router(register))
+    counter = _Counter(register, doors)
+    router.include_router(residents_router(register, counter))
+    router.include_router(changes_router(register, counter))
     return router
+
+
+class _Counter:
+    """The counter's rules: a clerk acts only for the own municipality, and says why for every person."""
+
+    def __init__(self, register: RegisterService, doors: StaffDoors) -> None:
+        self.register = register
+        self.staff = doors.staff
+        self.clerk = Depends(doors.role(Role.COUNTER_CLERK))
+
+    def own(self, principal: StaffPrincipal, municipality_code: str) -> None:
+        self.staff.authorise(
+            principal, Role.COUNTER_CLERK, Organisation(OrganisationKind.MUNICIPALITY, municipality_code)
+        )
+
+    @staticmethod
+    def serves(principal: StaffPrincipal, resident: Resident) -> bool:
+        organisation = principal.organisation
+        return organisation.kind is OrganisationKind.MUNICIPALITY and organisation.id == resident.municipality_code
+
+    def resident(self, principal: StaffPrincipal, resident_id: int, purpose: str | None, what: str) -> Resident:
+        """The resident, once the clerk is shown to act for their municipality and the look is recorded.
+
+        A resident of another municipality and one who does not exist are refused alike.
+        """
+        try:
+            resident: Resident | None = self.register.get(resident_id)
+        except NotFound:
+            resident = None
+        if resident is None or not self.serves(principal, resident):
+            raise staff_reasons.NOT_IN_SCOPE.error()
+        self.staff.record_access(principal, str(resident_id), purpose, what)
+        return resident
 
 
 def optional_date(value: str | None, field: str) -> date | None:
     return parse_date(value, field) if value else None
 
 
-def residents_router(register: RegisterService) -> APIRouter:
+def residents_router(register: RegisterService, counter: _Counter) -> APIRouter:
     """Registering a person (出生・転入) and reading the register: residents, their history, households."""
     router = APIRouter()
+    clerk_door = counter.clerk
 
     @router.post("/residents", status_code=201)
-    def add_resident(body: ResidentIn) -> dict[str, Any]:
+    def add_resident(body: ResidentIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """Register a birth or a move-in; J-LIS issues the number for the notice."""
+        counter.own(clerk, body.municipality_code)
         details = PersonDetails(
             name=body.name,
             kana=body.kana,
@@ -127,6 +170,8 @@ def residents_router(register: RegisterService) -> APIRouter:
             relationship=body.relationship,
             juminhyo_code=body.juminhyo_code,
         )
+        purpose = "出生届" if body.kind is EventKind.BIRTH else "転入届"
+        counter.staff.record_access(clerk, str(registration.resident.resident_id), purpose, "write")
         # The full number goes to the person by the notice and the card,
         # never back over this API.
         return {
@@ -136,37 +181,54 @@ def residents_router(register: RegisterService) -> APIRouter:
 
     @router.get("/residents")
     def list_residents(
-        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+        purpose: Purpose = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        bulk_id: Annotated[int | None, Query(ge=1)] = None,
+        clerk: StaffPrincipal = clerk_door,
     ) -> dict[str, Any]:
-        items = []
-        for resident in register.iter_residents(batch=limit, after=after):
-            items.append(resident_record(resident))
-            if len(items) >= limit:
+        """The own municipality's residents in id order; more than 20 at once needs an approved bulk request."""
+        shown = []
+        for resident in register.iter_residents(municipality_code=clerk.organisation.id, batch=limit, after=after):
+            shown.append(resident)
+            if len(shown) >= limit:
                 break
+        counter.staff.record_shown(clerk, [str(r.resident_id) for r in shown], purpose, "search", bulk_id=bulk_id)
+        items = [resident_record(r) for r in shown]
         return {"residents": items, "next_after": items[-1]["resident_id"] if items else None}
 
     @router.get("/residents/{resident_id}")
-    def show_resident(resident_id: int) -> dict[str, Any]:
-        return resident_record(register.get(resident_id))
+    def show_resident(resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        """One resident's record, for a stated purpose (事務); the person sees this read in the portal."""
+        return resident_record(counter.resident(clerk, resident_id, purpose, "read"))
 
     @router.get("/residents/{resident_id}/history")
-    def resident_history(resident_id: int) -> dict[str, Any]:
+    def resident_history(
+        resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
+    ) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, purpose, "read")
         return {"history": [history_record(e) for e in register.history_of(resident_id)]}
 
     @router.get("/households/{household_id}")
-    def household(household_id: int) -> dict[str, Any]:
+    def household(household_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        """A household's members, each recorded as shown; a household of another municipality is refused."""
         members = register.household_members(household_id)
+        if not members or not all(counter.serves(clerk, m) for m in members):
+            raise staff_reasons.NOT_IN_SCOPE.error()
+        counter.staff.record_shown(clerk, [str(m.resident_id) for m in members], purpose, "search")
         return {"household_id": household_id, "members": [resident_record(m) for m in members]}
 
     return router
 
 
-def changes_router(register: RegisterService) -> APIRouter:
+def changes_router(register: RegisterService, counter: _Counter) -> APIRouter:
     """Notifications that change a registered person (異動届): moves, names, death, residence status, number."""
     router = APIRouter()
+    clerk_door = counter.clerk
 
     @router.post("/residents/{resident_id}/move")
-    def move(resident_id: int, body: MoveIn) -> dict[str, Any]:
+    def move(resident_id: int, body: MoveIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, "転居届", "write")
         moved = register.move_within(
             resident_id,
             body.address.to_domain(),
@@ -176,7 +238,8 @@ def changes_router(register: RegisterService) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/move-out")
-    def move_out(resident_id: int, body: MoveOutIn) -> dict[str, Any]:
+    def move_out(resident_id: int, body: MoveOutIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, "転出届", "write")
         moved = register.move_out(
             resident_id,
             destination=body.destination,
@@ -186,7 +249,8 @@ def changes_router(register: RegisterService) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/rename")
-    def rename(resident_id: int, body: RenameIn) -> dict[str, Any]:
+    def rename(resident_id: int, body: RenameIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, "氏名の変更", "write")
         return resident_record(
             register.change_name(
                 resident_id,
@@ -197,13 +261,17 @@ def changes_router(register: RegisterService) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/death")
-    def death(resident_id: int, body: DeathIn) -> dict[str, Any]:
+    def death(resident_id: int, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, "死亡届", "write")
         return resident_record(
             register.record_death(resident_id, effective_date=parse_date(body.effective_date, "effective_date"))
         )
 
     @router.post("/residents/{resident_id}/residence-status")
-    def residence_status(resident_id: int, body: ResidenceStatusIn) -> dict[str, Any]:
+    def residence_status(
+        resident_id: int, body: ResidenceStatusIn, clerk: StaffPrincipal = clerk_door
+    ) -> dict[str, Any]:
+        counter.resident(clerk, resident_id, "在留資格等の変更", "write")
         return resident_record(
             register.change_residence_status(
                 resident_id,
@@ -214,8 +282,9 @@ def changes_router(register: RegisterService) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/number-change")
-    def number_change(resident_id: int, body: NumberChangeIn) -> dict[str, Any]:
+    def number_change(resident_id: int, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """番号法 §7(2): designate a new number; the old one is retired for ever."""
+        counter.resident(clerk, resident_id, "個人番号の変更", "write")
         new_number = register.change_number(resident_id, reason=body.reason)
         return {"resident_id": resident_id, "number_notice": mask_number(new_number)}
 

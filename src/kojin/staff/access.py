@@ -2,17 +2,39 @@
 
 The person reads it without the staff member (organisation, role, purpose,
 time: the query does not even fetch the name); the auditor reads it with the name.
+
+Every row is also a leaf of the tamper-evident exchange log. The leaf says
+what anyone may know — when, which organisation and role, for which purpose,
+how many people were shown — and commits to the whole row (staff member and
+person included) by an HMAC under the staff party's key, so the public learns
+nothing about either, while an auditor holding the rows can prove each one is
+the row that was logged, and that no logged row has gone missing. A row is
+acknowledged only once both the row and its leaf are durable.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, Row, insert, select
+from sqlalchemy import Engine, Row, select
 
+from kojin.core.group_commit import GroupCommit
 from kojin.staff.domain import Access, AccessEntry, AccessSeen, Organisation, Purpose, Role, StaffPrincipal
 from kojin.staff.store import access_log, staff_members
+
+LEAF_KIND = "staff-access/1"
+
+
+class LeafSink(Protocol):
+    """Where the access log's leaves go: the exchange log's durable appends."""
+
+    def append_many(self, leaf_data: Sequence[bytes]) -> Sequence[object]: ...
 
 
 def aware(value: datetime) -> datetime:
@@ -42,38 +64,75 @@ def _entry(row: Row[Any]) -> AccessEntry:
     )
 
 
+def row_commitment(key: bytes, values: dict[str, Any]) -> str:
+    """The leaf's commitment to a whole row: HMAC-SHA256 over its canonical JSON."""
+    # Times as integer microseconds: the two databases hand back the same instant in different zones.
+    canonical = {k: (round(v.timestamp() * 1e6) if isinstance(v, datetime) else v) for k, v in values.items()}
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def leaf_bytes(values: dict[str, Any], commitment: str) -> bytes:
+    at: datetime = values["at"]
+    leaf = {
+        "kojin": LEAF_KIND,
+        "ref": values["entry_ref"],
+        "time": int(at.timestamp() * 1000),
+        "org": f"{values['org_kind']}:{values['org_id']}",
+        "role": values["role"],
+        "purpose": values["purpose"],
+        "what": values["what"],
+        "shown": values["shown"],
+        "row": commitment,
+    }
+    return json.dumps(leaf, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
 class AccessLog:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: Callable[[], bytes], sink: Callable[[], LeafSink | None]) -> None:
         self.engine = engine
+        self._key = key
+        self._sink = sink
+        self._writer = GroupCommit(engine, name="kojin-staff-access")
 
     def record(
         self,
         principal: StaffPrincipal,
-        person_key: str,
+        person_keys: Sequence[str],
         purpose: Purpose,
         what: Access,
-        count: int,
         at: datetime,
         bulk_id: int | None = None,
-    ) -> int:
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(access_log).values(
-                    at=at,
-                    staff_id=principal.staff_id,
-                    role=principal.role.value,
-                    org_kind=principal.organisation.kind.value,
-                    org_id=principal.organisation.id,
-                    person_key=person_key,
-                    purpose=purpose.name,
-                    what=what.value,
-                    shown=count,
-                    bulk_id=bulk_id,
-                )
-            )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        shown: int | None = None,
+    ) -> list[str]:
+        """Record that ``principal`` was shown every one of ``person_keys`` (of ``shown`` in all); their references.
+
+        Returns once the rows and their leaves are durable: only then may
+        anything be shown.
+        """
+        rows = [
+            {
+                "at": at,
+                "staff_id": principal.staff_id,
+                "role": principal.role.value,
+                "org_kind": principal.organisation.kind.value,
+                "org_id": principal.organisation.id,
+                "person_key": person_key,
+                "purpose": purpose.name,
+                "what": what.value,
+                "shown": shown or len(person_keys),
+                "bulk_id": bulk_id,
+                "entry_ref": secrets.token_hex(16),
+            }
+            for person_key in person_keys
+        ]
+        ticket = self._writer.submit([(access_log, row) for row in rows])
+        sink = self._sink()
+        if sink is not None:
+            key = self._key()
+            sink.append_many([leaf_bytes(row, row_commitment(key, row)) for row in rows])
+        ticket.wait()
+        return [row["entry_ref"] for row in rows]
 
     def of_person(self, person_key: str) -> list[AccessSeen]:
         """What the person sees: who by organisation and role only, never the staff member."""
@@ -96,3 +155,17 @@ class AccessLog:
         )
         with self.engine.connect() as conn:
             return [_entry(row) for row in conn.execute(query)]
+
+    def commitment_of(self, entry_ref: str) -> str | None:
+        """The commitment a leaf must carry for the row ``entry_ref`` (the auditor's check)."""
+        columns = [c for c in access_log.c if c.name != "entry_id"]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*columns).where(access_log.c.entry_ref == entry_ref)).mappings().first()
+        if row is None:
+            return None
+        values = dict(row)
+        values["at"] = aware(values["at"])
+        return row_commitment(self._key(), values)
+
+    def close(self) -> None:
+        self._writer.close()

@@ -193,13 +193,18 @@ class StaffPrincipal:
 # The counter's own tasks, beside the exchange tasks of the permitted-exchange table.
 COUNTER_TASKS: dict[str, str] = {
     "住民票の写しの交付": "issuing a copy of the residence record",
+    "住民票の記載事項の確認": "checking an entry of the residence record",
+    "出生届": "birth notification",
     "転入届": "moving-in notification",
     "転出届": "moving-out notification",
     "転居届": "change-of-address notification within the municipality",
     "死亡届": "death notification",
+    "氏名の変更": "change of name",
+    "在留資格等の変更": "change of residence status or period of stay",
     "個人番号の変更": "changing an individual number",
     "個人番号カードの交付": "issuing an individual number card",
     "暗証番号の初期化": "resetting a card PIN",
+    "名寄せの確認": "reviewing a record-linkage case",
 }
 
 EXCHANGE_TASK_EN: dict[str, str] = {

@@ -107,6 +107,13 @@ INVALID_STAFF_ID = TABLE.reason(
     field="staff_id",
 )
 
+NOT_IN_SCOPE = TABLE.reason(
+    "staff.not_in_scope",
+    NotPermitted,
+    "この人はあなたの組織の担当ではありません（または登録がありません）。",
+    "This person is not in your organisation's care (or is not registered).",
+)
+
 OTHER_ORGANISATION = TABLE.reason(
     "staff.other_organisation",
     NotPermitted,

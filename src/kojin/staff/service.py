@@ -9,22 +9,26 @@ approvals (``bulk``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
 from kojin.core.keys import insert_if_absent, party_secret
 from kojin.staff import reasons
-from kojin.staff.access import AccessLog
+from kojin.staff.access import AccessLog, LeafSink
 from kojin.staff.bulk import BulkApprovals
 from kojin.staff.domain import (
+    Access,
     AccessEntry,
     AccessSeen,
     BulkRequest,
     Organisation,
+    Purpose,
     Role,
     StaffMember,
     StaffPrincipal,
@@ -35,6 +39,7 @@ from kojin.staff.domain import (
     validate_person_key,
 )
 from kojin.staff.members import Roster
+from kojin.staff.refusals import Refusals
 from kojin.staff.store import revoked_tokens, staff_keys
 from kojin.staff.tokens import TOKEN_TTL_S, IssuedToken, TokenSigner
 
@@ -44,15 +49,24 @@ NO_PERSONAL_DATA = frozenset({Role.SYSADMIN, Role.AUDITOR})
 
 class StaffService:
     def __init__(
-        self, engine: Engine, *, clock: Callable[[], float] = time.time, token_ttl_s: int = TOKEN_TTL_S
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] = time.time,
+        token_ttl_s: int = TOKEN_TTL_S,
+        leaves: Callable[[], LeafSink | None] = lambda: None,
     ) -> None:
+        """``leaves`` gives the exchange log each access-log row is also a leaf of (opened on first use)."""
         self.engine = engine
         self._clock = clock
         self._token_ttl_s = token_ttl_s
         self._signer: TokenSigner | None = None
+        self._leaf_key: bytes | None = None
         self._lock = threading.Lock()
         self.roster = Roster(engine, clock)
-        self.log = AccessLog(engine)
+        self._leaves = leaves
+        self.log = AccessLog(engine, self.leaf_key, lambda: self._leaves())
+        self.refusals = Refusals(engine)
         self.bulk = BulkApprovals(engine)
 
     def now(self) -> datetime:
@@ -61,6 +75,20 @@ class StaffService:
     def ensure_key(self) -> None:
         """Create the token-signing key (idempotent, race-free between processes)."""
         party_secret(self.engine, staff_keys, created_at=self.now())
+
+    def leaf_key(self) -> bytes:
+        """The key of the access log's leaf commitments, derived from the party's secret."""
+        if self._leaf_key is None:
+            seed = party_secret(self.engine, staff_keys, created_at=self.now())
+            self._leaf_key = hmac.new(seed, b"kojin-staff-access-leaf", hashlib.sha256).digest()
+        return self._leaf_key
+
+    def log_leaves_to(self, leaves: Callable[[], LeafSink | None]) -> None:
+        """From now on every access-log row is also a leaf of ``leaves()`` (the exchange log)."""
+        self._leaves = leaves
+
+    def close(self) -> None:
+        self.log.close()
 
     @property
     def signer(self) -> TokenSigner:
@@ -136,23 +164,47 @@ class StaffService:
         count: int = 1,
         *,
         bulk_id: int | None = None,
-    ) -> int:
+    ) -> str:
         """Record that ``principal`` was shown ``person_key`` (one of ``count`` people) for ``purpose``.
 
         Call it before showing anything: a refusal means nothing may be shown.
         A search or export of more than BULK_THRESHOLD people needs ``bulk_id``,
-        an approved bulk request of this staff member covering it.
+        an approved bulk request of this staff member covering it. Returns the
+        entry's reference.
         """
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise reasons.INVALID_COUNT.error()
+        chosen, access = self._check_access(principal, purpose, what, count, bulk_id)
+        key = validate_person_key(person_key)
+        rows = self.log.record(principal, [key], chosen, access, self.now(), bulk_id, count)
+        return rows[0]
+
+    def record_shown(
+        self,
+        principal: StaffPrincipal,
+        person_keys: Sequence[str],
+        purpose: str | None,
+        what: str,
+        *,
+        bulk_id: int | None = None,
+    ) -> list[str]:
+        """Record every person a search or listing shows, one entry each; nothing is recorded for none."""
+        keys = [validate_person_key(k) for k in person_keys]
+        chosen, access = self._check_access(principal, purpose, what, max(len(keys), 1), bulk_id)
+        if not keys:
+            return []
+        return self.log.record(principal, keys, chosen, access, self.now(), bulk_id)
+
+    def _check_access(
+        self, principal: StaffPrincipal, purpose: str | None, what: str, count: int, bulk_id: int | None
+    ) -> tuple[Purpose, Access]:
         if principal.role in NO_PERSONAL_DATA:
             raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
         chosen = require_purpose(purpose)
         access = parse_access(what)
-        key = validate_person_key(person_key)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise reasons.INVALID_COUNT.error()
         if needs_second_person(access, count):
             self.bulk.check_covers(principal, bulk_id, chosen, count)
-        return self.log.record(principal, key, chosen, access, count, self.now(), bulk_id)
+        return chosen, access
 
     def accesses_of(self, person_key: str) -> list[AccessSeen]:
         """For the person: organisation, role, purpose, time of every staff access; no staff name."""

@@ -1,4 +1,4 @@
-"""The staff party's own store: staff members, their access log, bulk approvals, revoked tokens, the token key.
+"""The staff party's own store: staff members, their access log, refusals, bulk approvals, revoked tokens, the key.
 
 The access log lives with the staff party (who looked at whom and why) so that
 the person's view and the auditor's view read one table; organisations and
@@ -57,6 +57,8 @@ access_log = Table(
     Column("what", String(10), nullable=False),
     Column("shown", Integer, nullable=False),
     Column("bulk_id", Integer),
+    # The entry's own random reference, named by its leaf in the exchange log.
+    Column("entry_ref", String(32), unique=True),
     Index("ix_access_person", "person_key"),
     Index("ix_access_staff", "staff_id"),
 )
@@ -87,4 +89,19 @@ revoked_tokens = Table(
     Column("staff_id", String(40), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Refused attempts at a staff door: who (if known), where, why; nothing was read or written.
+refusals = Table(
+    "staff_refusals",
+    metadata,
+    Column("refusal_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40)),
+    Column("role", String(20)),
+    Column("org", String(60)),
+    Column("method", String(10), nullable=False),
+    Column("path", String(200), nullable=False),
+    Column("code", String(60), nullable=False),
+    Index("ix_refusal_staff", "staff_id"),
 )

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from kojin.app import Kojin
 from kojin.entrypoints.http.app import create_app
+from kojin.staff.domain import Role
+from tests.staff.support import clerk_headers, staff_headers
 
 BODY = {
     "name": "山田　太郎",
@@ -19,9 +21,13 @@ BODY = {
 }
 
 
+PURPOSE = {"purpose": "住民票の写しの交付"}
+
+
 @pytest.fixture
 def client(kojin: Kojin) -> Iterator[TestClient]:
-    with TestClient(create_app(kojin), raise_server_exceptions=False) as c:
+    """A client of the counter clerk of 文京区 (13105)."""
+    with TestClient(create_app(kojin), raise_server_exceptions=False, headers=clerk_headers(kojin)) as c:
         yield c
 
 
@@ -40,10 +46,19 @@ def test_register_show_and_history(client: TestClient, kojin: Kojin) -> None:
     assert data["number_notice"].startswith("********")
     code = kojin.register.get(rid).juminhyo_code
     assert kojin.numbering.number_for(code) not in r.text
-    assert client.get(f"/registry/residents/{rid}").json()["kana"] == "ヤマダ　タロウ"
-    assert client.get(f"/registry/residents/{rid}/history").json()["history"][0]["kind"] == "birth"
-    listed = client.get("/registry/residents?limit=5").json()
+    assert client.get(f"/registry/residents/{rid}", params=PURPOSE).json()["kana"] == "ヤマダ　タロウ"
+    history = client.get(f"/registry/residents/{rid}/history", params=PURPOSE).json()["history"]
+    assert history[0]["kind"] == "birth"
+    listed = client.get("/registry/residents?limit=5", params=PURPOSE).json()
     assert [x["resident_id"] for x in listed["residents"]] == [rid]
+    # The birth, two reads and a listing: each recorded for the person, with its purpose.
+    seen = kojin.staff.accesses_of(str(rid))
+    assert [(a.purpose, a.what.value) for a in seen] == [
+        ("出生届", "write"),
+        ("住民票の写しの交付", "read"),
+        ("住民票の写しの交付", "read"),
+        ("住民票の写しの交付", "search"),
+    ]
 
 
 def test_changes_through_the_api(client: TestClient) -> None:
@@ -71,7 +86,7 @@ def test_changes_through_the_api(client: TestClient) -> None:
         ({"kana": "山田"}, 422, "kana.not_katakana", "kana"),
         ({"name": ""}, 422, "name.empty", "name"),
         ({"sex": "9"}, 422, "sex.invalid", "sex"),
-        ({"municipality_code": "99999"}, 404, "municipality_code.unknown", "municipality_code"),
+        ({"municipality_code": "99999"}, 403, "staff.other_organisation", "organisation"),
         (
             {"address": {"postal_code": "1130033", "town": "大塚", "block": "1"}},
             422,
@@ -90,7 +105,14 @@ def test_bad_input_has_one_error_shape(
     assert error(r)["code"] == code
     assert error(r)["field"] == field
     assert error(r)["message"]
-    assert client.get("/registry/residents").json()["residents"] == []
+    assert client.get("/registry/residents", params=PURPOSE).json()["residents"] == []
+
+
+def test_unknown_municipality_is_refused_for_its_own_clerk(client: TestClient, kojin: Kojin) -> None:
+    r = client.post(
+        "/registry/residents", json={**BODY, "municipality_code": "99999"}, headers=clerk_headers(kojin, "99999")
+    )
+    assert r.status_code == 404 and error(r)["code"] == "municipality_code.unknown"
 
 
 def test_english_messages(client: TestClient) -> None:
@@ -102,7 +124,7 @@ def test_malformed_json_and_unknown_paths(client: TestClient) -> None:
     r = client.post("/registry/residents", content=b"{", headers={"content-type": "application/json"})
     assert r.status_code == 422 and error(r)["code"] == "request.invalid"
     assert error(client.get("/nowhere"))["code"] == "http.not_found"
-    assert error(client.get("/registry/residents/12345"))["code"] == "resident.not_found"
+    assert error(client.get("/registry/residents/12345", params=PURPOSE))["code"] == "staff.not_in_scope"
 
 
 def test_unknown_paths_and_methods_answer_in_the_requests_language(client: TestClient) -> None:
@@ -120,9 +142,11 @@ def test_number_validation_takes_the_number_in_the_body(client: TestClient) -> N
     assert error(r)["code"] == "number.check_digit"
 
 
-def test_corporate_api(client: TestClient) -> None:
+def test_corporate_api(client: TestClient, kojin: Kojin) -> None:
+    nta = staff_headers(kojin, Role.AGENCY_OFFICER, "agency:nta")
     r = client.post(
         "/corporate/corporations",
+        headers=nta,
         json={"name": "株式会社こじん", "furigana": "コジン", "kind": "301", "postal_code": "1130033", "street": "1-1"},
     )
     assert r.status_code == 201, r.text

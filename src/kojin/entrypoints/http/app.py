@@ -32,6 +32,7 @@ from kojin.portal.views import make_router as portal_router
 from kojin.reader.service import ReaderService
 from kojin.reader.views import make_router as reader_router
 from kojin.registry.api import make_router as registry_router
+from kojin.staff.guard import StaffDoors
 from kojin.web.errors import html_prefixes, install_error_handlers
 from kojin.web.i18n import LANG_COOKIE, request_language
 from kojin.web.security import BodyLimit
@@ -89,9 +90,10 @@ def create_app(kojin: Kojin) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(registry_router(kojin.register))
-    app.include_router(numbering_router(kojin.numbering))
-    app.include_router(corporate_router(kojin.corporate))
+    doors = StaffDoors(kojin.staff)
+    app.include_router(registry_router(kojin.register, doors))
+    app.include_router(numbering_router(kojin.numbering, doors))
+    app.include_router(corporate_router(kojin.corporate, doors))
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
     app.include_router(auth_router(kojin.auth))
     app.include_router(hub_router(kojin.hub))
@@ -106,6 +108,6 @@ def create_app(kojin: Kojin) -> FastAPI:
     # clinic software (/eligibility, /ehr).
     include_clinic(app, kojin.clinics, kojin.portal)
     # Record linkage (issue 7): the clerk's review queue (/linkage/review).
-    app.include_router(linkage_review_router(kojin.matching))
+    app.include_router(linkage_review_router(kojin.matching, doors))
     app.state.kojin = kojin
     return app

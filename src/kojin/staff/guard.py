@@ -1,0 +1,104 @@
+"""The door of every staff route (職員の入口): who is calling, in which role; every refusal recorded.
+
+A staff route declares its door with :meth:`StaffDoors.role`, a FastAPI
+dependency that answers the checked :class:`StaffPrincipal`. The caller proves
+who they are with a bearer token from a staff-card login (``Authorization:
+Bearer …``, for API clients) or with the staff session cookie of the pages.
+Default deny: without credentials a route answers 401, with a role outside
+the route's roles 403, and the route itself refuses (403) a principal acting
+outside its own organisation. Each of these refusals — at the door or inside
+the route — is recorded with its reason code before the caller hears of it.
+
+Both ways in are declared as OpenAPI security schemes, so ``/docs`` shows
+which routes need what. The route-enumeration test reads :attr:`StaffDoor.roles`
+to check every route against its declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import Annotated, Protocol
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from kojin.core.errors import KojinError
+from kojin.staff.domain import Role, StaffPrincipal
+from kojin.staff.service import StaffService
+from kojin.web.security import read_cookie
+
+STAFF_COOKIE = "kojin_staff"
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="staffToken",
+    bearerFormat="JWT",
+    description="職員カードでのログインで得たアクセストークン（RFC 6750）。"
+    " A staff access token from a staff-card login at /staff/token.",
+)
+session_scheme = APIKeyCookie(
+    name=STAFF_COOKIE,
+    auto_error=False,
+    scheme_name="staffSession",
+    description="職員ログイン（/staff/login）のセッション。 The staff pages' session, from /staff/login.",
+)
+
+ALL_ROLES = frozenset(Role)
+
+
+class SessionCheck(Protocol):
+    def __call__(self, token: str | None, /) -> StaffPrincipal: ...
+
+
+class StaffDoor:
+    """A FastAPI dependency: the principal of a staff route in one of ``roles``, or a recorded refusal."""
+
+    def __init__(self, doors: StaffDoors, roles: Collection[Role]) -> None:
+        self.doors = doors
+        self.roles = frozenset(roles)
+
+    def __call__(
+        self,
+        request: Request,
+        token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+        _session: Annotated[str | None, Security(session_scheme)],
+    ) -> Iterator[StaffPrincipal]:
+        staff = self.doors.staff
+        principal: StaffPrincipal | None = None
+        try:
+            principal = self.doors.principal(request, token)
+            staff.authorise(principal, self.roles)
+        except KojinError as exc:
+            self.doors.refused(request, exc, principal)
+            raise
+        try:
+            yield principal
+        except KojinError as exc:
+            if exc.status in (401, 403) or exc.code.startswith("staff."):  # refused inside: no purpose, not ours …
+                self.doors.refused(request, exc, principal)
+            raise
+
+
+class StaffDoors:
+    """Makes the doors of one installation's staff routes."""
+
+    def __init__(self, staff: StaffService, session: SessionCheck | None = None) -> None:
+        self.staff = staff
+        self._session = session
+
+    def role(self, *roles: Role) -> StaffDoor:
+        return StaffDoor(self, roles or ALL_ROLES)
+
+    def any_role(self) -> StaffDoor:
+        return StaffDoor(self, ALL_ROLES)
+
+    def principal(self, request: Request, token: HTTPAuthorizationCredentials | None) -> StaffPrincipal:
+        if token is not None and token.scheme.lower() == "bearer":
+            return self.staff.check_token(token.credentials)
+        cookie = read_cookie(request, STAFF_COOKIE)
+        if cookie and self._session is not None:
+            return self._session(cookie)
+        return self.staff.check_token(None)  # staff.token_missing
+
+    def refused(self, request: Request, exc: KojinError, principal: StaffPrincipal | None) -> None:
+        self.staff.refusals.record(self.staff.now(), request.method, request.url.path, exc.code, principal)
