@@ -131,7 +131,8 @@ def test_a_role_outside_a_routes_scope_is_refused_with_403(app: FastAPI, kojin: 
             elif response.status_code != 403:
                 wrong.append((route.path, "reached out of scope", response.status_code))
     assert wrong == []
-    refused = kojin.staff.refusals.recent(limit=1000, staff_id=kojin.staff.check_token(headers["authorization"][7:]).staff_id)
+    staff_id = kojin.staff.check_token(headers["authorization"].removeprefix("Bearer ")).staff_id
+    refused = kojin.staff.refusals.recent(limit=1000, staff_id=staff_id)
     out_of_scope = [r for r in staff_routes if r.door is not None and role not in r.door.roles]
     assert len([r for r in refused if r.code == "staff.wrong_role"]) == len(out_of_scope)
 
