@@ -170,6 +170,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()
+    staff = StaffService(db.engine("staff"))
     kojin = Kojin(
         settings=settings,
         db=db,
@@ -194,12 +195,13 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
             numbering=numbering,
             agencies=directory,
             exchange_log=lambda: kojin.exchange_log,
+            staff=staff,
         ),
         eligibility=eligibility,
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
-        staff=StaffService(db.engine("staff")),
+        staff=staff,
     )
     # Every staff look at a person is also a leaf of the tamper-evident exchange log.
     kojin.staff.log_leaves_to(lambda: kojin.exchange_log)

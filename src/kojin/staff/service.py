@@ -239,9 +239,9 @@ class StaffService:
             self.bulk.check_covers(principal, bulk_id, chosen, count)
         return chosen, access
 
-    def accesses_of(self, person_key: str) -> list[AccessSeen]:
-        """For the person: organisation, role, purpose, time of every staff access; no staff name."""
-        return self.log.of_person(person_key)
+    def accesses_of(self, *person_keys: str) -> list[AccessSeen]:
+        """For the person, under any of their keys: organisation, role, purpose, time of every look; no staff name."""
+        return self.log.of_person(*person_keys)
 
     def accesses_by(self, staff_id: str) -> list[AccessEntry]:
         """For the auditor: every access of one staff member, with the name."""
