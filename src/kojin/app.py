@@ -35,6 +35,7 @@ from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
 from kojin.registry.service import RegisterService
+from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
 
 register_party("registry", "kojin.registry")
@@ -198,7 +199,14 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
-        staff=StaffService(db.engine("staff")),
+        # Staff log in with staff cards from their organisation's staff CA. OCSP
+        # is asked every time (no cache): logins are few, and a card revoked a
+        # minute ago must not log in on a cached "good".
+        staff=StaffService(
+            db.engine("staff"),
+            cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
+            revoke_card_certificate=cards.revoke_staff_card,
+        ),
     )
     if migrate:
         kojin.initialise()
