@@ -43,6 +43,7 @@ class IssuedToken:
     expires_at: datetime
     expires_in: int
     token_type: str = "Bearer"
+    scope: str = ""  # what it lets its holder do: the role, in the organisation
 
 
 class TokenSigner:
@@ -68,7 +69,8 @@ class TokenSigner:
         if member.card_serial is not None:
             claims["card"] = member.card_serial
         token = jwt.encode({"alg": ALGORITHMS[0], "typ": TOKEN_TYPE}, claims, self._key, algorithms=ALGORITHMS)
-        return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s)
+        scope = f"role:{member.role.value} org:{member.organisation}"
+        return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s, scope=scope)
 
     def check(self, token: str | None, *, revoked: Callable[[str], bool]) -> StaffPrincipal:
         """The principal the token names, or a 401 with the reason it fails."""
