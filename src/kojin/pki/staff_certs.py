@@ -49,7 +49,7 @@ from kojin.pki.domain import (
     organisation_of_staff_ca,
 )
 from kojin.pki.extensions import CaUrls, authority_key_id, crl_distribution, information_access, key_usage
-from kojin.pki.hierarchy import CaHierarchy, CaMaterial
+from kojin.pki.hierarchy import CA_BACKDATE, CaHierarchy, CaMaterial
 from kojin.pki.issuing import CardPublicKey, IssuedCertificate, load_public_key
 from kojin.pki.ocsp_client import OcspAnswer, OcspLookup, OcspStatus
 from kojin.pki.trust import key_identifier
@@ -140,7 +140,9 @@ class StaffCertificateIssuer:
         key = load_public_key(public_key)
         issuer = self.staff_ca(organisation)
         now = self._now()
-        validity = (now, min(now + STAFF_VALIDITY, issuer.certificate.not_valid_after_utc))
+        # Backdated a little, as CA certificates are: a workstation whose clock
+        # lags the CA's must not find a card just handed over "not yet valid".
+        validity = (now - CA_BACKDATE, min(now + STAFF_VALIDITY, issuer.certificate.not_valid_after_utc))
         for _ in range(_ISSUE_ATTEMPTS):
             serial, subject_ref = new_serial(), new_subject_ref()
             certificate = staff_certificate(issuer, key, serial, staff_id, organisation, validity, self.urls)
