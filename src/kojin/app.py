@@ -199,9 +199,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
-        # Staff log in with staff cards from their organisation's staff CA. OCSP
-        # is asked every time (no cache): logins are few, and a card revoked a
-        # minute ago must not log in on a cached "good".
+        # Staff cards: OCSP uncached, so a card revoked a minute ago cannot log in.
         staff=StaffService(
             db.engine("staff"),
             cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),

@@ -51,8 +51,11 @@ def test_token_errors_follow_rfc_6749(kojin: Kojin, client: TestClient) -> None:
     missing = client.post("/staff/token", data={"grant_type": GRANT_TYPE})
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
     assert missing.json()["reason"] == "staff.bad_token_request" and missing.json()["field"] == "challenge"
-    twice = client.post("/staff/token", content=f"grant_type={GRANT_TYPE}&grant_type=x",
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    twice = client.post(
+        "/staff/token",
+        content=f"grant_type={GRANT_TYPE}&grant_type=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert twice.status_code == 400 and twice.json()["error"] == "invalid_request"
     assert written(kojin) == before
 

@@ -74,6 +74,7 @@ class CaMaterial:
 
 def _ca_name(name: str) -> x509.Name:
     organisation = organisation_of_staff_ca(name)
+    unit: str | None
     if organisation is not None:
         common_name, unit = f"kojin Staff Authentication CA {organisation}", "kojin staff authentication"
     else:

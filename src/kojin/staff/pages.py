@@ -89,9 +89,9 @@ def make_router(staff: StaffService) -> APIRouter:
                     insertion_id=form.get("insertion_id", max_chars=100),
                 )
             except KojinError as exc:
-                response = render(request, "staff/login_failed.html", {"error": exc}, status_code=exc.status)
-                delete_cookie(response, request, COOKIE)
-                return response
+                failed = render(request, "staff/login_failed.html", {"error": exc}, status_code=exc.status)
+                delete_cookie(failed, request, COOKIE)
+                return failed
         response = RedirectResponse("/staff/", status_code=303)
         set_cookie(response, request, COOKIE, new_token)
         return response

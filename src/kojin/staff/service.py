@@ -228,9 +228,7 @@ class StaffService:
             raise reasons.LOGIN_RESTART.error()
         if not _INSERTION_ID.match(insertion_id or ""):
             raise reasons.BAD_TOKEN_REQUEST.error(name="insertion_id", field="insertion_id")
-        member = self._card_member(
-            challenge, _b64(certificate_b64, "certificate"), _b64(signature_b64, "signature")
-        )
+        member = self._card_member(challenge, _b64(certificate_b64, "certificate"), _b64(signature_b64, "signature"))
         assert member.card_serial is not None
         return self.sessions.open(staff_id=member.staff_id, card_serial=member.card_serial, insertion_id=insertion_id)
 
