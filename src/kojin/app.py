@@ -35,6 +35,7 @@ from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
 from kojin.registry.service import RegisterService
+from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
 
 register_party("registry", "kojin.registry")
@@ -170,7 +171,12 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()
-    staff = StaffService(db.engine("staff"))
+    # Staff cards: OCSP uncached, so a card revoked a minute ago cannot log in.
+    staff = StaffService(
+        db.engine("staff"),
+        cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
+        revoke_card_certificate=cards.revoke_staff_card,
+    )
     kojin = Kojin(
         settings=settings,
         db=db,

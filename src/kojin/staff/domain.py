@@ -189,13 +189,20 @@ class StaffMember:
 
 @dataclass(frozen=True)
 class StaffPrincipal:
-    """Who is acting, as a checked token says."""
+    """Who is acting, as a checked token or web session says.
+
+    ``token_id`` is the token's ``jti`` or the web session's id: a logout
+    (:meth:`~kojin.staff.service.StaffService.revoke_token`) names either.
+    ``card_serial`` is the staff card the login was made with (None for a
+    token issued without a card).
+    """
 
     staff_id: str
     role: Role
     organisation: Organisation
     token_id: str
     expires_at: datetime
+    card_serial: str | None = None
 
 
 # -- purposes (事務) -------------------------------------------------------------------------------

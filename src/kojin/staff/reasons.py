@@ -13,11 +13,58 @@ from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Un
 TABLE = Table("staff", "職員 (staff identities, roles, tokens and the access log)", prefixes=("staff",))
 
 
+BAD_TOKEN_REQUEST = TABLE.reason(
+    "staff.bad_token_request",
+    InvalidInput,
+    "トークン要求の「{name}」がないか、正しくありません。",
+    "The token request's {name!r} is missing or not valid.",
+)
+
 BULK_NOT_PENDING = TABLE.reason(
     "staff.bulk_not_pending",
     Conflict,
     "一括出力の申請 {bulk_id} は承認待ちではありません（{status}）。",
     "Bulk request {bulk_id} is not pending ({status}).",
+)
+
+CARD_IN_USE = TABLE.reason(
+    "staff.card_in_use",
+    Conflict,
+    "この職員カードは別の職員に登録されています。",
+    "This staff card is recorded for another staff member.",
+    field="card_serial",
+)
+
+CARD_OTHER_ORGANISATION = TABLE.reason(
+    "staff.card_other_organisation",
+    Unauthenticated,
+    "この職員カードは {card_org} の職員認証局が発行したものですが、職員 {staff_id} の所属は {organisation} です。",
+    "This staff card was issued by the staff CA of {card_org}, but staff member {staff_id} belongs to {organisation}.",
+    field="certificate",
+)
+
+CERTIFICATE_EXPIRED = TABLE.reason(
+    "staff.certificate_expired",
+    Unauthenticated,
+    "職員カードの電子証明書の有効期限が切れています。カードの更新を受けてください。",
+    "The staff card's certificate has expired; have the card renewed.",
+    field="certificate",
+)
+
+CERTIFICATE_REVOKED = TABLE.reason(
+    "staff.certificate_revoked",
+    Unauthenticated,
+    "職員カードの電子証明書は失効しています。",
+    "The staff card's certificate has been revoked.",
+    field="certificate",
+)
+
+CHALLENGE_REPLAYED = TABLE.reason(
+    "staff.challenge_replayed",
+    Unauthenticated,
+    "このチャレンジは既に使われています。もう一度ログインしてください。",
+    "This challenge was already used; log in again.",
+    field="challenge",
 )
 
 EXISTS = TABLE.reason(
@@ -151,6 +198,28 @@ LOCAL_ONLY = TABLE.reason(
     NotPermitted,
     "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
     "The local administrator acts only through this machine's commands (no token is issued).",
+LOGIN_RESTART = TABLE.reason(
+    "staff.login_restart",
+    Unauthenticated,
+    "ログインの手続きが見つからないか、期限が切れています。最初からやり直してください。",
+    "There is no login waiting for this answer (or it expired); start again.",
+    field="challenge",
+)
+
+NOT_STAFF_CARD = TABLE.reason(
+    "staff.not_staff_card",
+    Unauthenticated,
+    "このカードは職員カードではありません（職員認証用電子証明書がありません）。",
+    "This card is not a staff card (it holds no staff authentication certificate).",
+    field="certificate",
+)
+
+NO_CARD = TABLE.reason(
+    "staff.no_card",
+    Conflict,
+    "職員 {staff_id} には職員カードがありません。",
+    "Staff member {staff_id} holds no staff card.",
+    field="staff_id",
 )
 
 OTHER_ORGANISATION = TABLE.reason(
@@ -177,11 +246,43 @@ ROLE_NOT_FOR_ORGANISATION = TABLE.reason(
     field="role",
 )
 
+SESSION_ENDED = TABLE.reason(
+    "staff.session_ended",
+    Unauthenticated,
+    "職員のログインは終了しました（ログアウト、カードの取り出し、またはカードの失効）。もう一度ログインしてください。",
+    "The staff session has ended (logout, card removed or card revoked); log in again.",
+    field="session",
+)
+
+SESSION_MISSING = TABLE.reason(
+    "staff.session_missing",
+    Unauthenticated,
+    "職員としてログインしてください。",
+    "Log in as staff first.",
+    field="session",
+)
+
+SESSION_TIMEOUT = TABLE.reason(
+    "staff.session_timeout",
+    Unauthenticated,
+    "一定時間操作がなかったか、ログインから時間が経ちすぎたため、ログインを終了しました。",
+    "The staff session timed out (idle too long, or open too long).",
+    field="session",
+)
+
 TOKEN_BAD_SIGNATURE = TABLE.reason(
     "staff.token_bad_signature",
     Unauthenticated,
     "アクセストークンの署名を検証できません。",
     "The access token's signature does not verify with the staff party's key.",
+    field="token",
+)
+
+TOKEN_CARD_REVOKED = TABLE.reason(
+    "staff.token_card_revoked",
+    Unauthenticated,
+    "このアクセストークンを発行した職員カードは、もう使えません（失効または交換）。",
+    "The staff card this access token was issued for is no longer the member's card (revoked or replaced).",
     field="token",
 )
 
@@ -238,6 +339,14 @@ UNKNOWN_BULK = TABLE.reason(
     NotFound,
     "一括出力の申請 {bulk_id} はありません。",
     "There is no bulk request {bulk_id}.",
+)
+
+UNKNOWN_CARD = TABLE.reason(
+    "staff.unknown_card",
+    Unauthenticated,
+    "この職員カードは職員名簿に登録されていません。",
+    "This staff card is not the card the staff roster records for its holder.",
+    field="certificate",
 )
 
 UNKNOWN_PURPOSE = TABLE.reason(
