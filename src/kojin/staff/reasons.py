@@ -12,7 +12,6 @@ from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Un
 
 TABLE = Table("staff", "職員 (staff identities, roles, tokens and the access log)", prefixes=("staff",))
 
-
 BAD_TOKEN_REQUEST = TABLE.reason(
     "staff.bad_token_request",
     InvalidInput,
@@ -154,11 +153,42 @@ INVALID_STAFF_ID = TABLE.reason(
     field="staff_id",
 )
 
+LOCAL_ONLY = TABLE.reason(
+    "staff.local_only",
+    NotPermitted,
+    "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
+    "The local administrator acts only through this machine's commands (no token is issued).",
+)
+
+LOGIN_RESTART = TABLE.reason(
+    "staff.login_restart",
+    Unauthenticated,
+    "ログインの手続きが見つからないか、期限が切れています。最初からやり直してください。",
+    "There is no login waiting for this answer (or it expired); start again.",
+    field="challenge",
+)
+
 NOT_IN_SCOPE = TABLE.reason(
     "staff.not_in_scope",
     NotPermitted,
     "この人はあなたの組織の担当ではありません（または登録がありません）。",
     "This person is not in your organisation's care (or is not registered).",
+)
+
+NOT_STAFF_CARD = TABLE.reason(
+    "staff.not_staff_card",
+    Unauthenticated,
+    "このカードは職員カードではありません（職員認証用電子証明書がありません）。",
+    "This card is not a staff card (it holds no staff authentication certificate).",
+    field="certificate",
+)
+
+NO_CARD = TABLE.reason(
+    "staff.no_card",
+    Conflict,
+    "職員 {staff_id} には職員カードがありません。",
+    "Staff member {staff_id} holds no staff card.",
+    field="staff_id",
 )
 
 OPERATOR_KEY_OPEN = TABLE.reason(
@@ -191,35 +221,6 @@ OPERATOR_UNKNOWN = TABLE.reason(
     "操作者 {staff_id} の鍵は登録されていません。",
     "No key is registered for operator {staff_id}.",
     field="operator",
-)
-
-LOCAL_ONLY = TABLE.reason(
-    "staff.local_only",
-    NotPermitted,
-    "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
-    "The local administrator acts only through this machine's commands (no token is issued).",
-LOGIN_RESTART = TABLE.reason(
-    "staff.login_restart",
-    Unauthenticated,
-    "ログインの手続きが見つからないか、期限が切れています。最初からやり直してください。",
-    "There is no login waiting for this answer (or it expired); start again.",
-    field="challenge",
-)
-
-NOT_STAFF_CARD = TABLE.reason(
-    "staff.not_staff_card",
-    Unauthenticated,
-    "このカードは職員カードではありません（職員認証用電子証明書がありません）。",
-    "This card is not a staff card (it holds no staff authentication certificate).",
-    field="certificate",
-)
-
-NO_CARD = TABLE.reason(
-    "staff.no_card",
-    Conflict,
-    "職員 {staff_id} には職員カードがありません。",
-    "Staff member {staff_id} holds no staff card.",
-    field="staff_id",
 )
 
 OTHER_ORGANISATION = TABLE.reason(
