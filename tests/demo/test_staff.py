@@ -10,7 +10,7 @@ from kojin.staff.login import login_in_process
 
 def test_one_staff_member_per_role_each_with_a_working_card(kojin: Kojin) -> None:
     made = seed_demo_staff(kojin)
-    assert sorted(m.role for m in made) == sorted(Role)
+    assert sorted(m.role for m in made) == sorted(r for r in Role if r is not Role.LOCAL_ADMIN)
     for member in made:
         assert may_hold(member.organisation, member.role)
         token = login_in_process(kojin.staff, kojin.cards.load(member.card_id), member.pin)

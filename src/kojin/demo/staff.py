@@ -10,6 +10,7 @@ again with a PIN nobody knows).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,44 @@ def demo_staff_plan(municipality: str) -> list[tuple[str, str, Role, Organisatio
         ("auditor", "監査　六子", Role.AUDITOR, Organisation.of("oversight")),
         ("sysadmin", "管理　七海", Role.SYSADMIN, town),
     ]
+
+
+def demo_staff(kojin: Kojin) -> list[DemoStaff]:
+    """Every demo staff member with their card and PIN: made on the first call, read back afterwards.
+
+    The record (``demo-staff.json`` in the data directory) is what ``kojin up``
+    prints each time it starts, as ``demo-card.json`` is for the resident's card.
+    """
+    record = kojin.settings.data_dir / "demo-staff.json"
+    if record.exists():
+        return [_from_json(row) for row in json.loads(record.read_text(encoding="utf-8"))]
+    made = seed_demo_staff(kojin)
+    record.write_text(json.dumps([_to_json(m) for m in made], ensure_ascii=False, indent=1), encoding="utf-8")
+    return made
+
+
+def _to_json(member: DemoStaff) -> dict[str, str]:
+    return {
+        "staff_id": member.staff_id,
+        "display_name": member.display_name,
+        "role": member.role.value,
+        "organisation": str(member.organisation),
+        "card_id": member.card_id,
+        "card_serial": member.card_serial,
+        "pin": member.pin,
+    }
+
+
+def _from_json(row: dict[str, str]) -> DemoStaff:
+    return DemoStaff(
+        row["staff_id"],
+        row["display_name"],
+        Role(row["role"]),
+        Organisation.parse(row["organisation"]),
+        row["card_id"],
+        row["card_serial"],
+        row["pin"],
+    )
 
 
 def seed_demo_staff(kojin: Kojin, pin: str = DEMO_PIN) -> list[DemoStaff]:

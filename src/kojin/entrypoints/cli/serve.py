@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from kojin.app import Kojin
 from kojin.core import reasons as core_reasons
 from kojin.core.i18n import pick
+from kojin.demo.staff import DemoStaff
 from kojin.entrypoints.cli.console import progress, run_command
 from kojin.entrypoints.cli.system import console, open_system
+from kojin.staff.domain import ROLE_LABELS
 
 
 def init() -> None:
@@ -64,6 +67,25 @@ def _demo_cards(kojin: Kojin) -> dict[str, str]:
         )
 
 
+def _print_staff(base: str, staff: list[DemoStaff]) -> None:
+    """How to log in as each demo staff member: the reader, their card, its PIN."""
+    console.print(
+        pick(
+            f"  職員ログイン: {base}/staff/login（カードを読取機に挿して暗証番号）",
+            f"  staff login: {base}/staff/login (insert the card in the reader, then the PIN)",
+        )
+    )
+    table = Table(
+        pick("役割", "role"), pick("職員", "staff"), pick("組織", "organisation"), pick("カード", "card"), "PIN"
+    )
+    for member in staff:
+        label = ROLE_LABELS[member.role]
+        table.add_row(
+            pick(label.ja, label.en), member.display_name, str(member.organisation), member.card_id, member.pin
+        )
+    console.print(table)
+
+
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -88,12 +110,16 @@ def up(
             raise core_reasons.SERVE_ONE_WORKER.error()
         from kojin.demo.agencies import ensure_demo_agencies
         from kojin.demo.insurance import demo_clinics, register_card_holders
+        from kojin.demo.staff import demo_staff
 
         with open_system() as kojin:
             if kojin.register.count() == 0:
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
             demo = _demo_cards(kojin)
             ensure_demo_agencies(kojin)
+            staff = demo_staff(kojin)
+            if not kojin.settings.database_url:
+                kojin.staff.ensure_local_admin(kojin.settings.data_dir)
             # Card holders' 初回登録 and the demo clinics' terminal keys.
             register_card_holders(kojin)
             clinic = demo_clinics(kojin)[0]
@@ -114,6 +140,7 @@ def up(
                     f"  clinic terminal: {base}/clinic/ code {clinic['clinic_id']}, key {clinic['key']}",
                 )
             )
+            _print_staff(base, staff)
 
     run_command(prepare)
     uvicorn.run(
