@@ -99,13 +99,13 @@ class NumberChangeIn(BaseModel):
 def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
     """The register's API: the own municipality's counter clerks only, every look at a person recorded."""
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
-    counter = _Counter(register, doors)
+    counter = Counter(register, doors)
     router.include_router(residents_router(register, counter))
     router.include_router(changes_router(register, counter))
     return router
 
 
-class _Counter:
+class Counter:
     """The counter's rules: a clerk acts only for the own municipality, and says why for every person."""
 
     def __init__(self, register: RegisterService, doors: StaffDoors) -> None:
@@ -142,7 +142,7 @@ def optional_date(value: str | None, field: str) -> date | None:
     return parse_date(value, field) if value else None
 
 
-def residents_router(register: RegisterService, counter: _Counter) -> APIRouter:
+def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     """Registering a person (出生・転入) and reading the register: residents, their history, households."""
     router = APIRouter()
     clerk_door = counter.clerk
@@ -221,7 +221,7 @@ def residents_router(register: RegisterService, counter: _Counter) -> APIRouter:
     return router
 
 
-def changes_router(register: RegisterService, counter: _Counter) -> APIRouter:
+def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
     """Notifications that change a registered person (異動届): moves, names, death, residence status, number."""
     router = APIRouter()
     clerk_door = counter.clerk

@@ -45,23 +45,48 @@ class RoleLabel:
     ja: str
     en: str
     scope: str
+    scope_ja: str = ""
 
 
 ROLE_LABELS: dict[Role, RoleLabel] = {
     Role.COUNTER_CLERK: RoleLabel(
-        "窓口職員", "counter clerk", "register writes and single-person reads in the own municipality"
+        "窓口職員",
+        "counter clerk",
+        "register writes and single-person reads in the own municipality",
+        "自分の市区町村の住民記録の届出処理と、一人ずつの閲覧",
     ),
-    Role.SUPERVISOR: RoleLabel("監督者", "supervisor", "approvals (the second person of the two-person rule)"),
-    Role.JLIS_OPERATOR: RoleLabel("J-LIS", "J-LIS operator", "numbering and card operations at J-LIS"),
-    Role.AGENCY_OFFICER: RoleLabel("機関職員", "agency officer", "the own agency's copies and records only"),
-    Role.INSURER_OFFICER: RoleLabel("保険者職員", "insurer officer", "the own insurer's members only"),
-    Role.LINKAGE_CLERK: RoleLabel("照合担当", "linkage clerk", "the review queue of record linkage"),
+    Role.SUPERVISOR: RoleLabel(
+        "監督者", "supervisor", "approvals (the second person of the two-person rule)", "承認（二人目の確認）"
+    ),
+    Role.JLIS_OPERATOR: RoleLabel(
+        "J-LIS", "J-LIS operator", "numbering and card operations at J-LIS", "J-LIS での付番とカードの業務"
+    ),
+    Role.AGENCY_OFFICER: RoleLabel(
+        "機関職員", "agency officer", "the own agency's copies and records only", "自機関の副本と記録だけ"
+    ),
+    Role.INSURER_OFFICER: RoleLabel(
+        "保険者職員", "insurer officer", "the own insurer's members only", "自保険者の加入者だけ"
+    ),
+    Role.LINKAGE_CLERK: RoleLabel(
+        "照合担当", "linkage clerk", "the review queue of record linkage", "名寄せの要確認案件の審査"
+    ),
     Role.AUDITOR: RoleLabel(
-        "監査", "auditor", "read-only over records and logs; no personal data unless a case is open"
+        "監査",
+        "auditor",
+        "read-only over records and logs; no personal data unless a case is open",
+        "記録とログの閲覧のみ（事案を開くまで個人情報は見ない）",
     ),
-    Role.SYSADMIN: RoleLabel("システム管理者", "system administrator", "keys, start and stop; no personal data"),
+    Role.SYSADMIN: RoleLabel(
+        "システム管理者",
+        "system administrator",
+        "keys, start and stop; no personal data",
+        "鍵・起動と停止（個人情報は見ない）",
+    ),
     Role.LOCAL_ADMIN: RoleLabel(
-        "端末管理者", "local administrator", "the embedded installation's own terminal (CLI only), every act recorded"
+        "端末管理者",
+        "local administrator",
+        "the embedded installation's own terminal (CLI only), every act recorded",
+        "この端末のコマンドだけ（すべての操作を記録）",
     ),
 }
 

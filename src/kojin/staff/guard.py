@@ -17,13 +17,14 @@ to check every route against its declaration.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from kojin.core.errors import KojinError
-from kojin.staff.domain import Role, StaffPrincipal
+from kojin.core.i18n import pick
+from kojin.staff.domain import ROLE_LABELS, Role, StaffPrincipal
 from kojin.staff.service import StaffService
 from kojin.web.security import read_cookie
 
@@ -99,6 +100,14 @@ class StaffDoors:
         if cookie and self._session is not None:
             return self._session(cookie)
         return self.staff.check_token(None)  # staff.token_missing
+
+    def page_context(self, request: Request, principal: StaffPrincipal) -> dict[str, Any]:
+        """What a staff page's layout shows: the member, their role, and the logout form's CSRF token."""
+        member = self.staff.member(principal.staff_id)
+        label = ROLE_LABELS[member.role]
+        cookie = read_cookie(request, STAFF_COOKIE)
+        csrf = self.staff.session_csrf(cookie) if cookie and self._session is not None else None
+        return {"member": member, "role_label": pick(label.ja, label.en), "csrf_token": csrf}
 
     def refused(self, request: Request, exc: KojinError, principal: StaffPrincipal | None) -> None:
         self.staff.refusals.record(self.staff.now(), request.method, request.url.path, exc.code, principal)

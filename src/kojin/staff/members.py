@@ -82,6 +82,14 @@ class Roster:
             row = conn.execute(select(staff_members).where(staff_members.c.staff_id == staff_id)).first()
         return None if row is None else member_of(row)
 
+    def all(self) -> list[StaffMember]:
+        """Every member, by organisation then id (the auditor's list)."""
+        query = select(staff_members).order_by(
+            staff_members.c.org_kind, staff_members.c.org_id, staff_members.c.staff_id
+        )
+        with self.engine.connect() as conn:
+            return [member_of(row) for row in conn.execute(query)]
+
     def get(self, staff_id: str) -> StaffMember:
         member = self.find(staff_id)
         if member is None:

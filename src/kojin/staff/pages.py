@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from kojin.core.errors import KojinError
 from kojin.core.i18n import language, pick
 from kojin.staff import reasons
-from kojin.staff.domain import ROLE_LABELS
+from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.service import StaffService
 from kojin.web.i18n import request_language
 from kojin.web.security import FormFields, check_csrf, delete_cookie, read_cookie, set_cookie
@@ -28,6 +28,28 @@ from kojin.web.templating import render
 COOKIE = "kojin_staff"
 LOGIN_PATH = "/staff/login"
 _ENDED = {r.code: r for r in (reasons.SESSION_ENDED, reasons.SESSION_TIMEOUT)}
+
+# What each role finds on its home page: (url, Japanese, English).
+_API = (
+    "/docs",
+    "API 文書（この役割の操作は API とコマンドで）",
+    "API documentation (this role works through the API and CLI)",
+)
+ROLE_TOOLS: dict[Role, list[tuple[str, str, str]]] = {
+    Role.COUNTER_CLERK: [
+        ("/registry/counter", "住民の記録を見る（利用目的つき）", "Look up a resident (with a purpose)")
+    ],
+    Role.SUPERVISOR: [("/docs", "一括出力の申請を承認する（API）", "Approve bulk requests (API)")],
+    Role.JLIS_OPERATOR: [_API],
+    Role.AGENCY_OFFICER: [
+        ("/docs", "自機関の副本と情報提供等の記録（API）", "The own agency's copies and records (API)")
+    ],
+    Role.INSURER_OFFICER: [_API],
+    Role.LINKAGE_CLERK: [("/linkage/review", "要確認案件の審査", "Review record-linkage cases")],
+    Role.AUDITOR: [("/staff/audit", "職員アクセス記録と拒否された操作", "The staff access log and refused attempts")],
+    Role.SYSADMIN: [_API],
+    Role.LOCAL_ADMIN: [],
+}
 
 
 def make_router(staff: StaffService) -> APIRouter:
@@ -46,7 +68,8 @@ def make_router(staff: StaffService) -> APIRouter:
         member = staff.member(principal.staff_id)
         with language(request_language(request)):
             label = ROLE_LABELS[member.role]
-            context = {"member": member, "role_label": pick(label.ja, label.en), "csrf_token": csrf}
+            tools = [{"url": url, "label": pick(ja, en)} for url, ja, en in ROLE_TOOLS[member.role]]
+            context = {"member": member, "role_label": pick(label.ja, label.en), "csrf_token": csrf, "tools": tools}
             return render(request, "staff/home.html", context)
 
     @router.get("/login")

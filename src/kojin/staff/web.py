@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from kojin.reader.service import allow_return
 from kojin.staff.api import make_router as token_router
+from kojin.staff.audit_pages import make_router as audit_router
+from kojin.staff.guard import StaffDoors
 from kojin.staff.pages import LOGIN_PATH
 from kojin.staff.pages import make_router as pages_router
 from kojin.staff.service import StaffService
@@ -23,3 +25,4 @@ def include_staff(app: FastAPI, staff: StaffService) -> None:
     allow_return(LOGIN_PATH, "職員ログイン")
     app.include_router(token_router(staff))
     app.include_router(pages_router(staff))
+    app.include_router(audit_router(StaffDoors(staff, session=staff.check_session)))

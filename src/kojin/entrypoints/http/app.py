@@ -22,7 +22,7 @@ from kojin.app import Kojin
 from kojin.audit.api import make_router as audit_router
 from kojin.auth.api import make_router as auth_router
 from kojin.clinic.web import include_clinic  # clinics (issue 6)
-from kojin.core.i18n import set_language
+from kojin.core.i18n import pick, set_language
 from kojin.corporate.api import make_router as corporate_router
 from kojin.hub.api import make_router as hub_router
 from kojin.linkage.views import make_router as linkage_review_router  # linkage (issue 7)
@@ -32,6 +32,8 @@ from kojin.portal.views import make_router as portal_router
 from kojin.reader.service import ReaderService
 from kojin.reader.views import make_router as reader_router
 from kojin.registry.api import make_router as registry_router
+from kojin.registry.counter import make_router as counter_router
+from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
 from kojin.web.errors import html_prefixes, install_error_handlers
@@ -73,7 +75,12 @@ def create_app(kojin: Kojin) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def landing(request: Request) -> Response:
-        return render(request, "landing.html")
+        roles = [
+            {"value": role.value, "label": pick(label.ja, label.en), "scope": pick(label.scope_ja, label.scope)}
+            for role, label in ROLE_LABELS.items()
+            if role is not Role.LOCAL_ADMIN
+        ]
+        return render(request, "landing.html", {"staff_roles": roles})
 
     @app.get("/lang", include_in_schema=False)
     def switch_language(request: Request, to: str = "ja", next: str = "/") -> Response:
@@ -93,6 +100,7 @@ def create_app(kojin: Kojin) -> FastAPI:
 
     doors = StaffDoors(kojin.staff, session=kojin.staff.check_session)
     app.include_router(registry_router(kojin.register, doors))
+    app.include_router(counter_router(kojin.register, doors))
     app.include_router(numbering_router(kojin.numbering, doors))
     app.include_router(corporate_router(kojin.corporate, doors))
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
