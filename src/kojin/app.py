@@ -199,7 +199,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
-        staff=StaffService(db.engine("staff")),
+        staff=StaffService(db.engine("staff"), exports_dir=settings.data_dir / "exports"),
     )
     # Every staff look at a person is also a leaf of the tamper-evident exchange log.
     kojin.staff.log_leaves_to(lambda: kojin.exchange_log)

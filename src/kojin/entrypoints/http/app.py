@@ -32,6 +32,7 @@ from kojin.portal.views import make_router as portal_router
 from kojin.reader.service import ReaderService
 from kojin.reader.views import make_router as reader_router
 from kojin.registry.api import make_router as registry_router
+from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.guard import StaffDoors
 from kojin.web.errors import html_prefixes, install_error_handlers
 from kojin.web.i18n import LANG_COOKIE, request_language
@@ -92,6 +93,7 @@ def create_app(kojin: Kojin) -> FastAPI:
 
     doors = StaffDoors(kojin.staff)
     app.include_router(registry_router(kojin.register, doors))
+    app.include_router(staff_bulk_router(kojin.staff, doors))
     app.include_router(numbering_router(kojin.numbering, doors))
     app.include_router(corporate_router(kojin.corporate, doors))
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
