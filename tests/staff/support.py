@@ -7,9 +7,11 @@ taken as authenticated so that tests of other parties stay about their party.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -68,3 +70,13 @@ def recipient_key(bits: int = 2048, days: int = 365, common_name: str = "年金�
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode(),
     )
+
+
+def openssl_decrypt(sealed: Path, key: RecipientKey, workdir: Path) -> bytes:
+    """What the recipient reads: ``openssl cms -decrypt`` of the DER file with their certificate and key."""
+    cert, private = workdir / "recipient-cert.pem", workdir / "recipient-key.pem"
+    cert.write_text(key.certificate_pem)
+    private.write_text(key.key_pem)
+    command = ["openssl", "cms", "-decrypt", "-inform", "DER", "-in", str(sealed), "-recip", str(cert)]
+    done = subprocess.run([*command, "-inkey", str(private)], capture_output=True, check=True)
+    return done.stdout

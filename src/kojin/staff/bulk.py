@@ -17,8 +17,8 @@ from sqlalchemy import Engine, Row, func, insert, select, update
 from kojin.staff import reasons
 from kojin.staff.access import aware
 from kojin.staff.domain import (
-    BULK_THRESHOLD,
     BULK_REQUESTS_PER_HOUR,
+    BULK_THRESHOLD,
     RATE_WINDOW,
     BulkRequest,
     BulkStatus,

@@ -92,7 +92,9 @@ def make_router(staff: StaffService, doors: StaffDoors) -> APIRouter:
         return recipient_record(staff.add_recipient(principal, body.name, body.certificate_pem))
 
     @router.get("/recipients/{name}")
-    def show_recipient(name: Annotated[str, Path(max_length=100)], principal: StaffPrincipal = anyone) -> dict[str, Any]:
+    def show_recipient(
+        name: Annotated[str, Path(max_length=100)], principal: StaffPrincipal = anyone
+    ) -> dict[str, Any]:
         return recipient_record(staff.recipient(name))
 
     return router

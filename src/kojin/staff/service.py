@@ -227,7 +227,9 @@ class StaffService:
 
     # -- the two-person rule ----------------------------------------------------------------------
 
-    def request_bulk(self, principal: StaffPrincipal, purpose: str | None, row_count: int, recipient: str) -> BulkRequest:
+    def request_bulk(
+        self, principal: StaffPrincipal, purpose: str | None, row_count: int, recipient: str
+    ) -> BulkRequest:
         """Ask for a second person's approval of a listing or export of at most ``row_count`` people.
 
         The recipient must be registered; a staff member may make BULK_REQUESTS_PER_HOUR requests an hour.
@@ -263,9 +265,7 @@ class StaffService:
     def recipient(self, name: str) -> Recipient:
         return self.recipients.get(name)
 
-    def check_export(
-        self, principal: StaffPrincipal, bulk_id: int, purpose: str | None, count: int = 1
-    ) -> BulkRequest:
+    def check_export(self, principal: StaffPrincipal, bulk_id: int, purpose: str | None, count: int = 1) -> BulkRequest:
         """The approved, unused request an export of ``count`` people by ``principal`` would be made under."""
         if principal.role in NO_PERSONAL_DATA:
             raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
