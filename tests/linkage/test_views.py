@@ -13,12 +13,17 @@ from kojin.app import Kojin
 from kojin.entrypoints.http.app import create_app
 from kojin.linkage.matcher import MemberRecord
 from kojin.registry.domain import Sex
+from kojin.staff.domain import Organisation, Role
+from tests.staff.support import clerk_headers
 from tests.linkage.conftest import Town
 
 
 @pytest.fixture
 def client(kojin: Kojin) -> Iterator[TestClient]:
-    with TestClient(create_app(kojin), raise_server_exceptions=False) as c:
+    """The browser of a linkage clerk, 照合 花子."""
+    kojin.staff.register("l.hanako", "照合 花子", Organisation.parse("linkage"), Role.LINKAGE_CLERK)
+    headers = {"authorization": f"Bearer {kojin.staff.issue_token('l.hanako').access_token}"}
+    with TestClient(create_app(kojin), raise_server_exceptions=False, headers=headers) as c:
         yield c
 
 
@@ -52,12 +57,30 @@ def test_queue_and_case_pages(client: TestClient, case_id: int, town: Town) -> N
     assert "<h1>案件" in html and "<caption>" in html and '<th scope="row">' in html
     for resident in (town.yamada, town.double):
         assert f'id="choice-{resident.resident_id}"' in html and f'for="choice-{resident.resident_id}"' in html
-    assert '<label for="clerk">' in html and 'type="hidden" name="csrf_token"' in html
+    assert "照合 花子（l.hanako）" in html and 'type="hidden" name="csrf_token"' in html
     assert "○" in html and "×" in html  # agreement is not shown by colour alone
     assert "<script" not in html
 
 
-def test_decision_needs_the_token_and_a_clerk(client: TestClient, kojin: Kojin, case_id: int, town: Town) -> None:
+def test_opening_a_case_records_a_look_at_each_candidate(
+    client: TestClient, kojin: Kojin, case_id: int, town: Town
+) -> None:
+    client.get(f"/linkage/review/{case_id}")
+    for resident in (town.yamada, town.double):
+        [seen] = kojin.staff.accesses_of(str(resident.resident_id))
+        assert (seen.purpose, seen.role, seen.what.value) == ("名寄せの確認", Role.LINKAGE_CLERK, "search")
+
+
+def test_only_linkage_clerks_reach_the_queue(client: TestClient, kojin: Kojin, case_id: int) -> None:
+    assert client.get("/linkage/review", headers={"authorization": ""}).status_code == 401
+    counter = client.get(f"/linkage/review/{case_id}", headers=clerk_headers(kojin))
+    assert counter.status_code == 403 and '<html lang="ja">' in counter.text
+    assert kojin.matching.case(case_id).status == "open"
+
+
+def test_decision_needs_the_token_and_is_the_logged_in_clerks(
+    client: TestClient, kojin: Kojin, case_id: int, town: Town
+) -> None:
     url = f"/linkage/review/{case_id}"
     token = _token(client.get(url).text)
     choice = str(town.yamada.resident_id)
@@ -68,19 +91,18 @@ def test_decision_needs_the_token_and_a_clerk(client: TestClient, kojin: Kojin, 
         url, data={"choice": choice, "clerk": "x", "csrf_token": kojin.matching.csrf_token(f"case:{case_id + 1}")}
     )
     assert other_case.status_code == 403
-    no_clerk = client.post(url, data={"choice": choice, "clerk": "", "csrf_token": token})
-    assert no_clerk.status_code == 422 and "担当者名" in no_clerk.text
     no_choice = client.post(url, data={"clerk": "田中", "csrf_token": token})
     assert no_choice.status_code == 400
     assert kojin.matching.case(case_id).status == "open"
 
+    # A typed name is ignored: the decision is the logged-in clerk's.
     done = client.post(url, data={"choice": choice, "clerk": "窓口 田中", "csrf_token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"{url}?done=1"
     shown = client.get(done.headers["location"])
-    assert "判断を記録しました" in shown.text and "窓口 田中" in shown.text
+    assert "判断を記録しました" in shown.text and "照合 花子（l.hanako）" in shown.text
     assert 'name="csrf_token"' not in shown.text  # a closed case has no form
     case = kojin.matching.case(case_id)
-    assert case.status == "linked" and case.decisions[0].clerk == "窓口 田中"
+    assert case.status == "linked" and case.decisions[0].clerk == "照合 花子（l.hanako）"
     twice = client.post(url, data={"choice": "no_match", "clerk": "窓口 鈴木", "csrf_token": token})
     assert twice.status_code == 409
 

@@ -90,7 +90,7 @@ def test_other_ids_in_urls_and_forms_are_ignored_or_not_found(
 def test_api_style_errors_keep_the_json_shape(kojin: Kojin, town: Town, browser: Callable[..., Browser]) -> None:
     b = browser()
     b.login(town.parent.card.card_id)
-    r = b.get("/registry/residents/999999")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "resident.not_found"
+    r = b.get("/registry/residents/999999")  # a person's portal session is no staff credential
+    assert r.status_code == 401 and r.json()["error"]["code"] == "staff.token_missing"
     r = b.get("/no/such/api")
     assert r.status_code == 404 and r.json()["error"]["code"] == "http.not_found"

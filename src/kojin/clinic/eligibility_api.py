@@ -67,11 +67,13 @@ def card_check_handler(clinics: ClinicService) -> Callable[[Request], Awaitable[
 
     async def check(request: Request) -> Response:
         """Card check (マイナ保険証): signature, chain, OCSP, serial → eligibility, and a visit id."""
+        key = request.headers.get("x-clinic-key")
+        if not key:  # refused before the body is read, as every clinic door is
+            clinics.eligibility.authenticate_clinic(key)
         try:
             body = CheckIn.model_validate_json(await request.body())
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from None
-        key = request.headers.get("x-clinic-key")
         # Context variables do not follow work onto a pool thread: take the language along.
         lang = current_language()
 
@@ -117,10 +119,11 @@ def make_router(clinics: ClinicService) -> APIRouter:
         methods=["POST"],
         summary="Card check",
         openapi_extra={
+            "security": [{"clinicKey": []}],
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": CheckIn.model_json_schema()}},
-            }
+            },
         },
         responses={200: {"description": "the eligibility answer (FACTS.md §5 fields) and a visit id"}},
     )

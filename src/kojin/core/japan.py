@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Final
 
 from kojin.core import reasons
@@ -136,6 +136,11 @@ def format_date(day: date, lang: str = "ja") -> str:
     if lang == "ja":
         return f"{wareki(day)}（{day.year}年）" if era_of(day) else wareki(day)
     return day.isoformat()
+
+
+def format_time(value: datetime) -> str:
+    """A moment for people to read, in Japan Standard Time: ``2026-11-24 17:05``."""
+    return value.astimezone(JST).strftime("%Y-%m-%d %H:%M")
 
 
 def yyyymmdd(day: date) -> str:

@@ -8,6 +8,7 @@ bound to the case; a decision is recorded with the clerk's name and the time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from kojin.linkage.review import CandidateView, CaseView
 from kojin.linkage.service import MatchingService
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
+from kojin.staff.service import StaffService
 from kojin.web.errors import register_html_prefix
 
 BASE = "/linkage/review"
@@ -129,6 +131,12 @@ LINKAGE_OFFICE = Organisation(OrganisationKind.LINKAGE, "linkage")
 REVIEW_PURPOSE = "名寄せの確認"
 
 
+def _clerk_name(staff: StaffService, principal: StaffPrincipal) -> str:
+    """The clerk as decisions record them, once they are shown to be the linkage office's."""
+    staff.authorise(principal, Role.LINKAGE_CLERK, LINKAGE_OFFICE)
+    return f"{staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
+
+
 def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
     """The review pages, self-contained under ``/linkage/review``: the linkage clerks' office only.
 
@@ -138,10 +146,7 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
     router = APIRouter(prefix=BASE, include_in_schema=False)
     clerk_door = Depends(doors.role(Role.LINKAGE_CLERK))
     staff = doors.staff
-
-    def clerk_name(principal: StaffPrincipal) -> str:
-        staff.authorise(principal, Role.LINKAGE_CLERK, LINKAGE_OFFICE)
-        return f"{staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
+    clerk_name = functools.partial(_clerk_name, staff)
 
     register_html_prefix(BASE)  # the app's own errors here (422, 404) are pages too, and bodies are limited
     env = environment()

@@ -123,6 +123,7 @@ class AccessLog:
                 "shown": shown or len(person_keys),
                 "bulk_id": bulk_id,
                 "entry_ref": secrets.token_hex(16),
+                "via": principal.token_id[:80],
             }
             for person_key in person_keys
         ]

@@ -35,6 +35,9 @@ class Role(StrEnum):
     LINKAGE_CLERK = "linkage_clerk"
     AUDITOR = "auditor"
     SYSADMIN = "sysadmin"
+    # The owner of an embedded installation at its own terminal (``kojin init``):
+    # the CLI only, never a token, every act recorded under the OS user too.
+    LOCAL_ADMIN = "local_admin"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ ROLE_LABELS: dict[Role, RoleLabel] = {
         "監査", "auditor", "read-only over records and logs; no personal data unless a case is open"
     ),
     Role.SYSADMIN: RoleLabel("システム管理者", "system administrator", "keys, start and stop; no personal data"),
+    Role.LOCAL_ADMIN: RoleLabel(
+        "端末管理者", "local administrator", "the embedded installation's own terminal (CLI only), every act recorded"
+    ),
 }
 
 
@@ -67,10 +73,13 @@ class OrganisationKind(StrEnum):
     INSURER = "insurer"  # 医療保険者: id is its insurer id
     LINKAGE = "linkage"  # the linkage clerks' office
     OVERSIGHT = "oversight"  # the oversight body
+    INSTALLATION = "installation"  # one embedded installation, administered at its own terminal
 
 
 # Organisations that are one of a kind have their kind as their id.
-SINGLE = frozenset({OrganisationKind.JLIS, OrganisationKind.LINKAGE, OrganisationKind.OVERSIGHT})
+SINGLE = frozenset(
+    {OrganisationKind.JLIS, OrganisationKind.LINKAGE, OrganisationKind.OVERSIGHT, OrganisationKind.INSTALLATION}
+)
 
 _ID_PATTERNS = {
     OrganisationKind.MUNICIPALITY: re.compile(r"[0-9]{5,6}\Z"),
@@ -87,6 +96,7 @@ ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
     OrganisationKind.INSURER: _COMMON | {Role.INSURER_OFFICER},
     OrganisationKind.LINKAGE: _COMMON | {Role.LINKAGE_CLERK},
     OrganisationKind.OVERSIGHT: _COMMON | {Role.AUDITOR},
+    OrganisationKind.INSTALLATION: frozenset({Role.LOCAL_ADMIN}),
 }
 
 

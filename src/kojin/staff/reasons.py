@@ -153,6 +153,45 @@ NOT_IN_SCOPE = TABLE.reason(
     "This person is not in your organisation's care (or is not registered).",
 )
 
+OPERATOR_KEY_OPEN = TABLE.reason(
+    "staff.operator_key_open",
+    NotPermitted,
+    "操作者の鍵ファイル {path} が本人以外にも読めます（chmod 600 にしてください）。",
+    "The operator key file {path} can be read by others (chmod 600 it).",
+    field="operator",
+)
+
+OPERATOR_KEY_REPLACED = TABLE.reason(
+    "staff.operator_key_replaced",
+    Unauthenticated,
+    "操作者 {staff_id} の鍵ファイルは無効です（新しい鍵に置き換えられています）。",
+    "The key file of operator {staff_id} is no longer valid (a newer key replaced it).",
+    field="operator",
+)
+
+OPERATOR_KEY_UNREADABLE = TABLE.reason(
+    "staff.operator_key_unreadable",
+    Unauthenticated,
+    "操作者の鍵ファイル {path} を読めません。`kojin staff operator-key` で作ってください。",
+    "The operator key file {path} cannot be read; make one with `kojin staff operator-key`.",
+    field="operator",
+)
+
+OPERATOR_UNKNOWN = TABLE.reason(
+    "staff.operator_unknown",
+    Unauthenticated,
+    "操作者 {staff_id} の鍵は登録されていません。",
+    "No key is registered for operator {staff_id}.",
+    field="operator",
+)
+
+LOCAL_ONLY = TABLE.reason(
+    "staff.local_only",
+    NotPermitted,
+    "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
+    "The local administrator acts only through this machine's commands (no token is issued).",
+)
+
 OTHER_ORGANISATION = TABLE.reason(
     "staff.other_organisation",
     NotPermitted,

@@ -45,6 +45,13 @@ from kojin.staff.domain import (
 )
 from kojin.staff.export import SUFFIX, json_lines, seal, write_private
 from kojin.staff.members import Roster
+from kojin.staff.operators import (
+    KEY_FILE_NAME,
+    LOCAL_ADMIN_ID,
+    LOCAL_ADMIN_NAME,
+    Operators,
+    local_admin_organisation,
+)
 from kojin.staff.recipients import Recipients
 from kojin.staff.refusals import Refusals
 from kojin.staff.store import revoked_tokens, staff_keys
@@ -77,6 +84,7 @@ class StaffService:
         self._leaves = leaves
         self.log = AccessLog(engine, self.leaf_key, lambda: self._leaves())
         self.refusals = Refusals(engine)
+        self.operators = Operators(engine)
         self.bulk = BulkApprovals(engine)
         self.recipients = Recipients(engine)
 
@@ -126,7 +134,10 @@ class StaffService:
 
     def issue_token(self, staff_id: str) -> IssuedToken:
         """A bearer token for an authenticated, active staff member."""
-        return self.signer.issue(self.roster.active(staff_id))
+        member = self.roster.active(staff_id)
+        if member.role is Role.LOCAL_ADMIN:
+            raise reasons.LOCAL_ONLY.error()
+        return self.signer.issue(member)
 
     def check_token(self, token: str | None) -> StaffPrincipal:
         """The principal a bearer token names; 401 (or 403 for a stopped member) with its reason code."""
@@ -150,6 +161,27 @@ class StaffService:
         with self.engine.connect() as conn:
             query = select(revoked_tokens.c.token_id).where(revoked_tokens.c.token_id == token_id)
             return conn.execute(query).first() is not None
+
+    # -- CLI operators -----------------------------------------------------------------------------
+
+    def make_operator_key(self, staff_id: str, path: Path) -> None:
+        """Write ``staff_id``'s operator key file (0600) at ``path``; an older key of theirs stops working."""
+        self.operators.make_key(self.roster.active(staff_id), path, self.now())
+
+    def operator(self, path: Path) -> StaffPrincipal:
+        """The operator a key file proves, for one command (their OS user is kept with every record)."""
+        staff_id, proof_id = self.operators.prove(path)
+        member = self.roster.active(staff_id)
+        return StaffPrincipal(member.staff_id, member.role, member.organisation, proof_id, self.now())
+
+    def ensure_local_admin(self, data_dir: Path) -> Path:
+        """The embedded installation's local administrator and its key file (made once, idempotent)."""
+        path = data_dir / KEY_FILE_NAME
+        if self.roster.find(LOCAL_ADMIN_ID) is None:
+            self.register(LOCAL_ADMIN_ID, LOCAL_ADMIN_NAME, local_admin_organisation(), Role.LOCAL_ADMIN)
+        if not path.exists():
+            self.make_operator_key(LOCAL_ADMIN_ID, path)
+        return path
 
     # -- scope -------------------------------------------------------------------------------------
 

@@ -60,6 +60,8 @@ access_log = Table(
     Column("bulk_id", Integer),
     # The entry's own random reference, named by its leaf in the exchange log.
     Column("entry_ref", String(32), unique=True),
+    # How the staff member came in: a token's or session's id, or ``cli:<OS user>:…`` at a terminal.
+    Column("via", String(80)),
     Index("ix_access_person", "person_key"),
     Index("ix_access_staff", "staff_id"),
 )
@@ -121,4 +123,13 @@ refusals = Table(
     Column("path", String(200), nullable=False),
     Column("code", String(60), nullable=False),
     Index("ix_refusal_staff", "staff_id"),
+)
+
+# The public key of each CLI operator's key file (the private key stays in the file, mode 0600).
+operator_keys = Table(
+    "staff_operator_keys",
+    metadata,
+    Column("staff_id", String(40), primary_key=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -69,9 +69,11 @@ def test_add_show_list_json(run: Invoke) -> None:
     record = json.loads(added.stdout)
     assert record["number_notice"].startswith("********")
     rid = record["resident_id"]
-    shown = json.loads(run("resident", "show", str(rid), "--json", "--history").stdout)
+    shown = json.loads(
+        run("resident", "show", str(rid), "--purpose", "住民票の写しの交付", "--json", "--history").stdout
+    )
     assert shown["history"][0]["kind"] == "birth"
-    lines = run("resident", "list", "--json").stdout.splitlines()
+    lines = run("resident", "list", "--purpose", "住民票の写しの交付", "--json").stdout.splitlines()
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 1
     for key in (
@@ -118,7 +120,7 @@ def test_errors_are_one_line_and_write_nothing(run: Invoke, args: list[str], cod
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error {code} [{field}]: ")
-    assert run("resident", "list", "--json").stdout == ""
+    assert run("resident", "list", "--purpose", "住民票の写しの交付", "--json").stdout == ""
 
 
 def test_english(run: Invoke) -> None:

@@ -9,6 +9,7 @@ for it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,8 +24,10 @@ from kojin.entrypoints.cli.insurance import insurance_app
 from kojin.entrypoints.cli.link import audit_links, link_app
 from kojin.entrypoints.cli.notice import notice_app
 from kojin.entrypoints.cli.number import number_app
+from kojin.entrypoints.cli.operator import set_operator_file
 from kojin.entrypoints.cli.pki import pki_app
 from kojin.entrypoints.cli.resident import resident_app
+from kojin.entrypoints.cli.staff import staff_app
 
 HELP = """kojin — マイナンバー制度のプライバシー・バイ・デザイン実装。
 
@@ -49,13 +52,24 @@ app.add_typer(notice_app, name="notice")
 # Record linkage by the four basic items: `kojin link …` and `kojin audit links`.
 app.add_typer(link_app, name="link")
 audit_app.command("links")(audit_links)
+# Staff members, operator key files and the staff access log.
+app.add_typer(staff_app, name="staff")
 
 
 @app.callback()
 def main_options(
     lang: Annotated[str, typer.Option("--lang", envvar="KOJIN_LANG", help="ja (default) or en.")] = "ja",
+    operator: Annotated[
+        Path | None,
+        typer.Option(
+            "--operator",
+            envvar="KOJIN_OPERATOR",
+            help="The operator's key file (`kojin staff operator-key`); default: the local administrator's.",
+        ),
+    ] = None,
 ) -> None:
     set_language(lang)
+    set_operator_file(operator)
 
 
 def main() -> None:

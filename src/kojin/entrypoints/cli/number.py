@@ -9,6 +9,7 @@ import typer
 
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.operator import counter_act
 from kojin.entrypoints.cli.system import console, open_system
 from kojin.numbering.domain import mask_number, validate_corporate_number, validate_individual_number
 
@@ -37,13 +38,13 @@ def number_validate(
 def number_change(
     resident_id: int,
     reason: Annotated[str, typer.Option(help="Why: e.g. the number leaked (漏えい).")],
-    clerk: Annotated[str, typer.Option(help="Who designates the new number.")] = "clerk",
 ) -> None:
-    """Designate a new number (番号法 §7(2)); the old one is retired for ever."""
+    """Designate a new number (番号法 §7(2)); the old one is retired for ever. Recorded under the operator."""
 
     def body() -> None:
         with open_system() as kojin:
-            new_number = kojin.register.change_number(resident_id, reason=reason, clerk=clerk)
+            principal = counter_act(kojin, resident_id, "個人番号の変更", "write")
+            new_number = kojin.register.change_number(resident_id, reason=reason, clerk=principal.staff_id)
         console.print(
             pick(
                 f"新しい個人番号を指定しました（通知書に記載: {mask_number(new_number)}）。",

@@ -11,6 +11,7 @@ from rich.table import Table
 from kojin.core.i18n import pick
 from kojin.core.japan import parse_date
 from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, optional_date, print_json, print_record
 from kojin.numbering.domain import mask_number
 from kojin.registry.domain import (
@@ -21,6 +22,7 @@ from kojin.registry.domain import (
     parse_sex,
     resident_record,
 )
+from kojin.staff.domain import Organisation, OrganisationKind, Role
 
 resident_app = typer.Typer(
     help="住民基本台帳 — the resident register (municipality counter work).", no_args_is_help=True
@@ -61,6 +63,8 @@ def resident_add(
             optional_date(stay_until, "period_of_stay_until"),
         )
         with open_system() as kojin:
+            principal = acting(kojin)
+            allow(kojin, principal, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
             registration = kojin.register.register(
                 details,
                 municipality_code=municipality,
@@ -69,6 +73,8 @@ def resident_add(
                 relationship=relationship,
                 juminhyo_code=juminhyo_code,
             )
+            purpose = "出生届" if kind is EventKind.BIRTH else "転入届"
+            kojin.staff.record_access(principal, str(registration.resident.resident_id), purpose, "write")
         record = resident_record(registration.resident)
         record["number_notice"] = mask_number(registration.number_notice)
         print_record(record, as_json, pick("登録しました", "registered"))
@@ -77,11 +83,14 @@ def resident_add(
 
 
 @resident_app.command("show")
-def resident_show(resident_id: int, history: bool = False, as_json: JsonOpt = False) -> None:
-    """Show one resident (and with --history, their 異動履歴)."""
+def resident_show(
+    resident_id: int, purpose: PurposeOpt = None, history: bool = False, as_json: JsonOpt = False
+) -> None:
+    """Show one resident (and with --history, their 異動履歴), for a stated purpose; the person sees the look."""
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, purpose, "read")
             record = resident_record(kojin.register.get(resident_id))
             if history:
                 record["history"] = [history_record(e) for e in kojin.register.history_of(resident_id)]
@@ -101,14 +110,25 @@ def resident_show(resident_id: int, history: bool = False, as_json: JsonOpt = Fa
 
 @resident_app.command("list")
 def resident_list(
-    municipality: Annotated[str | None, typer.Option(help="Only this municipality.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    municipality: Annotated[str, typer.Option(help="The municipality whose residents to list.")] = "13105",
+    purpose: PurposeOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many; over 20 needs --bulk-id.")] = 20,
+    after: Annotated[int, typer.Option(min=0, help="Start after this resident id.")] = 0,
+    bulk_id: Annotated[int | None, typer.Option(help="An approved bulk request (two-person rule).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line (streamed).")] = False,
 ) -> None:
-    """List residents; --json streams one JSON object per line."""
+    """List a municipality's residents, every one recorded as shown; more than 20 needs a second person's approval."""
 
     def body() -> None:
         with open_system() as kojin:
+            principal = acting(kojin)
+            allow(kojin, principal, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
+            shown = []
+            for resident in kojin.register.iter_residents(municipality_code=municipality, after=after, batch=limit):
+                shown.append(resident)
+                if len(shown) >= limit:
+                    break
+            kojin.staff.record_shown(principal, [str(r.resident_id) for r in shown], purpose, "search", bulk_id=bulk_id)
             table = Table(
                 "id",
                 pick("氏名", "name"),
@@ -117,9 +137,7 @@ def resident_list(
                 pick("住所", "address"),
                 pick("状態", "status"),
             )
-            for n, resident in enumerate(kojin.register.iter_residents(municipality_code=municipality)):
-                if limit is not None and n >= limit:
-                    break
+            for resident in shown:
                 if as_json:
                     print_json(resident_record(resident))
                 else:
@@ -152,6 +170,7 @@ def resident_move(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, "転居届", "write")
             moved = kojin.register.move_within(
                 resident_id,
                 Address(postal_code, "", "", town, block, building),
@@ -176,6 +195,7 @@ def resident_move_out(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, "転出届", "write")
             moved = kojin.register.move_out(
                 resident_id,
                 destination=destination,
@@ -200,6 +220,7 @@ def resident_rename(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, "氏名の変更", "write")
             r = kojin.register.change_name(
                 resident_id, name=name, kana=kana, effective_date=optional_date(effective_date, "effective_date")
             )
@@ -218,6 +239,7 @@ def resident_death(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, "死亡届", "write")
             r = kojin.register.record_death(resident_id, effective_date=parse_date(effective_date, "effective_date"))
         print_record(resident_record(r), as_json, pick("死亡を記録しました", "death recorded"))
 
@@ -235,6 +257,7 @@ def resident_residence_status(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident_id, "在留資格等の変更", "write")
             r = kojin.register.change_residence_status(
                 resident_id,
                 residence_status=status,

@@ -14,12 +14,15 @@ from kojin.entrypoints.cli.system import console, open_system
 
 
 def init() -> None:
-    """Create or migrate every party's store and the numbering key."""
+    """Create or migrate every party's store and keys; on the embedded default, the local administrator's key file."""
 
     def body() -> None:
         with open_system() as kojin:
             target = kojin.settings.database_url or str(kojin.settings.data_dir)
             console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
+            if not kojin.settings.database_url:
+                key = kojin.staff.ensure_local_admin(kojin.settings.data_dir)
+                console.print(pick(f"端末管理者の鍵: {key}", f"local administrator's key: {key}"))
 
     run_command(body)
 

@@ -1,4 +1,4 @@
-"""staff: refused attempts; each access-log entry's reference to its leaf
+"""staff: refused attempts; each access-log entry's reference to its leaf; CLI operators' keys
 
 Revision ID: s002
 Revises: s001
@@ -16,6 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("access_log") as batch:
         batch.add_column(sa.Column("entry_ref", sa.String(32)))
+        batch.add_column(sa.Column("via", sa.String(80)))
         batch.create_unique_constraint("uq_access_entry_ref", ["entry_ref"])
     op.create_table(
         "staff_refusals",
@@ -29,11 +30,19 @@ def upgrade() -> None:
         sa.Column("code", sa.String(60), nullable=False),
     )
     op.create_index("ix_refusal_staff", "staff_refusals", ["staff_id"])
+    op.create_table(
+        "staff_operator_keys",
+        sa.Column("staff_id", sa.String(40), primary_key=True),
+        sa.Column("public_key", sa.LargeBinary(32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("staff_operator_keys")
     op.drop_index("ix_refusal_staff", "staff_refusals")
     op.drop_table("staff_refusals")
     with op.batch_alter_table("access_log") as batch:
         batch.drop_constraint("uq_access_entry_ref", type_="unique")
         batch.drop_column("entry_ref")
+        batch.drop_column("via")
