@@ -24,6 +24,7 @@ from kojin.registry.domain import (
     parse_sex,
     resident_record,
 )
+from kojin.registry.export import export_residents
 from kojin.registry.service import RegisterService
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
@@ -310,22 +311,10 @@ def export_router(register: RegisterService, counter: _Counter) -> APIRouter:
 
         One export per approval; every person exported is recorded in the access log first.
         """
-        approved = counter.staff.check_export(clerk, body.bulk_id, body.purpose)
-        residents = []
-        for resident in register.iter_residents(
-            municipality_code=clerk.organisation.id, batch=min(approved.row_count, 2000), after=body.after
-        ):
-            residents.append(resident)
-            if len(residents) >= approved.row_count:
-                break
-        rows = [(str(r.resident_id), resident_record(r)) for r in residents]
-        done = counter.staff.export(clerk, body.bulk_id, body.purpose, rows)
-        assert done.export is not None
-        return {
-            "file": done.export.file_name,
-            "rows": done.export.rows,
-            "sha256": done.export.sha256,
-            "recipient": done.recipient,
-        }
+        done = export_residents(register, counter.staff, clerk, body.bulk_id, body.purpose, body.after)
+        export = done.export
+        if export is None:  # an export always leaves its record on the request
+            raise RuntimeError(f"bulk request {done.bulk_id} exported without a record")
+        return {"file": export.file_name, "rows": export.rows, "sha256": export.sha256, "recipient": done.recipient}
 
     return router
