@@ -35,6 +35,7 @@ from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
 from kojin.registry.service import RegisterService
+from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
 
 register_party("registry", "kojin.registry")
@@ -170,6 +171,13 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()
+    # Staff cards: OCSP uncached, so a card revoked a minute ago cannot log in.
+    staff = StaffService(
+        db.engine("staff"),
+        cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
+        revoke_card_certificate=cards.revoke_staff_card,
+        exports_dir=settings.data_dir / "exports",
+    )
     kojin = Kojin(
         settings=settings,
         db=db,
@@ -194,12 +202,13 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
             numbering=numbering,
             agencies=directory,
             exchange_log=lambda: kojin.exchange_log,
+            staff=staff,
         ),
         eligibility=eligibility,
         insurers=insurers,
         ehr=ehr,  # clinics (issue 6)
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
-        staff=StaffService(db.engine("staff"), exports_dir=settings.data_dir / "exports"),
+        staff=staff,
     )
     # Every staff look at a person is also a leaf of the tamper-evident exchange log.
     kojin.staff.log_leaves_to(lambda: kojin.exchange_log)

@@ -170,3 +170,24 @@ def test_sigkill_mid_load_loses_no_acknowledged_append(settings: Settings, tmp_p
             assert verify_bundle(bundle, trusted_public_key=log.public_key).ok
     finally:
         db.dispose()
+
+
+def test_a_second_writer_appends_after_the_first_instead_of_failing(settings: Settings) -> None:
+    # A command run beside a server: two logs on one store, each with a tree read before the other wrote.
+    db = Database(settings)
+    try:
+        engine = db.engine("audit")
+        with ExchangeLog(engine) as server, ExchangeLog(engine) as command:
+            first = server.append(b"the server's leaf")
+            second = command.append(b"the command's leaf")  # its tree still ends where the server's began
+            third = server.append(b"the server again")  # and the server's ends before the command's leaf
+            assert (first.index, second.index, third.index) == (0, 1, 2)
+        with ExchangeLog(engine) as reopened:
+            assert [reopened.leaf_data(i) for i in range(3)] == [
+                b"the server's leaf",
+                b"the command's leaf",
+                b"the server again",
+            ]
+            assert verify_bundle(reopened.proof_bundle(1), trusted_public_key=reopened.public_key).ok
+    finally:
+        db.dispose()

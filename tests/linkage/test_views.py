@@ -14,8 +14,8 @@ from kojin.entrypoints.http.app import create_app
 from kojin.linkage.matcher import MemberRecord
 from kojin.registry.domain import Sex
 from kojin.staff.domain import Organisation, Role
-from tests.staff.support import clerk_headers
 from tests.linkage.conftest import Town
+from tests.staff.support import clerk_headers
 
 
 @pytest.fixture

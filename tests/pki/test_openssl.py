@@ -238,3 +238,23 @@ def test_openssl_shows_the_basic_items_in_the_san(ca: CertificateAuthority, file
     assert "Digital Signature, Non Repudiation" in text
     assert "sha256WithRSAEncryption" in text
     assert f"CN = {issued.subject_ref}" in text
+
+
+def test_openssl_chains_a_staff_certificate_to_the_root_through_its_staff_ca(
+    ca: CertificateAuthority, server: str, files: Path
+) -> None:
+    staff_ca = ca.staff_ca("municipality:131016")
+    (files / f"{staff_ca.name}.pem").write_bytes(staff_ca.pem)
+    good = ca.issue_staff_certificate(card_key().public_key(), staff_id="c.tanaka", organisation="municipality:131016")
+    bad = ca.issue_staff_certificate(card_key().public_key(), staff_id="c.sato", organisation="municipality:131016")
+    ca.revoke(bad.serial, "key_compromise")
+    crl = _fetch_crl_pem(server, staff_ca.name, files)
+    good_path, bad_path = _write_cert(files, good), _write_cert(files, bad)
+
+    accepted = _verify(files, staff_ca.name, good_path, crl, "-x509_strict", "-purpose", "sslclient")
+    assert accepted.returncode == 0, accepted.stderr
+    rejected = _verify(files, staff_ca.name, bad_path, crl)
+    assert rejected.returncode != 0 and "revoked" in (rejected.stdout + rejected.stderr)
+    # Through a resident issuing CA instead, the chain does not hold.
+    foreign = _verify(files, "auth", good_path, crl)
+    assert foreign.returncode != 0

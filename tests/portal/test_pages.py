@@ -23,7 +23,7 @@ def test_every_template_text_has_an_english_translation() -> None:
     with catalog_path("en").open("rb") as f:
         catalog = read_po(f)
     missing = []
-    for part in ("web", "portal", "reader"):
+    for part in ("web", "portal", "reader", "staff"):
         for filename, lineno, message, _c, _x in extract_from_dir(
             SRC / part / "templates",
             method_map=[("**.html", "jinja2")],
@@ -82,7 +82,7 @@ def test_static_files_are_served_from_the_package_and_no_page_uses_a_cdn(app: Fa
     assert js.status_code == 200 and "htmx" in js.text[:200]
     assert (resources.files("kojin.web") / "static" / "htmx.min.js").is_file()
     assert client.get("/static/kojin.css").status_code == 200
-    for part in ("web", "portal", "reader"):
+    for part in ("web", "portal", "reader", "staff"):
         for template in (SRC / part / "templates").rglob("*.html"):
             text = template.read_text(encoding="utf-8")
             assert "http://" not in text and "https://" not in text and "//cdn" not in text, template

@@ -67,12 +67,12 @@ def test_only_supervisors_and_system_administrators_register(kojin: Kojin) -> No
 @pytest.mark.parametrize(
     ("certificate", "code"),
     [
-        (lambda: "not a certificate", "staff.invalid_certificate"),
-        (lambda: recipient_key().certificate_pem * 2, "staff.invalid_certificate"),
-        (lambda: recipient_key().key_pem, "staff.invalid_certificate"),
-        (lambda: recipient_key(bits=1024).certificate_pem, "staff.certificate_key"),
-        (_ec_certificate, "staff.certificate_key"),
-        (lambda: recipient_key(days=-1).certificate_pem, "staff.certificate_expired"),
+        (lambda: "not a certificate", "staff.recipient_certificate_invalid"),
+        (lambda: recipient_key().certificate_pem * 2, "staff.recipient_certificate_invalid"),
+        (lambda: recipient_key().key_pem, "staff.recipient_certificate_invalid"),
+        (lambda: recipient_key(bits=1024).certificate_pem, "staff.recipient_certificate_key"),
+        (_ec_certificate, "staff.recipient_certificate_key"),
+        (lambda: recipient_key(days=-1).certificate_pem, "staff.recipient_certificate_expired"),
     ],
 )
 def test_a_bad_certificate_is_refused(kojin: Kojin, certificate: object, code: str) -> None:

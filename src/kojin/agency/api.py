@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from kojin.agency import reasons
 from kojin.agency.directory import AgencyDirectory
 from kojin.agency.intermediate import IntermediateServer
+from kojin.agency.service import AgencyService
+from kojin.staff import reasons as staff_reasons
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
+from kojin.staff.guard import StaffDoors
+
+Code = Annotated[str, Query(max_length=100)]
+Purpose = Annotated[str | None, Query(max_length=100, description="利用目的（事務） the purpose of this read")]
 
 
 class ProvisionQueryIn(BaseModel):
@@ -40,8 +47,10 @@ class ProvisionAnswersOut(BaseModel):
     mac: str
 
 
-def make_router(directory: AgencyDirectory) -> APIRouter:
+def make_router(directory: AgencyDirectory, doors: StaffDoors) -> APIRouter:
+    """The hub's hop to the intermediate servers, and each agency's own officers' look at its people."""
     router = APIRouter(prefix="/agency", tags=["agency 中間サーバー"])
+    router.include_router(officers_router(directory, doors))
 
     def hosted(agency_id: str) -> IntermediateServer:
         server = directory.intermediate(agency_id)
@@ -60,5 +69,47 @@ def make_router(directory: AgencyDirectory) -> APIRouter:
         """The hub → provider hop for a batch (一括照会): one MACed message of queries, one of answers."""
         reply, mac = hosted(agency_id).answer_many(body.message, body.mac)
         return {"answers": reply, "mac": mac}
+
+    return router
+
+
+def officers_router(directory: AgencyDirectory, doors: StaffDoors) -> APIRouter:
+    """An agency officer reads the own agency's copies and §23 records of one person, for a stated purpose.
+
+    The person is named by the agency's own code (機関別符号); an officer of
+    another agency is refused before anything is looked up.
+    """
+    router = APIRouter()
+    officer_door = Depends(doors.role(Role.AGENCY_OFFICER))
+    staff = doors.staff
+
+    def own(principal: StaffPrincipal, agency_id: str, code: str, purpose: str | None) -> AgencyService:
+        if principal.organisation != Organisation(OrganisationKind.AGENCY, agency_id):
+            raise staff_reasons.NOT_IN_SCOPE.error()
+        agency = directory.get(agency_id)
+        staff.record_access(principal, code, purpose, "read")
+        return agency
+
+    @router.get("/{agency_id}/copies")
+    def copies(
+        agency_id: str, code: Code, purpose: Purpose = None, officer: StaffPrincipal = officer_door
+    ) -> dict[str, Any]:
+        """The copies (副本) the own agency keeps for one person."""
+        entries = own(officer, agency_id, code, purpose).copies_of(code)
+        return {
+            "code": code,
+            "copies": [
+                {"item": e.item, "payload": e.payload, "withheld": e.withheld, "updated_at": e.updated_at}
+                for e in entries
+            ],
+        }
+
+    @router.get("/{agency_id}/records")
+    def records(
+        agency_id: str, code: Code, purpose: Purpose = None, officer: StaffPrincipal = officer_door
+    ) -> dict[str, Any]:
+        """The own agency's §23 records (情報提供等の記録) about one person."""
+        entries = own(officer, agency_id, code, purpose).log_entries(code=code)
+        return {"code": code, "records": [e._asdict() for e in entries]}
 
     return router

@@ -203,6 +203,15 @@ class AgencyService:
         payload, withheld, updated = row
         return CopyEntry(code, item, load_payload(payload), bool(withheld), _stored_time(updated))
 
+    def copies_of(self, code: str) -> list[CopyEntry]:
+        """Every copy the agency keeps for one person (its officers' look, which they record)."""
+        query = select(copies).where(copies.c.code == code).order_by(copies.c.item)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CopyEntry(code, r.item, load_payload(r.payload), bool(r.withheld), _stored_time(r.updated_at)) for r in rows
+        ]
+
     def copy_for_answer(self, code: str, item: str) -> tuple[str, bool, str] | None:
         """A copy as the intermediate server seals it: (payload as stored JSON, withheld, updated_at ISO)."""
         row = self._readers.first(

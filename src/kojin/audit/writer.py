@@ -35,9 +35,13 @@ database (re-reading anything a commit of unknown outcome did write) and every
 caller of the batch gets :class:`LogUnavailable`; its leaves may or may not be
 in the log — never acknowledged and lost.
 
-One process writes one log. A second writer on the same store cannot corrupt
-it (every index is a primary key, so its clashing batch fails) but wastes its
-commits; run the log in one process and reach it through the hub.
+One process should write one log. A second writer on the same store cannot
+corrupt it: every index is a primary key, so a batch whose indexes the other
+took first fails to insert; the writer then re-reads the tree and stages the
+batch after the other's leaves (a few times at most). That is for the odd
+command run beside a server (a staff look recorded from the CLI); a steady
+second writer wastes commits — run the log in one process and reach it through
+the hub.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import IntegrityError
 
 from kojin.audit import reasons
 from kojin.audit.log_tree import CommittedTree
@@ -70,6 +75,17 @@ log = logging.getLogger("kojin.audit")
 
 MAX_LEAF_BYTES: Final = 1 << 20
 """Largest leaf accepted: a record of one exchange, not a document store."""
+
+
+# A batch whose indexes another process took first is staged again after theirs, this many times.
+_CONFLICT_RETRIES: Final = 3
+
+
+def _is_conflict(exc: BaseException | None) -> bool:
+    """A clash on a primary key, through SQLAlchemy or straight from the driver (DB-API's IntegrityError)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return exc is not None and type(exc).__name__ in ("IntegrityError", "UniqueViolation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +232,21 @@ class LogWriter(GroupWriter[_Append]):
         return RuntimeError("exchange-log writer stopped")
 
     def _commit_batch(self, batch: list[_Append]) -> None:
-        transaction = self._stage(batch)
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            last = attempt == _CONFLICT_RETRIES
+            transaction = self._stage(batch, quiet_conflict=not last)
+            if transaction is not None or last or not _is_conflict(batch[0].error):
+                break
+            # Another process appended first (a command beside a running server): the
+            # indexes it took are taken; the tree is re-read, and the batch goes after them.
+            for entry in batch:
+                entry.error = None
         if self._unannounced is not None:
             self._answer_deferred()
         if transaction is not None and self._finish(batch, transaction):
             self._unannounced = batch
 
-    def _stage(self, batch: list[_Append]) -> RootTransaction | None:
+    def _stage(self, batch: list[_Append], *, quiet_conflict: bool = False) -> RootTransaction | None:
         """Add the batch to the tree and insert its rows in an open transaction."""
         try:
             index = self._tree.next_index
@@ -243,7 +267,7 @@ class LogWriter(GroupWriter[_Append]):
             transaction = self._conn.begin()
             self._tree.write_pending(self._conn, data, datetime.now(UTC))
         except Exception as exc:
-            self._fail(batch, exc)
+            self._fail(batch, exc, quiet=quiet_conflict and _is_conflict(exc))
             return None
         return transaction
 
@@ -282,14 +306,17 @@ class LogWriter(GroupWriter[_Append]):
                 except Exception:  # a caller's callback must not stop the writer
                     log.exception("exchange-log callback failed")
 
-    def _fail(self, batch: list[_Append], exc: Exception) -> None:
+    def _fail(self, batch: list[_Append], exc: Exception, *, quiet: bool = False) -> None:
+        """Forget the batch and re-read the tree; its callers are told, unless ``quiet`` (it is retried)."""
         leaves = sum(len(entry.data) for entry in batch)
-        log.error("exchange-log commit of %d entries failed: %s", leaves, type(exc).__name__)
+        if not quiet:
+            log.error("exchange-log commit of %d entries failed: %s", leaves, type(exc).__name__)
         self._drop_connection()
         self._tree.recover()
         for entry in batch:
             entry.error = exc
-        self._answer(batch)
+        if not quiet:
+            self._answer(batch)
 
     def _writer_stopping(self) -> None:
         if self._conn is not None:

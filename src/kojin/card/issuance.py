@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from kojin.card import reasons
 from kojin.card.emulator import KeyAlgorithm, KeyKind, MyNumberCard
 from kojin.card.errors import PinKind, validate_pin
+from kojin.card.staff_cards import IssuedStaffCard, issue_staff_card, revoke_staff_card
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict
 from kojin.core.japan import age_on
@@ -252,6 +253,20 @@ class CardOffice:
 
     def _active_cards(self, juminhyo_code: str) -> list[CardState]:
         return [self.status(i) for i in self.records.active_ids(juminhyo_code)]
+
+    # -- staff cards (職員カード) ------------------------------------------------------
+    def issue_staff_card(
+        self, staff_id: str, organisation: str, *, pin: str, algorithm: str | None = None
+    ) -> IssuedStaffCard:
+        """A staff card for ``staff_id`` of ``organisation`` (``municipality:131016`` …), with a 4-digit PIN."""
+        alg = KeyAlgorithm(algorithm) if algorithm else self.algorithm
+        return issue_staff_card(
+            self.ca, self.cards_dir, self.secret, staff_id=staff_id, organisation=organisation, pin=pin, algorithm=alg
+        )
+
+    def revoke_staff_card(self, card_serial: str, reason: RevocationReason = RevocationReason.KEY_COMPROMISE) -> None:
+        """Revoke the certificate of a staff card (the roster's ``card_serial``); idempotent."""
+        revoke_staff_card(self.ca, card_serial, reason)
 
     # -- loss, PIN reset, status ----------------------------------------------------
     def report_lost(self, card_id: str) -> CardState:

@@ -74,8 +74,12 @@ class CertificateRows:
         not_after: datetime,
         issued_at: datetime,
         der: bytes,
+        staff_id: str | None = None,
     ) -> bool:
-        """Record a good certificate; False if its serial or subject reference is taken."""
+        """Record a good certificate; False if its serial or subject reference is taken.
+
+        A staff certificate has no 住民票コード (``""``) and names its holder by ``staff_id``.
+        """
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -85,6 +89,7 @@ class CertificateRows:
                         kind=kind.value,
                         subject_ref=subject_ref,
                         juminhyo_code=juminhyo_code,
+                        staff_id=staff_id,
                         not_before=not_before,
                         not_after=not_after,
                         status=CertStatus.GOOD.value,

@@ -20,7 +20,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from kojin.core.errors import NotPermitted
 from kojin.pki import reasons
-from kojin.pki.domain import PROFILES, BasicFourItems, CertKind, basic_items_from_other_names, malformed
+from kojin.pki.domain import (
+    PROFILES,
+    RESIDENT_KINDS,
+    BasicFourItems,
+    CertKind,
+    basic_items_from_other_names,
+    malformed,
+)
 from kojin.pki.trust import TrustStore
 
 # Extensions this verifier understands; any other marked critical is refused
@@ -110,8 +117,10 @@ def _issuing_ca(
 ) -> tuple[CertKind, x509.Certificate]:
     """Which of our issuing CAs signed the certificate, itself signed by our root."""
     # Try the CA the caller expects first, so a login needs no name parsing.
+    # A staff certificate is never one of these: its CA is not in a resident trust store.
     found = None
-    for kind in (expected_kind, *(k for k in CertKind if k is not expected_kind)):
+    first = (expected_kind,) if expected_kind in RESIDENT_KINDS else ()
+    for kind in (*first, *(k for k in RESIDENT_KINDS if k is not expected_kind)):
         if _directly_issued(certificate, trust.issuing_ca(kind)):
             found = (kind, trust.issuing_ca(kind))
             break
@@ -188,7 +197,7 @@ def _check_profile(certificate: x509.Certificate, expected: CertKind) -> None:
         raise wrong_kind(expected)
     if any(not getattr(usage, bit) for bit in PROFILES[expected].key_usage):
         raise wrong_kind(expected)
-    if expected is CertKind.AUTH:
+    if expected in (CertKind.AUTH, CertKind.STAFF):
         try:
             eku = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.pki.domain import CA_NAMES, RevocationReason, as_utc, parse_serial_key
+from kojin.pki.domain import CA_NAMES, RevocationReason, as_utc, organisation_of_staff_ca, parse_serial_key
 from kojin.pki.errors import unknown_ca
 from kojin.pki.extensions import authority_key_id
 from kojin.pki.hierarchy import CaHierarchy, CaMaterial
@@ -68,11 +68,21 @@ class CrlPublisher:
             with_crl = set(conn.execute(select(crls.c.ca)).scalars())
         for name in CA_NAMES:
             if name not in with_crl:
-                try:
-                    with self.engine.begin() as conn:
-                        self.write(conn, name, now, number=1, insert_row=True)
-                except IntegrityError:
-                    pass  # another process published the first CRL
+                self._first(name, now)
+
+    def publish_first(self, ca_name: str, now: datetime) -> None:
+        """Publish CRL number 1 of one CA (a staff CA just made) unless it has one."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(crls.c.ca).where(crls.c.ca == ca_name)).first() is not None:
+                return
+        self._first(ca_name, now)
+
+    def _first(self, ca_name: str, now: datetime) -> None:
+        try:
+            with self.engine.begin() as conn:
+                self.write(conn, ca_name, now, number=1, insert_row=True)
+        except IntegrityError:
+            pass  # another process published the first CRL
 
     def lock(self, conn: Connection, ca_name: str) -> int:
         """Lock a CA's CRL row for this transaction; return its current number."""
@@ -114,11 +124,14 @@ class CrlPublisher:
 
     def current_der(self, ca_name: str) -> bytes:
         """The CA's current CRL (DER); reissued once half its lifetime has passed."""
-        if ca_name not in CA_NAMES:
+        staff = organisation_of_staff_ca(ca_name) is not None
+        if ca_name not in CA_NAMES and not staff:
             raise unknown_ca(ca_name)
         now = self._now()
         with self.engine.connect() as conn:
             row = conn.execute(select(crls.c.der, crls.c.next_update).where(crls.c.ca == ca_name)).first()
+        if row is None and staff:
+            raise unknown_ca(ca_name)
         if row is None:
             raise RuntimeError(f"CA {ca_name!r} has no CRL: run `kojin init` (bootstrap the CA)")
         if self._fresh(row.next_update, now):

@@ -69,6 +69,11 @@ ROOT_CA: Final = "root"
 SIGN_CA: Final = "sign"
 AUTH_CA: Final = "auth"
 CA_NAMES: Final = (ROOT_CA, SIGN_CA, AUTH_CA)
+# Each organisation's staff CA (職員認証局) is named ``staff-<kind>[-<id>]``:
+# ``municipality:131016`` → ``staff-municipality-131016``, ``jlis`` → ``staff-jlis``.
+STAFF_CA_PREFIX: Final = "staff-"
+_ORGANISATION = re.compile(r"([a-z]{2,20})(?::([a-z0-9_]{1,40}))?\Z")
+_STAFF_CA_NAME = re.compile(r"staff-([a-z]{2,20})(?:-([a-z0-9_]{1,40}))?\Z")
 
 SIGNATURE_MIN_AGE: Final = 15
 VALIDITY_BIRTHDAYS: Final = 5
@@ -85,14 +90,40 @@ OID_CLIENT_AUTH: Final = "1.3.6.1.5.5.7.3.2"
 
 
 class CertKind(StrEnum):
-    """The two certificates on a card: 署名用電子証明書 and 利用者証明用電子証明書."""
+    """The two certificates on a resident's card (署名用, 利用者証明用), and a staff card's (職員認証用)."""
 
     SIGN = "sign"
     AUTH = "auth"
+    STAFF = "staff"
 
     @property
     def ca_name(self) -> str:
+        """The issuing CA of a resident certificate; a staff certificate's is its organisation's."""
+        if self is CertKind.STAFF:
+            raise ValueError("a staff certificate's CA is its organisation's (staff_ca_name)")
         return SIGN_CA if self is CertKind.SIGN else AUTH_CA
+
+
+# The certificates of a resident's My Number card, issued by the two JPKI issuing CAs.
+RESIDENT_KINDS: Final = (CertKind.SIGN, CertKind.AUTH)
+
+
+def staff_ca_name(organisation: str) -> str:
+    """The staff CA of an organisation written as the staff party writes it (``agency:nenkin``)."""
+    match = _ORGANISATION.match(organisation) if isinstance(organisation, str) else None
+    if match is None:
+        raise reasons.BAD_ORGANISATION.error(value=organisation)
+    kind, org_id = match.groups()
+    return f"{STAFF_CA_PREFIX}{kind}" + (f"-{org_id}" if org_id else "")
+
+
+def organisation_of_staff_ca(name: str) -> str | None:
+    """The organisation a staff CA name stands for, or None if ``name`` is no staff CA's."""
+    match = _STAFF_CA_NAME.match(name) if isinstance(name, str) else None
+    if match is None:
+        return None
+    kind, org_id = match.groups()
+    return kind + (f":{org_id}" if org_id else "")
 
 
 def parse_kind(value: str) -> CertKind:
@@ -155,6 +186,20 @@ PROFILES: Final[Mapping[CertKind, CertificateProfile]] = MappingProxyType(
             ca_name=AUTH_CA,
             label_ja="利用者証明用電子証明書",
             label_en="user-authentication certificate",
+            key_usage=frozenset({"digital_signature"}),
+            extended_key_usage=(OID_CLIENT_AUTH,),
+            carries_personal_data=False,
+            min_age=0,
+            revoked_on_move_or_name_change=False,
+            secret=SecretRule(4, 4, "0123456789", 3),
+        ),
+        # Not JPKI's: a staff card carries one authentication certificate from
+        # its organisation's staff CA, naming the staff id and the organisation.
+        CertKind.STAFF: CertificateProfile(
+            kind=CertKind.STAFF,
+            ca_name=STAFF_CA_PREFIX,
+            label_ja="職員認証用電子証明書",
+            label_en="staff authentication certificate",
             key_usage=frozenset({"digital_signature"}),
             extended_key_usage=(OID_CLIENT_AUTH,),
             carries_personal_data=False,

@@ -22,7 +22,15 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from kojin.pki.domain import CA_NAMES, ROOT_CA, Algorithm, CertKind, new_serial
+from kojin.pki.domain import (
+    CA_NAMES,
+    ROOT_CA,
+    Algorithm,
+    CertKind,
+    new_serial,
+    organisation_of_staff_ca,
+    staff_ca_name,
+)
 from kojin.pki.errors import unknown_ca
 from kojin.pki.extensions import CaUrls, authority_key_id, crl_distribution, information_access, key_usage
 from kojin.pki.keys import EncryptedFileKeyBackend, KeyBackend, signing_key
@@ -65,7 +73,12 @@ class CaMaterial:
 
 
 def _ca_name(name: str) -> x509.Name:
-    common_name, unit = _CA_SUBJECTS[name]
+    organisation = organisation_of_staff_ca(name)
+    unit: str | None
+    if organisation is not None:
+        common_name, unit = f"kojin Staff Authentication CA {organisation}", "kojin staff authentication"
+    else:
+        common_name, unit = _CA_SUBJECTS[name]
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORGANIZATION),
@@ -105,6 +118,25 @@ class CaHierarchy:
         for name in CA_NAMES[1:]:
             if name not in present:
                 self._create_ca(name, now)
+
+    def staff_ca(self, organisation: str, now: datetime) -> tuple[CaMaterial, bool]:
+        """The organisation's staff CA, made under the root on first use; whether this call made it.
+
+        Race-safe: two processes making it at once both insert, the primary
+        key keeps the first, and both then load that one.
+        """
+        name = staff_ca_name(organisation)
+        with self.engine.connect() as conn:
+            present = conn.execute(select(cas.c.name).where(cas.c.name == name)).first() is not None
+        if not present:
+            self._create_ca(name, now)
+        return self.ca(name), not present
+
+    def staff_ca_names(self) -> list[str]:
+        """Every staff CA made so far."""
+        with self.engine.connect() as conn:
+            names = conn.execute(select(cas.c.name).where(cas.c.name.like("staff-%"))).scalars()
+            return sorted(n for n in names if organisation_of_staff_ca(n) is not None)
 
     def _create_ca(self, name: str, now: datetime) -> None:
         key_id = f"{name}-{secrets.token_hex(8)}"
@@ -175,8 +207,9 @@ class CaHierarchy:
         )
 
     def ca(self, name: str) -> CaMaterial:
-        """A CA by name (``root``, ``sign``, ``auth``), loaded once per process."""
-        if name not in CA_NAMES:
+        """A CA by name (``root``, ``sign``, ``auth``, ``staff-…``), loaded once per process."""
+        staff = organisation_of_staff_ca(name) is not None
+        if name not in CA_NAMES and not staff:
             raise unknown_ca(name)
         with self._lock:
             cached = self._materials.get(name)
@@ -185,6 +218,8 @@ class CaHierarchy:
         with self.engine.connect() as conn:
             row = conn.execute(select(cas).where(cas.c.name == name)).mappings().first()
         if row is None:
+            if staff:  # made on first use; not made yet
+                raise unknown_ca(name)
             raise RuntimeError(f"CA {name!r} missing: run `kojin init` (bootstrap the CA)")
         material = CaMaterial(
             name=name,

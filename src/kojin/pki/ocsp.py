@@ -30,7 +30,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from kojin.pki.domain import CA_NAMES, ROOT_CA, CertStatus, RevocationReason
+from kojin.pki.domain import ROOT_CA, CertStatus, RevocationReason
 
 if TYPE_CHECKING:
     from kojin.pki.service import CertificateAuthority
@@ -153,11 +153,15 @@ class OcspResponder:
         except x509.ExtensionNotFound:
             return None
 
-    def _issuer_index(self) -> dict[tuple[str, bytes, bytes], str]:
+    def _issuer_index(self, *, refresh: bool = False) -> dict[tuple[str, bytes, bytes], str]:
+        """CertID hashes of every CA → its name; staff CAs made since are found by ``refresh``."""
         with self._lock:
-            if self._issuers is None:
+            if self._issuers is None or refresh:
+                names = self.authority.ca_names()
+                if self._issuers is not None and set(names) == set(self._issuers.values()):
+                    return self._issuers
                 index: dict[tuple[str, bytes, bytes], str] = {}
-                for name in CA_NAMES:
+                for name in names:
                     certificate = self.authority.ca(name).certificate
                     for algorithm in CERT_ID_HASHES:
                         index[
@@ -178,7 +182,8 @@ class OcspResponder:
         algorithm: hashes.HashAlgorithm,
         nonce: bytes | None,
     ) -> OcspReply:
-        ca_name = self._issuer_index().get((algorithm.name, name_hash, key_hash))
+        key = (algorithm.name, name_hash, key_hash)
+        ca_name = self._issuer_index().get(key) or self._issuer_index(refresh=True).get(key)
         if ca_name is None:
             return unsuccessful_reply(ocsp.OCSPResponseStatus.UNAUTHORIZED)
         status, revoked_at, reason = self._status(ca_name, serial)
@@ -219,8 +224,9 @@ class OcspResponder:
         self, ca_name: str, serial: int
     ) -> tuple[ocsp.OCSPCertStatus, datetime | None, x509.ReasonFlags | None]:
         if ca_name == ROOT_CA:
-            # The root's only certificates are the issuing CAs, never revoked.
-            issued = {self.authority.ca(name).certificate.serial_number for name in CA_NAMES[1:]}
+            # The root's only certificates are the issuing and staff CAs, never revoked.
+            under_root = [n for n in self.authority.ca_names() if n != ROOT_CA]
+            issued = {self.authority.ca(name).certificate.serial_number for name in under_root}
             status = ocsp.OCSPCertStatus.GOOD if serial in issued else ocsp.OCSPCertStatus.UNKNOWN
             return status, None, None
         record = self.authority.find(serial)

@@ -47,9 +47,17 @@ BAD_BIRTH_DATE = TABLE.reason(
 BAD_KIND = TABLE.reason(
     "pki.bad_kind",
     InvalidInput,
-    "証明書の種類は sign か auth です。",
-    "The certificate kind is sign or auth.",
+    "証明書の種類は sign、auth、staff のいずれかです。",
+    "The certificate kind is sign, auth or staff.",
     field="kind",
+)
+
+BAD_ORGANISATION = TABLE.reason(
+    "pki.bad_organisation",
+    InvalidInput,
+    "職員認証局の組織「{value}」は正しくありません（例：municipality:131016、jlis）。",
+    "{value!r} is not an organisation a staff CA can be made for (e.g. municipality:131016, jlis).",
+    field="organisation",
 )
 
 BAD_PUBLIC_KEY = TABLE.reason(
@@ -98,6 +106,14 @@ BAD_SIGNATURE = TABLE.reason(
     "{what_ja}の署名が正しくありません。",
     "{signer_en}'s signature on {what_en} does not verify.",
     field="certificate",
+)
+
+BAD_STAFF_ID = TABLE.reason(
+    "pki.bad_staff_id",
+    InvalidInput,
+    "職員IDは英小文字・数字・「_.-」の1〜40文字です。",
+    "A staff id is 1 to 40 lower-case letters, digits or _.-.",
+    field="staff_id",
 )
 
 BIRTH_AFTER_ISSUE = TABLE.reason(

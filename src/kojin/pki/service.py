@@ -36,13 +36,14 @@ from kojin.core.events import Event
 from kojin.core.japan import JST
 from kojin.pki.certificate_rows import CertificateRecord, CertificateRows
 from kojin.pki.crl import DEFAULT_CRL_VALIDITY, CrlPublisher
-from kojin.pki.domain import Algorithm, CertKind, RevocationReason, parse_algorithm
+from kojin.pki.domain import CA_NAMES, ROOT_CA, Algorithm, CertKind, RevocationReason, parse_algorithm
 from kojin.pki.extensions import CaUrls
 from kojin.pki.hierarchy import CA_BACKDATE, ISSUING_VALIDITY, ROOT_VALIDITY, CaHierarchy, CaMaterial
 from kojin.pki.issuing import CertificateIssuer, IssuedCertificate, load_public_key
 from kojin.pki.keys import KeyBackend
 from kojin.pki.revocation import Revocations
 from kojin.pki.serial_links import SerialLinks
+from kojin.pki.staff_certs import StaffCertificateIssuer, StaffTrust
 from kojin.pki.trust import TrustStore
 
 __all__ = [
@@ -86,6 +87,7 @@ class CertificateAuthority:
         self._crls = CrlPublisher(engine, self._hierarchy, validity=crl_validity, now=self.now)
         self._revocations = Revocations(engine, self._rows, self._crls, now=self.now)
         self._links = SerialLinks(engine, now=self.now)
+        self._staff = StaffCertificateIssuer(self._hierarchy, self._rows, self._crls, self._urls, now=self.now)
 
     # -- time and URLs ----------------------------------------------------------
     def now(self) -> datetime:
@@ -129,6 +131,26 @@ class CertificateAuthority:
     def trust_store(self) -> TrustStore:
         """The CA certificates as a relying party would hold them."""
         return self._hierarchy.trust_store()
+
+    def ca_names(self) -> list[str]:
+        """Every CA: the root, the two issuing CAs, and the staff CAs made so far."""
+        return [*CA_NAMES, *self._hierarchy.staff_ca_names()]
+
+    # -- staff CAs (職員認証局) -----------------------------------------------------
+    def staff_ca(self, organisation: str) -> CaMaterial:
+        """The organisation's staff CA (``municipality:131016`` → ``staff-municipality-131016``), made on first use."""
+        return self._staff.staff_ca(organisation)
+
+    def staff_trust(self) -> StaffTrust:
+        """The root and every staff CA, as a staff login holds them."""
+        names = self._hierarchy.staff_ca_names()
+        return StaffTrust(self.ca(ROOT_CA).certificate, {name: self.ca(name).certificate for name in names})
+
+    def issue_staff_certificate(
+        self, public_key: CertificatePublicKeyTypes | bytes, *, staff_id: str, organisation: str
+    ) -> IssuedCertificate:
+        """A staff card's authentication certificate from its organisation's staff CA."""
+        return self._staff.issue(public_key, staff_id=staff_id, organisation=organisation)
 
     # -- issuing ----------------------------------------------------------------
     def issue_auth_certificate(

@@ -26,11 +26,18 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# One row per CA: root, sign (署名用), auth (利用者証明用).
+# A CA name (``staff-municipality-131016``) is up to 64 characters. SQLite
+# keeps the 16 its tables were first made with: it enforces no VARCHAR length,
+# and widening would mean rebuilding tables other tables reference (p002).
+CA_NAME = String(64).with_variant(String(16), "sqlite")
+KIND = String(8).with_variant(String(4), "sqlite")
+
+# One row per CA: root, sign (署名用), auth (利用者証明用), and one staff CA
+# per organisation (staff-<kind>[-<id>], made on first use).
 cas = Table(
     "cas",
     metadata,
-    Column("name", String(16), primary_key=True),
+    Column("name", CA_NAME, primary_key=True),
     Column("algorithm", String(8), nullable=False),
     Column("key_id", String(64), nullable=False),
     Column("certificate", LargeBinary, nullable=False),  # DER
@@ -61,10 +68,12 @@ certificates = Table(
     "certificates",
     metadata,
     Column("serial", String(40), primary_key=True),
-    Column("ca", String(16), ForeignKey("cas.name"), nullable=False),
-    Column("kind", String(4), nullable=False),  # sign | auth
+    Column("ca", CA_NAME, ForeignKey("cas.name"), nullable=False),
+    Column("kind", KIND, nullable=False),  # sign | auth | staff
     Column("subject_ref", String(32), nullable=False, unique=True),
+    # The holder's 住民票コード; empty for a staff certificate, whose holder is staff_id.
     Column("juminhyo_code", String(11), nullable=False),
+    Column("staff_id", String(40)),
     Column("not_before", DateTime(timezone=True), nullable=False),
     Column("not_after", DateTime(timezone=True), nullable=False),
     Column("status", String(8), nullable=False),  # good | revoked
@@ -82,7 +91,7 @@ revocations = Table(
     "revocations",
     metadata,
     Column("serial", String(40), ForeignKey("certificates.serial"), primary_key=True),
-    Column("ca", String(16), ForeignKey("cas.name"), nullable=False),
+    Column("ca", CA_NAME, ForeignKey("cas.name"), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("not_after", DateTime(timezone=True), nullable=False),
@@ -94,7 +103,7 @@ revocations = Table(
 crls = Table(
     "crls",
     metadata,
-    Column("ca", String(16), ForeignKey("cas.name"), primary_key=True),
+    Column("ca", CA_NAME, ForeignKey("cas.name"), primary_key=True),
     Column("crl_number", BigInteger, nullable=False),
     Column("this_update", DateTime(timezone=True), nullable=False),
     Column("next_update", DateTime(timezone=True), nullable=False),

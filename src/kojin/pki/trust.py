@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from kojin.pki.domain import CertKind
+from kojin.pki.domain import RESIDENT_KINDS, CertKind
 
 
 def key_identifier(certificate: x509.Certificate) -> bytes:
@@ -63,7 +63,7 @@ class TrustStore:
             ).value.key_identifier
         except x509.ExtensionNotFound:
             aki = None
-        for kind in CertKind:
+        for kind in RESIDENT_KINDS:
             ca = self.issuing_ca(kind)
             if ca.subject != certificate.issuer:
                 continue

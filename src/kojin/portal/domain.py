@@ -36,6 +36,7 @@ class Scope(StrEnum):
     EXPORT = "export"  # データの書き出し
     ACTIVITY = "activity"  # 利用履歴
     PROXIES = "proxies"  # 代理人の管理
+    STAFF = "staff"  # 職員の閲覧記録
 
 
 SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
@@ -47,6 +48,7 @@ SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
     Scope.EXPORT: ("データの書き出し", "Data export"),
     Scope.ACTIVITY: ("利用履歴", "Portal activity"),
     Scope.PROXIES: ("代理人", "Proxies"),
+    Scope.STAFF: ("職員の閲覧記録", "Staff who looked"),
 }
 
 # What an appointed proxy may be given; never the card, the export or proxies.
@@ -60,6 +62,7 @@ PARENT_SCOPES: tuple[Scope, ...] = (
     Scope.CARD,
     Scope.EXPORT,
     Scope.ACTIVITY,
+    Scope.STAFF,
 )
 CHILD_AGE_LIMIT = 15
 PARENT_RELATIONSHIPS = ("世帯主", "妻", "夫")

@@ -47,8 +47,10 @@ from kojin.portal.notices import NoticeService
 from kojin.portal.proxies import Invitation, ProxyRecord, ProxyService
 from kojin.portal.selfinfo import SelfInfoResult, SelfInformation
 from kojin.portal.sessions import PortalSession, SessionStore
+from kojin.portal.staff_looks import StaffLooks
 from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
+from kojin.staff.service import StaffService
 
 if TYPE_CHECKING:
     from kojin.agency.directory import AgencyDirectory
@@ -119,6 +121,7 @@ class Portal:
         numbering: NumberingService | None = None,
         agencies: AgencyDirectory | None = None,
         exchange_log: Callable[[], ExchangeLog] | None = None,
+        staff: StaffService | None = None,
         clock: Callable[[], float] = time.time,
         idle_seconds: int | None = None,
     ) -> None:
@@ -139,6 +142,8 @@ class Portal:
             self.history = ExchangeHistory(exchange_log, hub, numbering)
         if hub is not None and numbering is not None and agencies is not None:
             self.selfinfo = SelfInformation(hub, agencies, numbering)
+        # Staff looks at the person (あなたの情報を見た職員の記録).
+        self.staff_looks = StaffLooks(staff, hub, numbering) if staff is not None else None
 
     def today(self) -> date:
         return self.cards.ca.today()

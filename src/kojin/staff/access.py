@@ -135,12 +135,12 @@ class AccessLog:
         ticket.wait()
         return [row["entry_ref"] for row in rows]
 
-    def of_person(self, person_key: str) -> list[AccessSeen]:
-        """What the person sees: who by organisation and role only, never the staff member."""
+    def of_person(self, *person_keys: str) -> list[AccessSeen]:
+        """What the person sees (under any of their keys): organisation and role only, never the staff member."""
         columns = (access_log.c.at, access_log.c.org_kind, access_log.c.org_id, access_log.c.role)
         query = (
             select(*columns, access_log.c.purpose, access_log.c.what)
-            .where(access_log.c.person_key == person_key)
+            .where(access_log.c.person_key.in_(person_keys))
             .order_by(access_log.c.entry_id)
         )
         with self.engine.connect() as conn:

@@ -189,18 +189,25 @@ class StaffMember:
 
 @dataclass(frozen=True)
 class StaffPrincipal:
-    """Who is acting, as a checked token says."""
+    """Who is acting, as a checked token or web session says.
+
+    ``token_id`` is the token's ``jti`` or the web session's id: a logout
+    (:meth:`~kojin.staff.service.StaffService.revoke_token`) names either.
+    ``card_serial`` is the staff card the login was made with (None for a
+    token issued without a card).
+    """
 
     staff_id: str
     role: Role
     organisation: Organisation
     token_id: str
     expires_at: datetime
+    card_serial: str | None = None
 
 
 # -- purposes (事務) -------------------------------------------------------------------------------
 
-# The counter's own tasks, beside the exchange tasks of the permitted-exchange table.
+# The offices' own tasks (the counter's, the agencies'), beside the exchange tasks of the permitted-exchange table.
 COUNTER_TASKS: dict[str, str] = {
     "住民票の写しの交付": "issuing a copy of the residence record",
     "住民票の記載事項の確認": "checking an entry of the residence record",
@@ -215,6 +222,8 @@ COUNTER_TASKS: dict[str, str] = {
     "個人番号カードの交付": "issuing an individual number card",
     "暗証番号の初期化": "resetting a card PIN",
     "名寄せの確認": "reviewing a record-linkage case",
+    "機関別符号の取得": "obtaining the agency's code for a person",
+    "副本の登録": "registering copies for information linkage",
 }
 
 EXCHANGE_TASK_EN: dict[str, str] = {

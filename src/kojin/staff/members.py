@@ -102,6 +102,19 @@ class Roster:
         if done.rowcount == 0:
             raise reasons.UNKNOWN.error(staff_id=staff_id)
 
+    def set_card(self, staff_id: str, card_serial: str | None) -> None:
+        """Record the member's current staff card (None: no card); a card is one member's only."""
+        serial = validate_card_serial(card_serial)
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    update(staff_members).where(staff_members.c.staff_id == staff_id).values(card_serial=serial)
+                )
+        except IntegrityError:
+            raise reasons.CARD_IN_USE.error() from None
+        if done.rowcount == 0:
+            raise reasons.UNKNOWN.error(staff_id=staff_id)
+
     def names(self, staff_ids: set[str]) -> dict[str, str]:
         if not staff_ids:
             return {}

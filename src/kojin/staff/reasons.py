@@ -12,6 +12,12 @@ from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, To
 
 TABLE = Table("staff", "職員 (staff identities, roles, tokens and the access log)", prefixes=("staff",))
 
+BAD_TOKEN_REQUEST = TABLE.reason(
+    "staff.bad_token_request",
+    InvalidInput,
+    "トークン要求の「{name}」がないか、正しくありません。",
+    "The token request's {name!r} is missing or not valid.",
+)
 
 BULK_NOT_PENDING = TABLE.reason(
     "staff.bulk_not_pending",
@@ -28,20 +34,44 @@ BULK_USED = TABLE.reason(
     field="bulk_id",
 )
 
-CERTIFICATE_EXPIRED = TABLE.reason(
-    "staff.certificate_expired",
-    InvalidInput,
-    "受取人の証明書は有効期間外です（{not_before}〜{not_after}）。",
-    "The recipient's certificate is not valid now (valid {not_before} to {not_after}).",
-    field="certificate_pem",
+CARD_IN_USE = TABLE.reason(
+    "staff.card_in_use",
+    Conflict,
+    "この職員カードは別の職員に登録されています。",
+    "This staff card is recorded for another staff member.",
+    field="card_serial",
 )
 
-CERTIFICATE_KEY = TABLE.reason(
-    "staff.certificate_key",
-    InvalidInput,
-    "受取人の証明書の鍵は2048ビット以上のRSA鍵でなければなりません（{key}）。",
-    "The recipient's certificate must carry an RSA key of at least 2048 bits ({key}).",
-    field="certificate_pem",
+CARD_OTHER_ORGANISATION = TABLE.reason(
+    "staff.card_other_organisation",
+    Unauthenticated,
+    "この職員カードは {card_org} の職員認証局が発行したものですが、職員 {staff_id} の所属は {organisation} です。",
+    "This staff card was issued by the staff CA of {card_org}, but staff member {staff_id} belongs to {organisation}.",
+    field="certificate",
+)
+
+CERTIFICATE_EXPIRED = TABLE.reason(
+    "staff.certificate_expired",
+    Unauthenticated,
+    "職員カードの電子証明書の有効期限が切れています。カードの更新を受けてください。",
+    "The staff card's certificate has expired; have the card renewed.",
+    field="certificate",
+)
+
+CERTIFICATE_REVOKED = TABLE.reason(
+    "staff.certificate_revoked",
+    Unauthenticated,
+    "職員カードの電子証明書は失効しています。",
+    "The staff card's certificate has been revoked.",
+    field="certificate",
+)
+
+CHALLENGE_REPLAYED = TABLE.reason(
+    "staff.challenge_replayed",
+    Unauthenticated,
+    "このチャレンジは既に使われています。もう一度ログインしてください。",
+    "This challenge was already used; log in again.",
+    field="challenge",
 )
 
 EXISTS = TABLE.reason(
@@ -81,14 +111,6 @@ INVALID_CARD_SERIAL = TABLE.reason(
     "職員カードのシリアル番号は1〜40文字の英数字です。",
     "A staff card serial is 1 to 40 letters or digits.",
     field="card_serial",
-)
-
-INVALID_CERTIFICATE = TABLE.reason(
-    "staff.invalid_certificate",
-    InvalidInput,
-    "受取人の証明書はPEM形式のX.509証明書1通でなければなりません。",
-    "The recipient's certificate must be one X.509 certificate in PEM form.",
-    field="certificate_pem",
 )
 
 INVALID_COUNT = TABLE.reason(
@@ -139,6 +161,21 @@ INVALID_STAFF_ID = TABLE.reason(
     field="staff_id",
 )
 
+LOCAL_ONLY = TABLE.reason(
+    "staff.local_only",
+    NotPermitted,
+    "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
+    "The local administrator acts only through this machine's commands (no token is issued).",
+)
+
+LOGIN_RESTART = TABLE.reason(
+    "staff.login_restart",
+    Unauthenticated,
+    "ログインの手続きが見つからないか、期限が切れています。最初からやり直してください。",
+    "There is no login waiting for this answer (or it expired); start again.",
+    field="challenge",
+)
+
 NOTHING_TO_EXPORT = TABLE.reason(
     "staff.nothing_to_export",
     Conflict,
@@ -151,6 +188,22 @@ NOT_IN_SCOPE = TABLE.reason(
     NotPermitted,
     "この人はあなたの組織の担当ではありません（または登録がありません）。",
     "This person is not in your organisation's care (or is not registered).",
+)
+
+NOT_STAFF_CARD = TABLE.reason(
+    "staff.not_staff_card",
+    Unauthenticated,
+    "このカードは職員カードではありません（職員認証用電子証明書がありません）。",
+    "This card is not a staff card (it holds no staff authentication certificate).",
+    field="certificate",
+)
+
+NO_CARD = TABLE.reason(
+    "staff.no_card",
+    Conflict,
+    "職員 {staff_id} には職員カードがありません。",
+    "Staff member {staff_id} holds no staff card.",
+    field="staff_id",
 )
 
 OPERATOR_KEY_OPEN = TABLE.reason(
@@ -185,13 +238,6 @@ OPERATOR_UNKNOWN = TABLE.reason(
     field="operator",
 )
 
-LOCAL_ONLY = TABLE.reason(
-    "staff.local_only",
-    NotPermitted,
-    "端末管理者はこの端末のコマンドでだけ操作できます（トークンは発行しません）。",
-    "The local administrator acts only through this machine's commands (no token is issued).",
-)
-
 OTHER_ORGANISATION = TABLE.reason(
     "staff.other_organisation",
     NotPermitted,
@@ -215,6 +261,30 @@ RATE_LIMITED = TABLE.reason(
     "At most {limit} bulk requests an hour per staff member; try again later.",
 )
 
+RECIPIENT_CERTIFICATE_EXPIRED = TABLE.reason(
+    "staff.recipient_certificate_expired",
+    InvalidInput,
+    "受取人の証明書は有効期間外です（{not_before}〜{not_after}）。",
+    "The recipient's certificate is not valid now (valid {not_before} to {not_after}).",
+    field="certificate_pem",
+)
+
+RECIPIENT_CERTIFICATE_INVALID = TABLE.reason(
+    "staff.recipient_certificate_invalid",
+    InvalidInput,
+    "受取人の証明書はPEM形式のX.509証明書1通でなければなりません。",
+    "The recipient's certificate must be one X.509 certificate in PEM form.",
+    field="certificate_pem",
+)
+
+RECIPIENT_CERTIFICATE_KEY = TABLE.reason(
+    "staff.recipient_certificate_key",
+    InvalidInput,
+    "受取人の証明書の鍵は2048ビット以上のRSA鍵でなければなりません（{key}）。",
+    "The recipient's certificate must carry an RSA key of at least 2048 bits ({key}).",
+    field="certificate_pem",
+)
+
 RECIPIENT_EXISTS = TABLE.reason(
     "staff.recipient_exists",
     Conflict,
@@ -231,11 +301,43 @@ ROLE_NOT_FOR_ORGANISATION = TABLE.reason(
     field="role",
 )
 
+SESSION_ENDED = TABLE.reason(
+    "staff.session_ended",
+    Unauthenticated,
+    "職員のログインは終了しました（ログアウト、カードの取り出し、またはカードの失効）。もう一度ログインしてください。",
+    "The staff session has ended (logout, card removed or card revoked); log in again.",
+    field="session",
+)
+
+SESSION_MISSING = TABLE.reason(
+    "staff.session_missing",
+    Unauthenticated,
+    "職員としてログインしてください。",
+    "Log in as staff first.",
+    field="session",
+)
+
+SESSION_TIMEOUT = TABLE.reason(
+    "staff.session_timeout",
+    Unauthenticated,
+    "一定時間操作がなかったか、ログインから時間が経ちすぎたため、ログインを終了しました。",
+    "The staff session timed out (idle too long, or open too long).",
+    field="session",
+)
+
 TOKEN_BAD_SIGNATURE = TABLE.reason(
     "staff.token_bad_signature",
     Unauthenticated,
     "アクセストークンの署名を検証できません。",
     "The access token's signature does not verify with the staff party's key.",
+    field="token",
+)
+
+TOKEN_CARD_REVOKED = TABLE.reason(
+    "staff.token_card_revoked",
+    Unauthenticated,
+    "このアクセストークンを発行した職員カードは、もう使えません（失効または交換）。",
+    "The staff card this access token was issued for is no longer the member's card (revoked or replaced).",
     field="token",
 )
 
@@ -292,6 +394,14 @@ UNKNOWN_BULK = TABLE.reason(
     NotFound,
     "一括出力の申請 {bulk_id} はありません。",
     "There is no bulk request {bulk_id}.",
+)
+
+UNKNOWN_CARD = TABLE.reason(
+    "staff.unknown_card",
+    Unauthenticated,
+    "この職員カードは職員名簿に登録されていません。",
+    "This staff card is not the card the staff roster records for its holder.",
+    field="certificate",
 )
 
 UNKNOWN_PURPOSE = TABLE.reason(

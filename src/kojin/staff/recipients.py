@@ -30,13 +30,13 @@ MAX_PEM = 20_000
 def load_certificate(pem: object) -> x509.Certificate:
     """The one certificate of a PEM text (``staff.invalid_certificate``)."""
     if not isinstance(pem, str) or not pem.strip() or len(pem) > MAX_PEM:
-        raise reasons.INVALID_CERTIFICATE.error()
+        raise reasons.RECIPIENT_CERTIFICATE_INVALID.error()
     try:
         found = x509.load_pem_x509_certificates(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
-        raise reasons.INVALID_CERTIFICATE.error() from None
+        raise reasons.RECIPIENT_CERTIFICATE_INVALID.error() from None
     if len(found) != 1:
-        raise reasons.INVALID_CERTIFICATE.error()
+        raise reasons.RECIPIENT_CERTIFICATE_INVALID.error()
     return found[0]
 
 
@@ -44,12 +44,14 @@ def check_certificate(certificate: x509.Certificate, at: datetime) -> None:
     """An RSA key of at least MIN_RSA_BITS, and valid at ``at``."""
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
-        raise reasons.CERTIFICATE_KEY.error(key=type(key).__name__.removeprefix("_"))
+        raise reasons.RECIPIENT_CERTIFICATE_KEY.error(key=type(key).__name__.removeprefix("_"))
     if key.key_size < MIN_RSA_BITS:
-        raise reasons.CERTIFICATE_KEY.error(key=f"RSA {key.key_size}")
+        raise reasons.RECIPIENT_CERTIFICATE_KEY.error(key=f"RSA {key.key_size}")
     not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     if not not_before <= at <= not_after:
-        raise reasons.CERTIFICATE_EXPIRED.error(not_before=not_before.isoformat(), not_after=not_after.isoformat())
+        raise reasons.RECIPIENT_CERTIFICATE_EXPIRED.error(
+            not_before=not_before.isoformat(), not_after=not_after.isoformat()
+        )
 
 
 def _recipient(row: Row[Any]) -> Recipient:

@@ -1,16 +1,22 @@
 """The staff party (職員): identities, access tokens, scope checks, the access log and the two-person rule.
 
-:class:`StaffService` is the one entry other parties and the pages call. The
-card login that precedes a token is not here: :meth:`StaffService.issue_token`
-takes a staff id already authenticated. Behind the facade: the roster
-(``members``), tokens (``tokens``), the access log (``access``) and bulk
-approvals (``bulk``).
+:class:`StaffService` is the one entry other parties and the pages call.
+Staff log in with their staff card: :meth:`StaffService.login_with_card` turns
+a card's answer to a challenge into a bearer token, and
+:meth:`StaffService.complete_login` into a web session; either way the
+principal comes back from :meth:`StaffService.check_token` or
+:meth:`StaffService.check_session`. Behind the facade: the roster
+(``members``), tokens (``tokens``), the card login (``cardlogin``), web
+sessions (``sessions``), the access log (``access``) and bulk approvals
+(``bulk``).
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -20,10 +26,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from kojin.auth.domain import Challenge
 from kojin.core.keys import insert_if_absent, party_secret
 from kojin.staff import reasons
 from kojin.staff.access import AccessLog, LeafSink
 from kojin.staff.bulk import BulkApprovals
+from kojin.staff.cardlogin import CardLogin, CardVerifier
 from kojin.staff.domain import (
     Access,
     AccessEntry,
@@ -54,11 +62,20 @@ from kojin.staff.operators import (
 )
 from kojin.staff.recipients import Recipients
 from kojin.staff.refusals import Refusals
+from kojin.staff.sessions import StaffSession, StaffSessions
 from kojin.staff.store import revoked_tokens, staff_keys
 from kojin.staff.tokens import TOKEN_TTL_S, IssuedToken, TokenSigner
 
 # Roles that never see personal data: the system administrator ever, the auditor until cases exist.
 NO_PERSONAL_DATA = frozenset({Role.SYSADMIN, Role.AUDITOR})
+_INSERTION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
+
+
+def _b64(value: str | None, name: str) -> bytes:
+    try:
+        return binascii.a2b_base64((value or "").encode("ascii"), strict_mode=True)
+    except (ValueError, UnicodeEncodeError):
+        raise reasons.BAD_TOKEN_REQUEST.error(name=name, field=name) from None
 
 
 class StaffService:
@@ -66,20 +83,29 @@ class StaffService:
         self,
         engine: Engine,
         *,
+        cards: CardVerifier | None = None,
+        revoke_card_certificate: Callable[[str], object] | None = None,
         clock: Callable[[], float] = time.time,
         token_ttl_s: int = TOKEN_TTL_S,
+        idle_seconds: int | None = None,
+        max_seconds: int | None = None,
         leaves: Callable[[], LeafSink | None] = lambda: None,
         exports_dir: Path | None = None,
     ) -> None:
-        """``leaves`` gives the exchange log each access-log row is also a leaf of (opened on first use);
-        ``exports_dir`` is where export files are written (none: exports are refused)."""
+        """``cards`` checks staff cards' certificates (pki's staff CAs and OCSP);
+        ``revoke_card_certificate`` revokes a card's certificate by its card serial;
+        ``leaves`` gives the exchange log each access-log row is also a leaf of (opened on first use);
+        ``exports_dir`` is where export files are written (none: exports are refused).
+        """
         self.engine = engine
         self.exports_dir = exports_dir
         self._clock = clock
         self._token_ttl_s = token_ttl_s
         self._signer: TokenSigner | None = None
         self._leaf_key: bytes | None = None
+        self._challenge_key: bytes | None = None
         self._lock = threading.Lock()
+        self._revoke_certificate = revoke_card_certificate
         self.roster = Roster(engine, clock)
         self._leaves = leaves
         self.log = AccessLog(engine, self.leaf_key, lambda: self._leaves())
@@ -87,6 +113,8 @@ class StaffService:
         self.operators = Operators(engine)
         self.bulk = BulkApprovals(engine)
         self.recipients = Recipients(engine)
+        self.login = CardLogin(engine, self.challenge_key, cards, clock)
+        self.sessions = StaffSessions(engine, idle_seconds=idle_seconds, max_seconds=max_seconds, clock=clock)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -117,6 +145,14 @@ class StaffService:
                 self._signer = TokenSigner(seed, clock=self._clock, ttl_s=self._token_ttl_s)
             return self._signer
 
+    def challenge_key(self) -> bytes:
+        """The HMAC key of login challenges, derived from the token key's seed (no second secret to keep)."""
+        with self._lock:
+            if self._challenge_key is None:
+                seed = party_secret(self.engine, staff_keys, created_at=self.now())
+                self._challenge_key = hmac.digest(seed, b"kojin-staff-challenge/1", "sha256")
+            return self._challenge_key
+
     # -- staff members -----------------------------------------------------------------------------
 
     def register(
@@ -129,6 +165,57 @@ class StaffService:
 
     def deactivate(self, staff_id: str) -> None:
         self.roster.deactivate(staff_id)
+        self.sessions.end_staff(staff_id)
+
+    # -- staff cards -------------------------------------------------------------------------------
+
+    def set_card(self, staff_id: str, card_serial: str | None) -> None:
+        """Record the member's new staff card (its certificate serial): tokens of the old card stop."""
+        self.roster.set_card(staff_id, card_serial)
+        self.sessions.end_staff(staff_id)
+
+    def revoke_card(self, staff_id: str) -> str:
+        """The card was lost, or its holder leaves: revoke its certificate, forget it, end its sessions.
+
+        Returns the card serial revoked. Tokens issued for it are refused from
+        now on (``staff.token_card_revoked``), its certificate at the next
+        login (``staff.certificate_revoked``).
+        """
+        member = self.roster.get(staff_id)
+        if member.card_serial is None:
+            raise reasons.NO_CARD.error(staff_id=staff_id)
+        if self._revoke_certificate is not None:
+            self._revoke_certificate(member.card_serial)
+        self.roster.set_card(staff_id, None)
+        self.sessions.end_staff(staff_id)
+        return member.card_serial
+
+    # -- card login --------------------------------------------------------------------------------
+
+    def challenge(self) -> Challenge:
+        """A one-time challenge for a staff card to sign after its PIN (two minutes; nothing written)."""
+        return self.login.challenge()
+
+    def login_with_card(self, challenge: str, certificate_der: bytes, signature: bytes) -> IssuedToken:
+        """A bearer token for the holder of the staff card that signed ``challenge``."""
+        return self.signer.issue(self._card_member(challenge, certificate_der, signature))
+
+    def _card_member(self, challenge: str, certificate_der: bytes, signature: bytes) -> StaffMember:
+        """The active member whose current card answered; the challenge is spent only if every check passed."""
+        checked = self.login.check(challenge, certificate_der, signature)
+        member = self.roster.find(checked.staff_id)
+        if member is None:
+            raise reasons.UNKNOWN_CARD.error()
+        if str(member.organisation) != checked.organisation:
+            raise reasons.CARD_OTHER_ORGANISATION.error(
+                card_org=checked.organisation, staff_id=member.staff_id, organisation=str(member.organisation)
+            )
+        if member.card_serial != checked.card_serial:
+            raise reasons.UNKNOWN_CARD.error()
+        if not member.active:
+            raise reasons.INACTIVE.error(staff_id=member.staff_id)
+        self.login.spend(checked)
+        return member
 
     # -- tokens ------------------------------------------------------------------------------------
 
@@ -145,10 +232,14 @@ class StaffService:
         member = self.roster.find(principal.staff_id)
         if member is None or not member.active:
             raise reasons.INACTIVE.error(staff_id=principal.staff_id)
+        # The card it was issued for must still be the member's: no query beyond the roster's.
+        if principal.card_serial != member.card_serial:
+            raise reasons.TOKEN_CARD_REVOKED.error()
         return principal
 
     def revoke_token(self, principal: StaffPrincipal) -> None:
-        """Logout: the token is refused from now on (idempotent)."""
+        """Logout: the token (or the web session it names) is refused from now on (idempotent)."""
+        self.sessions.end_id(principal.token_id)
         values = {
             "token_id": principal.token_id,
             "staff_id": principal.staff_id,
@@ -182,6 +273,69 @@ class StaffService:
         if not path.exists():
             self.make_operator_key(LOCAL_ADMIN_ID, path)
         return path
+
+    # -- web sessions ------------------------------------------------------------------------------
+
+    def begin_login(self, old_token: str | None) -> tuple[str, StaffSession]:
+        """A new login ends whatever session this browser had, then waits for the card."""
+        self.sessions.end(old_token)
+        return self.sessions.start_login(self.challenge().value)
+
+    def complete_login(
+        self, token: str | None, *, challenge: str, certificate_b64: str, signature_b64: str, insertion_id: str
+    ) -> tuple[str, StaffSession]:
+        """Check the card's answer to this browser's challenge and open a session bound to that insertion."""
+        # Spent whatever the outcome: a failed answer cannot be retried against the same challenge.
+        pending = self.sessions.take_pending(token)
+        if pending is None or self.sessions.expired(pending):
+            self.sessions.end(token)
+            raise reasons.LOGIN_RESTART.error()
+        if not hmac.compare_digest((pending.challenge or "").encode(), (challenge or "").encode()):
+            raise reasons.LOGIN_RESTART.error()
+        if not _INSERTION_ID.match(insertion_id or ""):
+            raise reasons.BAD_TOKEN_REQUEST.error(name="insertion_id", field="insertion_id")
+        member = self._card_member(challenge, _b64(certificate_b64, "certificate"), _b64(signature_b64, "signature"))
+        assert member.card_serial is not None
+        return self.sessions.open(staff_id=member.staff_id, card_serial=member.card_serial, insertion_id=insertion_id)
+
+    def check_session(self, token: str | None) -> StaffPrincipal:
+        """The principal of a web session's cookie token; 401 with why there is none (missing, ended, timed out)."""
+        return self._live_session(token)[1]
+
+    def session_csrf(self, token: str | None) -> str:
+        """The CSRF token of a live web session (what every POST of its pages must carry)."""
+        return self._live_session(token)[0].csrf_token
+
+    def _live_session(self, token: str | None) -> tuple[StaffSession, StaffPrincipal]:
+        if not token:
+            raise reasons.SESSION_MISSING.error()
+        session = self.sessions.find(token)
+        if session is None or not session.active or session.staff_id is None:
+            raise reasons.SESSION_ENDED.error()
+        if self.sessions.expired(session):
+            self.sessions.end_hash(session.token_hash)
+            raise reasons.SESSION_TIMEOUT.error()
+        member = self.roster.find(session.staff_id)
+        if member is None or not member.active or member.card_serial != session.card_serial:
+            self.sessions.end_hash(session.token_hash)
+            raise reasons.SESSION_ENDED.error()
+        self.sessions.touch(session)
+        principal = StaffPrincipal(
+            member.staff_id,
+            member.role,
+            member.organisation,
+            session.session_id,
+            self.sessions.expires_at(session),
+            session.card_serial,
+        )
+        return session, principal
+
+    def logout_session(self, token: str | None) -> None:
+        self.sessions.end(token)
+
+    def end_insertion(self, insertion_id: str) -> int:
+        """The reader's card was taken out or replaced: end the staff session opened with it."""
+        return self.sessions.end_insertion(insertion_id)
 
     # -- scope -------------------------------------------------------------------------------------
 
@@ -249,9 +403,9 @@ class StaffService:
             self.bulk.check_covers(principal, bulk_id, chosen, count)
         return chosen, access
 
-    def accesses_of(self, person_key: str) -> list[AccessSeen]:
-        """For the person: organisation, role, purpose, time of every staff access; no staff name."""
-        return self.log.of_person(person_key)
+    def accesses_of(self, *person_keys: str) -> list[AccessSeen]:
+        """For the person, under any of their keys: organisation, role, purpose, time of every look; no staff name."""
+        return self.log.of_person(*person_keys)
 
     def accesses_by(self, staff_id: str) -> list[AccessEntry]:
         """For the auditor: every access of one staff member, with the name."""

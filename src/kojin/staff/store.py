@@ -1,4 +1,4 @@
-"""The staff party's own store: members, access log, refusals, bulk approvals, export recipients, revoked tokens, key.
+"""The staff party's own store: members, access log, refusals, bulk approvals, recipients, tokens, keys, sessions.
 
 The access log lives with the staff party (who looked at whom and why) so that
 the person's view and the auditor's view read one table; organisations and
@@ -132,4 +132,36 @@ operator_keys = Table(
     Column("staff_id", String(40), primary_key=True),
     Column("public_key", LargeBinary(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Staff web sessions: the cookie holds a random token, the store its SHA-256.
+# A pending row waits for the card's answer to its challenge; an active one is
+# bound to the card (its certificate serial) and the reader's insertion.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False, unique=True),
+    Column("state", String(8), nullable=False),  # pending | active
+    Column("csrf_token", String(64), nullable=False),
+    Column("challenge", String(300)),
+    Column("staff_id", String(40)),
+    Column("card_serial", String(40)),
+    Column("insertion_id", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Index("ix_staff_sessions_insertion", "insertion_id"),
+    Index("ix_staff_sessions_staff", "staff_id"),
+)
+
+# Each card-login challenge's nonce, once: the primary key refuses a replay
+# from any worker process.
+staff_used_challenges = Table(
+    "staff_used_challenges",
+    metadata,
+    Column("nonce", String(32), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+    Index("ix_staff_used_challenges_expiry", "expires_at"),
 )

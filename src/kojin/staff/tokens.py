@@ -2,8 +2,10 @@
 
 A token names one staff member and the role and organisation they held when it
 was issued (``sub``, ``role``, ``org``), when it was issued and until when it
-holds (``iat``, ``exp``; short-lived), and its own id (``jti``), by which a
-logout revokes it. It is signed with Ed25519 (JOSE ``alg`` ``Ed25519``, RFC 9864)
+holds (``iat``, ``exp``; short-lived), its own id (``jti``), by which a
+logout revokes it, and the staff card it was issued for (``card``: the card's
+certificate serial, absent for a token issued without a card), by which a
+revoked or replaced card stops it. It is signed with Ed25519 (JOSE ``alg`` ``Ed25519``, RFC 9864)
 under the staff party's own key. Each way a token can fail has its own reason
 code: malformed, signed by another key, expired, revoked.
 """
@@ -41,6 +43,7 @@ class IssuedToken:
     expires_at: datetime
     expires_in: int
     token_type: str = "Bearer"
+    scope: str = ""  # what it lets its holder do: the role, in the organisation
 
 
 class TokenSigner:
@@ -54,7 +57,7 @@ class TokenSigner:
     def issue(self, member: StaffMember) -> IssuedToken:
         now = int(self._clock())
         token_id = secrets.token_urlsafe(18)
-        claims = {
+        claims: dict[str, object] = {
             "iss": ISSUER,
             "sub": member.staff_id,
             "role": member.role.value,
@@ -63,8 +66,11 @@ class TokenSigner:
             "exp": now + self.ttl_s,
             "jti": token_id,
         }
+        if member.card_serial is not None:
+            claims["card"] = member.card_serial
         token = jwt.encode({"alg": ALGORITHMS[0], "typ": TOKEN_TYPE}, claims, self._key, algorithms=ALGORITHMS)
-        return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s)
+        scope = f"role:{member.role.value} org:{member.organisation}"
+        return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s, scope=scope)
 
     def check(self, token: str | None, *, revoked: Callable[[str], bool]) -> StaffPrincipal:
         """The principal the token names, or a 401 with the reason it fails."""
@@ -105,6 +111,9 @@ class TokenSigner:
         if not all(isinstance(v, str) for v in values) or not isinstance(claims["exp"], int):
             raise reasons.TOKEN_MALFORMED.error()
         staff_id, role, org, token_id = (str(v) for v in values)
+        card = claims.get("card")
+        if card is not None and not isinstance(card, str):
+            raise reasons.TOKEN_MALFORMED.error()
         try:
             principal = StaffPrincipal(
                 staff_id,
@@ -112,6 +121,7 @@ class TokenSigner:
                 Organisation.parse(org),
                 token_id,
                 datetime.fromtimestamp(claims["exp"], UTC),
+                card,
             )
         except KojinError:  # a role or organisation this installation does not know
             raise reasons.TOKEN_MALFORMED.error() from None

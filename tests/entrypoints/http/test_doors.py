@@ -18,6 +18,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from kojin.app import Kojin
+from kojin.core.errors import KojinError
 from kojin.entrypoints.http.app import create_app
 from kojin.entrypoints.http.doors import PUBLIC, SIGNED
 from kojin.staff.domain import ROLES_BY_KIND, Role
@@ -114,7 +115,13 @@ def _organisation_for(role: Role) -> str:
     return {"agency": "agency:nta", "insurer": "insurer:kyokai"}.get(kinds[0].value, kinds[0].value)
 
 
-@pytest.mark.parametrize("role", list(Role))
+def test_the_local_administrator_never_gets_a_token(kojin: Kojin) -> None:
+    with pytest.raises(KojinError) as refused:
+        staff_headers(kojin, Role.LOCAL_ADMIN, "installation")
+    assert refused.value.code == "staff.local_only"
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.LOCAL_ADMIN])
 def test_a_role_outside_a_routes_scope_is_refused_with_403(app: FastAPI, kojin: Kojin, role: Role) -> None:
     headers = staff_headers(kojin, role, _organisation_for(role))
     staff_routes = [r for r in routes(app) if r.door is not None]
@@ -131,7 +138,8 @@ def test_a_role_outside_a_routes_scope_is_refused_with_403(app: FastAPI, kojin: 
             elif response.status_code != 403:
                 wrong.append((route.path, "reached out of scope", response.status_code))
     assert wrong == []
-    refused = kojin.staff.refusals.recent(limit=1000, staff_id=kojin.staff.check_token(headers["authorization"][7:]).staff_id)
+    staff_id = kojin.staff.check_token(headers["authorization"].removeprefix("Bearer ")).staff_id
+    refused = kojin.staff.refusals.recent(limit=1000, staff_id=staff_id)
     out_of_scope = [r for r in staff_routes if r.door is not None and role not in r.door.roles]
     assert len([r for r in refused if r.code == "staff.wrong_role"]) == len(out_of_scope)
 

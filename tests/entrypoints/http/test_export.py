@@ -138,7 +138,7 @@ def test_recipients_are_registered_by_supervisors_and_administrators(client: Tes
     assert _code(client.post("/staff/recipients", json=body, headers=clerk_headers(kojin))) == (403, "staff.wrong_role")
     weak = {"name": "weak", "certificate_pem": recipient_key(bits=1024).certificate_pem}
     admin = staff_headers(kojin, Role.SYSADMIN)
-    assert _code(client.post("/staff/recipients", json=weak, headers=admin)) == (422, "staff.certificate_key")
+    assert _code(client.post("/staff/recipients", json=weak, headers=admin)) == (422, "staff.recipient_certificate_key")
     assert client.post("/staff/recipients", json=body, headers=admin).status_code == 201
     shown = client.get(f"/staff/recipients/{NENKIN}", headers=clerk_headers(kojin)).json()
     assert shown["name"] == NENKIN and shown["registered_by"].startswith("sysadmin")

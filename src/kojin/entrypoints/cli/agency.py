@@ -26,12 +26,23 @@ from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import err_console, progress
+from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
 from kojin.numbering import reasons as numbering_reasons
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
 console = Console()
 _MAX_JSON_BYTES = 1024 * 1024
+
+
+def _officer(kojin: Kojin, agency: str, *roles: Role) -> StaffPrincipal:
+    """The operator, shown to be an officer of ``agency`` (the agency must exist)."""
+    kojin.hub.agency(agency, field="agency")
+    principal = acting(kojin)
+    allow(kojin, principal, roles or [Role.AGENCY_OFFICER], Organisation(OrganisationKind.AGENCY, agency))
+    return principal
+
 
 agency_app = typer.Typer(
     help="機関・中間サーバー — agencies, their codes (機関別符号) and copies (副本).",
@@ -69,10 +80,12 @@ def agency_code(
     """Obtain the agency's code (機関別符号) for a person; the number is read from standard input."""
 
     def action(kojin: Kojin) -> None:
+        principal = _officer(kojin, agency)
         number = sys.stdin.readline().strip()
         if not number:
             raise numbering_reasons.NUMBER_MISSING.error()
         code, local = kojin.agencies.obtain_code(agency, number, local_id)
+        kojin.staff.record_access(principal, code, "機関別符号の取得", "write")
         if as_json:
             print_json({"agency_id": agency, "code": code, "local_id": local})
         else:
@@ -92,11 +105,14 @@ def agency_copy(
     """Register or replace a copy (副本) in the agency's intermediate server."""
 
     def action(kojin: Kojin) -> None:
+        principal = _officer(kojin, agency)
         payload = _read_json(json_file)
-        kojin.hub.agency(agency, field="agency")
         server = kojin.agencies.intermediate(agency)
         assert server is not None
-        server.update_copies([CopyEntry(code, item, payload, withheld)])
+        entries = [CopyEntry(code, item, payload, withheld)]
+        validate_item(item)
+        kojin.staff.record_access(principal, code, "副本の登録", "write")
+        server.update_copies(entries)
         console.print(pick("副本を登録しました。", "copy registered."))
 
     with_system(action, demo_agencies=True)
@@ -120,10 +136,11 @@ def agency_copies(
     """
 
     def action(kojin: Kojin) -> None:
-        kojin.hub.agency(agency, field="agency")
+        principal = _officer(kojin, agency)
         server = kojin.agencies.intermediate(agency)
         assert server is not None
         entries = _read_copies(server.agency, jsonl)
+        kojin.staff.record_shown(principal, sorted({e.code for e in entries}), "副本の登録", "write")
         # One transaction: nothing to count off as it goes, so a spinner while it commits.
         with err_console.status(pick(f"副本 {len(entries)} 件を更新中", f"updating {len(entries)} copies")):
             count = server.update_copies(entries)
@@ -202,6 +219,8 @@ def agency_log(
     """Print the agency's §23 records (情報提供等の記録) as JSON lines."""
 
     def action(kojin: Kojin) -> None:
+        # The records name people only by the agency's opaque codes: the agency's own officers and auditors read them.
+        _officer(kojin, agency, Role.AGENCY_OFFICER, Role.AUDITOR)
         for entry in kojin.agencies.get(agency).log_entries(limit=limit):
             print_json(entry.as_record())
 
@@ -244,6 +263,9 @@ def agency_ask(
             help="The hub's base URL, as from an agency's own terminal (default: the hub in this process).",
         ),
     ] = None,
+    bulk_id: Annotated[
+        int | None, typer.Option(help="An approved bulk request, for more than 20 people (two-person rule).")
+    ] = None,
 ) -> None:
     """Ask the hub for other agencies' information about many people at once (一括照会).
 
@@ -253,10 +275,10 @@ def agency_ask(
     """
 
     def action(kojin: Kojin) -> None:
-        kojin.hub.agency(agency, field="agency")
+        principal = _officer(kojin, agency)
         remote = HttpHub(hub_url) if hub_url else None
         try:
-            rows, failure = _ask_all(kojin, agency, requests, batch, remote)
+            rows, failure = _ask_all(kojin, agency, requests, batch, remote, principal, bulk_id)
         finally:
             if remote is not None:
                 remote.close()
@@ -272,7 +294,13 @@ def agency_ask(
 
 
 def _ask_all(
-    kojin: Kojin, agency: str, requests: Path, batch: int, remote: HttpHub | None
+    kojin: Kojin,
+    agency: str,
+    requests: Path,
+    batch: int,
+    remote: HttpHub | None,
+    principal: StaffPrincipal,
+    bulk_id: int | None,
 ) -> tuple[list[dict[str, Any]], KojinError | None]:
     """A result row per request, and what stopped the run part way, if anything did.
 
@@ -282,6 +310,12 @@ def _ask_all(
     """
     client = kojin.agencies.client(agency, remote)
     asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
+    # The staff member asking is recorded for every person asked about, under each task asked for.
+    by_task: dict[str, set[str]] = {}
+    for _, ask in asks:
+        by_task.setdefault(ask.task, set()).add(str(ask.code))
+    for task_name, codes in sorted(by_task.items()):
+        kojin.staff.record_shown(principal, sorted(codes), task_name, "search", bulk_id=bulk_id)
     rows: list[dict[str, Any]] = []
     failure: KojinError | None = None
     with progress() as bar:

@@ -34,6 +34,7 @@ from kojin.reader.views import make_router as reader_router
 from kojin.registry.api import make_router as registry_router
 from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.guard import StaffDoors
+from kojin.staff.web import include_staff
 from kojin.web.errors import html_prefixes, install_error_handlers
 from kojin.web.i18n import LANG_COOKIE, request_language
 from kojin.web.security import BodyLimit
@@ -91,7 +92,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    doors = StaffDoors(kojin.staff)
+    doors = StaffDoors(kojin.staff, session=kojin.staff.check_session)
     app.include_router(registry_router(kojin.register, doors))
     app.include_router(staff_bulk_router(kojin.staff, doors))
     app.include_router(numbering_router(kojin.numbering, doors))
@@ -99,13 +100,20 @@ def create_app(kojin: Kojin) -> FastAPI:
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
     app.include_router(auth_router(kojin.auth))
     app.include_router(hub_router(kojin.hub))
-    app.include_router(agency_router(kojin.agencies))
+    app.include_router(agency_router(kojin.agencies, doors))
     app.include_router(audit_router(kojin.exchange_log))
     # The citizen portal and the card-reader software (issue 5). A card taken
-    # out of the reader, or replaced by another, ends the portal session
-    # opened with it.
+    # out of the reader, or replaced by another, ends the portal or staff
+    # session opened with it.
     app.include_router(portal_router(kojin.portal))
-    app.include_router(reader_router(ReaderService(kojin.cards, on_removed=kojin.portal.sessions.end_insertion)))
+
+    def card_removed(insertion_id: str) -> None:
+        kojin.portal.sessions.end_insertion(insertion_id)
+        kojin.staff.end_insertion(insertion_id)
+
+    app.include_router(reader_router(ReaderService(kojin.cards, on_removed=card_removed)))
+    # Staff: the token endpoint for staff software and the staff pages.
+    include_staff(app, kojin.staff)
     # Clinics (issue 6): the reception terminal (/clinic) and the APIs for
     # clinic software (/eligibility, /ehr).
     include_clinic(app, kojin.clinics, kojin.portal)

@@ -32,6 +32,7 @@ from kojin.core.i18n import language
 from kojin.hub.api import exchange_http_async, too_large
 from kojin.hub.api import make_router as hub_router
 from kojin.hub.service import HubService
+from kojin.staff.guard import StaffDoors
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -115,7 +116,7 @@ def create_hub_app(kojin: Kojin) -> FastExchange:
         return {"status": "ok"}
 
     api.include_router(hub_router(kojin.hub))
-    api.include_router(agency_router(kojin.agencies))
+    api.include_router(agency_router(kojin.agencies, StaffDoors(kojin.staff)))
     api.include_router(audit_router(kojin.exchange_log))
     return FastExchange(api, kojin.hub)
 

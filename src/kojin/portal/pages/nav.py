@@ -23,6 +23,7 @@ NAV: tuple[tuple[str, Scope | None], ...] = (
     ("/portal/card", Scope.CARD),
     ("/portal/proxies", Scope.PROXIES),
     ("/portal/activity", Scope.ACTIVITY),
+    ("/portal/staff-looks", Scope.STAFF),
     ("/portal/export", Scope.EXPORT),
 )
 

@@ -1,7 +1,7 @@
 """staff: export recipients; a bulk request's export (rows, file, hash) recorded after approval
 
-Revision ID: s003
-Revises: s002
+Revision ID: s004
+Revises: s003
 
 A bulk request no longer carries the file's hash up front (the file is written
 only after the approval): the hash becomes the export's, with its row count,
@@ -11,8 +11,8 @@ file name and time.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "s003"
-down_revision = "s002"
+revision = "s004"
+down_revision = "s003"
 branch_labels = None
 depends_on = None
 
