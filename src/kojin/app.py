@@ -176,6 +176,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         db.engine("staff"),
         cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
         revoke_card_certificate=cards.revoke_staff_card,
+        exports_dir=settings.data_dir / "exports",
     )
     kojin = Kojin(
         settings=settings,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from kojin.core.errors import InvalidInput, NotPermitted
+from kojin.core.errors import InvalidInput, KojinError, NotPermitted
 from kojin.hub.domain import tasks
 from kojin.staff.domain import (
     BULK_THRESHOLD,
@@ -24,6 +25,7 @@ from kojin.staff.domain import (
     Role,
     StaffPrincipal,
     check_approver,
+    check_exportable,
     check_may_hold,
     may_hold,
     needs_second_person,
@@ -147,17 +149,18 @@ def test_the_bulk_rule_counts_people_listed_or_exported() -> None:
 
 
 def test_a_bulk_request_is_checked() -> None:
-    digest = "ab" * 32
-    assert validate_bulk(21, "agency:nenkin", digest) == (21, "agency:nenkin", digest)
-    for row_count, recipient, content_hash in [
-        (0, "r", digest),
-        (True, "r", digest),
-        (21, "", digest),
-        (21, "r", "AB"),
+    assert validate_bulk(21, "agency:nenkin") == (21, "agency:nenkin")
+    for row_count, recipient, field in [
+        (0, "r", "row_count"),
+        (True, "r", "row_count"),
+        ("21", "r", "row_count"),
+        (21, "", "recipient"),
+        (21, "a/b", "recipient"),
+        (21, None, "recipient"),
     ]:
         with pytest.raises(InvalidInput) as caught:
-            validate_bulk(row_count, recipient, content_hash)
-        assert caught.value.code == "staff.invalid_bulk"
+            validate_bulk(row_count, recipient)
+        assert (caught.value.code, caught.value.field) == ("staff.invalid_bulk", field)
 
 
 def _principal(staff_id: str, role: Role, org: Organisation = CITY) -> StaffPrincipal:
@@ -165,7 +168,7 @@ def _principal(staff_id: str, role: Role, org: Organisation = CITY) -> StaffPrin
 
 
 def test_the_second_person_is_another_supervisor_of_the_same_organisation() -> None:
-    request = BulkRequest(1, "clerk", CITY, "転入届", 30, "r", "ab" * 32, BulkStatus.PENDING, NOW, None, None)
+    request = BulkRequest(1, "clerk", CITY, "転入届", 30, "r", BulkStatus.PENDING, NOW, None, None)
     check_approver(request, _principal("boss", Role.SUPERVISOR))
     for approver in (
         _principal("clerk", Role.SUPERVISOR),  # the requester, even as a supervisor
@@ -175,6 +178,24 @@ def test_the_second_person_is_another_supervisor_of_the_same_organisation() -> N
         with pytest.raises(NotPermitted) as caught:
             check_approver(request, approver)
         assert caught.value.code == "staff.two_person_rule"
+
+
+def test_an_export_needs_an_approved_unused_request_covering_it() -> None:
+    purpose = require_purpose("転入届")
+    approved = BulkRequest(1, "clerk", CITY, "転入届", 30, "r", BulkStatus.APPROVED, NOW, "boss", NOW)
+    clerk = _principal("clerk", Role.COUNTER_CLERK)
+    check_exportable(approved, clerk, purpose, 30)
+    refusals = [
+        (replace(approved, status=BulkStatus.PENDING), clerk, 30, "staff.two_person_rule"),
+        (approved, clerk, 31, "staff.two_person_rule"),
+        (approved, _principal("clerk2", Role.COUNTER_CLERK), 1, "staff.two_person_rule"),
+        (replace(approved, purpose="出生届"), clerk, 1, "staff.two_person_rule"),
+        (replace(approved, status=BulkStatus.EXPORTED), clerk, 1, "staff.bulk_used"),
+    ]
+    for request, principal, count, code in refusals:
+        with pytest.raises(KojinError) as caught:
+            check_exportable(request, principal, purpose, count)
+        assert caught.value.code == code
 
 
 def test_the_person_sees_no_staff_member() -> None:

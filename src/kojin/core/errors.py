@@ -76,3 +76,9 @@ class Unauthenticated(KojinError):
     """A request without valid authentication (未認証)."""
 
     status = 401
+
+
+class TooManyRequests(KojinError):
+    """A request over a rate limit (回数制限超過): the same request may succeed later."""
+
+    status = 429

@@ -24,6 +24,7 @@ from kojin.registry.domain import (
     parse_sex,
     resident_record,
 )
+from kojin.registry.export import export_residents
 from kojin.registry.service import RegisterService
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
@@ -96,12 +97,21 @@ class NumberChangeIn(BaseModel):
     reason: Text
 
 
+class ExportIn(BaseModel):
+    """An export under an approved bulk request (二者承認済みの一括出力)."""
+
+    bulk_id: Annotated[int, Field(ge=1)]
+    purpose: Annotated[str, Field(max_length=100)]
+    after: Annotated[int, Field(ge=0)] = 0
+
+
 def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
     """The register's API: the own municipality's counter clerks only, every look at a person recorded."""
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
     counter = Counter(register, doors)
     router.include_router(residents_router(register, counter))
     router.include_router(changes_router(register, counter))
+    router.include_router(export_router(register, counter))
     return router
 
 
@@ -287,5 +297,24 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         counter.resident(clerk, resident_id, "個人番号の変更", "write")
         new_number = register.change_number(resident_id, reason=body.reason)
         return {"resident_id": resident_id, "number_notice": mask_number(new_number)}
+
+    return router
+
+
+def export_router(register: RegisterService, counter: Counter) -> APIRouter:
+    """The bulk export: the own municipality's residents, to the recipient of an approved bulk request."""
+    router = APIRouter()
+
+    @router.post("/export")
+    def export(body: ExportIn, clerk: StaffPrincipal = counter.clerk) -> dict[str, Any]:
+        """Residents in id order after ``after``, at most the approved row count, encrypted to the recipient.
+
+        One export per approval; every person exported is recorded in the access log first.
+        """
+        done = export_residents(register, counter.staff, clerk, body.bulk_id, body.purpose, body.after)
+        export = done.export
+        if export is None:  # an export always leaves its record on the request
+            raise RuntimeError(f"bulk request {done.bulk_id} exported without a record")
+        return {"file": export.file_name, "rows": export.rows, "sha256": export.sha256, "recipient": done.recipient}
 
     return router

@@ -110,7 +110,8 @@ class AccessLog:
         Returns once the rows and their leaves are durable: only then may
         anything be shown.
         """
-        rows = [
+        refs = [secrets.token_hex(16) for _ in person_keys]
+        rows: list[dict[str, Any]] = [
             {
                 "at": at,
                 "staff_id": principal.staff_id,
@@ -122,10 +123,10 @@ class AccessLog:
                 "what": what.value,
                 "shown": shown or len(person_keys),
                 "bulk_id": bulk_id,
-                "entry_ref": secrets.token_hex(16),
+                "entry_ref": ref,
                 "via": principal.token_id[:80],
             }
-            for person_key in person_keys
+            for person_key, ref in zip(person_keys, refs, strict=True)
         ]
         ticket = self._writer.submit([(access_log, row) for row in rows])
         sink = self._sink()
@@ -133,7 +134,7 @@ class AccessLog:
             key = self._key()
             sink.append_many([leaf_bytes(row, row_commitment(key, row)) for row in rows])
         ticket.wait()
-        return [row["entry_ref"] for row in rows]
+        return refs
 
     def of_person(self, *person_keys: str) -> list[AccessSeen]:
         """What the person sees (under any of their keys): organisation and role only, never the staff member."""

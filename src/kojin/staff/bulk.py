@@ -1,8 +1,10 @@
 """Bulk approvals (二者承認): a listing or export of more than BULK_THRESHOLD people needs a second person.
 
-A staff member requests one (the row count, the recipient whose key the file
-is encrypted to, the file's SHA-256); another supervisor of the same
-organisation approves it; the access log then accepts a bulk access under it.
+A staff member requests one (the purpose, the row count as an upper bound, the
+registered recipient whose key the file is encrypted to); another supervisor of
+the same organisation approves it; the access log then accepts a bulk access
+under it, and the one export it allows records its actual rows, file and the
+file's SHA-256 on the request. Requests are rate-limited per staff member.
 """
 
 from __future__ import annotations
@@ -10,23 +12,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, select, update
 
 from kojin.staff import reasons
 from kojin.staff.access import aware
 from kojin.staff.domain import (
+    BULK_REQUESTS_PER_HOUR,
     BULK_THRESHOLD,
+    RATE_WINDOW,
     BulkRequest,
     BulkStatus,
+    ExportDone,
     Organisation,
     Purpose,
     StaffPrincipal,
     check_approver,
+    check_covers,
 )
-from kojin.staff.store import bulk_approvals
+from kojin.staff.store import bulk_approvals, staff_members
 
 
 def _request(row: Row[Any]) -> BulkRequest:
+    export = None
+    if row.exported_at is not None:
+        export = ExportDone(row.file_name, row.exported_rows, row.content_hash, aware(row.exported_at))
     return BulkRequest(
         row.bulk_id,
         row.requester_id,
@@ -34,28 +43,37 @@ def _request(row: Row[Any]) -> BulkRequest:
         row.purpose,
         row.row_count,
         row.recipient,
-        row.content_hash,
         BulkStatus(row.status),
         aware(row.requested_at),
         row.approver_id,
         None if row.approved_at is None else aware(row.approved_at),
+        export,
     )
 
 
 class BulkApprovals:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, per_hour: int = BULK_REQUESTS_PER_HOUR) -> None:
         self.engine = engine
+        self.per_hour = per_hour
 
     def request(
-        self,
-        requester: StaffPrincipal,
-        purpose: Purpose,
-        row_count: int,
-        recipient: str,
-        content_hash: str,
-        at: datetime,
+        self, requester: StaffPrincipal, purpose: Purpose, row_count: int, recipient: str, at: datetime
     ) -> BulkRequest:
+        """A pending request, unless the requester has made ``per_hour`` requests in the last hour (429)."""
         with self.engine.begin() as conn:
+            # The member's row is locked (on PostgreSQL) so that two requests at once count each other.
+            member = select(staff_members.c.staff_id).where(staff_members.c.staff_id == requester.staff_id)
+            conn.execute(member.with_for_update())
+            recent = conn.execute(
+                select(func.count())
+                .select_from(bulk_approvals)
+                .where(
+                    bulk_approvals.c.requester_id == requester.staff_id,
+                    bulk_approvals.c.requested_at > at - RATE_WINDOW,
+                )
+            ).scalar_one()
+            if recent >= self.per_hour:
+                raise reasons.RATE_LIMITED.error(limit=self.per_hour)
             result = conn.execute(
                 insert(bulk_approvals).values(
                     requester_id=requester.staff_id,
@@ -64,7 +82,6 @@ class BulkApprovals:
                     purpose=purpose.name,
                     row_count=row_count,
                     recipient=recipient,
-                    content_hash=content_hash,
                     status=BulkStatus.PENDING.value,
                     requested_at=at,
                 )
@@ -96,15 +113,25 @@ class BulkApprovals:
         return self.get(bulk_id)
 
     def check_covers(self, principal: StaffPrincipal, bulk_id: int | None, purpose: Purpose, count: int) -> None:
-        """An approved request of this staff member, for this purpose, of at least ``count`` rows; or 403."""
+        """An approved, unused request of this staff member, for this purpose, of at least ``count`` rows; or 403."""
         if bulk_id is None:
             raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)
-        found = self.get(bulk_id)
-        if (
-            found.status is not BulkStatus.APPROVED
-            or found.requester_id != principal.staff_id
-            or found.organisation != principal.organisation
-            or found.purpose != purpose.name
-            or found.row_count < count
-        ):
-            raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)
+        check_covers(self.get(bulk_id), principal, purpose, count)
+
+    def mark_exported(self, bulk_id: int, done: ExportDone) -> BulkRequest:
+        """Record the approval's one export; ``staff.bulk_used`` if another export got there first."""
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(bulk_approvals)
+                .where(bulk_approvals.c.bulk_id == bulk_id, bulk_approvals.c.status == BulkStatus.APPROVED.value)
+                .values(
+                    status=BulkStatus.EXPORTED.value,
+                    exported_rows=done.rows,
+                    content_hash=done.sha256,
+                    file_name=done.file_name,
+                    exported_at=done.at,
+                )
+            )
+        if claimed.rowcount != 1:
+            raise reasons.BULK_USED.error(bulk_id=bulk_id)
+        return self.get(bulk_id)

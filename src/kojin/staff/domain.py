@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
@@ -364,27 +364,42 @@ class AccessSeen:
 
 # -- bulk approvals (two-person rule) -------------------------------------------------------------
 
+BULK_REQUESTS_PER_HOUR = 5
+"""At most this many bulk requests per staff member in any hour: a stolen token cannot list the register."""
+
+RATE_WINDOW = timedelta(hours=1)
+
 
 class BulkStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
+    EXPORTED = "exported"  # the one export of the approval is done
 
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}\Z")
 _RECIPIENT = re.compile(r"[A-Za-z0-9_.:@\-]{1,100}\Z")
 
 
-def validate_bulk(row_count: object, recipient: object, content_hash: object) -> tuple[int, str, str]:
-    """A bulk request's row count, the recipient whose key the file is encrypted to, and the file's SHA-256."""
+def validate_recipient_name(value: object) -> str:
+    if not isinstance(value, str) or not _RECIPIENT.match(value):
+        raise reasons.INVALID_BULK.error(what="受取人", what_en="recipient", field="recipient")
+    return value
+
+
+def validate_bulk(row_count: object, recipient: object) -> tuple[int, str]:
+    """A bulk request's row count (an upper bound) and the recipient whose key the file is encrypted to."""
     if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 1:
         raise reasons.INVALID_BULK.error(what="件数", what_en="row count", field="row_count")
-    if not isinstance(recipient, str) or not _RECIPIENT.match(recipient):
-        raise reasons.INVALID_BULK.error(what="受取人", what_en="recipient", field="recipient")
-    if not isinstance(content_hash, str) or not _SHA256_HEX.match(content_hash):
-        raise reasons.INVALID_BULK.error(
-            what="ハッシュ値（SHA-256、16進小文字）", what_en="hash (SHA-256, lower-case hex)", field="hash"
-        )
-    return row_count, recipient, content_hash
+    return row_count, validate_recipient_name(recipient)
+
+
+@dataclass(frozen=True)
+class ExportDone:
+    """What the one export of an approval wrote: the file, its rows and the SHA-256 of the encrypted file."""
+
+    file_name: str
+    rows: int
+    sha256: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -395,11 +410,11 @@ class BulkRequest:
     purpose: str
     row_count: int
     recipient: str
-    content_hash: str
     status: BulkStatus
     requested_at: datetime
     approver_id: str | None
     approved_at: datetime | None
+    export: ExportDone | None = None
 
 
 def check_approver(request: BulkRequest, approver: StaffPrincipal) -> None:
@@ -410,3 +425,41 @@ def check_approver(request: BulkRequest, approver: StaffPrincipal) -> None:
         or approver.organisation != request.organisation
     ):
         raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)
+
+
+def check_covers(request: BulkRequest, principal: StaffPrincipal, purpose: Purpose, count: int) -> None:
+    """An approved, unused request of this staff member, for this purpose, of at least ``count`` rows; or 403."""
+    if (
+        request.status is not BulkStatus.APPROVED
+        or request.requester_id != principal.staff_id
+        or request.organisation != principal.organisation
+        or request.purpose != purpose.name
+        or request.row_count < count
+    ):
+        raise reasons.TWO_PERSON_RULE.error(limit=BULK_THRESHOLD)
+
+
+def check_exportable(request: BulkRequest, principal: StaffPrincipal, purpose: Purpose, count: int) -> None:
+    """The request may be exported under now: covered as above, and not exported before (one export each)."""
+    if request.status is BulkStatus.EXPORTED:
+        raise reasons.BULK_USED.error(bulk_id=request.bulk_id)
+    check_covers(request, principal, purpose, count)
+
+
+# -- recipients of exports ------------------------------------------------------------------------
+
+MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A named holder of a certificate whose RSA key export files are encrypted to (another agency's officer)."""
+
+    name: str
+    certificate_pem: str
+    subject: str
+    fingerprint: str  # SHA-256 of the certificate's DER, lower-case hex
+    not_after: datetime
+    registered_by: str
+    organisation: Organisation
+    registered_at: datetime

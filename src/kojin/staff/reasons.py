@@ -8,7 +8,7 @@ lists every table.
 from __future__ import annotations
 
 from kojin.core.catalogue import Table
-from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, Unauthenticated
+from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted, TooManyRequests, Unauthenticated
 
 TABLE = Table("staff", "職員 (staff identities, roles, tokens and the access log)", prefixes=("staff",))
 
@@ -24,6 +24,14 @@ BULK_NOT_PENDING = TABLE.reason(
     Conflict,
     "一括出力の申請 {bulk_id} は承認待ちではありません（{status}）。",
     "Bulk request {bulk_id} is not pending ({status}).",
+)
+
+BULK_USED = TABLE.reason(
+    "staff.bulk_used",
+    Conflict,
+    "一括出力の申請 {bulk_id} による出力は済んでいます（承認1件につき出力1回）。新たに申請してください。",
+    "Bulk request {bulk_id} has already been exported (one export per approval); request again.",
+    field="bulk_id",
 )
 
 CARD_IN_USE = TABLE.reason(
@@ -168,6 +176,13 @@ LOGIN_RESTART = TABLE.reason(
     field="challenge",
 )
 
+NOTHING_TO_EXPORT = TABLE.reason(
+    "staff.nothing_to_export",
+    Conflict,
+    "出力する人がいません。承認は使われずに残ります。",
+    "There is no one to export; the approval stays unused.",
+)
+
 NOT_IN_SCOPE = TABLE.reason(
     "staff.not_in_scope",
     NotPermitted,
@@ -237,6 +252,45 @@ PURPOSE_REQUIRED = TABLE.reason(
     "個人の情報を見るには事務（利用目的）を選んでください。",
     "Reading a person's information needs a purpose (事務).",
     field="purpose",
+)
+
+RATE_LIMITED = TABLE.reason(
+    "staff.rate_limited",
+    TooManyRequests,
+    "一括出力の申請は1時間に{limit}件までです。しばらくしてから申請してください。",
+    "At most {limit} bulk requests an hour per staff member; try again later.",
+)
+
+RECIPIENT_CERTIFICATE_EXPIRED = TABLE.reason(
+    "staff.recipient_certificate_expired",
+    InvalidInput,
+    "受取人の証明書は有効期間外です（{not_before}〜{not_after}）。",
+    "The recipient's certificate is not valid now (valid {not_before} to {not_after}).",
+    field="certificate_pem",
+)
+
+RECIPIENT_CERTIFICATE_INVALID = TABLE.reason(
+    "staff.recipient_certificate_invalid",
+    InvalidInput,
+    "受取人の証明書はPEM形式のX.509証明書1通でなければなりません。",
+    "The recipient's certificate must be one X.509 certificate in PEM form.",
+    field="certificate_pem",
+)
+
+RECIPIENT_CERTIFICATE_KEY = TABLE.reason(
+    "staff.recipient_certificate_key",
+    InvalidInput,
+    "受取人の証明書の鍵は2048ビット以上のRSA鍵でなければなりません（{key}）。",
+    "The recipient's certificate must carry an RSA key of at least 2048 bits ({key}).",
+    field="certificate_pem",
+)
+
+RECIPIENT_EXISTS = TABLE.reason(
+    "staff.recipient_exists",
+    Conflict,
+    "受取人 {name} は登録済みです。",
+    "Recipient {name} is already registered.",
+    field="name",
 )
 
 ROLE_NOT_FOR_ORGANISATION = TABLE.reason(
@@ -356,6 +410,14 @@ UNKNOWN_PURPOSE = TABLE.reason(
     "事務「{value}」は利用目的の一覧にありません。",
     "{value!r} is not one of the listed purposes (事務).",
     field="purpose",
+)
+
+UNKNOWN_RECIPIENT = TABLE.reason(
+    "staff.unknown_recipient",
+    NotFound,
+    "受取人 {name} は登録されていません。",
+    "There is no registered recipient {name}.",
+    field="recipient",
 )
 
 WRONG_ROLE = TABLE.reason(

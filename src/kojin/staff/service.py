@@ -17,9 +17,10 @@ import binascii
 import hashlib
 import hmac
 import re
+import secrets
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,17 +37,21 @@ from kojin.staff.domain import (
     AccessEntry,
     AccessSeen,
     BulkRequest,
+    ExportDone,
     Organisation,
     Purpose,
+    Recipient,
     Role,
     StaffMember,
     StaffPrincipal,
+    check_exportable,
     needs_second_person,
     parse_access,
     require_purpose,
     validate_bulk,
     validate_person_key,
 )
+from kojin.staff.export import SUFFIX, json_lines, seal, write_private
 from kojin.staff.members import Roster
 from kojin.staff.operators import (
     KEY_FILE_NAME,
@@ -55,6 +60,7 @@ from kojin.staff.operators import (
     Operators,
     local_admin_organisation,
 )
+from kojin.staff.recipients import Recipients
 from kojin.staff.refusals import Refusals
 from kojin.staff.sessions import StaffSession, StaffSessions
 from kojin.staff.store import revoked_tokens, staff_keys
@@ -84,12 +90,15 @@ class StaffService:
         idle_seconds: int | None = None,
         max_seconds: int | None = None,
         leaves: Callable[[], LeafSink | None] = lambda: None,
+        exports_dir: Path | None = None,
     ) -> None:
         """``cards`` checks staff cards' certificates (pki's staff CAs and OCSP);
         ``revoke_card_certificate`` revokes a card's certificate by its card serial;
-        ``leaves`` gives the exchange log each access-log row is also a leaf of (opened on first use).
+        ``leaves`` gives the exchange log each access-log row is also a leaf of (opened on first use);
+        ``exports_dir`` is where export files are written (none: exports are refused).
         """
         self.engine = engine
+        self.exports_dir = exports_dir
         self._clock = clock
         self._token_ttl_s = token_ttl_s
         self._signer: TokenSigner | None = None
@@ -103,6 +112,7 @@ class StaffService:
         self.refusals = Refusals(engine)
         self.operators = Operators(engine)
         self.bulk = BulkApprovals(engine)
+        self.recipients = Recipients(engine)
         self.login = CardLogin(engine, self.challenge_key, cards, clock)
         self.sessions = StaffSessions(engine, idle_seconds=idle_seconds, max_seconds=max_seconds, clock=clock)
 
@@ -401,17 +411,21 @@ class StaffService:
         """For the auditor: every access of one staff member, with the name."""
         return self.log.by_staff(staff_id)
 
-    # -- the two-person rule -----------------------------------------------------------------------
+    # -- the two-person rule ----------------------------------------------------------------------
 
     def request_bulk(
-        self, principal: StaffPrincipal, purpose: str | None, row_count: int, recipient: str, content_hash: str
+        self, principal: StaffPrincipal, purpose: str | None, row_count: int, recipient: str
     ) -> BulkRequest:
-        """Ask for a second person's approval of a listing or export of ``row_count`` people."""
+        """Ask for a second person's approval of a listing or export of at most ``row_count`` people.
+
+        The recipient must be registered; a staff member may make BULK_REQUESTS_PER_HOUR requests an hour.
+        """
         if principal.role in NO_PERSONAL_DATA:
             raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
         chosen = require_purpose(purpose)
-        rows, to, digest = validate_bulk(row_count, recipient, content_hash)
-        return self.bulk.request(principal, chosen, rows, to, digest, self.now())
+        rows, to = validate_bulk(row_count, recipient)
+        self.recipients.get(to)
+        return self.bulk.request(principal, chosen, rows, to, self.now())
 
     def approve_bulk(self, approver: StaffPrincipal, bulk_id: int) -> BulkRequest:
         """Approve as the second person: another supervisor of the same organisation (``staff.two_person_rule``)."""
@@ -419,3 +433,60 @@ class StaffService:
 
     def bulk_request(self, bulk_id: int) -> BulkRequest:
         return self.bulk.get(bulk_id)
+
+    def bulk_request_for(self, principal: StaffPrincipal, bulk_id: int) -> BulkRequest:
+        """A request as a staff member of its organisation (or an auditor) may see it."""
+        found = self.bulk.get(bulk_id)
+        if principal.role is not Role.AUDITOR and principal.organisation != found.organisation:
+            raise reasons.OTHER_ORGANISATION.error(organisation=str(found.organisation))
+        return found
+
+    # -- exports -----------------------------------------------------------------------------------
+
+    def add_recipient(self, principal: StaffPrincipal, name: str, certificate_pem: str) -> Recipient:
+        """Register who export files may be encrypted to: a supervisor or system administrator does."""
+        self.authorise(principal, (Role.SUPERVISOR, Role.SYSADMIN))
+        return self.recipients.add(principal, name, certificate_pem, self.now())
+
+    def recipient(self, name: str) -> Recipient:
+        return self.recipients.get(name)
+
+    def check_export(self, principal: StaffPrincipal, bulk_id: int, purpose: str | None, count: int = 1) -> BulkRequest:
+        """The approved, unused request an export of ``count`` people by ``principal`` would be made under."""
+        if principal.role in NO_PERSONAL_DATA:
+            raise reasons.WRONG_ROLE.error(needed="(a role that may see personal data)", held=principal.role.value)
+        chosen = require_purpose(purpose)
+        found = self.bulk.get(bulk_id)
+        check_exportable(found, principal, chosen, count)
+        return found
+
+    def export(
+        self,
+        principal: StaffPrincipal,
+        bulk_id: int,
+        purpose: str | None,
+        rows: Sequence[tuple[str, Mapping[str, object]]],
+    ) -> BulkRequest:
+        """The one export an approved request allows: ``rows`` (person key, record) to its recipient.
+
+        Every person is recorded in the access log before the file is written;
+        the file is encrypted to the recipient's certificate and written under
+        ``exports_dir`` for the owner only; the request then records the rows,
+        the file name and the SHA-256 of the encrypted file, and is used up.
+        """
+        if self.exports_dir is None:
+            raise RuntimeError("this StaffService has no exports directory")
+        found = self.check_export(principal, bulk_id, purpose, len(rows))
+        if not rows:
+            raise reasons.NOTHING_TO_EXPORT.error()
+        certificate = self.recipients.certificate(found.recipient, self.now())
+        self.record_shown(principal, [key for key, _ in rows], purpose, Access.EXPORT.value, bulk_id=bulk_id)
+        sealed = seal(json_lines(record for _, record in rows), certificate)
+        name = f"bulk-{bulk_id}-{secrets.token_hex(4)}{SUFFIX}"
+        path = write_private(self.exports_dir, name, sealed)
+        done = ExportDone(name, len(rows), hashlib.sha256(sealed).hexdigest(), self.now())
+        try:
+            return self.bulk.mark_exported(bulk_id, done)
+        except BaseException:  # another export of the same approval won: this file is not the export
+            path.unlink(missing_ok=True)
+            raise

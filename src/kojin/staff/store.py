@@ -1,4 +1,4 @@
-"""The staff party's own store: members, the access log, refusals, bulk approvals, tokens, keys, web sessions.
+"""The staff party's own store: members, access log, refusals, bulk approvals, recipients, tokens, keys, sessions.
 
 The access log lives with the staff party (who looked at whom and why) so that
 the person's view and the auditor's view read one table; organisations and
@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData()
@@ -75,12 +76,28 @@ bulk_approvals = Table(
     Column("purpose", String(100), nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("recipient", String(100), nullable=False),
-    Column("content_hash", String(64), nullable=False),
+    # The export's SHA-256 of the encrypted file, its actual rows and file name, once done.
+    Column("content_hash", String(64)),
     Column("status", String(10), nullable=False),
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("approver_id", String(40)),
     Column("approved_at", DateTime(timezone=True)),
+    Column("exported_rows", Integer),
+    Column("file_name", String(100)),
+    Column("exported_at", DateTime(timezone=True)),
     Index("ix_bulk_requester", "requester_id"),
+)
+
+# Who export files may be encrypted to: a name, the certificate of their RSA key, who registered it.
+recipients = Table(
+    "staff_recipients",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("certificate_pem", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("registered_by", String(40), nullable=False),
+    Column("org", String(60), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
 )
 
 # A token is revoked by its jti until it would have expired anyway.

@@ -33,6 +33,7 @@ from kojin.reader.service import ReaderService
 from kojin.reader.views import make_router as reader_router
 from kojin.registry.api import make_router as registry_router
 from kojin.registry.counter import make_router as counter_router
+from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
@@ -101,6 +102,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     doors = StaffDoors(kojin.staff, session=kojin.staff.check_session)
     app.include_router(registry_router(kojin.register, doors))
     app.include_router(counter_router(kojin.register, doors))
+    app.include_router(staff_bulk_router(kojin.staff, doors))
     app.include_router(numbering_router(kojin.numbering, doors))
     app.include_router(corporate_router(kojin.corporate, doors))
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
