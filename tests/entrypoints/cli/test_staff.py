@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from kojin.entrypoints.cli import app
 from tests.entrypoints.cli.test_cli import ADD
+from tests.staff.support import openssl_decrypt, recipient_key
 
 PURPOSE = ["--purpose", "住民票の写しの交付"]
 
@@ -101,3 +102,46 @@ def test_purposes_lists_counter_and_exchange_tasks(run: Invoke) -> None:
     listed = run("staff", "purposes", "--json").stdout.splitlines()
     names = {json.loads(line)["purpose"] for line in listed}
     assert {"住民票の写しの交付", "児童手当の支給に関する事務"} <= names
+
+
+def test_the_two_person_rule_at_the_terminal_ends_in_a_file_only_the_recipient_opens(
+    run: Invoke, tmp_path: Path
+) -> None:
+    assert run("seed", "--residents", "30").exit_code == 0
+    people = [
+        ("c.ito", "伊藤 花子", "counter_clerk"),
+        ("s.kato", "加藤 次郎", "supervisor"),
+        ("s.mori", "森 三郎", "supervisor"),
+    ]
+    for staff_id, name, role in people:
+        assert (
+            run("staff", "add", staff_id, "--name", name, "--org", "municipality:13105", "--role", role).exit_code == 0
+        )
+        assert run("staff", "operator-key", staff_id, "--out", str(tmp_path / f"{staff_id}.key")).exit_code == 0
+
+    def as_(staff_id: str, *args: str) -> Result:
+        return run("--operator", str(tmp_path / f"{staff_id}.key"), *args)
+
+    key = recipient_key()
+    (tmp_path / "cert.pem").write_text(key.certificate_pem)
+    added = as_("s.kato", "staff", "recipient", "add", "nenkin-export", "--cert", str(tmp_path / "cert.pem"), "--json")
+    assert added.exit_code == 0, added.stderr
+    made = as_("c.ito", "staff", "bulk", "request", "--rows", "25", "--recipient", "nenkin-export", *PURPOSE, "--json")
+    assert made.exit_code == 0, made.stderr
+    bulk_id = str(json.loads(made.stdout)["bulk_id"])
+
+    refused = as_("c.ito", "resident", "export", "--bulk-id", bulk_id, *PURPOSE)
+    assert refused.exit_code != 0 and "staff.two_person_rule" in refused.stderr
+    own = as_("c.ito", "staff", "bulk", "approve", bulk_id)
+    assert own.exit_code != 0 and "staff.two_person_rule" in own.stderr
+    assert as_("s.mori", "staff", "bulk", "approve", bulk_id).exit_code == 0
+
+    listed = as_("c.ito", "resident", "list", "--limit", "25", "--bulk-id", bulk_id, *PURPOSE, "--json")
+    assert len(listed.stdout.splitlines()) == 25
+    exported = as_("c.ito", "resident", "export", "--bulk-id", bulk_id, *PURPOSE, "--json")
+    assert exported.exit_code == 0, exported.stderr
+    done = json.loads(exported.stdout)
+    plain = openssl_decrypt(Path(done["file"]), key, tmp_path)
+    assert len(plain.decode().splitlines()) == done["rows"] == 25
+    again = as_("c.ito", "resident", "export", "--bulk-id", bulk_id, *PURPOSE)
+    assert again.exit_code != 0 and "staff.bulk_used" in again.stderr

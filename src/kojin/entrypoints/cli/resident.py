@@ -22,6 +22,7 @@ from kojin.registry.domain import (
     parse_sex,
     resident_record,
 )
+from kojin.registry.export import export_residents
 from kojin.staff.domain import Organisation, OrganisationKind, Role
 
 resident_app = typer.Typer(
@@ -264,5 +265,29 @@ def resident_residence_status(
                 period_of_stay_until=optional_date(stay_until, "period_of_stay_until"),
             )
         print_record(resident_record(r), as_json, pick("在留資格を変更しました", "residence status changed"))
+
+    run_command(body)
+
+
+@resident_app.command("export")
+def resident_export(
+    bulk_id: Annotated[int, typer.Option(help="The approved bulk request (two-person rule).")],
+    purpose: PurposeOpt = None,
+    after: Annotated[int, typer.Option(min=0, help="Start after this resident id.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the own municipality's residents to the request's recipient, as a file encrypted to their key."""
+
+    def body() -> None:
+        with open_system() as kojin:
+            done = export_residents(kojin.register, kojin.staff, acting(kojin), bulk_id, purpose, after)
+            assert done.export is not None and kojin.staff.exports_dir is not None
+            record = {
+                "file": str(kojin.staff.exports_dir / done.export.file_name),
+                "rows": done.export.rows,
+                "sha256": done.export.sha256,
+                "recipient": done.recipient,
+            }
+        print_record(record, as_json, pick("暗号化して書き出しました", "exported, encrypted"))
 
     run_command(body)

@@ -10,12 +10,15 @@ from rich.table import Table
 
 from kojin.core.i18n import pick
 from kojin.core.japan import format_time
+from kojin.entrypoints.cli.bulk import bulk_app, recipient_app
 from kojin.entrypoints.cli.console import run_command
 from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, print_json, print_record
 from kojin.staff.domain import ROLE_LABELS, Organisation, Role, parse_role, purposes
 
 staff_app = typer.Typer(help="職員 — staff members, operator keys and the staff access log.", no_args_is_help=True)
+staff_app.add_typer(bulk_app, name="bulk")
+staff_app.add_typer(recipient_app, name="recipient")
 
 
 @staff_app.command("add")
