@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kojin.app import Kojin
-from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound, NotPermitted
 from kojin.staff.domain import Access, Organisation, Role, StaffPrincipal
+from kojin.staff.service import SEARCH_HOURLY_LIMIT
 
 CITY = Organisation.of("municipality", "131016")
 OTHER_CITY = Organisation.of("municipality", "131024")
@@ -117,3 +118,18 @@ def test_record_shown_writes_one_entry_per_person_and_one_leaf_each(kojin: Kojin
     assert len(refs) == 3
     assert kojin.exchange_log.size() == before + 3
     assert [a.count for a in kojin.staff.accesses_by("c.tanaka")] == [3, 3, 3]
+
+
+def test_paging_through_a_municipality_is_capped_per_hour(kojin: Kojin) -> None:
+    clerk = _login(kojin, "c.tanaka", Role.COUNTER_CLERK, CITY)
+    pages = SEARCH_HOURLY_LIMIT // 20
+    for page in range(pages):
+        kojin.staff.record_shown(clerk, [str(page * 20 + n) for n in range(20)], "転出届", "search")
+    with pytest.raises(KojinError) as refused:
+        kojin.staff.record_shown(clerk, ["99999"], "転出届", "search")
+    assert refused.value.code == "staff.search_limit" and refused.value.status == 429
+    assert kojin.staff.accesses_of("99999") == []
+    # A read of one person is not a listing, and another member has their own hour.
+    kojin.staff.record_access(clerk, "99999", "転出届", "read")
+    other = _login(kojin, "c.suzuki", Role.COUNTER_CLERK, CITY)
+    kojin.staff.record_shown(other, ["99999"], "転出届", "search")

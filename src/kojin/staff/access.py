@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, func, select
 
 from kojin.core.group_commit import GroupCommit
 from kojin.staff.domain import Access, AccessEntry, AccessSeen, Organisation, Purpose, Role, StaffPrincipal
@@ -135,6 +135,17 @@ class AccessLog:
             sink.append_many([leaf_bytes(row, row_commitment(key, row)) for row in rows])
         ticket.wait()
         return refs
+
+    def shown_since(self, staff_id: str, since: datetime) -> int:
+        """People shown to ``staff_id`` by searches outside any bulk request since ``since``."""
+        query = select(func.count()).where(
+            access_log.c.staff_id == staff_id,
+            access_log.c.what == Access.SEARCH.value,
+            access_log.c.bulk_id.is_(None),
+            access_log.c.at >= since,
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def of_person(self, *person_keys: str) -> list[AccessSeen]:
         """What the person sees (under any of their keys): organisation and role only, never the staff member."""

@@ -261,6 +261,13 @@ RATE_LIMITED = TABLE.reason(
     "At most {limit} bulk requests an hour per staff member; try again later.",
 )
 
+SEARCH_LIMIT = TABLE.reason(
+    "staff.search_limit",
+    TooManyRequests,
+    "一覧・検索で表示できるのは1時間に{limit}人までです（承認された一括出力の申請があれば別です）。",
+    "A list or search may show at most {limit} people an hour per staff member (unless under an approved bulk request).",
+)
+
 RECIPIENT_CERTIFICATE_EXPIRED = TABLE.reason(
     "staff.recipient_certificate_expired",
     InvalidInput,

@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -65,6 +65,9 @@ from kojin.staff.refusals import Refusals
 from kojin.staff.sessions import StaffSession, StaffSessions
 from kojin.staff.store import revoked_tokens, staff_keys
 from kojin.staff.tokens import TOKEN_TTL_S, IssuedToken, TokenSigner
+
+SEARCH_HOURLY_LIMIT = 300
+"""People a staff member may be shown by searches outside a bulk request in any hour."""
 
 # Roles that never see personal data: the system administrator ever, the auditor until cases exist.
 NO_PERSONAL_DATA = frozenset({Role.SYSADMIN, Role.AUDITOR})
@@ -401,6 +404,11 @@ class StaffService:
         access = parse_access(what)
         if needs_second_person(access, count):
             self.bulk.check_covers(principal, bulk_id, chosen, count)
+        elif access is Access.SEARCH and bulk_id is None:
+            # Paging 20 at a time is still a listing: capped per member and hour.
+            since = self.now() - timedelta(hours=1)
+            if self.log.shown_since(principal.staff_id, since) + count > SEARCH_HOURLY_LIMIT:
+                raise reasons.SEARCH_LIMIT.error(limit=SEARCH_HOURLY_LIMIT)
         return chosen, access
 
     def accesses_of(self, *person_keys: str) -> list[AccessSeen]:

@@ -23,9 +23,9 @@ def init() -> None:
         with open_system() as kojin:
             target = kojin.settings.database_url or str(kojin.settings.data_dir)
             console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
-            if not kojin.settings.database_url:
-                key = kojin.staff.ensure_local_admin(kojin.settings.data_dir)
-                console.print(pick(f"端末管理者の鍵: {key}", f"local administrator's key: {key}"))
+            # On PostgreSQL too: the deployer's first operator, who registers the organisations' staff.
+            key = kojin.staff.ensure_local_admin(kojin.settings.data_dir)
+            console.print(pick(f"端末管理者の鍵: {key}", f"local administrator's key: {key}"))
 
     run_command(body)
 
