@@ -76,6 +76,16 @@ def collect(portal: Portal, ctx: PortalContext) -> dict[str, Any]:
         "notices": [n.as_record() for n in portal.notices.of(person.resident_id)],
         "portal_activity": [a.as_record() for a in portal.activity.for_person(person.resident_id)],
         "exchange_history": exchanges,
+        "staff_looks": [
+            {
+                "at": look.at.isoformat(),
+                "office": look.organisation,
+                "role": look.role,
+                "purpose": look.purpose,
+                "what": look.what,
+            }
+            for look in (portal.staff_looks.of(person) if portal.staff_looks is not None else [])
+        ],
     }
 
 
@@ -112,6 +122,7 @@ def build_export(portal: Portal, ctx: PortalContext) -> tuple[bytes, str]:
         zf.writestr("notices.csv", _csv(data["notices"]))
         zf.writestr("portal_activity.csv", _csv(data["portal_activity"]))
         zf.writestr("exchange_history.csv", _csv(data["exchange_history"]))
+        zf.writestr("staff_looks.csv", _csv(data["staff_looks"]))
     portal.record(ctx, "export")
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return out.getvalue(), f"kojin-export-{stamp}.zip"
