@@ -265,7 +265,7 @@ SEARCH_LIMIT = TABLE.reason(
     "staff.search_limit",
     TooManyRequests,
     "一覧・検索で表示できるのは1時間に{limit}人までです（承認された一括出力の申請があれば別です）。",
-    "A list or search may show at most {limit} people an hour per staff member (unless under an approved bulk request).",
+    "A list or search may show a staff member at most {limit} people an hour (outside an approved bulk request).",
 )
 
 RECIPIENT_CERTIFICATE_EXPIRED = TABLE.reason(
