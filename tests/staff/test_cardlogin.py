@@ -24,6 +24,8 @@ def _refused(kojin: Kojin, attempt: Callable[[], object]) -> str:
     with pytest.raises(KojinError) as refused:
         attempt()
     assert written(kojin) == before, "a refused login wrote something"
+    # ... but the refusal itself is recorded, for the auditor.
+    assert [r.code for r in kojin.staff.refusals.recent(1)] == [refused.value.code]
     return refused.value.code
 
 

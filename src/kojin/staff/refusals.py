@@ -33,10 +33,20 @@ class Refusals:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record(self, at: datetime, method: str, path: str, code: str, principal: StaffPrincipal | None = None) -> None:
+    def record(
+        self,
+        at: datetime,
+        method: str,
+        path: str,
+        code: str,
+        principal: StaffPrincipal | None = None,
+        *,
+        staff_id: str | None = None,
+    ) -> None:
+        """One refusal; ``staff_id`` names the member when there is no principal (a refused card login)."""
         values = {
             "at": at,
-            "staff_id": principal.staff_id if principal else None,
+            "staff_id": principal.staff_id if principal else staff_id,
             "role": principal.role.value if principal else None,
             "org": str(principal.organisation) if principal else None,
             "method": method[:10],

@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from kojin.auth.domain import Challenge
+from kojin.core.errors import KojinError
 from kojin.core.keys import insert_if_absent, party_secret
 from kojin.staff import reasons
 from kojin.staff.access import AccessLog, LeafSink
@@ -201,11 +202,25 @@ class StaffService:
 
     def login_with_card(self, challenge: str, certificate_der: bytes, signature: bytes) -> IssuedToken:
         """A bearer token for the holder of the staff card that signed ``challenge``."""
-        return self.signer.issue(self._card_member(challenge, certificate_der, signature))
+        return self.signer.issue(self._card_member(challenge, certificate_der, signature, "/staff/token"))
 
-    def _card_member(self, challenge: str, certificate_der: bytes, signature: bytes) -> StaffMember:
-        """The active member whose current card answered; the challenge is spent only if every check passed."""
+    def _card_member(self, challenge: str, certificate_der: bytes, signature: bytes, where: str) -> StaffMember:
+        """The active member whose current card answered; the challenge is spent only if every check passed.
+
+        A refused login is recorded (with the staff id the certificate names, when it names one).
+        """
+        named: list[str] = []
+        try:
+            return self._checked_member(challenge, certificate_der, signature, named)
+        except KojinError as exc:
+            self.refusals.record(self.now(), "POST", where, exc.code, staff_id=named[0] if named else None)
+            raise
+
+    def _checked_member(
+        self, challenge: str, certificate_der: bytes, signature: bytes, named: list[str]
+    ) -> StaffMember:
         checked = self.login.check(challenge, certificate_der, signature)
+        named.append(checked.staff_id)
         member = self.roster.find(checked.staff_id)
         if member is None:
             raise reasons.UNKNOWN_CARD.error()
@@ -297,7 +312,9 @@ class StaffService:
             raise reasons.LOGIN_RESTART.error()
         if not _INSERTION_ID.match(insertion_id or ""):
             raise reasons.BAD_TOKEN_REQUEST.error(name="insertion_id", field="insertion_id")
-        member = self._card_member(challenge, _b64(certificate_b64, "certificate"), _b64(signature_b64, "signature"))
+        member = self._card_member(
+            challenge, _b64(certificate_b64, "certificate"), _b64(signature_b64, "signature"), "/staff/login"
+        )
         assert member.card_serial is not None
         return self.sessions.open(staff_id=member.staff_id, card_serial=member.card_serial, insertion_id=insertion_id)
 
