@@ -380,6 +380,14 @@ TOKEN_REVOKED = TABLE.reason(
     field="token",
 )
 
+TOKEN_REFUSED = TABLE.reason(
+    "staff.token_refused",
+    Unauthenticated,
+    "アクセストークンを得られませんでした（{reason}）。",
+    "No access token was issued ({reason}).",
+    field="card",
+)
+
 TWO_PERSON_RULE = TABLE.reason(
     "staff.two_person_rule",
     NotPermitted,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from kojin.app import Kojin
 from kojin.entrypoints.cli import app
+from kojin.staff.domain import Role
 from tests.entrypoints.cli.test_cli import ADD
 from tests.staff.support import openssl_decrypt, recipient_key
 
@@ -145,3 +148,38 @@ def test_the_two_person_rule_at_the_terminal_ends_in_a_file_only_the_recipient_o
     assert len(plain.decode().splitlines()) == done["rows"] == 25
     again = as_("c.ito", "resident", "export", "--bulk-id", bulk_id, *PURPOSE)
     assert again.exit_code != 0 and "staff.bulk_used" in again.stderr
+
+
+def test_a_staff_card_logs_in_to_a_remote_deployment_for_a_bearer_token(
+    kojin: Kojin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from kojin.demo.staff import seed_demo_staff
+    from tests.e2e.conftest import LiveServer
+    from tests.portal.helpers import resident
+
+    person = resident(kojin, "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1))
+    clerk = next(m for m in seed_demo_staff(kojin) if m.role is Role.COUNTER_CLERK)
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(kojin.settings.data_dir))  # where the card file is
+    runner = CliRunner()
+    with LiveServer(kojin) as server:
+        wrong = runner.invoke(app, ["staff", "token", clerk.card_id, "--url", server.url, "--pin", "9999"])
+        assert wrong.exit_code == 2 and "card.pin_wrong" in wrong.stderr  # the card itself says no
+        token_file = tmp_path / "token"
+        done = runner.invoke(
+            app, ["staff", "token", clerk.card_id, "--url", server.url, "--pin", clerk.pin, "--out", str(token_file)]
+        )
+        assert done.exit_code == 0, done.stderr
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        headers = {"authorization": f"Bearer {token_file.read_text()}"}
+        read = httpx.get(
+            f"{server.url}/registry/residents/{person.resident_id}",
+            params={"purpose": "住民票の写しの交付"},
+            headers=headers,
+        )
+        assert read.status_code == 200 and read.json()["kana"] == "ヤマダ　タロウ"
+        kojin.staff.revoke_card(clerk.staff_id)  # the card is lost: its token and its next login fail
+        assert httpx.get(f"{server.url}/registry/residents/{person.resident_id}", headers=headers).status_code == 401
+        again = runner.invoke(app, ["staff", "token", clerk.card_id, "--url", server.url, "--pin", clerk.pin])
+        assert again.exit_code == 2 and "staff.token_refused" in again.stderr

@@ -14,6 +14,7 @@ from kojin.entrypoints.cli.bulk import bulk_app, recipient_app
 from kojin.entrypoints.cli.console import run_command
 from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, print_json, print_record
+from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import ROLE_LABELS, Organisation, Role, parse_role, purposes
 
 staff_app = typer.Typer(help="職員 — staff members, operator keys and the staff access log.", no_args_is_help=True)
@@ -159,3 +160,37 @@ def _print_rows(rows: list[dict[str, str]], as_json: bool, title: str) -> None:
     for row in rows:
         table.add_row(*row.values())
     console.print(table)
+
+
+@staff_app.command("token")
+def staff_token(
+    card_id: str,
+    url: Annotated[str, typer.Option("--url", help="The kojin deployment, e.g. https://kojin.example.jp.")],
+    pin: Annotated[str | None, typer.Option(help="The staff card's 4-digit PIN; prompted when omitted.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the access token to this file (mode 0600).")] = None,
+) -> None:
+    """Log in to a remote deployment with a staff card: an OAuth 2 bearer token for its API (15 minutes)."""
+    import httpx
+
+    from kojin.card.issuance import load_card_secret
+    from kojin.card.storage import CardStore, card_path
+    from kojin.core.config import Settings
+    from kojin.core.files import atomic_write
+    from kojin.staff.login import TokenRefused, token_with_card
+
+    def body() -> None:
+        cards_dir = Settings().cards_dir
+        card = CardStore(card_path(cards_dir, card_id), load_card_secret(cards_dir)).load()
+        value = pin or typer.prompt(pick("暗証番号（数字4桁）", "PIN (4 digits)"), hide_input=True)
+        with httpx.Client(timeout=30) as client:
+            try:
+                answer = token_with_card(card, value, client, url.rstrip("/"))
+            except TokenRefused as refused:
+                raise staff_reasons.TOKEN_REFUSED.error(reason=refused.reason or refused.error) from None
+        if out is not None:
+            atomic_write(out, lambda handle: handle.write(str(answer["access_token"])))  # mkstemp: mode 0600
+            console.print(pick(f"アクセストークンを書きました: {out}", f"access token written: {out}"))
+        else:
+            print_json(answer)
+
+    run_command(body)
