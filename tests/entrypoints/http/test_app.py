@@ -161,3 +161,34 @@ def test_openapi_and_landing(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/registry/residents" in paths and "/corporate/search" in paths
     assert "kojin" in client.get("/").text
+
+
+def test_a_clerk_of_another_municipality_reads_and_writes_nothing(client: TestClient, kojin: Kojin) -> None:
+    rid = client.post("/registry/residents", json=BODY).json()["resident"]["resident_id"]
+    household = kojin.register.get(rid).household_id
+    other = clerk_headers(kojin, "13101")  # 千代田区
+    attempts = [
+        client.get(f"/registry/residents/{rid}", params=PURPOSE, headers=other),
+        client.get(f"/registry/residents/{rid}/history", params=PURPOSE, headers=other),
+        client.get(f"/registry/households/{household}", params=PURPOSE, headers=other),
+        client.post(f"/registry/residents/{rid}/death", json={"effective_date": "2026-12-01"}, headers=other),
+        client.post(f"/registry/residents/{rid}/number-change", json={"reason": "漏えい"}, headers=other),
+        client.get("/registry/residents/999999", params=PURPOSE, headers=other),  # nobody: the same answer
+    ]
+    assert {(r.status_code, error(r)["code"]) for r in attempts} == {(403, "staff.not_in_scope")}
+    assert kojin.register.get(rid).status.value == "resident"
+    assert [a.what.value for a in kojin.staff.accesses_of(str(rid))] == ["write"]  # the birth, by 文京区
+    listed = client.get("/registry/residents", params=PURPOSE, headers=other).json()["residents"]
+    assert listed == []  # a listing shows only the own municipality
+    refused = [r.code for r in kojin.staff.refusals.recent(limit=20)]
+    assert refused.count("staff.not_in_scope") == 6
+
+
+def test_no_purpose_no_read(client: TestClient, kojin: Kojin) -> None:
+    rid = client.post("/registry/residents", json=BODY).json()["resident"]["resident_id"]
+    missing = client.get(f"/registry/residents/{rid}")
+    assert missing.status_code == 422 and error(missing)["code"] == "staff.purpose_required"
+    unknown = client.get(f"/registry/residents/{rid}", params={"purpose": "興味本位"})
+    assert unknown.status_code == 422 and error(unknown)["code"] == "staff.unknown_purpose"
+    assert "ヤマダ" not in missing.text + unknown.text
+    assert [r.code for r in kojin.staff.refusals.recent(limit=2)] == ["staff.unknown_purpose", "staff.purpose_required"]
