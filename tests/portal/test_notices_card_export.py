@@ -77,7 +77,9 @@ def test_notice_cli(kojin: Kojin, town: Town, settings: Settings, monkeypatch: p
         ],
     )
     assert ok.exit_code == 0, ok.output
-    listed = runner.invoke(cli, ["notice", "list", "--resident", str(town.parent.rid)])
+    listed = runner.invoke(
+        cli, ["notice", "list", "--resident", str(town.parent.rid), "--purpose", "本人への自己情報の表示に関する事務"]
+    )
     assert json.loads(listed.output.splitlines()[0])["title"] == "保険料のお知らせ"
     bad = runner.invoke(
         cli, ["notice", "send", "--resident", "999999", "--from", "13105", "--title", "t", "--body", "b"]

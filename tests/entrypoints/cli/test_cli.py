@@ -172,7 +172,7 @@ def test_card_commands(run: Invoke, tmp_path: Path) -> None:
     assert ok.exit_code == 0 and json.loads(ok.stdout)["serial"] == card["auth_serial"]
     wrong = run("card", "auth", card["card_id"], "--pin", "0000")
     assert wrong.exit_code == 2 and wrong.stderr.startswith("error card.pin_wrong [pin]")
-    reset = run("card", "reset-pin", card["card_id"], "--clerk", "窓口", "--new-pin", "5678", "--json")
+    reset = run("card", "reset-pin", card["card_id"], "--new-pin", "5678", "--json")
     assert json.loads(reset.stdout)["pin_tries_left"]["auth"] == 3
     prompted = run("card", "auth", card["card_id"], input="5678\n")
     assert prompted.exit_code == 0

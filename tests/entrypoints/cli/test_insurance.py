@@ -22,7 +22,9 @@ def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     else:
         monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
     runner = CliRunner()
-    listed = runner.invoke(app, ["insurance", "members", "--insurer", "kyokai"])
+    listed = runner.invoke(
+        app, ["insurance", "members", "--insurer", "kyokai", "--purpose", "健康保険の保険給付の支給に関する事務"]
+    )
     assert listed.exit_code == 0 and "保険" in listed.stdout
     taro = world.people["taro"]
     done = runner.invoke(app, ["insurance", "cancel-registration", "--insurer", "kyokai", "--local-id", taro.local_id])

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
+from kojin.app import Kojin
 from kojin.card import reasons as card_reasons
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
 from kojin.entrypoints.cli.system import JsonOpt, open_system, print_record
+from kojin.staff.domain import Role, StaffPrincipal
 
 card_app = typer.Typer(
     help="個人番号カード — issue cards, report loss, reset PINs, authenticate.", no_args_is_help=True
@@ -31,6 +34,17 @@ def _card_record(state: Any) -> dict[str, Any]:
     }
 
 
+def _holder_act(kojin: Kojin, card_id: str, purpose: str | None, what: str) -> StaffPrincipal:
+    """The operator at the counter of the card holder's municipality, the look at the holder recorded."""
+    record = kojin.cards.records.get(card_id)
+    holder = kojin.register.find_by_code(record.juminhyo_code) if record is not None else None
+    if holder is None:  # an unknown card, or a staff card: the counter or J-LIS, no person to record
+        principal = acting(kojin)
+        allow(kojin, principal, [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
+        return principal
+    return counter_act(kojin, holder.resident_id, purpose, what)
+
+
 @card_app.command("issue")
 def card_issue(
     resident: Annotated[int, typer.Option("--resident", help="Resident id.")],
@@ -47,6 +61,7 @@ def card_issue(
 
     def body() -> None:
         with open_system() as kojin:
+            counter_act(kojin, resident, "個人番号カードの交付", "write")
             person = kojin.register.get(resident)
             auth_pin = pin or typer.prompt(pick("暗証番号（数字4桁）", "PIN (4 digits)"), hide_input=True)
             sign_pw = password
@@ -67,15 +82,18 @@ def card_issue(
 def card_status(
     card_id: Annotated[str | None, typer.Argument(help="Card id; or use --resident.")] = None,
     resident: Annotated[int | None, typer.Option("--resident", help="Every card of this resident.")] = None,
+    purpose: PurposeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a card: certificates, expiry, PIN tries left."""
+    """Show a card: certificates, expiry, PIN tries left (a look at its holder: give --purpose)."""
 
     def body() -> None:
         with open_system() as kojin:
             if resident is not None:
+                counter_act(kojin, resident, purpose, "read")
                 states = kojin.cards.cards_of(kojin.register.get(resident))
             elif card_id:
+                _holder_act(kojin, card_id, purpose, "read")
                 states = [kojin.cards.status(card_id)]
             else:
                 raise card_reasons.WHICH.error()
@@ -91,6 +109,7 @@ def card_list() -> None:
 
     def body() -> None:
         with open_system() as kojin:
+            allow(kojin, acting(kojin), [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
             for card_id in kojin.cards.card_files():
                 sys.stdout.write(card_id + "\n")
 
@@ -103,6 +122,7 @@ def card_revoke(card_id: str, as_json: JsonOpt = False) -> None:
 
     def body() -> None:
         with open_system() as kojin:
+            _holder_act(kojin, card_id, "個人番号カードの交付", "write")
             state = kojin.cards.report_lost(card_id)
         print_record(_card_record(state), as_json, pick("失効しました", "revoked"))
 
@@ -112,7 +132,6 @@ def card_revoke(card_id: str, as_json: JsonOpt = False) -> None:
 @card_app.command("reset-pin")
 def card_reset_pin(
     card_id: str,
-    clerk: Annotated[str, typer.Option(help="Who resets it at the counter (recorded).")],
     which: Annotated[str, typer.Option(help="auth, signature or card_info.")] = "auth",
     new_pin: Annotated[str | None, typer.Option(help="The new PIN; prompted when omitted.")] = None,
     as_json: JsonOpt = False,
@@ -122,7 +141,8 @@ def card_reset_pin(
     def body() -> None:
         value = new_pin or typer.prompt(pick("新しい暗証番号", "new PIN"), hide_input=True)
         with open_system() as kojin:
-            state = kojin.cards.reset_pin(card_id, which, value, clerk=clerk)
+            principal = _holder_act(kojin, card_id, "暗証番号の初期化", "write")
+            state = kojin.cards.reset_pin(card_id, which, value, clerk=principal.staff_id)
         print_record(_card_record(state), as_json, pick("暗証番号を初期化しました", "PIN reset"))
 
     run_command(body)

@@ -8,9 +8,12 @@ import typer
 from rich.table import Table
 
 from kojin.core.i18n import pick
+from kojin.corporate.api import NTA
 from kojin.corporate.domain import corporation_record
 from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, print_json, print_record
+from kojin.staff.domain import Role
 
 corp_app = typer.Typer(help="法人番号 — the corporate-number register.", no_args_is_help=True)
 
@@ -28,6 +31,7 @@ def corp_add(
 
     def body() -> None:
         with open_system() as kojin:
+            allow(kojin, acting(kojin), [Role.AGENCY_OFFICER], NTA)  # 法人番号 are the NTA's to assign
             corp = kojin.corporate.register(
                 name=name, furigana=furigana, kind=kind, postal_code=postal_code, street=street
             )

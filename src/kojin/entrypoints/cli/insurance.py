@@ -15,7 +15,9 @@ from rich.table import Table
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
+from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow
 from kojin.entrypoints.cli.system import print_json, with_system
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
 console = Console()
 
@@ -27,19 +29,30 @@ insurance_app = typer.Typer(
 )
 
 
+def _officer(kojin: Kojin, insurer: str) -> StaffPrincipal:
+    """The operator, an officer of ``insurer`` (records are kept under the insurer's code for the member)."""
+    principal = acting(kojin)
+    allow(kojin, principal, [Role.INSURER_OFFICER], Organisation(OrganisationKind.INSURER, insurer))
+    return principal
+
+
 @insurance_app.command("members")
 def members(
     insurer: Annotated[str, typer.Option(help="Insurer id: kenpo_kojin, kyokai, 13105, tokyo_kouki.")],
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    purpose: PurposeOpt = None,
+    limit: Annotated[int, typer.Option(min=1, max=20, help="At most this many (a listing: 20 at most).")] = 20,
 ) -> None:
-    """List an insurer's members (local id, symbol, number, branch, name)."""
+    """List an insurer's members (local id, symbol, number, branch, name); each one shown is recorded."""
 
     def body(kojin: Kojin) -> None:
+        principal = _officer(kojin, insurer)
         service = kojin.insurers.get(insurer)
+        shown = service.members(limit=limit)
+        kojin.staff.record_shown(principal, [m["member_code"] for m in shown], purpose, "search")
         table = Table(title=service.insurer.name)
         for column in ("local_id", "symbol", "number", "branch", "name", "lost_on"):
             table.add_column(column)
-        for m in service.members(limit=limit):
+        for m in shown:
             table.add_row(m["local_id"], m["symbol"], m["number"], m["branch"], m["name"], str(m["lost_on"] or ""))
         console.print(table)
 
@@ -54,7 +67,9 @@ def cancel_registration(
     """解除 at the insurer's counter: the card stops working as the insurance card; a 資格確認書 is issued."""
 
     def body(kojin: Kojin) -> None:
+        principal = _officer(kojin, insurer)
         service = kojin.insurers.get(insurer)
+        kojin.staff.record_access(principal, service.member(local_id)["member_code"], "利用登録の解除", "write")
         service.cancel_registration(local_id)
         cert = service.current_certificate(local_id)
         console.print(
@@ -78,7 +93,10 @@ def certificate(
     """Write the member's 資格確認書 as a PDF."""
 
     def body(kojin: Kojin) -> None:
-        out.write_bytes(kojin.insurers.get(insurer).certificate_pdf(local_id))
+        principal = _officer(kojin, insurer)
+        service = kojin.insurers.get(insurer)
+        kojin.staff.record_access(principal, service.member(local_id)["member_code"], "資格確認書の交付", "write")
+        out.write_bytes(service.certificate_pdf(local_id))
         console.print(str(out))
 
     with_system(body)
@@ -93,6 +111,7 @@ def add_clinic(
     """Register a clinic with the eligibility service; its terminal key is printed once."""
 
     def body(kojin: Kojin) -> None:
+        allow(kojin, acting(kojin), [Role.SYSADMIN])
         key = kojin.eligibility.register_clinic(clinic_id, name, kind)
         print_json({"clinic_id": clinic_id, "key": key})
 

@@ -1,7 +1,7 @@
 """``kojin link`` and ``kojin audit links``: batch linking, the review queue, the audit.
 
     kojin link --agency AGENCY --members IN.csv --out OUT.csv
-    kojin link review list | show CASE | decide CASE (--resident ID | --no-match) --clerk NAME
+    kojin link review list | show CASE | decide CASE (--resident ID | --no-match)
     kojin link index [--rebuild] [--full-history]
     kojin audit links [--out DIR]
 
@@ -25,6 +25,7 @@ from kojin.app import Kojin
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import progress as _progress
 from kojin.entrypoints.cli.console import run_command as _run
+from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import open_system, print_json
 from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.audit import FINDING_LABELS, FindingKind
@@ -32,6 +33,8 @@ from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.members import Outcome, read_members, write_outcomes
 from kojin.linkage.report import write_report
 from kojin.linkage.service import CaseView
+from kojin.linkage.views import REVIEW_PURPOSE
+from kojin.staff.domain import Role, StaffPrincipal
 
 console = Console()
 
@@ -44,6 +47,13 @@ review_app = typer.Typer(
     help="要確認案件 — the review queue: list, show, decide.", no_args_is_help=True, rich_markup_mode=None
 )
 link_app.add_typer(review_app, name="review")
+
+
+def _linkage_clerk(kojin: Kojin, *roles: Role) -> StaffPrincipal:
+    """The operator, in the linkage office (or one of ``roles``)."""
+    principal = acting(kojin)
+    allow(kojin, principal, roles or [Role.LINKAGE_CLERK])
+    return principal
 
 
 def _link(kojin: Kojin, agency: str, records: list[MemberRecord], workers: int | None) -> list[Outcome]:
@@ -98,6 +108,7 @@ def link(
             raise linkage_reasons.OUT_IS_IN.error()
         records = read_members(members)  # every problem is found before anything is matched
         with open_system() as kojin:
+            _linkage_clerk(kojin)
             kojin.hub.agency(agency, field="agency")
             outcomes = _link(kojin, agency, records, workers)
         write_outcomes(out, outcomes)
@@ -123,6 +134,7 @@ def index(
 
     def body() -> None:
         with open_system() as kojin, _progress() as progress:
+            _linkage_clerk(kojin, Role.LINKAGE_CLERK, Role.SYSADMIN)
             task = progress.add_task(pick("照合用索引を更新中", "refreshing the index"), total=kojin.register.count())
             stats = kojin.matching.refresh_index(
                 rebuild=rebuild, full_history=full_history, progress=lambda n: progress.update(task, completed=n)
@@ -154,6 +166,7 @@ def review_list(
 
     def body() -> None:
         with open_system() as kojin:
+            _linkage_clerk(kojin)
             found = kojin.matching.cases(
                 status=None if status == "all" else status, agency_id=agency, limit=limit, offset=offset
             )
@@ -210,7 +223,10 @@ def review_show(
 
     def body() -> None:
         with open_system() as kojin:
+            principal = _linkage_clerk(kojin)
             case = kojin.matching.case(case_id)
+            shown = [str(c.resident_id) for c in case.candidates]
+            kojin.staff.record_shown(principal, shown, REVIEW_PURPOSE, "search")
         if as_json:
             print_json(_case_record(case))
         else:
@@ -297,14 +313,15 @@ def _print_case(case: CaseView) -> None:
 @review_app.command("decide")
 def review_decide(
     case_id: Annotated[int, typer.Argument(metavar="CASE")],
-    clerk: Annotated[str, typer.Option("--clerk", help="Who decides (recorded with the time).")],
     resident: Annotated[int | None, typer.Option("--resident", help="Link the member to this resident.")] = None,
     no_match: Annotated[bool, typer.Option("--no-match", help="Nobody in the register is this member.")] = False,
 ) -> None:
-    """Decide a case: link to a resident, or no match."""
+    """Decide a case: link to a resident, or no match (recorded under the operator, with the time)."""
 
     def body() -> None:
         with open_system() as kojin:
+            principal = _linkage_clerk(kojin)
+            clerk = f"{kojin.staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
             made = kojin.matching.decide(case_id, clerk=clerk, resident_id=resident, no_match=no_match)
         if made.outcome == "link":
             console.print(
@@ -331,6 +348,7 @@ def audit_links(
 
     def body() -> None:
         with open_system() as kojin:
+            _linkage_clerk(kojin, Role.LINKAGE_CLERK, Role.AUDITOR)
             report = kojin.matching.audit()
         csv_path, html_path = write_report(report, out)
         counts = report.counts()

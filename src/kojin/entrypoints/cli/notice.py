@@ -9,9 +9,22 @@ import typer
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
+from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
 from kojin.entrypoints.cli.system import print_json, with_system
+from kojin.staff import reasons as staff_reasons
+from kojin.staff.domain import Role
 
 notice_app = typer.Typer(help="お知らせ — notices from agencies to a resident's portal.", no_args_is_help=True)
+
+
+def _sender(kojin: Kojin, sender: str, resident: int, what: str) -> None:
+    """The operator sends for their own agency (or municipality); the notice is a write about the resident."""
+    kojin.register.get(resident)
+    principal = acting(kojin)
+    allow(kojin, principal, [Role.AGENCY_OFFICER, Role.COUNTER_CLERK])
+    if principal.role is not Role.LOCAL_ADMIN and principal.organisation.id != sender:
+        raise staff_reasons.OTHER_ORGANISATION.error(organisation=sender)
+    kojin.staff.record_access(principal, str(resident), "本人への自己情報の表示に関する事務", what)
 
 
 @notice_app.command("send")
@@ -24,6 +37,7 @@ def notice_send(
     """Post a notice to one resident; it shows unread in their portal."""
 
     def send(kojin: Kojin) -> None:
+        _sender(kojin, sender, resident, "write")
         notice_id = kojin.portal.send_notice(resident, sender_id=sender, title=title, body=body)
         sys.stdout.write(pick(f"お知らせを送りました（{notice_id}）。\n", f"notice sent ({notice_id}).\n"))
 
@@ -33,11 +47,12 @@ def notice_send(
 @notice_app.command("list")
 def notice_list(
     resident: Annotated[int, typer.Option("--resident", help="The resident's id in the register.")],
+    purpose: PurposeOpt = None,
 ) -> None:
-    """The resident's notices as JSON lines, newest first."""
+    """The resident's notices as JSON lines, newest first (a look at the resident: give --purpose)."""
 
     def list_notices(kojin: Kojin) -> None:
-        kojin.register.get(resident)
+        counter_act(kojin, resident, purpose, "read")
         for notice in kojin.portal.notices.of(resident):
             print_json(notice.as_record())
 
