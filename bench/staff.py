@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import platform
@@ -101,9 +102,26 @@ def serve(port: int) -> None:
     import uvicorn
 
     kojin = build(migrate=False)  # the stores from KOJIN_DATA_DIR / KOJIN_DATABASE_URL, as the bench made them
+    app = bench_app(kojin)
+    profile = os.environ.get("KOJIN_BENCH_PROFILE")
+    if profile:
+        # yappi (not a kojin dependency: ``pip install yappi``) sees every thread: the loop, the pool, the writers.
+        yappi: Any = importlib.import_module("yappi")
+        yappi.set_clock_type("cpu")
+
+        @app.post("/bench/profile/{action}", include_in_schema=False)
+        def profiling(action: str) -> dict[str, str]:
+            if action == "start":
+                yappi.clear_stats()
+                yappi.start(profile_threads=True)
+            else:
+                yappi.stop()
+                write_profile(yappi.get_func_stats(), Path(profile))
+            return {"profile": action}
+
     try:
         uvicorn.run(
-            bench_app(kojin),
+            app,
             host="127.0.0.1",
             port=port,
             loop="uvloop",
@@ -113,6 +131,17 @@ def serve(port: int) -> None:
         )
     finally:
         kojin.close()
+
+
+def write_profile(stats: Any, path: Path, top: int = 120) -> None:
+    """The functions that took the most CPU, inclusive and exclusive of their callees."""
+    rows = sorted(stats, key=lambda s: s.ttot, reverse=True)[:top]
+    by_own = sorted(stats, key=lambda s: s.tsub, reverse=True)[:top]
+    with path.open("w") as out:
+        for title, chosen in (("by total (with callees)", rows), ("by own time", by_own)):
+            out.write(f"# {title}: ncall, ttot s, tsub s, function\n")
+            for s in chosen:
+                out.write(f"{s.ncall:>9} {s.ttot:8.3f} {s.tsub:8.3f}  {s.module}:{s.lineno} {s.name}\n")
 
 
 # -- preparing ----------------------------------------------------------------------------------
@@ -183,6 +212,12 @@ def start_server(env: dict[str, str], cpus: set[int] | None) -> tuple[subprocess
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start") from None
             time.sleep(0.2)
+
+
+def _post(port: int, path: str) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST")
+    with urllib.request.urlopen(request, timeout=300) as answer:
+        answer.read()
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -414,6 +449,8 @@ def calibration() -> dict[str, float]:
 
 
 def verdict(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if "door_and_log" not in figures or "door_only" not in figures:
+        return {}
     logged, bare = figures["door_and_log"], figures["door_only"]
     cost = 1 - logged["reads_per_s"] / bare["reads_per_s"] if bare["reads_per_s"] else float("nan")
     out: dict[str, Any] = {
@@ -451,7 +488,9 @@ def measure(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict
     env.pop("KOJIN_DATABASE_URL", None)
     if args.db:
         env["KOJIN_DATABASE_URL"] = args.db
-    modes = [m for m in MODES if m != "no_door" or not args.skip_no_door]
+    modes = [m for m in MODES if m in (args.only or MODES)]
+    if args.profile:
+        env["KOJIN_BENCH_PROFILE"] = str(Path(args.profile).resolve())
     cpus = _cpus(args.server_cpus)
     server, port = start_server(env, cpus)
     try:
@@ -461,7 +500,11 @@ def measure(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict
             for mode in modes:
                 progress.update(task, description=f"measuring {mode}")
                 auth = token if mode != "no_door" else None
+                if args.profile:
+                    _post(port, "/bench/profile/start")
                 runs[mode].append(drive(port, paths(mode, ids), auth, args.connections, args.seconds, server.pid))
+                if args.profile:
+                    _post(port, "/bench/profile/stop")
                 progress.advance(task)
     finally:
         stop_server(server)
@@ -486,7 +529,8 @@ def main() -> None:
         "--server-cpus", default="last", help="CPUs the server may run on: 'last' (default), 'any', or e.g. 0,1"
     )
     parser.add_argument("--db", default=None, help="SQLAlchemy URL (PostgreSQL); SQLite files in a temp dir if omitted")
-    parser.add_argument("--skip-no-door", action="store_true", help="leave out the read without a door")
+    parser.add_argument("--only", choices=MODES, action="append", help="run only this mode (repeatable)")
+    parser.add_argument("--profile", default=None, help="profile the server with yappi (CPU clock) into this file")
     parser.add_argument("--breakdown", action="store_true", help="also time the parts of one read in this process")
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # the server process
     args = parser.parse_args()
