@@ -95,6 +95,16 @@ def bench_app(kojin: Kojin) -> Any:
     def no_door(resident_id: int, purpose: str | None = None) -> dict[str, Any]:
         return resident_record(kojin.register.get(resident_id))
 
+    # FastAPI tries the routes in order, and each try costs: routes added last
+    # would pay for a hundred misses the register's route never sees. Moved to
+    # just before the register's routes, they are found after as many misses.
+    routes = app.router.routes
+    ours = [r for r in routes if getattr(r, "path", "").startswith("/bench/")]
+    for route in ours:
+        routes.remove(route)
+    at = next(i for i, r in enumerate(routes) if getattr(getattr(r, "original_router", r), "prefix", "") == "/registry")
+    routes[at:at] = ours
+    getattr(app.router, "_mark_routes_changed", lambda: None)()
     return app
 
 
