@@ -49,6 +49,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
@@ -69,7 +70,7 @@ TARGET_LOG_COST = 0.30
 # -- the server (``--serve``: this file run by the bench in another process) --------------------
 
 
-def bench_app(kojin: Kojin) -> Any:
+def bench_app(kojin: Kojin) -> FastAPI:
     """The whole app, plus the two bench-only routes beside the register's real one."""
     from fastapi import Depends
 
@@ -309,7 +310,8 @@ def drive(
             "errors": errors,
         }
 
-    return _run_loop(run())
+    result: dict[str, Any] = _run_loop(run())
+    return result
 
 
 def _run_loop(main: Any) -> Any:
