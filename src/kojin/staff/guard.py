@@ -16,10 +16,11 @@ to check every route against its declaration.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection
 from typing import Annotated, Any, Protocol
 
 from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from kojin.core.errors import KojinError
@@ -58,26 +59,33 @@ class StaffDoor:
         self.doors = doors
         self.roles = frozenset(roles)
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
         _session: Annotated[str | None, Security(session_scheme)],
-    ) -> Iterator[StaffPrincipal]:
-        staff = self.doors.staff
-        principal: StaffPrincipal | None = None
-        try:
-            principal = self.doors.principal(request, token)
-            staff.authorise(principal, self.roles)
-        except KojinError as exc:
-            self.doors.refused(request, exc, principal)
-            raise
+    ) -> AsyncIterator[StaffPrincipal]:
+        # An async dependency with the store's work handed to the thread pool:
+        # FastAPI would run a plain generator's entry and its exit on a
+        # pool thread each, and the exit has nothing to do unless refused.
+        principal = await run_in_threadpool(self.enter, request, token)
         try:
             yield principal
         except KojinError as exc:
             if exc.status in (401, 403) or exc.code.startswith("staff."):  # refused inside: no purpose, not ours …
-                self.doors.refused(request, exc, principal)
+                await run_in_threadpool(self.doors.refused, request, exc, principal)
             raise
+
+    def enter(self, request: Request, token: HTTPAuthorizationCredentials | None) -> StaffPrincipal:
+        """The checked principal, or the refusal recorded and raised."""
+        principal: StaffPrincipal | None = None
+        try:
+            principal = self.doors.principal(request, token)
+            self.doors.staff.authorise(principal, self.roles)
+        except KojinError as exc:
+            self.doors.refused(request, exc, principal)
+            raise
+        return principal
 
 
 class StaffDoors:

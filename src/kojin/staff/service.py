@@ -24,10 +24,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from kojin.auth.domain import Challenge
 from kojin.core.errors import KojinError
+from kojin.core.group_commit import ThreadReaders
 from kojin.core.keys import insert_if_absent, party_secret
 from kojin.staff import reasons
 from kojin.staff.access import AccessLog, LeafSink
@@ -69,6 +70,12 @@ from kojin.staff.tokens import TOKEN_TTL_S, IssuedToken, TokenSigner
 
 SEARCH_HOURLY_LIMIT = 300
 """People a staff member may be shown by searches outside a bulk request in any hour."""
+# Whether a token id is revoked, whether its member is active, and their card: one point read of each.
+_STANDING = (
+    "SELECT (SELECT 1 FROM revoked_tokens WHERE token_id = ?),"
+    " (SELECT active FROM staff_members WHERE staff_id = ?),"
+    " (SELECT card_serial FROM staff_members WHERE staff_id = ?)"
+)
 
 # Roles that never see personal data: the system administrator ever, the auditor until cases exist.
 NO_PERSONAL_DATA = frozenset({Role.SYSADMIN, Role.AUDITOR})
@@ -111,6 +118,7 @@ class StaffService:
         self._lock = threading.Lock()
         self._revoke_certificate = revoke_card_certificate
         self.roster = Roster(engine, clock)
+        self._readers = ThreadReaders(engine)
         self._leaves = leaves
         self.log = AccessLog(engine, self.leaf_key, lambda: self._leaves())
         self.refusals = Refusals(engine)
@@ -140,6 +148,7 @@ class StaffService:
 
     def close(self) -> None:
         self.log.close()
+        self._readers.close()
 
     @property
     def signer(self) -> TokenSigner:
@@ -246,12 +255,18 @@ class StaffService:
 
     def check_token(self, token: str | None) -> StaffPrincipal:
         """The principal a bearer token names; 401 (or 403 for a stopped member) with its reason code."""
-        principal = self.signer.check(token, revoked=self._revoked)
-        member = self.roster.find(principal.staff_id)
-        if member is None or not member.active:
+        principal = self.signer.check(token)
+        # Revoked?, and the member's standing, in one statement: read on every
+        # request (never cached), so a logout, a stopped member or a new card
+        # in any process counts from the next request on.
+        row = self._readers.first(_STANDING, (principal.token_id, principal.staff_id, principal.staff_id))
+        revoked, active, card_serial = row if row is not None else (None, None, None)
+        if revoked is not None:
+            raise reasons.TOKEN_REVOKED.error()
+        if not active:  # None: no such member
             raise reasons.INACTIVE.error(staff_id=principal.staff_id)
         # The card it was issued for must still be the member's: no query beyond the roster's.
-        if principal.card_serial != member.card_serial:
+        if principal.card_serial != card_serial:
             raise reasons.TOKEN_CARD_REVOKED.error()
         return principal
 
@@ -265,11 +280,6 @@ class StaffService:
             "expires_at": principal.expires_at,
         }
         insert_if_absent(self.engine, revoked_tokens, values)
-
-    def _revoked(self, token_id: str) -> bool:
-        with self.engine.connect() as conn:
-            query = select(revoked_tokens.c.token_id).where(revoked_tokens.c.token_id == token_id)
-            return conn.execute(query).first() is not None
 
     # -- CLI operators -----------------------------------------------------------------------------
 

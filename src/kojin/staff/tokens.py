@@ -13,6 +13,7 @@ code: malformed, signed by another key, expired, revoked.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ ISSUER = "kojin-staff"
 TOKEN_TYPE = "at+jwt"
 ALGORITHMS = ["Ed25519"]
 MAX_TOKEN_CHARS = 2048
+VERIFIED_KEPT = 4096
+"""Tokens whose signature this signer remembers having checked (every staff member's current ones, many times over)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class TokenSigner:
         self._key = OKPKey.import_key(Ed25519PrivateKey.from_private_bytes(seed))
         self._clock = clock
         self.ttl_s = ttl_s
+        # Token → its claims, once its signature and header were found good. A
+        # signature stays good for ever under this key, so only the check of
+        # the claims against the clock (and the caller's look-ups) runs again:
+        # the signature check is most of a token check's CPU, and a member
+        # presents the same token on every request for its quarter of an hour.
+        self._verified: dict[str, dict[str, object]] = {}
+        self._verified_lock = threading.Lock()
 
     def issue(self, member: StaffMember) -> IssuedToken:
         now = int(self._clock())
@@ -72,20 +82,19 @@ class TokenSigner:
         scope = f"role:{member.role.value} org:{member.organisation}"
         return IssuedToken(token, token_id, datetime.fromtimestamp(now + self.ttl_s, UTC), self.ttl_s, scope=scope)
 
-    def check(self, token: str | None, *, revoked: Callable[[str], bool]) -> StaffPrincipal:
-        """The principal the token names, or a 401 with the reason it fails."""
+    def check(self, token: str | None, *, revoked: Callable[[str], bool] | None = None) -> StaffPrincipal:
+        """The principal the token names, or a 401 with the reason it fails.
+
+        ``revoked`` is asked about the token's id once everything else holds;
+        without it the caller checks revocation itself.
+        """
         if not token:
             raise reasons.TOKEN_MISSING.error()
         if len(token) > MAX_TOKEN_CHARS:
             raise reasons.TOKEN_MALFORMED.error()
-        try:
-            decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
-        except BadSignatureError:
-            raise reasons.TOKEN_BAD_SIGNATURE.error() from None
-        except (JoseError, ValueError, TypeError):
-            raise reasons.TOKEN_MALFORMED.error() from None
-        if decoded.header.get("typ") != TOKEN_TYPE:
-            raise reasons.TOKEN_MALFORMED.error()
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
         # Built per check: "now" is this check's time.
         registry = jwt.JWTClaimsRegistry(
             now=lambda: int(self._clock()),
@@ -98,15 +107,32 @@ class TokenSigner:
             jti={"essential": True},
         )
         try:
-            registry.validate(decoded.claims)
+            registry.validate(claims)
         except ExpiredTokenError:
             raise reasons.TOKEN_EXPIRED.error() from None
         except JoseError:
             raise reasons.TOKEN_MALFORMED.error() from None
-        return self._principal(decoded.claims, revoked)
+        return self._principal(claims, revoked)
+
+    def _verify(self, token: str) -> dict[str, object]:
+        """The claims of a token signed under this key with our header; remembered (the clock is not asked here)."""
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=ALGORITHMS)
+        except BadSignatureError:
+            raise reasons.TOKEN_BAD_SIGNATURE.error() from None
+        except (JoseError, ValueError, TypeError):
+            raise reasons.TOKEN_MALFORMED.error() from None
+        if decoded.header.get("typ") != TOKEN_TYPE:
+            raise reasons.TOKEN_MALFORMED.error()
+        claims: dict[str, object] = decoded.claims
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_KEPT:
+                self._verified.pop(next(iter(self._verified)))  # the longest remembered: likely expired by now
+            self._verified[token] = claims
+        return claims
 
     @staticmethod
-    def _principal(claims: dict[str, object], revoked: Callable[[str], bool]) -> StaffPrincipal:
+    def _principal(claims: dict[str, object], revoked: Callable[[str], bool] | None) -> StaffPrincipal:
         values = (claims["sub"], claims["role"], claims["org"], claims["jti"])
         if not all(isinstance(v, str) for v in values) or not isinstance(claims["exp"], int):
             raise reasons.TOKEN_MALFORMED.error()
@@ -125,6 +151,6 @@ class TokenSigner:
             )
         except KojinError:  # a role or organisation this installation does not know
             raise reasons.TOKEN_MALFORMED.error() from None
-        if revoked(token_id):
+        if revoked is not None and revoked(token_id):
             raise reasons.TOKEN_REVOKED.error()
         return principal
