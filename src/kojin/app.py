@@ -9,6 +9,7 @@ services handed to them here and through the event bus.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kojin.agency.directory import AgencyDirectory
@@ -171,13 +172,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()
-    # Staff cards: OCSP uncached, so a card revoked a minute ago cannot log in.
-    staff = StaffService(
-        db.engine("staff"),
-        cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
-        revoke_card_certificate=cards.revoke_staff_card,
-        exports_dir=settings.data_dir / "exports",
-    )
+    staff = _staff(db, settings, ca, ocsp, cards, lambda: kojin.exchange_log)
     kojin = Kojin(
         settings=settings,
         db=db,
@@ -210,8 +205,25 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         clinics=ClinicService(auth, eligibility, ehr, insurers, links),
         staff=staff,
     )
-    # Every staff look at a person is also a leaf of the tamper-evident exchange log.
-    kojin.staff.log_leaves_to(lambda: kojin.exchange_log)
     if migrate:
         kojin.initialise()
     return kojin
+
+
+def _staff(
+    db: Database,
+    settings: Settings,
+    ca: CertificateAuthority,
+    ocsp: OcspResponder,
+    cards: CardOffice,
+    exchange_log: Callable[[], ExchangeLog],
+) -> StaffService:
+    """The staff party: staff cards checked by OCSP uncached (a card revoked a minute ago cannot log in),
+    and every staff look at a person also a leaf of the tamper-evident exchange log."""
+    return StaffService(
+        db.engine("staff"),
+        cards=CardVerifier(ca.staff_trust, OcspClient(ocsp.respond)),
+        revoke_card_certificate=cards.revoke_staff_card,
+        exports_dir=settings.data_dir / "exports",
+        leaves=exchange_log,
+    )

@@ -249,7 +249,7 @@ COUNTER_TASKS: dict[str, str] = {
     "名寄せの確認": "reviewing a record-linkage case",
     "機関別符号の取得": "obtaining the agency's code for a person",
     "副本の登録": "registering copies for information linkage",
-    "資格確認書の交付": "issuing an eligibility certificate (資格確認書)",
+    "資格確認書の交付": "issuing an eligibility certificate",
     "利用登録の解除": "cancelling the card's registration as an insurance card",
 }
 
