@@ -266,3 +266,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 red=True,
             )
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def point_cli_at(kojin: Kojin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``kojin …`` commands run on this test's stores, as its local administrator.
+
+    The CLI builds kojin from the environment; on PostgreSQL a command must name
+    its operator, so the local administrator's key file is named for it too.
+    """
+    settings = kojin.settings
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
+        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
+    else:
+        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+        monkeypatch.delenv("KOJIN_SCHEMA_PREFIX", raising=False)
+    monkeypatch.setenv("KOJIN_OPERATOR", str(kojin.staff.ensure_local_admin(settings.data_dir)))

@@ -18,6 +18,7 @@ from kojin.core.config import Settings
 from kojin.core.errors import KojinError
 from kojin.demo.agencies import DEMO_AGENCIES
 from kojin.entrypoints.cli import app as cli
+from tests.conftest import point_cli_at
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, forms
 
@@ -54,12 +55,7 @@ def test_agencies_post_notices_and_the_person_reads_them(
 def test_notice_cli(kojin: Kojin, town: Town, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     bunkyo(kojin)
     # The CLI builds kojin from the environment: point it at this test's stores.
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
-        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
-    else:
-        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    point_cli_at(kojin, monkeypatch)
     runner = CliRunner()
     ok = runner.invoke(
         cli,

@@ -10,17 +10,12 @@ from typer.testing import CliRunner
 
 from kojin.entrypoints.cli import app
 from tests.clinic.world import World
+from tests.conftest import point_cli_at
 
 
 def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The command finds the very stores of this test through the environment.
-    settings = world.kojin.settings
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
-        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
-    else:
-        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
+    point_cli_at(world.kojin, monkeypatch)
     runner = CliRunner()
     listed = runner.invoke(
         app, ["insurance", "members", "--insurer", "kyokai", "--purpose", "健康保険の保険給付の支給に関する事務"]

@@ -13,6 +13,7 @@ from typer.testing import CliRunner, Result
 from kojin.app import Kojin
 from kojin.core.config import Settings
 from kojin.entrypoints.cli import app
+from tests.conftest import point_cli_at
 from tests.linkage.conftest import Town
 
 HEADER = "member_id,name,kana,sex,birth_date,postal_code,address\n"
@@ -30,13 +31,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def run(kojin: Kojin, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """The CLI on the same stores as the ``kojin`` fixture (SQLite or PostgreSQL)."""
-    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
-        monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
-    else:
-        monkeypatch.delenv("KOJIN_DATABASE_URL", raising=False)
-        monkeypatch.delenv("KOJIN_SCHEMA_PREFIX", raising=False)
+    point_cli_at(kojin, monkeypatch)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
