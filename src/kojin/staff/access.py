@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row, func, select
 
+from kojin.core.aio import until_done
 from kojin.core.group_commit import GroupCommit
 from kojin.staff.domain import Access, AccessEntry, AccessSeen, Organisation, Purpose, Role, StaffPrincipal
 from kojin.staff.store import access_log, staff_members
@@ -35,6 +36,10 @@ class LeafSink(Protocol):
     """Where the access log's leaves go: the exchange log's durable appends."""
 
     def append_many(self, leaf_data: Sequence[bytes]) -> Sequence[object]: ...
+
+    def append_many_then(
+        self, leaf_data: Sequence[bytes], done: Callable[[Any, BaseException | None], None]
+    ) -> None: ...
 
 
 def aware(value: datetime) -> datetime:
@@ -110,8 +115,52 @@ class AccessLog:
         Returns once the rows and their leaves are durable: only then may
         anything be shown.
         """
-        refs = [secrets.token_hex(16) for _ in person_keys]
-        rows: list[dict[str, Any]] = [
+        rows = self._rows(principal, person_keys, purpose, what, at, bulk_id, shown)
+        ticket = self._writer.submit([(access_log, row) for row in rows])
+        leaves = self._leaves(rows)
+        if leaves is not None:
+            leaves[0].append_many(leaves[1])
+        ticket.wait()
+        return [str(row["entry_ref"]) for row in rows]
+
+    async def record_async(
+        self,
+        principal: StaffPrincipal,
+        person_keys: Sequence[str],
+        purpose: Purpose,
+        what: Access,
+        at: datetime,
+        bulk_id: int | None = None,
+        shown: int | None = None,
+    ) -> list[str]:
+        """:meth:`record` for an event loop: both commits awaited, no thread blocked."""
+        rows = self._rows(principal, person_keys, purpose, what, at, bulk_id, shown)
+        ticket = self._writer.submit([(access_log, row) for row in rows])
+        leaves = self._leaves(rows)
+        if leaves is not None:
+            sink, data = leaves
+            await until_done(lambda done: sink.append_many_then(data, lambda _receipts, error: done(error)))
+        await until_done(ticket.then)
+        return [str(row["entry_ref"]) for row in rows]
+
+    def _leaves(self, rows: list[dict[str, Any]]) -> tuple[LeafSink, list[bytes]] | None:
+        sink = self._sink()
+        if sink is None:
+            return None
+        key = self._key()
+        return sink, [leaf_bytes(row, row_commitment(key, row)) for row in rows]
+
+    @staticmethod
+    def _rows(
+        principal: StaffPrincipal,
+        person_keys: Sequence[str],
+        purpose: Purpose,
+        what: Access,
+        at: datetime,
+        bulk_id: int | None,
+        shown: int | None,
+    ) -> list[dict[str, Any]]:
+        return [
             {
                 "at": at,
                 "staff_id": principal.staff_id,
@@ -123,18 +172,11 @@ class AccessLog:
                 "what": what.value,
                 "shown": shown or len(person_keys),
                 "bulk_id": bulk_id,
-                "entry_ref": ref,
+                "entry_ref": secrets.token_hex(16),
                 "via": principal.token_id[:80],
             }
-            for person_key, ref in zip(person_keys, refs, strict=True)
+            for person_key in person_keys
         ]
-        ticket = self._writer.submit([(access_log, row) for row in rows])
-        sink = self._sink()
-        if sink is not None:
-            key = self._key()
-            sink.append_many([leaf_bytes(row, row_commitment(key, row)) for row in rows])
-        ticket.wait()
-        return refs
 
     def shown_since(self, staff_id: str, since: datetime) -> int:
         """People shown to ``staff_id`` by searches outside any bulk request since ``since``."""

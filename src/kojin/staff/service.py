@@ -406,6 +406,15 @@ class StaffService:
         rows = self.log.record(principal, [key], chosen, access, self.now(), bulk_id, count)
         return rows[0]
 
+    async def record_access_async(
+        self, principal: StaffPrincipal, person_key: str, purpose: str | None, what: str
+    ) -> str:
+        """:meth:`record_access` of one person for an event loop: the same checks, both commits awaited."""
+        chosen, access = self._check_access(principal, purpose, what, 1, None)
+        key = validate_person_key(person_key)
+        rows = await self.log.record_async(principal, [key], chosen, access, self.now())
+        return rows[0]
+
     def record_shown(
         self,
         principal: StaffPrincipal,
