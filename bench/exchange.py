@@ -59,9 +59,9 @@ from kojin.agency.client import AgencyClient, HttpHub
 from kojin.agency.domain import Ask, CopyEntry
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
-from kojin.core.crypto import SigningKey, verify_ed25519
 from kojin.demo.agencies import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
+from machine import calibration, cpu_seconds, cpus
 
 T = TypeVar("T")
 
@@ -102,15 +102,6 @@ def _requester_codes(kojin: Kojin) -> dict[str, list[str]]:
         with kojin.agencies.get(agency_id).engine.connect() as conn:
             out[agency_id] = [str(c) for (c,) in conn.execute(select(people.c.code))]
     return out
-
-
-def _cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of a process (this one by default), from /proc."""
-    if pid is None:
-        times = os.times()
-        return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _summary(
@@ -169,13 +160,13 @@ def drive(
         p.start()
     start_line.wait()
     began = time.perf_counter()
-    cpu0, server0 = _cpu_seconds(), _cpu_seconds(server_pid) if server_pid else 0.0
+    cpu0, server0 = cpu_seconds(), cpu_seconds(server_pid) if server_pid else 0.0
     time.sleep(seconds)
     stop.set()
     for p in pool:
         p.join()
     elapsed = time.perf_counter() - began
-    cpu, server = _cpu_seconds() - cpu0, (_cpu_seconds(server_pid) - server0) if server_pid else None
+    cpu, server = cpu_seconds() - cpu0, (cpu_seconds(server_pid) - server0) if server_pid else None
     return {"threads": threads, **_summary([x for lat in latencies for x in lat], elapsed, cpu, server, errors)}
 
 
@@ -208,9 +199,9 @@ def drive_async(
         tasks = [asyncio.create_task(worker(t)) for t in range(concurrency)]
         await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
         latencies.clear()
-        began, cpu0 = time.perf_counter(), _cpu_seconds()
+        began, cpu0 = time.perf_counter(), cpu_seconds()
         await asyncio.sleep(seconds)
-        elapsed, cpu, done = time.perf_counter() - began, _cpu_seconds() - cpu0, list(latencies)
+        elapsed, cpu, done = time.perf_counter() - began, cpu_seconds() - cpu0, list(latencies)
         stop = True
         await asyncio.gather(*tasks)
         return {"concurrency": concurrency, **_summary(done, elapsed, cpu, None, errors)}
@@ -268,11 +259,11 @@ def drive_batches(
         await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
         latencies.clear()
         exchanges[0] = 0
-        began, cpu0 = time.perf_counter(), _cpu_seconds()
-        server0 = _cpu_seconds(server_pid) if server_pid else 0.0
+        began, cpu0 = time.perf_counter(), cpu_seconds()
+        server0 = cpu_seconds(server_pid) if server_pid else 0.0
         await asyncio.sleep(seconds)
-        elapsed, cpu, done, count = time.perf_counter() - began, _cpu_seconds() - cpu0, sorted(latencies), exchanges[0]
-        server = _cpu_seconds(server_pid) - server0 if server_pid else None
+        elapsed, cpu, done, count = time.perf_counter() - began, cpu_seconds() - cpu0, sorted(latencies), exchanges[0]
+        server = cpu_seconds(server_pid) - server0 if server_pid else None
         stop = True
         await asyncio.gather(*tasks)
         n = max(1, count)
@@ -422,10 +413,10 @@ def drive_http(
         tasks = [asyncio.create_task(worker(t)) for t in range(connections)]
         await asyncio.sleep(min(2.0, seconds))  # warm caches and the log's tree
         latencies.clear()
-        began, cpu0, server0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(server_pid)
+        began, cpu0, server0 = time.perf_counter(), cpu_seconds(), cpu_seconds(server_pid)
         await asyncio.sleep(seconds)
         elapsed, done = time.perf_counter() - began, list(latencies)
-        cpu, server = _cpu_seconds() - cpu0, _cpu_seconds(server_pid) - server0
+        cpu, server = cpu_seconds() - cpu0, cpu_seconds(server_pid) - server0
         stop = True
         await asyncio.gather(*tasks)
         return {"connections": connections, **_summary(done, elapsed, cpu, server, errors)}
@@ -626,9 +617,9 @@ def _loop_appends(log: Any, seconds: float, concurrency: int = 256) -> dict[str,
 
         tasks = [asyncio.create_task(appender(t)) for t in range(concurrency)]
         await asyncio.sleep(0.5)
-        began, first, cpu0 = time.perf_counter(), count, _cpu_seconds()
+        began, first, cpu0 = time.perf_counter(), count, cpu_seconds()
         await asyncio.sleep(seconds)
-        elapsed, done, cpu = time.perf_counter() - began, count - first, _cpu_seconds() - cpu0
+        elapsed, done, cpu = time.perf_counter() - began, count - first, cpu_seconds() - cpu0
         stop = True
         await asyncio.gather(*tasks)
         return {
@@ -684,42 +675,6 @@ def _same_paths(log: Any, size: int, indices: list[int], proofs: list[Any]) -> b
     return True
 
 
-def calibration() -> dict[str, float]:
-    """How fast this machine is at what an exchange is made of.
-
-    Machines of one kind differ here by two times from one day to the next;
-    figures from different days compare only beside these.
-    """
-    t0 = time.perf_counter()
-    total = 0
-    for i in range(2_000_000):
-        total += i
-    loop = time.perf_counter() - t0
-    key, message = SigningKey.generate(), b"kojin calibration " * 12
-    t0 = time.perf_counter()
-    for _ in range(2000):
-        signature = key.sign(message)
-    sign = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(2000):
-        verify_ed25519(key.public_raw, signature, message)
-    verify = time.perf_counter() - t0
-    return {
-        "python_loop_ns_per_iteration": round(loop / 2_000_000 * 1e9, 1),
-        "ed25519_sign_us": round(sign / 2000 * 1e6, 1),
-        "ed25519_verify_us": round(verify / 2000 * 1e6, 1),
-    }
-
-
-def _cpus(spec: str) -> set[int] | None:
-    if spec == "any":
-        return None
-    if spec == "last":
-        count = os.cpu_count() or 1
-        return {count - 1} if count > 1 else None
-    return {int(c) for c in spec.split(",")}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (seconds, not minutes)")
@@ -771,9 +726,9 @@ def main() -> None:
             "in_process": lambda: bench_in_process(data, args.concurrency, seconds),
             "in_process_batch": lambda: bench_in_process_batches(data, args.batch_concurrency, args.batch, seconds),
             "in_process_threads": lambda: bench_in_process_threads(data, args.threads, seconds),
-            "http": lambda: bench_http(data, seconds, _cpus(args.server_cpus), connections=args.connections),
+            "http": lambda: bench_http(data, seconds, cpus(args.server_cpus), connections=args.connections),
             "http_batch": lambda: bench_http(
-                data, seconds, _cpus(args.server_cpus), connections=args.batch_connections, batch=args.batch
+                data, seconds, cpus(args.server_cpus), connections=args.batch_connections, batch=args.batch
             ),
             "log": lambda: bench_log(Path(tmp), args.log_threads, seconds, leaves, 1000),
         }

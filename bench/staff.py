@@ -55,8 +55,8 @@ from rich.progress import Progress
 
 from kojin.app import Kojin, build
 from kojin.core.config import Settings
-from kojin.core.crypto import SigningKey, verify_ed25519
 from kojin.staff.domain import Organisation, Role
+from machine import calibration, cpu_seconds, cpus
 
 CITY = "13105"
 PURPOSE = "住民票の写しの交付"
@@ -177,24 +177,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU time of a process (this one by default), from /proc."""
-    if pid is None:
-        times = os.times()
-        return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpus(spec: str) -> set[int] | None:
-    if spec == "any":
-        return None
-    if spec == "last":
-        count = os.cpu_count() or 1
-        return {count - 1} if count > 1 else None
-    return {int(c) for c in spec.split(",")}
-
-
 def start_server(env: dict[str, str], cpus: set[int] | None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
 
@@ -295,10 +277,10 @@ def drive(
         await asyncio.sleep(min(1.0, seconds / 4))  # warm the connections, caches and the log's tree
         latencies.clear()
         statuses.clear()
-        began, cpu0, server0 = time.perf_counter(), _cpu_seconds(), _cpu_seconds(server_pid)
+        began, cpu0, server0 = time.perf_counter(), cpu_seconds(), cpu_seconds(server_pid)
         await asyncio.sleep(seconds)
         elapsed, done, counts = time.perf_counter() - began, list(latencies), dict(statuses)
-        cpu, server = _cpu_seconds() - cpu0, _cpu_seconds(server_pid) - server0
+        cpu, server = cpu_seconds() - cpu0, cpu_seconds(server_pid) - server0
         stop = True
         await asyncio.gather(*tasks)
         return {
@@ -433,33 +415,6 @@ def _threaded_rate(call: Callable[[], object], threads: int, seconds: float) -> 
 # -- the report ---------------------------------------------------------------------------------
 
 
-def calibration() -> dict[str, float]:
-    """How fast this machine is at what a read is made of (bench/exchange.py's yardstick).
-
-    Machines of one kind differ here by two times from one day to the next;
-    figures from different days compare only beside these.
-    """
-    t0 = time.perf_counter()
-    total = 0
-    for i in range(2_000_000):
-        total += i
-    loop = time.perf_counter() - t0
-    key, message = SigningKey.generate(), b"kojin calibration " * 12
-    t0 = time.perf_counter()
-    for _ in range(2000):
-        signature = key.sign(message)
-    sign = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(2000):
-        verify_ed25519(key.public_raw, signature, message)
-    verify = time.perf_counter() - t0
-    return {
-        "python_loop_ns_per_iteration": round(loop / 2_000_000 * 1e9, 1),
-        "ed25519_sign_us": round(sign / 2000 * 1e6, 1),
-        "ed25519_verify_us": round(verify / 2000 * 1e6, 1),
-    }
-
-
 def verdict(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if "door_and_log" not in figures or "door_only" not in figures:
         return {}
@@ -503,8 +458,8 @@ def measure(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict
     modes = [m for m in MODES if m in (args.only or MODES)]
     if args.profile:
         env["KOJIN_BENCH_PROFILE"] = str(Path(args.profile).resolve())
-    cpus = _cpus(args.server_cpus)
-    server, port = start_server(env, cpus)
+    pinned = cpus(args.server_cpus)
+    server, port = start_server(env, pinned)
     try:
         runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
         task = progress.add_task("measuring", total=args.rounds * len(modes))
@@ -526,7 +481,7 @@ def measure(args: argparse.Namespace, workdir: Path, progress: Progress) -> dict
         **figures,
         **verdict(figures),
         "rounds": args.rounds,
-        "server_cpus": sorted(cpus) if cpus else "any",
+        "server_cpus": sorted(pinned) if pinned else "any",
         "db": "postgresql" if args.db else "sqlite",
     }
 
