@@ -65,6 +65,19 @@ class ResidentIn(BaseModel):
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
     juminhyo_code: Annotated[str | None, Field(max_length=11)] = None
 
+    def details(self) -> PersonDetails:
+        """The person as the register takes them; dates and sex checked with the register's own errors."""
+        return PersonDetails(
+            name=self.name,
+            kana=self.kana,
+            sex=parse_sex(self.sex),
+            birth_date=parse_date(self.birth_date, "birth_date"),
+            address=self.address.to_domain(),
+            nationality=self.nationality,
+            residence_status=self.residence_status,
+            period_of_stay_until=optional_date(self.period_of_stay_until, "period_of_stay_until"),
+        )
+
 
 class MoveIn(BaseModel):
     address: AddressIn
@@ -167,18 +180,8 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     def add_resident(body: ResidentIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """Register a birth or a move-in; J-LIS issues the number for the notice."""
         counter.own(clerk, body.municipality_code)
-        details = PersonDetails(
-            name=body.name,
-            kana=body.kana,
-            sex=parse_sex(body.sex),
-            birth_date=parse_date(body.birth_date, "birth_date"),
-            address=body.address.to_domain(),
-            nationality=body.nationality,
-            residence_status=body.residence_status,
-            period_of_stay_until=optional_date(body.period_of_stay_until, "period_of_stay_until"),
-        )
         registration = register.register(
-            details,
+            body.details(),
             municipality_code=body.municipality_code,
             kind=body.kind,
             effective_date=optional_date(body.effective_date, "effective_date"),
@@ -217,8 +220,10 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     async def show_resident(
         resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
-        """One resident's record, for a stated purpose (事務); the person sees this read in the portal."""
-        # The read on a pool thread; the access log's two commits awaited on the loop, no thread held.
+        """One resident's record, for a stated purpose (事務); the person sees this read in the portal.
+
+        The read runs on a pool thread; the access log's two commits are awaited on the loop.
+        """
         resident = await run_in_threadpool(counter.served, clerk, resident_id)
         await counter.staff.record_access_async(clerk, str(resident_id), purpose, "read")
         return resident_record(resident)
