@@ -31,13 +31,27 @@ def init() -> None:
     run_command(body)
 
 
-def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
-    from kojin.demo.municipality import seed_municipality
+def _seed(
+    kojin: Kojin,
+    residents: int,
+    municipality: str,
+    seed: int,
+    *,
+    batch: int | None = None,
+    numbering_process: bool | None = None,
+) -> int:
+    from kojin.demo.municipality import SEED_BATCH, seed_municipality
 
     with progress() as bar:
         task = bar.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
         return seed_municipality(
-            kojin, residents, municipality, seed, on_progress=lambda total: bar.update(task, completed=total)
+            kojin,
+            residents,
+            municipality,
+            seed,
+            on_progress=lambda total: bar.update(task, completed=total),
+            batch=batch or SEED_BATCH,
+            numbering_process=numbering_process,
         )
 
 
@@ -45,14 +59,27 @@ def seed(
     residents: Annotated[int, typer.Option(min=1, max=50_000_000, help="How many residents to create.")] = 3000,
     municipality: Annotated[str, typer.Option(help="JIS X 0402 municipality code (5 digits).")] = "13105",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same people.")] = 1,
+    batch: Annotated[
+        int | None, typer.Option(min=1, help="Residents per register transaction (default 20,000).")
+    ] = None,
+    numbering_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--numbering-process/--numbering-in-process",
+            help="J-LIS numbers in a process of its own (default: from 200,000 residents).",
+        ),
+    ] = None,
 ) -> None:
-    """Build a realistic, reproducible synthetic municipality."""
+    """Build a realistic, reproducible synthetic municipality.
+
+    The same command again resumes a run that was interrupted, and enrols nobody twice.
+    """
 
     def body() -> None:
         with open_system() as kojin:
             # Invented people, enrolled by the installation's own administrators only.
             allow(kojin, acting(kojin), [Role.SYSADMIN])
-            enrolled = _seed(kojin, residents, municipality, seed)
+            enrolled = _seed(kojin, residents, municipality, seed, batch=batch, numbering_process=numbering_process)
             console.print(pick(f"{enrolled} 人を登録しました。", f"enrolled {enrolled} residents."))
 
     run_command(body)
