@@ -22,6 +22,7 @@ def init() -> None:
 
     def body() -> None:
         with open_system() as kojin:
+            _warn_at_rest(kojin)
             target = kojin.settings.database_url or str(kojin.settings.data_dir)
             console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
             # On PostgreSQL too: the deployer's first operator, who registers the organisations' staff.
@@ -29,6 +30,37 @@ def init() -> None:
             console.print(pick(f"端末管理者の鍵: {key}", f"local administrator's key: {key}"))
 
     run_command(body)
+
+
+def _warn_at_rest(kojin: Kojin) -> None:
+    """Say loudly what at start leaves data open: files other users could read (now fixed), keys unencrypted."""
+    import os
+
+    from kojin.audit.keys import PASSPHRASE_ENV as AUDIT_PASSPHRASE_ENV
+    from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, key_passphrase
+
+    fixed = kojin.db.fixed_files
+    if fixed:
+        where = kojin.settings.data_dir
+        console.print(
+            pick(
+                f"[yellow]注意: {where} の {len(fixed)} 個のファイルが他の利用者から読める状態でした。"
+                "0700/0600 に直しました。[/yellow]",
+                f"[yellow]warning: {len(fixed)} file(s) under {where} were readable by other users; "
+                "now 0700/0600.[/yellow]",
+            )
+        )
+    if key_passphrase() is None:
+        audit_only = bool(os.environ.get(AUDIT_PASSPHRASE_ENV))
+        console.print(
+            pick(
+                f"[bold yellow]注意: 鍵は暗号化されずに保存されています（デモ用の既定）。本番では {KEY_PASSPHRASE_ENV} "
+                f"を設定してください{'（交換ログの鍵のみ暗号化）' if audit_only else ''}。[/bold yellow]",
+                f"[bold yellow]warning: keys are stored unencrypted (the demo default)"
+                f"{' except the exchange-log key' if audit_only else ''}; "
+                f"set {KEY_PASSPHRASE_ENV} outside a demo.[/bold yellow]",
+            )
+        )
 
 
 def _seed(
@@ -143,6 +175,7 @@ def up(
         from kojin.demo.staff import demo_staff
 
         with open_system() as kojin:
+            _warn_at_rest(kojin)
             if kojin.register.count() == 0:
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
             demo = _demo_cards(kojin)
