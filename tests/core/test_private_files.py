@@ -68,6 +68,9 @@ def test_a_store_left_readable_is_closed_at_start_with_one_warning(
     (data / "cards").mkdir()
     (data / "cards" / "card.json").write_text("{}")
     os.chmod(data / "cards" / "card.json", 0o664)
+    # An operator's key that was open is refused on use (a copy may exist), not quietly closed.
+    (data / "operator.key").write_text("{}")
+    os.chmod(data / "operator.key", 0o644)
     with caplog.at_level(logging.WARNING, logger="kojin.files"):
         first = Database(Settings(data_dir=data, database_url=None))
         again = Database(Settings(data_dir=data, database_url=None))
@@ -78,7 +81,7 @@ def test_a_store_left_readable_is_closed_at_start_with_one_warning(
         "registry.sqlite3",
     ]
     assert again.fixed_files == []
-    assert _open_to_others(data) == [] and stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert _open_to_others(data) == ["operator.key 644"] and stat.S_IMODE(data.stat().st_mode) == 0o700
     assert stat.S_IMODE((data / "registry.sqlite3").stat().st_mode) == 0o600
     warnings = [r.getMessage() for r in caplog.records if r.name == "kojin.files"]
     assert len(warnings) == 1 and "registry.sqlite3" in warnings[0]

@@ -10,6 +10,10 @@ derivation key among them), key files, card files and exports. It is made
   SQLite gives a store's ``-wal`` and ``-shm`` the store file's own mode;
 * :func:`tighten` fixes, at start, what an older install or another tool left
   open to group or other, and says so once.
+
+An operator's key file (``operator.key``) is not fixed: whoever could read it
+may have copied it, so using it is refused while it is open
+(``staff.operator_key_open``) and the operator makes a new one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ __all__ = ["PRIVATE_DIR", "PRIVATE_FILE", "private_dir", "private_file", "restri
 PRIVATE_DIR: Final = 0o700
 PRIVATE_FILE: Final = 0o600
 _OPEN: Final = 0o077
+# Refused when open rather than closed (kojin.staff.operators reads them).
+_REFUSED_WHEN_OPEN: Final = frozenset({"operator.key"})
 
 log = logging.getLogger("kojin.files")
 _warned: set[Path] = set()
@@ -86,7 +92,7 @@ def _fix(path: Path) -> bool:
         mode = path.lstat().st_mode
     except FileNotFoundError:
         return False  # removed meanwhile (a -shm closed with its last connection)
-    if stat.S_ISLNK(mode) or not stat.S_IMODE(mode) & _OPEN:
+    if stat.S_ISLNK(mode) or not stat.S_IMODE(mode) & _OPEN or path.name in _REFUSED_WHEN_OPEN:
         return False
     os.chmod(path, PRIVATE_DIR if stat.S_ISDIR(mode) else PRIVATE_FILE)
     return True
