@@ -117,6 +117,14 @@ def seed(
     run_command(body)
 
 
+def _seed_wanted(kojin: Kojin, residents: int) -> bool:
+    """Seed when the register is empty, or resume the demo seed an earlier ``kojin up`` did not finish."""
+    from kojin.demo.municipality import seed_run
+
+    _, done = kojin.register.enrolment_progress(seed_run(kojin.settings.municipality_code, 1, residents))
+    return kojin.register.count() == 0 or 0 < done < residents
+
+
 def _demo_cards(kojin: Kojin) -> dict[str, str]:
     from kojin.demo.cards import demo_cards
 
@@ -176,7 +184,7 @@ def up(
 
         with open_system() as kojin:
             _warn_at_rest(kojin)
-            if kojin.register.count() == 0:
+            if _seed_wanted(kojin, residents):
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
             demo = _demo_cards(kojin)
             ensure_demo_agencies(kojin)
