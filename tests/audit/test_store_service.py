@@ -31,6 +31,7 @@ from kojin.audit.verify import verify_bundle
 from kojin.core.config import Settings
 from kojin.core.db import Database, register_party
 from kojin.core.errors import Conflict, InvalidInput, NotFound
+from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
 # Unique per test run, so parallel runs and leftovers never meet.
@@ -524,3 +525,19 @@ def test_leaves_appended_after_an_empty_wake_up_still_wake_the_writer(log: Excha
 
     asyncio.run(main())
     assert log.size() == 3
+
+
+def test_the_installation_key_passphrase_seals_the_log_key_when_no_audit_passphrase_is_set(
+    audit_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = audit_db.engine("audit")
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "one passphrase for every key")
+    with ExchangeLog(engine) as exchange_log:
+        key_id = exchange_log.key_id
+    with engine.connect() as conn:
+        assert conn.execute(select(log_keys.c.encrypted)).scalar_one() is True
+    with ExchangeLog(engine) as again:
+        assert again.key_id == key_id
+    monkeypatch.delenv(KEY_PASSPHRASE_ENV)
+    with pytest.raises(RuntimeError, match="encrypted"):
+        ExchangeLog(engine)

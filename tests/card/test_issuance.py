@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from kojin.app import Kojin
 from kojin.card.errors import PinLocked, PinWrong
-from kojin.card.issuance import card_expiry
+from kojin.card.issuance import card_expiry, load_card_secret
 from kojin.card.reader import CardReader
 from kojin.card.transport import InProcessTransport
 from kojin.core.errors import Conflict, InvalidInput, KojinError
+from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, is_sealed
 from kojin.pki.domain import CertKind
 from kojin.registry.domain import Address, PersonDetails, Sex
 
@@ -136,3 +138,31 @@ def test_card_expiry_rules() -> None:
     assert card_expiry(date(1980, 4, 1), date(2026, 11, 24)) == date(2036, 4, 1)
     assert card_expiry(date(1980, 11, 25), date(2026, 11, 24)) == date(2035, 11, 25)
     assert card_expiry(date(2012, 2, 29), date(2026, 11, 24)) == date(2031, 2, 28)
+
+
+def test_the_card_file_secret_is_sealed_under_the_key_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain_dir, sealed_dir = tmp_path / "plain", tmp_path / "sealed"
+    monkeypatch.delenv(KEY_PASSPHRASE_ENV, raising=False)
+    plain = load_card_secret(plain_dir)
+    assert (plain_dir / ".card-secret").read_bytes() == plain
+    assert (plain_dir / ".card-secret").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse")
+    # A key stored plain before the passphrase was set is sealed in place, unchanged.
+    assert load_card_secret(plain_dir) == plain
+    assert is_sealed((plain_dir / ".card-secret").read_bytes())
+    assert (plain_dir / ".card-secret").stat().st_mode & 0o777 == 0o600
+    secret = load_card_secret(sealed_dir)
+    stored = (sealed_dir / ".card-secret").read_bytes()
+    assert is_sealed(stored) and secret not in stored and len(secret) == 32
+    assert load_card_secret(sealed_dir) == secret
+    assert sorted(p.name for p in sealed_dir.iterdir()) == [".card-secret"]  # nothing left aside
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "battery staple")
+    with pytest.raises(KojinError) as wrong:
+        load_card_secret(sealed_dir)
+    assert wrong.value.code == "key.passphrase_wrong"
+    monkeypatch.delenv(KEY_PASSPHRASE_ENV)
+    with pytest.raises(KojinError) as missing:
+        load_card_secret(sealed_dir)
+    assert missing.value.code == "key.passphrase_needed"

@@ -1,7 +1,8 @@
 """The exchange log's signing key (署名鍵) and its log id, kept in the log's own store.
 
 The Ed25519 key that signs tree heads is made on the log's first start and
-stored (encrypted under ``KOJIN_AUDIT_PASSPHRASE`` when that is set) in the
+stored (encrypted under ``KOJIN_AUDIT_PASSPHRASE``, or else the installation's
+``KOJIN_KEY_PASSPHRASE``, when one is set) in the
 ``log_keys`` row together with the log id it was made for, so every process
 of an installation signs as the same log. Separate from the log's writing and
 reading: it is read once, when the log opens.
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, select
 from kojin.audit import reasons
 from kojin.audit.store import log_keys
 from kojin.audit.tree_head import key_id
+from kojin.core.key_passphrase import key_passphrase
 from kojin.core.keys import insert_if_absent
 
 __all__ = ["DEFAULT_LOG_ID", "PASSPHRASE_ENV", "load_or_create_key"]
@@ -31,11 +33,13 @@ PASSPHRASE_ENV: Final = "KOJIN_AUDIT_PASSPHRASE"
 def load_or_create_key(engine: Engine, log_id: str | None, passphrase: bytes | None) -> tuple[Ed25519PrivateKey, str]:
     """The log's key and its stored log id, creating both on first use.
 
-    ``passphrase`` defaults to ``KOJIN_AUDIT_PASSPHRASE``; ``log_id``, if
-    given, must be the stored one.
+    ``passphrase`` defaults to ``KOJIN_AUDIT_PASSPHRASE``, then to
+    ``KOJIN_KEY_PASSPHRASE``; ``log_id``, if given, must be the stored one.
     """
     if passphrase is None and os.environ.get(PASSPHRASE_ENV):
         passphrase = os.environ[PASSPHRASE_ENV].encode("utf-8")
+    if passphrase is None:
+        passphrase = key_passphrase()
     passphrase = passphrase or None
     row = _key_row(engine)
     if row is None:

@@ -8,6 +8,7 @@ linked to the old, so relying parties that knew the old serial can follow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from kojin.card.staff_cards import IssuedStaffCard, issue_staff_card, revoke_sta
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict
 from kojin.core.japan import age_on
+from kojin.core.key_passphrase import is_sealed, key_passphrase, seal, unseal
 from kojin.numbering.service import NumberingService
 from kojin.pki.card_records import CardRecords
 from kojin.pki.domain import SIGNATURE_MIN_AGE, CertKind, RevocationReason
@@ -78,16 +80,42 @@ def card_expiry(birth_date: date, issued_on: date) -> date:
 
 
 def load_card_secret(cards_dir: Path) -> bytes:
-    """The issuer's key for card files, made once per installation (mode 0600)."""
-    cards_dir.mkdir(parents=True, exist_ok=True)
+    """The issuer's key for card files, made once per installation (mode 0600).
+
+    Sealed under ``KOJIN_KEY_PASSPHRASE`` when that is set; a key stored plain
+    before the passphrase was set is sealed in place the first time it is read.
+    """
+    cards_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = cards_dir / ".card-secret"
+    passphrase = key_passphrase()
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        secret = secrets.token_bytes(32)
+        # If another process made it first, theirs is the key.
+        with contextlib.suppress(FileExistsError):
+            _write_key_file(path, seal(secret, passphrase) if passphrase else secret, replace=False)
+    stored = path.read_bytes()
+    if is_sealed(stored):
+        return unseal(stored, passphrase, what=str(path))
+    if passphrase:
+        _write_key_file(path, seal(stored, passphrase), replace=True)
+    return stored
+
+
+def _write_key_file(path: Path, blob: bytes, *, replace: bool) -> None:
+    """``blob`` at ``path`` (0600) all at once: written aside, then linked (new) or renamed (replacing)."""
+    aside = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
+            f.write(blob)
             f.flush()
             os.fsync(f.fileno())
-    return path.read_bytes()
+        if replace:
+            os.replace(aside, path)
+        else:
+            os.link(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ reads another's tables" a property of the wiring rather than a promise.
 
 Migrations are Alembic scripts kept beside each party's ``store.py`` in
 ``<party>/migrations``; :meth:`Database.migrate` applies them.
+
+The data directory is its owner's only (0700, files 0600; see
+:mod:`kojin.core.private_files`): a ``Database`` gives the process a umask of
+0o077, fixes what it finds open to other users, and creates each store file
+0600 before SQLite opens it (SQLite gives ``-wal`` and ``-shm`` that mode too).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from kojin.core.config import Settings
+from kojin.core.private_files import private_dir, private_file, restrict_umask, tighten
 
 # Parties whose stores kojin knows: name -> package holding its migrations.
 PARTIES: dict[str, str] = {}
@@ -91,6 +97,9 @@ class Database:
         self.settings = settings
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        restrict_umask()
+        # What an older install left readable by other users, now closed (kojin up says so).
+        self.fixed_files: list[Path] = tighten(settings.data_dir)
 
     def schema_for(self, party: str) -> str:
         schema = f"{self.settings.schema_prefix}{party}"
@@ -112,7 +121,8 @@ class Database:
             if self.settings.database_url:
                 url = self.settings.database_url
             else:
-                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                private_dir(self.settings.data_dir)
+                private_file(self.sqlite_path(party))
                 url = f"sqlite:///{self.sqlite_path(party)}"
             engine = create_engine(url, pool_size=8, max_overflow=16)
             event.listen(engine, "connect", _sqlite_pragmas)

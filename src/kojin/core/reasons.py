@@ -26,6 +26,7 @@ TABLE = Table(
         "form",
         "from",
         "kana",
+        "key",
         "name",
         "period_of_stay_until",
         "request",
@@ -51,6 +52,12 @@ class WriterClosed(KojinError):
 
 class CsrfRejected(NotPermitted):
     """A state-changing request without the session's CSRF token (CSRF対策)."""
+
+
+class KeyLocked(KojinError):
+    """A key at rest that cannot be opened: kojin cannot start without it (鍵を開けない)."""
+
+    status: ClassVar[int] = 503
 
 
 class PayloadTooLarge(KojinError):
@@ -224,6 +231,20 @@ KANA_TOO_LONG = TABLE.reason(
     "フリガナが長すぎます。",
     "The kana reading is too long.",
     field="kana",
+)
+
+KEY_PASSPHRASE_NEEDED = TABLE.reason(
+    "key.passphrase_needed",
+    KeyLocked,
+    "鍵 {what} はパスフレーズで暗号化されています。KOJIN_KEY_PASSPHRASE を設定してください。",
+    "The key in {what} is encrypted under a passphrase: set KOJIN_KEY_PASSPHRASE.",
+)
+
+KEY_PASSPHRASE_WRONG = TABLE.reason(
+    "key.passphrase_wrong",
+    KeyLocked,
+    "鍵 {what} を復号できません。KOJIN_KEY_PASSPHRASE は暗号化したときのものですか。",
+    "The key in {what} does not open: is KOJIN_KEY_PASSPHRASE the one it was sealed with?",
 )
 
 NAME_CONTROL = TABLE.reason(

@@ -18,6 +18,7 @@ import queue
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kojin.core.child_process import die_with_parent
 from kojin.linkage.matcher import Matcher
 from kojin.linkage.records import Candidate, Decision, MatchResult, MemberRecord, Reason, ReasonItem
 from kojin.linkage.refresh import no_gc
@@ -71,7 +72,8 @@ def _take(counter: Any) -> int:
     return n
 
 
-def _worker(counter: Any, ranges: Sequence[tuple[int, int]], results: Any) -> None:
+def _worker(counter: Any, ranges: Sequence[tuple[int, int]], results: Any, parent_pid: int) -> None:
+    die_with_parent(parent_pid)  # a killed matching run leaves no worker behind
     assert _WORK is not None
     matcher, members = _WORK
     while (n := _take(counter)) < len(ranges):
@@ -133,7 +135,8 @@ def _forked(
     results: multiprocessing.queues.Queue[tuple[int, list[_Packed]]] = context.Queue()
     _WORK = (matcher, members)
     children = [
-        context.Process(target=_worker, args=(counter, ranges, results), daemon=True) for _ in range(workers - 1)
+        context.Process(target=_worker, args=(counter, ranges, results, os.getpid()), daemon=True)
+        for _ in range(workers - 1)
     ]
     try:
         for child in children:

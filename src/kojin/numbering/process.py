@@ -8,14 +8,19 @@ service in a spawned child over the same numbering store, so J-LIS numbers the
 next part of a batch while the register writes the part before it.
 
 The child has one worker, so calls run in the order they were submitted: a
-batch is ``begin`` … parts … ``commit``, all in one J-LIS transaction.
+batch is ``begin`` … parts … ``commit``, all in one J-LIS transaction. It is
+spawned (not forked) and dies with the process that started it: a killed
+parent leaves no child holding the numbering store's lock, and the batch the
+child had open is rolled back with it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 
+from kojin.core.child_process import die_with_parent
 from kojin.core.config import Settings
 
 _service = None
@@ -23,8 +28,9 @@ _batch = None
 _batch_failed = False
 
 
-def _start(settings: Settings) -> None:
+def _start(settings: Settings, parent_pid: int) -> None:
     global _service
+    die_with_parent(parent_pid)
     from kojin.core.db import Database
     from kojin.numbering.service import NumberingService
 
@@ -78,7 +84,10 @@ class NumberingProcess:
 
     def __init__(self, settings: Settings) -> None:
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_start, initargs=(settings,)
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(settings, os.getpid()),
         )
 
     def submit(self, count: int) -> Future[list[tuple[str, str]]]:

@@ -7,16 +7,21 @@ part while the register writes this one and starts the next batch while the
 register commits this one. J-LIS commits a batch before the register does, so
 the register never holds a code J-LIS has not durably numbered; a failed
 batch is rolled back at both.
+
+A named job (``run``) records how many households and people it has enrolled
+in each batch's own register transaction; :func:`enrolment_progress` reads it
+back, so a job killed half-way is resumed after its last committed batch and
+enrols nobody twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from kojin.core.db import bulk_checkpoints, checkpoint
 from kojin.numbering.process import NumberingProcess
@@ -24,8 +29,9 @@ from kojin.numbering.service import IssueBatch, NumberingService
 from kojin.registry import records
 from kojin.registry.checks import check_details
 from kojin.registry.domain import PersonDetails
+from kojin.registry.store import enrolment_runs
 
-__all__ = ["ENROL_PART", "Enrolment", "HouseholdDraft"]
+__all__ = ["ENROL_PART", "Enrolment", "HouseholdDraft", "enrolment_progress"]
 
 # Residents per part of a bulk batch handed to J-LIS at a time.
 ENROL_PART = 10000
@@ -63,6 +69,41 @@ class _EnrolBatch:
 
     def part_sizes(self) -> list[int]:
         return [hi - lo for lo, hi in self.parts]
+
+
+def enrolment_progress(engine: Engine, run: str) -> tuple[int, int]:
+    """The households and people the job ``run`` has enrolled so far (committed batches only)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(enrolment_runs.c.households, enrolment_runs.c.people).where(enrolment_runs.c.run == run)
+        ).first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def _record_progress(conn: Connection, run: str, households: int, people: int) -> None:
+    """Add one batch to ``run``'s progress, inside that batch's transaction."""
+    now = datetime.now(UTC)
+    added = conn.execute(
+        update(enrolment_runs)
+        .where(enrolment_runs.c.run == run)
+        .values(
+            households=enrolment_runs.c.households + households,
+            people=enrolment_runs.c.people + people,
+            updated_at=now,
+        )
+    ).rowcount
+    if not added:
+        conn.execute(insert(enrolment_runs).values(run=run, households=households, people=people, updated_at=now))
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What every batch of one job is written with."""
+
+    municipality_code: str
+    clerk: str
+    today: date
+    run: str | None
 
 
 class _NumberSource(Protocol):
@@ -134,9 +175,11 @@ class Enrolment:
         validated: bool = False,
         numbering_process: NumberingProcess | None = None,
         on_batch: Callable[[int], None] | None = None,
+        run: str | None = None,
     ) -> int:
         """Enrol batch after batch; ``validated`` skips the per-person checks, ``on_batch`` is told
-        the running total. Returns how many people were enrolled."""
+        the running total, ``run`` names the job whose progress each batch records.
+        Returns how many people were enrolled."""
         today = today or date.today()
         source: _NumberSource = (
             _ProcessNumbers(numbering_process) if numbering_process is not None else _InProcessNumbers(self.numbering)
@@ -154,7 +197,9 @@ class Enrolment:
             bulk_checkpoints(conn, True)
             try:
                 while current is not None:
-                    after = self._enrol_one(conn, current, upcoming, source, check, municipality_code, clerk, today)
+                    after = self._enrol_one(
+                        conn, current, upcoming, source, check, _Where(municipality_code, clerk, today, run)
+                    )
                     enrolled += len(current.people)
                     if on_batch is not None:
                         on_batch(enrolled)
@@ -173,9 +218,7 @@ class Enrolment:
         upcoming: Iterator[_EnrolBatch],
         source: _NumberSource,
         check: _Check,
-        municipality_code: str,
-        clerk: str,
-        today: date,
+        where: _Where,
     ) -> _EnrolBatch | None:
         """Write and commit ``current``; returns the next batch, already being numbered."""
         settled = started_next = False
@@ -189,10 +232,12 @@ class Enrolment:
                     len(current.drafts),
                     current.parts,
                     current.identities,
-                    municipality_code=municipality_code,
-                    clerk=clerk,
-                    today=today,
+                    municipality_code=where.municipality_code,
+                    clerk=where.clerk,
+                    today=where.today,
                 )
+                if where.run is not None:
+                    _record_progress(conn, where.run, len(current.drafts), len(current.people))
                 # J-LIS's numbers are durable before the register holds their codes.
                 settled = True
                 source.commit()

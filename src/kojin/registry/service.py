@@ -27,7 +27,7 @@ from kojin.numbering.service import NumberingService
 from kojin.registry import checks
 from kojin.registry.changes import Changes
 from kojin.registry.domain import Address, EventKind, HistoryEntry, PersonDetails, Resident, Status
-from kojin.registry.enrolment import Enrolment, HouseholdDraft
+from kojin.registry.enrolment import Enrolment, HouseholdDraft, enrolment_progress
 from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, Outbox
 from kojin.registry.queries import RegisterQueries
 from kojin.registry.registration import Registrar, Registration
@@ -134,6 +134,7 @@ class RegisterService:
         validated: bool = False,
         numbering_process: NumberingProcess | None = None,
         on_batch: Callable[[int], None] | None = None,
+        run: str | None = None,
     ) -> int:
         """Bulk enrolment of batch after batch, one register and one J-LIS transaction each.
 
@@ -143,6 +144,8 @@ class RegisterService:
         this one. J-LIS commits a batch before the register does, so the
         register never holds a code J-LIS has not durably numbered; a failed
         batch is rolled back at both. ``on_batch`` is told the running total.
+        ``run`` names a job whose progress each batch records in its own
+        transaction (see :meth:`enrolment_progress`).
         """
         return self._enrolment.enroll_batches(
             batches,
@@ -152,7 +155,12 @@ class RegisterService:
             validated=validated,
             numbering_process=numbering_process,
             on_batch=on_batch,
+            run=run,
         )
+
+    def enrolment_progress(self, run: str) -> tuple[int, int]:
+        """The households and people the bulk job ``run`` has enrolled so far."""
+        return enrolment_progress(self.engine, run)
 
     # -- changes -----------------------------------------------------------------
     def move_within(

@@ -99,3 +99,15 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True)),
     Index("ix_outbox_pending", "delivered_at"),
 )
+
+# A named bulk-enrolment job (a demo seed run) and how far it got: updated in
+# each batch's own transaction, so after a crash the job resumes after the
+# last batch the register committed and enrols nobody twice.
+enrolment_runs = Table(
+    "enrolment_runs",
+    metadata,
+    Column("run", String(80), primary_key=True),
+    Column("households", Integer, nullable=False),
+    Column("people", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -22,6 +22,7 @@ def init() -> None:
 
     def body() -> None:
         with open_system() as kojin:
+            _warn_at_rest(kojin)
             target = kojin.settings.database_url or str(kojin.settings.data_dir)
             console.print(pick(f"初期化しました: {target}", f"initialised: {target}"))
             # On PostgreSQL too: the deployer's first operator, who registers the organisations' staff.
@@ -31,13 +32,58 @@ def init() -> None:
     run_command(body)
 
 
-def _seed(kojin: Kojin, residents: int, municipality: str, seed: int) -> int:
-    from kojin.demo.municipality import seed_municipality
+def _warn_at_rest(kojin: Kojin) -> None:
+    """Say loudly what at start leaves data open: files other users could read (now fixed), keys unencrypted."""
+    import os
+
+    from kojin.audit.keys import PASSPHRASE_ENV as AUDIT_PASSPHRASE_ENV
+    from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, key_passphrase
+
+    fixed = kojin.db.fixed_files
+    if fixed:
+        where = kojin.settings.data_dir
+        console.print(
+            pick(
+                f"[yellow]注意: {where} の {len(fixed)} 個のファイルが他の利用者から読める状態でした。"
+                "0700/0600 に直しました。[/yellow]",
+                f"[yellow]warning: {len(fixed)} file(s) under {where} were readable by other users; "
+                "now 0700/0600.[/yellow]",
+            )
+        )
+    if key_passphrase() is None:
+        audit_only = bool(os.environ.get(AUDIT_PASSPHRASE_ENV))
+        console.print(
+            pick(
+                f"[bold yellow]注意: 鍵は暗号化されずに保存されています（デモ用の既定）。本番では {KEY_PASSPHRASE_ENV} "
+                f"を設定してください{'（交換ログの鍵のみ暗号化）' if audit_only else ''}。[/bold yellow]",
+                f"[bold yellow]warning: keys are stored unencrypted (the demo default)"
+                f"{' except the exchange-log key' if audit_only else ''}; "
+                f"set {KEY_PASSPHRASE_ENV} outside a demo.[/bold yellow]",
+            )
+        )
+
+
+def _seed(
+    kojin: Kojin,
+    residents: int,
+    municipality: str,
+    seed: int,
+    *,
+    batch: int | None = None,
+    numbering_process: bool | None = None,
+) -> int:
+    from kojin.demo.municipality import SEED_BATCH, seed_municipality
 
     with progress() as bar:
         task = bar.add_task(pick("住民を登録中", "enrolling residents"), total=residents)
         return seed_municipality(
-            kojin, residents, municipality, seed, on_progress=lambda total: bar.update(task, completed=total)
+            kojin,
+            residents,
+            municipality,
+            seed,
+            on_progress=lambda total: bar.update(task, completed=total),
+            batch=batch or SEED_BATCH,
+            numbering_process=numbering_process,
         )
 
 
@@ -45,17 +91,38 @@ def seed(
     residents: Annotated[int, typer.Option(min=1, max=50_000_000, help="How many residents to create.")] = 3000,
     municipality: Annotated[str, typer.Option(help="JIS X 0402 municipality code (5 digits).")] = "13105",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same people.")] = 1,
+    batch: Annotated[
+        int | None, typer.Option(min=1, help="Residents per register transaction (default 20,000).")
+    ] = None,
+    numbering_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--numbering-process/--numbering-in-process",
+            help="J-LIS numbers in a process of its own (default: from 200,000 residents).",
+        ),
+    ] = None,
 ) -> None:
-    """Build a realistic, reproducible synthetic municipality."""
+    """Build a realistic, reproducible synthetic municipality.
+
+    The same command again resumes a run that was interrupted, and enrols nobody twice.
+    """
 
     def body() -> None:
         with open_system() as kojin:
             # Invented people, enrolled by the installation's own administrators only.
             allow(kojin, acting(kojin), [Role.SYSADMIN])
-            enrolled = _seed(kojin, residents, municipality, seed)
+            enrolled = _seed(kojin, residents, municipality, seed, batch=batch, numbering_process=numbering_process)
             console.print(pick(f"{enrolled} 人を登録しました。", f"enrolled {enrolled} residents."))
 
     run_command(body)
+
+
+def _seed_wanted(kojin: Kojin, residents: int) -> bool:
+    """Seed when the register is empty, or resume the demo seed an earlier ``kojin up`` did not finish."""
+    from kojin.demo.municipality import seed_run
+
+    _, done = kojin.register.enrolment_progress(seed_run(kojin.settings.municipality_code, 1, residents))
+    return kojin.register.count() == 0 or 0 < done < residents
 
 
 def _demo_cards(kojin: Kojin) -> dict[str, str]:
@@ -116,7 +183,8 @@ def up(
         from kojin.demo.staff import demo_staff
 
         with open_system() as kojin:
-            if kojin.register.count() == 0:
+            _warn_at_rest(kojin)
+            if _seed_wanted(kojin, residents):
                 _seed(kojin, residents, kojin.settings.municipality_code, 1)
             demo = _demo_cards(kojin)
             ensure_demo_agencies(kojin)
