@@ -41,6 +41,16 @@ def html_prefixes() -> tuple[str, ...]:
     return tuple(HTML_PREFIXES)
 
 
+def is_page(path: str) -> bool:
+    """Whether ``path``'s request bodies are forms under the page limit (:class:`kojin.web.security.BodyLimit`)."""
+    return path.startswith(html_prefixes())
+
+
+def page_for(request: Request, exc: KojinError) -> Response:
+    """``exc`` as the site's error page (or htmx fragment)."""
+    return _page(request, exc.status, exc.code, exc.message, exc.field)
+
+
 def wants_html(request: Request) -> bool:
     path = request.url.path
     return path == "/" or any(path == p or path.startswith(p + "/") for p in HTML_PREFIXES)

@@ -37,8 +37,9 @@ from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
-from kojin.web.errors import html_prefixes, install_error_handlers
+from kojin.web.errors import html_prefixes, install_error_handlers, is_page, page_for
 from kojin.web.i18n import LANG_COOKIE, request_language
+from kojin.web.limits import RequestLimits
 from kojin.web.security import BodyLimit
 from kojin.web.templating import render
 
@@ -71,6 +72,14 @@ def create_app(kojin: Kojin) -> FastAPI:
 
     # Page requests (portal, reader …) are size-limited while their body is read.
     app.add_middleware(BodyLimit, prefixes=html_prefixes)
+    # Every other request: the Host allow-list, header size, and the JSON APIs'
+    # body type, size and depth (outermost: refused before anything else runs).
+    app.add_middleware(
+        RequestLimits,
+        allowed_hosts=lambda: kojin.settings.allowed_hosts,
+        is_page=is_page,
+        render_page=page_for,
+    )
     static = resources.files("kojin.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
