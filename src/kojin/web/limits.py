@@ -88,7 +88,8 @@ def host_name(value: str) -> str:
 def _media_type(scope: Scope) -> str | None:
     for key, value in scope.get("headers") or []:
         if key == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
+            media: str = value.decode("latin-1").split(";")[0].strip().lower()
+            return media
     return None
 
 

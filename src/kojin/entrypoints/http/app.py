@@ -38,6 +38,7 @@ from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
 from kojin.web.errors import html_prefixes, install_error_handlers, is_page, page_for
+from kojin.web.headers import SecurityHeaders
 from kojin.web.i18n import LANG_COOKIE, request_language
 from kojin.web.limits import RequestLimits
 from kojin.web.security import BodyLimit
@@ -80,6 +81,8 @@ def create_app(kojin: Kojin) -> FastAPI:
         is_page=is_page,
         render_page=page_for,
     )
+    # CSP, no framing and nosniff on every answer, the refusals above included.
+    app.add_middleware(SecurityHeaders)
     static = resources.files("kojin.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
