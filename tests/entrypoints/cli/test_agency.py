@@ -303,3 +303,33 @@ def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None
     lines.write_text("not json\n", encoding="utf-8")
     assert "1行目" in runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)]).stderr
     assert copies() == {codes[0]: ({"income": 1}, False), codes[1]: ({"income": 2}, True)}
+
+
+def test_copies_encoding_and_json_values(tmp_path: Path, data: Path) -> None:
+    with demo_kojin(data) as kojin:
+        number = kojin.numbering.assign(make_juminhyo_code(f"{50:010d}"))
+        kojin.agencies.obtain_code("13104", number, "S-0")
+    lines = tmp_path / "copies.jsonl"
+    runner = CliRunner()
+
+    def run() -> tuple[int, str]:
+        result = runner.invoke(app, ["--lang", "en", "agency", "copies", "--agency", "13104", "--jsonl", str(lines)])
+        return result.exit_code, result.stderr
+
+    record = {"local_id": "S-0", "item": "地方税関係情報", "payload": {"note": "所得"}}
+    text = json.dumps(record, ensure_ascii=False) + "\n"
+    # A byte-order mark (Excel's and Notepad's "UTF-8") is not part of the first line.
+    lines.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert run()[0] == 0
+    # Shift_JIS is said to be what it is, with its line.
+    lines.write_bytes(text.encode() + text.encode("shift_jis"))
+    code, err = run()
+    assert code == 2 and "agency.bad_copies" in err and "line 2" in err and "not UTF-8" in err, err
+    # NaN and Infinity are not JSON; a deep nest is refused, not a crash.
+    for payload, said in (("NaN", "NaN is not a JSON value"), ("-Infinity", "-Infinity is not a JSON value")):
+        lines.write_text(f'{{"local_id": "S-0", "item": "地方税関係情報", "payload": {{"x": {payload}}}}}\n')
+        code, err = run()
+        assert code == 2 and said in err, err
+    lines.write_text('{"local_id": "S-0", "item": "地方税関係情報", "payload": ' + "[" * 100_000 + "\n")
+    code, err = run()
+    assert code == 2 and "agency.bad_copies" in err, err

@@ -152,18 +152,38 @@ def agency_copies(
 def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
     entries: list[CopyEntry] = []
     try:
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                text = _utf8_line(number, raw)
                 if not text.strip():
                     continue
                 entries.append(_copy_line(agency, number, text))
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         raise agency_reasons.UNREADABLE_FILE.error(path=path) from None
     if not entries:
         raise agency_reasons.BAD_COPIES.error(
             where_ja="", problem_ja="副本が一件もありません", where_en="", problem_en="The file holds no copy"
         )
     return entries
+
+
+def _utf8_line(number: int, raw: bytes) -> str:
+    """One line as UTF-8 (a byte-order mark at the start of the file allowed); Shift_JIS and the like said plainly."""
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise agency_reasons.BAD_COPIES.error(
+            where_ja=f"{number}行目: ",
+            problem_ja="UTF-8 ではありません（Shift_JIS などは UTF-8 に変換してください）",
+            where_en=f"line {number}: ",
+            problem_en="not UTF-8 (convert Shift_JIS and other encodings to UTF-8)",
+        ) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
@@ -177,8 +197,15 @@ def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
         )
 
     try:
-        record = json.loads(text)
-    except ValueError:
+        # NaN and Infinity are Python's, not JSON's (RFC 8259): no other reader would take them.
+        record = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise bad("line", "入れ子が深すぎます", "nested too deeply") from None
+    except ValueError as exc:
+        if exc.args and exc.args[0] in ("NaN", "Infinity", "-Infinity"):
+            raise bad(
+                "line", f"{exc.args[0]} は JSON の値ではありません", f"{exc.args[0]} is not a JSON value"
+            ) from None
         raise bad("line", "JSON ではありません", "not JSON") from None
     if not isinstance(record, dict):
         raise bad("line", "オブジェクトではありません", "not an object")
