@@ -161,9 +161,7 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
     task, tax = "児童手当の支給に関する事務", "地方税関係情報"
     asks = tmp_path / "asks.csv"
     asks.write_text(
-        "provider,task,item,local_id\n"
-        f"13104,{task},{tax},A-0\n13104,{task},{tax},A-1\n13104,{task},{tax},A-2\n"
-        f"13104,{task},年金給付関係情報,A-0\n",
+        f"provider,task,item,local_id\n13104,{task},{tax},A-0\n13104,{task},{tax},A-1\n13104,{task},{tax},A-2\n",
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"
@@ -178,7 +176,6 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
         ("2", "answered", ""),
         ("3", "answered", ""),
         ("4", "no_data", ""),
-        ("5", "refused", "hub.not_permitted"),
     ]
     assert json.loads(rows[1]["payload"]) == {"income": 1} and rows[0]["leaf_index"] != rows[1]["leaf_index"]
     assert "answered: 2" in done.stdout
@@ -237,7 +234,6 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
             ("unknown", "hub.unavailable"),
             ("unknown", "hub.unavailable"),
             ("not_asked", "hub.unavailable"),
-            ("not_asked", "hub.unavailable"),
         ]
 
     # A bad row stops the run before anything is asked, with its line number; no output is written.
@@ -248,6 +244,10 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
         (f"provider,task,item,local_id,code\n13104,{task},{tax},A-0,XYZ\n", "2行目"),
         (f"provider,task,item\n13104,{task},{tax}\n", "local_id"),
         ("provider,task,item,local_id\n", "一件も"),
+        # What the hub could only refuse is refused here, before anything is sent.
+        (f"provider,task,item,local_id\n13104,{task},{tax},A-0\n13104,{task},年金給付関係情報,A-0\n", "3行目の task"),
+        (f"provider,task,item,local_id\n13104,{task},{tax},A-0\n13104,好きな事務,{tax},A-1\n", "3行目の task"),
+        (f"provider,task,item,local_id\n99999,{task},{tax},A-0\n", "2行目の provider"),
     ):
         asks.write_text(text, encoding="utf-8")
         out.unlink(missing_ok=True)

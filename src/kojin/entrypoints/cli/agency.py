@@ -28,7 +28,7 @@ from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import err_console, progress
 from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import print_json, with_system
-from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
+from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.numbering import reasons as numbering_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
@@ -337,6 +337,7 @@ def _ask_all(
     """
     client = kojin.agencies.client(agency, remote)
     asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
+    _check_permitted(kojin, agency, asks)
     # The staff member asking is recorded for every person asked about, under each task asked for.
     by_task: dict[str, set[str]] = {}
     for _, ask in asks:
@@ -411,6 +412,27 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
             where_ja="", problem_ja="照会が一件もありません", where_en="", problem_en="The file holds no request"
         )
     return asks
+
+
+def _check_permitted(kojin: Kojin, agency: str, asks: list[tuple[int, Ask]]) -> None:
+    """Refuse, before anything is sent, a row the hub could only refuse: an unknown provider, or a
+    (task, provider, item) that no row of the permitted-exchange table gives this agency."""
+    requester = kojin.hub.agency(agency).kind
+    allowed = {(p.task, p.provider_kind, p.item) for p in permitted_exchanges() if p.requester_kind is requester}
+    kinds: dict[str, AgencyKind] = {}
+    for line, ask in asks:
+        if ask.provider not in kinds:
+            try:
+                kinds[ask.provider] = kojin.hub.agency(ask.provider).kind
+            except KojinError:
+                raise _bad_row(line, "provider", "登録されていない機関です", "not a registered agency") from None
+        if (ask.task, kinds[ask.provider], ask.item) not in allowed:
+            raise _bad_row(
+                line,
+                "task",
+                "この事務・提供機関・情報の組は情報連携の許可表（利用特定個人情報）にありません",
+                "this task, provider and item are not in the permitted-exchange table",
+            )
 
 
 def _with_code(agency: AgencyService, line: int, ask: Ask) -> Ask:
