@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.table import Table
@@ -90,8 +90,18 @@ def _print_staff(base: str, staff: list[DemoStaff]) -> None:
     console.print(table)
 
 
+class ServerLimits(TypedDict):
+    """uvicorn's settings that bound what clients may hold (keyword arguments of ``uvicorn.run``)."""
+
+    timeout_keep_alive: int
+    limit_concurrency: int
+    h11_max_incomplete_event_size: int
+    backlog: int
+    timeout_graceful_shutdown: int
+
+
 # What one slow or greedy client may hold (see docs/operations.md, "Limits on requests").
-SERVER_LIMITS: dict[str, int] = {
+SERVER_LIMITS: ServerLimits = {
     # An idle keep-alive connection is closed after 5 s.
     "timeout_keep_alive": 5,
     # Above this many open connections and tasks, new requests get 503 at once instead of queueing.
@@ -174,5 +184,5 @@ def up(
         factory=True,
         log_level="info",
         http=DeadlineH11Protocol,
-        **SERVER_LIMITS,  # type: ignore[arg-type]
+        **SERVER_LIMITS,
     )
