@@ -57,6 +57,27 @@ class LanguageMiddleware:
         await self.app(scope, receive, send)
 
 
+def _add_middleware(app: FastAPI, kojin: Kojin) -> None:
+    """The plain ASGI middleware, innermost first."""
+    # Japanese first; English when asked for by ?lang=en, the toggle's cookie
+    # or the browser. A plain ASGI middleware: Starlette's @app.middleware("http")
+    # wrapper costs several hundred microseconds on every request.
+    app.add_middleware(LanguageMiddleware)
+
+    # Page requests (portal, reader …) are size-limited while their body is read.
+    app.add_middleware(BodyLimit, prefixes=html_prefixes)
+    # Every other request: the Host allow-list, header size, and the JSON APIs'
+    # body type, size and depth: refused before any route or page runs.
+    app.add_middleware(
+        RequestLimits,
+        allowed_hosts=lambda: kojin.settings.allowed_hosts,
+        is_page=is_page,
+        render_page=page_for,
+    )
+    # CSP, no framing and nosniff on every answer, the refusals above included.
+    app.add_middleware(SecurityHeaders)
+
+
 def create_app(kojin: Kojin) -> FastAPI:
     # Swagger UI's assets are served from the package, not a CDN: /docs works offline.
     app = FastAPIOffline(
@@ -66,23 +87,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     )
     install_error_handlers(app)
 
-    # Japanese first; English when asked for by ?lang=en, the toggle's cookie
-    # or the browser. A plain ASGI middleware: Starlette's @app.middleware("http")
-    # wrapper costs several hundred microseconds on every request.
-    app.add_middleware(LanguageMiddleware)
-
-    # Page requests (portal, reader …) are size-limited while their body is read.
-    app.add_middleware(BodyLimit, prefixes=html_prefixes)
-    # Every other request: the Host allow-list, header size, and the JSON APIs'
-    # body type, size and depth (outermost: refused before anything else runs).
-    app.add_middleware(
-        RequestLimits,
-        allowed_hosts=lambda: kojin.settings.allowed_hosts,
-        is_page=is_page,
-        render_page=page_for,
-    )
-    # CSP, no framing and nosniff on every answer, the refusals above included.
-    app.add_middleware(SecurityHeaders)
+    _add_middleware(app, kojin)
     static = resources.files("kojin.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
