@@ -26,6 +26,9 @@ from kojin.core.i18n import reset_language
 if TYPE_CHECKING:
     from tests.clinic.world import World
 
+# TestClient's requests name the host "testserver": let the Host allow-list answer it.
+os.environ.setdefault("KOJIN_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/kojin_test"
 
 

@@ -13,11 +13,17 @@ from tests.clinic.world import PIN, World
 from tests.portal.helpers import Browser, form
 
 
+def sign_in(b: Browser, clinic_id: str, key: str) -> httpx2.Response:
+    """The login form as a browser fills it: its CSRF token from the page (and its cookie)."""
+    token = form(b.get("/clinic/").text, "/clinic/login").fields["csrf_token"]
+    return b.post("/clinic/login", {"clinic_id": clinic_id, "key": key, "csrf_token": token})
+
+
 @pytest.fixture
 def terminal(world: World) -> Iterator[Browser]:
     b = Browser(create_app(world.kojin))
     with b.client:
-        r = b.post("/clinic/login", {"clinic_id": world.clinic.clinic_id, "key": world.clinic_key})
+        r = sign_in(b, world.clinic.clinic_id, world.clinic_key)
         assert r.status_code == 200 and "start-card" in r.text
         yield b
 
@@ -35,9 +41,15 @@ def test_sign_in_is_needed_and_checked(world: World) -> None:
     b = Browser(create_app(world.kojin))
     with b.client:
         assert "clinic_id" in b.get("/clinic/").text
-        r = b.post("/clinic/login", {"clinic_id": world.other.clinic_id, "key": world.clinic_key})
+        r = sign_in(b, world.other.clinic_id, world.clinic_key)
         assert r.status_code == 401 and "eligibility.clinic_unauthenticated" in r.text
+        # Login CSRF: the right code and key, but without the form's token (or with another's), refused.
+        bare = b.post("/clinic/login", {"clinic_id": world.clinic.clinic_id, "key": world.clinic_key})
+        assert bare.status_code == 403 and "csrf.invalid" in bare.text
+        forged = {"clinic_id": world.clinic.clinic_id, "key": world.clinic_key, "csrf_token": "forged"}
+        assert b.post("/clinic/login", forged).status_code == 403
         assert b.get("/clinic/card/start").status_code == 401
+        assert sign_in(b, world.clinic.clinic_id, world.clinic_key).status_code == 200
 
 
 def test_card_consent_and_the_visit_page(terminal: Browser, world: World) -> None:
@@ -49,7 +61,7 @@ def test_card_consent_and_the_visit_page(terminal: Browser, world: World) -> Non
     # Another clinic's terminal cannot open this visit.
     other = Browser(create_app(world.kojin))
     with other.client:
-        other.post("/clinic/login", {"clinic_id": world.other.clinic_id, "key": world.other_key})
+        sign_in(other, world.other.clinic_id, world.other_key)
         denied = other.get(str(result.url.path))
         assert denied.status_code == 403 and "ehr.consent_other_clinic" in denied.text
 

@@ -155,7 +155,9 @@ def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: 
                     "field": "body",
                     "message": "body: must be an object.",
                 }
-            huge = hub_client.post("/hub/exchange", content=b" " * (MAX_BODY + 1))
+            huge = hub_client.post(
+                "/hub/exchange", content=b" " * (MAX_BODY + 1), headers={"content-type": "application/json"}
+            )
             assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
             # Everything else is FastAPI's, documented as usual.
             assert hub_client.get("/healthz").json() == {"status": "ok"}

@@ -237,10 +237,12 @@ def test_a_batch_over_http_and_the_batch_hop_to_a_provider_over_http(
     assert _outcomes(over_http) == EXPECTED
     assert [r.comparable() for r in _answered(over_http[:3])] == [r.comparable() for r in _answered(local[:3])]
     # A malformed batch over HTTP is refused with the hub's reason, as in process; a huge one unread.
-    response = client.post("/hub/exchange/batch", content=b"{not json")
+    response = client.post("/hub/exchange/batch", content=b"{not json", headers={"content-type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (422, "request.invalid")
     size = kojin.exchange_log.size()
-    huge = client.post("/hub/exchange/batch", content=b" " * (MAX_BATCH_BODY + 1))
+    huge = client.post(
+        "/hub/exchange/batch", content=b" " * (MAX_BATCH_BODY + 1), headers={"content-type": "application/json"}
+    )
     assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
     assert kojin.exchange_log.size() == size
 

@@ -436,3 +436,29 @@ def test_the_event_loop_path_also_waits_for_the_providers_record(kojin: Kojin, p
         with shinjuku.engine.begin() as conn:
             conn.execute(text("ALTER TABLE exchange_log_away RENAME TO exchange_log"))
     assert kojin.agencies.get("13105").log_entries() == []
+
+
+def test_the_server_restores_the_hubs_records_at_start(
+    kojin: Kojin, people: list[Person], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kojin.entrypoints.http import factory
+
+    client = kojin.agencies.client("13105")
+    for p in people:
+        client.request("13104", CHILD_ALLOWANCE, LOCAL_TAX, code=p.codes["13105"])
+    before = len(kojin.hub.records())
+    with kojin.hub.engine.begin() as conn:
+        conn.execute(text("DELETE FROM exchange_records"))
+        conn.execute(text("DELETE FROM seen_requests"))  # committed with the records: lost with them
+    settings = kojin.settings
+    kojin.close()
+    monkeypatch.setenv("KOJIN_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("KOJIN_SCHEMA_PREFIX", settings.schema_prefix)
+    if settings.database_url:
+        monkeypatch.setenv("KOJIN_DATABASE_URL", settings.database_url)
+    served = factory.app().state.kojin
+    try:
+        # No request has reached the hub: the records are back all the same.
+        assert before > 0 and len(served.hub.records()) == before
+    finally:
+        served.close()

@@ -102,13 +102,19 @@ def test_ocsp_post_revoked_and_unknown_issuer(
 ) -> None:
     issued = _auth(ca)
     ca.revoke(issued.serial, "cessation_of_operation")
-    response = _ocsp(client.post("/pki/ocsp", content=_request(ca, issued)).content)
+    response = _ocsp(
+        client.post(
+            "/pki/ocsp", content=_request(ca, issued), headers={"content-type": "application/ocsp-request"}
+        ).content
+    )
     assert response.certificate_status is ocsp.OCSPCertStatus.REVOKED
     assert response.revocation_reason is x509.ReasonFlags.cessation_of_operation
     with authority(tmp_path_factory.mktemp("pki-api-other")) as other:
         stranger = _auth(other)
         request = build_ocsp_request(stranger.certificate, other.ca("auth").certificate)
-    response = _ocsp(client.post("/pki/ocsp", content=request).content)
+    response = _ocsp(
+        client.post("/pki/ocsp", content=request, headers={"content-type": "application/ocsp-request"}).content
+    )
     assert response.response_status is ocsp.OCSPResponseStatus.UNAUTHORIZED
 
 
@@ -168,6 +174,6 @@ def test_ocsp_never_answers_500(ca: CertificateAuthority, client: TestClient, mo
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(ca, "find", broken)
-    reply = client.post("/pki/ocsp", content=_request(ca, issued))
+    reply = client.post("/pki/ocsp", content=_request(ca, issued), headers={"content-type": "application/ocsp-request"})
     assert reply.status_code == 200
     assert _ocsp(reply.content).response_status is ocsp.OCSPResponseStatus.INTERNAL_ERROR

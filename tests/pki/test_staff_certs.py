@@ -102,7 +102,9 @@ def test_crl_and_ocsp_routes_answer_for_staff_cas(kojin: Kojin) -> None:
     client = TestClient(app)
     ca_name = "staff-municipality-131016"
     assert client.get(f"/pki/ca/{ca_name}.cer").status_code == 200
-    ocsp = OcspClient(lambda der: client.post("/pki/ocsp", content=der).content)
+    ocsp = OcspClient(
+        lambda der: client.post("/pki/ocsp", content=der, headers={"content-type": "application/ocsp-request"}).content
+    )
     issuer = kojin.ca.ca(ca_name).certificate
     assert ocsp(issued.certificate, issuer).status.value == "good"
     kojin.ca.revoke(issued.serial, "key_compromise")

@@ -87,6 +87,10 @@ def test_household_members(kojin: Kojin) -> None:
         (person(), {"relationship": "子"}, "relationship.needs_household"),
         (person(), {"household_id": 42, "relationship": "子"}, "household.not_found"),
         (person(nationality="VN"), {}, "residence_status.invalid"),
+        # Two capital letters, but no country's: user-assigned and reserved codes are refused.
+        (person(nationality="ZZ"), {}, "nationality.invalid"),
+        (person(nationality="EU"), {}, "nationality.invalid"),
+        (person(nationality="jp"), {}, "nationality.invalid"),
     ],
 )
 def test_bad_input_changes_nothing(kojin: Kojin, details: PersonDetails, kwargs: dict[str, Any], code: str) -> None:

@@ -11,6 +11,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _allowed_hosts() -> frozenset[str]:
+    """The Host names the web server answers for: ``KOJIN_ALLOWED_HOSTS`` (comma-separated, ``*`` for any),
+    else the loopback names; and the address ``kojin up --host`` binds (``KOJIN_BIND_HOST``)."""
+    listed = os.environ.get("KOJIN_ALLOWED_HOSTS", "")
+    names = [n.strip().lower() for n in listed.split(",") if n.strip()] or list(LOCAL_HOSTS)
+    bound = os.environ.get("KOJIN_BIND_HOST", "").strip().lower().strip("[]")
+    if bound:
+        names.append(bound)
+    return frozenset(names)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +40,8 @@ class Settings:
     base_url: str = field(default_factory=lambda: os.environ.get("KOJIN_BASE_URL", "http://127.0.0.1:8000"))
     # "rsa2048" as on real cards; "p256" for fast bulk demos.
     card_algorithm: str = field(default_factory=lambda: os.environ.get("KOJIN_CARD_ALGORITHM", "rsa2048"))
+    # DNS rebinding: a request whose Host is not one of these is refused (kojin.web.limits).
+    allowed_hosts: frozenset[str] = field(default_factory=_allowed_hosts)
 
     @property
     def uses_sqlite(self) -> bool:

@@ -66,6 +66,24 @@ class PayloadTooLarge(KojinError):
     status: ClassVar[int] = 413
 
 
+class BadHost(KojinError):
+    """A request naming a host this server does not answer for (DNS rebinding; 不正なHost)."""
+
+    status: ClassVar[int] = 400
+
+
+class UnsupportedMediaType(KojinError):
+    """A body in a type the route does not take (415)."""
+
+    status: ClassVar[int] = 415
+
+
+class HeadersTooLarge(KojinError):
+    """Request headers over the limit (431)."""
+
+    status: ClassVar[int] = 431
+
+
 ASSIGNMENT_DATE_INVALID = TABLE.reason(
     "assignment_date.invalid",
     InvalidInput,
@@ -294,6 +312,29 @@ REQUEST_BAD_BASE64 = TABLE.reason(
     "{what_en} is not base64.",
 )
 
+REQUEST_BAD_HOST = TABLE.reason(
+    "request.bad_host",
+    BadHost,
+    "このサーバーはそのホスト名では応答しません（KOJIN_ALLOWED_HOSTS）。",
+    "This server does not answer for that host name (KOJIN_ALLOWED_HOSTS).",
+    field="host",
+)
+
+REQUEST_CONTENT_TYPE = TABLE.reason(
+    "request.content_type",
+    UnsupportedMediaType,
+    "送信データの形式が違います（{expected} で送ってください）。",
+    "The body is of the wrong type (send {expected}).",
+    field="content-type",
+)
+
+REQUEST_HEADERS_TOO_LARGE = TABLE.reason(
+    "request.headers_too_large",
+    HeadersTooLarge,
+    "要求ヘッダーが大きすぎます（{limit_kb} KB まで）。",
+    "The request headers are too large ({limit_kb} KB at most).",
+)
+
 REQUEST_INVALID = TABLE.reason(
     "request.invalid",
     InvalidInput,
@@ -306,6 +347,14 @@ REQUEST_TOO_LARGE = TABLE.reason(
     PayloadTooLarge,
     "送信されたデータが大きすぎます（{limit_kb} KB まで）。",
     "The submitted data is too large ({limit_kb} KB at most).",
+)
+
+REQUEST_TOO_DEEP = TABLE.reason(
+    "request.too_deep",
+    InvalidInput,
+    "JSON の入れ子が深すぎます（{limit} 段まで）。",
+    "The JSON is nested too deeply ({limit} levels at most).",
+    field="body",
 )
 
 SERVE_ONE_WORKER = TABLE.reason(

@@ -22,6 +22,7 @@ from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.hub.service import HubService
+from kojin.web.limits import register_body
 
 log = logging.getLogger("kojin.hub.api")
 
@@ -126,6 +127,8 @@ class CodeRequestIn(BaseModel):
 
 def make_router(hub: HubService) -> APIRouter:
     router = APIRouter(prefix="/hub", tags=["hub 情報提供ネットワークシステム"])
+    # The batch route's body is larger than any other JSON API's (it still streams and checks its own).
+    register_body("/hub/exchange/batch", limit=MAX_BATCH_BODY)
 
     @router.post("/exchange", response_model=ExchangeAnswerOut, openapi_extra=_raw_body(_signed_request_schema()))
     async def exchange(request: Request) -> JSONResponse:

@@ -272,6 +272,11 @@ class HubService:
         return out
 
     # -- start-up and shut-down ---------------------------------------------------------
+    def start(self) -> None:
+        """Start now rather than on the first request: derive the keys and restore from the log the
+        records a crash lost, so they are there before anyone asks (the web server's start does this)."""
+        self._start()
+
     def _start(self) -> None:
         if self._ready:
             return

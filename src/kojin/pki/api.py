@@ -28,6 +28,7 @@ from kojin.pki.ocsp import (
     unsuccessful_reply,
 )
 from kojin.pki.service import CertificateAuthority
+from kojin.web.limits import register_body
 
 PEM_TYPE = "application/x-pem-file"
 CERT_TYPE = "application/pkix-cert"
@@ -88,6 +89,9 @@ def make_router(ca_service: CertificateAuthority, *, responder: OcspResponder | 
             return Response(content=ca_service.crl_der(name), media_type=CRL_TYPE)
         except KojinError as error:
             return _error(error)
+
+    # RFC 6960 Appendix A: a DER request, not JSON.
+    register_body("/pki/ocsp", limit=MAX_REQUEST_BYTES, content_types=("application/ocsp-request",))
 
     @router.post("/pki/ocsp")
     async def ocsp_post(request: Request) -> Response:

@@ -6,13 +6,13 @@ code point for code point); only comparison keys elsewhere are normalised.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
 from kojin.core.japan import age_on
 from kojin.registry import reasons
+from kojin.registry.countries import ISO_3166_ALPHA2
 
 
 class Sex(StrEnum):
@@ -170,7 +170,7 @@ def validate_effective_date(effective: date, today: date) -> date:
 def validate_foreign_details(details: PersonDetails) -> None:
     """Foreign residents carry a residence status and, unless permanent, a period of stay."""
     nationality = details.nationality
-    if not re.fullmatch(r"[A-Z]{2}", nationality):
+    if nationality not in ISO_3166_ALPHA2:
         raise reasons.NATIONALITY_INVALID.error()
     if nationality == "JP":
         if details.residence_status or details.period_of_stay_until:

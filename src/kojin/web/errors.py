@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from kojin.core.errors import KojinError
 from kojin.core.i18n import language, pick
@@ -39,6 +40,16 @@ def register_html_prefix(prefix: str) -> None:
 
 def html_prefixes() -> tuple[str, ...]:
     return tuple(HTML_PREFIXES)
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path``'s request bodies are forms under the page limit (:class:`kojin.web.security.BodyLimit`)."""
+    return path.startswith(html_prefixes())
+
+
+def page_for(request: Request, exc: KojinError) -> Response:
+    """``exc`` as the site's error page (or htmx fragment)."""
+    return _page(request, exc.status, exc.code, exc.message, exc.field)
 
 
 def wants_html(request: Request) -> bool:
@@ -69,6 +80,20 @@ def _answer(request: Request, status: int, code: str, message: str, field: str |
     return JSONResponse(error_body(code, message, field), status_code=status)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route at this path takes (Starlette's own ``Allow`` names the first route's only)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KojinError)
     async def kojin_error(request: Request, exc: KojinError) -> Response:
@@ -89,6 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
         code = {404: "http.not_found", 405: "http.method_not_allowed"}.get(exc.status_code, "http.error")
         if wants_html(request):
             with language(request_language(request)):
@@ -96,13 +123,16 @@ def install_error_handlers(app: FastAPI) -> None:
                     404: pick("お探しのページは見つかりませんでした。", "The page was not found."),
                     405: pick("この操作はできません。", "This method is not allowed here."),
                 }.get(exc.status_code, str(exc.detail))
-            return _page(request, exc.status_code, code, message, None)
+            page = _page(request, exc.status_code, code, message, None)
+            page.headers.update(exc.headers or {})
+            return page
         # Starlette's own details ("Not Found") are English whatever the request's language.
         message = {
             404: pick("指定されたURLはありません。", "There is nothing at this URL."),
             405: pick("このURLではこのメソッドは使えません。", "This method is not allowed at this URL."),
         }.get(exc.status_code, str(exc.detail))
-        return JSONResponse(error_body(code, message, None), status_code=exc.status_code)
+        # A 405 names the methods that are allowed (``Allow``), as RFC 9110 §15.5.6 asks.
+        return JSONResponse(error_body(code, message, None), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -162,3 +162,23 @@ def test_unknown_agency_and_missing_options(run: Invoke, town: Town, tmp_path: P
     assert "--members" in run("link").output
     missing = run("link", "--agency", "x", "--members", str(tmp_path / "none.csv"), "--out", str(out))
     assert missing.exit_code == 2 and "linkage.members_unreadable" in missing.stderr
+
+
+def test_control_characters_in_a_member_reach_the_terminal_escaped(run: Invoke, agency: str, tmp_path: Path) -> None:
+    # An agency's file is not to be trusted with the clerk's terminal: ESC, C1 CSI, bidi override, markup.
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e[bold]x[/bold]"
+    members = tmp_path / "in.csv"
+    members.write_text(GOOD.replace("A3,", "A3" + hostile + ",", 1), encoding="utf-8")
+    linked = run("link", "--agency", agency, "--members", str(members), "--out", str(tmp_path / "out.csv"))
+    assert linked.exit_code == 0, linked.output
+    listed = run("link", "review", "list")
+    case_line = run("link", "review", "list", "--json")
+    for output in (listed.stdout, case_line.stdout):
+        assert not any(ch in output for ch in "\x1b\x07\x9b\u202e"), output
+    assert "\\x1b" in listed.stdout.replace("\n", "")  # written out (the table may wrap it elsewhere)
+    cases = [json.loads(line) for line in case_line.stdout.splitlines()]
+    case = next(c for c in cases if c["member_id"].startswith("A3"))
+    assert case["member_id"] == "A3" + hostile  # the JSON still carries the data as sent
+    shown = run("link", "review", "show", str(case["case_id"]))
+    assert shown.exit_code == 0, shown.output
+    assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e")

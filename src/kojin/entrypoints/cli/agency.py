@@ -28,7 +28,7 @@ from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import err_console, progress
 from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import print_json, with_system
-from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX
+from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.numbering import reasons as numbering_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
@@ -152,18 +152,38 @@ def agency_copies(
 def _read_copies(agency: AgencyService, path: Path) -> list[CopyEntry]:
     entries: list[CopyEntry] = []
     try:
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                text = _utf8_line(number, raw)
                 if not text.strip():
                     continue
                 entries.append(_copy_line(agency, number, text))
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         raise agency_reasons.UNREADABLE_FILE.error(path=path) from None
     if not entries:
         raise agency_reasons.BAD_COPIES.error(
             where_ja="", problem_ja="副本が一件もありません", where_en="", problem_en="The file holds no copy"
         )
     return entries
+
+
+def _utf8_line(number: int, raw: bytes) -> str:
+    """One line as UTF-8 (a byte-order mark at the start of the file allowed); Shift_JIS and the like said plainly."""
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise agency_reasons.BAD_COPIES.error(
+            where_ja=f"{number}行目: ",
+            problem_ja="UTF-8 ではありません（Shift_JIS などは UTF-8 に変換してください）",
+            where_en=f"line {number}: ",
+            problem_en="not UTF-8 (convert Shift_JIS and other encodings to UTF-8)",
+        ) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
@@ -177,8 +197,15 @@ def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
         )
 
     try:
-        record = json.loads(text)
-    except ValueError:
+        # NaN and Infinity are Python's, not JSON's (RFC 8259): no other reader would take them.
+        record = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise bad("line", "入れ子が深すぎます", "nested too deeply") from None
+    except ValueError as exc:
+        if exc.args and exc.args[0] in ("NaN", "Infinity", "-Infinity"):
+            raise bad(
+                "line", f"{exc.args[0]} は JSON の値ではありません", f"{exc.args[0]} is not a JSON value"
+            ) from None
         raise bad("line", "JSON ではありません", "not JSON") from None
     if not isinstance(record, dict):
         raise bad("line", "オブジェクトではありません", "not an object")
@@ -310,6 +337,7 @@ def _ask_all(
     """
     client = kojin.agencies.client(agency, remote)
     asks = [(line, _with_code(client.agency, line, ask)) for line, ask in _read_asks(requests)]
+    _check_permitted(kojin, agency, asks)
     # The staff member asking is recorded for every person asked about, under each task asked for.
     by_task: dict[str, set[str]] = {}
     for _, ask in asks:
@@ -384,6 +412,27 @@ def _read_asks(path: Path) -> list[tuple[int, Ask]]:
             where_ja="", problem_ja="照会が一件もありません", where_en="", problem_en="The file holds no request"
         )
     return asks
+
+
+def _check_permitted(kojin: Kojin, agency: str, asks: list[tuple[int, Ask]]) -> None:
+    """Refuse, before anything is sent, a row the hub could only refuse: an unknown provider, or a
+    (task, provider, item) that no row of the permitted-exchange table gives this agency."""
+    requester = kojin.hub.agency(agency).kind
+    allowed = {(p.task, p.provider_kind, p.item) for p in permitted_exchanges() if p.requester_kind is requester}
+    kinds: dict[str, AgencyKind] = {}
+    for line, ask in asks:
+        if ask.provider not in kinds:
+            try:
+                kinds[ask.provider] = kojin.hub.agency(ask.provider).kind
+            except KojinError:
+                raise _bad_row(line, "provider", "登録されていない機関です", "not a registered agency") from None
+        if (ask.task, kinds[ask.provider], ask.item) not in allowed:
+            raise _bad_row(
+                line,
+                "task",
+                "この事務・提供機関・情報の組は情報連携の許可表（利用特定個人情報）にありません",
+                "this task, provider and item are not in the permitted-exchange table",
+            )
 
 
 def _with_code(agency: AgencyService, line: int, ask: Ask) -> Ask:

@@ -11,6 +11,7 @@ the exception, with no traceback unless ``KOJIN_DEBUG`` asks for it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,11 +19,33 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 
-__all__ = ["err_console", "progress", "run_command"]
+__all__ = ["cell", "err_console", "json_safe", "progress", "run_command", "terminal_safe"]
+
+# What a terminal would act on rather than show: C0 and C1 controls (ESC starts a
+# colour, a cursor move or a window-title change), DEL, and the bidirectional
+# overrides that make text read in another order than it is stored.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(value: object) -> str:
+    """``value`` as text with every control character written out (``\\x1b``, ``\\u202e``), never sent raw."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(value))
+
+
+def cell(value: object) -> Text:
+    """Stored data for a rich table or line: control characters written out, and no markup (``[bold]`` is text)."""
+    return Text(terminal_safe(value))
+
+
+def json_safe(line: str) -> str:
+    """A JSON text with the characters ``json.dumps`` leaves raw (DEL, C1, bidi) escaped as ``\\uXXXX``."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", line)
+
 
 T = TypeVar("T")
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
+from kojin.entrypoints.cli.console import cell, json_safe
 from kojin.entrypoints.cli.console import progress as _progress
 from kojin.entrypoints.cli.console import run_command as _run
 from kojin.entrypoints.cli.operator import acting, allow
@@ -173,19 +174,21 @@ def review_list(
         if as_json:
             for c in found:
                 sys.stdout.write(
-                    json.dumps(
-                        {
-                            "case_id": c.case_id,
-                            "agency_id": c.agency_id,
-                            "member_id": c.member_id,
-                            "name": c.member_name,
-                            "reasons": _reasons(c.reasons),
-                            "candidates": c.candidates,
-                            "score": c.score,
-                            "status": c.status,
-                            "created_at": c.created_at.isoformat(),
-                        },
-                        ensure_ascii=False,
+                    json_safe(
+                        json.dumps(
+                            {
+                                "case_id": c.case_id,
+                                "agency_id": c.agency_id,
+                                "member_id": c.member_id,
+                                "name": c.member_name,
+                                "reasons": _reasons(c.reasons),
+                                "candidates": c.candidates,
+                                "score": c.score,
+                                "status": c.status,
+                                "created_at": c.created_at.isoformat(),
+                            },
+                            ensure_ascii=False,
+                        )
                     )
                     + "\n"
                 )
@@ -201,13 +204,8 @@ def review_list(
         )
         for c in found:
             table.add_row(
-                str(c.case_id),
-                c.agency_id,
-                c.member_id,
-                c.member_name,
-                _reasons(c.reasons),
-                str(c.candidates),
-                c.status,
+                *map(cell, (c.case_id, c.agency_id, c.member_id, c.member_name, _reasons(c.reasons), c.candidates)),
+                cell(c.status),
             )
         console.print(table)
 
@@ -283,9 +281,11 @@ def _case_record(case: CaseView) -> dict[str, Any]:
 def _print_case(case: CaseView) -> None:
     m = case.member
     console.print(
-        pick(
-            f"案件 {case.case_id}（{case.agency_id}、{case.status}）理由: {_reasons(case.reasons)}",
-            f"case {case.case_id} ({case.agency_id}, {case.status}) reasons: {_reasons(case.reasons)}",
+        cell(
+            pick(
+                f"案件 {case.case_id}（{case.agency_id}、{case.status}）理由: {_reasons(case.reasons)}",
+                f"case {case.case_id} ({case.agency_id}, {case.status}) reasons: {_reasons(case.reasons)}",
+            )
         )
     )
     table = Table(
@@ -294,20 +294,25 @@ def _print_case(case: CaseView) -> None:
         *(f"{pick('住民', 'resident')} {c.resident_id} ({c.score:.1f})" for c in case.candidates),
     )
     cs = case.candidates
-    table.add_row(pick("氏名", "name"), m.name, *(f"{c.name} [{c.levels['surname']}/{c.levels['given']}]" for c in cs))
-    table.add_row(pick("フリガナ", "kana"), m.kana, *(c.kana for c in cs))
-    table.add_row(pick("性別", "sex"), m.sex.value, *(f"{c.sex} [{c.levels['sex']}]" for c in cs))
-    table.add_row(
-        pick("生年月日", "born"),
-        m.birth_date.isoformat(),
-        *(f"{c.birth_date.isoformat()} [{c.levels['birth_date']}]" for c in cs),
-    )
-    table.add_row(pick("郵便番号", "postal"), m.postal_code, *(c.postal_code for c in cs))
-    table.add_row(pick("住所", "address"), m.address, *(f"{c.address} [{c.levels['address']}]" for c in cs))
-    table.add_row(pick("状態", "status"), "", *(c.status for c in cs))
+    rows = [
+        (pick("氏名", "name"), m.name, *(f"{c.name} [{c.levels['surname']}/{c.levels['given']}]" for c in cs)),
+        (pick("フリガナ", "kana"), m.kana, *(c.kana for c in cs)),
+        (pick("性別", "sex"), m.sex.value, *(f"{c.sex} [{c.levels['sex']}]" for c in cs)),
+        (
+            pick("生年月日", "born"),
+            m.birth_date.isoformat(),
+            *(f"{c.birth_date.isoformat()} [{c.levels['birth_date']}]" for c in cs),
+        ),
+        (pick("郵便番号", "postal"), m.postal_code, *(c.postal_code for c in cs)),
+        (pick("住所", "address"), m.address, *(f"{c.address} [{c.levels['address']}]" for c in cs)),
+        (pick("状態", "status"), "", *(c.status for c in cs)),
+    ]
+    for row in rows:
+        # A member's name is whatever the agency sent: shown, never acted on by the terminal.
+        table.add_row(*map(cell, row))
     console.print(table)
     for d in case.decisions:
-        console.print(f"{d.decided_at.isoformat()} {d.clerk}: {d.outcome} {d.resident_id or ''}")
+        console.print(cell(f"{d.decided_at.isoformat()} {d.clerk}: {d.outcome} {d.resident_id or ''}"))
 
 
 @review_app.command("decide")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, TypedDict
 
 import typer
 from rich.table import Table
@@ -156,6 +157,31 @@ def _print_staff(base: str, staff: list[DemoStaff]) -> None:
     console.print(table)
 
 
+class ServerLimits(TypedDict):
+    """uvicorn's settings that bound what clients may hold (keyword arguments of ``uvicorn.run``)."""
+
+    timeout_keep_alive: int
+    limit_concurrency: int
+    h11_max_incomplete_event_size: int
+    backlog: int
+    timeout_graceful_shutdown: int
+
+
+# What one slow or greedy client may hold (see docs/operations.md, "Limits on requests").
+SERVER_LIMITS: ServerLimits = {
+    # An idle keep-alive connection is closed after 5 s.
+    "timeout_keep_alive": 5,
+    # Above this many open connections and tasks, new requests get 503 at once instead of queueing.
+    "limit_concurrency": 2048,
+    # The request line and headers of one request, in bytes: beyond it h11 drops the connection.
+    "h11_max_incomplete_event_size": 16 * 1024,
+    # Pending connections the kernel holds before accept.
+    "backlog": 1024,
+    # Graceful shutdown waits this long for requests in flight.
+    "timeout_graceful_shutdown": 10,
+}
+
+
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -214,6 +240,17 @@ def up(
             _print_staff(base, staff)
 
     run_command(prepare)
+    # The Host allow-list answers the address it binds too (kojin.core.config).
+    os.environ["KOJIN_BIND_HOST"] = host
+    from kojin.entrypoints.http.protocol import DeadlineH11Protocol
+
     uvicorn.run(
-        "kojin.entrypoints.http.factory:app", host=host, port=port, workers=workers, factory=True, log_level="info"
+        "kojin.entrypoints.http.factory:app",
+        host=host,
+        port=port,
+        workers=workers,
+        factory=True,
+        log_level="info",
+        http=DeadlineH11Protocol,
+        **SERVER_LIMITS,
     )

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kojin.app import Kojin, build
-from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.console import cell, json_safe, run_command
 
 __all__ = ["JsonOpt", "console", "open_system", "optional_date", "print_json", "print_record", "with_system"]
 
@@ -62,7 +62,8 @@ def with_system(action: Callable[[Kojin], T], *, demo_agencies: bool = False) ->
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    # Stored text may hold what a terminal acts on: escaped, still valid JSON.
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False)) + "\n")
 
 
 def print_record(data: dict[str, Any], as_json: bool, title: str) -> None:
@@ -72,7 +73,7 @@ def print_record(data: dict[str, Any], as_json: bool, title: str) -> None:
         return
     table = Table(title=title, show_header=False)
     for key, value in data.items():
-        table.add_row(key, "" if value is None else str(value))
+        table.add_row(key, cell("" if value is None else value))
     console.print(table)
 
 

@@ -37,8 +37,10 @@ from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
-from kojin.web.errors import html_prefixes, install_error_handlers
+from kojin.web.errors import html_prefixes, install_error_handlers, is_page, page_for
+from kojin.web.headers import SecurityHeaders
 from kojin.web.i18n import LANG_COOKIE, request_language
+from kojin.web.limits import RequestLimits
 from kojin.web.security import BodyLimit
 from kojin.web.templating import render
 
@@ -55,6 +57,27 @@ class LanguageMiddleware:
         await self.app(scope, receive, send)
 
 
+def _add_middleware(app: FastAPI, kojin: Kojin) -> None:
+    """The plain ASGI middleware, innermost first."""
+    # Japanese first; English when asked for by ?lang=en, the toggle's cookie
+    # or the browser. A plain ASGI middleware: Starlette's @app.middleware("http")
+    # wrapper costs several hundred microseconds on every request.
+    app.add_middleware(LanguageMiddleware)
+
+    # Page requests (portal, reader …) are size-limited while their body is read.
+    app.add_middleware(BodyLimit, prefixes=html_prefixes)
+    # Every other request: the Host allow-list, header size, and the JSON APIs'
+    # body type, size and depth: refused before any route or page runs.
+    app.add_middleware(
+        RequestLimits,
+        allowed_hosts=lambda: kojin.settings.allowed_hosts,
+        is_page=is_page,
+        render_page=page_for,
+    )
+    # CSP, no framing and nosniff on every answer, the refusals above included.
+    app.add_middleware(SecurityHeaders)
+
+
 def create_app(kojin: Kojin) -> FastAPI:
     # Swagger UI's assets are served from the package, not a CDN: /docs works offline.
     app = FastAPIOffline(
@@ -64,13 +87,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     )
     install_error_handlers(app)
 
-    # Japanese first; English when asked for by ?lang=en, the toggle's cookie
-    # or the browser. A plain ASGI middleware: Starlette's @app.middleware("http")
-    # wrapper costs several hundred microseconds on every request.
-    app.add_middleware(LanguageMiddleware)
-
-    # Page requests (portal, reader …) are size-limited while their body is read.
-    app.add_middleware(BodyLimit, prefixes=html_prefixes)
+    _add_middleware(app, kojin)
     static = resources.files("kojin.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
