@@ -27,6 +27,8 @@ from kojin.core.errors import InvalidInput, KojinError
 from kojin.staff import reasons
 from kojin.staff.login import GRANT_TYPE
 from kojin.staff.service import StaffService
+from kojin.web.limits import JSON_TYPES, register_body
+from kojin.web.security import MAX_FORM_BYTES
 
 MAX_BODY_BYTES = 32 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -90,8 +92,14 @@ def _bearer(request: Request) -> str | None:
     return value.strip() or None if scheme.lower() == "bearer" else None
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 def make_router(staff: StaffService) -> APIRouter:
     router = APIRouter(prefix="/staff/token", tags=["staff 職員"])
+    # OAuth 2 clients post forms (RFC 6749 §4.1.3, RFC 7009 §2.1); JSON is taken too.
+    for path in ("/staff/token", "/staff/token/revoke"):
+        register_body(path, limit=MAX_FORM_BYTES, content_types=(*JSON_TYPES, FORM_TYPE))
 
     @router.post("/challenge")
     def challenge() -> JSONResponse:
