@@ -93,6 +93,10 @@ def test_decision_needs_the_token_and_is_the_logged_in_clerks(
     assert other_case.status_code == 403
     no_choice = client.post(url, data={"clerk": "田中", "csrf_token": token})
     assert no_choice.status_code == 400
+    # a choice that is not a stored id is the same refusal, not a server error
+    for bad in ("99999999999999999999", "²", "١٢"):
+        refused = client.post(url, data={"choice": bad, "csrf_token": token})
+        assert refused.status_code == 400 and "紐付ける住民" in refused.text, bad
     assert kojin.matching.case(case_id).status == "open"
 
     # A typed name is ignored: the decision is the logged-in clerk's.

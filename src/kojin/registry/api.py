@@ -30,6 +30,7 @@ from kojin.registry.service import RegisterService
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
+from kojin.web.params import RowId, RowOffset
 
 Text = Annotated[str, Field(max_length=200)]
 Purpose = Annotated[str | None, Query(max_length=100, description="利用目的（事務） the purpose of this read")]
@@ -58,7 +59,7 @@ class ResidentIn(BaseModel):
     municipality_code: Annotated[str, Field(max_length=6)]
     kind: EventKind = EventKind.BIRTH
     effective_date: Annotated[str | None, Field(max_length=10)] = None
-    household_id: int | None = None
+    household_id: RowId | None = None
     relationship: Text = "世帯主"
     nationality: Annotated[str, Field(max_length=2)] = "JP"
     residence_status: Text | None = None
@@ -101,9 +102,9 @@ class NumberChangeIn(BaseModel):
 class ExportIn(BaseModel):
     """An export under an approved bulk request (二者承認済みの一括出力)."""
 
-    bulk_id: Annotated[int, Field(ge=1)]
+    bulk_id: RowId
     purpose: Annotated[str, Field(max_length=100)]
-    after: Annotated[int, Field(ge=0)] = 0
+    after: RowOffset = 0
 
 
 def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
@@ -198,9 +199,9 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     @router.get("/residents")
     def list_residents(
         purpose: Purpose = None,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: RowOffset = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-        bulk_id: Annotated[int | None, Query(ge=1)] = None,
+        bulk_id: RowId | None = None,
         clerk: StaffPrincipal = clerk_door,
     ) -> dict[str, Any]:
         """The own municipality's residents in id order; more than 20 at once needs an approved bulk request."""
@@ -215,7 +216,7 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.get("/residents/{resident_id}")
     async def show_resident(
-        resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         """One resident's record, for a stated purpose (事務); the person sees this read in the portal."""
         # The read on a pool thread; the access log's two commits awaited on the loop, no thread held.
@@ -225,13 +226,13 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.get("/residents/{resident_id}/history")
     def resident_history(
-        resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         counter.resident(clerk, resident_id, purpose, "read")
         return {"history": [history_record(e) for e in register.history_of(resident_id)]}
 
     @router.get("/households/{household_id}")
-    def household(household_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def household(household_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """A household's members, each recorded as shown; a household of another municipality is refused."""
         members = register.household_members(household_id)
         if not members or not all(counter.serves(clerk, m) for m in members):
@@ -248,7 +249,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
     clerk_door = counter.clerk
 
     @router.post("/residents/{resident_id}/move")
-    def move(resident_id: int, body: MoveIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def move(resident_id: RowId, body: MoveIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "転居届", "write")
         moved = register.move_within(
             resident_id,
@@ -259,7 +260,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/move-out")
-    def move_out(resident_id: int, body: MoveOutIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def move_out(resident_id: RowId, body: MoveOutIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "転出届", "write")
         moved = register.move_out(
             resident_id,
@@ -270,7 +271,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/rename")
-    def rename(resident_id: int, body: RenameIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def rename(resident_id: RowId, body: RenameIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "氏名の変更", "write")
         return resident_record(
             register.change_name(
@@ -282,7 +283,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/death")
-    def death(resident_id: int, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def death(resident_id: RowId, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "死亡届", "write")
         return resident_record(
             register.record_death(resident_id, effective_date=parse_date(body.effective_date, "effective_date"))
@@ -290,7 +291,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.post("/residents/{resident_id}/residence-status")
     def residence_status(
-        resident_id: int, body: ResidenceStatusIn, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, body: ResidenceStatusIn, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "在留資格等の変更", "write")
         return resident_record(
@@ -303,7 +304,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/number-change")
-    def number_change(resident_id: int, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def number_change(resident_id: RowId, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """番号法 §7(2): designate a new number; the old one is retired for ever."""
         counter.resident(clerk, resident_id, "個人番号の変更", "write")
         new_number = register.change_number(resident_id, reason=body.reason)
