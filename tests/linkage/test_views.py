@@ -87,6 +87,9 @@ def test_decision_needs_the_token_and_is_the_logged_in_clerks(
 
     forged = client.post(url, data={"choice": choice, "clerk": "攻撃者", "csrf_token": "1.deadbeef"})
     assert forged.status_code == 403 and "フォームの有効期限" in forged.text
+    for garbled in ("1.é", "².deadbeef", token[:-1] + "ü"):
+        refused = client.post(url, data={"choice": choice, "csrf_token": garbled})
+        assert refused.status_code == 403 and "フォームの有効期限" in refused.text, garbled
     other_case = client.post(
         url, data={"choice": choice, "clerk": "x", "csrf_token": kojin.matching.csrf_token(f"case:{case_id + 1}")}
     )
