@@ -77,6 +77,18 @@ def test_the_intermediate_server_answers_only_the_hub(kojin: Kojin, people: list
     assert missing.json()["error"]["code"] == "agency.not_hosted"
 
 
+def test_json_nested_too_deeply_is_refused_before_it_is_read(client: TestClient) -> None:
+    for depth in (65, 100_000):
+        for path in ("/hub/exchange", "/hub/exchange/batch"):
+            body = "[" * depth + "]" * depth
+            response = client.post(path, content=body, headers={"content-type": "application/json"})
+            error = response.json()["error"]
+            assert (response.status_code, error["code"], error["field"]) == (422, "request.too_deep", "body"), path
+    # strings do not nest, however many brackets they hold
+    flat = json.dumps({"requester": "[" * 1000})
+    assert client.post("/hub/exchange", content=flat).json()["error"]["code"] != "request.too_deep"
+
+
 def test_a_mac_that_is_not_ascii_is_a_wrong_mac(kojin: Kojin, people: list[Person], client: TestClient) -> None:
     for mac in ("é" * 64, "\u0000ü", "マック"):
         answer = client.post("/agency/13104/intermediate/answer", json={"query": {"kojin": "x"}, "mac": mac})

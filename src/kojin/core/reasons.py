@@ -280,6 +280,13 @@ REQUEST_INVALID = TABLE.reason(
     "{field_name}: {what_en}",
 )
 
+REQUEST_TOO_DEEP = TABLE.reason(
+    "request.too_deep",
+    InvalidInput,
+    "JSON の入れ子が深すぎます（{limit} 段まで）。",
+    "The JSON is nested too deeply ({limit} levels at most).",
+)
+
 REQUEST_TOO_LARGE = TABLE.reason(
     "request.too_large",
     PayloadTooLarge,

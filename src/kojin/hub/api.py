@@ -8,7 +8,6 @@ refusal; the documented schemas are ``SignedRequestIn`` and ``SignedBatchIn``.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from kojin.core import json_depth
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
@@ -192,7 +192,9 @@ def make_router(hub: HubService) -> APIRouter:
 
 def _body(raw: bytes) -> object:
     try:
-        return json.loads(raw)
+        return json_depth.loads(raw, field="body")  # too deep: request.too_deep, refused here
+    except KojinError:
+        raise
     except ValueError:
         return None  # not JSON: still the hub's to refuse and log, not the framework's
 
