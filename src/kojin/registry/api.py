@@ -27,22 +27,41 @@ from kojin.registry.domain import (
 )
 from kojin.registry.export import export_residents
 from kojin.registry.service import RegisterService
+from kojin.registry.store import residents
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
 from kojin.web.params import RowId, RowOffset
 
 Text = Annotated[str, Field(max_length=200)]
+
+
+def _stored(column: str) -> Any:
+    """A text the register stores in ``residents.<column>``: no longer than that column holds.
+
+    PostgreSQL refuses a longer value (a server error), SQLite would keep it;
+    the API refuses it for both with 422 ``request.invalid``.
+    """
+    length = residents.c[column].type.length
+    assert isinstance(length, int)
+    return Field(max_length=length)
+
+
+Name = Annotated[str, _stored("name")]
+Kana = Annotated[str, _stored("kana")]
+Relationship = Annotated[str, _stored("relationship")]
+ResidenceStatus = Annotated[str, _stored("residence_status")]
 Purpose = Annotated[str | None, Query(max_length=100, description="利用目的（事務） the purpose of this read")]
 
 
 class AddressIn(BaseModel):
-    postal_code: Text
-    prefecture: Text = ""
-    city: Text = ""
-    town: Text = ""
-    block: Text = ""
-    building: Text = ""
+    # The postal code may come as 113-0033: one more than the seven digits stored.
+    postal_code: Annotated[str, Field(max_length=8)]
+    prefecture: Annotated[str, _stored("prefecture")] = ""
+    city: Annotated[str, _stored("city")] = ""
+    town: Annotated[str, _stored("town")] = ""
+    block: Annotated[str, _stored("block")] = ""
+    building: Annotated[str, _stored("building")] = ""
 
     def to_domain(self) -> Address:
         return Address(self.postal_code, self.prefecture, self.city, self.town, self.block, self.building)
@@ -51,20 +70,20 @@ class AddressIn(BaseModel):
 class ResidentIn(BaseModel):
     """A birth or move-in notification (出生届・転入届)."""
 
-    name: Text
-    kana: Text
-    sex: Annotated[str, Field(max_length=1)]
+    name: Name
+    kana: Kana
+    sex: Annotated[str, _stored("sex")]
     birth_date: Annotated[str, Field(max_length=10)]
     address: AddressIn
     municipality_code: Annotated[str, Field(max_length=6)]
     kind: EventKind = EventKind.BIRTH
     effective_date: Annotated[str | None, Field(max_length=10)] = None
     household_id: RowId | None = None
-    relationship: Text = "世帯主"
-    nationality: Annotated[str, Field(max_length=2)] = "JP"
-    residence_status: Text | None = None
+    relationship: Relationship = "世帯主"
+    nationality: Annotated[str, _stored("nationality")] = "JP"
+    residence_status: Annotated[str | None, _stored("residence_status")] = None
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
-    juminhyo_code: Annotated[str | None, Field(max_length=11)] = None
+    juminhyo_code: Annotated[str | None, _stored("juminhyo_code")] = None
 
 
 class MoveIn(BaseModel):
@@ -80,8 +99,8 @@ class MoveOutIn(BaseModel):
 
 
 class RenameIn(BaseModel):
-    name: Text
-    kana: Text
+    name: Name
+    kana: Kana
     effective_date: Annotated[str | None, Field(max_length=10)] = None
 
 
@@ -90,7 +109,7 @@ class DeathIn(BaseModel):
 
 
 class ResidenceStatusIn(BaseModel):
-    residence_status: Text
+    residence_status: ResidenceStatus
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
     effective_date: Annotated[str | None, Field(max_length=10)] = None
 
