@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import String
 
 from kojin.core.errors import NotFound
 from kojin.core.japan import parse_date
@@ -42,9 +43,9 @@ def _stored(column: str) -> Any:
     PostgreSQL refuses a longer value (a server error), SQLite would keep it;
     the API refuses it for both with 422 ``request.invalid``.
     """
-    length = residents.c[column].type.length
-    assert isinstance(length, int)
-    return Field(max_length=length)
+    stored = residents.c[column].type
+    assert isinstance(stored, String) and stored.length is not None
+    return Field(max_length=stored.length)
 
 
 Name = Annotated[str, _stored("name")]
