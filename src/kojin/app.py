@@ -152,6 +152,9 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # In one process the relying parties ask the responder directly; deployed
     # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
     ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
+    # A revocation here reaches the cache at once; one made by another process
+    # is seen when the cache re-asks (it believes "good" for a second at most).
+    ca.on_revoked(ocsp_lookup.forget)
     auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
     # Information linkage: the hub reaches agencies hosted here in process and
     # the others at their registered endpoint; the log is the audit party's.

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kojin.app import Kojin
+from kojin.app import Kojin, build
 from kojin.auth.service import sign_challenge_with_card
 from kojin.card.issuance import IssuedCard
 from kojin.card.transport import InProcessTransport
@@ -16,6 +16,7 @@ from kojin.core.errors import KojinError
 from kojin.pki.linkage import RelyingPartyKind
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.registry.domain import Address, PersonDetails, Sex
+from tests.pki import Clock
 
 TODAY = date(2026, 11, 24)
 
@@ -129,14 +130,32 @@ def test_signature_certificate_is_the_wrong_kind(kojin: Kojin, issued: IssuedCar
     assert err.value.code == "pki.wrong_kind"
 
 
-def test_revoked_card_is_refused(kojin: Kojin, issued: IssuedCard) -> None:
+def test_revoked_card_is_refused_at_once(kojin: Kojin, issued: IssuedCard) -> None:
+    # The first login leaves a good answer in the relying party's cache; the
+    # loss report reaches that cache before the next login.
+    kojin.auth.verify("portal", *login(kojin, issued))
     kojin.cards.report_lost(issued.card_id)
-    # A relying party whose cached answer is fresh would accept until nextUpdate;
-    # a fresh cache asks the responder and sees the revocation at once.
-    kojin.auth.ocsp = OcspCache(OcspClient(kojin.ocsp.respond))
     with pytest.raises(KojinError) as err:
         kojin.auth.verify("portal", *login(kojin, issued))
     assert err.value.code == "pki.revoked"
+
+
+def test_a_revocation_in_another_process_is_seen_within_a_second(kojin: Kojin, issued: IssuedCard) -> None:
+    clock = Clock()
+    cache = OcspCache(OcspClient(kojin.ocsp.respond), clock=clock)
+    kojin.auth.ocsp = cache
+    kojin.auth.verify("portal", *login(kojin, issued))
+    # Another process on the same stores: its CA's listeners are not this one's.
+    other = build(kojin.settings, migrate=False)
+    try:
+        other.cards.report_lost(issued.card_id)
+    finally:
+        other.close()
+    clock.advance(timedelta(milliseconds=1001))
+    with pytest.raises(KojinError) as err:
+        kojin.auth.verify("portal", *login(kojin, issued))
+    assert err.value.code == "pki.revoked"
+    assert cache.misses == 2
 
 
 def test_wrong_pin_changes_nothing_but_the_counter(kojin: Kojin, issued: IssuedCard) -> None:

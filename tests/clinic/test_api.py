@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from kojin.auth.service import sign_challenge_with_card
+from kojin.card.transport import InProcessTransport
 from kojin.entrypoints.http.app import create_app
 from tests.clinic.world import World
 from tests.ehr import samples
@@ -30,6 +32,10 @@ def check_body(world: World, key: str, scopes: list[str] | None = None, pin: str
     if scopes is not None:
         body["scopes"] = scopes
     return body
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def err(response: Any) -> tuple[int, str]:
@@ -213,3 +219,23 @@ def test_refusals_in_english(client: TestClient, world: World) -> None:
         "/eligibility/check?lang=en", json=check_body(world, "hanako"), headers={"X-Clinic-Key": world.clinic_key}
     )
     assert r.status_code == 403 and "not registered for health insurance" in r.json()["error"]["message"]
+
+
+def test_a_card_reported_lost_is_refused_at_once_by_every_relying_party(client: TestClient, world: World) -> None:
+    h = {"X-Clinic-Key": world.clinic_key}
+    card_id = world.people["taro"].card_id
+    assert card_id is not None
+
+    def portal_login() -> Any:
+        challenge = client.post("/auth/portal/challenge").json()["challenge"]
+        transport = InProcessTransport(world.kojin.cards.load(card_id))
+        cert, sig = sign_challenge_with_card(transport, "1234", challenge)
+        body = {"challenge": challenge, "certificate": b64(cert), "signature": b64(sig)}
+        return client.post("/auth/portal/verify", json=body)
+
+    # Both relying parties have just seen the card good (and keep that answer).
+    assert client.post("/eligibility/check", json=check_body(world, "taro"), headers=h).status_code == 200
+    assert portal_login().status_code == 200
+    world.kojin.cards.report_lost(card_id)
+    assert err(client.post("/eligibility/check", json=check_body(world, "taro"), headers=h)) == (401, "pki.revoked")
+    assert err(portal_login()) == (401, "pki.revoked")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -74,6 +75,31 @@ def test_the_intermediate_server_answers_only_the_hub(kojin: Kojin, people: list
     assert kojin.agencies.get("13104").counts()["exchange_log"] == 0
     missing = client.post("/agency/nobody/intermediate/answer", json={"query": query, "mac": "0" * 64})
     assert missing.json()["error"]["code"] == "agency.not_hosted"
+
+
+def test_json_nested_too_deeply_is_refused_before_it_is_read(client: TestClient) -> None:
+    for depth in (65, 100_000):
+        for path in ("/hub/exchange", "/hub/exchange/batch"):
+            body = "[" * depth + "]" * depth
+            response = client.post(path, content=body, headers={"content-type": "application/json"})
+            error = response.json()["error"]
+            assert (response.status_code, error["code"], error["field"]) == (422, "request.too_deep", "body"), path
+    # strings do not nest, however many brackets they hold
+    flat = json.dumps({"requester": "[" * 1000})
+    assert client.post("/hub/exchange", content=flat).json()["error"]["code"] != "request.too_deep"
+
+
+def test_a_mac_that_is_not_ascii_is_a_wrong_mac(kojin: Kojin, people: list[Person], client: TestClient) -> None:
+    for mac in ("é" * 64, "\u0000ü", "マック"):
+        answer = client.post("/agency/13104/intermediate/answer", json={"query": {"kojin": "x"}, "mac": mac})
+        batch = client.post("/agency/13104/intermediate/answer-batch", json={"message": {"kojin": "x"}, "mac": mac})
+        codes = client.post("/hub/agencies/nta/codes", json={"link_id": "x", "time": int(time.time()), "mac": mac})
+        for response, code in (
+            (answer, "agency.bad_channel_mac"),
+            (batch, "agency.bad_channel_mac"),
+            (codes, "hub.bad_channel_mac"),
+        ):
+            assert (response.status_code, response.json()["error"]["code"]) == (401, code), (mac, response.text)
 
 
 def test_malformed_http_bodies_are_refused_and_logged(kojin: Kojin, people: list[Person], client: TestClient) -> None:

@@ -87,12 +87,19 @@ def test_decision_needs_the_token_and_is_the_logged_in_clerks(
 
     forged = client.post(url, data={"choice": choice, "clerk": "攻撃者", "csrf_token": "1.deadbeef"})
     assert forged.status_code == 403 and "フォームの有効期限" in forged.text
+    for garbled in ("1.é", "².deadbeef", token[:-1] + "ü"):
+        refused = client.post(url, data={"choice": choice, "csrf_token": garbled})
+        assert refused.status_code == 403 and "フォームの有効期限" in refused.text, garbled
     other_case = client.post(
         url, data={"choice": choice, "clerk": "x", "csrf_token": kojin.matching.csrf_token(f"case:{case_id + 1}")}
     )
     assert other_case.status_code == 403
     no_choice = client.post(url, data={"clerk": "田中", "csrf_token": token})
     assert no_choice.status_code == 400
+    # a choice that is not a stored id is the same refusal, not a server error
+    for bad in ("99999999999999999999", "²", "١٢"):
+        refused = client.post(url, data={"choice": bad, "csrf_token": token})
+        assert refused.status_code == 400 and "紐付ける住民" in refused.text, bad
     assert kojin.matching.case(case_id).status == "open"
 
     # A typed name is ignored: the decision is the logged-in clerk's.

@@ -27,7 +27,7 @@ from kojin.pki.verify import (
     verify_end_entity,
 )
 
-from . import ADULT_BIRTH, CODE, PERSON, Clock, authority, card_key
+from . import ADULT_BIRTH, CODE, OTHER_CODE, PERSON, Clock, authority, card_key
 
 
 @pytest.fixture(scope="module")
@@ -564,12 +564,56 @@ def test_cache_keeps_answers_until_next_update(ca: CertificateAuthority, respond
     assert cache(issued.certificate, issuer).status is OcspStatus.GOOD
     assert cache(issued.certificate, issuer).status is OcspStatus.GOOD
     assert (len(calls), cache.hits, cache.misses) == (1, 1, 1)
-    # a revocation is seen once the cached answer's nextUpdate has passed
+    # A revocation this cache is not told of (made by another process) is seen
+    # once the good answer is a second old, long before its nextUpdate.
     ca.revoke(issued.serial)
+    clock.advance(timedelta(milliseconds=900))
     assert cache(issued.certificate, issuer).status is OcspStatus.GOOD
-    clock.advance(timedelta(minutes=10, seconds=1))
+    clock.advance(timedelta(milliseconds=200))
     assert cache(issued.certificate, issuer).status is OcspStatus.REVOKED
     assert len(calls) == 2
+    # revoked stays revoked: that answer is kept until its nextUpdate
+    clock.advance(timedelta(minutes=5))
+    assert cache(issued.certificate, issuer).status is OcspStatus.REVOKED
+    assert len(calls) == 2
+
+
+def test_cache_forgets_a_serial_the_ca_revokes(ca: CertificateAuthority, responder: OcspResponder) -> None:
+    cache = OcspCache(_client(responder), clock=Clock(), good_for=timedelta(minutes=10))
+    told: list[list[int]] = []
+    ca.on_revoked(cache.forget)
+    ca.on_revoked(lambda serials: told.append(list(serials)))
+    issuer = ca.ca("auth").certificate
+    kept, revoked = _auth(ca), _auth(ca)
+    for issued in (kept, revoked):
+        assert cache(issued.certificate, issuer).status is OcspStatus.GOOD
+    ca.revoke(revoked.serial)
+    # no clock moved: the listener alone made the cache ask again
+    assert cache(revoked.certificate, issuer).status is OcspStatus.REVOKED
+    assert cache(kept.certificate, issuer).status is OcspStatus.GOOD
+    assert (cache.hits, cache.misses) == (1, 3)
+    assert told == [[revoked.serial]]
+    # a person's certificates revoked together (a loss report, a death) are told at once
+    theirs = ca.issue_auth_certificate(card_key().public_key(), juminhyo_code=OTHER_CODE, birth_date=ADULT_BIRTH)
+    assert cache(theirs.certificate, issuer).status is OcspStatus.GOOD
+    assert ca.revoke_for_person(OTHER_CODE, kinds=[CertKind.AUTH]) == [theirs.serial]
+    assert told[-1] == [theirs.serial]
+    assert cache(theirs.certificate, issuer).status is OcspStatus.REVOKED
+
+
+def test_cache_does_not_keep_an_answer_asked_before_a_revocation(ca: CertificateAuthority) -> None:
+    clock = Clock()
+    issued = _auth(ca)
+    cache: OcspCache
+
+    def racing(cert: x509.Certificate, issuer: x509.Certificate) -> OcspAnswer:
+        # the revocation lands while this good answer is on its way
+        cache.forget([cert.serial_number])
+        return OcspAnswer(OcspStatus.GOOD, clock.now, clock.now + timedelta(minutes=5))
+
+    cache = OcspCache(racing, clock=clock)
+    assert cache(issued.certificate, ca.ca("auth").certificate).status is OcspStatus.GOOD
+    assert len(cache) == 0
 
 
 def test_cache_skips_unknown_and_is_bounded(ca: CertificateAuthority) -> None:

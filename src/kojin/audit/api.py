@@ -20,6 +20,7 @@ from fastapi.responses import PlainTextResponse
 from kojin.audit import reasons
 from kojin.audit.service import ExchangeLog
 from kojin.core.errors import KojinError
+from kojin.web.params import LogIndex
 
 T = TypeVar("T")
 
@@ -50,12 +51,12 @@ def make_router(log: ExchangeLog) -> APIRouter:
         return sth.to_dict()
 
     @router.get("/sth/{size}")
-    def tree_head(size: int) -> dict[str, object]:
+    def tree_head(size: LogIndex) -> dict[str, object]:
         """The signed tree head of exactly ``size`` leaves, if one was signed."""
         return _with_fields(lambda: log.tree_head(size), {"tree_size": "size"}).to_dict()
 
     @router.get("/proof/inclusion")
-    def inclusion_proof(index: int, tree_size: int | None = None) -> dict[str, object]:
+    def inclusion_proof(index: LogIndex, tree_size: LogIndex | None = None) -> dict[str, object]:
         """RFC 9162 audit path of leaf ``index`` (default: in the whole committed log)."""
         size = log.size() if tree_size is None else tree_size
         proof = log.inclusion_proof(index, size)
@@ -67,7 +68,7 @@ def make_router(log: ExchangeLog) -> APIRouter:
         }
 
     @router.get("/proof/consistency")
-    def consistency_proof(first: int, second: int | None = None) -> dict[str, object]:
+    def consistency_proof(first: LogIndex, second: LogIndex | None = None) -> dict[str, object]:
         """RFC 9162 proof that the log of ``second`` leaves extends that of ``first``."""
         size2 = log.size() if second is None else second
         proof = _with_fields(lambda: log.consistency_proof(first, size2), {"size1": "first", "size2": "second"})
@@ -75,7 +76,7 @@ def make_router(log: ExchangeLog) -> APIRouter:
 
     @router.get("/bundle/{index}")
     def proof_bundle(
-        index: int, tree_size: int | None = None, consistency_from: int | None = None
+        index: LogIndex, tree_size: LogIndex | None = None, consistency_from: LogIndex | None = None
     ) -> dict[str, object]:
         """A proof bundle for ``kojin audit verify`` (証跡): record, head and proofs.
 

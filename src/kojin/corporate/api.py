@@ -12,6 +12,7 @@ from kojin.corporate.domain import corporation_record
 from kojin.corporate.service import CorporateRegister
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
+from kojin.web.params import BigInt
 
 # 法人番号 are assigned by the National Tax Agency (国税庁), an agency at the hub.
 NTA = Organisation(OrganisationKind.AGENCY, "nta")
@@ -59,7 +60,7 @@ def make_router(corporate: CorporateRegister, doors: StaffDoors) -> APIRouter:
     @router.get("/search")
     def search(
         name: Annotated[str, Query(max_length=150)],
-        mode: Annotated[int, Query()] = 1,
+        mode: BigInt = 1,
         include_closed: bool = True,
     ) -> dict[str, Any]:
         """Like the NTA's /4/name: mode 1 prefix, mode 2 partial match."""

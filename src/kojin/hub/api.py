@@ -8,7 +8,6 @@ refusal; the documented schemas are ``SignedRequestIn`` and ``SignedBatchIn``.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -18,11 +17,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from kojin.core import json_depth
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.hub.service import HubService
 from kojin.web.limits import register_body
+from kojin.web.params import BigInt
 
 log = logging.getLogger("kojin.hub.api")
 
@@ -39,7 +40,7 @@ class ExchangeRequestIn(BaseModel):
     item: Annotated[str, Field(max_length=200, description="特定個人情報の項目")]
     code: Annotated[str, Field(max_length=200, description="照会機関自身の機関別符号")]
     request_id: Annotated[str, Field(max_length=64, description="処理通番, unique per requester")]
-    time: Annotated[int, Field(description="Unix seconds; within ±300 s of the hub's clock")]
+    time: Annotated[BigInt, Field(description="Unix seconds; within ±300 s of the hub's clock")]
 
 
 def _signed_request_schema() -> dict[str, Any]:
@@ -121,7 +122,7 @@ class CodeRequestIn(BaseModel):
     """J-LIS asking for an agency's code (取得番号): the link id only, never the number."""
 
     link_id: Annotated[str, Field(max_length=64)]
-    time: int
+    time: BigInt
     mac: Annotated[str, Field(max_length=64, description="HMAC-SHA-256 under the J-LIS↔hub channel key")]
 
 
@@ -194,7 +195,9 @@ def make_router(hub: HubService) -> APIRouter:
 
 def _body(raw: bytes) -> object:
     try:
-        return json.loads(raw)
+        return json_depth.loads(raw, field="body")  # too deep: request.too_deep, refused here
+    except KojinError:
+        raise
     except ValueError:
         return None  # not JSON: still the hub's to refuse and log, not the framework's
 

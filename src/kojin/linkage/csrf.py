@@ -47,7 +47,9 @@ class FormTokens:
     def check(self, token: str, purpose: str, *, now: float | None = None) -> None:
         issued_text, _, mac = token.partition(".")
         current = now if now is not None else time.time()
-        ok = issued_text.isdigit() and 0 <= current - int(issued_text) <= _LIFETIME
+        # ASCII digits only ("²".isdigit() is true, int("²") raises), and the MACs
+        # compared as bytes (compare_digest raises on a non-ASCII str).
+        ok = issued_text.isascii() and issued_text.isdigit() and 0 <= current - int(issued_text) <= _LIFETIME
         expected = hmac.new(self._secret(), f"kojin-csrf|{purpose}|{issued_text}".encode(), hashlib.sha256).hexdigest()
-        if not (ok and hmac.compare_digest(mac, expected)):
+        if not (ok and hmac.compare_digest(mac.encode(), expected.encode())):
             raise reasons.CSRF.error()

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kojin.core.errors import KojinError, NotFound
@@ -26,6 +26,7 @@ from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrinci
 from kojin.staff.guard import StaffDoors
 from kojin.staff.service import StaffService
 from kojin.web.errors import register_html_prefix
+from kojin.web.params import INT_MAX, RowId, RowOffset
 
 BASE = "/linkage/review"
 _PAGE = 50
@@ -178,13 +179,13 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
         )
 
     @router.get("", response_class=HTMLResponse)
-    def queue(offset: Annotated[int, Query(ge=0)] = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
+    def queue(offset: RowOffset = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
         clerk_name(principal)
         cases = service.cases(status="open", limit=_PAGE, offset=offset)
         return page("review_list.html", cases=cases, open_count=service.count_cases("open"), offset=offset, limit=_PAGE)
 
     @router.get("/{case_id}", response_class=HTMLResponse)
-    def show(case_id: int, done: int = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
+    def show(case_id: RowId, done: RowOffset = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
         try:
             message = pick("判断を記録しました。", "The decision was recorded.") if done else ""
             return case_page(case_id, principal, message=message)
@@ -193,7 +194,7 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
 
     @router.post("/{case_id}", response_class=HTMLResponse)
     def decide(
-        case_id: int,
+        case_id: RowId,
         choice: Annotated[str, Form(max_length=20)] = "",
         csrf_token: Annotated[str, Form(max_length=200)] = "",
         principal: StaffPrincipal = clerk_door,
@@ -203,7 +204,7 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
             service.check_csrf(csrf_token, f"case:{case_id}")
             if choice == "no_match":
                 service.decide(case_id, clerk=clerk, no_match=True)
-            elif choice.isdigit():
+            elif choice.isascii() and choice.isdigit() and int(choice) <= INT_MAX:
                 service.decide(case_id, clerk=clerk, resident_id=int(choice))
             else:
                 raise reasons.CHOICE.error()

@@ -3,12 +3,14 @@
 Every revocation marks the certificate, records it for the CRL and publishes
 the issuing CA's next CRL in one transaction; the ``revocations`` table's
 primary key makes a second revocation of the same serial impossible even
-between racing writers.
+between racing writers. Once committed, the serials are told to the revocation
+listeners (the relying parties' OCSP caches in this process).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -31,6 +33,10 @@ from kojin.pki.domain import (
 )
 from kojin.pki.errors import unknown_serial
 from kojin.pki.store import certificates, revocations
+
+RevocationListener = Callable[[Sequence[int]], None]
+
+log = logging.getLogger(__name__)
 
 
 def _already_revoked() -> Conflict:
@@ -69,6 +75,22 @@ class Revocations:
         self.rows = rows
         self.crls = crls
         self._now = now
+        self._listeners: list[RevocationListener] = []
+
+    def on_revoked(self, listener: RevocationListener) -> None:
+        """Call ``listener`` with the serials of every revocation, after it is committed."""
+        self._listeners.append(listener)
+
+    def _tell(self, serials: Sequence[int]) -> None:
+        if not serials:
+            return
+        for listener in list(self._listeners):
+            # The revocation is committed whatever a listener does; a cache
+            # that missed it still re-asks within a second.
+            try:
+                listener(serials)
+            except Exception:
+                log.exception("a revocation listener failed")
 
     def revoke(self, serial: int, reason: RevocationReason | str = RevocationReason.UNSPECIFIED) -> CertificateRecord:
         """失効: mark revoked and publish a new CRL, in one transaction."""
@@ -89,6 +111,7 @@ class Revocations:
             if not _mark_revoked(conn, key, row.ca, row.not_after, why, now):
                 raise _already_revoked()
             self.crls.write(conn, row.ca, now, number=number + 1)
+        self._tell([serial])
         return self.rows.status(serial)
 
     def revoke_for_person(
@@ -127,6 +150,7 @@ class Revocations:
                     revoked.append(parse_serial_key(row.serial))
             for ca in touched:
                 self.crls.write(conn, ca, now, number=numbers[ca] + 1)
+        self._tell(revoked)
         return revoked
 
     def handle_register_event(self, event: Event) -> None:

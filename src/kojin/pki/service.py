@@ -41,7 +41,7 @@ from kojin.pki.extensions import CaUrls
 from kojin.pki.hierarchy import CA_BACKDATE, ISSUING_VALIDITY, ROOT_VALIDITY, CaHierarchy, CaMaterial
 from kojin.pki.issuing import CertificateIssuer, IssuedCertificate, load_public_key
 from kojin.pki.keys import KeyBackend
-from kojin.pki.revocation import Revocations
+from kojin.pki.revocation import RevocationListener, Revocations
 from kojin.pki.serial_links import SerialLinks
 from kojin.pki.staff_certs import StaffCertificateIssuer, StaffTrust
 from kojin.pki.trust import TrustStore
@@ -208,6 +208,14 @@ class CertificateAuthority:
     def revoke(self, serial: int, reason: RevocationReason | str = RevocationReason.UNSPECIFIED) -> CertificateRecord:
         """失効: mark revoked and publish a new CRL, in one transaction."""
         return self._revocations.revoke(serial, reason)
+
+    def on_revoked(self, listener: RevocationListener) -> None:
+        """Call ``listener`` with the serials of every revocation here, once committed.
+
+        A relying party's OCSP cache in this process subscribes its ``forget``;
+        other processes bound how long they believe a good answer instead.
+        """
+        self._revocations.on_revoked(listener)
 
     def revoke_for_person(
         self,

@@ -28,6 +28,7 @@ from kojin.auth.service import CardAuthService
 from kojin.card import reasons as card_reasons
 from kojin.card.issuance import CardOffice, CardState
 from kojin.core.errors import InvalidInput, KojinError, NotFound
+from kojin.pki import reasons as pki_reasons
 from kojin.pki.domain import CertStatus
 from kojin.portal import reasons
 from kojin.portal import reasons as portal_reasons
@@ -171,9 +172,14 @@ class Portal:
             raise reasons.BAD_ANSWER.error(what_ja="カードリーダー", what_en="reader")
         certificate = _b64(certificate_b64, "certificate")
         signature = _b64(signature_b64, "signature")
-        result = self.auth.verify(RELYING_PARTY, challenge, certificate, signature)
-        # OCSP answers are cached until their nextUpdate; a card reported lost a
-        # minute ago must not log in on a cached "good", so ask the CA's record.
+        try:
+            result = self.auth.verify(RELYING_PARTY, challenge, certificate, signature)
+        except KojinError as exc:
+            if exc.code == pki_reasons.REVOKED.code:  # said in the portal's words: report, reissue
+                raise reasons.CARD_REVOKED.error() from None
+            raise
+        # A cached "good" lasts a second at most; a card reported lost in another
+        # process that second ago must not log in either, so ask the CA's record.
         if self._revoked(result.serial):
             raise reasons.CARD_REVOKED.error()
         card_id = self.cards.card_for_serial(result.serial)

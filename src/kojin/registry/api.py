@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import String
 
 from kojin.core.errors import NotFound
 from kojin.core.japan import parse_date
@@ -27,21 +28,41 @@ from kojin.registry.domain import (
 )
 from kojin.registry.export import export_residents
 from kojin.registry.service import RegisterService
+from kojin.registry.store import residents
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
+from kojin.web.params import RowId, RowOffset
 
 Text = Annotated[str, Field(max_length=200)]
+
+
+def _stored(column: str) -> Any:
+    """A text the register stores in ``residents.<column>``: no longer than that column holds.
+
+    PostgreSQL refuses a longer value (a server error), SQLite would keep it;
+    the API refuses it for both with 422 ``request.invalid``.
+    """
+    stored = residents.c[column].type
+    assert isinstance(stored, String) and stored.length is not None
+    return Field(max_length=stored.length)
+
+
+Name = Annotated[str, _stored("name")]
+Kana = Annotated[str, _stored("kana")]
+Relationship = Annotated[str, _stored("relationship")]
+ResidenceStatus = Annotated[str, _stored("residence_status")]
 Purpose = Annotated[str | None, Query(max_length=100, description="利用目的（事務） the purpose of this read")]
 
 
 class AddressIn(BaseModel):
-    postal_code: Text
-    prefecture: Text = ""
-    city: Text = ""
-    town: Text = ""
-    block: Text = ""
-    building: Text = ""
+    # The postal code may come as 113-0033: one more than the seven digits stored.
+    postal_code: Annotated[str, Field(max_length=8)]
+    prefecture: Annotated[str, _stored("prefecture")] = ""
+    city: Annotated[str, _stored("city")] = ""
+    town: Annotated[str, _stored("town")] = ""
+    block: Annotated[str, _stored("block")] = ""
+    building: Annotated[str, _stored("building")] = ""
 
     def to_domain(self) -> Address:
         return Address(self.postal_code, self.prefecture, self.city, self.town, self.block, self.building)
@@ -50,20 +71,20 @@ class AddressIn(BaseModel):
 class ResidentIn(BaseModel):
     """A birth or move-in notification (出生届・転入届)."""
 
-    name: Text
-    kana: Text
-    sex: Annotated[str, Field(max_length=1)]
+    name: Name
+    kana: Kana
+    sex: Annotated[str, _stored("sex")]
     birth_date: Annotated[str, Field(max_length=10)]
     address: AddressIn
     municipality_code: Annotated[str, Field(max_length=6)]
     kind: EventKind = EventKind.BIRTH
     effective_date: Annotated[str | None, Field(max_length=10)] = None
-    household_id: int | None = None
-    relationship: Text = "世帯主"
-    nationality: Annotated[str, Field(max_length=2)] = "JP"
-    residence_status: Text | None = None
+    household_id: RowId | None = None
+    relationship: Relationship = "世帯主"
+    nationality: Annotated[str, _stored("nationality")] = "JP"
+    residence_status: Annotated[str | None, _stored("residence_status")] = None
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
-    juminhyo_code: Annotated[str | None, Field(max_length=11)] = None
+    juminhyo_code: Annotated[str | None, _stored("juminhyo_code")] = None
 
     def details(self) -> PersonDetails:
         """The person as the register takes them; dates and sex checked with the register's own errors."""
@@ -92,8 +113,8 @@ class MoveOutIn(BaseModel):
 
 
 class RenameIn(BaseModel):
-    name: Text
-    kana: Text
+    name: Name
+    kana: Kana
     effective_date: Annotated[str | None, Field(max_length=10)] = None
 
 
@@ -102,7 +123,7 @@ class DeathIn(BaseModel):
 
 
 class ResidenceStatusIn(BaseModel):
-    residence_status: Text
+    residence_status: ResidenceStatus
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
     effective_date: Annotated[str | None, Field(max_length=10)] = None
 
@@ -114,9 +135,9 @@ class NumberChangeIn(BaseModel):
 class ExportIn(BaseModel):
     """An export under an approved bulk request (二者承認済みの一括出力)."""
 
-    bulk_id: Annotated[int, Field(ge=1)]
+    bulk_id: RowId
     purpose: Annotated[str, Field(max_length=100)]
-    after: Annotated[int, Field(ge=0)] = 0
+    after: RowOffset = 0
 
 
 def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
@@ -201,9 +222,9 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     @router.get("/residents")
     def list_residents(
         purpose: Purpose = None,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: RowOffset = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-        bulk_id: Annotated[int | None, Query(ge=1)] = None,
+        bulk_id: RowId | None = None,
         clerk: StaffPrincipal = clerk_door,
     ) -> dict[str, Any]:
         """The own municipality's residents in id order; more than 20 at once needs an approved bulk request."""
@@ -218,7 +239,7 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.get("/residents/{resident_id}")
     async def show_resident(
-        resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         """One resident's record, for a stated purpose (事務); the person sees this read in the portal.
 
@@ -230,13 +251,13 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.get("/residents/{resident_id}/history")
     def resident_history(
-        resident_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         counter.resident(clerk, resident_id, purpose, "read")
         return {"history": [history_record(e) for e in register.history_of(resident_id)]}
 
     @router.get("/households/{household_id}")
-    def household(household_id: int, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def household(household_id: RowId, purpose: Purpose = None, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """A household's members, each recorded as shown; a household of another municipality is refused."""
         members = register.household_members(household_id)
         if not members or not all(counter.serves(clerk, m) for m in members):
@@ -253,7 +274,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
     clerk_door = counter.clerk
 
     @router.post("/residents/{resident_id}/move")
-    def move(resident_id: int, body: MoveIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def move(resident_id: RowId, body: MoveIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "転居届", "write")
         moved = register.move_within(
             resident_id,
@@ -264,7 +285,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/move-out")
-    def move_out(resident_id: int, body: MoveOutIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def move_out(resident_id: RowId, body: MoveOutIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "転出届", "write")
         moved = register.move_out(
             resident_id,
@@ -275,7 +296,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         return {"residents": [resident_record(r) for r in moved]}
 
     @router.post("/residents/{resident_id}/rename")
-    def rename(resident_id: int, body: RenameIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def rename(resident_id: RowId, body: RenameIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "氏名の変更", "write")
         return resident_record(
             register.change_name(
@@ -287,7 +308,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/death")
-    def death(resident_id: int, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def death(resident_id: RowId, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "死亡届", "write")
         return resident_record(
             register.record_death(resident_id, effective_date=parse_date(body.effective_date, "effective_date"))
@@ -295,7 +316,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
 
     @router.post("/residents/{resident_id}/residence-status")
     def residence_status(
-        resident_id: int, body: ResidenceStatusIn, clerk: StaffPrincipal = clerk_door
+        resident_id: RowId, body: ResidenceStatusIn, clerk: StaffPrincipal = clerk_door
     ) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "在留資格等の変更", "write")
         return resident_record(
@@ -308,7 +329,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
         )
 
     @router.post("/residents/{resident_id}/number-change")
-    def number_change(resident_id: int, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
+    def number_change(resident_id: RowId, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """番号法 §7(2): designate a new number; the old one is retired for ever."""
         counter.resident(clerk, resident_id, "個人番号の変更", "write")
         new_number = register.change_number(resident_id, reason=body.reason)

@@ -17,8 +17,9 @@ from kojin.staff.domain import BulkRequest, Recipient, Role, StaffPrincipal
 from kojin.staff.guard import ALL_ROLES, StaffDoors
 from kojin.staff.recipients import MAX_PEM
 from kojin.staff.service import NO_PERSONAL_DATA, StaffService
+from kojin.web.params import RowId
 
-BulkId = Annotated[int, Path(ge=1)]
+BulkId = Annotated[RowId, Path()]
 
 
 class BulkIn(BaseModel):

@@ -302,6 +302,13 @@ def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None
         assert "2行目" in refused.stderr and reason in refused.stderr, refused.stderr
     lines.write_text("not json\n", encoding="utf-8")
     assert "1行目" in runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)]).stderr
+    # Nested deeper than any copy (and than Python's parser can recurse): refused by line, no traceback.
+    for depth in (65, 5000):
+        deep = '{"local_id": "S-0", "item": "地方税関係情報", "payload": ' + "[" * depth + "]" * depth + "}"
+        lines.write_text(deep + "\n", encoding="utf-8")
+        refused = runner.invoke(app, ["agency", "copies", "--agency", "13104", "--jsonl", str(lines)])
+        assert refused.exit_code == 2 and "agency.bad_copies" in refused.stderr, refused.output
+        assert "1行目" in refused.stderr and "入れ子" in refused.stderr, refused.stderr
     assert copies() == {codes[0]: ({"income": 1}, False), codes[1]: ({"income": 2}, True)}
 
 

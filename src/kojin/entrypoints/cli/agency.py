@@ -22,9 +22,11 @@ from kojin.agency.client import HttpHub
 from kojin.agency.domain import Ask, CopyEntry, ExchangeResult, payload_json, validate_item
 from kojin.agency.service import AgencyService
 from kojin.app import Kojin
+from kojin.core import json_depth
 from kojin.core.errors import InvalidInput, KojinError
 from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
+from kojin.core.json_depth import MAX_JSON_DEPTH, too_deep
 from kojin.entrypoints.cli.console import err_console, progress
 from kojin.entrypoints.cli.operator import acting, allow
 from kojin.entrypoints.cli.system import print_json, with_system
@@ -196,6 +198,12 @@ def _copy_line(agency: AgencyService, number: int, text: str) -> CopyEntry:
             field=field,
         )
 
+    if too_deep(text):
+        raise bad(
+            "line",
+            f"入れ子が深すぎます（{MAX_JSON_DEPTH} 段まで）",
+            f"nested too deeply ({MAX_JSON_DEPTH} levels at most)",
+        )
     try:
         # NaN and Infinity are Python's, not JSON's (RFC 8259): no other reader would take them.
         record = json.loads(text, parse_constant=_no_constant)
@@ -503,6 +511,8 @@ def _read_json(path: Path) -> Any:
             what_ja="ファイル", limit=_MAX_JSON_BYTES, what_en="file", field="json_file"
         )
     try:
-        return json.loads(text)
+        return json_depth.loads(text, field="json_file")
+    except KojinError:
+        raise
     except ValueError as exc:
         raise agency_reasons.BAD_JSON.error(detail=exc.args[0]) from None

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from kojin.card import reasons as card_reasons
 from kojin.portal.domain import Scope
-from kojin.portal.pages.kit import COOKIE, PageKit
+from kojin.portal.pages.kit import COOKIE, INDEX, PageKit
 from kojin.portal.service import PortalContext
 from kojin.web.security import delete_cookie
 
@@ -26,7 +26,7 @@ def make_router(kit: PageKit) -> APIRouter:
         if form.get("confirm", max_chars=10) != "yes":
             raise card_reasons.CONFIRM.error()
         which = form.get("card", max_chars=4, required=True)
-        if not which.isdigit():
+        if not INDEX.match(which):
             raise card_reasons.NOT_FOUND.error()
         state = portal.report_lost(ctx, int(which))
         # The session may have ended with the card (the person's own): show the
