@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kojin.core import reasons as core_reasons
 from kojin.core.errors import KojinError
+from kojin.web.security import replaying
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -166,16 +167,7 @@ class RequestLimits:
         if _media_type(scope) in JSON_TYPES and json_depth_over(bytes(body)):
             await self._refuse(scope, receive, send, core_reasons.REQUEST_TOO_DEEP.error(limit=MAX_JSON_DEPTH))
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(bytes(body), receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: KojinError) -> None:
         from kojin.core.i18n import language
