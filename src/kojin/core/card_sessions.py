@@ -47,11 +47,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
-def utc(value: datetime) -> datetime:
-    """A stored time in UTC (SQLite hands back naive datetimes; everything is written in UTC)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 class SessionRow(Protocol):
     @property
     def token_hash(self) -> str: ...

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ from kojin.core.private_files import private_dir, private_file, restrict_umask, 
 PARTIES: dict[str, str] = {}
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def stored_utc(value: datetime) -> datetime:
+    """A time read back from a store, in UTC: everything is written in UTC, and SQLite hands it back naive."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def register_party(name: str, package: str) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Row
 
 from kojin.core.card_sessions import CardSessions, env_seconds
-from kojin.core.card_sessions import utc as _utc
+from kojin.core.db import stored_utc as _utc
 from kojin.portal import reasons
 from kojin.portal.domain import ActingKind
 from kojin.portal.reasons import SessionEnded as SessionEnded

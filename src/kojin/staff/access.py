@@ -19,12 +19,13 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row, func, select
 
 from kojin.core.aio import until_done
+from kojin.core.db import stored_utc
 from kojin.core.group_commit import GroupCommit
 from kojin.staff.domain import Access, AccessEntry, AccessSeen, Organisation, Purpose, Role, StaffPrincipal
 from kojin.staff.store import access_log, staff_members
@@ -42,14 +43,9 @@ class LeafSink(Protocol):
     ) -> None: ...
 
 
-def aware(value: datetime) -> datetime:
-    """A stored time in UTC (SQLite hands times back without their zone)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _seen(row: Any) -> AccessSeen:  # an access_log row, or its columns the person may see
     return AccessSeen(
-        aware(row.at), Organisation.of(row.org_kind, row.org_id), Role(row.role), row.purpose, Access(row.what)
+        stored_utc(row.at), Organisation.of(row.org_kind, row.org_id), Role(row.role), row.purpose, Access(row.what)
     )
 
 
@@ -219,7 +215,7 @@ class AccessLog:
         if row is None:
             return None
         values = dict(row)
-        values["at"] = aware(values["at"])
+        values["at"] = stored_utc(values["at"])
         return row_commitment(self._key(), values)
 
     def close(self) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, func, insert, select, update
 
+from kojin.core.db import stored_utc
 from kojin.staff import reasons
-from kojin.staff.access import aware
 from kojin.staff.domain import (
     BULK_REQUESTS_PER_HOUR,
     BULK_THRESHOLD,
@@ -35,7 +35,7 @@ from kojin.staff.store import bulk_approvals, staff_members
 def _request(row: Row[Any]) -> BulkRequest:
     export = None
     if row.exported_at is not None:
-        export = ExportDone(row.file_name, row.exported_rows, row.content_hash, aware(row.exported_at))
+        export = ExportDone(row.file_name, row.exported_rows, row.content_hash, stored_utc(row.exported_at))
     return BulkRequest(
         row.bulk_id,
         row.requester_id,
@@ -44,9 +44,9 @@ def _request(row: Row[Any]) -> BulkRequest:
         row.row_count,
         row.recipient,
         BulkStatus(row.status),
-        aware(row.requested_at),
+        stored_utc(row.requested_at),
         row.approver_id,
-        None if row.approved_at is None else aware(row.approved_at),
+        None if row.approved_at is None else stored_utc(row.approved_at),
         export,
     )
 

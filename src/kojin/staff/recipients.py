@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from kojin.core.db import stored_utc
 from kojin.staff import reasons
-from kojin.staff.access import aware
 from kojin.staff.domain import MIN_RSA_BITS, Organisation, Recipient, StaffPrincipal, validate_recipient_name
 from kojin.staff.store import recipients
 
@@ -64,7 +64,7 @@ def _recipient(row: Row[Any]) -> Recipient:
         certificate.not_valid_after_utc,
         row.registered_by,
         Organisation.parse(row.org),
-        aware(row.registered_at),
+        stored_utc(row.registered_at),
     )
 
 

@@ -8,10 +8,11 @@ whenever the credentials named one, even when the credentials were not good.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
+from kojin.core.db import stored_utc
 from kojin.staff.domain import StaffPrincipal
 from kojin.staff.store import refusals
 
@@ -62,9 +63,4 @@ class Refusals:
             query = query.where(refusals.c.staff_id == staff_id)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            Refusal(
-                r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC), r.staff_id, r.role, r.org, r.method, r.path, r.code
-            )
-            for r in rows
-        ]
+        return [Refusal(stored_utc(r.at), r.staff_id, r.role, r.org, r.method, r.path, r.code) for r in rows]

@@ -27,7 +27,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row
 
-from kojin.core.card_sessions import CardSessions, env_seconds, utc
+from kojin.core.card_sessions import CardSessions, env_seconds
+from kojin.core.db import stored_utc as utc
 from kojin.staff.store import staff_sessions
 
 

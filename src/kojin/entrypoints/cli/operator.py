@@ -19,7 +19,7 @@ import typer
 
 from kojin.app import Kojin
 from kojin.staff import reasons as staff_reasons
-from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal, purposes
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
 _operator_file: ContextVar[Path | None] = ContextVar("kojin_operator_file", default=None)
 
@@ -50,10 +50,6 @@ def allow(
     if principal.role is Role.LOCAL_ADMIN:
         return
     kojin.staff.authorise(principal, roles, organisation)
-
-
-def known_purposes() -> list[str]:
-    return sorted(purposes())
 
 
 def counter_act(kojin: Kojin, resident_id: int, purpose: str | None, what: str) -> StaffPrincipal:
