@@ -209,6 +209,7 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
             household_id=body.household_id,
             relationship=body.relationship,
             juminhyo_code=body.juminhyo_code,
+            clerk=clerk.staff_id,
         )
         purpose = "出生届" if body.kind is EventKind.BIRTH else "転入届"
         counter.staff.record_access(clerk, str(registration.resident.resident_id), purpose, "write")
@@ -281,6 +282,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
             body.address.to_domain(),
             effective_date=optional_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
+            clerk=clerk.staff_id,
         )
         return {"residents": [resident_record(r) for r in moved]}
 
@@ -292,6 +294,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
             destination=body.destination,
             effective_date=optional_date(body.effective_date, "effective_date"),
             whole_household=body.whole_household,
+            clerk=clerk.staff_id,
         )
         return {"residents": [resident_record(r) for r in moved]}
 
@@ -304,6 +307,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
                 name=body.name,
                 kana=body.kana,
                 effective_date=optional_date(body.effective_date, "effective_date"),
+                clerk=clerk.staff_id,
             )
         )
 
@@ -311,7 +315,9 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
     def death(resident_id: RowId, body: DeathIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         counter.resident(clerk, resident_id, "死亡届", "write")
         return resident_record(
-            register.record_death(resident_id, effective_date=parse_date(body.effective_date, "effective_date"))
+            register.record_death(
+                resident_id, effective_date=parse_date(body.effective_date, "effective_date"), clerk=clerk.staff_id
+            )
         )
 
     @router.post("/residents/{resident_id}/residence-status")
@@ -325,6 +331,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
                 residence_status=body.residence_status,
                 period_of_stay_until=optional_date(body.period_of_stay_until, "period_of_stay_until"),
                 effective_date=optional_date(body.effective_date, "effective_date"),
+                clerk=clerk.staff_id,
             )
         )
 
@@ -332,7 +339,7 @@ def changes_router(register: RegisterService, counter: Counter) -> APIRouter:
     def number_change(resident_id: RowId, body: NumberChangeIn, clerk: StaffPrincipal = clerk_door) -> dict[str, Any]:
         """番号法 §7(2): designate a new number; the old one is retired for ever."""
         counter.resident(clerk, resident_id, "個人番号の変更", "write")
-        new_number = register.change_number(resident_id, reason=body.reason)
+        new_number = register.change_number(resident_id, reason=body.reason, clerk=clerk.staff_id)
         return {"resident_id": resident_id, "number_notice": mask_number(new_number)}
 
     return router

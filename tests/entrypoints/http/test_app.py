@@ -192,3 +192,16 @@ def test_no_purpose_no_read(client: TestClient, kojin: Kojin) -> None:
     assert unknown.status_code == 422 and error(unknown)["code"] == "staff.unknown_purpose"
     assert "ヤマダ" not in missing.text + unknown.text
     assert [r.code for r in kojin.staff.refusals.recent(limit=2)] == ["staff.unknown_purpose", "staff.purpose_required"]
+
+
+def test_the_register_history_names_the_clerk_who_wrote_it(client: TestClient, kojin: Kojin) -> None:
+    from sqlalchemy import select
+
+    from kojin.registry.store import history
+
+    rid = client.post("/registry/residents", json=BODY).json()["resident"]["resident_id"]
+    assert client.post(f"/registry/residents/{rid}/death", json={"effective_date": "2026-01-01"}).status_code == 200
+    with kojin.db.engine("registry").connect() as conn:
+        rows = conn.execute(select(history.c.kind, history.c.recorded_by).where(history.c.resident_id == rid)).all()
+    clerk = kojin.staff.check_token(client.headers["authorization"].removeprefix("Bearer ")).staff_id
+    assert {(kind, by) for kind, by in rows} == {("birth", clerk), ("death", clerk)}

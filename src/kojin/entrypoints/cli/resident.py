@@ -73,6 +73,7 @@ def resident_add(
                 household_id=household,
                 relationship=relationship,
                 juminhyo_code=juminhyo_code,
+                clerk=principal.staff_id,
             )
             purpose = "出生届" if kind is EventKind.BIRTH else "転入届"
             kojin.staff.record_access(principal, str(registration.resident.resident_id), purpose, "write")
@@ -171,12 +172,13 @@ def resident_move(
 
     def body() -> None:
         with open_system() as kojin:
-            counter_act(kojin, resident_id, "転居届", "write")
+            operator = counter_act(kojin, resident_id, "転居届", "write")
             moved = kojin.register.move_within(
                 resident_id,
                 Address(postal_code, "", "", town, block, building),
                 effective_date=optional_date(effective_date, "effective_date"),
                 whole_household=whole_household,
+                clerk=operator.staff_id,
             )
         for r in moved:
             print_record(resident_record(r), as_json, pick("転居しました", "moved"))
@@ -196,12 +198,13 @@ def resident_move_out(
 
     def body() -> None:
         with open_system() as kojin:
-            counter_act(kojin, resident_id, "転出届", "write")
+            operator = counter_act(kojin, resident_id, "転出届", "write")
             moved = kojin.register.move_out(
                 resident_id,
                 destination=destination,
                 effective_date=optional_date(effective_date, "effective_date"),
                 whole_household=whole_household,
+                clerk=operator.staff_id,
             )
         for r in moved:
             print_record(resident_record(r), as_json, pick("転出しました", "moved out"))
@@ -221,9 +224,13 @@ def resident_rename(
 
     def body() -> None:
         with open_system() as kojin:
-            counter_act(kojin, resident_id, "氏名の変更", "write")
+            operator = counter_act(kojin, resident_id, "氏名の変更", "write")
             r = kojin.register.change_name(
-                resident_id, name=name, kana=kana, effective_date=optional_date(effective_date, "effective_date")
+                resident_id,
+                name=name,
+                kana=kana,
+                effective_date=optional_date(effective_date, "effective_date"),
+                clerk=operator.staff_id,
             )
         print_record(resident_record(r), as_json, pick("氏名を変更しました", "renamed"))
 
@@ -240,8 +247,10 @@ def resident_death(
 
     def body() -> None:
         with open_system() as kojin:
-            counter_act(kojin, resident_id, "死亡届", "write")
-            r = kojin.register.record_death(resident_id, effective_date=parse_date(effective_date, "effective_date"))
+            operator = counter_act(kojin, resident_id, "死亡届", "write")
+            r = kojin.register.record_death(
+                resident_id, effective_date=parse_date(effective_date, "effective_date"), clerk=operator.staff_id
+            )
         print_record(resident_record(r), as_json, pick("死亡を記録しました", "death recorded"))
 
     run_command(body)
@@ -258,11 +267,12 @@ def resident_residence_status(
 
     def body() -> None:
         with open_system() as kojin:
-            counter_act(kojin, resident_id, "在留資格等の変更", "write")
+            operator = counter_act(kojin, resident_id, "在留資格等の変更", "write")
             r = kojin.register.change_residence_status(
                 resident_id,
                 residence_status=status,
                 period_of_stay_until=optional_date(stay_until, "period_of_stay_until"),
+                clerk=operator.staff_id,
             )
         print_record(resident_record(r), as_json, pick("在留資格を変更しました", "residence status changed"))
 
