@@ -34,7 +34,7 @@ PUBLIC_COMMANDS = frozenset(
 )
 
 # How a command body proves its operator (kojin.entrypoints.cli.operator and the groups' helpers).
-OPERATOR_CALLS = ("acting(", "counter_act(", "_officer(", "_holder_act(", "_linkage_clerk(", "_sender(")
+OPERATOR_CALLS = ("acting(", "act_as(", "counter_act(", "_officer(", "_holder_act(", "_linkage_clerk(", "_sender(")
 
 
 def commands(group: typer.Typer, prefix: str = "") -> Iterator[tuple[str, object]]:

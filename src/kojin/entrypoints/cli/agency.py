@@ -28,7 +28,7 @@ from kojin.core.files import atomic_write
 from kojin.core.i18n import pick
 from kojin.core.json_depth import MAX_JSON_DEPTH, too_deep
 from kojin.entrypoints.cli.console import err_console, progress
-from kojin.entrypoints.cli.operator import acting, allow
+from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.numbering import reasons as numbering_reasons
@@ -41,9 +41,7 @@ _MAX_JSON_BYTES = 1024 * 1024
 def _officer(kojin: Kojin, agency: str, *roles: Role) -> StaffPrincipal:
     """The operator, shown to be an officer of ``agency`` (the agency must exist)."""
     kojin.hub.agency(agency, field="agency")
-    principal = acting(kojin)
-    allow(kojin, principal, roles or [Role.AGENCY_OFFICER], Organisation(OrganisationKind.AGENCY, agency))
-    return principal
+    return act_as(kojin, roles or [Role.AGENCY_OFFICER], Organisation(OrganisationKind.AGENCY, agency))
 
 
 agency_app = typer.Typer(

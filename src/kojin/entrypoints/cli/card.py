@@ -11,7 +11,7 @@ from kojin.app import Kojin
 from kojin.card import reasons as card_reasons
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
-from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
+from kojin.entrypoints.cli.operator import PurposeOpt, act_as, counter_act
 from kojin.entrypoints.cli.system import JsonOpt, open_system, print_record
 from kojin.staff.domain import Role, StaffPrincipal
 
@@ -39,9 +39,7 @@ def _holder_act(kojin: Kojin, card_id: str, purpose: str | None, what: str) -> S
     record = kojin.cards.records.get(card_id)
     holder = kojin.register.find_by_code(record.juminhyo_code) if record is not None else None
     if holder is None:  # an unknown card, or a staff card: the counter or J-LIS, no person to record
-        principal = acting(kojin)
-        allow(kojin, principal, [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
-        return principal
+        return act_as(kojin, [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
     return counter_act(kojin, holder.resident_id, purpose, what)
 
 
@@ -109,7 +107,7 @@ def card_list() -> None:
 
     def body() -> None:
         with open_system() as kojin:
-            allow(kojin, acting(kojin), [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
+            act_as(kojin, [Role.COUNTER_CLERK, Role.JLIS_OPERATOR])
             for card_id in kojin.cards.card_files():
                 sys.stdout.write(card_id + "\n")
 

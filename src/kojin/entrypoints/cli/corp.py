@@ -11,7 +11,7 @@ from kojin.core.i18n import pick
 from kojin.corporate.api import NTA
 from kojin.corporate.domain import corporation_record
 from kojin.entrypoints.cli.console import run_command
-from kojin.entrypoints.cli.operator import acting, allow
+from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, print_json, print_record
 from kojin.staff.domain import Role
 
@@ -31,7 +31,7 @@ def corp_add(
 
     def body() -> None:
         with open_system() as kojin:
-            allow(kojin, acting(kojin), [Role.AGENCY_OFFICER], NTA)  # 法人番号 are the NTA's to assign
+            act_as(kojin, [Role.AGENCY_OFFICER], NTA)  # 法人番号 are the NTA's to assign
             corp = kojin.corporate.register(
                 name=name, furigana=furigana, kind=kind, postal_code=postal_code, street=street
             )

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
-from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow
+from kojin.entrypoints.cli.operator import PurposeOpt, act_as
 from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
@@ -31,9 +31,7 @@ insurance_app = typer.Typer(
 
 def _officer(kojin: Kojin, insurer: str) -> StaffPrincipal:
     """The operator, an officer of ``insurer`` (records are kept under the insurer's code for the member)."""
-    principal = acting(kojin)
-    allow(kojin, principal, [Role.INSURER_OFFICER], Organisation(OrganisationKind.INSURER, insurer))
-    return principal
+    return act_as(kojin, [Role.INSURER_OFFICER], Organisation(OrganisationKind.INSURER, insurer))
 
 
 @insurance_app.command("members")
@@ -111,7 +109,7 @@ def add_clinic(
     """Register a clinic with the eligibility service; its terminal key is printed once."""
 
     def body(kojin: Kojin) -> None:
-        allow(kojin, acting(kojin), [Role.SYSADMIN])
+        act_as(kojin, [Role.SYSADMIN])
         key = kojin.eligibility.register_clinic(clinic_id, name, kind)
         print_json({"clinic_id": clinic_id, "key": key})
 

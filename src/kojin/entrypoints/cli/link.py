@@ -26,7 +26,7 @@ from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import cell, json_safe
 from kojin.entrypoints.cli.console import progress as _progress
 from kojin.entrypoints.cli.console import run_command as _run
-from kojin.entrypoints.cli.operator import acting, allow
+from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import open_system, print_json
 from kojin.linkage import reasons as linkage_reasons
 from kojin.linkage.audit import FINDING_LABELS, FindingKind
@@ -52,9 +52,7 @@ link_app.add_typer(review_app, name="review")
 
 def _linkage_clerk(kojin: Kojin, *roles: Role) -> StaffPrincipal:
     """The operator, in the linkage office (or one of ``roles``)."""
-    principal = acting(kojin)
-    allow(kojin, principal, roles or [Role.LINKAGE_CLERK])
-    return principal
+    return act_as(kojin, roles or [Role.LINKAGE_CLERK])
 
 
 def _link(kojin: Kojin, agency: str, records: list[MemberRecord], workers: int | None) -> list[Outcome]:

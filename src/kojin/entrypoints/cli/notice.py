@@ -9,7 +9,7 @@ import typer
 
 from kojin.app import Kojin
 from kojin.core.i18n import pick
-from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
+from kojin.entrypoints.cli.operator import PurposeOpt, act_as, counter_act
 from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Role
@@ -20,8 +20,7 @@ notice_app = typer.Typer(help="お知らせ — notices from agencies to a resid
 def _sender(kojin: Kojin, sender: str, resident: int, what: str) -> None:
     """The operator sends for their own agency (or municipality); the notice is a write about the resident."""
     kojin.register.get(resident)
-    principal = acting(kojin)
-    allow(kojin, principal, [Role.AGENCY_OFFICER, Role.COUNTER_CLERK])
+    principal = act_as(kojin, [Role.AGENCY_OFFICER, Role.COUNTER_CLERK])
     if principal.role is not Role.LOCAL_ADMIN and principal.organisation.id != sender:
         raise staff_reasons.OTHER_ORGANISATION.error(organisation=sender)
     kojin.staff.record_access(principal, str(resident), "本人への自己情報の表示に関する事務", what)

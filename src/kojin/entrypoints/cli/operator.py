@@ -43,22 +43,20 @@ def acting(kojin: Kojin) -> StaffPrincipal:
     return kojin.staff.operator(path)
 
 
-def allow(
-    kojin: Kojin, principal: StaffPrincipal, roles: Collection[Role], organisation: Organisation | None = None
-) -> None:
-    """The web's rule at the terminal; the local administrator of an embedded install may do all of it."""
-    if principal.role is Role.LOCAL_ADMIN:
-        return
-    kojin.staff.authorise(principal, roles, organisation)
+def act_as(kojin: Kojin, roles: Collection[Role], organisation: Organisation | None = None) -> StaffPrincipal:
+    """The operator, in one of ``roles`` (for ``organisation``, if named): the web's rule at the terminal.
+
+    The local administrator of an embedded install may do all of it.
+    """
+    principal = acting(kojin)
+    if principal.role is not Role.LOCAL_ADMIN:
+        kojin.staff.authorise(principal, roles, organisation)
+    return principal
 
 
 def counter_act(kojin: Kojin, resident_id: int, purpose: str | None, what: str) -> StaffPrincipal:
     """The operator, allowed at the counter of the resident's municipality, their look recorded first."""
-
-    principal = acting(kojin)
-    resident = kojin.register.get(resident_id)
-    allow(
-        kojin, principal, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, resident.municipality_code)
-    )
+    municipality = Organisation(OrganisationKind.MUNICIPALITY, kojin.register.get(resident_id).municipality_code)
+    principal = act_as(kojin, [Role.COUNTER_CLERK], municipality)
     kojin.staff.record_access(principal, str(resident_id), purpose, what)
     return principal

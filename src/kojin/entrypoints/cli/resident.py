@@ -11,7 +11,7 @@ from rich.table import Table
 from kojin.core.i18n import pick
 from kojin.core.japan import parse_date
 from kojin.entrypoints.cli.console import run_command
-from kojin.entrypoints.cli.operator import PurposeOpt, acting, allow, counter_act
+from kojin.entrypoints.cli.operator import PurposeOpt, act_as, acting, counter_act
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, optional_date, print_json, print_record
 from kojin.numbering.domain import mask_number
 from kojin.registry.domain import (
@@ -64,8 +64,7 @@ def resident_add(
             optional_date(stay_until, "period_of_stay_until"),
         )
         with open_system() as kojin:
-            principal = acting(kojin)
-            allow(kojin, principal, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
+            principal = act_as(kojin, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
             registration = kojin.register.register(
                 details,
                 municipality_code=municipality,
@@ -123,8 +122,7 @@ def resident_list(
 
     def body() -> None:
         with open_system() as kojin:
-            principal = acting(kojin)
-            allow(kojin, principal, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
+            principal = act_as(kojin, [Role.COUNTER_CLERK], Organisation(OrganisationKind.MUNICIPALITY, municipality))
             shown = []
             for resident in kojin.register.iter_residents(municipality_code=municipality, after=after, batch=limit):
                 shown.append(resident)

@@ -13,7 +13,7 @@ from kojin.core import reasons as core_reasons
 from kojin.core.i18n import pick
 from kojin.demo.staff import DemoStaff
 from kojin.entrypoints.cli.console import progress, run_command
-from kojin.entrypoints.cli.operator import acting, allow
+from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import console, open_system
 from kojin.staff.domain import ROLE_LABELS, Role
 
@@ -111,7 +111,7 @@ def seed(
     def body() -> None:
         with open_system() as kojin:
             # Invented people, enrolled by the installation's own administrators only.
-            allow(kojin, acting(kojin), [Role.SYSADMIN])
+            act_as(kojin, [Role.SYSADMIN])
             enrolled = _seed(kojin, residents, municipality, seed, batch=batch, numbering_process=numbering_process)
             console.print(pick(f"{enrolled} 人を登録しました。", f"enrolled {enrolled} residents."))
 

@@ -12,7 +12,7 @@ from kojin.core.i18n import pick
 from kojin.core.japan import format_time
 from kojin.entrypoints.cli.bulk import bulk_app, recipient_app
 from kojin.entrypoints.cli.console import run_command
-from kojin.entrypoints.cli.operator import acting, allow
+from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import JsonOpt, console, open_system, print_json, print_record
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import ROLE_LABELS, Organisation, Role, parse_role, purposes
@@ -35,7 +35,7 @@ def staff_add(
     def body() -> None:
         organisation = Organisation.parse(org)
         with open_system() as kojin:
-            allow(kojin, acting(kojin), [Role.SYSADMIN], organisation)
+            act_as(kojin, [Role.SYSADMIN], organisation)
             member = kojin.staff.register(staff_id, name, organisation, parse_role(role))
         record = {
             "staff_id": member.staff_id,
@@ -58,7 +58,7 @@ def staff_operator_key(
     def body() -> None:
         with open_system() as kojin:
             member = kojin.staff.member(staff_id)
-            allow(kojin, acting(kojin), [Role.SYSADMIN], member.organisation)
+            act_as(kojin, [Role.SYSADMIN], member.organisation)
             kojin.staff.make_operator_key(staff_id, out)
         console.print(pick(f"鍵ファイルを書きました: {out}", f"key file written: {out}"))
 
@@ -92,7 +92,7 @@ def staff_accesses(
                 pick("--staff か --person のどちらか一つを指定してください。", "give one of --staff or --person.")
             )
         with open_system() as kojin:
-            allow(kojin, acting(kojin), [Role.AUDITOR])
+            act_as(kojin, [Role.AUDITOR])
             if staff_id is not None:
                 rows = [
                     {
@@ -132,7 +132,7 @@ def staff_refusals(
 
     def body() -> None:
         with open_system() as kojin:
-            allow(kojin, acting(kojin), [Role.AUDITOR])
+            act_as(kojin, [Role.AUDITOR])
             rows = [
                 {
                     "at": format_time(r.at),
