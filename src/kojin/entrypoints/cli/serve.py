@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 from typing import Annotated, TypedDict
 
 import typer
@@ -181,6 +182,30 @@ SERVER_LIMITS: ServerLimits = {
     "timeout_graceful_shutdown": 10,
 }
 
+# Files the server keeps for itself beside its connections: stores, logs, card files.
+_FILES_KEPT = 128
+
+
+def server_limits() -> ServerLimits:
+    """:data:`SERVER_LIMITS`, with the connection cap kept below what the process may open.
+
+    Many machines start a process with a soft limit of 1,024 open files. Every
+    connection holds one, so 1,100 slow clients used them all and the server
+    could accept no one else, not even to answer 503. The soft limit is raised
+    to the hard one, and the cap is set under it, so the server always has a
+    file to accept with and answers 503 beyond the cap instead of going silent.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    room = SERVER_LIMITS["limit_concurrency"] if soft == resource.RLIM_INFINITY else soft - _FILES_KEPT
+    return {**SERVER_LIMITS, "limit_concurrency": max(64, min(SERVER_LIMITS["limit_concurrency"], room))}
+
 
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -252,5 +277,5 @@ def up(
         factory=True,
         log_level="info",
         http=DeadlineH11Protocol,
-        **SERVER_LIMITS,
+        **server_limits(),
     )
