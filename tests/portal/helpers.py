@@ -90,10 +90,9 @@ class Browser:
         return r.text[start : r.text.index('"', start)].replace("&amp;", "&")
 
     def insert(self, reader_url: str, card_id: str) -> str:
+        """Type the card's id into the reader's カードID field and insert it: the page after."""
         page = self.get(reader_url).text
-        insert = [f for f in forms(page) if f.action == "/reader/insert" and f.fields.get("card_id") == card_id]
-        assert insert, f"card {card_id} not offered by the reader"
-        r = self.post("/reader/insert", insert[0].fields)
+        r = self.post("/reader/insert", dict(form(page, "/reader/insert").fields, card_id=card_id))
         assert r.status_code == 200, r.text
         return r.text
 

@@ -7,11 +7,29 @@ schema prefix that lets several test runs share one PostgreSQL server.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEMO_CARDS_ENV = "KOJIN_DEMO_CARDS"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only: ``localhost``, 127.0.0.0/8 or ::1 (a name or address, brackets allowed)."""
+    name = host.strip().lower().strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def env_flag(name: str) -> bool:
+    """A yes/no setting from the environment: 1, true, yes or on."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _allowed_hosts() -> frozenset[str]:
@@ -42,6 +60,20 @@ class Settings:
     card_algorithm: str = field(default_factory=lambda: os.environ.get("KOJIN_CARD_ALGORITHM", "rsa2048"))
     # DNS rebinding: a request whose Host is not one of these is refused (kojin.web.limits).
     allowed_hosts: frozenset[str] = field(default_factory=_allowed_hosts)
+    # The address the server listens on, as ``kojin up --host`` sets it; "" when not known.
+    bind_host: str = field(default_factory=lambda: os.environ.get("KOJIN_BIND_HOST", "").strip())
+    # Asked for: the reader lists every card file (``KOJIN_DEMO_CARDS=1``, ``kojin up --demo-cards``).
+    demo_cards: bool = field(default_factory=lambda: env_flag(DEMO_CARDS_ENV))
+
+    @property
+    def reader_lists_cards(self) -> bool:
+        """The reader lists every card only when asked and only on a loopback address.
+
+        Anyone who can see the list can insert any card, and every demo card has
+        the same PIN; so on an address others reach (or one not known) the list is
+        off whatever was asked, and a card goes in only by its id.
+        """
+        return self.demo_cards and is_loopback(self.bind_host)
 
     @property
     def uses_sqlite(self) -> bool:

@@ -1,11 +1,15 @@
 """The card-reader software (カードリーダーのソフトウェア) on the person's computer.
 
 It stands for what the real portal asks people to install: the only program
-that ever sees the PIN. It lists the cards it can reach (here the emulated
-cards in ``kojin-data/cards/``), reads from an inserted card only what the
-card gives without a PIN (the authentication certificate), and signs a relying
+that ever sees the PIN. It reads from an inserted card only what the card
+gives without a PIN (the authentication certificate), and signs a relying
 party's challenge after the PIN — all in APDUs through
 :class:`~kojin.card.reader.CardReader`, exactly as it would drive a real card.
+
+The emulated cards all sit in ``kojin-data/cards/`` on the server, so holding
+a card is stood for by knowing its id (128 random bits): a person inserts a
+card by typing the id printed with it. The list of every card file exists only
+in demo mode (:attr:`~kojin.core.config.Settings.reader_lists_cards`).
 
 A slot holds one card at a time. Every insertion gets a random id; when a card
 is taken out, or another card is put in, the reader reports the end of that
@@ -21,6 +25,7 @@ import hmac
 import json
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +41,10 @@ from kojin.reader import reasons
 
 _CARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+# How a card id is printed for people to type (groups of four, see group_card_id);
+# what is typed may also be full-width or upper case.
+_GROUP = 4
+_SEPARATORS = re.compile(r"[\s\-]+")
 
 # Where a signed answer may be sent: the relying parties' login endpoints on
 # this site, never an address taken from the request.
@@ -72,10 +81,25 @@ def no_card() -> NotFound:
     return reasons.NO_CARD.error()
 
 
+def group_card_id(card_id: str) -> str:
+    """The id as printed for a person to type: ``3f2a 9c1b …``."""
+    return " ".join(card_id[i : i + _GROUP] for i in range(0, len(card_id), _GROUP))
+
+
+def typed_card_ids(typed: str) -> list[str]:
+    """The card ids a typed text may mean: as typed, and without the spaces and hyphens of grouping."""
+    text = unicodedata.normalize("NFKC", typed).strip()
+    joined = _SEPARATORS.sub("", text).lower()
+    return [text] if joined == text else [text, joined]
+
+
 class ReaderService:
-    def __init__(self, cards: CardOffice, on_removed: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self, cards: CardOffice, on_removed: Callable[[str], object] | None = None, *, list_cards: bool = False
+    ) -> None:
         self.cards = cards
         self._on_removed = on_removed
+        self.list_cards = list_cards
         self._key: bytes | None = None
 
     @property
@@ -117,17 +141,28 @@ class ReaderService:
             return None
         return Slot(card, insertion, csrf)
 
-    def card_ids(self) -> list[str]:
-        return self.cards.card_files()
+    def listed_cards(self) -> list[str]:
+        """Every card file, in demo mode only; otherwise nothing (a card goes in by its id)."""
+        return self.cards.card_files() if self.list_cards else []
 
     def _check_card(self, card_id: str) -> str:
-        if not isinstance(card_id, str) or not _CARD_ID.match(card_id) or card_id not in self.card_ids():
+        if not isinstance(card_id, str) or not _CARD_ID.match(card_id) or card_id not in self.cards.card_files():
             raise no_card()
         return card_id
 
-    def insert(self, slot: Slot, card_id: str) -> Slot:
-        """Put a card in; the card that was in is taken out first (its insertion ends)."""
-        card_id = self._check_card(card_id)
+    def insert(self, slot: Slot, typed: str) -> Slot:
+        """Put in the card whose id was typed; the card that was in is taken out first (its insertion ends).
+
+        An id of no card is refused as a missing card is, and the slot stays as it was.
+        """
+        for candidate in typed_card_ids(typed):
+            try:
+                card_id = self._check_card(candidate)
+                break
+            except NotFound:
+                continue
+        else:
+            raise no_card()
         self.remove(slot)
         return Slot(card_id, secrets.token_urlsafe(24), slot.csrf)
 

@@ -3,8 +3,8 @@
 A relying party sends the person here with its challenge (``challenge``), its
 own state token (``state``, handed back untouched) and where to answer
 (``return``, one of :data:`~kojin.reader.service.RETURN_PATHS`). The person
-puts a card in, types the PIN here — never into the relying party's page —
-and the reader posts the certificate and signature back.
+puts a card in by typing its id, types the PIN here — never into the relying
+party's page — and the reader posts the certificate and signature back.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from kojin.card.errors import PinFormatError, PinLocked, PinWrong
-from kojin.core.errors import KojinError
+from kojin.core.errors import KojinError, NotFound
 from kojin.core.i18n import language, pick
 from kojin.reader import reasons
 from kojin.reader.service import RETURN_PATHS, CardView, ReaderService, Slot
@@ -29,6 +29,8 @@ from kojin.web.templating import render
 
 COOKIE = "kojin_reader"
 _STATE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+# A card id as typed: 32 hex digits, with the spaces of the printed groups, perhaps full-width.
+_TYPED_ID_CHARS = 100
 _CHALLENGE = re.compile(r"^kojin-challenge/1\.[A-Za-z0-9_.-]{10,280}\Z")
 
 
@@ -88,7 +90,8 @@ class ReaderPages:
         context = {
             "slot": slot,
             "view": view,
-            "cards": self.reader.card_ids(),
+            "cards": self.reader.listed_cards(),
+            "demo_cards": self.reader.list_cards,
             "login": login,
             "reader_csrf": slot.csrf,
             **extra,
@@ -154,7 +157,14 @@ def make_router(reader: ReaderService) -> APIRouter:
     async def insert(request: Request) -> Response:
         slot = pages.slot_of(request)
         form, login = await pages.form_of(request, slot)
-        slot = reader.insert(slot, form.get("card_id", max_chars=64, required=True))
+        typed = form.get("card_id", max_chars=_TYPED_ID_CHARS, required=True)
+        try:
+            slot = reader.insert(slot, typed)
+        except NotFound as exc:
+            # Kept on the reader (the login request with it), the slot as it was; the id typed is not shown back.
+            with language(request_language(request)):
+                message = exc.message
+            return pages.page(request, slot, login, status=404, error=message, error_code=exc.code)
         return pages.back(request, slot, login)
 
     @router.post("/remove")

@@ -7,15 +7,17 @@ import resource
 from typing import Annotated, TypedDict
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from kojin.app import Kojin
 from kojin.core import reasons as core_reasons
+from kojin.core.config import DEMO_CARDS_ENV, env_flag, is_loopback
 from kojin.core.i18n import pick
 from kojin.demo.staff import DemoStaff
 from kojin.entrypoints.cli.console import progress, run_command
 from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import console, open_system
+from kojin.reader.service import group_card_id
 from kojin.staff.domain import ROLE_LABELS, Role
 
 
@@ -148,14 +150,68 @@ def _print_staff(base: str, staff: list[DemoStaff]) -> None:
         )
     )
     table = Table(
-        pick("役割", "role"), pick("職員", "staff"), pick("組織", "organisation"), pick("カード", "card"), "PIN"
+        pick("役割", "role"),
+        pick("職員", "staff"),
+        pick("組織", "organisation"),
+        # Kept on one line: the id is typed into the reader as printed.
+        Column(pick("カードID", "card id"), no_wrap=True),
+        "PIN",
     )
     for member in staff:
         label = ROLE_LABELS[member.role]
         table.add_row(
-            pick(label.ja, label.en), member.display_name, str(member.organisation), member.card_id, member.pin
+            pick(label.ja, label.en),
+            member.display_name,
+            str(member.organisation),
+            group_card_id(member.card_id),
+            member.pin,
         )
     console.print(table)
+
+
+def reader_lists_cards(host: str, asked: bool) -> bool:
+    """Whether the reader will list every card: only when asked and only on a loopback address."""
+    return asked and is_loopback(host)
+
+
+def _print_reader(base: str, host: str, asked: bool, demo: dict[str, str]) -> None:
+    """The demo card to type into the reader, and whether the reader lists every card (loudly when refused)."""
+    card, name, pin, password = group_card_id(demo["card_id"]), demo["name"], demo["pin"], demo["password"]
+    console.print(
+        pick(
+            f"  デモ用カード: {card}（{name}）暗証番号 {pin}・署名用 {password}",
+            f"  demo card: {card} ({name}) PIN {pin}, signature password {password}",
+        )
+    )
+    console.print(
+        pick(
+            f"  カードリーダー: {base}/reader/ の「カードID」にカードIDを入力して挿入します",
+            f"  card reader: {base}/reader/ — type the card id into カードID (Card ID) to insert the card",
+        )
+    )
+    if reader_lists_cards(host, asked):
+        console.print(
+            pick(
+                "  [yellow]デモモード: カードリーダーがすべてのカードを一覧します（このパソコンからのみ）[/yellow]",
+                "  [yellow]demo mode: the card reader lists every card (this computer only)[/yellow]",
+            )
+        )
+    elif asked:
+        console.print(
+            pick(
+                f"[bold red]警告: {host} は他のコンピューターから届くアドレスです。カードの一覧（デモモード）は"
+                "表示しません。カードはカードIDで挿入します。[/bold red]",
+                f"[bold red]warning: {host} can be reached from other computers; the reader's list of every card "
+                "(demo mode) stays off, and a card goes in only by its id.[/bold red]",
+            )
+        )
+    else:
+        console.print(
+            pick(
+                "  カードの一覧: 表示しません（--demo-cards で、このパソコンのみのデモ用に表示）",
+                "  list of cards: off (--demo-cards shows it, for a demo on this computer only)",
+            )
+        )
 
 
 class ServerLimits(TypedDict):
@@ -218,9 +274,19 @@ def up(
             help="uvicorn worker processes: 1, because the hub and its exchange log have one writer.",
         ),
     ] = 1,
+    demo_cards: Annotated[
+        bool,
+        typer.Option(
+            "--demo-cards",
+            help="The card reader lists every card (demo mode; refused unless --host is a loopback address). "
+            f"Also {DEMO_CARDS_ENV}=1.",
+        ),
+    ] = False,
 ) -> None:
     """Initialise, seed a demo municipality when empty, and serve every party."""
     import uvicorn
+
+    asked = demo_cards or env_flag(DEMO_CARDS_ENV)
 
     def prepare() -> None:
         if workers > 1:
@@ -249,13 +315,7 @@ def up(
             console.print(pick("kojin を起動します:", "kojin is starting:"))
             console.print(f"  {pick('入口', 'landing page')}: {base}/")
             console.print(f"  {pick('API 文書', 'API docs')}:    {base}/docs")
-            card, name, pin, password = demo["card_id"], demo["name"], demo["pin"], demo["password"]
-            console.print(
-                pick(
-                    f"  デモ用カード: {card}（{name}）暗証番号 {pin}・署名用 {password}",
-                    f"  demo card: {card} ({name}) PIN {pin}, signature password {password}",
-                )
-            )
+            _print_reader(base, host, asked, demo)
             console.print(
                 pick(
                     f"  受付端末: {base}/clinic/ 医療機関コード {clinic['clinic_id']}・端末キー {clinic['key']}",
@@ -267,6 +327,8 @@ def up(
     run_command(prepare)
     # The Host allow-list answers the address it binds too (kojin.core.config).
     os.environ["KOJIN_BIND_HOST"] = host
+    # Set either way, so a KOJIN_DEMO_CARDS=1 left in the shell cannot list the cards on another address.
+    os.environ[DEMO_CARDS_ENV] = "1" if reader_lists_cards(host, asked) else "0"
     from kojin.entrypoints.http.protocol import DeadlineH11Protocol
 
     uvicorn.run(

@@ -136,7 +136,9 @@ def create_app(kojin: Kojin) -> FastAPI:
         kojin.portal.sessions.end_insertion(insertion_id)
         kojin.staff.end_insertion(insertion_id)
 
-    app.include_router(reader_router(ReaderService(kojin.cards, on_removed=card_removed)))
+    # The list of every card file only in demo mode on a loopback address; else a card goes in by its id.
+    reader = ReaderService(kojin.cards, on_removed=card_removed, list_cards=kojin.settings.reader_lists_cards)
+    app.include_router(reader_router(reader))
     # Staff: the token endpoint for staff software and the staff pages.
     include_staff(app, kojin.staff)
     # Clinics (issue 6): the reception terminal (/clinic) and the APIs for
