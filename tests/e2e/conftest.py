@@ -106,3 +106,9 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     page.evaluate(script)
     result = page.evaluate("async () => await axe.run()")
     return list(result["violations"])
+
+
+def insert_card(page: Page, card_id: str) -> None:
+    """On the reader, type the card's id into カードID and insert the card."""
+    page.fill("#card_id", card_id)
+    page.click("#insert-card button[type=submit]")

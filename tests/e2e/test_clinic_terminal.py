@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.clinic.world import PIN, World
-from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
+from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations, insert_card
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +47,8 @@ def card_and_pin(page: Any, world: World, key: str, pin: str = PIN) -> None:
     page.click("#start-card")
     page.wait_for_url("**/reader/**")
     card_id = world.people[key].card_id
-    page.click(f"form:has(input[name=card_id][value='{card_id}']) button")
+    assert card_id is not None
+    insert_card(page, card_id)
     page.wait_for_selector("#pin")
     page.fill("#pin", pin)
     page.click("form[action='/reader/sign'] button[type=submit]")
@@ -151,7 +152,8 @@ def test_e_health_records_with_consent_and_the_patients_portal_page(live: LiveSe
     page.click("a[href^='/reader/']")
     page.wait_for_url("**/reader/**")
     card_id = world.people["taro"].card_id
-    page.click(f"form:has(input[name=card_id][value='{card_id}']) button")
+    assert card_id is not None
+    insert_card(page, card_id)
     page.fill("#pin", PIN)
     page.click("form[action='/reader/sign'] button[type=submit]")
     page.wait_for_url(live.url + "/portal/")

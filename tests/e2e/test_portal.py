@@ -13,8 +13,9 @@ import pytest
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
 from kojin.demo.agencies import DEMO_AGENCIES
+from kojin.reader.service import group_card_id
 from kojin.registry.domain import Sex
-from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
+from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations, insert_card
 from tests.portal.helpers import card, resident
 
 if TYPE_CHECKING:
@@ -71,9 +72,7 @@ def check(page: Page, name: str) -> None:
 def open_reader_and_insert(page: Page, server: LiveServer, card_id: str) -> None:
     page.goto(server.url + "/portal/login")
     page.click("#open-reader")
-    page.locator("form[action='/reader/insert']").filter(has=page.locator(f"input[value='{card_id}']")).locator(
-        "button"
-    ).click()
+    insert_card(page, card_id)
     page.wait_for_selector("#inserted")
 
 
@@ -95,9 +94,7 @@ def test_login_every_page_proofs_and_logout(kojin: Kojin, live_server: LiveServe
     check(page, "login")
     page.click("#open-reader")
     check(page, "reader")
-    page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.parent_card.card_id}']")
-    ).locator("button").click()
+    insert_card(page, people.parent_card.card_id)
     page.wait_for_selector("#pin")
     check(page, "reader-inserted")
     page.fill("#pin", "1234")
@@ -165,6 +162,24 @@ def test_login_every_page_proofs_and_logout(kojin: Kojin, live_server: LiveServe
     check(page, "logged-out")
 
 
+def test_the_reader_shows_no_card_and_takes_the_id_as_printed(
+    kojin: Kojin, live_server: LiveServer, page: Page
+) -> None:
+    people = People(kojin)
+    page.goto(live_server.url + "/portal/login")
+    page.click("#open-reader")
+    html = page.content()
+    for issued in (people.parent_card, people.child_card, people.neighbour_card):
+        assert issued.card_id not in html
+    insert_card(page, "0" * 32)
+    assert "そのカードはありません" in page.inner_text("#reader-error")
+    assert page.locator("#inserted").count() == 0
+    check(page, "reader-no-such-card")
+    insert_card(page, group_card_id(people.parent_card.card_id))
+    page.wait_for_selector("#pin")
+    assert people.neighbour_card.card_id not in page.content()
+
+
 def test_three_wrong_pins_lock_the_card(kojin: Kojin, live_server: LiveServer, page: Page) -> None:
     people = People(kojin)
     open_reader_and_insert(page, live_server, people.parent_card.card_id)
@@ -214,9 +229,7 @@ def test_account_is_registered_and_a_kana_mismatch_is_refused(
     login_attempt = live_server.url + "/portal/login"
     page.goto(login_attempt)
     page.click("#open-reader")
-    page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.parent_card.card_id}']")
-    ).locator("button").click()
+    insert_card(page, people.parent_card.card_id)
     page.fill("#pin", "1234")
     page.click("form[action='/reader/sign'] button")
     page.wait_for_selector("#login-error")
@@ -232,9 +245,7 @@ def test_shared_terminal_the_next_card_ends_the_previous_session(
     assert "山田　太郎" in page.content()
     # B sits down at the same browser and puts a card in the reader; A never logged out.
     page.goto(live_server.url + "/reader/")
-    page.locator("form[action='/reader/insert']").filter(
-        has=page.locator(f"input[value='{people.neighbour_card.card_id}']")
-    ).locator("button").click()
+    insert_card(page, people.neighbour_card.card_id)
     page.goto(live_server.url + "/portal/me")
     assert "山田" not in page.content() and "portal.session_ended" in page.url
     check(page, "shared-terminal-ended")

@@ -13,7 +13,7 @@ import pytest
 from kojin.app import Kojin
 from kojin.demo.staff import seed_demo_staff
 from kojin.staff.domain import Role
-from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations
+from tests.e2e.conftest import ARTIFACTS, LiveServer, axe_violations, insert_card
 from tests.e2e.test_portal import login
 from tests.portal.helpers import card, resident
 
@@ -34,9 +34,7 @@ def staff_login(page: Page, server: LiveServer, card_id: str, pin: str) -> None:
     page.goto(server.url + "/staff/login")
     check(page, "login")
     page.click("#open-reader")
-    page.locator("form[action='/reader/insert']").filter(has=page.locator(f"input[value='{card_id}']")).locator(
-        "button"
-    ).click()
+    insert_card(page, card_id)
     page.wait_for_selector("#pin")
     page.fill("#pin", pin)
     page.click("form[action='/reader/sign'] button")

@@ -17,7 +17,7 @@ DEMO_CARDS_ENV = "KOJIN_DEMO_CARDS"
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine only: ``localhost``, 127.0.0.0/8 or ::1 (a name or address, brackets allowed)."""
+    """Whether ``host`` (a name or address, brackets allowed) is this machine only: localhost, 127.0.0.0/8, ::1."""
     name = host.strip().lower().strip("[]")
     if name == "localhost":
         return True
