@@ -40,6 +40,15 @@ def run(kojin: Kojin, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> In
     return invoke
 
 
+def _operator(run: Invoke, tmp_path: Path, staff_id: str) -> tuple[str, str]:
+    """A linkage clerk with an operator key file: the ``--operator`` option that proves them."""
+    added = run("staff", "add", staff_id, "--name", "照合 次郎", "--org", "linkage", "--role", "linkage_clerk")
+    assert added.exit_code == 0, added.output
+    key = tmp_path / f"{staff_id}.key"
+    assert run("staff", "operator-key", staff_id, "--out", str(key)).exit_code == 0
+    return "--operator", str(key)
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -71,16 +80,22 @@ def test_link_csv_round_trip(run: Invoke, town: Town, agency: str, tmp_path: Pat
     assert {c["resident_id"] for c in detail["candidates"]} == {town.yamada.resident_id, town.double.resident_id}
     assert run("link", "review", "show", str(case_id)).exit_code == 0
     decided = run("link", "review", "decide", str(case_id), "--resident", str(town.double.resident_id))
-    assert decided.exit_code == 0, decided.output
-    again = run("link", "review", "decide", str(case_id), "--no-match")
-    assert again.exit_code == 2 and again.stderr.startswith("error linkage.case_closed")
+    assert decided.exit_code == 0 and "pending_second" in decided.stdout, decided.output
     detail = json.loads(run("link", "review", "show", str(case_id), "--json").stdout)
     assert detail["decisions"][0]["clerk"] == "この端末の管理者（admin）"  # the operator, not a typed name
+    assert (detail["status"], detail["proposed_by"]) == ("pending_second", "admin")
+    # The second clerk is another operator, proved by their own key file.
+    second = _operator(run, tmp_path, "l.jiro")
+    confirmed = run(*second, "link", "review", "decide", str(case_id), "--resident", str(town.double.resident_id))
+    assert confirmed.exit_code == 0 and "紐付けました" in confirmed.stdout, confirmed.output
+    again = run("link", "review", "decide", str(case_id), "--no-match")
+    assert again.exit_code == 2 and again.stderr.startswith("error linkage.case_closed")
 
     audited = run("audit", "links", "--out", str(tmp_path / "audit"), "--json")
     assert audited.exit_code == 0, audited.output
     summary = json.loads(audited.stdout)
     assert summary["links_checked"] == 3
+    assert {p: c["checked"] for p, c in summary["by_path"].items() if c["checked"]} == {"matcher": 2, "clerk_second": 1}
     assert (tmp_path / "audit" / "link-audit.html").read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
