@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ from typer.testing import CliRunner, Result
 
 from kojin.app import Kojin
 from kojin.core.config import Settings
+from kojin.eligibility.domain import DEMO_INSURERS
+from kojin.eligibility.insurer.service import MemberDraft
 from kojin.entrypoints.cli import app
+from kojin.linkage.matcher import MemberRecord
+from kojin.linkage.review import Clerk
+from kojin.portal.domain import validate_account
+from kojin.registry.domain import Sex
 from tests.conftest import point_cli_at
 from tests.linkage.conftest import Town
 
@@ -197,3 +204,68 @@ def test_control_characters_in_a_member_reach_the_terminal_escaped(run: Invoke, 
     shown = run("link", "review", "show", str(case["case_id"]))
     assert shown.exit_code == 0, shown.output
     assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e")
+
+
+def _member(member_id: str, name: str, kana: str, born: date, postal: str, address: str) -> MemberRecord:
+    sex = Sex.FEMALE if name.endswith("子") else Sex.MALE
+    return MemberRecord(member_id, name, kana, sex, born, postal, address)
+
+
+def test_audit_links_counts_every_path(run: Invoke, kojin: Kojin, town: Town, agency: str, tmp_path: Path) -> None:
+    """One audit over the matcher's, the clerks', the number path's and the insurer's links and the accounts."""
+    mother = _member("M-1", "髙橋　和子", "タカハシ　カズコ", date(1960, 2, 3), "1120012", "東京都文京区大塚1-2-3")
+    yamada = _member("R-2", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1130033", "東京都文京区本郷4-15-14")
+    ambiguous = _member("R-1", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1")
+    _m, _y, low = kojin.matching.link_members(agency, [mother, yamada, ambiguous])
+    # One clerk: the member linked already, sent again from another person's address (a high score).
+    moved = _member("R-2", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1120001", "東京都文京区白山2-3-4")
+    [high] = kojin.matching.link_members(agency, [moved])
+    assert high.case_id is not None and low.case_id is not None
+    kojin.matching.decide(high.case_id, clerk=Clerk("l.a", "照合 A"), resident_id=town.double.resident_id)
+    # Two clerks: a low-score candidate.
+    for clerk in (Clerk("l.a", "照合 A"), Clerk("l.b", "照合 B")):
+        kojin.matching.decide(low.case_id, clerk=clerk, resident_id=town.yamada.resident_id)
+    # The number path: a code obtained with the number, and one the hub never issued.
+    kojin.agencies.obtain_code(agency, kojin.numbering.number_for(town.twin_1.juminhyo_code), "N-1")
+    kojin.agencies.get(agency).enrol("FORGED0000000000000000", "N-2")
+    # An insurer enrols the son's form under his mother's 住民票コード: the family member's number.
+    insurer = kojin.insurers.ensure(next(i for i in DEMO_INSURERS if i.insurer_id == agency))
+    son = MemberDraft(
+        town.mother.juminhyo_code, "髙橋　健一", "タカハシ　ケンイチ", "1", date(1990, 7, 8), "東京都文京区大塚1-2-3",
+        "1120012", date(2026, 1, 1), 3, symbol="1",
+    )  # fmt: skip
+    insurer.enrol([son], today=date(2026, 1, 15), publish=False)
+    # A public-funds account, in the person's own name.
+    kojin.portal.accounts.register(
+        town.son, validate_account("0005", "123", "ordinary", "7654321", "タカハシ ケンイチ")
+    )
+
+    audited = run("audit", "links", "--out", str(tmp_path / "audit"), "--json")
+    assert audited.exit_code == 0, audited.output
+    summary = json.loads(audited.stdout)
+    by_path = summary["by_path"]
+    assert {p: c["checked"] for p, c in by_path.items()} == {
+        "matcher": 1,
+        "clerk": 1,
+        "clerk_second": 1,
+        "number": 2,
+        "insurer": 1,
+        "account": 1,
+    }
+    assert summary["links_checked"] == 6 and summary["accounts_checked"] == 1
+    assert by_path["number"]["findings"] == summary["by_kind"]["code_not_issued"] == 1
+    assert by_path["clerk_second"]["findings"] == 1  # linked without the address agreeing
+    # The insurer's member shares the mother's code with the matcher's link, and is not her.
+    assert by_path["insurer"]["findings"] >= 3 and by_path["matcher"]["findings"] == 1
+    assert summary["by_kind"]["code_shared"] == summary["by_kind"]["family_pattern"] == 1
+    assert by_path["clerk"] == by_path["account"] == {"checked": 1, "findings": 0}
+
+    html = (tmp_path / "audit" / "link-audit.html").read_text(encoding="utf-8")
+    for path, counts in by_path.items():
+        assert f'<tr data-path="{path}">' in html
+        row = html.split(f'<tr data-path="{path}">', 1)[1].split("</tr>", 1)[0]
+        assert f"<td>{counts['checked']}</td><td>{counts['findings']}</td>" in row
+    assert "個人番号による取得" in html and "二者確認" in html
+    with (tmp_path / "audit" / "link-audit.csv").open(encoding="utf-8", newline="") as handle:
+        paths = {r["finding"]: r["path"] for r in csv.DictReader(handle)}
+    assert paths["code_not_issued"] == "number" and paths["code_shared"] == "insurer,matcher"
