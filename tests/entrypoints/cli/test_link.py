@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -16,8 +17,7 @@ from kojin.core.config import Settings
 from kojin.eligibility.domain import DEMO_INSURERS
 from kojin.eligibility.insurer.service import MemberDraft
 from kojin.entrypoints.cli import app
-from kojin.linkage.matcher import MemberRecord
-from kojin.linkage.review import Clerk
+from kojin.linkage.matcher import LINK_AT, MemberRecord
 from kojin.portal.domain import validate_account
 from kojin.registry.domain import Sex
 from tests.conftest import point_cli_at
@@ -47,9 +47,9 @@ def run(kojin: Kojin, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> In
     return invoke
 
 
-def _operator(run: Invoke, tmp_path: Path, staff_id: str) -> tuple[str, str]:
+def _operator(run: Invoke, tmp_path: Path, staff_id: str, name: str = "照合 次郎") -> tuple[str, str]:
     """A linkage clerk with an operator key file: the ``--operator`` option that proves them."""
-    added = run("staff", "add", staff_id, "--name", "照合 次郎", "--org", "linkage", "--role", "linkage_clerk")
+    added = run("staff", "add", staff_id, "--name", name, "--org", "linkage", "--role", "linkage_clerk")
     assert added.exit_code == 0, added.output
     key = tmp_path / f"{staff_id}.key"
     assert run("staff", "operator-key", staff_id, "--out", str(key)).exit_code == 0
@@ -206,6 +206,68 @@ def test_control_characters_in_a_member_reach_the_terminal_escaped(run: Invoke, 
     assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e")
 
 
+def _case(run: Invoke, kojin: Kojin, agency: str, member: MemberRecord) -> int:
+    [outcome] = kojin.matching.link_members(agency, [member])
+    assert outcome.case_id is not None
+    return outcome.case_id
+
+
+def _shown(run: Invoke, case_id: int) -> dict[str, Any]:
+    shown = run("link", "review", "show", str(case_id), "--json")
+    assert shown.exit_code == 0, shown.output
+    return dict(json.loads(shown.stdout))
+
+
+def test_clerk_cannot_link_a_non_candidate(run: Invoke, kojin: Kojin, town: Town, agency: str, tmp_path: Path) -> None:
+    member = _member("R-1", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1")
+    case_id = _case(run, kojin, agency, member)
+    candidates = {c["resident_id"] for c in _shown(run, case_id)["candidates"]}
+    assert town.mother.resident_id not in candidates
+    taro, jiro = _operator(run, tmp_path, "l.taro", "照合 太郎"), _operator(run, tmp_path, "l.jiro")
+    for clerk in (taro, jiro):  # two clerks agreeing on her fare no better than one
+        for outsider in (town.mother.resident_id, 999):
+            refused = run(*clerk, "link", "review", "decide", str(case_id), "--resident", str(outsider))
+            assert refused.exit_code == 2 and refused.stderr.startswith("error linkage.not_a_candidate"), outsider
+    detail = _shown(run, case_id)
+    assert (detail["status"], detail["decisions"], detail["proposed_resident"]) == ("open", [], None)
+    assert [r for r in kojin.matching.iter_links() if r.member_id == "R-1"] == []
+
+
+def test_low_score_link_needs_a_second_clerk(
+    run: Invoke, kojin: Kojin, town: Town, agency: str, tmp_path: Path
+) -> None:
+    member = _member("R-1", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1000001", "東京都千代田区千代田1-1")
+    case_id = _case(run, kojin, agency, member)
+    assert all(c["score"] < LINK_AT for c in _shown(run, case_id)["candidates"])
+    taro, jiro = _operator(run, tmp_path, "l.taro", "照合 太郎"), _operator(run, tmp_path, "l.jiro")
+    choice = ("link", "review", "decide", str(case_id), "--resident", str(town.yamada.resident_id))
+
+    first = run(*taro, *choice)
+    assert first.exit_code == 0 and "pending_second" in first.stdout, first.output
+    detail = _shown(run, case_id)
+    assert (detail["status"], detail["proposed_by"], detail["proposed_resident"]) == (
+        "pending_second",
+        "l.taro",
+        town.yamada.resident_id,
+    )
+    assert [r for r in kojin.matching.iter_links() if r.member_id == "R-1"] == []
+    listed = [json.loads(line) for line in run("link", "review", "list", "--json").stdout.splitlines()]
+    assert [(c["case_id"], c["status"]) for c in listed] == [(case_id, "pending_second")]
+
+    same = run(*taro, *choice)
+    assert same.exit_code == 2 and same.stderr.startswith("error linkage.same_clerk"), same.output
+    assert _shown(run, case_id)["status"] == "pending_second"
+    assert [r for r in kojin.matching.iter_links() if r.member_id == "R-1"] == []
+
+    second = run(*jiro, *choice)
+    assert second.exit_code == 0, second.output
+    detail = _shown(run, case_id)
+    assert detail["status"] == "linked"
+    assert [(d["outcome"], d["clerk_id"]) for d in detail["decisions"]] == [("proposed", "l.taro"), ("link", "l.jiro")]
+    [link] = [r for r in kojin.matching.iter_links() if r.member_id == "R-1"]
+    assert link.resident_id == town.yamada.resident_id
+
+
 def _member(member_id: str, name: str, kana: str, born: date, postal: str, address: str) -> MemberRecord:
     sex = Sex.FEMALE if name.endswith("子") else Sex.MALE
     return MemberRecord(member_id, name, kana, sex, born, postal, address)
@@ -221,10 +283,13 @@ def test_audit_links_counts_every_path(run: Invoke, kojin: Kojin, town: Town, ag
     moved = _member("R-2", "山田　太郎", "ヤマダ　タロウ", date(1980, 4, 1), "1120001", "東京都文京区白山2-3-4")
     [high] = kojin.matching.link_members(agency, [moved])
     assert high.case_id is not None and low.case_id is not None
-    kojin.matching.decide(high.case_id, clerk=Clerk("l.a", "照合 A"), resident_id=town.double.resident_id)
+    taro, jiro = _operator(run, tmp_path, "l.taro", "照合 太郎"), _operator(run, tmp_path, "l.jiro")
+    one = run(*taro, "link", "review", "decide", str(high.case_id), "--resident", str(town.double.resident_id))
+    assert one.exit_code == 0 and "pending_second" not in one.stdout, one.output
     # Two clerks: a low-score candidate.
-    for clerk in (Clerk("l.a", "照合 A"), Clerk("l.b", "照合 B")):
-        kojin.matching.decide(low.case_id, clerk=clerk, resident_id=town.yamada.resident_id)
+    for clerk in (taro, jiro):
+        decided = run(*clerk, "link", "review", "decide", str(low.case_id), "--resident", str(town.yamada.resident_id))
+        assert decided.exit_code == 0, decided.output
     # The number path: a code obtained with the number, and one the hub never issued.
     kojin.agencies.obtain_code(agency, kojin.numbering.number_for(town.twin_1.juminhyo_code), "N-1")
     kojin.agencies.get(agency).enrol("FORGED0000000000000000", "N-2")
