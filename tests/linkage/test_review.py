@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from kojin.app import Kojin
 from kojin.core.errors import Conflict, InvalidInput, NotPermitted
 from kojin.linkage.matcher import LINK_AT, Decision, MemberRecord
+from kojin.linkage.outcomes import DecisionRecord, OutcomeStore
 from kojin.linkage.review import Clerk
 from kojin.registry.domain import Sex
 from kojin.staff.domain import Organisation, Role
@@ -137,3 +138,28 @@ def test_a_candidate_above_the_threshold_is_linked_by_one_clerk(kojin: Kojin, to
     assert made.outcome == "link" and _links_of(kojin, "R-2") == [town.double.resident_id]
     [link] = [r for r in kojin.matching.iter_links() if r.member_id == "R-2"]
     assert link.path == "clerk"
+
+
+def test_a_decision_on_a_case_read_before_another_clerks_is_not_written(kojin: Kojin, town: Town, case_id: int) -> None:
+    """Two clerks at once: each move is conditional on the status and proposal that were read."""
+    store = OutcomeStore(kojin.db.engine("linkage"))
+    tanaka = _clerk(kojin, "l.tanaka", "照合 田中")
+    suzuki = _clerk(kojin, "l.suzuki", "照合 鈴木")
+    stale = store.case(case_id)
+    assert stale is not None and stale.status == "open"
+    kojin.matching.decide(case_id, clerk=tanaka, resident_id=town.yamada.resident_id)
+    late = DecisionRecord(case_id, "no_match", None, suzuki.label, datetime.now(UTC), None, suzuki.staff_id)
+    assert not store.close_case(case_id, late, None, was=stale, status="no_match")
+
+    proposal = store.case(case_id)
+    assert proposal is not None and proposal.proposed_by == "l.tanaka"
+    kojin.matching.decide(case_id, clerk=suzuki, resident_id=town.double.resident_id)  # a new proposal meanwhile
+    confirm = DecisionRecord(case_id, "link", town.yamada.resident_id, "x（l.ito）", datetime.now(UTC), "C", "l.ito")
+    assert not store.close_case(case_id, confirm, None, was=proposal, status="linked")
+    case = kojin.matching.case(case_id)
+    assert (case.status, case.proposed_by, case.proposed_resident) == (
+        "pending_second",
+        "l.suzuki",
+        town.double.resident_id,
+    )
+    assert [d.clerk_id for d in case.decisions] == ["l.tanaka", "l.suzuki"]
