@@ -27,6 +27,8 @@ from kojin.eligibility.links import JlisHubLinks  # clinics (issue 6)
 from kojin.eligibility.service import EligibilityService  # clinics (issue 6)
 from kojin.hub.service import HubService
 from kojin.hub.transport import IntermediateRouter
+from kojin.linkage.audit import AuditReport, HeldLink, LinkPath
+from kojin.linkage.records import MemberRecord
 from kojin.linkage.service import MatchingService  # linkage (issue 7)
 from kojin.numbering.service import NumberingService
 from kojin.pki.domain import REVOKED_ON_EVENT
@@ -35,6 +37,7 @@ from kojin.pki.ocsp import OcspResponder
 from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
+from kojin.registry.domain import Sex
 from kojin.registry.service import RegisterService
 from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
@@ -119,6 +122,23 @@ class Kojin:
         self.staff.ensure_key()
         for rp_id, name in PUBLIC_RELYING_PARTIES.items():
             self.linkage.ensure_registered(rp_id, name, RelyingPartyKind.PUBLIC)
+
+    def audit_links(self) -> AuditReport:
+        """The integrity audit (総点検) over every link, by every path it was made: the matching service's
+        (the matcher alone, one clerk, two clerks), the codes agencies obtained with a number, insurers'
+        enrolments, and public-funds accounts. Only the matching service reads whom a code names."""
+        by_code = [
+            HeldLink(agency_id, local_id, code, None, LinkPath.NUMBER)
+            for agency_id in self.agencies.ids()
+            for local_id, code in self.agencies.get(agency_id).iter_people()
+        ]
+        for insurer_id in self.insurers.ids():
+            for m in self.insurers.get(insurer_id).iter_members():
+                member = MemberRecord(
+                    m["local_id"], m["name"], m["kana"], Sex(m["sex"]), m["birth_date"], m["postal_code"], m["address"]
+                )
+                by_code.append(HeldLink(insurer_id, m["local_id"], m["member_code"], member, LinkPath.INSURER))
+        return self.matching.audit(by_code=by_code, accounts=self.portal.accounts.iter_accounts())
 
     def close(self) -> None:
         self.auth.close()

@@ -8,9 +8,10 @@ from datetime import date
 from pathlib import Path
 
 from kojin.app import Kojin
-from kojin.linkage.audit import AuditReport, FindingKind, LinkRow
+from kojin.linkage.audit import AuditReport, FindingKind, HeldLink, LinkPath, LinkRow
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.report import bar_chart, render_html, write_report
+from kojin.linkage.review import Clerk
 from kojin.registry.domain import Sex
 from tests.linkage.conftest import Town
 
@@ -38,22 +39,30 @@ class Accounts:
         return iter(self.rows)
 
 
+def _by_two_clerks(kojin: Kojin, case_id: int, resident_id: int) -> None:
+    first = kojin.matching.decide(case_id, clerk=Clerk("l.a", "窓口 A"), resident_id=resident_id)
+    if first.outcome == "proposed":
+        kojin.matching.decide(case_id, clerk=Clerk("l.b", "窓口 B"), resident_id=resident_id)
+
+
 def _plant(kojin: Kojin, town: Town, agency: str) -> list[LinkRow]:
-    mother, son_line, elsewhere, yamada = kojin.matching.link_members(agency, [MOTHER, SON_LINE, ELSEWHERE, YAMADA])
+    mother, _son_line, elsewhere, yamada = kojin.matching.link_members(agency, [MOTHER, SON_LINE, ELSEWHERE, YAMADA])
     assert mother.decision is Decision.LINKED and yamada.decision is Decision.LINKED
-    assert son_line.case_id is not None and elsewhere.case_id is not None
-    # Clerks' mistakes: the son's line linked to his mother; a member with no address agreement linked.
-    kojin.matching.decide(son_line.case_id, clerk="窓口 A", resident_id=town.mother.resident_id)
-    kojin.matching.decide(elsewhere.case_id, clerk="窓口 B", resident_id=town.double.resident_id)
+    assert elsewhere.case_id is not None
+    # Two clerks agreeing on a member with no address agreement.
+    _by_two_clerks(kojin, elsewhere.case_id, town.double.resident_id)
     # The register changes after linking: 山田太郎's reading is corrected.
     kojin.register.change_name(town.yamada.resident_id, name="山田　太郎", kana="ヤマダ　フトシ")
     # Links an agency holds from elsewhere: one person under two codes.
     held_member = _member(
         "H-1", "鈴木　大翔", "スズキ　ヒロト", "1", date(2015, 6, 2), "1130022", "東京都文京区千駄木3-1-2"
     )
+    # The son's line enrolled with his mother's code — the family member's number, keyed from the same form.
+    mother_code = kojin.matching.code_for(agency, town.mother.resident_id)
     return [
-        LinkRow(agency, "H-1", town.twin_1.resident_id, "CODE-ONE", held_member, "full", "agency", "agency"),
-        LinkRow(agency, "H-2", town.twin_1.resident_id, "CODE-TWO", held_member, "full", "agency", "agency"),
+        LinkRow(agency, "K-2", town.mother.resident_id, mother_code, SON_LINE, None, LinkPath.INSURER),
+        LinkRow(agency, "H-1", town.twin_1.resident_id, "CODE-ONE", held_member, "full", LinkPath.NUMBER),
+        LinkRow(agency, "H-2", town.twin_1.resident_id, "CODE-TWO", held_member, "full", LinkPath.NUMBER),
     ]
 
 
@@ -67,17 +76,23 @@ def test_every_pattern_is_found(kojin: Kojin, town: Town, agency: str, tmp_path:
             ("0005-002-1111111", "タカハシ　カズコ", town.son.resident_id),  # in the mother's name
         ]
     )
-    report = kojin.matching.audit(held=held, accounts=accounts)
-    assert report.links_checked == 6 and report.accounts_checked == 4
+    # A code the hub never issued to the agency.
+    forged = HeldLink(agency, "N-9", "NOT-A-CODE", None, LinkPath.NUMBER)
+    report = kojin.matching.audit(held=held, by_code=[forged], accounts=accounts)
+    assert report.links_checked == 7 and report.accounts_checked == 4
+    [not_issued] = report.of_kind(FindingKind.CODE_NOT_ISSUED)
+    assert not_issued.member_ids == ("N-9",) and not_issued.path == "number"
 
     [shared] = report.of_kind(FindingKind.CODE_SHARED)
     assert set(shared.member_ids) == {"K-1", "K-2"} and shared.resident_ids == (town.mother.resident_id,)
+    assert shared.path == "insurer,matcher"
     [several] = report.of_kind(FindingKind.SEVERAL_CODES)
     assert several.resident_ids == (town.twin_1.resident_id,) and several.agency_code == "CODE-ONE;CODE-TWO"
     kana = report.of_kind(FindingKind.KANA_MISMATCH)
     assert {f.member_ids for f in kana} >= {("K-4",), ("K-2",)}
     [no_address] = report.of_kind(FindingKind.NO_ADDRESS_AGREEMENT)
-    assert no_address.member_ids == ("K-3",) and "clerk" in no_address.detail_ja
+    assert no_address.member_ids == ("K-3",) and no_address.path == "clerk_second"
+    assert "担当者2人" in no_address.detail_ja
     [family] = report.of_kind(FindingKind.FAMILY_PATTERN)
     assert family.member_ids == ("K-2",) and family.resident_ids[0] == town.mother.resident_id
     assert f"{town.son.resident_id}" in family.detail_ja  # the matcher's own answer: the son

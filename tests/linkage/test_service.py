@@ -10,6 +10,7 @@ import pytest
 from kojin.app import Kojin
 from kojin.core.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from kojin.linkage.matcher import Decision, MemberRecord, Reason, ReasonItem
+from kojin.linkage.review import Clerk
 from kojin.registry.domain import Address, Resident, Sex
 from tests.linkage.conftest import Town
 
@@ -39,7 +40,7 @@ def test_link_gives_the_agencys_own_code_the_jlis_way(kojin: Kojin, town: Town, 
     [again] = kojin.matching.link_members(agency, [YAMADA])
     assert again.agency_code == code
     links = list(kojin.matching.iter_links())
-    assert len(links) == 1 and links[0].method == "auto" and links[0].address_level == "full"
+    assert len(links) == 1 and links[0].path == "matcher" and links[0].address_level == "full"
 
 
 def test_an_unknown_agency_is_refused(kojin: Kojin, town: Town) -> None:
@@ -75,23 +76,31 @@ def test_review_decision_is_recorded_with_clerk_and_time(kojin: Kojin, town: Tow
     assert {c.resident_id for c in case.candidates} == {town.yamada.resident_id, town.double.resident_id}
     assert [c.case_id for c in kojin.matching.cases()] == [outcome.case_id]
 
+    tanaka, suzuki = Clerk("l.tanaka", "窓口 田中"), Clerk("l.suzuki", "窓口 鈴木")
     with pytest.raises(InvalidInput):
-        kojin.matching.decide(outcome.case_id, clerk=" ", resident_id=town.yamada.resident_id)
+        kojin.matching.decide(outcome.case_id, clerk=Clerk("", " "), resident_id=town.yamada.resident_id)
     with pytest.raises(InvalidInput):
-        kojin.matching.decide(outcome.case_id, clerk="田中", resident_id=town.yamada.resident_id, no_match=True)
-    made = kojin.matching.decide(outcome.case_id, clerk="窓口 田中", resident_id=town.double.resident_id)
-    assert made.outcome == "link" and made.clerk == "窓口 田中" and made.agency_code
+        kojin.matching.decide(outcome.case_id, clerk=tanaka, resident_id=town.yamada.resident_id, no_match=True)
+    proposed = kojin.matching.decide(outcome.case_id, clerk=tanaka, resident_id=town.double.resident_id)
+    made = kojin.matching.decide(outcome.case_id, clerk=suzuki, resident_id=town.double.resident_id)
+    assert proposed.outcome == "proposed" and proposed.clerk == "窓口 田中（l.tanaka）"
+    assert made.outcome == "link" and made.clerk == "窓口 鈴木（l.suzuki）" and made.agency_code
     assert made.decided_at.tzinfo is not None
     with pytest.raises(Conflict):
-        kojin.matching.decide(outcome.case_id, clerk="窓口 鈴木", no_match=True)
+        kojin.matching.decide(outcome.case_id, clerk=suzuki, no_match=True)
 
     shown = kojin.matching.case(outcome.case_id)
     assert shown.status == "linked"
     assert [(d.clerk, d.outcome, d.resident_id) for d in shown.decisions] == [
-        ("窓口 田中", "link", town.double.resident_id)
+        ("窓口 田中（l.tanaka）", "proposed", town.double.resident_id),
+        ("窓口 鈴木（l.suzuki）", "link", town.double.resident_id),
     ]
     [link] = [r for r in kojin.matching.iter_links() if r.member_id == "M-5"]
-    assert (link.method, link.resident_id, link.agency_code) == ("clerk", town.double.resident_id, made.agency_code)
+    assert (link.path, link.resident_id, link.agency_code) == (
+        "clerk_second",
+        town.double.resident_id,
+        made.agency_code,
+    )
     assert kojin.matching.cases() == []
 
 
@@ -104,7 +113,7 @@ def test_no_match_decision_and_resubmission(kojin: Kojin, town: Town, agency: st
     [second] = kojin.matching.link_members(agency, [nobody])
     assert kojin.matching.case(first.case_id).status == "superseded"
     assert second.case_id is not None
-    made = kojin.matching.decide(second.case_id, clerk="山本", no_match=True)
+    made = kojin.matching.decide(second.case_id, clerk=Clerk("l.yamamoto", "山本"), no_match=True)
     assert made.outcome == "no_match" and made.resident_id is None
     assert kojin.matching.case(second.case_id).status == "no_match"
     with pytest.raises(NotFound):

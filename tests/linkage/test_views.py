@@ -102,14 +102,26 @@ def test_decision_needs_the_token_and_is_the_logged_in_clerks(
         assert refused.status_code == 400 and "紐付ける住民" in refused.text, bad
     assert kojin.matching.case(case_id).status == "open"
 
-    # A typed name is ignored: the decision is the logged-in clerk's.
+    # A typed name is ignored: the decision is the logged-in clerk's — a proposal, both candidates being low.
     done = client.post(url, data={"choice": choice, "clerk": "窓口 田中", "csrf_token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == f"{url}?done=1"
     shown = client.get(done.headers["location"])
     assert "判断を記録しました" in shown.text and "照合 花子（l.hanako）" in shown.text
-    assert 'name="csrf_token"' not in shown.text  # a closed case has no form
+    assert "別の担当者の確認待ち" in shown.text and "ご自身の提案は確認できません" in shown.text
     case = kojin.matching.case(case_id)
-    assert case.status == "linked" and case.decisions[0].clerk == "照合 花子（l.hanako）"
+    assert case.status == "pending_second" and case.decisions[0].clerk == "照合 花子（l.hanako）"
+    own = client.post(url, data={"choice": choice, "csrf_token": token})
+    assert own.status_code == 403 and "別の担当者の確認が必要です" in own.text
+    assert kojin.matching.case(case_id).status == "pending_second"
+
+    # A second linkage clerk, logged in on another browser, confirms.
+    kojin.staff.register("l.jiro", "照合 次郎", Organisation.parse("linkage"), Role.LINKAGE_CLERK)
+    second = {"authorization": f"Bearer {kojin.staff.issue_token('l.jiro').access_token}"}
+    confirmed = client.post(url, data={"choice": choice, "csrf_token": token}, headers=second, follow_redirects=False)
+    assert confirmed.status_code == 303
+    assert 'name="csrf_token"' not in client.get(url).text  # a closed case has no form
+    case = kojin.matching.case(case_id)
+    assert case.status == "linked" and case.decisions[1].clerk == "照合 次郎（l.jiro）"
     twice = client.post(url, data={"choice": "no_match", "clerk": "窓口 鈴木", "csrf_token": token})
     assert twice.status_code == 409
 

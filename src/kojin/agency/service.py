@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,23 @@ class AgencyService:
         with self.engine.connect() as conn:
             found = conn.execute(select(people.c.local_id).where(people.c.code == code)).scalar()
         return None if found is None else str(found)
+
+    def iter_people(self, *, batch: int = 5000) -> Iterator[tuple[str, str]]:
+        """Every person the agency keeps, as ``(local_id, code)`` (for the integrity audit)."""
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(people.c.local_id, people.c.code)
+                    .where(people.c.local_id > last)
+                    .order_by(people.c.local_id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            for local_id, code in rows:
+                yield str(local_id), str(code)
+            last = str(rows[-1][0])
 
     def code_of(self, local_id: str) -> str:
         with self.engine.connect() as conn:

@@ -189,6 +189,21 @@ class CodeRegistry:
         with self._engine.connect() as conn:
             return str(conn.execute(query).scalar_one())
 
+    def holders(self, codes_: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each of ``codes_`` the hub issued: the agency it was issued to and the person's link id."""
+        found: dict[str, tuple[str, str]] = {}
+        with self._engine.connect() as conn:
+            for i in range(0, len(codes_), 20_000):
+                rows = select_in(conn, codes, ("code", "agency_id", "internal_id"), "code", codes_[i : i + 20_000])
+                internal = {str(r[2]) for r in rows}
+                link_of = {
+                    str(p[0]): str(p[1])
+                    for p in select_in(conn, persons, ("internal_id", "link_id"), "internal_id", sorted(internal))
+                }
+                for code, agency_id, internal_id in rows:
+                    found[str(code)] = (str(agency_id), link_of[str(internal_id)])
+        return found
+
     def owner(self, code: str) -> tuple[str, str] | None:
         """The agency a code was issued to and the person's internal id; None if it never was."""
         owner = self._owners.get(code)

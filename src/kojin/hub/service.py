@@ -157,6 +157,10 @@ class HubService:
         """:meth:`issue_code` for a message from J-LIS over HTTP, MACed with the J-LIS channel key."""
         return self._codes.issue_code_signed(agency_id, body)
 
+    def code_holders(self, codes: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """For each code the hub issued: (the agency it was issued to, the person's link id) — J-LIS's audit only."""
+        return self._codes.holders(codes)
+
     def subject_key_for(self, link_id: str) -> bytes:
         """The person's own key to recognise their leaves in the log (for the portal only)."""
         return self._codes.subject_key_for(link_id)

@@ -4,9 +4,11 @@ The 2023 audit of the real system found 8,351 wrong links in 82.08 M records;
 the causes were matching without the full address and a family member's
 number keyed from the same form. The public-funds account check that year
 found accounts tied to several people by extracting exactly that, then
-comparing surname, address and kana. This module re-checks every link made —
-by the matching service, by clerks, or held by agencies from elsewhere — and,
-through :class:`AccountSource`, public-funds accounts (公金受取口座), for:
+comparing surname, address and kana. This module re-checks every link, each
+with the path it was made by (:class:`LinkPath`): by the matcher alone, by
+one clerk or two, by an agency that had the number (取得番号), by an insurer's
+enrolment, and — through :class:`AccountSource` — public-funds accounts
+(公金受取口座), for:
 
 - ``code_shared``: one agency code tied to several people (several residents,
   or members whose name or birth date differ);
@@ -16,6 +18,7 @@ through :class:`AccountSource`, public-funds accounts (公金受取口座), for:
   code agreeing;
 - ``family_pattern``: the linked resident shares the member's surname and
   address but not the given name or birth date — the family member's number;
+- ``code_not_issued``: the agency holds a code the hub never issued to it;
 - ``account_shared``: one account tied to several people;
 - ``account_kana_mismatch``: the holder's kana disagrees with the register
   (with the family member whose name it is, when one lives at that address).
@@ -42,10 +45,13 @@ from kojin.linkage.normalise import kana_loose, name_key, split_name
 
 __all__ = [
     "FINDING_LABELS",
+    "PATH_LABELS",
     "AccountSource",
     "AuditReport",
     "Finding",
     "FindingKind",
+    "HeldLink",
+    "LinkPath",
     "LinkRow",
     "run_audit",
 ]
@@ -57,6 +63,30 @@ class AccountSource(Protocol):
     def __iter__(self) -> Iterator[tuple[str, str, int]]: ...
 
 
+class LinkPath(StrEnum):
+    """How a link was made (紐付けの経路)."""
+
+    MATCHER = "matcher"  # the matcher alone: one certain candidate
+    CLERK = "clerk"  # one clerk, a candidate at or above the automatic threshold
+    CLERK_SECOND = "clerk_second"  # two clerks: a candidate under the threshold
+    NUMBER = "number"  # an agency that had the number (取得番号)
+    INSURER = "insurer"  # an insurer's enrolment (資格取得)
+    ACCOUNT = "account"  # a public-funds account registered by the person (公金受取口座)
+
+
+PATH_LABELS: dict[LinkPath, tuple[str, str]] = {
+    LinkPath.MATCHER: ("照合（自動）", "matcher (automatic)"),
+    LinkPath.CLERK: ("担当者1人の判断", "one clerk"),
+    LinkPath.CLERK_SECOND: ("担当者2人の判断（二者確認）", "two clerks"),
+    LinkPath.NUMBER: ("個人番号による取得", "number path"),
+    LinkPath.INSURER: ("医療保険者の資格取得", "insurer enrolment"),
+    LinkPath.ACCOUNT: ("公金受取口座の登録", "public-funds account"),
+}
+
+# The matching service's stored ``method`` of a link, as a path.
+METHOD_PATHS = {"auto": LinkPath.MATCHER, "clerk": LinkPath.CLERK, "clerk2": LinkPath.CLERK_SECOND}
+
+
 class FindingKind(StrEnum):
     CODE_SHARED = "code_shared"
     SEVERAL_CODES = "several_codes"
@@ -64,6 +94,7 @@ class FindingKind(StrEnum):
     NO_ADDRESS_AGREEMENT = "no_address_agreement"
     FAMILY_PATTERN = "family_pattern"
     UNKNOWN_RESIDENT = "unknown_resident"
+    CODE_NOT_ISSUED = "code_not_issued"
     ACCOUNT_SHARED = "account_shared"
     ACCOUNT_KANA_MISMATCH = "account_kana_mismatch"
 
@@ -75,6 +106,7 @@ FINDING_LABELS: dict[FindingKind, tuple[str, str]] = {
     FindingKind.NO_ADDRESS_AGREEMENT: ("住所の一致なしで紐付け", "linked without address agreement"),
     FindingKind.FAMILY_PATTERN: ("家族の番号の疑い", "a family member's number?"),
     FindingKind.UNKNOWN_RESIDENT: ("住民が見つからない", "resident not found"),
+    FindingKind.CODE_NOT_ISSUED: ("符号が符号発行の記録にない", "code not issued to the agency"),
     FindingKind.ACCOUNT_SHARED: ("1つの口座に複数の人", "one account, several people"),
     FindingKind.ACCOUNT_KANA_MISMATCH: ("口座名義カナが住民票と不一致", "account holder kana disagrees"),
 }
@@ -82,16 +114,32 @@ FINDING_LABELS: dict[FindingKind, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class LinkRow:
-    """One link to check: who the agency's member is said to be (紐付け)."""
+    """One link to check: who the agency's member is said to be (紐付け), and by which path.
+
+    ``member`` is what the agency holds of the person's four basic items (None
+    when it holds none, as on the number path); ``resident_id`` is None when
+    the hub never issued ``agency_code`` to the agency.
+    """
 
     agency_id: str
     member_id: str
-    resident_id: int
+    resident_id: int | None
     agency_code: str
-    member: MemberRecord
+    member: MemberRecord | None
     address_level: str | None = None
-    method: str = "auto"
-    source: str = "matching"
+    path: LinkPath = LinkPath.MATCHER
+    issued: bool = True  # False: the hub never issued ``agency_code`` to the agency
+
+
+@dataclass(frozen=True)
+class HeldLink:
+    """A link an agency keeps by its code alone; the hub and J-LIS tell the audit whom the code names."""
+
+    agency_id: str
+    member_id: str
+    agency_code: str
+    member: MemberRecord | None
+    path: LinkPath
 
 
 @dataclass(frozen=True)
@@ -106,7 +154,7 @@ class Finding:
     member_ids: tuple[str, ...] = ()
     resident_ids: tuple[int, ...] = ()
     account_key: str = ""
-    source: str = ""
+    path: str = ""  # the paths of the links it is about, comma-separated
 
     @property
     def label(self) -> tuple[str, str]:
@@ -120,7 +168,16 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)
     links_checked: int = 0
     accounts_checked: int = 0
+    checked_by_path: dict[LinkPath, int] = field(default_factory=lambda: dict.fromkeys(LinkPath, 0))
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def by_path(self) -> dict[LinkPath, tuple[int, int]]:
+        """For each path: links (or accounts) checked, and findings about them."""
+        found = dict.fromkeys(LinkPath, 0)
+        for finding in self.findings:
+            for path in filter(None, finding.path.split(",")):
+                found[LinkPath(path)] += 1
+        return {p: (self.checked_by_path[p], found[p]) for p in LinkPath}
 
     def counts(self) -> dict[FindingKind, int]:
         out = dict.fromkeys(FindingKind, 0)
@@ -139,8 +196,8 @@ class AuditReport:
         return [f for f in self.findings if f.kind is kind]
 
 
-def _identity(member: MemberRecord) -> tuple[str, object]:
-    return name_key(member.name).full, member.birth_date
+def _identity(member: MemberRecord | None) -> tuple[str, object]:
+    return ("", None) if member is None else (name_key(member.name).full, member.birth_date)
 
 
 def _kana_of(entry: ResidentEntry) -> str:
@@ -153,9 +210,8 @@ def _member_kana(kana: str) -> str:
 
 
 def _about(row: LinkRow, kind: FindingKind, ja: str, en: str) -> Finding:
-    return Finding(
-        kind, ja, en, row.agency_id, row.agency_code, (row.member_id,), (row.resident_id,), source=row.source
-    )
+    residents = () if row.resident_id is None else (row.resident_id,)
+    return Finding(kind, ja, en, row.agency_id, row.agency_code, (row.member_id,), residents, path=row.path.value)
 
 
 def _check_links(rows: list[LinkRow], matcher: Matcher, report: AuditReport) -> None:
@@ -170,10 +226,11 @@ def _check_codes(rows: list[LinkRow], report: AuditReport) -> None:
     by_person: dict[tuple[str, int], set[str]] = defaultdict(set)
     for row in rows:
         by_code[(row.agency_id, row.agency_code)].append(row)
-        by_person[(row.agency_id, row.resident_id)].add(row.agency_code)
+        if row.resident_id is not None:
+            by_person[(row.agency_id, row.resident_id)].add(row.agency_code)
     for (agency_id, code), group in by_code.items():
-        residents = sorted({r.resident_id for r in group})
-        identities = {_identity(r.member) for r in group}
+        residents = sorted({r.resident_id for r in group if r.resident_id is not None})
+        identities = {_identity(r.member) for r in group if r.member is not None}
         if len(residents) > 1 or len(identities) > 1:
             report.findings.append(
                 Finding(
@@ -184,7 +241,7 @@ def _check_codes(rows: list[LinkRow], report: AuditReport) -> None:
                     code,
                     tuple(sorted(r.member_id for r in group)),
                     tuple(residents),
-                    source=",".join(sorted({r.source for r in group})),
+                    path=",".join(sorted({r.path.value for r in group})),
                 )
             )
     for (agency_id, resident_id), codes in by_person.items():
@@ -202,8 +259,19 @@ def _check_codes(rows: list[LinkRow], report: AuditReport) -> None:
 
 
 def _check_link(row: LinkRow, matcher: Matcher, report: AuditReport) -> None:
-    """One link against the register: the resident exists, the kana and the address agree, no family pattern."""
-    entry = matcher.index.entry_for(row.resident_id)
+    """One link against the register: the code was issued, the resident exists, the kana and the address
+    agree, no family pattern (the last three where the agency holds the four items)."""
+    if not row.issued:
+        report.findings.append(
+            _about(
+                row,
+                FindingKind.CODE_NOT_ISSUED,
+                "機関が持つ機関別符号を、情報提供ネットワークシステムはこの機関に発行していません。",
+                "The agency holds a code the hub never issued to it.",
+            )
+        )
+        return
+    entry = None if row.resident_id is None else matcher.index.entry_for(row.resident_id)
     if entry is None:
         report.findings.append(
             _about(
@@ -213,6 +281,8 @@ def _check_link(row: LinkRow, matcher: Matcher, report: AuditReport) -> None:
                 "The linked resident is not in the comparison index.",
             )
         )
+        return
+    if row.member is None:
         return
     if _member_kana(row.member.kana) != _kana_of(entry):
         report.findings.append(
@@ -230,8 +300,8 @@ def _check_link(row: LinkRow, matcher: Matcher, report: AuditReport) -> None:
             _about(
                 row,
                 FindingKind.NO_ADDRESS_AGREEMENT,
-                f"住所も郵便番号も一致しないまま紐付けられています（{row.method}）。",
-                f"Linked while neither the address nor the postal code agreed ({row.method}).",
+                f"住所も郵便番号も一致しないまま紐付けられています（{PATH_LABELS[row.path][0]}）。",
+                f"Linked while neither the address nor the postal code agreed ({PATH_LABELS[row.path][1]}).",
             )
         )
     surname, given, birth, _sex, address = candidate.levels
@@ -241,6 +311,7 @@ def _check_link(row: LinkRow, matcher: Matcher, report: AuditReport) -> None:
 
 def _family_pattern(row: LinkRow, matcher: Matcher) -> Finding:
     """Linked to a relative (same surname and address, another given name or birth date): who the matcher finds."""
+    assert row.member is not None
     suggestion = matcher.match(row.member)
     hint_ja = hint_en = ""
     others = tuple(c.resident_id for c in suggestion.candidates if c.resident_id != row.resident_id)
@@ -258,8 +329,8 @@ def _family_pattern(row: LinkRow, matcher: Matcher) -> Finding:
         row.agency_id,
         row.agency_code,
         (row.member_id,),
-        (row.resident_id, *others[:3]),
-        source=row.source,
+        (*((row.resident_id,) if row.resident_id is not None else ()), *others[:3]),
+        path=row.path.value,
     )
 
 
@@ -268,7 +339,7 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
     holders: dict[str, set[int]] = defaultdict(set)
     kana_of: dict[str, str] = {}
     rows = list(accounts)
-    report.accounts_checked = len(rows)
+    report.accounts_checked = report.checked_by_path[LinkPath.ACCOUNT] = len(rows)
     by_address: dict[tuple[str, str, tuple[int, ...]], list[ResidentEntry]] | None = None
     for key, holder_kana, resident_id in rows:
         holders[key].add(resident_id)
@@ -282,7 +353,7 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
                     f"One account is registered to {len(people)} people.",
                     resident_ids=tuple(sorted(people)),
                     account_key=key,
-                    source="accounts",
+                    path=LinkPath.ACCOUNT.value,
                 )
             )
     for key, holder_kana, resident_id in rows:
@@ -312,7 +383,7 @@ def _check_accounts(accounts: AccountSource, matcher: Matcher, report: AuditRepo
                 f"The account holder “{holder_kana}” disagrees with the register's kana." + hint_en,
                 resident_ids=(resident_id, *family[:1]),
                 account_key=key,
-                source="accounts",
+                path=LinkPath.ACCOUNT.value,
             )
         )
 
@@ -328,6 +399,8 @@ def run_audit(
     report = AuditReport()
     rows = [*links, *held]
     report.links_checked = len(rows)
+    for row in rows:
+        report.checked_by_path[row.path] += 1
     _check_links(rows, matcher, report)
     if accounts is not None:
         _check_accounts(accounts, matcher, report)

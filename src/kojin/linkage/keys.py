@@ -10,6 +10,7 @@ these tables is known in one place.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.bulk import bulk_insert
+from kojin.core.bulk import bulk_insert, select_in
 from kojin.linkage import snapshot
 from kojin.linkage.records import ResidentEntry
 from kojin.linkage.store import history_keys, index_state, resident_keys, stale_residents
@@ -294,6 +295,16 @@ class KeyStore:
             _read_current_keys(conn, contents)
             after = snapshot.current_generation(conn)
         return contents, (before if before == after else None)
+
+    def residents_of(self, juminhyo_codes: Sequence[str]) -> dict[str, int]:
+        """The resident of each 住民票コード the keys know."""
+        with self.engine.connect() as conn:
+            return {
+                str(code): int(rid)
+                for code, rid in select_in(
+                    conn, resident_keys, ("juminhyo_code", "resident_id"), "juminhyo_code", list(juminhyo_codes)
+                )
+            }
 
     def juminhyo_code(self, resident_id: int) -> str | None:
         with self.engine.connect() as conn:

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from kojin.core.bulk import select_in
-from kojin.linkage.audit import LinkRow
+from kojin.linkage.audit import METHOD_PATHS, LinkRow
 from kojin.linkage.records import Candidate, MatchResult, MemberRecord, ReasonItem
 from kojin.linkage.scoring import FIELDS
 from kojin.linkage.store import batches, cases, decisions, links
 from kojin.registry.domain import Sex
 
-__all__ = ["CaseSummary", "DecisionRecord", "OutcomeStore", "StoredCase", "case_row", "link_row"]
+__all__ = ["OPEN_STATUSES", "CaseSummary", "DecisionRecord", "OutcomeStore", "StoredCase", "case_row", "link_row"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class DecisionRecord:
     clerk: str
     decided_at: datetime
     agency_code: str | None = None
+    clerk_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,17 @@ class StoredCase:
     status: str
     created_at: datetime
     decisions: tuple[DecisionRecord, ...]
+    proposed_by: str | None = None
+    proposed_resident: int | None = None
+
+
+# Cases a clerk still has to act on: undecided, or a link waiting for its second clerk.
+OPEN_STATUSES = ("open", "pending_second")
+
+
+def _statuses(status: str) -> tuple[str, ...]:
+    """``open`` asks for every case a clerk still has to act on; any other status names itself."""
+    return OPEN_STATUSES if status == "open" else (status,)
 
 
 def _member_json(member: MemberRecord) -> str:
@@ -180,7 +192,9 @@ class OutcomeStore:
                         found[str(m_id)] = (int(rid), str(code))
             has_open = (
                 conn.execute(
-                    select(cases.c.case_id).where(cases.c.agency_id == agency_id, cases.c.status == "open").limit(1)
+                    select(cases.c.case_id)
+                    .where(cases.c.agency_id == agency_id, cases.c.status.in_(OPEN_STATUSES))
+                    .limit(1)
                 ).first()
                 is not None
             )
@@ -216,7 +230,7 @@ class OutcomeStore:
                         update(cases)
                         .where(
                             cases.c.agency_id == agency_id,
-                            cases.c.status == "open",
+                            cases.c.status.in_(OPEN_STATUSES),
                             cases.c.member_id.in_(member_ids[i : i + 500]),
                         )
                         .values(status="superseded")
@@ -240,7 +254,7 @@ class OutcomeStore:
     def list_cases(self, *, status: str | None, agency_id: str | None, limit: int, offset: int) -> list[CaseSummary]:
         query = select(cases).order_by(cases.c.case_id).limit(max(1, min(limit, 1000))).offset(max(0, offset))
         if status:
-            query = query.where(cases.c.status == status)
+            query = query.where(cases.c.status.in_(_statuses(status)))
         if agency_id:
             query = query.where(cases.c.agency_id == agency_id)
         with self.engine.connect() as conn:
@@ -263,7 +277,9 @@ class OutcomeStore:
     def count_cases(self, status: str) -> int:
         with self.engine.connect() as conn:
             return int(
-                conn.execute(select(func.count()).select_from(cases).where(cases.c.status == status)).scalar_one()
+                conn.execute(
+                    select(func.count()).select_from(cases).where(cases.c.status.in_(_statuses(status)))
+                ).scalar_one()
             )
 
     def case(self, case_id: int) -> StoredCase | None:
@@ -283,19 +299,41 @@ class OutcomeStore:
             row.score,
             row.status,
             row.created_at,
-            tuple(DecisionRecord(d.case_id, d.outcome, d.resident_id, d.clerk, d.decided_at) for d in made),
+            tuple(
+                DecisionRecord(d.case_id, d.outcome, d.resident_id, d.clerk, d.decided_at, None, d.clerk_id or "")
+                for d in made
+            ),
+            row.proposed_by,
+            None if row.proposed_resident is None else int(row.proposed_resident),
         )
 
-    def close_case(self, case_id: int, decision: DecisionRecord, link: dict[str, Any] | None) -> bool:
-        """Record ``decision`` on an open case and, with ``link``, make it the member's one link;
-        False (and nothing written) if the case was no longer open."""
+    def close_case(
+        self,
+        case_id: int,
+        decision: DecisionRecord,
+        link: dict[str, Any] | None,
+        *,
+        was: StoredCase,
+        status: str,
+    ) -> bool:
+        """Record ``decision``, moving the case from the state it ``was`` read in to ``status``, and, with
+        ``link``, make it the member's one link; False (and nothing written) if the case changed meanwhile."""
+        pending = status == "pending_second"
         with self.engine.begin() as conn:
-            closed = conn.execute(
-                update(cases)
-                .where(cases.c.case_id == case_id, cases.c.status == "open")
-                .values(status="linked" if decision.resident_id is not None else "no_match")
+            query = update(cases).where(cases.c.case_id == case_id, cases.c.status == was.status)
+            if was.status == "pending_second":
+                # The proposal read is the one confirmed or replaced: not one made since.
+                query = query.where(
+                    cases.c.proposed_by == was.proposed_by, cases.c.proposed_resident == was.proposed_resident
+                )
+            changed = conn.execute(
+                query.values(
+                    status=status,
+                    proposed_by=decision.clerk_id if pending else None,
+                    proposed_resident=decision.resident_id if pending else None,
+                )
             ).rowcount
-            if not closed:
+            if not changed:
                 return False
             conn.execute(
                 insert(decisions).values(
@@ -303,6 +341,7 @@ class OutcomeStore:
                     outcome=decision.outcome,
                     resident_id=decision.resident_id,
                     clerk=decision.clerk,
+                    clerk_id=decision.clerk_id,
                     decided_at=decision.decided_at,
                 )
             )
@@ -341,7 +380,6 @@ class OutcomeStore:
                         r.member_address,
                     ),
                     r.address_level,
-                    r.method,
-                    "matching",
+                    METHOD_PATHS[r.method],
                 )
             last = rows[-1].link_no

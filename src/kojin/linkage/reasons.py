@@ -62,6 +62,14 @@ AUDIT_OUT = TABLE.reason(
     field="out",
 )
 
+CASE_CHANGED = TABLE.reason(
+    "linkage.case_changed",
+    Conflict,
+    "案件 {case_id} は、開いた後に別の担当者が判断しました。開き直してください。",
+    "Another clerk decided case {case_id} after it was opened; open it again.",
+    field="case_id",
+)
+
 CASE_CLOSED = TABLE.reason(
     "linkage.case_closed",
     Conflict,
@@ -89,8 +97,8 @@ CHOICE = TABLE.reason(
 CLERK = TABLE.reason(
     "linkage.clerk",
     InvalidInput,
-    "担当者名を入力してください（100文字まで）。",
-    "Give the clerk's name (100 characters at most).",
+    "判断する担当者は職員IDと氏名のある職員に限られます（合わせて100文字まで）。",
+    "The clerk deciding must be a staff member with an id and a name (100 characters at most together).",
     field="clerk",
 )
 
@@ -141,6 +149,14 @@ MEMBERS_UNREADABLE = TABLE.reason(
     field="members",
 )
 
+NOT_A_CANDIDATE = TABLE.reason(
+    "linkage.not_a_candidate",
+    InvalidInput,
+    "住民 {resident_id} は案件 {case_id} の候補者ではありません。紐付けられるのは候補者だけです。",
+    "Resident {resident_id} is not a candidate of case {case_id}; only a candidate can be linked.",
+    field="resident_id",
+)
+
 OPTIONS = TABLE.reason(
     "linkage.options",
     KojinError,
@@ -163,4 +179,12 @@ OUT_UNWRITABLE = TABLE.reason(
     "結果ファイルを書けません: {path}（{strerror}）",
     "Cannot write the result file {path}: {strerror}",
     field="out",
+)
+
+SAME_CLERK = TABLE.reason(
+    "linkage.same_clerk",
+    NotPermitted,
+    "案件 {case_id} の紐付けはあなたが提案したものです。別の担当者の確認が必要です（二者確認）。",
+    "You proposed the link of case {case_id}; a different clerk must confirm it (two-person rule).",
+    field="clerk",
 )

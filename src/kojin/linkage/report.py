@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from kojin.core.files import atomic_write
 from kojin.linkage import reasons
-from kojin.linkage.audit import FINDING_LABELS, AuditReport, FindingKind
+from kojin.linkage.audit import FINDING_LABELS, PATH_LABELS, AuditReport, FindingKind, LinkPath
 
 CSV_COLUMNS = (
     "finding",
@@ -29,7 +29,7 @@ CSV_COLUMNS = (
     "member_ids",
     "resident_ids",
     "account_key",
-    "source",
+    "path",
     "detail_ja",
     "detail_en",
 )
@@ -77,6 +77,7 @@ def render_html(report: AuditReport, *, limit: int = 2000) -> str:
     counts = report.counts()
     kinds = [(f"{FINDING_LABELS[k][0]}", counts[k]) for k in FindingKind]
     agencies = list(report.by_agency().items())
+    by_path = report.by_path()
     return (
         environment()
         .get_template("audit_report.html")
@@ -88,6 +89,12 @@ def render_html(report: AuditReport, *, limit: int = 2000) -> str:
             kind_chart=bar_chart(kinds, title="種類別の件数 (findings by kind)"),
             agency_chart=bar_chart(agencies, title="機関別の件数 (findings by agency)"),
             agencies=agencies,
+            paths=list(LinkPath),
+            path_labels=PATH_LABELS,
+            by_path=by_path,
+            path_chart=bar_chart(
+                [(PATH_LABELS[p][0], by_path[p][0]) for p in LinkPath], title="経路別の点検件数 (checked by path)"
+            ),
             findings=report.findings[:limit],
             shown=min(limit, len(report.findings)),
         )
@@ -115,7 +122,7 @@ def write_report(report: AuditReport, directory: Path) -> tuple[Path, Path]:
                     ";".join(f.member_ids),
                     ";".join(str(r) for r in f.resident_ids),
                     f.account_key,
-                    f.source,
+                    f.path,
                     f.detail_ja,
                     f.detail_en,
                 )

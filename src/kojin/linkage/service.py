@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from kojin.core.events import EventBus
 from kojin.hub.service import HubService
 from kojin.linkage import parallel
-from kojin.linkage.audit import AccountSource, AuditReport, LinkRow, run_audit
+from kojin.linkage.audit import AccountSource, AuditReport, HeldLink, LinkRow, run_audit
 from kojin.linkage.csrf import FormTokens
 from kojin.linkage.keys import KeyStore
 from kojin.linkage.linking import Linker
@@ -38,14 +38,14 @@ from kojin.linkage.members import Outcome
 from kojin.linkage.outcomes import CaseSummary, DecisionRecord, OutcomeStore
 from kojin.linkage.records import MatchResult, MemberRecord, ResidentEntry
 from kojin.linkage.refresh import IndexKeeper, IndexStats
-from kojin.linkage.review import CandidateView, CaseView, Review
+from kojin.linkage.review import CandidateView, CaseView, Clerk, Review
 from kojin.linkage.scoring import Model
 from kojin.numbering.service import NumberingService
 from kojin.registry import postal
 from kojin.registry.domain import HistoryEntry, Resident
 from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, RegisterService
 
-__all__ = ["CandidateView", "CaseSummary", "CaseView", "DecisionRecord", "IndexStats", "MatchingService"]
+__all__ = ["CandidateView", "CaseSummary", "CaseView", "Clerk", "DecisionRecord", "IndexStats", "MatchingService"]
 
 
 class MatchingService:
@@ -66,7 +66,7 @@ class MatchingService:
         self.numbering = numbering
         self.hub = hub
         self.model = model or Model()
-        keys = KeyStore(engine)
+        keys = self._keys = KeyStore(engine)
         self._outcomes = OutcomeStore(engine)
         self._tokens = FormTokens(engine)
         self._index = IndexKeeper(keys, register, self.model)
@@ -168,11 +168,12 @@ class MatchingService:
         return self._review.case(case_id)
 
     def decide(
-        self, case_id: int, *, clerk: str, resident_id: int | None = None, no_match: bool = False
+        self, case_id: int, *, clerk: Clerk, resident_id: int | None = None, no_match: bool = False
     ) -> DecisionRecord:
-        """A clerk's decision: link the member to a resident, or record that nobody matches.
+        """A clerk's decision: link the member to one of the case's candidates, or record that nobody matches.
 
-        Who decided and when is recorded with the decision; a case is decided once.
+        A link below the automatic threshold waits (``pending_second``) for a
+        second, different clerk; see :class:`~kojin.linkage.review.Review`.
         """
         return self._review.decide(case_id, clerk=clerk, resident_id=resident_id, no_match=no_match)
 
@@ -181,11 +182,33 @@ class MatchingService:
         """Every link made, in order (for the audit)."""
         return self._outcomes.iter_links(agency_id=agency_id, batch=batch)
 
-    def audit(self, *, accounts: AccountSource | None = None, held: Iterable[LinkRow] = ()) -> AuditReport:
-        """The integrity audit (総点検) over every link made here, ``held`` links and ``accounts``."""
+    def audit(
+        self,
+        *,
+        accounts: AccountSource | None = None,
+        held: Iterable[LinkRow] = (),
+        by_code: Iterable[HeldLink] = (),
+    ) -> AuditReport:
+        """The integrity audit (総点検) over every link made here, ``held`` links, the links agencies keep
+        ``by_code`` (each code read back to its resident) and ``accounts``."""
         self.refresh_index()
         matcher = self.matcher()
-        return run_audit(self.iter_links(), matcher, held=held, accounts=accounts)
+        rows = [*held, *self.resolve(list(by_code))]
+        return run_audit(self.iter_links(), matcher, held=rows, accounts=accounts)
+
+    def resolve(self, held: Sequence[HeldLink]) -> list[LinkRow]:
+        """Whom each code an agency keeps names: the hub's link id for it, the 住民票コード J-LIS derives
+        that from, the resident of that code — the number is not used."""
+        holders = self.hub.code_holders(sorted({h.agency_code for h in held}))
+        behind = self.numbering.codes_behind({link_id for _, link_id in holders.values()}) if holders else {}
+        residents = self._keys.residents_of(sorted(set(behind.values())))
+        rows: list[LinkRow] = []
+        for h in held:
+            agency_id, link_id = holders.get(h.agency_code, ("", ""))
+            issued = agency_id == h.agency_id
+            resident_id = residents.get(behind.get(link_id, "")) if issued else None
+            rows.append(LinkRow(h.agency_id, h.member_id, resident_id, h.agency_code, h.member, None, h.path, issued))
+        return rows
 
     def close(self) -> None:
         self._index.forget()

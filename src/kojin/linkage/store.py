@@ -135,8 +135,12 @@ cases = Table(
     Column("reasons", Text, nullable=False),  # "code[:field];…"
     Column("candidates", Text, nullable=False),  # JSON list
     Column("score", Float),
-    Column("status", String(16), nullable=False),  # open | linked | no_match
+    Column("status", String(16), nullable=False),  # open | pending_second | linked | no_match | superseded
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Added in l004: a link below the automatic threshold waits here for a second,
+    # different clerk (pending_second): who proposed it, and whom.
+    Column("proposed_by", String(64)),
+    Column("proposed_resident", BigInteger),
     Index("ix_cases_status", "status", "case_id"),
     Index("ix_cases_member", "agency_id", "member_id"),
 )
@@ -147,9 +151,11 @@ decisions = Table(
     metadata,
     Column("decision_id", Integer, primary_key=True, autoincrement=True),
     Column("case_id", Integer, nullable=False, index=True),
-    Column("outcome", String(16), nullable=False),  # link | no_match
+    Column("outcome", String(16), nullable=False),  # link | proposed | no_match
     Column("resident_id", BigInteger),
     Column("clerk", String(100), nullable=False),
+    # Added in l004: the staff identity the door proved (the name above is for people to read).
+    Column("clerk_id", String(64)),
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -163,7 +169,7 @@ links = Table(
     Column("resident_id", BigInteger, nullable=False, index=True),
     Column("agency_code", String(64), nullable=False),
     Column("score", Float),
-    Column("method", String(8), nullable=False),  # auto | clerk
+    Column("method", String(8), nullable=False),  # auto | clerk | clerk2 (two clerks)
     Column("address_level", String(20)),
     Column("member_name", String(200), nullable=False),
     Column("member_kana", String(200), nullable=False),

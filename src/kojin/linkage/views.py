@@ -18,9 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kojin.core.errors import KojinError, NotFound
 from kojin.core.i18n import pick
 from kojin.linkage import reasons
+from kojin.linkage.matcher import LINK_AT
 from kojin.linkage.records import FIELD_LABELS, REASON_LABELS, ReasonItem
 from kojin.linkage.report import environment
-from kojin.linkage.review import CandidateView, CaseView
+from kojin.linkage.review import CandidateView, CaseView, Clerk
 from kojin.linkage.service import MatchingService
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
@@ -32,6 +33,7 @@ BASE = "/linkage/review"
 _PAGE = 50
 _STATUS = {
     "open": ("未処理", "open"),
+    "pending_second": ("別の担当者の確認待ち", "waiting for a second clerk"),
     "linked": ("紐付け済み", "linked"),
     "no_match": ("該当者なし", "no match"),
     "superseded": ("再照会により終了", "superseded by a later submission"),
@@ -132,10 +134,10 @@ LINKAGE_OFFICE = Organisation(OrganisationKind.LINKAGE, "linkage")
 REVIEW_PURPOSE = "名寄せの確認"
 
 
-def _clerk_name(staff: StaffService, principal: StaffPrincipal) -> str:
+def _clerk(staff: StaffService, principal: StaffPrincipal) -> Clerk:
     """The clerk as decisions record them, once they are shown to be the linkage office's."""
     staff.authorise(principal, Role.LINKAGE_CLERK, LINKAGE_OFFICE)
-    return f"{staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
+    return Clerk(principal.staff_id, staff.member(principal.staff_id).display_name)
 
 
 def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
@@ -147,13 +149,13 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
     router = APIRouter(prefix=BASE, include_in_schema=False)
     clerk_door = Depends(doors.role(Role.LINKAGE_CLERK))
     staff = doors.staff
-    clerk_name = functools.partial(_clerk_name, staff)
+    clerk_of = functools.partial(_clerk, staff)
 
     register_html_prefix(BASE)  # the app's own errors here (422, 404) are pages too, and bodies are limited
     env = environment()
 
     def page(template: str, status: int = 200, **values: object) -> HTMLResponse:
-        html = env.get_template(template).render(base=BASE, reason_label=reason_label, **values)
+        html = env.get_template(template).render(base=BASE, reason_label=reason_label, link_at=LINK_AT, **values)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
     def error_page(exc: KojinError) -> HTMLResponse:
@@ -162,7 +164,7 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
     def case_page(
         case_id: int, principal: StaffPrincipal, *, status: int = 200, message: str = "", error: str = ""
     ) -> HTMLResponse:
-        name = clerk_name(principal)
+        clerk = clerk_of(principal)
         case = service.case(case_id)
         staff.record_shown(principal, [str(c.resident_id) for c in case.candidates], REVIEW_PURPOSE, "search")
         ja, en = _STATUS.get(case.status, (case.status, case.status))
@@ -173,14 +175,14 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
             rows=_rows(case),
             status_label=f"{ja} / {en}",
             csrf_token=service.csrf_token(f"case:{case_id}"),
-            clerk_name=name,
+            clerk=clerk,
             message=message,
             error=error,
         )
 
     @router.get("", response_class=HTMLResponse)
     def queue(offset: RowOffset = 0, principal: StaffPrincipal = clerk_door) -> HTMLResponse:
-        clerk_name(principal)
+        clerk_of(principal)
         cases = service.cases(status="open", limit=_PAGE, offset=offset)
         return page("review_list.html", cases=cases, open_count=service.count_cases("open"), offset=offset, limit=_PAGE)
 
@@ -199,7 +201,7 @@ def make_router(service: MatchingService, doors: StaffDoors) -> APIRouter:
         csrf_token: Annotated[str, Form(max_length=200)] = "",
         principal: StaffPrincipal = clerk_door,
     ) -> Response:
-        clerk = clerk_name(principal)
+        clerk = clerk_of(principal)
         try:
             service.check_csrf(csrf_token, f"case:{case_id}")
             if choice == "no_match":

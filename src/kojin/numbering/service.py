@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -327,6 +327,38 @@ class NumberingService:
         if active is None:
             raise reasons.NUMBER_NOT_ASSIGNED.error()
         return hmac.digest(self._link_secret(), f"kojin-link|{juminhyo_code}".encode(), "sha256").hex()
+
+    def codes_behind(self, link_ids: Collection[str], *, batch: int = 20_000) -> dict[str, str]:
+        """The 住民票コード behind each of ``link_ids`` that has an active number (J-LIS's integrity audit).
+
+        A link id is one-way, so J-LIS reads it back by deriving the id of every
+        active code until each asked for is found; the number takes no part.
+        """
+        wanted = set(link_ids)
+        found: dict[str, str] = {}
+        secret = self._link_secret()
+        last = ""
+        while wanted:
+            with self.engine.connect() as conn:
+                codes = (
+                    conn.execute(
+                        select(numbers.c.juminhyo_code)
+                        .where(numbers.c.status == "active", numbers.c.juminhyo_code > last)
+                        .order_by(numbers.c.juminhyo_code)
+                        .limit(batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+            if not codes:
+                break
+            for code in codes:
+                link_id = hmac.digest(secret, f"kojin-link|{code}".encode(), "sha256").hex()
+                if link_id in wanted:
+                    found[link_id] = code
+                    wanted.discard(link_id)
+            last = codes[-1]
+        return found
 
     def hub_channel_key(self) -> bytes:
         """The key J-LIS and the hub share to authenticate link-id messages (set at start-up)."""

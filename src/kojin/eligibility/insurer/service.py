@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -240,6 +240,21 @@ class InsurerService:
         with self.engine.connect() as conn:
             rows = conn.execute(select(members).order_by(members.c.local_id).limit(limit))
             return [dict(r._mapping) for r in rows]
+
+    def iter_members(self, *, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every member with their code and the four basic items as enrolled (for the integrity audit)."""
+        names = ("local_id", "member_code", "name", "kana", "sex", "birth_date", "postal_code", "address")
+        columns = [members.c[name] for name in names]
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(*columns).where(members.c.local_id > last).order_by(members.c.local_id).limit(batch)
+                ).all()
+            if not rows:
+                return
+            yield from (dict(r._mapping) for r in rows)
+            last = str(rows[-1].local_id)
 
     def member(self, local_id: str) -> dict[str, Any]:
         found = self._members([local_id])

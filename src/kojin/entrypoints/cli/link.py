@@ -2,6 +2,7 @@
 
     kojin link --agency AGENCY --members IN.csv --out OUT.csv
     kojin link review list | show CASE | decide CASE (--resident ID | --no-match)
+        (a link under the automatic threshold needs a second, different operator)
     kojin link index [--rebuild] [--full-history]
     kojin audit links [--out DIR]
 
@@ -29,11 +30,11 @@ from kojin.entrypoints.cli.console import run_command as _run
 from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import open_system, print_json
 from kojin.linkage import reasons as linkage_reasons
-from kojin.linkage.audit import FINDING_LABELS, FindingKind
+from kojin.linkage.audit import FINDING_LABELS, PATH_LABELS, FindingKind
 from kojin.linkage.matcher import Decision, MemberRecord
 from kojin.linkage.members import Outcome, read_members, write_outcomes
 from kojin.linkage.report import write_report
-from kojin.linkage.service import CaseView
+from kojin.linkage.service import CaseView, Clerk
 from kojin.linkage.views import REVIEW_PURPOSE
 from kojin.staff.domain import Role, StaffPrincipal
 
@@ -156,7 +157,9 @@ def _reasons(items: Any) -> str:
 @review_app.command("list")
 def review_list(
     agency: Annotated[str | None, typer.Option(help="Only this agency's cases.")] = None,
-    status: Annotated[str, typer.Option(help="open, linked, no_match, superseded or all.")] = "open",
+    status: Annotated[
+        str, typer.Option(help="open (with pending_second), pending_second, linked, no_match, superseded or all.")
+    ] = "open",
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -237,6 +240,8 @@ def _case_record(case: CaseView) -> dict[str, Any]:
         "case_id": case.case_id,
         "agency_id": case.agency_id,
         "status": case.status,
+        "proposed_by": case.proposed_by,
+        "proposed_resident": case.proposed_resident,
         "reasons": _reasons(case.reasons),
         "member": {
             "member_id": m.member_id,
@@ -269,6 +274,7 @@ def _case_record(case: CaseView) -> dict[str, Any]:
                 "outcome": d.outcome,
                 "resident_id": d.resident_id,
                 "clerk": d.clerk,
+                "clerk_id": d.clerk_id,
                 "decided_at": d.decided_at.isoformat(),
             }
             for d in case.decisions
@@ -316,17 +322,36 @@ def _print_case(case: CaseView) -> None:
 @review_app.command("decide")
 def review_decide(
     case_id: Annotated[int, typer.Argument(metavar="CASE")],
-    resident: Annotated[int | None, typer.Option("--resident", help="Link the member to this resident.")] = None,
+    resident: Annotated[
+        int | None,
+        typer.Option(
+            "--resident",
+            help="Link the member to this candidate (under the automatic threshold: a second clerk must agree).",
+        ),
+    ] = None,
     no_match: Annotated[bool, typer.Option("--no-match", help="Nobody in the register is this member.")] = False,
 ) -> None:
-    """Decide a case: link to a resident, or no match (recorded under the operator, with the time)."""
+    """Decide a case: link to a candidate, or no match (recorded under the operator, with the time).
+
+    A link to a candidate under the automatic threshold is a proposal
+    (pending_second) until a different operator chooses the same resident.
+    """
 
     def body() -> None:
         with open_system() as kojin:
             principal = _linkage_clerk(kojin)
-            clerk = f"{kojin.staff.member(principal.staff_id).display_name}（{principal.staff_id}）"
+            clerk = Clerk(principal.staff_id, kojin.staff.member(principal.staff_id).display_name)
             made = kojin.matching.decide(case_id, clerk=clerk, resident_id=resident, no_match=no_match)
-        if made.outcome == "link":
+        if made.outcome == "proposed":
+            console.print(
+                pick(
+                    f"案件 {case_id}: 住民 {made.resident_id} への紐付けを提案しました。"
+                    "別の担当者が同じ住民を選ぶと紐付けます（pending_second）。",
+                    f"case {case_id}: proposed a link to resident {made.resident_id}; "
+                    "it is made when a different clerk chooses the same resident (pending_second).",
+                )
+            )
+        elif made.outcome == "link":
             console.print(
                 pick(
                     f"案件 {case_id}: 住民 {made.resident_id} に紐付けました（機関別符号 {made.agency_code}）。",
@@ -347,20 +372,24 @@ def audit_links(
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """総点検: re-check every link made (one code, several people; kana; address; family pattern)."""
+    """総点検: re-check every link by every path — matcher, clerks, number, insurer — and public-funds accounts
+    (one code, several people; kana; address; family pattern; one account, several people)."""
 
     def body() -> None:
         with open_system() as kojin:
             _linkage_clerk(kojin, Role.LINKAGE_CLERK, Role.AUDITOR)
-            report = kojin.matching.audit()
+            report = kojin.audit_links()
         csv_path, html_path = write_report(report, out)
         counts = report.counts()
+        by_path = report.by_path()
         if as_json:
             sys.stdout.write(
                 json.dumps(
                     {
                         "links_checked": report.links_checked,
+                        "accounts_checked": report.accounts_checked,
                         "findings": len(report.findings),
+                        "by_path": {p.value: {"checked": n, "findings": f} for p, (n, f) in by_path.items()},
                         "by_kind": {k.value: counts[k] for k in FindingKind},
                         "csv": str(csv_path),
                         "html": str(html_path),
@@ -370,6 +399,10 @@ def audit_links(
                 + "\n"
             )
             return
+        paths = Table(pick("経路", "path"), pick("点検", "checked"), pick("指摘", "findings"))
+        for path, (checked, found) in by_path.items():
+            paths.add_row(pick(*PATH_LABELS[path]), str(checked), str(found))
+        console.print(paths)
         table = Table(pick("種類", "kind"), pick("件数", "count"))
         for kind in FindingKind:
             table.add_row(pick(FINDING_LABELS[kind][0], FINDING_LABELS[kind][1]), str(counts[kind]))
