@@ -28,8 +28,8 @@ from kojin.pki.ocsp import (
     unsuccessful_reply,
 )
 from kojin.pki.service import CertificateAuthority
-from kojin.web.openapi import binary_answer
 from kojin.web.limits import register_body
+from kojin.web.openapi import binary_answer
 
 PEM_TYPE = "application/x-pem-file"
 CERT_TYPE = "application/pkix-cert"

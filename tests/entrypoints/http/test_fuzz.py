@@ -1,9 +1,11 @@
 """The built app under schemathesis: every API operation fuzzed in process, without and with credentials.
 
 Each operation in the OpenAPI document gets generated requests (valid and
-invalid) twice: once from an anonymous caller, and once — for a staff route —
-with the bearer token of a member in a role its door admits, so the fuzz gets
-past the door into the route. Any 5xx, or an answer the document does not
+invalid) twice: once from an anonymous caller (the signed hops among them:
+their messages unsigned or garbage), and once with credentials that pass its
+door — for a staff route the bearer token of a member in a role the door
+admits, for a clinic's API the clinic's key on the clinic world — so the fuzz
+gets past the door into the route. Any 5xx, or an answer the document does not
 describe (status, content type, body), fails.
 
 Bounded for CI: ``KOJIN_FUZZ_EXAMPLES`` requests per operation and caller
@@ -21,16 +23,16 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from kojin.app import Kojin
 from kojin.entrypoints.http.app import create_app
-from kojin.staff.guard import StaffDoor
+from tests.clinic.world import World
 from tests.entrypoints.http.test_doors import _organisation_for, routes
 from tests.staff.support import staff_headers
 
@@ -42,8 +44,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 Headers = Callable[[str, str], dict[str, str]]
 
 
-def _staff_route(ctx: Any) -> bool:
-    return any("staffToken" in scheme for scheme in ctx.operation.definition.raw.get("security", []))
+def _guarded_by(scheme: str) -> Callable[[Any], bool]:
+    def guarded(ctx: Any) -> bool:
+        return any(scheme in alternative for alternative in ctx.operation.definition.raw.get("security", []))
+
+    return guarded
 
 
 @pytest.fixture
@@ -54,6 +59,12 @@ def fuzzed_app(kojin: Kojin) -> FastAPI:
 @pytest.fixture
 def api(fuzzed_app: FastAPI) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app)
+
+
+@pytest.fixture
+def clinic_api(world: World) -> Any:
+    """The app on the clinic world: insurers, members, card holders and a clinic with its key."""
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(world.kojin))
 
 
 @pytest.fixture
@@ -69,7 +80,8 @@ def staff(kojin: Kojin, fuzzed_app: FastAPI) -> Headers:
 
 
 anonymous_api = schemathesis.pytest.from_fixture("api")
-staff_api = schemathesis.pytest.from_fixture("api").include(_staff_route)
+staff_api = schemathesis.pytest.from_fixture("api").include(_guarded_by("staffToken"))
+clinic_key_api = schemathesis.pytest.from_fixture("clinic_api").include(_guarded_by("clinicKey"))
 BOUNDED = settings(
     max_examples=EXAMPLES,
     derandomize=True,
@@ -87,7 +99,11 @@ def test_an_anonymous_caller_gets_no_5xx_and_no_answer_outside_the_document(case
 
 @staff_api.parametrize()
 @BOUNDED
-def test_a_member_in_an_admitted_role_gets_no_5xx_and_no_answer_outside_the_document(
-    case: Any, staff: Headers
-) -> None:
+def test_a_member_in_an_admitted_role_gets_no_5xx_and_no_answer_outside_the_document(case: Any, staff: Headers) -> None:
     case.call_and_validate(headers=staff(case.operation.method.upper(), case.operation.path), checks=CHECKS)
+
+
+@clinic_key_api.parametrize()
+@BOUNDED
+def test_a_clinic_with_its_key_gets_no_5xx_and_no_answer_outside_the_document(case: Any, world: World) -> None:
+    case.call_and_validate(headers={"X-Clinic-Key": world.clinic_key}, checks=CHECKS)
