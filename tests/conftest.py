@@ -250,13 +250,14 @@ def _language_per_test() -> Iterator[None]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run when CI required PostgreSQL or browser tests and they did not run."""
+    """Fail the run when CI required PostgreSQL, browser or fuzz tests and they did not run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or hasattr(session.config, "workerinput"):
         return
     required = {
         "postgres": os.environ.get("KOJIN_REQUIRE_POSTGRES") == "1",
         "browser": os.environ.get("KOJIN_REQUIRE_BROWSER") == "1",
+        "fuzz": os.environ.get("KOJIN_REQUIRE_FUZZ") == "1",
     }
     for marker, needed in required.items():
         if not needed:

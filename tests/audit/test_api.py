@@ -152,3 +152,11 @@ def test_messages_follow_the_language(client: TestClient, log: ExchangeLog, monk
     monkeypatch.setenv("KOJIN_LANG", "en")
     body = error(client.get("/audit/sth/3"))
     assert body["message"] == "No tree head was signed at size 3."
+
+
+def test_the_public_key_is_the_media_type_the_document_names(client: TestClient) -> None:
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    documented = spec["paths"]["/audit/key"]["get"]["responses"]["200"]["content"]
+    answer = client.get("/audit/key")
+    assert answer.status_code == 200
+    assert list(documented) == [answer.headers["content-type"]]

@@ -177,3 +177,13 @@ def test_ocsp_never_answers_500(ca: CertificateAuthority, client: TestClient, mo
     reply = client.post("/pki/ocsp", content=_request(ca, issued), headers={"content-type": "application/ocsp-request"})
     assert reply.status_code == 200
     assert _ocsp(reply.content).response_status is ocsp.OCSPResponseStatus.INTERNAL_ERROR
+
+
+def test_each_answer_is_the_media_type_the_document_names(client: TestClient) -> None:
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    ocsp_doc = spec["paths"]["/pki/ocsp/{encoded}"]["get"]["responses"]["200"]["content"]
+    malformed = client.get("/pki/ocsp/not-base64!")
+    assert malformed.status_code == 200
+    assert list(ocsp_doc) == [malformed.headers["content-type"]]
+    pem_doc = spec["paths"]["/pki/ca/{name}.pem"]["get"]["responses"]["200"]["content"]
+    assert list(pem_doc) == ["application/x-pem-file"]

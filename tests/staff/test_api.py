@@ -87,3 +87,14 @@ def test_revoking_needs_the_bearer_token_itself(kojin: Kojin, client: TestClient
     after = client.post("/staff/token/revoke", headers={"Authorization": f"Bearer {token}"})
     assert after.status_code == 401 and after.json()["reason"] == "staff.token_revoked"
     assert kojin.staff.check_token(other).staff_id == holder.staff_id
+
+
+def test_the_token_endpoints_errors_are_documented_as_oauths(client: TestClient) -> None:
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    for path in ("/staff/token", "/staff/token/revoke"):
+        responses = spec["paths"][path]["post"]["responses"]
+        required = responses["400"]["content"]["application/json"]["schema"]["required"]
+        assert responses["401"] == responses["400"]
+        refused = client.post(path, data={"grant_type": "password"})
+        assert refused.status_code in (400, 401)
+        assert sorted(refused.json()) == sorted(required)

@@ -15,14 +15,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 
 from kojin.audit import reasons
 from kojin.audit.service import ExchangeLog
 from kojin.core.errors import KojinError
+from kojin.web.openapi import binary_answer
 from kojin.web.params import LogIndex
 
 T = TypeVar("T")
+PEM_TYPE = "application/x-pem-file"
 
 
 def _b64(raw: bytes) -> str:
@@ -85,12 +87,12 @@ def make_router(log: ExchangeLog) -> APIRouter:
         """
         return log.proof_bundle(index, tree_size, consistency_from=consistency_from)
 
-    @router.get("/key", response_class=PlainTextResponse)
-    def public_key() -> PlainTextResponse:
+    @router.get("/key", response_class=Response, responses=binary_answer(PEM_TYPE, "ログの公開鍵 (PEM)"))
+    def public_key() -> Response:
         """The log's Ed25519 public key (PEM); its key id is in ``X-Kojin-Key-Id``."""
-        return PlainTextResponse(
+        return Response(
             log.public_key_pem(),
-            media_type="application/x-pem-file",
+            media_type=PEM_TYPE,
             headers={"X-Kojin-Key-Id": log.key_id},
         )
 

@@ -29,6 +29,7 @@ from kojin.pki.ocsp import (
 )
 from kojin.pki.service import CertificateAuthority
 from kojin.web.limits import register_body
+from kojin.web.openapi import binary_answer
 
 PEM_TYPE = "application/x-pem-file"
 CERT_TYPE = "application/pkix-cert"
@@ -69,21 +70,21 @@ def make_router(ca_service: CertificateAuthority, *, responder: OcspResponder | 
     router = APIRouter(tags=["pki"])
     ocsp_responder = responder or OcspResponder(ca_service)
 
-    @router.get("/pki/ca/{name}.pem")
+    @router.get("/pki/ca/{name}.pem", response_class=Response, responses=binary_answer(PEM_TYPE, "CA証明書 (PEM)"))
     def ca_pem(name: str) -> Response:
         try:
             return Response(content=ca_service.ca_pem(name), media_type=PEM_TYPE)
         except KojinError as error:
             return _error(error)
 
-    @router.get("/pki/ca/{name}.cer")
+    @router.get("/pki/ca/{name}.cer", response_class=Response, responses=binary_answer(CERT_TYPE, "CA証明書 (DER)"))
     def ca_der(name: str) -> Response:
         try:
             return Response(content=ca_service.ca_der(name), media_type=CERT_TYPE)
         except KojinError as error:
             return _error(error)
 
-    @router.get("/pki/crl/{name}.crl")
+    @router.get("/pki/crl/{name}.crl", response_class=Response, responses=binary_answer(CRL_TYPE, "失効リスト (DER)"))
     def crl(name: str) -> Response:
         try:
             return Response(content=ca_service.crl_der(name), media_type=CRL_TYPE)
@@ -93,7 +94,10 @@ def make_router(ca_service: CertificateAuthority, *, responder: OcspResponder | 
     # RFC 6960 Appendix A: a DER request, not JSON.
     register_body("/pki/ocsp", limit=MAX_REQUEST_BYTES, content_types=("application/ocsp-request",))
 
-    @router.post("/pki/ocsp")
+    # Every answer, a malformed request's included, is an OCSP response (RFC 6960 §2.3).
+    ocsp_answer = binary_answer(OCSP_RESPONSE_TYPE, "OCSP応答 (DER)")
+
+    @router.post("/pki/ocsp", response_class=Response, responses=ocsp_answer)
     async def ocsp_post(request: Request) -> Response:
         body = bytearray()
         async for chunk in request.stream():
@@ -103,7 +107,7 @@ def make_router(ca_service: CertificateAuthority, *, responder: OcspResponder | 
         reply = await run_in_threadpool(ocsp_responder.answer, bytes(body))
         return _ocsp_response(reply, cacheable=False)
 
-    @router.get("/pki/ocsp/{encoded:path}")
+    @router.get("/pki/ocsp/{encoded:path}", response_class=Response, responses=ocsp_answer)
     def ocsp_get(encoded: str) -> Response:
         der = decode_get_request(encoded)
         if der is None:

@@ -32,6 +32,26 @@ from kojin.web.security import MAX_FORM_BYTES
 
 MAX_BODY_BYTES = 32 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# RFC 6749 §5.2's error body — not the app's one error shape, which OAuth clients would not read.
+_OAUTH_ERROR: dict[str, Any] = {
+    "description": "OAuth 2 の誤り（理由コード付き）。 An OAuth error (RFC 6749 §5.2) with kojin's reason code.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "title": "OAuthError",
+                "type": "object",
+                "required": ["error", "error_description", "reason", "field"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                    "reason": {"type": "string"},
+                    "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+            }
+        }
+    },
+}
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {400: _OAUTH_ERROR, 401: _OAUTH_ERROR}
 _FIELDS = {"grant_type": 200, "challenge": 300, "certificate": 12_000, "signature": 1_400, "token": 2_048}
 
 
@@ -107,7 +127,7 @@ def make_router(staff: StaffService) -> APIRouter:
         issued = staff.challenge()
         return JSONResponse({"challenge": issued.value, "expires_at": issued.expires_at}, headers=NO_STORE)
 
-    @router.post("")
+    @router.post("", responses=OAUTH_ERRORS)
     async def token(request: Request) -> Response:
         """Trade a staff card's signed challenge for a bearer token (RFC 6749 §5.1)."""
         try:
@@ -138,7 +158,7 @@ def make_router(staff: StaffService) -> APIRouter:
         }
         return JSONResponse(body, headers=NO_STORE)
 
-    @router.post("/revoke")
+    @router.post("/revoke", response_class=Response, responses=OAUTH_ERRORS)
     async def revoke(request: Request) -> Response:
         """Logout (RFC 7009): the bearer token revokes itself."""
         bearer = _bearer(request)

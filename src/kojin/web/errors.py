@@ -38,13 +38,14 @@ def register_html_prefix(prefix: str) -> None:
         HTML_PREFIXES.append(prefix)
 
 
-def html_prefixes() -> tuple[str, ...]:
-    return tuple(HTML_PREFIXES)
-
-
 def is_page(path: str) -> bool:
-    """Whether ``path``'s request bodies are forms under the page limit (:class:`kojin.web.security.BodyLimit`)."""
-    return path.startswith(html_prefixes())
+    """Whether ``path`` is a page: its errors are pages, its bodies forms under the page limit.
+
+    A prefix covers itself and what lies below it after a ``/``: ``/staff/`` is
+    the staff home page, not the JSON APIs beside it (``/staff/bulk``), whose
+    bodies are held to the JSON limits and whose refusals stay JSON.
+    """
+    return any(path == p or path.startswith(p + "/") for p in HTML_PREFIXES)
 
 
 def page_for(request: Request, exc: KojinError) -> Response:
@@ -54,7 +55,7 @@ def page_for(request: Request, exc: KojinError) -> Response:
 
 def wants_html(request: Request) -> bool:
     path = request.url.path
-    return path == "/" or any(path == p or path.startswith(p + "/") for p in HTML_PREFIXES)
+    return path == "/" or is_page(path)
 
 
 def error_body(code: str, message: str, field: str | None) -> dict[str, dict[str, str | None]]:

@@ -126,7 +126,7 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class BodyLimit:
-    """ASGI middleware: bodies of page requests (``prefixes``) above ``limit`` bytes are refused.
+    """ASGI middleware: bodies of page requests (paths ``is_page`` names) above ``limit`` bytes are refused.
 
     The body is read here, up to the limit, before the application sees it: a
     declared Content-Length over the limit is refused without reading, and a
@@ -134,16 +134,16 @@ class BodyLimit:
     refusal is the site's error page (or an htmx fragment).
     """
 
-    def __init__(self, app: ASGIApp, *, prefixes: Callable[[], tuple[str, ...]], limit: int = MAX_FORM_BYTES) -> None:
+    def __init__(self, app: ASGIApp, *, is_page: Callable[[str], bool], limit: int = MAX_FORM_BYTES) -> None:
         self.app = app
-        self.prefixes = prefixes
+        self.is_page = is_page
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope.get("method") in ("GET", "HEAD", "OPTIONS")
-            or not str(scope.get("path", "")).startswith(self.prefixes())
+            or not self.is_page(str(scope.get("path", "")))
         ):
             await self.app(scope, receive, send)
             return

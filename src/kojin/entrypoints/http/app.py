@@ -37,10 +37,11 @@ from kojin.staff.bulk_api import make_router as staff_bulk_router
 from kojin.staff.domain import ROLE_LABELS, Role
 from kojin.staff.guard import StaffDoors
 from kojin.staff.web import include_staff
-from kojin.web.errors import html_prefixes, install_error_handlers, is_page, page_for
+from kojin.web.errors import install_error_handlers, is_page, page_for
 from kojin.web.headers import SecurityHeaders
 from kojin.web.i18n import LANG_COOKIE, request_language
 from kojin.web.limits import RequestLimits
+from kojin.web.openapi import install_openapi
 from kojin.web.security import BodyLimit
 from kojin.web.templating import render
 
@@ -65,7 +66,7 @@ def _add_middleware(app: FastAPI, kojin: Kojin) -> None:
     app.add_middleware(LanguageMiddleware)
 
     # Page requests (portal, reader …) are size-limited while their body is read.
-    app.add_middleware(BodyLimit, prefixes=html_prefixes)
+    app.add_middleware(BodyLimit, is_page=is_page)
     # Every other request: the Host allow-list, header size, and the JSON APIs'
     # body type, size and depth: refused before any route or page runs.
     app.add_middleware(
@@ -86,6 +87,7 @@ def create_app(kojin: Kojin) -> FastAPI:
         version="0.1.0",
     )
     install_error_handlers(app)
+    install_openapi(app)
 
     _add_middleware(app, kojin)
     static = resources.files("kojin.web") / "static"
