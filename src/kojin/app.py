@@ -29,6 +29,7 @@ from kojin.hub.service import HubService
 from kojin.hub.transport import IntermediateRouter
 from kojin.linkage.service import MatchingService  # linkage (issue 7)
 from kojin.numbering.service import NumberingService
+from kojin.numbering.holder import HolderCheck
 from kojin.pki.domain import REVOKED_ON_EVENT
 from kojin.pki.linkage import RelyingPartyKind, SerialLinkage
 from kojin.pki.ocsp import OcspResponder
@@ -165,7 +166,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         IntermediateRouter(lambda agency_id: directory.intermediate(agency_id)),
         jlis_channel_key=numbering.hub_channel_key,
     )
-    directory = AgencyDirectory(db, hub, numbering)
+    directory = AgencyDirectory(db, hub, numbering, HolderCheck(numbering, register.find_by_code))
     if migrate:
         directory.migrate_known()
     # Clinics (issue 6): J-LIS and the hub reach the eligibility service through links.

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, select, text, update
 
 from kojin.core.bulk import bulk_insert, converter
 from kojin.numbering import reasons as numbering_reasons
@@ -203,6 +203,18 @@ def refuse_active_code(conn: Connection, code: str) -> None:
         select(residents.c.id).where(residents.c.juminhyo_code == code, residents.c.status == Status.RESIDENT.value)
     ).first():
         raise numbering_reasons.JUMINHYO_CODE_ACTIVE_ELSEWHERE.error()
+
+
+def last_departed(conn: Connection, code: str) -> Resident | None:
+    """The newest record of ``code`` that is no longer current (moved out or deceased)."""
+    row = conn.execute(
+        select(residents)
+        # Spelled as the partial index's condition, so SQLite uses the index.
+        .where(residents.c.juminhyo_code == code, text("residents.status != 'resident'"))
+        .order_by(residents.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _resident(row)
 
 
 def require_household(conn: Connection, household_id: int) -> None:

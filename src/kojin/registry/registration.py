@@ -13,10 +13,14 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine
 
+from kojin.core.errors import KojinError
+from kojin.numbering import reasons as numbering_reasons
+from kojin.numbering.domain import validate_juminhyo_code
 from kojin.numbering.service import NumberingService
 from kojin.registry import reasons, records
 from kojin.registry.checks import check_details
-from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, validate_effective_date
+from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, Status, validate_effective_date
+from kojin.registry.identity import Claim, item_words, mismatched_items
 
 __all__ = ["Registrar", "Registration"]
 
@@ -64,6 +68,25 @@ def _check_household(conn: Connection, household_id: int | None, relationship: s
         raise reasons.RELATIONSHIP_NEEDS_HOUSEHOLD.error()
 
 
+def _refuse_other_person(conn: Connection, juminhyo_code: str, details: PersonDetails) -> None:
+    """The person moving in must be the one the code's last record names (name, kana, sex, birth date).
+
+    A code is one person's for life: a misread or borrowed code would give the
+    newcomer that person's number, agency codes and card. The address is not
+    compared, as a move-in changes it.
+    """
+    last = records.last_departed(conn, juminhyo_code)
+    if last is None:
+        # J-LIS numbered the code but no register ever held it: nothing says who it is.
+        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(["name", "sex", "birth_date"]))
+    if last.status is Status.DECEASED:
+        raise numbering_reasons.JUMINHYO_CODE_HOLDER_DECEASED.error()
+    claim = Claim(details.name, details.sex, details.birth_date, kana=details.kana)
+    wrong = mismatched_items(claim, last)
+    if wrong:
+        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(wrong))
+
+
 class Registrar:
     """Births and move-ins."""
 
@@ -71,16 +94,28 @@ class Registrar:
         self.engine = engine
         self.numbering = numbering
 
-    def _identity(self, conn: Connection, juminhyo_code: str | None) -> tuple[str, str]:
+    def _identity(self, conn: Connection, juminhyo_code: str | None, details: PersonDetails) -> tuple[str, str]:
         """The person's 住民票コード and number."""
         if juminhyo_code is not None:
             # Moving in from another municipality: the person keeps their
-            # code and their number.
+            # code and their number, once shown to be the code's person.
+            validate_juminhyo_code(juminhyo_code)
             records.refuse_active_code(conn, juminhyo_code)
-            return juminhyo_code, self.numbering.assign(juminhyo_code)
+            number = self._known_number(juminhyo_code)
+            _refuse_other_person(conn, juminhyo_code, details)
+            return juminhyo_code, number
         # A new person: J-LIS hands out the code and the number together.
         [(code, number)] = self.numbering.issue_persons(1)
         return code, number
+
+    def _known_number(self, juminhyo_code: str) -> str:
+        """The code's number at J-LIS; only J-LIS mints codes, so a code it never numbered is refused."""
+        try:
+            return self.numbering.number_for(juminhyo_code)
+        except KojinError as exc:
+            if exc.code != numbering_reasons.NUMBER_NOT_ASSIGNED.code:
+                raise
+            raise numbering_reasons.JUMINHYO_CODE_UNKNOWN.error() from None
 
     def register(
         self,
@@ -98,14 +133,15 @@ class Registrar:
         """Register a birth or a move-in, and ask J-LIS for the number.
 
         A person moving in from another municipality keeps their 住民票コード
-        (and so their number); a newborn gets a new code.
+        (and so their number) when the code's last record names them; a
+        newborn gets a new code.
         """
         today = today or date.today()
         details, effective = _checked(details, kind, effective_date, relationship, municipality_code, today)
         with self.engine.begin() as conn:
             records.refuse_duplicate(conn, details, municipality_code)
             _check_household(conn, household_id, relationship)
-            code, number = self._identity(conn, juminhyo_code)
+            code, number = self._identity(conn, juminhyo_code, details)
             resident_id = records.allocate(conn, "resident", 1)
             if household_id is None:
                 household_id = records.allocate(conn, "household", 1)
