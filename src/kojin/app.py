@@ -28,8 +28,8 @@ from kojin.eligibility.service import EligibilityService  # clinics (issue 6)
 from kojin.hub.service import HubService
 from kojin.hub.transport import IntermediateRouter
 from kojin.linkage.service import MatchingService  # linkage (issue 7)
-from kojin.numbering.service import NumberingService
 from kojin.numbering.holder import HolderCheck
+from kojin.numbering.service import NumberingService
 from kojin.pki.domain import REVOKED_ON_EVENT
 from kojin.pki.linkage import RelyingPartyKind, SerialLinkage
 from kojin.pki.ocsp import OcspResponder

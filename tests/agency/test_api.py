@@ -125,7 +125,9 @@ def test_a_number_needs_all_four_items_and_each_is_compared(kojin: Kojin) -> Non
             ({"kana": "ヤマダ　ハナエ"}, "number"),
             ({"address": ""}, "address"),
         ):
-            answer = client.post("/agency/13105/codes", json={"number": mother.number_notice, **_items(mother, **change)})
+            answer = client.post(
+                "/agency/13105/codes", json={"number": mother.number_notice, **_items(mother, **change)}
+            )
             assert answer.status_code in (409, 422) and answer.json()["error"]["field"] == field, (change, answer.text)
         missing = client.post("/agency/13105/codes", json={"number": mother.number_notice})
         assert missing.status_code == 422

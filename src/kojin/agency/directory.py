@@ -114,9 +114,7 @@ class AgencyDirectory:
                 register_party(party, "kojin.agency")
             self._db.migrate(party)
 
-    def obtain_code(
-        self, agency_id: str, number: str, member: Claim, local_id: str | None = None
-    ) -> tuple[str, str]:
+    def obtain_code(self, agency_id: str, number: str, member: Claim, local_id: str | None = None) -> tuple[str, str]:
         """取得番号: the agency's code for the holder of ``number``, via J-LIS; (code, local id).
 
         J-LIS first compares ``member`` (the four basic items the agency holds)

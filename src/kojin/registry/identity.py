@@ -21,9 +21,10 @@ from datetime import date
 from kojin.core import reasons as core_reasons
 from kojin.core.japan import parse_date, validate_name
 from kojin.linkage.normalise import kana_loose, member_address, name_key, register_address
-from kojin.registry.domain import Resident, Sex, parse_sex
+from kojin.numbering import reasons as numbering_reasons
+from kojin.registry.domain import PersonDetails, Resident, Sex, Status, parse_sex
 
-__all__ = ["ITEM_LABELS", "Claim", "claim_of", "item_words", "mismatched_items"]
+__all__ = ["ITEM_LABELS", "Claim", "claim_of", "item_words", "mismatched_items", "refuse_other_person"]
 
 ITEM_LABELS: dict[str, tuple[str, str]] = {
     "name": ("氏名", "name"),
@@ -89,3 +90,21 @@ def item_words(items: list[str]) -> dict[str, str]:
         "items_ja": "・".join(ITEM_LABELS[i][0] for i in items),
         "items_en": ", ".join(ITEM_LABELS[i][1] for i in items),
     }
+
+
+def refuse_other_person(last: Resident | None, details: PersonDetails) -> None:
+    """A person moving in must be the one their 住民票コード's last record names.
+
+    A code is one person's for life: a misread or borrowed code would give the
+    newcomer that person's number, agency codes and card. Name, kana, sex and
+    birth date are compared; the address is not, as a move-in changes it.
+    ``last`` is the code's newest record that has left (moved out or deceased).
+    """
+    if last is None:
+        # J-LIS numbered the code but no register ever held it: nothing says who it is.
+        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(["name", "sex", "birth_date"]))
+    if last.status is Status.DECEASED:
+        raise numbering_reasons.JUMINHYO_CODE_HOLDER_DECEASED.error()
+    wrong = mismatched_items(Claim(details.name, details.sex, details.birth_date, kana=details.kana), last)
+    if wrong:
+        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(wrong))

@@ -19,8 +19,8 @@ from kojin.numbering.domain import validate_juminhyo_code
 from kojin.numbering.service import NumberingService
 from kojin.registry import reasons, records
 from kojin.registry.checks import check_details
-from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, Status, validate_effective_date
-from kojin.registry.identity import Claim, item_words, mismatched_items
+from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, validate_effective_date
+from kojin.registry.identity import refuse_other_person
 
 __all__ = ["Registrar", "Registration"]
 
@@ -68,25 +68,6 @@ def _check_household(conn: Connection, household_id: int | None, relationship: s
         raise reasons.RELATIONSHIP_NEEDS_HOUSEHOLD.error()
 
 
-def _refuse_other_person(conn: Connection, juminhyo_code: str, details: PersonDetails) -> None:
-    """The person moving in must be the one the code's last record names (name, kana, sex, birth date).
-
-    A code is one person's for life: a misread or borrowed code would give the
-    newcomer that person's number, agency codes and card. The address is not
-    compared, as a move-in changes it.
-    """
-    last = records.last_departed(conn, juminhyo_code)
-    if last is None:
-        # J-LIS numbered the code but no register ever held it: nothing says who it is.
-        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(["name", "sex", "birth_date"]))
-    if last.status is Status.DECEASED:
-        raise numbering_reasons.JUMINHYO_CODE_HOLDER_DECEASED.error()
-    claim = Claim(details.name, details.sex, details.birth_date, kana=details.kana)
-    wrong = mismatched_items(claim, last)
-    if wrong:
-        raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(wrong))
-
-
 class Registrar:
     """Births and move-ins."""
 
@@ -102,7 +83,7 @@ class Registrar:
             validate_juminhyo_code(juminhyo_code)
             records.refuse_active_code(conn, juminhyo_code)
             number = self._known_number(juminhyo_code)
-            _refuse_other_person(conn, juminhyo_code, details)
+            refuse_other_person(records.last_departed(conn, juminhyo_code), details)
             return juminhyo_code, number
         # A new person: J-LIS hands out the code and the number together.
         [(code, number)] = self.numbering.issue_persons(1)

@@ -29,6 +29,7 @@ from kojin.registry.changes import Changes
 from kojin.registry.domain import Address, EventKind, HistoryEntry, PersonDetails, Resident, Status
 from kojin.registry.enrolment import Enrolment, HouseholdDraft, enrolment_progress
 from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, Outbox
+from kojin.registry.moves import Moves, MovingHousehold
 from kojin.registry.queries import RegisterQueries
 from kojin.registry.registration import Registrar, Registration
 
@@ -38,6 +39,7 @@ __all__ = [
     "MOVED_OUT",
     "NAME_CHANGED",
     "HouseholdDraft",
+    "MovingHousehold",
     "RegisterService",
     "Registration",
 ]
@@ -54,6 +56,7 @@ class RegisterService:
         self._registrar = Registrar(engine, numbering)
         self._changes = Changes(engine, numbering, lambda: self.dispatch_events())
         self._enrolment = Enrolment(engine, numbering)
+        self._moves = Moves(engine, numbering)
         self._queries = RegisterQueries(engine)
 
     # -- validation ----------------------------------------------------------
@@ -98,6 +101,24 @@ class RegisterService:
             juminhyo_code=juminhyo_code,
             clerk=clerk,
             today=today,
+        )
+
+    def move_in_households(
+        self,
+        households: Sequence[MovingHousehold],
+        *,
+        municipality_code: str,
+        clerk: str = "clerk",
+        effective_date: date | None = None,
+        today: date | None = None,
+    ) -> list[int]:
+        """転入 of many households at once, each mover checked against their code's last record.
+
+        One transaction: the first mover refused stops the batch and nothing of it
+        is written. Returns the new resident ids in order.
+        """
+        return self._moves.move_in(
+            households, municipality_code=municipality_code, clerk=clerk, effective_date=effective_date, today=today
         )
 
     def enroll_households(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from kojin.entrypoints.cli import app
 from kojin.numbering.domain import make_juminhyo_code
 from kojin.registry.domain import Address, PersonDetails, Sex
 
-
-ALICE = PersonDetails("鈴木　亜里沙", "スズキ　アリサ", Sex.FEMALE, date(1985, 2, 11), Address("1130033", "", "", "", "4-15-14"))
+ALICE = PersonDetails(
+    "鈴木　亜里沙", "スズキ　アリサ", Sex.FEMALE, date(1985, 2, 11), Address("1130033", "", "", "", "4-15-14")
+)
 ALICE_ITEMS = ["--name", ALICE.name, "--sex", "2", "--birth-date", "1985-02-11", "--address", "東京都文京区本郷4-15-14"]
 
 
