@@ -30,13 +30,12 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from machine import calibration
-
 from kojin.app import build
 from kojin.core.config import Settings
 from kojin.demo.population import generate_households
 from kojin.numbering.process import NumberingProcess
 from kojin.registry.service import HouseholdDraft
+from machine import calibration
 
 
 def main() -> None:
