@@ -13,7 +13,6 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine
 
-from kojin.core.errors import KojinError
 from kojin.numbering import reasons as numbering_reasons
 from kojin.numbering.domain import validate_juminhyo_code
 from kojin.numbering.service import NumberingService
@@ -91,12 +90,10 @@ class Registrar:
 
     def _known_number(self, juminhyo_code: str) -> str:
         """The code's number at J-LIS; only J-LIS mints codes, so a code it never numbered is refused."""
-        try:
-            return self.numbering.number_for(juminhyo_code)
-        except KojinError as exc:
-            if exc.code != numbering_reasons.NUMBER_NOT_ASSIGNED.code:
-                raise
-            raise numbering_reasons.JUMINHYO_CODE_UNKNOWN.error() from None
+        number = self.numbering.numbers_of([juminhyo_code]).get(juminhyo_code)
+        if number is None:
+            raise numbering_reasons.JUMINHYO_CODE_UNKNOWN.error()
+        return number
 
     def register(
         self,
