@@ -36,6 +36,7 @@ from kojin.pki.ocsp import OcspResponder
 from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
+from kojin.registry.domain import CardProof
 from kojin.registry.service import RegisterService
 from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
@@ -61,7 +62,11 @@ register_party("ehr", "kojin.ehr")
 register_party("staff", "kojin.staff")
 
 # Relying parties registered with J-LIS in every installation (検証者).
+# The counter reads a moving-in person's card to confirm their 住民票コード.
+COUNTER_RELYING_PARTY = "counter"
+
 PUBLIC_RELYING_PARTIES = {
+    COUNTER_RELYING_PARTY: "市区町村窓口（転入の本人確認）",
     "portal": "マイナポータル",
     "eligibility": "オンライン資格確認（支払基金・国保中央会）",
     "kiosk": "コンビニ交付",
@@ -157,6 +162,9 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # is seen when the cache re-asks (it believes "good" for a second at most).
     ca.on_revoked(ocsp_lookup.forget)
     auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
+    register.confirm_cards_with(
+        lambda card: _card_holder(auth, card), lambda: auth.challenge(COUNTER_RELYING_PARTY).value
+    )
     # Information linkage: the hub reaches agencies hosted here in process and
     # the others at their registered endpoint; the log is the audit party's.
     # (The lambdas are late-bound: the directory and kojin exist before any exchange.)
@@ -212,6 +220,14 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     if migrate:
         kojin.initialise()
     return kojin
+
+
+def _card_holder(auth: CardAuthService, card: CardProof) -> str:
+    """The 住民票コード of the card read at the counter: its challenge, chain, revocation and signature checked."""
+    code = auth.verify(COUNTER_RELYING_PARTY, card.challenge, card.certificate, card.signature).subject.juminhyo_code
+    if code is None:  # the counter is registered as a public relying party, which is told the code
+        raise RuntimeError("the counter is not a public relying party")
+    return code
 
 
 def _staff(

@@ -71,6 +71,14 @@ JUMINHYO_CODE_ACTIVE_ELSEWHERE = TABLE.reason(
     field="juminhyo_code",
 )
 
+JUMINHYO_CODE_CARD_MISMATCH = TABLE.reason(
+    "juminhyo_code.card_mismatch",
+    Conflict,
+    "読み取ったカードはこの住民票コードの人のものではありません（何も登録していません）。",
+    "The card read is not that of the person with this resident record code (nothing was registered).",
+    field="juminhyo_code",
+)
+
 JUMINHYO_CODE_CHECK_DIGIT = TABLE.reason(
     "juminhyo_code.check_digit",
     InvalidInput,

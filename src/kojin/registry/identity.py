@@ -92,13 +92,16 @@ def item_words(items: list[str]) -> dict[str, str]:
     }
 
 
-def refuse_other_person(last: Resident | None, details: PersonDetails) -> None:
+def refuse_other_person(last: Resident | None, details: PersonDetails, *, card_confirmed: bool = False) -> None:
     """A person moving in must be the one their 住民票コード's last record names.
 
     A code is one person's for life: a misread or borrowed code would give the
     newcomer that person's number, agency codes and card. Name, kana, sex and
     birth date are compared; the address is not, as a move-in changes it.
-    ``last`` is the code's newest record that has left (moved out or deceased).
+    ``card_confirmed``: the person's own card, read at the counter, is the
+    code's, so a name changed since the move-out (marriage) is accepted; sex
+    and birth date must still agree. ``last`` is the code's newest record that
+    has left (moved out or deceased).
     """
     if last is None:
         # J-LIS numbered the code but no register ever held it: nothing says who it is.
@@ -106,5 +109,7 @@ def refuse_other_person(last: Resident | None, details: PersonDetails) -> None:
     if last.status is Status.DECEASED:
         raise numbering_reasons.JUMINHYO_CODE_HOLDER_DECEASED.error()
     wrong = mismatched_items(Claim(details.name, details.sex, details.birth_date, kana=details.kana), last)
+    if card_confirmed:
+        wrong = [item for item in wrong if item not in ("name", "kana")]
     if wrong:
         raise numbering_reasons.JUMINHYO_CODE_PERSON_MISMATCH.error(**item_words(wrong))
