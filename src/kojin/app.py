@@ -162,9 +162,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # is seen when the cache re-asks (it believes "good" for a second at most).
     ca.on_revoked(ocsp_lookup.forget)
     auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
-    register.confirm_cards_with(
-        lambda card: _card_holder(auth, card), lambda: auth.challenge(COUNTER_RELYING_PARTY).value
-    )
+    register.confirm_cards_with(*_counter_cards(auth))
     # Information linkage: the hub reaches agencies hosted here in process and
     # the others at their registered endpoint; the log is the audit party's.
     # (The lambdas are late-bound: the directory and kojin exist before any exchange.)
@@ -222,12 +220,17 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     return kojin
 
 
-def _card_holder(auth: CardAuthService, card: CardProof) -> str:
-    """The 住民票コード of the card read at the counter: its challenge, chain, revocation and signature checked."""
-    code = auth.verify(COUNTER_RELYING_PARTY, card.challenge, card.certificate, card.signature).subject.juminhyo_code
-    if code is None:  # the counter is registered as a public relying party, which is told the code
-        raise RuntimeError("the counter is not a public relying party")
-    return code
+def _counter_cards(auth: CardAuthService) -> tuple[Callable[[CardProof], str], Callable[[], str]]:
+    """How the register checks a card read at the counter, and where its challenges come from."""
+
+    def holder(card: CardProof) -> str:
+        """The card's 住民票コード, once its challenge, chain, revocation and signature are checked."""
+        subject = auth.verify(COUNTER_RELYING_PARTY, card.challenge, card.certificate, card.signature).subject
+        if subject.juminhyo_code is None:  # a public relying party is always told the code
+            raise RuntimeError("the counter is not a public relying party")
+        return subject.juminhyo_code
+
+    return holder, lambda: auth.challenge(COUNTER_RELYING_PARTY).value
 
 
 def _staff(

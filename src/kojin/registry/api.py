@@ -178,6 +178,7 @@ def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
     counter = Counter(register, doors)
     router.include_router(residents_router(register, counter))
+    router.include_router(card_router(register, counter))
     router.include_router(changes_router(register, counter))
     router.include_router(export_router(register, counter))
     return router
@@ -225,6 +226,19 @@ def optional_date(value: str | None, field: str) -> date | None:
     return parse_date(value, field) if value else None
 
 
+def card_router(register: RegisterService, counter: Counter) -> APIRouter:
+    """The counter reads a moving-in person's card: a challenge for it to sign after its PIN."""
+    router = APIRouter()
+
+    @router.post("/card-challenge")
+    def card_challenge(body: CounterIn, clerk: StaffPrincipal = counter.clerk) -> dict[str, str]:
+        """A one-time challenge for a moving-in person's card to sign after its PIN (the reader does this)."""
+        counter.own(clerk, body.municipality_code)
+        return {"challenge": register.card_challenge()}
+
+    return router
+
+
 def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     """Registering a person (出生・転入) and reading the register: residents, their history, households."""
     router = APIRouter()
@@ -253,12 +267,6 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
             "resident": resident_record(registration.resident),
             "number_notice": mask_number(registration.number_notice),
         }
-
-    @router.post("/card-challenge")
-    def card_challenge(body: CounterIn, clerk: StaffPrincipal = clerk_door) -> dict[str, str]:
-        """A one-time challenge for a moving-in person's card to sign after its PIN (the reader does this)."""
-        counter.own(clerk, body.municipality_code)
-        return {"challenge": register.card_challenge()}
 
     @router.get("/residents")
     def list_residents(
