@@ -1,6 +1,13 @@
-"""Enrolment benchmark: register and number N residents (一斉付番).
+"""Enrolment benchmark: register and number N residents (一斉付番), or move people in (転入).
 
     python bench/enroll.py --residents 1000000 [--db postgresql+psycopg://…]
+    python bench/enroll.py --moves 20000 --residents 200000
+
+``--moves M`` enrols N residents (not timed), moves M of them out of their
+municipality whole households at a time (not timed), then moves them into
+another in batches (``move_in_households``), each mover checked against their
+住民票コード's last record and J-LIS: moves_per_s. A few hundred more move in one
+by one at the counter (``register``) for comparison: counter_moves_per_s.
 
 Prints one JSON object: residents, seconds, residents_per_s, peak_rss_mb, db, and
 the rate over the first and the last tenth of the run (to show the cost per
@@ -28,6 +35,7 @@ from kojin.core.config import Settings
 from kojin.demo.population import generate_households
 from kojin.numbering.process import NumberingProcess
 from kojin.registry.service import HouseholdDraft
+from machine import calibration
 
 
 def main() -> None:
@@ -43,7 +51,15 @@ def main() -> None:
         help="make every synthetic person before the clock starts (J-LIS then cannot work while people are made; "
         "costs ~0.7 GB at 1 M)",
     )
+    parser.add_argument("--moves", type=int, default=0, help="time M move-ins instead of enrolment")
+    parser.add_argument("--move-batch", type=int, default=1000, help="movers per move-in transaction")
+    parser.add_argument("--counter-moves", type=int, default=300, help="move-ins one by one, for comparison")
     args = parser.parse_args()
+    if args.moves:
+        from moves import run_moves
+
+        print(json.dumps(run_moves(args)))
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="kojin-bench-"))
     prefix = f"bench_{uuid.uuid4().hex[:6]}_" if args.db else ""
@@ -140,6 +156,7 @@ def main() -> None:
                 "batch": args.batch,
                 "numbering": "same process" if args.single_process else "own process",
                 "python": platform.python_version(),
+                "calibration": calibration(),
             }
         )
     )

@@ -84,7 +84,7 @@ def prepare(data: Path, people: int) -> None:
         codes = [make_juminhyo_code(f"{i + 1:010d}") for i in range(people)]
         numbers = kojin.numbering.assign_many(codes)
         for agency_id, item in (("13105", "地方税関係情報"), ("13104", "地方税関係情報"), ("jps", "年金給付関係情報")):
-            own = kojin.agencies.obtain_codes(agency_id, numbers)
+            own = kojin.agencies.obtain_codes_unverified(agency_id, numbers)
             kojin.agencies.get(agency_id).update_copies(
                 CopyEntry(c, item, {"amount": 1_000_000 + n, "year": 2025}) for n, c in enumerate(own)
             )

@@ -30,6 +30,7 @@ from kojin.hub.transport import IntermediateRouter
 from kojin.linkage.audit import AuditReport, HeldLink, LinkPath
 from kojin.linkage.records import MemberRecord
 from kojin.linkage.service import MatchingService  # linkage (issue 7)
+from kojin.numbering.holder import HolderCheck
 from kojin.numbering.service import NumberingService
 from kojin.pki.domain import REVOKED_ON_EVENT
 from kojin.pki.linkage import RelyingPartyKind, SerialLinkage
@@ -37,7 +38,7 @@ from kojin.pki.ocsp import OcspResponder
 from kojin.pki.service import CertificateAuthority
 from kojin.pki.verify import OcspCache, OcspClient
 from kojin.portal.service import Portal  # portal (issue 5)
-from kojin.registry.domain import Sex
+from kojin.registry.domain import CardProof, Sex
 from kojin.registry.service import RegisterService
 from kojin.staff.cardlogin import CardVerifier
 from kojin.staff.service import StaffService
@@ -63,7 +64,11 @@ register_party("ehr", "kojin.ehr")
 register_party("staff", "kojin.staff")
 
 # Relying parties registered with J-LIS in every installation (検証者).
+# The counter reads a moving-in person's card to confirm their 住民票コード.
+COUNTER_RELYING_PARTY = "counter"
+
 PUBLIC_RELYING_PARTIES = {
+    COUNTER_RELYING_PARTY: "市区町村窓口（転入の本人確認）",
     "portal": "マイナポータル",
     "eligibility": "オンライン資格確認（支払基金・国保中央会）",
     "kiosk": "コンビニ交付",
@@ -176,6 +181,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # is seen when the cache re-asks (it believes "good" for a second at most).
     ca.on_revoked(ocsp_lookup.forget)
     auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
+    register.confirm_cards_with(*_counter_cards(auth))
     # Information linkage: the hub reaches agencies hosted here in process and
     # the others at their registered endpoint; the log is the audit party's.
     # (The lambdas are late-bound: the directory and kojin exist before any exchange.)
@@ -185,7 +191,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
         IntermediateRouter(lambda agency_id: directory.intermediate(agency_id)),
         jlis_channel_key=numbering.hub_channel_key,
     )
-    directory = AgencyDirectory(db, hub, numbering)
+    directory = AgencyDirectory(db, hub, numbering, HolderCheck(numbering, register.find_by_code))
     if migrate:
         directory.migrate_known()
     # Clinics (issue 6): J-LIS and the hub reach the eligibility service through links.
@@ -231,6 +237,19 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     if migrate:
         kojin.initialise()
     return kojin
+
+
+def _counter_cards(auth: CardAuthService) -> tuple[Callable[[CardProof], str], Callable[[], str]]:
+    """How the register checks a card read at the counter, and where its challenges come from."""
+
+    def holder(card: CardProof) -> str:
+        """The card's 住民票コード, once its challenge, chain, revocation and signature are checked."""
+        subject = auth.verify(COUNTER_RELYING_PARTY, card.challenge, card.certificate, card.signature).subject
+        if subject.juminhyo_code is None:  # a public relying party is always told the code
+            raise RuntimeError("the counter is not a public relying party")
+        return subject.juminhyo_code
+
+    return holder, lambda: auth.challenge(COUNTER_RELYING_PARTY).value
 
 
 def _staff(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,8 +14,11 @@ from pydantic import BaseModel
 from sqlalchemy import String
 
 from kojin.app import Kojin
+from kojin.auth.service import sign_challenge_with_card
+from kojin.card.transport import InProcessTransport
 from kojin.entrypoints.http.app import create_app
 from kojin.registry import api
+from kojin.registry.domain import Address, PersonDetails, Sex
 from kojin.registry.store import residents
 from tests.staff.support import CITY, clerk_headers
 
@@ -75,3 +80,45 @@ def test_a_longer_text_than_its_column_is_refused_on_every_database(kojin: Kojin
         assert (refused.status_code, error["code"]) == (422, "request.invalid") and field in error["field"], error
     fits = client.post("/registry/residents", json=_birth(block="一" * 80, building="一" * 120), headers=clerk)
     assert fits.status_code == 201, fits.text
+
+
+def test_a_move_in_names_its_person_over_the_api(kojin: Kojin, client: TestClient) -> None:
+    a = kojin.register.register(
+        PersonDetails(
+            "山田　太郎", "ヤマダ　タロウ", Sex.MALE, date(1980, 4, 1), Address("1130033", "", "", "", "2-2")
+        ),
+        municipality_code=CITY,
+    )
+    card = kojin.cards.issue(a.resident.resident_id, auth_pin="1234", signature_password="ABC123", algorithm="p256")
+    kojin.register.move_out(a.resident.resident_id, destination="東京都新宿区")
+    shinjuku = clerk_headers(kojin, "13104")
+    body = {
+        "name": "佐藤　太郎",  # married since the move-out
+        "kana": "サトウ　タロウ",
+        "sex": "1",
+        "birth_date": "1980-04-01",
+        "address": {"postal_code": "1600022", "block": "3-3"},
+        "municipality_code": "13104",
+        "kind": "move_in",
+        "juminhyo_code": a.resident.juminhyo_code,
+    }
+    refused = client.post("/registry/residents", json=body, headers=shinjuku)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "juminhyo_code.person_mismatch")
+    asked = client.post("/registry/card-challenge", json={"municipality_code": "13104"}, headers=shinjuku)
+    challenge = asked.json()["challenge"]
+    certificate, signature = sign_challenge_with_card(
+        InProcessTransport(kojin.cards.load(card.card_id)), "1234", challenge
+    )
+    read = {
+        "challenge": challenge,
+        "certificate": base64.b64encode(certificate).decode(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+    moved = client.post("/registry/residents", json={**body, "card": read}, headers=shinjuku)
+    assert moved.status_code == 201, moved.text
+    assert moved.json()["resident"]["name"] == "佐藤　太郎"
+    # The challenge was spent: the same reading does not register anyone twice.
+    again = client.post("/registry/residents", json={**body, "card": read}, headers=shinjuku)
+    assert 400 <= again.status_code < 500
+    bad = client.post("/registry/residents", json={**body, "card": {**read, "signature": "***"}}, headers=shinjuku)
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "card.signature")

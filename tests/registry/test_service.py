@@ -8,9 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kojin.app import Kojin
+from kojin.auth.service import sign_challenge_with_card
+from kojin.card.transport import InProcessTransport
 from kojin.core.errors import Conflict, InvalidInput, KojinError, NotFound
 from kojin.core.events import Event
-from kojin.registry.domain import Address, EventKind, PersonDetails, Sex, Status
+from kojin.numbering.domain import make_juminhyo_code
+from kojin.registry.domain import Address, CardProof, EventKind, PersonDetails, Sex, Status
 from kojin.registry.service import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, HouseholdDraft, Registration
 from kojin.registry.store import history, outbox, residents
 
@@ -178,6 +181,143 @@ def test_move_in_while_still_resident_elsewhere_is_refused(kojin: Kojin) -> None
             today=TODAY,
         )
     assert err.value.code == "juminhyo_code.active_elsewhere"
+
+
+def _moved_out(kojin: Kojin, details: PersonDetails | None = None) -> Registration:
+    reg = register(kojin, details)
+    kojin.register.move_out(reg.resident.resident_id, destination="東京都新宿区", today=TODAY)
+    return reg
+
+
+def _move_in(kojin: Kojin, details: PersonDetails, code: str) -> Registration:
+    return kojin.register.register(
+        details, municipality_code="13104", kind=EventKind.MOVE_IN, juminhyo_code=code, today=TODAY
+    )
+
+
+def _everything(kojin: Kojin) -> tuple[int, ...]:
+    with kojin.register.engine.connect() as conn:
+        return (*counts(kojin), conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+
+SHINJUKU = Address("1600022", "", "", "", "1-1-1")
+
+
+def test_move_in_with_another_persons_code_is_refused(kojin: Kojin) -> None:
+    a = _moved_out(kojin)
+    before = _everything(kojin)
+    stranger = person("佐藤　花子", "サトウ　ハナコ", date(1990, 7, 7), Sex.FEMALE, SHINJUKU)
+    with pytest.raises(Conflict) as err:
+        _move_in(kojin, stranger, a.resident.juminhyo_code)
+    assert (err.value.code, err.value.field) == ("juminhyo_code.person_mismatch", "juminhyo_code")
+    assert "氏名・フリガナ・性別・生年月日" in err.value.message
+    # Nothing was written: no resident, history, number or event; A is still the code's last record.
+    assert _everything(kojin) == before
+    last = kojin.register.find_by_code(a.resident.juminhyo_code)
+    assert last is not None and last.resident_id == a.resident.resident_id and last.status is Status.MOVED_OUT
+    # One item off is enough: A's twin brother with A's code.
+    with pytest.raises(Conflict) as err:
+        _move_in(kojin, person("山田　次郎", "ヤマダ　ジロウ", address=SHINJUKU), a.resident.juminhyo_code)
+    assert err.value.code == "juminhyo_code.person_mismatch"
+    with pytest.raises(Conflict):
+        _move_in(kojin, person(born=date(1980, 4, 2), address=SHINJUKU), a.resident.juminhyo_code)
+    assert _everything(kojin) == before
+
+
+def test_move_in_compares_spellings_as_the_matcher_does(kojin: Kojin) -> None:
+    a = _moved_out(kojin, person("髙橋　一郎", "タカハシ　イチロウ"))
+    # 高/髙, spaces and a long-vowel mark are the same person's name written another way.
+    back = _move_in(kojin, person("高橋 一郎", "タカハシ　イチロー", address=SHINJUKU), a.resident.juminhyo_code)
+    assert back.number_notice == a.number_notice
+    assert back.resident.name == "高橋 一郎"  # kept as written at the new counter
+
+
+def test_move_in_with_a_code_jlis_never_issued_is_refused(kojin: Kojin) -> None:
+    before = _everything(kojin)
+    with pytest.raises(NotFound) as err:
+        _move_in(kojin, person(address=SHINJUKU), make_juminhyo_code("1234567890"))
+    assert err.value.code == "juminhyo_code.unknown"
+    # Only J-LIS mints codes: a move-in does not number a code J-LIS never issued.
+    assert _everything(kojin) == before
+    with pytest.raises(InvalidInput):
+        _move_in(kojin, person(address=SHINJUKU), "12345678901")
+
+
+def _card_read(kojin: Kojin, card_id: str) -> CardProof:
+    """The person's card read at the counter: the counter's challenge signed after the PIN."""
+    challenge = kojin.register.card_challenge()
+    certificate, signature = sign_challenge_with_card(InProcessTransport(kojin.cards.load(card_id)), "1234", challenge)
+    return CardProof(challenge, certificate, signature)
+
+
+def test_a_card_read_at_the_counter_confirms_a_changed_name(kojin: Kojin) -> None:
+    a = register(kojin)
+    card = kojin.cards.issue(
+        a.resident.resident_id, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY
+    )
+    kojin.register.move_out(a.resident.resident_id, destination="東京都新宿区", today=TODAY)
+    married = person("佐藤　太郎", "サトウ　タロウ", address=SHINJUKU)
+    with pytest.raises(Conflict):  # by the items alone, another person
+        _move_in(kojin, married, a.resident.juminhyo_code)
+    back = kojin.register.register(
+        married,
+        municipality_code="13104",
+        kind=EventKind.MOVE_IN,
+        juminhyo_code=a.resident.juminhyo_code,
+        card=_card_read(kojin, card.card_id),
+        today=TODAY,
+    )
+    assert back.resident.juminhyo_code == a.resident.juminhyo_code and back.number_notice == a.number_notice
+
+
+def test_a_card_confirms_only_its_own_holders_code(kojin: Kojin) -> None:
+    a = _moved_out(kojin)
+    b = register(kojin, person("鈴木　花子", "スズキ　ハナコ", date(1992, 2, 2), Sex.FEMALE))
+    bs_card = kojin.cards.issue(
+        b.resident.resident_id, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY
+    )
+    before = _everything(kojin)
+    with pytest.raises(Conflict) as err:  # B's own card does not make A's code B's
+        kojin.register.register(
+            person("鈴木　花子", "スズキ　ハナコ", date(1992, 2, 2), Sex.FEMALE, SHINJUKU),
+            municipality_code="13104",
+            kind=EventKind.MOVE_IN,
+            juminhyo_code=a.resident.juminhyo_code,
+            card=_card_read(kojin, bs_card.card_id),
+            today=TODAY,
+        )
+    assert err.value.code == "juminhyo_code.card_mismatch"
+    assert _everything(kojin) == before
+
+
+def test_a_card_does_not_change_a_birth_date(kojin: Kojin) -> None:
+    a = register(kojin)
+    card = kojin.cards.issue(
+        a.resident.resident_id, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY
+    )
+    kojin.register.move_out(a.resident.resident_id, destination="東京都新宿区", today=TODAY)
+    before = _everything(kojin)
+    with pytest.raises(Conflict) as err:
+        kojin.register.register(
+            person(born=date(1981, 4, 1), address=SHINJUKU),
+            municipality_code="13104",
+            kind=EventKind.MOVE_IN,
+            juminhyo_code=a.resident.juminhyo_code,
+            card=_card_read(kojin, card.card_id),
+            today=TODAY,
+        )
+    assert err.value.code == "juminhyo_code.person_mismatch" and "生年月日" in err.value.message
+    assert _everything(kojin) == before
+
+
+def test_move_in_with_a_deceased_persons_code_is_refused(kojin: Kojin) -> None:
+    a = register(kojin)
+    kojin.register.record_death(a.resident.resident_id, effective_date=TODAY, today=TODAY)
+    before = _everything(kojin)
+    with pytest.raises(Conflict) as err:
+        _move_in(kojin, person(address=SHINJUKU), a.resident.juminhyo_code)
+    assert err.value.code == "juminhyo_code.holder_deceased"
+    assert _everything(kojin) == before
 
 
 def test_rename_and_death(kojin: Kojin) -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from kojin.agency import reasons
 from kojin.agency.directory import AgencyDirectory
 from kojin.agency.intermediate import IntermediateServer
 from kojin.agency.service import AgencyService
+from kojin.core.errors import KojinError
+from kojin.registry.identity import claim_of
 from kojin.staff import reasons as staff_reasons
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.guard import StaffDoors
@@ -45,6 +47,18 @@ class ProvisionAnswersOut(BaseModel):
         description=("provision-answers/1 message: one provision-answer/1 per query in order, or {request_id, error}")
     )
     mac: str
+
+
+class CodeIn(BaseModel):
+    """An officer's 取得番号: the number (in the body, never the URL) and the member's four basic items."""
+
+    number: Annotated[str, Field(max_length=40)]
+    name: Annotated[str, Field(max_length=100)]
+    kana: Annotated[str, Field(max_length=100)] = ""
+    sex: Annotated[str, Field(max_length=1, description="1 male, 2 female")]
+    birth_date: Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
+    address: Annotated[str, Field(max_length=200, description="the member's address on one line")]
+    local_id: Annotated[str | None, Field(max_length=64, description="the agency's own id (宛名番号)")] = None
 
 
 def make_router(directory: AgencyDirectory, doors: StaffDoors) -> APIRouter:
@@ -89,6 +103,27 @@ def officers_router(directory: AgencyDirectory, doors: StaffDoors) -> APIRouter:
         agency = directory.get(agency_id)
         staff.record_access(principal, code, purpose, "read")
         return agency
+
+    @router.post("/{agency_id}/codes")
+    def obtain_code(
+        agency_id: str, body: CodeIn, request: Request, officer: StaffPrincipal = officer_door
+    ) -> dict[str, Any]:
+        """取得番号: the own agency's code for a member, from the number and the member's four basic items.
+
+        The number travels in the body only. J-LIS refuses another person's
+        number (``number.person_mismatch``); every refusal is recorded with the
+        officer's refused attempts.
+        """
+        if officer.organisation != Organisation(OrganisationKind.AGENCY, agency_id):
+            raise staff_reasons.NOT_IN_SCOPE.error()
+        member = claim_of(body.name, body.kana, body.sex, body.birth_date, body.address)
+        try:
+            code, local = directory.obtain_code(agency_id, body.number, member, body.local_id)
+        except KojinError as exc:
+            doors.refused(request, exc, officer)
+            raise
+        staff.record_access(officer, code, "機関別符号の取得", "write")
+        return {"agency_id": agency_id, "code": code, "local_id": local}
 
     @router.get("/{agency_id}/copies")
     def copies(

@@ -22,7 +22,9 @@ from kojin.hub.domain import (
 if TYPE_CHECKING:
     from kojin.agency.client import AgencyClient, HubTransport
     from kojin.hub.service import HubService
+    from kojin.numbering.holder import HolderCheck
     from kojin.numbering.service import NumberingService
+    from kojin.registry.identity import Claim
 from kojin.agency.intermediate import IntermediateServer
 from kojin.agency.service import AgencyService
 
@@ -30,10 +32,11 @@ from kojin.agency.service import AgencyService
 class AgencyDirectory:
     """The agencies hosted in this process, each with a store of its own."""
 
-    def __init__(self, db: Database, hub: HubService, numbering: NumberingService) -> None:
+    def __init__(self, db: Database, hub: HubService, numbering: NumberingService, holders: HolderCheck) -> None:
         self._db = db
         self._hub = hub
         self._numbering = numbering
+        self._holders = holders
         self._services: dict[str, AgencyService] = {}
         self._servers: dict[str, IntermediateServer] = {}
         self._lock = threading.Lock()
@@ -111,19 +114,32 @@ class AgencyDirectory:
                 register_party(party, "kojin.agency")
             self._db.migrate(party)
 
-    def obtain_code(self, agency_id: str, number: str, local_id: str | None = None) -> tuple[str, str]:
+    def obtain_code(self, agency_id: str, number: str, member: Claim, local_id: str | None = None) -> tuple[str, str]:
         """取得番号: the agency's code for the holder of ``number``, via J-LIS; (code, local id).
 
-        J-LIS turns the number into a link id and passes only that to the hub,
-        which answers with the agency's code. The number is used here and
-        forgotten: it is written nowhere in the agency's or the hub's store.
+        J-LIS first compares ``member`` (the four basic items the agency holds)
+        with the number's holder and refuses another person's number
+        (``number.person_mismatch``); it then turns the number into a link id
+        and passes only that to the hub, which answers with the agency's code.
+        The number is used here and forgotten: it is written nowhere in the
+        agency's or the hub's store.
+        """
+        service = self.get(agency_id)
+        code = self._hub.issue_code(agency_id, self._holders.link_id_for(number, member))
+        return code, service.enrol(code, local_id)
+
+    def obtain_code_unverified(self, agency_id: str, number: str, local_id: str | None = None) -> tuple[str, str]:
+        """:meth:`obtain_code` trusting the number: for seeding demo and benchmark worlds only.
+
+        No entry point calls it; an operator's number always comes with the
+        member's items.
         """
         service = self.get(agency_id)
         code = self._hub.issue_code(agency_id, self._numbering.link_id_for(number))
         return code, service.enrol(code, local_id)
 
-    def obtain_codes(self, agency_id: str, numbers: Sequence[str]) -> list[str]:
-        return [self.obtain_code(agency_id, n)[0] for n in numbers]
+    def obtain_codes_unverified(self, agency_id: str, numbers: Sequence[str]) -> list[str]:
+        return [self.obtain_code_unverified(agency_id, n)[0] for n in numbers]
 
     def close(self) -> None:
         with self._lock:

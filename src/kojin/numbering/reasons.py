@@ -71,6 +71,14 @@ JUMINHYO_CODE_ACTIVE_ELSEWHERE = TABLE.reason(
     field="juminhyo_code",
 )
 
+JUMINHYO_CODE_CARD_MISMATCH = TABLE.reason(
+    "juminhyo_code.card_mismatch",
+    Conflict,
+    "読み取ったカードはこの住民票コードの人のものではありません（何も登録していません）。",
+    "The card read is not that of the person with this resident record code (nothing was registered).",
+    field="juminhyo_code",
+)
+
 JUMINHYO_CODE_CHECK_DIGIT = TABLE.reason(
     "juminhyo_code.check_digit",
     InvalidInput,
@@ -87,6 +95,14 @@ JUMINHYO_CODE_FULLWIDTH = TABLE.reason(
     field="juminhyo_code",
 )
 
+JUMINHYO_CODE_HOLDER_DECEASED = TABLE.reason(
+    "juminhyo_code.holder_deceased",
+    Conflict,
+    "この住民票コードの人は死亡の届出がされています（何も登録していません）。",
+    "The person with this resident record code is recorded as deceased (nothing was registered).",
+    field="juminhyo_code",
+)
+
 JUMINHYO_CODE_LENGTH = TABLE.reason(
     "juminhyo_code.length",
     InvalidInput,
@@ -100,6 +116,23 @@ JUMINHYO_CODE_NOT_DIGITS = TABLE.reason(
     InvalidInput,
     "{kind_ja}は数字だけで入力してください。",
     "The {kind_en} must contain digits only.",
+    field="juminhyo_code",
+)
+
+JUMINHYO_CODE_PERSON_MISMATCH = TABLE.reason(
+    "juminhyo_code.person_mismatch",
+    Conflict,
+    "この住民票コードの最後の記録と{items_ja}が一致しません。別の人のコードではないか確かめてください（何も登録していません）。",
+    "The {items_en} do not match the last record of this resident record code: check it is not another "
+    "person's code (nothing was registered).",
+    field="juminhyo_code",
+)
+
+JUMINHYO_CODE_UNKNOWN = TABLE.reason(
+    "juminhyo_code.unknown",
+    NotFound,
+    "この住民票コードは J-LIS が発行したものではありません。転入ではコードを作れません（何も登録していません）。",
+    "J-LIS never issued this resident record code; a move-in cannot create one (nothing was registered).",
     field="juminhyo_code",
 )
 
@@ -171,6 +204,15 @@ NUMBER_NOT_DIGITS = TABLE.reason(
     InvalidInput,
     "{kind_ja}は数字だけで入力してください。",
     "The {kind_en} must contain digits only.",
+    field="number",
+)
+
+NUMBER_PERSON_MISMATCH = TABLE.reason(
+    "number.person_mismatch",
+    Conflict,
+    "この個人番号の本人と{items_ja}が一致しません。家族など別の人の番号ではないか確かめてください（機関別符号は発行していません）。",
+    "The {items_en} do not match the holder of this individual number: check it is not a family member's "
+    "or another person's number (no code was issued).",
     field="number",
 )
 

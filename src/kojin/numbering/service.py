@@ -250,6 +250,17 @@ class NumberingService:
             raise reasons.NUMBER_NOT_ASSIGNED.error()
         return str(number)
 
+    def numbers_of(self, codes: Sequence[str]) -> dict[str, str]:
+        """The active number of each of ``codes`` J-LIS has numbered; a code it never numbered is left out.
+
+        Nothing is issued: a move-in keeps a number, it never makes one.
+        """
+        with self.engine.connect() as conn:
+            rows = select_in(
+                conn, numbers, ("juminhyo_code", "number"), "juminhyo_code", codes, where="status = 'active'"
+            )
+        return {str(c): str(n) for c, n in rows}
+
     def code_for(self, number: str) -> str:
         """The 住民票コード behind an active number (J-LIS only; 取得番号 flow)."""
         validate_individual_number(number)

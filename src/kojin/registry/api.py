@@ -6,6 +6,8 @@ such as 2月30日 gets the register's own precise error, not a generic one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date
 from typing import Annotated, Any
 
@@ -14,11 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import String
 
+from kojin.core import reasons as core_reasons
 from kojin.core.errors import NotFound
 from kojin.core.japan import parse_date
 from kojin.numbering.domain import mask_number
 from kojin.registry.domain import (
     Address,
+    CardProof,
     EventKind,
     PersonDetails,
     Resident,
@@ -68,6 +72,34 @@ class AddressIn(BaseModel):
         return Address(self.postal_code, self.prefecture, self.city, self.town, self.block, self.building)
 
 
+class CardIn(BaseModel):
+    """The moving-in person's card read at the counter: the counter's challenge signed after the PIN."""
+
+    challenge: Annotated[str, Field(max_length=512)]
+    certificate: Annotated[str, Field(max_length=12_000, description="the authentication certificate, DER in base64")]
+    signature: Annotated[str, Field(max_length=2_000, description="the card's signature of the challenge, base64")]
+
+    def to_domain(self) -> CardProof:
+        return CardProof(
+            self.challenge, _b64(self.certificate, "card.certificate"), _b64(self.signature, "card.signature")
+        )
+
+
+def _b64(value: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise core_reasons.REQUEST_INVALID.error(
+            field_name=field, what_ja="base64 ではありません", what_en="not base64", field=field
+        ) from None
+
+
+class CounterIn(BaseModel):
+    """Which municipality's counter asks."""
+
+    municipality_code: Annotated[str, Field(max_length=6)]
+
+
 class ResidentIn(BaseModel):
     """A birth or move-in notification (出生届・転入届)."""
 
@@ -85,6 +117,7 @@ class ResidentIn(BaseModel):
     residence_status: Annotated[str | None, _stored("residence_status")] = None
     period_of_stay_until: Annotated[str | None, Field(max_length=10)] = None
     juminhyo_code: Annotated[str | None, _stored("juminhyo_code")] = None
+    card: CardIn | None = Field(default=None, description="on a move-in: the person's card, read at the counter")
 
     def details(self) -> PersonDetails:
         """The person as the register takes them; dates and sex checked with the register's own errors."""
@@ -145,6 +178,7 @@ def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
     router = APIRouter(prefix="/registry", tags=["registry 住民基本台帳"])
     counter = Counter(register, doors)
     router.include_router(residents_router(register, counter))
+    router.include_router(card_router(register, counter))
     router.include_router(changes_router(register, counter))
     router.include_router(export_router(register, counter))
     return router
@@ -192,6 +226,19 @@ def optional_date(value: str | None, field: str) -> date | None:
     return parse_date(value, field) if value else None
 
 
+def card_router(register: RegisterService, counter: Counter) -> APIRouter:
+    """The counter reads a moving-in person's card: a challenge for it to sign after its PIN."""
+    router = APIRouter()
+
+    @router.post("/card-challenge")
+    def card_challenge(body: CounterIn, clerk: StaffPrincipal = counter.clerk) -> dict[str, str]:
+        """A one-time challenge for a moving-in person's card to sign after its PIN (the reader does this)."""
+        counter.own(clerk, body.municipality_code)
+        return {"challenge": register.card_challenge()}
+
+    return router
+
+
 def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
     """Registering a person (出生・転入) and reading the register: residents, their history, households."""
     router = APIRouter()
@@ -209,6 +256,7 @@ def residents_router(register: RegisterService, counter: Counter) -> APIRouter:
             household_id=body.household_id,
             relationship=body.relationship,
             juminhyo_code=body.juminhyo_code,
+            card=body.card.to_domain() if body.card is not None else None,
             clerk=clerk.staff_id,
         )
         purpose = "出生届" if body.kind is EventKind.BIRTH else "転入届"

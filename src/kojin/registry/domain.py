@@ -93,6 +93,16 @@ class Address:
 
 
 @dataclass(frozen=True)
+class CardProof:
+    """The person's card read at the counter: the counter's challenge signed by the card's
+    authentication key after its PIN (利用者証明), with the certificate it was signed under."""
+
+    challenge: str
+    certificate: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
 class PersonDetails:
     """What a clerk enters to register a person (基本4情報 and more)."""
 

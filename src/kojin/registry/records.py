@@ -9,13 +9,13 @@ the shape of the tables is known here only.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, select, text, update
 
-from kojin.core.bulk import bulk_insert, converter
+from kojin.core.bulk import bulk_insert, converter, select_in
 from kojin.numbering import reasons as numbering_reasons
 from kojin.registry import reasons
 from kojin.registry.domain import Address, EventKind, HistoryEntry, PersonDetails, Resident, Sex, Status
@@ -34,22 +34,26 @@ _HISTORY_COLUMNS = ("id", "resident_id", "kind", "effective_date", "recorded_at"
 
 
 def _resident(row: Row[Any]) -> Resident:
+    return _resident_of_values(row._mapping)
+
+
+def _resident_of_values(row: Mapping[Any, Any]) -> Resident:
     return Resident(
-        resident_id=row.id,
-        juminhyo_code=row.juminhyo_code,
-        municipality_code=row.municipality_code,
-        name=row.name,
-        kana=row.kana,
-        sex=Sex(row.sex),
-        birth_date=row.birth_date,
-        address=Address(row.postal_code, row.prefecture, row.city, row.town, row.block, row.building),
-        household_id=row.household_id,
-        relationship=row.relationship,
-        nationality=row.nationality,
-        residence_status=row.residence_status,
-        period_of_stay_until=row.period_of_stay_until,
-        status=Status(row.status),
-        registered_on=row.registered_on,
+        resident_id=row["id"],
+        juminhyo_code=row["juminhyo_code"],
+        municipality_code=row["municipality_code"],
+        name=row["name"],
+        kana=row["kana"],
+        sex=Sex(row["sex"]),
+        birth_date=row["birth_date"],
+        address=Address(row["postal_code"], row["prefecture"], row["city"], row["town"], row["block"], row["building"]),
+        household_id=row["household_id"],
+        relationship=row["relationship"],
+        nationality=row["nationality"],
+        residence_status=row["residence_status"],
+        period_of_stay_until=row["period_of_stay_until"],
+        status=Status(row["status"]),
+        registered_on=row["registered_on"],
     )
 
 
@@ -203,6 +207,39 @@ def refuse_active_code(conn: Connection, code: str) -> None:
         select(residents.c.id).where(residents.c.juminhyo_code == code, residents.c.status == Status.RESIDENT.value)
     ).first():
         raise numbering_reasons.JUMINHYO_CODE_ACTIVE_ELSEWHERE.error()
+
+
+def last_departed(conn: Connection, code: str) -> Resident | None:
+    """The newest record of ``code`` that is no longer current (moved out or deceased)."""
+    row = conn.execute(
+        select(residents)
+        # Spelled as the partial index's condition, so SQLite uses the index.
+        .where(residents.c.juminhyo_code == code, text("residents.status != 'resident'"))
+        .order_by(residents.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _resident(row)
+
+
+def active_codes(conn: Connection, codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` a current resident holds (one query for a batch)."""
+    rows = select_in(conn, residents, ("juminhyo_code",), "juminhyo_code", codes, where="status = 'resident'")
+    return {str(c) for (c,) in rows}
+
+
+def last_departed_many(conn: Connection, codes: Sequence[str]) -> dict[str, Resident]:
+    """:func:`last_departed` of each of ``codes`` that has one (one query for a batch)."""
+    rows = select_in(conn, residents, _RESIDENT_COLUMNS, "juminhyo_code", codes, where="status != 'resident'")
+    last: dict[str, Resident] = {}
+    for row in sorted(rows, key=lambda r: int(r[0])):
+        values = dict(zip(_RESIDENT_COLUMNS, row, strict=True))
+        # The driver's own values: SQLite hands dates back as ISO text.
+        for column in ("birth_date", "period_of_stay_until", "registered_on"):
+            if isinstance(values[column], str):
+                values[column] = date.fromisoformat(values[column])
+        found = _resident_of_values(values)
+        last[found.juminhyo_code] = found
+    return last
 
 
 def require_household(conn: Connection, household_id: int) -> None:
@@ -372,3 +409,51 @@ def insert_enrolment(
             hid += 1
         bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows, converted=True)
         bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows, converted=True)
+
+
+def insert_moves(
+    conn: Connection,
+    people: Sequence[tuple[PersonDetails, str, int, str]],
+    households_count: int,
+    *,
+    municipality_code: str,
+    clerk: str,
+    effective: date,
+) -> int:
+    """A batch of move-ins (転入): ``people`` as (details, relationship, household number, 住民票コード),
+    the first of each household its head. Returns the first resident id; the rest follow in order."""
+    first_resident = allocate(conn, "resident", len(people))
+    first_household = allocate(conn, "household", households_count)
+    first_history = allocate(conn, "history", len(people))
+    heads: dict[int, int] = {}
+    for i, (_details, _rel, h, _code) in enumerate(people):
+        heads.setdefault(h, first_resident + i)
+    bulk_insert(
+        conn,
+        households,
+        _HOUSEHOLD_COLUMNS,
+        [(first_household + h, municipality_code, heads[h]) for h in range(households_count)],
+    )
+    birth_value = converter(conn, residents, "birth_date")
+    stay_value = converter(conn, residents, "period_of_stay_until")
+    registered = converter(conn, residents, "registered_on")(effective)
+    effective_value = converter(conn, history, "effective_date")(effective)
+    recorded = converter(conn, history, "recorded_at")(datetime.now(UTC))
+    resident_rows: list[tuple[Any, ...]] = []
+    history_rows: list[tuple[Any, ...]] = []
+    for i, (details, relationship, h, code) in enumerate(people):
+        a = details.address
+        rid = first_resident + i
+        resident_rows.append(
+            (
+                *(rid, code, municipality_code, details.name, details.kana, details.sex.value),
+                *(birth_value(details.birth_date), first_household + h, relationship, details.nationality),
+                *(details.residence_status, stay_value(details.period_of_stay_until), "resident", registered),
+                *(a.postal_code, a.prefecture, a.city, a.town, a.block, a.building),
+            )
+        )
+        moved_to = json.dumps({"address": a.one_line()}, ensure_ascii=False)
+        history_rows.append((first_history + i, rid, "move_in", effective_value, recorded, clerk, moved_to))
+    bulk_insert(conn, residents, _RESIDENT_COLUMNS, resident_rows, converted=True)
+    bulk_insert(conn, history, _HISTORY_COLUMNS, history_rows, converted=True)
+    return first_resident

@@ -8,17 +8,32 @@ in one transaction, during which J-LIS hands out (or keeps) the person's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, Engine
 
+from kojin.numbering import reasons as numbering_reasons
+from kojin.numbering.domain import validate_juminhyo_code
 from kojin.numbering.service import NumberingService
 from kojin.registry import reasons, records
 from kojin.registry.checks import check_details
-from kojin.registry.domain import RELATIONSHIPS, EventKind, PersonDetails, Resident, validate_effective_date
+from kojin.registry.domain import (
+    RELATIONSHIPS,
+    CardProof,
+    EventKind,
+    PersonDetails,
+    Resident,
+    validate_effective_date,
+)
+from kojin.registry.identity import refuse_other_person
 
-__all__ = ["Registrar", "Registration"]
+# Checks a card read at the counter and answers its holder's 住民票コード (J-LIS
+# card authentication and serial linkage, wired by the application).
+CardHolder = Callable[[CardProof], str]
+
+__all__ = ["CardHolder", "Registrar", "Registration"]
 
 
 @dataclass(frozen=True)
@@ -70,17 +85,39 @@ class Registrar:
     def __init__(self, engine: Engine, numbering: NumberingService) -> None:
         self.engine = engine
         self.numbering = numbering
+        self.card_holder: CardHolder | None = None
 
-    def _identity(self, conn: Connection, juminhyo_code: str | None) -> tuple[str, str]:
+    def _identity(
+        self, conn: Connection, juminhyo_code: str | None, details: PersonDetails, card_confirmed: bool
+    ) -> tuple[str, str]:
         """The person's 住民票コード and number."""
         if juminhyo_code is not None:
             # Moving in from another municipality: the person keeps their
-            # code and their number.
+            # code and their number, once shown to be the code's person.
             records.refuse_active_code(conn, juminhyo_code)
-            return juminhyo_code, self.numbering.assign(juminhyo_code)
+            number = self._known_number(juminhyo_code)
+            refuse_other_person(records.last_departed(conn, juminhyo_code), details, card_confirmed=card_confirmed)
+            return juminhyo_code, number
         # A new person: J-LIS hands out the code and the number together.
         [(code, number)] = self.numbering.issue_persons(1)
         return code, number
+
+    def _card_is(self, card: CardProof, juminhyo_code: str | None) -> bool:
+        """The card read at the counter is the holder's of ``juminhyo_code`` (checked before any write)."""
+        if juminhyo_code is None:
+            raise numbering_reasons.JUMINHYO_CODE_CARD_MISMATCH.error()
+        if self.card_holder is None:
+            raise RuntimeError("the register was built without J-LIS card authentication")
+        if self.card_holder(card) != juminhyo_code:
+            raise numbering_reasons.JUMINHYO_CODE_CARD_MISMATCH.error()
+        return True
+
+    def _known_number(self, juminhyo_code: str) -> str:
+        """The code's number at J-LIS; only J-LIS mints codes, so a code it never numbered is refused."""
+        number = self.numbering.numbers_of([juminhyo_code]).get(juminhyo_code)
+        if number is None:
+            raise numbering_reasons.JUMINHYO_CODE_UNKNOWN.error()
+        return number
 
     def register(
         self,
@@ -92,20 +129,26 @@ class Registrar:
         household_id: int | None = None,
         relationship: str = "世帯主",
         juminhyo_code: str | None = None,
+        card: CardProof | None = None,
         clerk: str = "clerk",
         today: date | None = None,
     ) -> Registration:
         """Register a birth or a move-in, and ask J-LIS for the number.
 
         A person moving in from another municipality keeps their 住民票コード
-        (and so their number); a newborn gets a new code.
+        (and so their number) when the code's last record names them, or when
+        ``card``, the person's own card read at the counter, is that code's
+        (then a changed name is accepted); a newborn gets a new code.
         """
         today = today or date.today()
         details, effective = _checked(details, kind, effective_date, relationship, municipality_code, today)
+        if juminhyo_code is not None:
+            validate_juminhyo_code(juminhyo_code)
+        card_confirmed = card is not None and self._card_is(card, juminhyo_code)
         with self.engine.begin() as conn:
             records.refuse_duplicate(conn, details, municipality_code)
             _check_household(conn, household_id, relationship)
-            code, number = self._identity(conn, juminhyo_code)
+            code, number = self._identity(conn, juminhyo_code, details, card_confirmed)
             resident_id = records.allocate(conn, "resident", 1)
             if household_id is None:
                 household_id = records.allocate(conn, "household", 1)

@@ -26,11 +26,12 @@ from kojin.numbering.process import NumberingProcess
 from kojin.numbering.service import NumberingService
 from kojin.registry import checks
 from kojin.registry.changes import Changes
-from kojin.registry.domain import Address, EventKind, HistoryEntry, PersonDetails, Resident, Status
+from kojin.registry.domain import Address, CardProof, EventKind, HistoryEntry, PersonDetails, Resident, Status
 from kojin.registry.enrolment import Enrolment, HouseholdDraft, enrolment_progress
 from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, Outbox
+from kojin.registry.moves import Moves, MovingHousehold
 from kojin.registry.queries import RegisterQueries
-from kojin.registry.registration import Registrar, Registration
+from kojin.registry.registration import CardHolder, Registrar, Registration
 
 __all__ = [
     "ADDRESS_CHANGED",
@@ -38,6 +39,7 @@ __all__ = [
     "MOVED_OUT",
     "NAME_CHANGED",
     "HouseholdDraft",
+    "MovingHousehold",
     "RegisterService",
     "Registration",
 ]
@@ -54,6 +56,8 @@ class RegisterService:
         self._registrar = Registrar(engine, numbering)
         self._changes = Changes(engine, numbering, lambda: self.dispatch_events())
         self._enrolment = Enrolment(engine, numbering)
+        self._moves = Moves(engine, numbering)
+        self._card_challenge: Callable[[], str] | None = None
         self._queries = RegisterQueries(engine)
 
     # -- validation ----------------------------------------------------------
@@ -80,13 +84,16 @@ class RegisterService:
         household_id: int | None = None,
         relationship: str = "世帯主",
         juminhyo_code: str | None = None,
+        card: CardProof | None = None,
         clerk: str = "clerk",
         today: date | None = None,
     ) -> Registration:
         """Register a birth or a move-in, and ask J-LIS for the number (walk 1).
 
         A person moving in from another municipality keeps their 住民票コード
-        (and so their number); a newborn gets a new code.
+        (and so their number) when they are that code's person: its last record
+        names them, or ``card``, their card read at the counter, is the code's.
+        A newborn gets a new code.
         """
         return self._registrar.register(
             details,
@@ -96,8 +103,39 @@ class RegisterService:
             household_id=household_id,
             relationship=relationship,
             juminhyo_code=juminhyo_code,
+            card=card,
             clerk=clerk,
             today=today,
+        )
+
+    def confirm_cards_with(self, card_holder: CardHolder, challenge: Callable[[], str]) -> None:
+        """How a card read at the counter is checked (J-LIS card authentication, wired by the
+        application), and where the counter's one-time challenges for the card come from."""
+        self._registrar.card_holder = card_holder
+        self._card_challenge = challenge
+
+    def card_challenge(self) -> str:
+        """A one-time challenge for the card of a person moving in, to sign after its PIN."""
+        if self._card_challenge is None:
+            raise RuntimeError("the register was built without J-LIS card authentication")
+        return self._card_challenge()
+
+    def move_in_households(
+        self,
+        households: Sequence[MovingHousehold],
+        *,
+        municipality_code: str,
+        clerk: str = "clerk",
+        effective_date: date | None = None,
+        today: date | None = None,
+    ) -> list[int]:
+        """転入 of many households at once, each mover checked against their code's last record.
+
+        One transaction: the first mover refused stops the batch and nothing of it
+        is written. Returns the new resident ids in order.
+        """
+        return self._moves.move_in(
+            households, municipality_code=municipality_code, clerk=clerk, effective_date=effective_date, today=today
         )
 
     def enroll_households(

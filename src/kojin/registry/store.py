@@ -54,6 +54,13 @@ residents = Table(
         sqlite_where=text("status = 'resident'"),
         postgresql_where=text("status = 'resident'"),
     ),
+    # The last record of a code that has left, for a move-in to be compared with (r004).
+    Index(
+        "ix_residents_departed_code",
+        "juminhyo_code",
+        sqlite_where=text("status != 'resident'"),
+        postgresql_where=text("status != 'resident'"),
+    ),
     Index("ix_residents_household", "household_id"),
     # The duplicate check and the clerk's search name a birth date (r002).
     Index("ix_residents_birth_date", "birth_date"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ from kojin.core.config import Settings
 from kojin.core.i18n import language
 from kojin.entrypoints.cli import app
 from kojin.numbering.domain import make_juminhyo_code
+from kojin.registry.domain import Address, PersonDetails, Sex
+
+ALICE = PersonDetails(
+    "鈴木　亜里沙", "スズキ　アリサ", Sex.FEMALE, date(1985, 2, 11), Address("1130033", "", "", "", "4-15-14")
+)
+ALICE_ITEMS = ["--name", ALICE.name, "--sex", "2", "--birth-date", "1985-02-11", "--address", "東京都文京区本郷4-15-14"]
 
 
 @pytest.fixture(autouse=True)
@@ -58,13 +65,13 @@ def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
 
     kojin = build(Settings(data_dir=data))
     try:
-        number = kojin.numbering.assign(make_juminhyo_code("0000000007"))
+        number = kojin.register.register(ALICE, municipality_code="13105").number_notice
     finally:
         kojin.close()
 
     codes = {}
     for agency in ("13105", "13104"):
-        got = runner.invoke(app, ["agency", "code", "--agency", agency, "--json"], input=number + "\n")
+        got = runner.invoke(app, ["agency", "code", "--agency", agency, *ALICE_ITEMS, "--json"], input=number + "\n")
         assert got.exit_code == 0, got.output
         assert number not in got.output
         codes[agency] = json.loads(got.stdout)["code"]
@@ -103,9 +110,9 @@ def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
 
     # Mistakes end in one line with the reason, and exit 2.
     for args, stdin, reason in (
-        (["agency", "code", "--agency", "nobody"], number, "hub.unknown_agency"),
-        (["agency", "code", "--agency", "13105"], "", "number.missing"),
-        (["agency", "code", "--agency", "13105"], "123456789012", "number.check_digit"),
+        (["agency", "code", "--agency", "nobody", *ALICE_ITEMS], number, "hub.unknown_agency"),
+        (["agency", "code", "--agency", "13105", *ALICE_ITEMS], "", "number.missing"),
+        (["agency", "code", "--agency", "13105", *ALICE_ITEMS], "123456789012", "number.check_digit"),
         (
             [
                 "agency",
@@ -145,6 +152,33 @@ def test_list_code_copy_log(tmp_path: Path, data: Path) -> None:
         assert len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_a_family_members_number_is_refused_at_the_terminal(data: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["agency", "list", "--json"]).exit_code == 0  # kojin init, demo agencies
+    kojin = build(Settings(data_dir=data))
+    try:
+        mother = kojin.register.register(ALICE, municipality_code="13105")
+        son = PersonDetails("鈴木　翔", "スズキ　ショウ", Sex.MALE, date(2014, 8, 1), ALICE.address)
+        kojin.register.register(
+            son, municipality_code="13105", household_id=mother.resident.household_id, relationship="子"
+        )
+    finally:
+        kojin.close()
+    sons_items = ["--name", son.name, "--kana", son.kana, "--sex", "1", "--birth-date", "2014-08-01"]
+    sons_items += ["--address", "東京都文京区本郷4-15-14"]
+    bad = runner.invoke(app, ["agency", "code", "--agency", "13105", *sons_items], input=mother.number_notice + "\n")
+    assert bad.exit_code == 2, bad.output
+    assert bad.stderr.startswith("error number.person_mismatch"), bad.stderr
+    assert mother.number_notice not in bad.output
+    kojin = build(Settings(data_dir=data))
+    try:
+        [refusal] = kojin.staff.refusals.recent()
+        assert (refusal.code, refusal.method, refusal.path) == ("number.person_mismatch", "CLI", "kojin agency code")
+        assert kojin.agencies.get("13105").counts()["people"] == 0
+    finally:
+        kojin.close()
+
+
 def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> None:
     import csv
     import socket
@@ -154,8 +188,8 @@ def test_ask_sends_a_file_of_requests_as_batches(tmp_path: Path, data: Path) -> 
     with demo_kojin(data) as kojin:
         for i in range(3):
             number = kojin.numbering.assign(make_juminhyo_code(f"{i + 20:010d}"))
-            kojin.agencies.obtain_code("13105", number, f"A-{i}")
-            theirs, _ = kojin.agencies.obtain_code("13104", number)
+            kojin.agencies.obtain_code_unverified("13105", number, f"A-{i}")
+            theirs, _ = kojin.agencies.obtain_code_unverified("13104", number)
             if i < 2:
                 kojin.agencies.get("13104").update_copies([CopyEntry(theirs, "地方税関係情報", {"income": i})])
     task, tax = "児童手当の支給に関する事務", "地方税関係情報"
@@ -263,7 +297,7 @@ def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None
         codes = []
         for i in range(2):
             number = kojin.numbering.assign(make_juminhyo_code(f"{i + 40:010d}"))
-            codes.append(kojin.agencies.obtain_code("13104", number, f"S-{i}")[0])
+            codes.append(kojin.agencies.obtain_code_unverified("13104", number, f"S-{i}")[0])
     lines = tmp_path / "copies.jsonl"
     good = [
         {"local_id": "S-0", "item": "地方税関係情報", "payload": {"income": 1}},
@@ -315,7 +349,7 @@ def test_copies_from_business_data_in_one_go(tmp_path: Path, data: Path) -> None
 def test_copies_encoding_and_json_values(tmp_path: Path, data: Path) -> None:
     with demo_kojin(data) as kojin:
         number = kojin.numbering.assign(make_juminhyo_code(f"{50:010d}"))
-        kojin.agencies.obtain_code("13104", number, "S-0")
+        kojin.agencies.obtain_code_unverified("13104", number, "S-0")
     lines = tmp_path / "copies.jsonl"
     runner = CliRunner()
 

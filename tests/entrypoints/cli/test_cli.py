@@ -7,6 +7,8 @@ from typing import Protocol
 import pytest
 from typer.testing import CliRunner, Result
 
+from kojin.app import build
+from kojin.core.config import Settings
 from kojin.entrypoints.cli import app
 
 ADD = [
@@ -102,6 +104,32 @@ def test_changes(run: Invoke) -> None:
     refused = run("resident", "death", rid, "--effective-date", "2026-01-01")
     assert refused.exit_code == 2
     assert refused.stderr.strip() == "error resident.moved_out [resident_id]: この住民は転出済みです。"
+
+
+def _code_of(data: Path, resident_id: int) -> str:
+    """The 住民票コード as the person's papers give it (the CLI does not print it)."""
+    kojin = build(Settings(data_dir=data))
+    try:
+        return kojin.register.get(resident_id).juminhyo_code
+    finally:
+        kojin.close()
+
+
+def test_a_move_in_with_someone_elses_code_is_refused_at_the_terminal(run: Invoke, tmp_path: Path) -> None:
+    added = json.loads(run(*ADD, "--json").stdout)
+    rid, code = str(added["resident_id"]), _code_of(tmp_path / "data", added["resident_id"])
+    assert run("resident", "move-out", rid, "--destination", "東京都新宿区").exit_code == 0
+    shinjuku = ["--postal-code", "1600022", "--block", "1-1-1", "--municipality", "13104", "--kind", "move_in"]
+    someone = ["--name", "佐藤　花子", "--kana", "サトウ　ハナコ", "--sex", "2", "--birth-date", "1990-07-07"]
+    refused = run(*ADD[:2], *someone, *shinjuku, "--juminhyo-code", code)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("error juminhyo_code.person_mismatch [juminhyo_code]: ")
+    listed = run("resident", "list", "--municipality", "13104", "--purpose", "住民票の写しの交付", "--json")
+    assert listed.stdout == ""
+    # The person themself moves in with their code and keeps it.
+    back = run(*ADD, *shinjuku, "--juminhyo-code", code, "--json")
+    assert back.exit_code == 0, back.output
+    assert _code_of(tmp_path / "data", json.loads(back.stdout)["resident_id"]) == code
 
 
 @pytest.mark.parametrize(

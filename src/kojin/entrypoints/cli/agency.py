@@ -32,6 +32,7 @@ from kojin.entrypoints.cli.operator import act_as
 from kojin.entrypoints.cli.system import print_json, with_system
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.numbering import reasons as numbering_reasons
+from kojin.registry.identity import claim_of
 from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 
 console = Console()
@@ -74,17 +75,32 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
 @agency_app.command("code")
 def agency_code(
     agency: Annotated[str, typer.Option("--agency", help="The agency asking for its code.")],
+    name: Annotated[str, typer.Option(help="The member's 氏名, as the agency holds it.")],
+    sex: Annotated[str, typer.Option(help="The member's sex: 1 male, 2 female.")],
+    birth_date: Annotated[str, typer.Option(help="The member's birth date, YYYY-MM-DD.")],
+    address: Annotated[str, typer.Option(help="The member's address on one line.")],
+    kana: Annotated[str, typer.Option(help="The member's フリガナ, when the agency holds it.")] = "",
     local_id: Annotated[str | None, typer.Option(help="The agency's own id for the person (宛名番号).")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Obtain the agency's code (機関別符号) for a person; the number is read from standard input."""
+    """Obtain the agency's code (機関別符号) for a member; the number is read from standard input.
+
+    J-LIS compares the member's four basic items with the number's holder and
+    refuses another person's number (number.person_mismatch); the refusal is
+    recorded with the operator's refused attempts.
+    """
 
     def action(kojin: Kojin) -> None:
         principal = _officer(kojin, agency)
+        member = claim_of(name, kana, sex, birth_date, address)
         number = sys.stdin.readline().strip()
         if not number:
             raise numbering_reasons.NUMBER_MISSING.error()
-        code, local = kojin.agencies.obtain_code(agency, number, local_id)
+        try:
+            code, local = kojin.agencies.obtain_code(agency, number, member, local_id)
+        except KojinError as exc:
+            kojin.staff.refusals.record(kojin.staff.now(), "CLI", "kojin agency code", exc.code, principal)
+            raise
         kojin.staff.record_access(principal, code, "機関別符号の取得", "write")
         if as_json:
             print_json({"agency_id": agency, "code": code, "local_id": local})
