@@ -34,16 +34,21 @@ from kojin.portal import reasons
 from kojin.portal import reasons as portal_reasons
 from kojin.portal.accounts import AccountRecord, PublicFundsAccounts
 from kojin.portal.activity import ActivityEntry, ActivityLog
+from kojin.portal.disputes import Dispute, DisputeStore
 from kojin.portal.domain import (
     PARENT_SCOPES,
     SCOPE_LABELS,
     AccountStatus,
     ActingKind,
+    DisputeState,
+    LinkKind,
     Scope,
+    dispute_note,
     is_parent_of,
     validate_account,
 )
 from kojin.portal.history import ExchangeHistory
+from kojin.portal.links import Link, PersonLinks
 from kojin.portal.notices import NoticeService
 from kojin.portal.proxies import Invitation, ProxyRecord, ProxyService
 from kojin.portal.selfinfo import SelfInfoResult, SelfInformation
@@ -51,11 +56,13 @@ from kojin.portal.sessions import PortalSession, SessionStore
 from kojin.portal.staff_looks import StaffLooks
 from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
+from kojin.staff.domain import Organisation, OrganisationKind
 from kojin.staff.service import StaffService
 
 if TYPE_CHECKING:
     from kojin.agency.directory import AgencyDirectory
     from kojin.audit.service import ExchangeLog
+    from kojin.eligibility.service import EligibilityService
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
 
@@ -123,6 +130,7 @@ class Portal:
         agencies: AgencyDirectory | None = None,
         exchange_log: Callable[[], ExchangeLog] | None = None,
         staff: StaffService | None = None,
+        eligibility: EligibilityService | None = None,
         clock: Callable[[], float] = time.time,
         idle_seconds: int | None = None,
     ) -> None:
@@ -136,6 +144,8 @@ class Portal:
         self.proxies = ProxyService(engine)
         self.activity = ActivityLog(engine)
         self.notices = NoticeService(engine)
+        self.disputes = DisputeStore(engine)
+        self.links = PersonLinks(hub, numbering, eligibility)
         # The hub-facing pages need the hub, J-LIS (link ids) and the log.
         self.history: ExchangeHistory | None = None
         self.selfinfo: SelfInformation | None = None
@@ -335,6 +345,87 @@ class Portal:
             raise
         self.record(ctx, "account_review" if record.status is AccountStatus.REVIEW else "account_registered")
         return record
+
+    # -- ひも付けの確認と誤りの申し出 ----------------------------------------------------
+    def link_handle(self, ctx: PortalContext, link: Link) -> str:
+        mac = hmac.digest(ctx.session.handle_key, f"link|{link.key}".encode(), "sha256")
+        return base64.urlsafe_b64encode(mac[:12]).decode()
+
+    def links_of(self, ctx: PortalContext) -> list[Link]:
+        """Every agency code, insurance membership and the account tied to the subject."""
+        ctx.require(Scope.LINKS)
+        person = ctx.subject
+        return self.links.of(person, self.accounts.get(person.resident_id), self.disputes.of(person.resident_id))
+
+    def disputes_of(self, ctx: PortalContext) -> list[Dispute]:
+        ctx.require(Scope.LINKS)
+        return self.disputes.of(ctx.subject.resident_id)
+
+    def dispute_link(self, ctx: PortalContext, handle: str, note: str | None) -> Dispute:
+        """「これは自分ではない・誤りがある」: the link is suspended at once, for a supervisor to decide."""
+        text = dispute_note(note)
+        link = next(
+            (
+                found
+                for found in self.links_of(ctx)
+                if hmac.compare_digest(self.link_handle(ctx, found).encode(), (handle or "").encode())
+            ),
+            None,
+        )
+        if link is None:
+            raise reasons.LINK_NOT_FOUND.error()
+        if link.dispute is not None:
+            raise reasons.LINK_ALREADY_DISPUTED.error()
+        dispute = self.disputes.open(
+            ctx.subject.resident_id,
+            actor_id=ctx.user.resident_id,
+            kind=link.kind,
+            agency_id=link.agency_id,
+            code=link.code,
+            label=link.name,
+            note=text,
+        )
+        self._suspend(dispute)
+        self.record(ctx, "link_disputed", f"{dispute.kind_label} {dispute.label}")
+        return dispute
+
+    def _suspend(self, dispute: Dispute) -> None:
+        if dispute.kind is LinkKind.ACCOUNT:
+            self.accounts.suspend(dispute.resident_id)
+        elif self.hub is not None and dispute.agency_id is not None and dispute.code is not None:
+            self.hub.suspend_link(dispute.agency_id, dispute.code)
+
+    def resolver_of(self, dispute: Dispute) -> Organisation:
+        """Whose supervisor decides: J-LIS for a code or a membership, the person's municipality for the account."""
+        if dispute.kind is LinkKind.ACCOUNT:
+            return Organisation(OrganisationKind.MUNICIPALITY, self.register.get(dispute.resident_id).municipality_code)
+        return Organisation(OrganisationKind.JLIS, OrganisationKind.JLIS.value)
+
+    def resolve_dispute(
+        self, dispute_id: int, outcome: DisputeState, *, staff_id: str, organisation: Organisation, note: str | None
+    ) -> Dispute:
+        """A supervisor's decision: the link was right (lifted) or wrong (removed, to be made again correctly)."""
+        text = dispute_note(note)
+        if outcome is DisputeState.OPEN:
+            raise reasons.DISPUTE_BAD_OUTCOME.error()
+        # The decision is recorded first: of two supervisors deciding at once, one wins.
+        dispute = self.disputes.resolve(
+            dispute_id, outcome, staff_id=staff_id, organisation=str(organisation), note=text
+        )
+        if dispute.kind is LinkKind.ACCOUNT:
+            if outcome is DisputeState.CONFIRMED:
+                self.accounts.restore(dispute.resident_id)
+            else:
+                self.accounts.remove(dispute.resident_id)
+        elif self.hub is not None and dispute.code is not None:
+            if outcome is DisputeState.CONFIRMED:
+                self.hub.lift_link(dispute.code)
+            else:
+                self.hub.retire_link(dispute.code)
+        self.activity.record(
+            dispute.resident_id, dispute.resident_id, ActingKind.SELF, f"link_{outcome.value}", dispute.label
+        )
+        return dispute
 
     # -- card ------------------------------------------------------------------------
     def cards_of(self, ctx: PortalContext) -> list[CardState]:
