@@ -36,9 +36,7 @@ def dispute(browser: Browser, name: str, note: str = "") -> str:
     assert page.status_code == 200, page.text
     handles = link_handles(page.text)
     assert name in handles, sorted(handles)
-    done = browser.post(
-        "/portal/links/dispute", {"csrf_token": browser.csrf(), "link": handles[name], "note": note}
-    )
+    done = browser.post("/portal/links/dispute", {"csrf_token": browser.csrf(), "link": handles[name], "note": note})
     assert done.status_code == 200, done.text
     assert 'id="link-disputed"' in done.text
     return done.text
@@ -128,7 +126,9 @@ def test_supervisor_decides_confirmed_lifts_and_wrong_retires(world: World) -> N
         note="保険者の加入記録と一致しました",
     )
     assert done.state is DisputeState.CONFIRMED and done.resolved_by == "s.jlis"
-    assert kojin.clinics.check_card(world.clinic, *world.card_answer("taro")).answer["result_code"] == "eligibility.valid"
+    assert (
+        kojin.clinics.check_card(world.clinic, *world.card_answer("taro")).answer["result_code"] == "eligibility.valid"
+    )
 
     kojin.portal.resolve_dispute(
         by_label[kojin.hub.agency("13104").name].dispute_id,
