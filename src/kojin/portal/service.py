@@ -44,6 +44,7 @@ from kojin.portal.domain import (
     LinkKind,
     Scope,
     dispute_note,
+    dispute_outcome,
     is_parent_of,
     validate_account,
 )
@@ -56,7 +57,7 @@ from kojin.portal.sessions import PortalSession, SessionStore
 from kojin.portal.staff_looks import StaffLooks
 from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
-from kojin.staff.domain import Organisation, OrganisationKind
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.service import StaffService
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from kojin.numbering.service import NumberingService
 
 RELYING_PARTY = "portal"
+DISPUTE_PURPOSE = "ひも付けの誤りの申し出の確認"
 _INSERTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 MAX_ANSWER_B64 = 12_000
 
@@ -155,6 +157,7 @@ class Portal:
             self.selfinfo = SelfInformation(hub, agencies, numbering)
         # Staff looks at the person (あなたの情報を見た職員の記録).
         self.staff_looks = StaffLooks(staff, hub, numbering) if staff is not None else None
+        self.staff = staff
 
     def today(self) -> date:
         return self.cards.ca.today()
@@ -400,6 +403,34 @@ class Portal:
         if dispute.kind is LinkKind.ACCOUNT:
             return Organisation(OrganisationKind.MUNICIPALITY, self.register.get(dispute.resident_id).municipality_code)
         return Organisation(OrganisationKind.JLIS, OrganisationKind.JLIS.value)
+
+    def disputes_for(self, principal: StaffPrincipal) -> list[Dispute]:
+        """Undecided disputes this supervisor may decide, each look at the person recorded first."""
+        found = [
+            d
+            for d in self.disputes.pending()
+            if principal.role is Role.LOCAL_ADMIN or self.resolver_of(d) == principal.organisation
+        ]
+        if self.staff is not None:
+            for d in found:
+                self.staff.record_access(principal, str(d.resident_id), DISPUTE_PURPOSE, "search")
+        return found
+
+    def decide_dispute(
+        self, principal: StaffPrincipal, dispute_id: int, outcome: str | None, note: str | None
+    ) -> Dispute:
+        """A supervisor of the deciding office decides; the decision is in the staff access log before it takes."""
+        decided = dispute_outcome(outcome)
+        dispute = self.disputes.get(dispute_id)
+        organisation = self.resolver_of(dispute)
+        if self.staff is None:
+            raise reasons.DISPUTE_NOT_FOUND.error()
+        if principal.role is not Role.LOCAL_ADMIN:
+            self.staff.authorise(principal, [Role.SUPERVISOR], organisation)
+        self.staff.record_access(principal, str(dispute.resident_id), DISPUTE_PURPOSE, "write")
+        return self.resolve_dispute(
+            dispute_id, decided, staff_id=principal.staff_id, organisation=organisation, note=note
+        )
 
     def resolve_dispute(
         self, dispute_id: int, outcome: DisputeState, *, staff_id: str, organisation: Organisation, note: str | None
