@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -177,6 +179,12 @@ def test_disputing_the_account_suspends_it_and_wrong_removes_it(world: World) ->
         pending.dispute_id, DisputeState.WRONG, staff_id="s.sv", organisation=kojin.portal.resolver_of(pending), note=""
     )
     assert kojin.portal.accounts.get(taro.resident_id) is None
+    # The export carries the dispute as the person sees it: no code, no staff member.
+    exported = browser.post("/portal/export", {"csrf_token": browser.csrf()})
+    data = json.loads(zipfile.ZipFile(io.BytesIO(exported.content)).read("kojin-export.json"))
+    (kept,) = data["link_disputes"]
+    assert kept["state"] == "wrong" and kept["resolver_office"] == "municipality:13105"
+    assert "s.sv" not in json.dumps(data) and "code" not in kept
 
 
 def test_a_bad_or_foreign_handle_changes_nothing(world: World) -> None:

@@ -57,6 +57,19 @@ class Dispute:
     def state_label(self) -> str:
         return pick(*DISPUTE_STATE_LABELS[self.state])
 
+    def for_person(self) -> dict[str, object]:
+        """As the person sees it (the export): no code, no staff member, no database ids."""
+        return {
+            "kind": self.kind.value,
+            "label": self.label,
+            "note": self.note,
+            "state": self.state.value,
+            "opened_at": self.opened_at.isoformat(),
+            "resolved_at": None if self.resolved_at is None else self.resolved_at.isoformat(),
+            "resolver_office": self.resolver_org,
+            "resolution_note": self.resolution_note,
+        }
+
     def as_record(self) -> dict[str, object]:
         """For the supervisor's terminal: everything but the code."""
         return {

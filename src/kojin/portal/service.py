@@ -453,6 +453,8 @@ class Portal:
                 self.hub.lift_link(dispute.code)
             else:
                 self.hub.retire_link(dispute.code)
+        if self.links.eligibility is not None:  # its minute's cache of the person's memberships
+            self.links.eligibility.forget_patient(self.register.get(dispute.resident_id).juminhyo_code)
         self.activity.record(
             dispute.resident_id, dispute.resident_id, ActingKind.SELF, f"link_{outcome.value}", dispute.label
         )
