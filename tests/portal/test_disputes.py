@@ -186,6 +186,21 @@ def test_disputing_the_account_suspends_it_and_wrong_removes_it(world: World) ->
     assert kept["state"] == "wrong" and kept["resolver_office"] == "municipality:13105"
     assert "s.sv" not in json.dumps(data) and "code" not in kept
 
+    # A decision applies to the account disputed, not to one the person registered meanwhile.
+    assert browser.post("/portal/account", dict(form, csrf_token=browser.csrf())).status_code == 200
+    dispute(browser, "公金受取口座")
+    assert (
+        browser.post("/portal/account", dict(form, csrf_token=browser.csrf(), account_number="7654321")).status_code
+        == 200
+    )
+    (pending,) = kojin.portal.disputes.pending()
+    kojin.portal.resolve_dispute(
+        pending.dispute_id, DisputeState.WRONG, staff_id="s.sv", organisation=kojin.portal.resolver_of(pending), note=""
+    )
+    kept_account = kojin.portal.accounts.get(taro.resident_id)
+    assert kept_account is not None and kept_account.account_number == "7654321"
+    assert kept_account.status.value == "registered"
+
 
 def test_a_bad_or_foreign_handle_changes_nothing(world: World) -> None:
     kojin = world.kojin

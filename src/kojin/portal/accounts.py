@@ -134,10 +134,17 @@ class PublicFundsAccounts:
                 .values(status=AccountStatus.DISPUTED.value, updated_at=datetime.now(UTC))
             )
 
-    def restore(self, resident_id: int) -> None:
-        """The account was right after all: registered again, or held for review if another person has it too."""
+    def restore(self, resident_id: int, account_key: str) -> None:
+        """The account was right after all: registered again, or held for review if another person has it too.
+
+        Only the account that was disputed: one the person registered since stands as registered.
+        """
         with self.engine.begin() as conn:
-            row = conn.execute(select(accounts.c.account_key).where(accounts.c.resident_id == resident_id)).first()
+            row = conn.execute(
+                select(accounts.c.account_key).where(
+                    accounts.c.resident_id == resident_id, accounts.c.account_key == account_key
+                )
+            ).first()
             if row is None:
                 return
             others = conn.execute(
@@ -152,10 +159,15 @@ class PublicFundsAccounts:
                 .values(status=status.value, reason=reason, updated_at=datetime.now(UTC))
             )
 
-    def remove(self, resident_id: int) -> None:
-        """The account was wrongly registered to the person: gone, for them to register their own."""
+    def remove(self, resident_id: int, account_key: str) -> None:
+        """The account was wrongly registered to the person: gone, for them to register their own.
+
+        Only the account that was disputed: one the person registered since is theirs.
+        """
         with self.engine.begin() as conn:
-            conn.execute(delete(accounts).where(accounts.c.resident_id == resident_id))
+            conn.execute(
+                delete(accounts).where(accounts.c.resident_id == resident_id, accounts.c.account_key == account_key)
+            )
 
     def get(self, resident_id: int) -> AccountRecord | None:
         with self.engine.connect() as conn:

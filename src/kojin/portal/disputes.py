@@ -1,7 +1,9 @@
 """ひも付けの誤りの申し出: the links a person disputed, and what a supervisor decided.
 
 A dispute is kept under the person's resident id and, for an agency's code
-or an insurance membership, that code: what the hub suspends. Never a number.
+or an insurance membership, that code: what the hub suspends; for the
+account, the account's key, so a decision applies to the account disputed
+and not to one the person registered since. Never a number.
 The person sees each of their disputes with its outcome, the deciding
 office and role and its words; the supervisor's staff id is kept for the
 auditor, as in the staff access log.

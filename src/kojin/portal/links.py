@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Link:
-    """One thing tied to the person, as the portal lists it; ``code`` is never shown."""
+    """One thing tied to the person, as the portal lists it.
+
+    ``code`` (for the account, the account's key) is never shown.
+    """
 
     kind: LinkKind
     agency_id: str | None
@@ -135,4 +138,5 @@ def _account(account: AccountRecord) -> Link:
         (pick("名義（カナ）", "Holder (kana)"), account.holder_kana),
         (pick("状態", "Status"), pick(*status)),
     )
-    return Link(LinkKind.ACCOUNT, None, pick("公金受取口座", "Public-funds account"), None, facts)
+    # The account's key stands in for a code: a decision applies to this account, not to one registered since.
+    return Link(LinkKind.ACCOUNT, None, pick("公金受取口座", "Public-funds account"), account.account_key, facts)

@@ -444,10 +444,11 @@ class Portal:
             dispute_id, outcome, staff_id=staff_id, organisation=str(organisation), note=text
         )
         if dispute.kind is LinkKind.ACCOUNT:
+            key = dispute.code or ""
             if outcome is DisputeState.CONFIRMED:
-                self.accounts.restore(dispute.resident_id)
+                self.accounts.restore(dispute.resident_id, key)
             else:
-                self.accounts.remove(dispute.resident_id)
+                self.accounts.remove(dispute.resident_id, key)
         elif self.hub is not None and dispute.code is not None:
             if outcome is DisputeState.CONFIRMED:
                 self.hub.lift_link(dispute.code)
