@@ -227,6 +227,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
             agencies=directory,
             exchange_log=lambda: kojin.exchange_log,
             staff=staff,
+            eligibility=eligibility,
         ),
         eligibility=eligibility,
         insurers=insurers,

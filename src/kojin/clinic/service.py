@@ -28,6 +28,8 @@ from kojin.eligibility.service import EligibilityService
 
 RELYING_PARTY = "eligibility"
 VIEW_TASK = "医療機関等における診療情報等の閲覧（本人同意）"
+CHECK_TASK = "オンライン資格確認（マイナ保険証）"
+CHECK_ITEM = "資格情報"
 
 # Who holds what a clinic views: (hub id, name, item as logged).
 HOLDERS: dict[Scope, tuple[str, str, str]] = {
@@ -52,6 +54,10 @@ class ViewLog(Protocol):
         agency_id: str,
         code: str,
         request_id: str,
+    ) -> int | None: ...
+
+    def record_refusal(
+        self, *, viewer: str, holder: str, task: str, item: str, agency_id: str, code: str, request_id: str, reason: str
     ) -> int | None: ...
 
 
@@ -103,6 +109,7 @@ class ClinicService:
         code = result.subject.juminhyo_code
         if code is None:  # the eligibility service is a public relying party; J-LIS names the person
             raise eligibility_reasons.NO_SUBJECT.error()
+        self._refuse_disputed(clinic, self.eligibility.patient(code).memberships, CHECK_TASK, CHECK_ITEM)
         check = self.eligibility.check_card(clinic, code)
         consent = self.consent(clinic, check.visit.visit_id, scopes) if scopes is not None else None
         return CheckOutcome(check.answer, check.visit, check.registered_now, consent)
@@ -114,9 +121,34 @@ class ClinicService:
         ids = CardIdentifiers.parse(insurer_number, symbol, number, branch)
         return self.eligibility.check_certificate(clinic, ids)
 
+    def _refuse_disputed(self, clinic: Clinic, memberships: tuple[Membership, ...], task: str, item: str) -> None:
+        """Refuse, and log for the person, a check or view by a link they disputed."""
+        disputed = self.eligibility.disputed(memberships)
+        if not disputed:
+            return
+        reason = eligibility_reasons.LINK_DISPUTED.code
+        for m in disputed:
+            self._view_log.record_refusal(
+                viewer=clinic_viewer_id(clinic),
+                holder="eligibility",
+                task=task,
+                item=item,
+                agency_id=m.insurer_id,
+                code=m.member_code,
+                request_id=f"refused-{secrets.token_hex(12)}",
+                reason=reason,
+            )
+        raise eligibility_reasons.LINK_DISPUTED.error()
+
+    def _visit(self, clinic: Clinic, visit_id: str, item: str) -> Visit:
+        """A visit of this clinic, refused (and logged) if a link it was opened with is now disputed."""
+        visit = self.eligibility.visit_unchecked(visit_id, clinic)
+        self._refuse_disputed(clinic, visit.memberships, VIEW_TASK, item)
+        return self.eligibility.visit(visit_id, clinic)
+
     def consent(self, clinic: Clinic, visit_id: str, scopes: object) -> Consent:
         chosen = parse_scopes(scopes)
-        visit = self.eligibility.visit(visit_id, clinic)
+        visit = self._visit(clinic, visit_id, "同意")
         return self.ehr.grant(
             visit_id=visit.visit_id,
             clinic=clinic,
@@ -127,7 +159,7 @@ class ClinicService:
         )
 
     def _view(self, clinic: Clinic, visit_id: str, scope: Scope) -> Visit:
-        visit = self.eligibility.visit(visit_id, clinic)
+        visit = self._visit(clinic, visit_id, HOLDERS[scope][2])
         self.ehr.require(visit_id, clinic, scope)
         return visit
 
@@ -195,7 +227,7 @@ class ClinicService:
     # -- submissions (clinics; consent not needed) -------------------------------------------------
     def _membership_for(self, clinic: Clinic, patient: dict[str, Any] | None, visit_id: str | None) -> Membership:
         if visit_id:
-            visit = self.eligibility.visit(visit_id, clinic)
+            visit = self._visit(clinic, visit_id, "電子カルテ情報の登録")
             quals = [q for m in visit.memberships if (q := self.eligibility.qualification(m)) is not None]
             current = pick_current(quals, self.eligibility.today())
             if current is None:
@@ -221,7 +253,12 @@ class ClinicService:
 
     # -- the patient's own (portal) ------------------------------------------------------------------
     def patient(self, juminhyo_code: str) -> Patient:
-        return self.eligibility.patient(juminhyo_code)
+        """The person's memberships for their own pages, without any they disputed (maybe someone else's)."""
+        patient = self.eligibility.patient(juminhyo_code)
+        disputed = self.eligibility.disputed(patient.memberships)
+        if not disputed:
+            return patient
+        return Patient(patient.person_key, tuple(m for m in patient.memberships if m not in disputed))
 
     def my_consents(self, juminhyo_code: str) -> list[dict[str, Any]]:
         now = self.ehr.now()

@@ -26,6 +26,23 @@ class JlisHubLinks:
     def find_code(self, agency_id: str, link_id: str) -> str | None:
         return self._hub.find_code(agency_id, link_id)
 
+    def link_disputed(self, code: str) -> bool:
+        return self._hub.link_disputed(code)
+
+    def record_refusal(
+        self, *, viewer: str, holder: str, task: str, item: str, agency_id: str, code: str, request_id: str, reason: str
+    ) -> int | None:
+        return self._hub.record_refusal(
+            viewer=viewer,
+            holder=holder,
+            task=task,
+            item=item,
+            agency_id=agency_id,
+            code=code,
+            request_id=request_id,
+            reason=reason,
+        )
+
     def record_view(
         self,
         *,

@@ -126,6 +126,16 @@ NO_SUBJECT = TABLE.reason(
     "The person cannot be resolved.",
 )
 
+LINK_DISPUTED = TABLE.reason(
+    "eligibility.link_disputed",
+    NotPermitted,
+    "この方の保険資格のひも付けについて本人から誤りの申し出があり、確認が終わるまでカードでの資格確認はできません。"
+    "資格確認書または資格情報のお知らせで確認してください。",
+    "The person disputed a health-insurance link tied to this card: until it is checked the card cannot be "
+    "used for eligibility. Check with the 資格確認書 (eligibility certificate) or the 資格情報のお知らせ instead.",
+    field="card",
+)
+
 NOT_REGISTERED = TABLE.reason(
     "eligibility.not_registered",
     NotPermitted,

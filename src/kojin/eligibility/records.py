@@ -41,6 +41,10 @@ class PersonDirectory(Protocol):
         """The hub: the agency's code for that person, if one was ever issued (issues none)."""
         ...
 
+    def link_disputed(self, code: str) -> bool:
+        """The hub: whether the person disputed the code's link to them (suspended, or found wrong)."""
+        ...
+
 
 class RegistrationListener(Protocol):
     """Told when a member's card registration changes (the insurer issues a 資格確認書)."""

@@ -60,6 +60,15 @@ class VisitDesk(ClinicRegistry):
     def forget_patient(self, juminhyo_code: str) -> None:
         self._patients.pop(juminhyo_code, None)
 
+    def disputed(self, memberships: tuple[Membership, ...]) -> list[Membership]:
+        """The memberships whose link to the person they disputed (asked afresh: the patient is cached)."""
+        return [m for m in memberships if self._directory.link_disputed(m.member_code)]
+
+    def refuse_disputed(self, memberships: tuple[Membership, ...]) -> None:
+        """A disputed link may be another person's insurance: answer nothing by the card until it is checked."""
+        if self.disputed(memberships):
+            raise reasons.LINK_DISPUTED.error()
+
     def qualifications_of(self, patient: Patient) -> list[Qualification]:
         return [q for m in patient.memberships if (q := self.qualification(m)) is not None]
 
@@ -68,9 +77,11 @@ class VisitDesk(ClinicRegistry):
 
         A card never registered is registered here (初回登録, as the real
         reader does once the patient confirms); a cancelled registration is
-        refused with ``eligibility.not_registered``.
+        refused with ``eligibility.not_registered``, and a card one of whose
+        memberships the person disputed with ``eligibility.link_disputed``.
         """
         patient = self.patient(juminhyo_code)
+        self.refuse_disputed(patient.memberships)
         quals = self.qualifications_of(patient)
         if not quals:
             raise no_qualification()
@@ -134,7 +145,14 @@ class VisitDesk(ClinicRegistry):
         return visit
 
     def visit(self, visit_id: str, clinic: Clinic) -> Visit:
-        """A visit of this clinic that has not ended; otherwise a precise reason."""
+        """A visit of this clinic that has not ended and none of whose links is disputed; otherwise a precise reason."""
+        found = self.visit_unchecked(visit_id, clinic)
+        # A visit opened before the dispute shows nothing more of that link.
+        self.refuse_disputed(found.memberships)
+        return found
+
+    def visit_unchecked(self, visit_id: str, clinic: Clinic) -> Visit:
+        """:meth:`visit` without the disputed links' check (for the caller that logs that refusal)."""
         if not isinstance(visit_id, str) or len(visit_id) != 32:
             raise reasons.VISIT_UNKNOWN.error()
         with self.engine.connect() as conn:

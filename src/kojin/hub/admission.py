@@ -2,8 +2,9 @@
 
 In order: the requester is known and signed it; the request is fresh; the
 provider is known; the request id is unused; the permitted-exchange table
-(利用特定個人情報) allows it; the code is the requester's own. Then the code
-is translated to the provider's. A single exchange and a batch run the same
+(利用特定個人情報) allows it; the code is the requester's own; neither the
+requester's code nor the provider's is a link the person disputed. Then the
+code is translated to the provider's. A single exchange and a batch run the same
 checks in the same order; only the batch asks the store about its request
 ids once for all of them.
 """
@@ -18,6 +19,7 @@ from kojin.core.crypto import verify_ed25519
 from kojin.hub import reasons
 from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.codes import CodeRegistry
+from kojin.hub.disputes import DisputedCodes
 from kojin.hub.domain import FRESHNESS_SECONDS, ExchangeRequest, ProvisionQuery, find_permission, invalid
 from kojin.hub.leaves import Attempt
 from kojin.hub.reservations import RequestIds
@@ -40,10 +42,16 @@ class Admission:
     """Runs the checks against the hub's registries; made once per hub."""
 
     def __init__(
-        self, agencies: AgencyRegistry, codes: CodeRegistry, ids: RequestIds, clock: Callable[[], float]
+        self,
+        agencies: AgencyRegistry,
+        codes: CodeRegistry,
+        disputes: DisputedCodes,
+        ids: RequestIds,
+        clock: Callable[[], float],
     ) -> None:
         self.agencies = agencies
         self.codes = codes
+        self.disputes = disputes
         self.ids = ids
         self.clock = clock
 
@@ -97,6 +105,11 @@ class Admission:
         if owner[0] != request.requester:
             raise reasons.FOREIGN_CODE.error()
         internal_id = owner[1]
+        provider_code = self.codes.code_for(provider.agency_id, internal_id)
+        # Either side's code may be the wrong person's: the requester would ask
+        # about, or the provider answer with, someone else's records.
+        if self.disputes.disputed(request.code) or self.disputes.disputed(provider_code):
+            raise reasons.LINK_DISPUTED.error()
         return ProvisionQuery(
             request.request_id,
             requester.agency_id,
@@ -105,7 +118,7 @@ class Admission:
             provider.agency_id,
             request.task,
             request.item,
-            self.codes.code_for(provider.agency_id, internal_id),
+            provider_code,
             request.time,
             int(now * 1000),
         ).to_wire()

@@ -23,6 +23,7 @@ from kojin.core.group_commit import ThreadReaders
 from kojin.core.keys import party_secret
 from kojin.hub import reasons
 from kojin.hub.agencies import AgencyRegistry
+from kojin.hub.disputes import DisputedCodes, LinkState
 from kojin.hub.domain import (
     FRESHNESS_SECONDS,
     CodeDeriver,
@@ -50,6 +51,7 @@ class CodeRegistry:
         engine: Engine,
         readers: ThreadReaders,
         agencies: AgencyRegistry,
+        disputes: DisputedCodes,
         *,
         jlis_channel_key: Callable[[], bytes] | None,
         clock: Callable[[], float],
@@ -57,6 +59,7 @@ class CodeRegistry:
         self._engine = engine
         self._readers = readers
         self._agencies = agencies
+        self._disputes = disputes
         # The key J-LIS MACs link-id messages with, asked of J-LIS when needed.
         self._jlis_channel_key = jlis_channel_key
         self._clock = clock
@@ -162,6 +165,7 @@ class CodeRegistry:
 
         The eligibility service asks this for each insurer it knows, so that
         a person's check does not hand codes to insurers they never joined.
+        A code a supervisor found wrongly linked no longer names the person.
         """
         self._agencies.get(agency_id)
         _check_link_id(link_id)
@@ -169,7 +173,9 @@ class CodeRegistry:
         if internal_id is None:
             return None
         code = self.deriver().code(agency_id, internal_id)
-        return code if self.owner(code) is not None else None
+        if self.owner(code) is None or self._disputes.state(code) is LinkState.RETIRED:
+            return None
+        return code
 
     def person(self, link_id: str, *, create: bool) -> str | None:
         query = select(persons.c.internal_id).where(persons.c.link_id == link_id)

@@ -74,6 +74,14 @@ FOREIGN_CODE = TABLE.reason(
     field="code",
 )
 
+LINK_DISPUTED = TABLE.reason(
+    "hub.link_disputed",
+    NotPermitted,
+    "この機関別符号と本人とのひも付けは、本人から誤りの申し出があり停止されています（監督者が確認中、または誤りと確認済み）。",
+    "The person disputed this code's link to them: it is suspended while a supervisor checks it, or was found wrong.",
+    field="code",
+)
+
 NOT_PERMITTED = TABLE.reason(
     "hub.not_permitted",
     NotPermitted,

@@ -50,6 +50,7 @@ from kojin.hub.admission import Admission
 from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.batch import BatchExchange
 from kojin.hub.codes import CodeRegistry, jlis_code_message
+from kojin.hub.disputes import DisputedCodes, LinkState
 from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment
 from kojin.hub.exchange import SingleExchange
 from kojin.hub.records import ExchangeRecords
@@ -86,11 +87,12 @@ class HubService:
         self._writer = GroupCommit(engine, name="kojin-hub-writer", durable=False, linger=0.005)
         self._readers = ThreadReaders(engine)
         self._agencies = AgencyRegistry(engine)
+        self._disputes = DisputedCodes(engine)
         self._codes = CodeRegistry(
-            engine, self._readers, self._agencies, jlis_channel_key=jlis_channel_key, clock=clock
+            engine, self._readers, self._agencies, self._disputes, jlis_channel_key=jlis_channel_key, clock=clock
         )
         self._records = ExchangeRecords(engine, self._readers, self._writer)
-        admission = Admission(self._agencies, self._codes, RequestIds(self._records), clock)
+        admission = Admission(self._agencies, self._codes, self._disputes, RequestIds(self._records), clock)
         self._single = SingleExchange(admission)
         self._batches = BatchExchange(admission)
         self._links = Links(transport, exchange_log)
@@ -165,6 +167,33 @@ class HubService:
         """The person's own key to recognise their leaves in the log (for the portal only)."""
         return self._codes.subject_key_for(link_id)
 
+    # -- disputed links (ひも付けの誤りの申し出) ----------------------------------------
+    def suspend_link(self, agency_id: str, code: str) -> None:
+        """The person says the agency's code is not theirs: refuse everything about it from now on."""
+        owner = self._codes.owner(code)
+        if owner is None or owner[0] != agency_id:
+            raise reasons.UNKNOWN_CODE.error()
+        self._disputes.suspend(agency_id, code)
+
+    def lift_link(self, code: str) -> None:
+        """A supervisor found the link right: the code works again."""
+        self._disputes.lift(code)
+
+    def retire_link(self, code: str) -> None:
+        """A supervisor found the link wrong: the code is refused for good and names the person no more."""
+        self._disputes.retire(code)
+
+    def link_disputed(self, code: str) -> bool:
+        """Whether the code is suspended or retired (from this process's copy, at most a second old)."""
+        return self._disputes.disputed(code)
+
+    def link_state(self, code: str) -> LinkState | None:
+        return self._disputes.state(code)
+
+    def reload_disputes(self) -> None:
+        """Read the disputed links now rather than within the second."""
+        self._disputes.reload()
+
     # -- exchanges (情報照会・情報提供) -----------------------------------------
     def exchange(self, body: object) -> dict[str, Any]:
         """Route one signed request; return the provider's sealed answer once everything is durable."""
@@ -227,26 +256,8 @@ class HubService:
         commitment, so the view appears in the person's やりとり履歴 with an
         inclusion proof, and the hub keeps its §23 record of it.
         """
-        owner = self._codes.owner(code)
-        if owner is None or owner[0] != agency_id:
-            raise reasons.UNKNOWN_CODE.error()
-        self._start()
         now = self._clock()
-        provided_ms = int(now * 1000)
-        subject = subject_commitment(self._codes.deriver().subject_key(owner[1]), viewer, request_id)
-        leaf = leaf_bytes(
-            time=int(now),
-            requester=viewer,
-            provider=holder,
-            task=task,
-            item=item,
-            request_id=request_id,
-            outcome=Outcome.ANSWERED,
-            reason=None,
-            subject=subject,
-            provided_at=provided_ms,
-        )
-        index = self._log().append(leaf).index
+        index = self._clinic_leaf(viewer, holder, task, item, agency_id, code, request_id, now, Outcome.ANSWERED, None)
         self._records.record_view(
             viewer=viewer,
             viewer_name=viewer_name,
@@ -256,10 +267,55 @@ class HubService:
             item=item,
             request_id=request_id,
             now=now,
-            provided_ms=provided_ms,
+            provided_ms=int(now * 1000),
             index=index,
         )
         return index
+
+    def record_refusal(
+        self, *, viewer: str, holder: str, task: str, item: str, agency_id: str, code: str, request_id: str, reason: str
+    ) -> int:
+        """Log a clinic's check or view refused for the person's sake (a disputed link); the leaf index.
+
+        Like :meth:`record_view`, the leaf carries the subject commitment of
+        the person the code names, so the refusal is in their やりとり履歴.
+        Nothing was provided, so the hub keeps no §23 record of it.
+        """
+        return self._clinic_leaf(
+            viewer, holder, task, item, agency_id, code, request_id, self._clock(), Outcome.REFUSED, reason
+        )
+
+    def _clinic_leaf(
+        self,
+        viewer: str,
+        holder: str,
+        task: str,
+        item: str,
+        agency_id: str,
+        code: str,
+        request_id: str,
+        now: float,
+        outcome: Outcome,
+        reason: str | None,
+    ) -> int:
+        owner = self._codes.owner(code)
+        if owner is None or owner[0] != agency_id:
+            raise reasons.UNKNOWN_CODE.error()
+        self._start()
+        subject = subject_commitment(self._codes.deriver().subject_key(owner[1]), viewer, request_id)
+        leaf = leaf_bytes(
+            time=int(now),
+            requester=viewer,
+            provider=holder,
+            task=task,
+            item=item,
+            request_id=request_id,
+            outcome=outcome,
+            reason=reason,
+            subject=subject,
+            provided_at=int(now * 1000) if outcome is Outcome.ANSWERED else None,
+        )
+        return self._log().append(leaf).index
 
     # -- reading -------------------------------------------------------------------
     def records(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:

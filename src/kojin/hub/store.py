@@ -68,6 +68,20 @@ codes = Table(
     Index("uq_codes_person_agency", "internal_id", "agency_id", unique=True),
 )
 
+# Codes whose link to a person that person disputed in the portal: while
+# ``suspended`` no exchange about the code is routed and the eligibility
+# service answers no check by it; a supervisor lifts the row (the link was
+# right) or marks it ``retired`` (the link was wrong: the code is never used
+# again, and the agency obtains the right person's code anew).
+disputed_codes = Table(
+    "disputed_codes",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("agency_id", String(40), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
 # Request ids (処理通番) the hub accepted, per requester: a replay is refused.
 seen_requests = Table(
     "seen_requests",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from kojin.core.i18n import pick
 from kojin.portal.domain import (
@@ -124,6 +124,50 @@ class PublicFundsAccounts:
         found = self.get(person.resident_id)
         assert found is not None
         return found
+
+    def suspend(self, resident_id: int) -> None:
+        """The person says the account is wrong: held as ``disputed`` until a supervisor decides."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.resident_id == resident_id)
+                .values(status=AccountStatus.DISPUTED.value, updated_at=datetime.now(UTC))
+            )
+
+    def restore(self, resident_id: int, account_key: str) -> None:
+        """The account was right after all: registered again, or held for review if another person has it too.
+
+        Only the account that was disputed: one the person registered since stands as registered.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(accounts.c.account_key).where(
+                    accounts.c.resident_id == resident_id, accounts.c.account_key == account_key
+                )
+            ).first()
+            if row is None:
+                return
+            others = conn.execute(
+                select(accounts.c.resident_id).where(
+                    accounts.c.account_key == row.account_key, accounts.c.resident_id != resident_id
+                )
+            ).first()
+            status, reason = (AccountStatus.REVIEW, REVIEW_DUPLICATE) if others else (AccountStatus.REGISTERED, None)
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.resident_id == resident_id)
+                .values(status=status.value, reason=reason, updated_at=datetime.now(UTC))
+            )
+
+    def remove(self, resident_id: int, account_key: str) -> None:
+        """The account was wrongly registered to the person: gone, for them to register their own.
+
+        Only the account that was disputed: one the person registered since is theirs.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(accounts).where(accounts.c.resident_id == resident_id, accounts.c.account_key == account_key)
+            )
 
     def get(self, resident_id: int) -> AccountRecord | None:
         with self.engine.connect() as conn:

@@ -32,6 +32,12 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "proxy_invited": ("代理人の招待コードを発行", "issued a proxy invitation code"),
     "proxy_accepted": ("代理人の登録を受諾", "accepted being a proxy"),
     "proxy_revoked": ("代理人の登録を取り消し", "revoked a proxy"),
+    "link_disputed": ("ひも付けの誤りを申し出（利用を停止）", "disputed a link (suspended)"),
+    "link_confirmed": (
+        "申し出の確認結果: 正しいひも付け（停止を解除）",
+        "dispute checked: the link is right (resumed)",
+    ),
+    "link_wrong": ("申し出の確認結果: 誤り（ひも付けを削除）", "dispute checked: the link was wrong (removed)"),
 }
 
 

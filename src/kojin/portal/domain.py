@@ -37,6 +37,7 @@ class Scope(StrEnum):
     ACTIVITY = "activity"  # 利用履歴
     PROXIES = "proxies"  # 代理人の管理
     STAFF = "staff"  # 職員の閲覧記録
+    LINKS = "links"  # ひも付けの確認
 
 
 SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
@@ -49,6 +50,7 @@ SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
     Scope.ACTIVITY: ("利用履歴", "Portal activity"),
     Scope.PROXIES: ("代理人", "Proxies"),
     Scope.STAFF: ("職員の閲覧記録", "Staff who looked"),
+    Scope.LINKS: ("ひも付けの確認", "Links to me"),
 }
 
 # What an appointed proxy may be given; never the card, the export or proxies.
@@ -63,6 +65,7 @@ PARENT_SCOPES: tuple[Scope, ...] = (
     Scope.EXPORT,
     Scope.ACTIVITY,
     Scope.STAFF,
+    Scope.LINKS,
 )
 CHILD_AGE_LIMIT = 15
 PARENT_RELATIONSHIPS = ("世帯主", "妻", "夫")
@@ -155,6 +158,7 @@ ACCOUNT_TYPE_LABELS: dict[AccountType, tuple[str, str]] = {
 class AccountStatus(StrEnum):
     REGISTERED = "registered"  # 登録済み
     REVIEW = "review"  # 確認中（自治体・デジタル庁の確認待ち）
+    DISPUTED = "disputed"  # 本人が誤りを申し出て停止中
 
 
 @dataclass(frozen=True)
@@ -242,3 +246,55 @@ def validate_notice(title: str, body: str) -> tuple[str, str]:
     if not body or len(body) > MAX_BODY:
         raise reasons.NOTICE_BAD_BODY.error(max_body=MAX_BODY)
     return title, body
+
+
+# -- links the person disputes (ひも付けの誤りの申し出) ---------------------------------
+
+
+class LinkKind(StrEnum):
+    """What is tied to the person, as the portal lists it."""
+
+    CODE = "code"  # an agency holds a code (機関別符号) for the person
+    MEMBERSHIP = "membership"  # a health-insurance membership (医療保険の資格)
+    ACCOUNT = "account"  # the 公金受取口座
+
+
+LINK_KIND_LABELS: dict[LinkKind, tuple[str, str]] = {
+    LinkKind.CODE: ("機関別符号", "agency code"),
+    LinkKind.MEMBERSHIP: ("医療保険の資格", "health-insurance membership"),
+    LinkKind.ACCOUNT: ("公金受取口座", "public-funds account"),
+}
+
+
+class DisputeState(StrEnum):
+    OPEN = "open"  # suspended until a supervisor decides
+    CONFIRMED = "confirmed"  # the link was right: the suspension is lifted
+    WRONG = "wrong"  # the link was wrong: it is removed, to be made again correctly
+
+
+DISPUTE_STATE_LABELS: dict[DisputeState, tuple[str, str]] = {
+    DisputeState.OPEN: ("申し出中（利用を停止しています）", "disputed (suspended)"),
+    DisputeState.CONFIRMED: ("確認の結果、正しいひも付けでした（停止を解除）", "checked: the link is right (resumed)"),
+    DisputeState.WRONG: ("確認の結果、誤りでした（ひも付けを削除）", "checked: the link was wrong (removed)"),
+}
+
+MAX_DISPUTE_NOTE = 500
+
+
+def dispute_note(text: str | None) -> str:
+    """The person's or the supervisor's words, trimmed; at most :data:`MAX_DISPUTE_NOTE` characters."""
+    note = unicodedata.normalize("NFC", (text or "").strip())
+    if len(note) > MAX_DISPUTE_NOTE:
+        raise reasons.DISPUTE_NOTE_TOO_LONG.error(limit=MAX_DISPUTE_NOTE)
+    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in note):
+        raise reasons.DISPUTE_NOTE_TOO_LONG.error(limit=MAX_DISPUTE_NOTE)
+    return note
+
+
+def dispute_outcome(value: str | None) -> DisputeState:
+    """A supervisor's decision: ``confirmed`` or ``wrong``."""
+    if value == DisputeState.CONFIRMED.value:
+        return DisputeState.CONFIRMED
+    if value == DisputeState.WRONG.value:
+        return DisputeState.WRONG
+    raise reasons.DISPUTE_BAD_OUTCOME.error()

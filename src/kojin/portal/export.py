@@ -76,6 +76,7 @@ def collect(portal: Portal, ctx: PortalContext) -> dict[str, Any]:
         "notices": [n.as_record() for n in portal.notices.of(person.resident_id)],
         "portal_activity": [a.as_record() for a in portal.activity.for_person(person.resident_id)],
         "exchange_history": exchanges,
+        "link_disputes": [d.for_person() for d in portal.disputes.of(person.resident_id)],
         "staff_looks": [
             {
                 "at": look.at.isoformat(),
@@ -123,6 +124,7 @@ def build_export(portal: Portal, ctx: PortalContext) -> tuple[bytes, str]:
         zf.writestr("portal_activity.csv", _csv(data["portal_activity"]))
         zf.writestr("exchange_history.csv", _csv(data["exchange_history"]))
         zf.writestr("staff_looks.csv", _csv(data["staff_looks"]))
+        zf.writestr("link_disputes.csv", _csv(data["link_disputes"]))
     portal.record(ctx, "export")
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return out.getvalue(), f"kojin-export-{stamp}.zip"

@@ -185,6 +185,54 @@ OUT_OF_SCOPE = TABLE.reason(
     field="scope",
 )
 
+DISPUTE_BAD_OUTCOME = TABLE.reason(
+    "portal.dispute_bad_outcome",
+    InvalidInput,
+    "確認の結果は confirmed（正しいひも付け）か wrong（誤り）のいずれかです。",
+    "The outcome is confirmed (the link is right) or wrong (the link was wrong).",
+    field="outcome",
+)
+
+DISPUTE_CLOSED = TABLE.reason(
+    "portal.dispute_closed",
+    Conflict,
+    "この申し出は確認済みです。",
+    "This dispute was already resolved.",
+    field="dispute",
+)
+
+DISPUTE_NOT_FOUND = TABLE.reason(
+    "portal.dispute_not_found",
+    NotFound,
+    "その申し出はありません。",
+    "No such dispute.",
+    field="dispute",
+)
+
+DISPUTE_NOTE_TOO_LONG = TABLE.reason(
+    "portal.dispute_note_invalid",
+    InvalidInput,
+    "申し出の内容は{limit}文字以内で、制御文字を含めないでください。",
+    "The note is at most {limit} characters, with no control characters.",
+    field="note",
+)
+
+LINK_ALREADY_DISPUTED = TABLE.reason(
+    "portal.link_already_disputed",
+    Conflict,
+    "このひも付けはすでに申し出を受け付けています。確認が終わるまでお待ちください。",
+    "This link is already disputed; it stays suspended until a supervisor has checked it.",
+    field="link",
+)
+
+LINK_NOT_FOUND = TABLE.reason(
+    "portal.link_not_found",
+    NotFound,
+    "そのひも付けは見つかりません。画面を開き直してください。",
+    "No such link; reload the page.",
+    field="link",
+)
+
 OWN_PAGES_ONLY = TABLE.reason(
     "portal.own_pages_only",
     NotPermitted,

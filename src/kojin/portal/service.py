@@ -34,16 +34,22 @@ from kojin.portal import reasons
 from kojin.portal import reasons as portal_reasons
 from kojin.portal.accounts import AccountRecord, PublicFundsAccounts
 from kojin.portal.activity import ActivityEntry, ActivityLog
+from kojin.portal.disputes import Dispute, DisputeStore
 from kojin.portal.domain import (
     PARENT_SCOPES,
     SCOPE_LABELS,
     AccountStatus,
     ActingKind,
+    DisputeState,
+    LinkKind,
     Scope,
+    dispute_note,
+    dispute_outcome,
     is_parent_of,
     validate_account,
 )
 from kojin.portal.history import ExchangeHistory
+from kojin.portal.links import Link, PersonLinks
 from kojin.portal.notices import NoticeService
 from kojin.portal.proxies import Invitation, ProxyRecord, ProxyService
 from kojin.portal.selfinfo import SelfInfoResult, SelfInformation
@@ -51,15 +57,18 @@ from kojin.portal.sessions import PortalSession, SessionStore
 from kojin.portal.staff_looks import StaffLooks
 from kojin.registry.domain import Resident
 from kojin.registry.service import RegisterService
+from kojin.staff.domain import Organisation, OrganisationKind, Role, StaffPrincipal
 from kojin.staff.service import StaffService
 
 if TYPE_CHECKING:
     from kojin.agency.directory import AgencyDirectory
     from kojin.audit.service import ExchangeLog
+    from kojin.eligibility.service import EligibilityService
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
 
 RELYING_PARTY = "portal"
+DISPUTE_PURPOSE = "ひも付けの誤りの申し出の確認"
 _INSERTION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 MAX_ANSWER_B64 = 12_000
 
@@ -123,6 +132,7 @@ class Portal:
         agencies: AgencyDirectory | None = None,
         exchange_log: Callable[[], ExchangeLog] | None = None,
         staff: StaffService | None = None,
+        eligibility: EligibilityService | None = None,
         clock: Callable[[], float] = time.time,
         idle_seconds: int | None = None,
     ) -> None:
@@ -136,6 +146,8 @@ class Portal:
         self.proxies = ProxyService(engine)
         self.activity = ActivityLog(engine)
         self.notices = NoticeService(engine)
+        self.disputes = DisputeStore(engine)
+        self.links = PersonLinks(hub, numbering, eligibility)
         # The hub-facing pages need the hub, J-LIS (link ids) and the log.
         self.history: ExchangeHistory | None = None
         self.selfinfo: SelfInformation | None = None
@@ -145,6 +157,7 @@ class Portal:
             self.selfinfo = SelfInformation(hub, agencies, numbering)
         # Staff looks at the person (あなたの情報を見た職員の記録).
         self.staff_looks = StaffLooks(staff, hub, numbering) if staff is not None else None
+        self.staff = staff
 
     def today(self) -> date:
         return self.cards.ca.today()
@@ -335,6 +348,118 @@ class Portal:
             raise
         self.record(ctx, "account_review" if record.status is AccountStatus.REVIEW else "account_registered")
         return record
+
+    # -- ひも付けの確認と誤りの申し出 ----------------------------------------------------
+    def link_handle(self, ctx: PortalContext, link: Link) -> str:
+        mac = hmac.digest(ctx.session.handle_key, f"link|{link.key}".encode(), "sha256")
+        return base64.urlsafe_b64encode(mac[:12]).decode()
+
+    def links_of(self, ctx: PortalContext) -> list[Link]:
+        """Every agency code, insurance membership and the account tied to the subject."""
+        ctx.require(Scope.LINKS)
+        person = ctx.subject
+        return self.links.of(person, self.accounts.get(person.resident_id), self.disputes.of(person.resident_id))
+
+    def disputes_of(self, ctx: PortalContext) -> list[Dispute]:
+        ctx.require(Scope.LINKS)
+        return self.disputes.of(ctx.subject.resident_id)
+
+    def dispute_link(self, ctx: PortalContext, handle: str, note: str | None) -> Dispute:
+        """「これは自分ではない・誤りがある」: the link is suspended at once, for a supervisor to decide."""
+        text = dispute_note(note)
+        link = next(
+            (
+                found
+                for found in self.links_of(ctx)
+                if hmac.compare_digest(self.link_handle(ctx, found).encode(), (handle or "").encode())
+            ),
+            None,
+        )
+        if link is None:
+            raise reasons.LINK_NOT_FOUND.error()
+        if link.dispute is not None:
+            raise reasons.LINK_ALREADY_DISPUTED.error()
+        dispute = self.disputes.open(
+            ctx.subject.resident_id,
+            actor_id=ctx.user.resident_id,
+            kind=link.kind,
+            agency_id=link.agency_id,
+            code=link.code,
+            label=link.name,
+            note=text,
+        )
+        self._suspend(dispute)
+        self.record(ctx, "link_disputed", f"{dispute.kind_label} {dispute.label}")
+        return dispute
+
+    def _suspend(self, dispute: Dispute) -> None:
+        if dispute.kind is LinkKind.ACCOUNT:
+            self.accounts.suspend(dispute.resident_id)
+        elif self.hub is not None and dispute.agency_id is not None and dispute.code is not None:
+            self.hub.suspend_link(dispute.agency_id, dispute.code)
+
+    def resolver_of(self, dispute: Dispute) -> Organisation:
+        """Whose supervisor decides: J-LIS for a code or a membership, the person's municipality for the account."""
+        if dispute.kind is LinkKind.ACCOUNT:
+            return Organisation(OrganisationKind.MUNICIPALITY, self.register.get(dispute.resident_id).municipality_code)
+        return Organisation(OrganisationKind.JLIS, OrganisationKind.JLIS.value)
+
+    def disputes_for(self, principal: StaffPrincipal) -> list[Dispute]:
+        """Undecided disputes this supervisor may decide, each look at the person recorded first."""
+        found = [
+            d
+            for d in self.disputes.pending()
+            if principal.role is Role.LOCAL_ADMIN or self.resolver_of(d) == principal.organisation
+        ]
+        if self.staff is not None:
+            for d in found:
+                self.staff.record_access(principal, str(d.resident_id), DISPUTE_PURPOSE, "search")
+        return found
+
+    def decide_dispute(
+        self, principal: StaffPrincipal, dispute_id: int, outcome: str | None, note: str | None
+    ) -> Dispute:
+        """A supervisor of the deciding office decides; the decision is in the staff access log before it takes."""
+        decided = dispute_outcome(outcome)
+        dispute = self.disputes.get(dispute_id)
+        organisation = self.resolver_of(dispute)
+        if self.staff is None:
+            raise reasons.DISPUTE_NOT_FOUND.error()
+        if principal.role is not Role.LOCAL_ADMIN:
+            self.staff.authorise(principal, [Role.SUPERVISOR], organisation)
+        self.staff.record_access(principal, str(dispute.resident_id), DISPUTE_PURPOSE, "write")
+        return self.resolve_dispute(
+            dispute_id, decided, staff_id=principal.staff_id, organisation=organisation, note=note
+        )
+
+    def resolve_dispute(
+        self, dispute_id: int, outcome: DisputeState, *, staff_id: str, organisation: Organisation, note: str | None
+    ) -> Dispute:
+        """A supervisor's decision: the link was right (lifted) or wrong (removed, to be made again correctly)."""
+        text = dispute_note(note)
+        if outcome is DisputeState.OPEN:
+            raise reasons.DISPUTE_BAD_OUTCOME.error()
+        # The decision is recorded first: of two supervisors deciding at once, one wins.
+        dispute = self.disputes.resolve(
+            dispute_id, outcome, staff_id=staff_id, organisation=str(organisation), note=text
+        )
+        if dispute.kind is LinkKind.ACCOUNT:
+            key = dispute.code or ""
+            if outcome is DisputeState.CONFIRMED:
+                self.accounts.restore(dispute.resident_id, key)
+            else:
+                self.accounts.remove(dispute.resident_id, key)
+        elif self.hub is not None and dispute.code is not None:
+            if outcome is DisputeState.CONFIRMED:
+                self.hub.lift_link(dispute.code)
+            else:
+                self.hub.retire_link(dispute.code)
+        if self.links.eligibility is not None:  # its minute's cache of the person's memberships
+            self.links.eligibility.forget_patient(self.register.get(dispute.resident_id).juminhyo_code)
+        self.activity.record(
+            dispute.resident_id, dispute.resident_id, ActingKind.SELF, f"link_{outcome.value}", dispute.label
+        )
+        return dispute
 
     # -- card ------------------------------------------------------------------------
     def cards_of(self, ctx: PortalContext) -> list[CardState]:

@@ -18,6 +18,7 @@ from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
 from kojin.hub.service import HubService
 from kojin.numbering.service import NumberingService
+from kojin.portal.links import agency_codes
 from kojin.registry.domain import Resident
 from kojin.registry.postal import municipality
 from kojin.staff.domain import ROLE_LABELS, Access, Organisation, OrganisationKind, purposes
@@ -55,18 +56,7 @@ class StaffLooks:
 
     def keys_of(self, person: Resident) -> list[str]:
         """The keys staff looks at this person are recorded under."""
-        keys = [str(person.resident_id)]
-        if self.hub is None or self.numbering is None:
-            return keys
-        try:
-            link_id = self.numbering.link_id_for_code(person.juminhyo_code)
-        except KojinError:  # no link id: no agency has a code for them
-            return keys
-        for agency in self.hub.agencies():
-            code = self.hub.find_code(agency.agency_id, link_id)
-            if code is not None:
-                keys.append(code)
-        return keys
+        return [str(person.resident_id)] + [code for _agency, code in agency_codes(self.hub, self.numbering, person)]
 
     def of(self, person: Resident) -> list[StaffLook]:
         """Newest first, in the request's language."""

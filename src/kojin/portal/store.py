@@ -132,3 +132,28 @@ notices = Table(
     Column("read_at", DateTime(timezone=True)),
     Index("ix_notices_resident", "resident_id"),
 )
+
+# ひも付けの誤りの申し出: a link the person disputed (an agency's code, an
+# insurance membership, the account), keyed by the person's resident id and
+# that agency's code for them, never a number. ``opened_by`` is who clicked (the
+# person, or a parent for a child); ``resolved_by`` the supervisor's staff id.
+link_disputes = Table(
+    "link_disputes",
+    metadata,
+    Column("dispute_id", Integer, primary_key=True, autoincrement=True),
+    Column("resident_id", Integer, nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("agency_id", String(40)),
+    Column("code", String(32)),
+    Column("label", String(200), nullable=False),
+    Column("note", String(500), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_by", Integer, nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", String(64)),
+    Column("resolver_org", String(60)),
+    Column("resolution_note", String(500)),
+    Index("ix_link_disputes_resident", "resident_id"),
+    Index("ix_link_disputes_state", "state"),
+)

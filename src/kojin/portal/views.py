@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kojin.portal.pages import account, activity, card, export, history, login, me, notices, proxies, staff
+from kojin.portal.pages import account, activity, card, export, history, links, login, me, notices, proxies, staff
 from kojin.portal.pages.kit import COOKIE, PageKit
 from kojin.portal.pages.nav import NAV, nav
 from kojin.portal.service import Portal
 
 __all__ = ["COOKIE", "NAV", "make_router", "nav"]
 
-PARTS = (login, me, history, account, proxies, card, notices, activity, staff, export)
+PARTS = (login, me, history, account, proxies, card, notices, activity, staff, links, export)
 
 
 def make_router(portal: Portal) -> APIRouter:

@@ -251,6 +251,7 @@ COUNTER_TASKS: dict[str, str] = {
     "副本の登録": "registering copies for information linkage",
     "資格確認書の交付": "issuing an eligibility certificate",
     "利用登録の解除": "cancelling the card's registration as an insurance card",
+    "ひも付けの誤りの申し出の確認": "checking a link the person disputed",
 }
 
 EXCHANGE_TASK_EN: dict[str, str] = {

@@ -20,6 +20,7 @@ from kojin.entrypoints.cli.agency import agency_app
 from kojin.entrypoints.cli.audit import audit_app
 from kojin.entrypoints.cli.card import card_app
 from kojin.entrypoints.cli.corp import corp_app
+from kojin.entrypoints.cli.dispute import dispute_app
 from kojin.entrypoints.cli.insurance import insurance_app
 from kojin.entrypoints.cli.link import audit_links, link_app
 from kojin.entrypoints.cli.notice import notice_app
@@ -52,6 +53,8 @@ app.add_typer(notice_app, name="notice")
 # Record linkage by the four basic items: `kojin link …` and `kojin audit links`.
 app.add_typer(link_app, name="link")
 audit_app.command("links")(audit_links)
+# Links people disputed in the portal, for a supervisor to decide.
+app.add_typer(dispute_app, name="dispute")
 # Staff members, operator key files and the staff access log.
 app.add_typer(staff_app, name="staff")
 

@@ -28,6 +28,7 @@ from kojin.hub.api import make_router as hub_router
 from kojin.linkage.views import make_router as linkage_review_router  # linkage (issue 7)
 from kojin.numbering.api import make_router as numbering_router
 from kojin.pki.api import make_router as pki_router
+from kojin.portal.dispute_api import make_router as portal_dispute_router
 from kojin.portal.views import make_router as portal_router
 from kojin.reader.service import ReaderService
 from kojin.reader.views import make_router as reader_router
@@ -133,6 +134,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     # out of the reader, or replaced by another, ends the portal or staff
     # session opened with it.
     app.include_router(portal_router(kojin.portal))
+    app.include_router(portal_dispute_router(kojin.portal, doors))
 
     def card_removed(insertion_id: str) -> None:
         kojin.portal.sessions.end_insertion(insertion_id)

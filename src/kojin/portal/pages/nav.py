@@ -24,6 +24,7 @@ NAV: tuple[tuple[str, Scope | None], ...] = (
     ("/portal/proxies", Scope.PROXIES),
     ("/portal/activity", Scope.ACTIVITY),
     ("/portal/staff-looks", Scope.STAFF),
+    ("/portal/links", Scope.LINKS),
     ("/portal/export", Scope.EXPORT),
 )
 
