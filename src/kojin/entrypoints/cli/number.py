@@ -57,7 +57,8 @@ def number_change(
         for card_id in recalled:
             console.print(
                 pick(
-                    f"カード {card_id} は返納が必要です（個人番号は読み出せなくなりました）。新しいカードを交付してください。",
+                    f"カード {card_id} は返納が必要です（個人番号は読み出せなくなりました）。"
+                    "新しいカードを交付してください。",
                     f"card {card_id} must be returned (it no longer gives out the number); issue a new card.",
                 )
             )
