@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kojin.agency.directory import AgencyDirectory
 from kojin.audit.service import ExchangeLog
 from kojin.auth.service import CardAuthService
-from kojin.card.issuance import CARD_EVENTS, CardOffice
+from kojin.card.issuance import CardOffice
 from kojin.clinic.service import ClinicService  # clinics (issue 6)
 from kojin.core.config import Settings
 from kojin.core.db import Database, register_party
@@ -149,9 +149,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ocsp = OcspResponder(ca)
     linkage = SerialLinkage(db.engine("pki"))
     cards = CardOffice(db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm)
-    # The card follows the register: recalled on a number change, its chip stale after a move.
-    for event_name in CARD_EVENTS:
-        bus.subscribe(event_name, cards.handle_register_event)
+    cards.follow(bus)
     # In one process the relying parties ask the responder directly; deployed
     # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
     ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
@@ -174,7 +172,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # Clinics (issue 6): J-LIS and the hub reach the eligibility service through links.
     links = JlisHubLinks(numbering, hub)
     eligibility = EligibilityService(db.engine("eligibility"), links)
-    insurers = InsurerDirectory(db, eligibility, links.obtain_codes)
+    insurers = InsurerDirectory(db, eligibility, links.obtain_codes, links.number_tail)
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()

@@ -34,7 +34,7 @@ from kojin.card.errors import PinKind, validate_pin
 from kojin.card.staff_cards import IssuedStaffCard, issue_staff_card, revoke_staff_card
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict
-from kojin.core.events import Event
+from kojin.core.events import Event, EventBus
 from kojin.core.japan import age_on
 from kojin.core.key_passphrase import is_sealed, key_passphrase, seal, unseal
 from kojin.numbering.service import NumberingService
@@ -304,6 +304,11 @@ class CardOffice:
         return [self.status(i) for i in self.records.active_ids(juminhyo_code, with_to_return=True)]
 
     # -- following the register -------------------------------------------------------
+    def follow(self, bus: EventBus) -> None:
+        """Subscribe to the register's events a card follows: recalled on a number change, stale after a move."""
+        for name in CARD_EVENTS:
+            bus.subscribe(name, self.handle_register_event)
+
     def handle_register_event(self, event: Event) -> None:
         """What a register change does to the person's cards (subscribe it to the bus); safe twice."""
         code = str(event.payload["juminhyo_code"])
