@@ -137,6 +137,9 @@ def test_the_card_page_says_when_the_card_lags_behind_the_register(
     assert "返納が必要" in card and "個人番号は読み取れません" in card
     english = b.get("/portal/card", params={"lang": "en"}).text
     assert "must be returned" in english and "no longer gives it out" in english
+    # Its certificates are still good, so it can still be reported lost.
+    r = b.post("/portal/card/lost", {"csrf_token": b.csrf(), "card": "0", "confirm": "yes"})
+    assert r.status_code == 200 and kojin.cards.status(town.parent.card.card_id).status == "lost"
 
 
 def test_export_has_everything_and_no_secrets(

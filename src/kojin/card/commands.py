@@ -20,9 +20,10 @@ Where ISO 7816-4 leaves a choice:
   (``69 82``); what it signs is in :mod:`kojin.card.keypairs`.
 - Status words: ``90 00``; ``65 81`` save failed; ``67 00`` wrong length or
   malformed APDU; ``69 81`` command does not fit the current EF; ``69 82``
-  security status; ``69 83`` locked; ``69 85`` EF withdrawn; ``69 86`` no current EF; ``6A 80`` bad
-  data; ``6A 82`` not found; ``6A 86`` bad P1/P2; ``6B 00`` offset; ``6D 00``
-  INS; ``6E 00`` CLA; ``6F 00`` internal error (never expected).
+  security status; ``69 83`` locked; ``69 85`` EF withdrawn; ``69 86`` no
+  current EF; ``6A 80`` bad data; ``6A 82`` not found; ``6A 86`` bad P1/P2;
+  ``6B 00`` offset; ``6D 00`` INS; ``6E 00`` CLA; ``6F 00`` internal error
+  (never expected).
 """
 
 from __future__ import annotations
