@@ -174,6 +174,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     ocsp = OcspResponder(ca)
     linkage = SerialLinkage(db.engine("pki"))
     cards = CardOffice(db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm)
+    cards.follow(bus)
     # In one process the relying parties ask the responder directly; deployed
     # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
     ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
@@ -197,7 +198,7 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # Clinics (issue 6): J-LIS and the hub reach the eligibility service through links.
     links = JlisHubLinks(numbering, hub)
     eligibility = EligibilityService(db.engine("eligibility"), links)
-    insurers = InsurerDirectory(db, eligibility, links.obtain_codes)
+    insurers = InsurerDirectory(db, eligibility, links.obtain_codes, links.number_tail)
     ehr = EhrService(db.engine("ehr"))
     if migrate:
         insurers.migrate_known()

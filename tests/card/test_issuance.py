@@ -166,3 +166,77 @@ def test_the_card_file_secret_is_sealed_under_the_key_passphrase(
     with pytest.raises(KojinError) as missing:
         load_card_secret(sealed_dir)
     assert missing.value.code == "key.passphrase_needed"
+
+
+def test_card_after_number_change_refuses(kojin: Kojin) -> None:
+    rid = resident(kojin)
+    issued = kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
+    kojin.register.change_number(rid, reason="漏えい")
+    card = kojin.cards.load(issued.card_id)
+    with CardReader(InProcessTransport(card)) as reader:
+        with pytest.raises(KojinError) as err:
+            reader.read_individual_number("1234")
+        # The basic items still hold: only the retired number is withheld.
+        assert reader.read_basic_items("1234")["name"] == "山田　太郎"
+    assert err.value.code == "card.number_withdrawn"
+    state = kojin.cards.status(issued.card_id)
+    assert state.status == "to_return"
+    # Still able to log in and read why; no counter work on it but a loss report or a new card.
+    assert state.auth_status == "good"
+    with pytest.raises(Conflict) as refused:
+        kojin.cards.reset_pin(issued.card_id, "auth", "9876", clerk="clerk")
+    assert refused.value.code == "card.must_return"
+    renewed = kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
+    assert kojin.cards.status(issued.card_id).status == "replaced"
+    with CardReader(InProcessTransport(kojin.cards.load(renewed.card_id))) as reader:
+        assert reader.read_individual_number("1234") == kojin.numbering.number_for(
+            kojin.register.get(rid).juminhyo_code
+        )
+
+
+def test_the_refusal_is_a_status_word_after_the_pin(kojin: Kojin) -> None:
+    rid = resident(kojin)
+    issued = kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
+    kojin.register.change_number(rid, reason="漏えい")
+    card = kojin.cards.load(issued.card_id)
+    card.connect()
+    assert card.transmit(bytes.fromhex("00A4040C0AD3921000310001010408"))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00A4020C020001"))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00B0000004"))[-2:] == b"\x69\x82"  # no PIN: nothing said
+    assert card.transmit(bytes.fromhex("00A4020C020011"))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00200080043132333400"[:-2]))[-2:] == b"\x90\x00"
+    assert card.transmit(bytes.fromhex("00A4020C020001"))[-2:] == b"\x90\x00"
+    answer = card.transmit(bytes.fromhex("00B0000004"))
+    assert answer == b"\x69\x85"  # conditions of use not satisfied, and no data
+    # The withdrawal is in the card file, not only in this object.
+    assert kojin.cards.load(issued.card_id).number_withdrawn
+
+
+def test_move_marks_the_chip_stale_until_rewritten(kojin: Kojin) -> None:
+    rid = resident(kojin)
+    issued = kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
+    assert not kojin.cards.status(issued.card_id).chip_stale
+    kojin.register.move_within(rid, Address("1120012", "", "", "", "1-2-3"), today=TODAY)
+    stale = kojin.cards.status(issued.card_id)
+    assert stale.chip_stale and stale.status == "active"
+    with CardReader(InProcessTransport(kojin.cards.load(issued.card_id))) as reader:
+        assert reader.read_basic_items("1234")["address"] == "東京都文京区本郷4-15-14"
+    state = kojin.cards.rewrite(issued.card_id)
+    assert not state.chip_stale
+    with CardReader(InProcessTransport(kojin.cards.load(issued.card_id))) as reader:
+        items = reader.read_basic_items("1234")
+    assert items["address"] == kojin.register.get(rid).address.one_line() != "東京都文京区本郷4-15-14"
+    assert items["name"] == "山田　太郎"
+
+
+def test_rewrite_refuses_cards_out_of_use(kojin: Kojin) -> None:
+    rid = resident(kojin)
+    issued = kojin.cards.issue(rid, auth_pin="1234", signature_password="ABC123", algorithm="p256", today=TODAY)
+    kojin.register.change_number(rid, reason="漏えい")
+    with pytest.raises(Conflict) as err:
+        kojin.cards.rewrite(issued.card_id)
+    assert err.value.code == "card.must_return"
+    kojin.cards.report_lost(issued.card_id)
+    with pytest.raises(Conflict) as err:
+        kojin.cards.rewrite(issued.card_id)
+    assert err.value.code == "card.not_active"

@@ -18,6 +18,7 @@ from kojin.core.config import Settings
 from kojin.core.errors import KojinError
 from kojin.demo.agencies import DEMO_AGENCIES
 from kojin.entrypoints.cli import app as cli
+from kojin.registry.domain import Address
 from tests.conftest import point_cli_at
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser, forms
@@ -117,6 +118,28 @@ def test_a_lock_shows_on_the_card_page(kojin: Kojin, town: Town, browser: Callab
     b.post("/portal/acting", {"csrf_token": b.csrf(), "acting": handle.group(1)})
     card = b.get("/portal/card").text
     assert "ロック中" in card and "市区町村の窓口" in card
+
+
+def test_the_card_page_says_when_the_card_lags_behind_the_register(
+    kojin: Kojin, town: Town, browser: Callable[..., Browser]
+) -> None:
+    b = browser()
+    b.login(town.parent.card.card_id)
+    assert "最新" in b.get("/portal/card").text
+    kojin.register.move_within(town.parent.rid, Address("1120012", "", "", "", "1-2-3"))
+    card = b.get("/portal/card").text
+    assert "住所・氏名の変更が未反映" in card and "返納が必要" not in card
+    kojin.register.change_number(town.parent.rid, reason="漏えい")
+    # Still able to log in with the recalled card, and told why it must go back.
+    b = browser()
+    b.login(town.parent.card.card_id)
+    card = b.get("/portal/card").text
+    assert "返納が必要" in card and "個人番号は読み取れません" in card
+    english = b.get("/portal/card", params={"lang": "en"}).text
+    assert "must be returned" in english and "no longer gives it out" in english
+    # Its certificates are still good, so it can still be reported lost.
+    r = b.post("/portal/card/lost", {"csrf_token": b.csrf(), "card": "0", "confirm": "yes"})
+    assert r.status_code == 200 and kojin.cards.status(town.parent.card.card_id).status == "lost"
 
 
 def test_export_has_everything_and_no_secrets(

@@ -10,7 +10,8 @@ Where ISO 7816-4 leaves a choice:
 - An EF that has not been personalised does not exist: SELECT answers ``6A 82``.
 - READ BINARY answers up to Ne bytes from the offset with ``90 00``, fewer when
   the file ends first; an offset at or past the end answers ``6B 00``. A key or
-  PIN EF is not readable (``69 81``).
+  PIN EF is not readable (``69 81``). A withdrawn EF (the number after a
+  number change) answers ``69 85`` once its PIN is verified, and ``69 82`` before.
 - VERIFY with no data answers ``63 Cx`` (tries left) without counting, or
   ``69 83`` once locked, even right after a successful VERIFY. A wrong PIN
   answers ``63 Cx``; the last wrong try answers ``63 C0`` and every VERIFY after
@@ -19,9 +20,10 @@ Where ISO 7816-4 leaves a choice:
   (``69 82``); what it signs is in :mod:`kojin.card.keypairs`.
 - Status words: ``90 00``; ``65 81`` save failed; ``67 00`` wrong length or
   malformed APDU; ``69 81`` command does not fit the current EF; ``69 82``
-  security status; ``69 83`` locked; ``69 86`` no current EF; ``6A 80`` bad
-  data; ``6A 82`` not found; ``6A 86`` bad P1/P2; ``6B 00`` offset; ``6D 00``
-  INS; ``6E 00`` CLA; ``6F 00`` internal error (never expected).
+  security status; ``69 83`` locked; ``69 85`` EF withdrawn; ``69 86`` no
+  current EF; ``6A 80`` bad data; ``6A 82`` not found; ``6A 86`` bad P1/P2;
+  ``6B 00`` offset; ``6D 00`` INS; ``6E 00`` CLA; ``6F 00`` internal error
+  (never expected).
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ class CommandProcessor:
             return response(SW.INCOMPATIBLE_FILE)
         if ef.read_pin is not None and ef.read_pin not in self.verified:
             return response(SW.SECURITY_NOT_SATISFIED)
+        if ef.withdrawn:
+            return response(SW.CONDITIONS_NOT_SATISFIED)
         offset = cmd.p1p2
         if offset >= len(ef.data):
             return response(SW.WRONG_P1P2)

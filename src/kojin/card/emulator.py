@@ -26,7 +26,8 @@ EF    content                                      access
 EF    content                                      access
 ====  ===========================================  ==========================
 0011  券面事項入力補助用暗証番号: 4 digits, 3 tries   VERIFY
-0001  ``FF 10 0C`` + the 12 ASCII digits            READ BINARY after 0011
+0001  ``FF 10 0C`` + the 12 ASCII digits            READ BINARY after 0011;
+                                                   ``69 85`` once withdrawn
 0002  the four basic items (基本4情報)               READ BINARY after 0011
 ====  ===========================================  ==========================
 
@@ -268,6 +269,33 @@ class MyNumberCard:
             efs[CARD_INFO_EF_NUMBER] = BinaryEF(number, CARD_INFO_EF_PIN)
             efs[CARD_INFO_EF_BASIC_ITEMS] = BinaryEF(basic, CARD_INFO_EF_PIN)
             self._persist()
+
+    def write_basic_items(self, *, name: str, address: str, birth_date: date | str, sex: str) -> None:
+        """Rewrite EF 0002 of the 券面事項入力補助AP (the counter's 券面記載事項の変更), PIN untouched."""
+        basic = build_basic_items_file(name, address, birth_date, sex)
+        with self._lock:
+            self._files[CARD_INFO_AID][CARD_INFO_EF_BASIC_ITEMS] = BinaryEF(basic, CARD_INFO_EF_PIN)
+            self._persist()
+
+    def withdraw_number(self) -> None:
+        """Erase the number from EF 0001; from now on reading it answers ``69 85``.
+
+        Done when the number is changed: the card must go back to the
+        municipality, and until then it must not hand out the retired number.
+        """
+        with self._lock:
+            efs = self._files[CARD_INFO_AID]
+            if CARD_INFO_EF_NUMBER not in efs:
+                raise reasons.NOT_PERSONALISED.error()
+            efs[CARD_INFO_EF_NUMBER] = BinaryEF(b"", CARD_INFO_EF_PIN, withdrawn=True)
+            self._persist()
+
+    @property
+    def number_withdrawn(self) -> bool:
+        """Whether EF 0001 was withdrawn (the counter's view; a reader learns it by ``69 85``)."""
+        with self._lock:
+            ef = self._files[CARD_INFO_AID].get(CARD_INFO_EF_NUMBER)
+            return isinstance(ef, BinaryEF) and ef.withdrawn
 
     def set_pin(self, which: PinKind | str, pin: str) -> None:
         """Set a PIN for the first time (暗証番号の設定), with its full tries."""

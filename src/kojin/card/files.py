@@ -49,10 +49,16 @@ class KeySlot:
 
 @dataclass(slots=True)
 class BinaryEF:
-    """A transparent EF; ``read_pin`` is the PIN EF that guards READ BINARY (None: free to read)."""
+    """A transparent EF; ``read_pin`` is the PIN EF that guards READ BINARY (None: free to read).
+
+    A ``withdrawn`` EF holds nothing any more and answers READ BINARY with
+    ``69 85`` (conditions of use not satisfied): what the issuer leaves in
+    place of a fact the register no longer stands behind.
+    """
 
     data: bytes
     read_pin: int | None
+    withdrawn: bool = False
 
 
 @dataclass(slots=True)

@@ -4,6 +4,17 @@ The key pairs are generated on the card; only public keys leave it, for the CA
 to certify. PINs are set at hand-over. A new card for the same person replaces
 the old one: its certificates are revoked and the new authentication serial is
 linked to the old, so relying parties that knew the old serial can follow.
+
+The card follows the register (:meth:`CardOffice.handle_register_event`):
+
+- a number change puts the person's cards in ``to_return`` (返納が必要) and
+  withdraws the number from the chip, so the 券面事項入力補助AP answers ``69 85``
+  instead of the retired number; the certificates stay good, so the holder can
+  still log in to the portal and read why;
+- a move or a name change marks the chip stale (``chip_stale_since``) until the
+  counter writes the new four basic items to it (:meth:`CardOffice.rewrite`).
+  J-LIS answers the flag with the card's state (:class:`CardState`), which is
+  what a relying party that read the chip's items checks them against.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from kojin.card.errors import PinKind, validate_pin
 from kojin.card.staff_cards import IssuedStaffCard, issue_staff_card, revoke_staff_card
 from kojin.card.storage import CARD_FILE_SUFFIX, CardStore, card_path
 from kojin.core.errors import Conflict
+from kojin.core.events import Event, EventBus
 from kojin.core.japan import age_on
 from kojin.core.key_passphrase import is_sealed, key_passphrase, seal, unseal
 from kojin.numbering.service import NumberingService
@@ -30,9 +42,11 @@ from kojin.pki.card_records import CardRecords
 from kojin.pki.domain import SIGNATURE_MIN_AGE, CertKind, RevocationReason
 from kojin.pki.service import CertificateAuthority
 from kojin.registry.domain import Resident, Status
-from kojin.registry.service import RegisterService
+from kojin.registry.service import ADDRESS_CHANGED, NAME_CHANGED, NUMBER_CHANGED, RegisterService
 
 ADULT_AGE = 18
+# The register events a card follows (see the module doc).
+CARD_EVENTS = (NUMBER_CHANGED, ADDRESS_CHANGED, NAME_CHANGED)
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,12 @@ class CardState:
     auth_status: str
     sign_status: str | None
     pin_tries: dict[str, int]
+    chip_stale_since: datetime | None = None
+
+    @property
+    def chip_stale(self) -> bool:
+        """The chip's four basic items lag behind the register until the counter rewrites them."""
+        return self.chip_stale_since is not None
 
 
 def _birthday(birth_date: date, year: int) -> date:
@@ -280,7 +300,53 @@ class CardOffice:
             self.ca.link_serials(old.auth_serial, auth_serial)
 
     def _active_cards(self, juminhyo_code: str) -> list[CardState]:
-        return [self.status(i) for i in self.records.active_ids(juminhyo_code)]
+        """The cards a new one replaces: those active and those waiting to be returned."""
+        return [self.status(i) for i in self.records.active_ids(juminhyo_code, with_to_return=True)]
+
+    # -- following the register -------------------------------------------------------
+    def follow(self, bus: EventBus) -> None:
+        """Subscribe to the register's events a card follows: recalled on a number change, stale after a move."""
+        for name in CARD_EVENTS:
+            bus.subscribe(name, self.handle_register_event)
+
+    def handle_register_event(self, event: Event) -> None:
+        """What a register change does to the person's cards (subscribe it to the bus); safe twice."""
+        code = str(event.payload["juminhyo_code"])
+        if event.name == NUMBER_CHANGED:
+            self._recall(code)
+        elif event.name in (ADDRESS_CHANGED, NAME_CHANGED):
+            self.records.mark_chip_stale(code)
+
+    def _recall(self, juminhyo_code: str) -> None:
+        """The number changed: each active card must be returned and stops giving out the old number."""
+        for card_id in self.records.active_ids(juminhyo_code, with_to_return=True):
+            if card_path(self.cards_dir, card_id).exists():
+                card = self.load(card_id)
+                if not card.number_withdrawn:
+                    card.withdraw_number()
+            self.records.set_status(card_id, "to_return")
+
+    def rewrite(self, card_id: str) -> CardState:
+        """券面記載事項の変更 at the counter: the register's four basic items written to the chip."""
+        state = self.status(card_id)
+        if state.status == "to_return":
+            raise reasons.MUST_RETURN.error()
+        if state.status != "active":
+            raise reasons.NOT_ACTIVE.error()
+        record = self.records.get(card_id)
+        assert record is not None
+        resident = self.register.find_by_code(record.juminhyo_code)
+        if resident is None:
+            raise reasons.NOT_FOUND.error(field="card_id")
+        _check_may_receive(resident)
+        self.load(card_id).write_basic_items(
+            name=resident.name,
+            address=resident.address.one_line(),
+            birth_date=resident.birth_date,
+            sex=resident.sex.value,
+        )
+        self.records.clear_chip_stale(card_id)
+        return self.status(card_id)
 
     # -- staff cards (職員カード) ------------------------------------------------------
     def issue_staff_card(
@@ -300,7 +366,7 @@ class CardOffice:
     def report_lost(self, card_id: str) -> CardState:
         """紛失届: both certificates are revoked at once."""
         state = self.status(card_id)
-        if state.status != "active":
+        if state.status not in ("active", "to_return"):
             raise reasons.NOT_ACTIVE.error()
         self._retire(card_id, "lost", RevocationReason.KEY_COMPROMISE)
         return self.status(card_id)
@@ -319,6 +385,8 @@ class CardOffice:
         if not clerk.strip():
             raise reasons.CLERK_EMPTY.error()
         state = self.status(card_id)
+        if state.status == "to_return":
+            raise reasons.MUST_RETURN.error()
         if state.status != "active":
             raise reasons.NOT_ACTIVE.error()
         card = self.load(card_id)
@@ -353,6 +421,7 @@ class CardOffice:
             auth_status=self.ca.status(auth).status,
             sign_status=self.ca.status(sign).status if sign else None,
             pin_tries=tries,
+            chip_stale_since=row.chip_stale_since,
         )
 
     def cards_of(self, resident: Resident) -> list[CardState]:

@@ -326,6 +326,8 @@ class CardReader:
             return response.data
         if response.sw == SW.WRONG_P1P2:
             raise _data_invalid("file shorter than its length field")
+        if response.sw == SW.CONDITIONS_NOT_SATISFIED:  # only a withdrawn EF says so: the number
+            raise reasons.NUMBER_WITHDRAWN.error()
         raise UnexpectedStatus("READ BINARY", response.sw)
 
     def _read_ef(self, fid: int, what_ja: str, what_en: str) -> bytes:

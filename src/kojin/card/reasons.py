@@ -263,6 +263,30 @@ NOT_ACTIVE = TABLE.reason(
     field="card_id",
 )
 
+MUST_RETURN = TABLE.reason(
+    "card.must_return",
+    Conflict,
+    "個人番号が変更されたため、このカードは返納が必要です。市区町村の窓口で新しいカードを申請してください。",
+    "The individual number was changed: this card must be returned. Apply for a new card at the municipality.",
+    field="card_id",
+)
+
+NUMBER_WITHDRAWN = TABLE.reason(
+    "card.number_withdrawn",
+    Conflict,
+    "個人番号が変更されたため、このカードから個人番号は読み取れません。カードは返納が必要です。",
+    "The individual number was changed: this card no longer gives it out and must be returned.",
+    field="card",
+)
+
+NOT_PERSONALISED = TABLE.reason(
+    "card.not_personalised",
+    Conflict,
+    "このカードには券面事項が書き込まれていません。",
+    "Nothing has been written to this card's card-information application.",
+    field="card_id",
+)
+
 NOT_FOUND = TABLE.reason(
     "card.not_found",
     NotFound,

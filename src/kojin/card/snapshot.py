@@ -28,6 +28,8 @@ def _b64(data: bytes) -> str:
 
 def _ef_to_json(ef: EF) -> dict[str, Any]:
     if isinstance(ef, BinaryEF):
+        if ef.withdrawn:
+            return {"kind": "binary", "data": _b64(ef.data), "withdrawn": True}
         return {"kind": "binary", "data": _b64(ef.data)}
     if isinstance(ef, PinEF):
         return {"kind": "pin", "secret": _b64(ef.secret), "tries_left": ef.tries_left}
@@ -61,7 +63,10 @@ def _ef_from_json(aid: bytes, fid: int, obj: dict[str, Any]) -> EF:
     kind = obj["kind"]
     if kind == "binary" and fid in READ_RULES[aid]:
         data = base64.b64decode(obj["data"], validate=True)
-        return BinaryEF(data, READ_RULES[aid][fid])
+        withdrawn = obj.get("withdrawn", False)
+        if not isinstance(withdrawn, bool):
+            raise ValueError(f"withdrawn of EF {fid:04X} is not a boolean")
+        return BinaryEF(data, READ_RULES[aid][fid], withdrawn)
     if kind == "pin":
         slot = PIN_AT[aid, fid]
         tries = int(obj["tries_left"])

@@ -52,13 +52,13 @@ def font_path() -> Path:
 _SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     # IPAex has no variation-selector table: the base character is printed
     # (the register keeps the exact sequence; paper shows the usual glyph).
     return _SELECTORS.sub("", text)
 
 
-def _jp(day: date) -> str:
+def jp_date(day: date) -> str:
     return f"{wareki(day)}（{day.isoformat()}）"
 
 
@@ -73,7 +73,7 @@ def render_certificate(view: CertificateView) -> bytes:
     """The 資格確認書 as PDF bytes (A6-like card layout on A4, one page)."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_title("資格確認書")
-    pdf.set_author(_printable(view.insurer_name))
+    pdf.set_author(printable(view.insurer_name))
     pdf.set_creator("kojin")
     pdf.add_font("IPAexGothic", "", str(font_path()))
     pdf.add_page()
@@ -83,8 +83,8 @@ def render_certificate(view: CertificateView) -> bytes:
     pdf.cell(0, 6, "Eligibility certificate (health insurance)", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(4)
     rows = [
-        ("交付年月日", _jp(view.issued_on)),
-        ("有効期限", _jp(view.valid_until)),
+        ("交付年月日", jp_date(view.issued_on)),
+        ("有効期限", jp_date(view.valid_until)),
         ("記号", view.symbol or "―"),
         ("番号", view.number),
         ("枝番", view.branch or "―"),
@@ -93,9 +93,9 @@ def render_certificate(view: CertificateView) -> bytes:
         ("氏名", view.name),
         ("フリガナ", view.kana),
         ("性別", "男" if view.sex == "1" else "女"),
-        ("生年月日", _jp(view.birth_date)),
+        ("生年月日", jp_date(view.birth_date)),
         ("住所", view.address),
-        ("資格取得年月日", _jp(view.qualified_on)),
+        ("資格取得年月日", jp_date(view.qualified_on)),
         ("一部負担金の割合", f"{view.ratio // 10}割（{ratio_text(view.ratio)}）"),
         ("保険者番号", view.insurer_number),
         ("保険者名称", view.insurer_name),
@@ -105,7 +105,7 @@ def render_certificate(view: CertificateView) -> bytes:
     for label, value in rows:
         pdf.set_fill_color(235, 240, 248)
         pdf.cell(50, 9, label, border=1, fill=True)
-        pdf.multi_cell(0, 9, _printable(value), border=1, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 9, printable(value), border=1, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
     pdf.set_font("IPAexGothic", size=9)
     notes = [

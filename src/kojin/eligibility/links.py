@@ -2,15 +2,24 @@
 
 J-LIS turns the 住民票コード serial linkage gave into its opaque link id; the
 hub says which insurer codes exist for that person and records each view as
-an exchange. Nothing here is stored by the eligibility service.
+an exchange. Nothing here is stored by the eligibility service. An insurer
+asks J-LIS one narrow thing about a member: the last four digits of the
+number its code is linked to (:meth:`JlisHubLinks.number_tail`).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
+from kojin.hub import reasons as hub_reasons
 from kojin.hub.service import HubService
 from kojin.numbering.service import NumberingService
+
+JLIS = "jlis"
+JLIS_NAME = "地方公共団体情報システム機構（J-LIS）"
+NOTICE_TASK = "資格情報のお知らせの作成"
+TAIL_ITEM = "個人番号の下4桁"
 
 
 class JlisHubLinks:
@@ -70,5 +79,29 @@ class JlisHubLinks:
 
     def obtain_codes(self, insurer_id: str, juminhyo_codes: Sequence[str]) -> list[str]:
         """取得番号 through J-LIS for an insurer's new members: the numbers never leave J-LIS."""
-        link_ids = [self._numbering.link_id_for_code(code) for code in juminhyo_codes]
+        link_ids = self._numbering.link_ids_for_codes(juminhyo_codes)
         return self._hub.issue_codes(insurer_id, link_ids)
+
+    def number_tail(self, insurer_id: str, insurer_name: str, member_code: str) -> str:
+        """The last four digits of the number J-LIS links to an insurer's member code; the look is logged.
+
+        The hub turns the insurer's code back into J-LIS's link id, J-LIS answers
+        four digits and nothing else, and the look is an exchange in the
+        person's やりとり履歴 like any other, so the person sees who asked.
+        """
+        link_id = self._hub.link_id_of(insurer_id, member_code)
+        if link_id is None:
+            raise hub_reasons.UNKNOWN_CODE.error()
+        tail = self._numbering.last_four_for_link(link_id)
+        self._hub.record_view(
+            viewer=insurer_id,
+            viewer_name=insurer_name,
+            holder=JLIS,
+            holder_name=JLIS_NAME,
+            task=NOTICE_TASK,
+            item=TAIL_ITEM,
+            agency_id=insurer_id,
+            code=member_code,
+            request_id=f"tail-{secrets.token_hex(12)}",
+        )
+        return tail

@@ -177,6 +177,13 @@ VISIT_UNKNOWN = TABLE.reason(
     field="visit_id",
 )
 
+INSURER_NO_JLIS = TABLE.reason(
+    "insurer.no_jlis",
+    Conflict,
+    "この保険者はJ-LISにつながっていないため、資格情報のお知らせを作れません。",
+    "This insurer is not connected to J-LIS, so it cannot make the notice of insurance details.",
+)
+
 INSURER_NO_CERTIFICATE = TABLE.reason(
     "insurer.no_certificate",
     NotFound,

@@ -177,6 +177,19 @@ class CodeRegistry:
             return None
         return code
 
+    def link_id_of(self, agency_id: str, code: str) -> str | None:
+        """J-LIS's link id for the person behind an agency's code (None: not that agency's code).
+
+        Only J-LIS asks, for a narrow answer about the person it gives the
+        agency (:meth:`kojin.numbering.service.NumberingService.last_four_for_link`).
+        """
+        owner = self.owner(code)
+        if owner is None or owner[0] != agency_id:
+            return None
+        with self._engine.connect() as conn:
+            found = conn.execute(select(persons.c.link_id).where(persons.c.internal_id == owner[1])).scalar()
+        return None if found is None else str(found)
+
     def person(self, link_id: str, *, create: bool) -> str | None:
         query = select(persons.c.internal_id).where(persons.c.link_id == link_id)
         with self._engine.connect() as conn:

@@ -236,6 +236,10 @@ class HubService:
         """The agency's code for the person behind ``link_id`` if one was issued; issues none."""
         return self._codes.find_code(agency_id, link_id)
 
+    def link_id_of(self, agency_id: str, code: str) -> str | None:
+        """J-LIS's link id behind an agency's code (J-LIS only); None when the agency holds no such code."""
+        return self._codes.link_id_of(agency_id, code)
+
     def record_view(
         self,
         *,

@@ -191,6 +191,14 @@ NUMBER_MISSING = TABLE.reason(
     field="number",
 )
 
+LINK_UNKNOWN = TABLE.reason(
+    "number.link_unknown",
+    NotFound,
+    "この連携用符号はJ-LISの記録にありません（符号の取得からやり直してください）。",
+    "J-LIS has no record of this link id (obtain the code again).",
+    field="link_id",
+)
+
 NUMBER_NOT_ASSIGNED = TABLE.reason(
     "number.not_assigned",
     NotFound,

@@ -7,6 +7,7 @@ and is never stored anywhere else in kojin.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from collections.abc import Collection, Sequence
@@ -27,7 +28,7 @@ from kojin.numbering.domain import (
     validate_individual_number,
     validate_juminhyo_code,
 )
-from kojin.numbering.store import link_keys, numbering_keys, numbers
+from kojin.numbering.store import link_ids, link_keys, numbering_keys, numbers
 
 # Enough for the birthday bound at national scale: at 124.6 M numbers in a
 # space of 10^11 a candidate collides with probability ~0.1 %.
@@ -370,6 +371,39 @@ class NumberingService:
                     wanted.discard(link_id)
             last = codes[-1]
         return found
+
+    def link_ids_for_codes(self, juminhyo_codes: Sequence[str]) -> list[str]:
+        """:meth:`link_id_for_code` for an agency obtaining its codes, each link remembered.
+
+        Remembering is what lets :meth:`last_four_for_link` answer later: the
+        link id itself is one-way.
+        """
+        ids = [self.link_id_for_code(code) for code in juminhyo_codes]
+        pairs = dict(zip(ids, juminhyo_codes, strict=True))
+        now = datetime.now(UTC)
+        columns = ("link_id", "juminhyo_code", "created_at")
+        try:
+            with self.engine.begin() as conn:
+                known = {str(r[0]) for r in select_in(conn, link_ids, ("link_id",), "link_id", list(pairs))}
+                bulk_insert(conn, link_ids, columns, [(i, c, now) for i, c in pairs.items() if i not in known])
+        except IntegrityError:
+            # Another enrolment remembered some of them first: the rest one at a time.
+            for lid, code in pairs.items():
+                with contextlib.suppress(IntegrityError), self.engine.begin() as conn:
+                    bulk_insert(conn, link_ids, columns, [(lid, code, now)])
+        return ids
+
+    def last_four_for_link(self, link_id: str) -> str:
+        """The last four digits of the active number of the person behind a remembered link id.
+
+        The narrow answer an insurer gets for the 資格情報のお知らせ (see
+        :class:`kojin.eligibility.links.JlisHubLinks`); the number stays here.
+        """
+        with self.engine.connect() as conn:
+            code = conn.execute(select(link_ids.c.juminhyo_code).where(link_ids.c.link_id == link_id)).scalar()
+        if code is None:
+            raise reasons.LINK_UNKNOWN.error()
+        return self.number_for(str(code))[-4:]
 
     def hub_channel_key(self) -> bytes:
         """The key J-LIS and the hub share to authenticate link-id messages (set at start-up)."""

@@ -69,3 +69,13 @@ link_keys = Table(
     Column("key", LargeBinary(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# n004: the link ids given out for agencies' codes (取得番号), back to the person,
+# so J-LIS can answer a narrow question about the person behind an agency's code.
+link_ids = Table(
+    "link_ids",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("juminhyo_code", String(11), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -21,12 +21,13 @@ class CardRecord:
 
     card_id: str
     juminhyo_code: str
-    status: str  # active | lost | revoked | replaced
+    status: str  # active | to_return | lost | revoked | replaced
     algorithm: str
     auth_serial: int
     sign_serial: int | None
     issued_on: date
     expires_on: date
+    chip_stale_since: datetime | None = None
 
 
 class CardRecords:
@@ -84,18 +85,36 @@ class CardRecords:
             sign_serial=int(row.sign_serial) if row.sign_serial else None,
             issued_on=row.issued_on,
             expires_on=row.expires_on,
+            chip_stale_since=row.chip_stale_since,
         )
 
-    def active_ids(self, juminhyo_code: str) -> list[str]:
-        """The person's cards still active."""
+    def active_ids(self, juminhyo_code: str, *, with_to_return: bool = False) -> list[str]:
+        """The person's cards still active (and, asked, those waiting to be returned)."""
+        wanted = ("active", "to_return") if with_to_return else ("active",)
         with self.engine.connect() as conn:
             return list(
                 conn.execute(
-                    select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status == "active")
+                    select(cards.c.card_id).where(cards.c.juminhyo_code == juminhyo_code, cards.c.status.in_(wanted))
                 )
                 .scalars()
                 .all()
             )
+
+    def mark_chip_stale(self, juminhyo_code: str) -> list[str]:
+        """The person's active cards now lag behind the register; the earliest lag is kept. Returns their ids."""
+        ids = self.active_ids(juminhyo_code)
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(cards)
+                    .where(cards.c.card_id.in_(ids), cards.c.chip_stale_since.is_(None))
+                    .values(chip_stale_since=datetime.now(UTC))
+                )
+        return ids
+
+    def clear_chip_stale(self, card_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(cards).where(cards.c.card_id == card_id).values(chip_stale_since=None))
 
     def ids_of(self, juminhyo_code: str) -> list[str]:
         """Every card the person was ever issued, in order of issue."""

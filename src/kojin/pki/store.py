@@ -125,13 +125,16 @@ cards = Table(
     metadata,
     Column("card_id", String(64), primary_key=True),
     Column("juminhyo_code", String(11), nullable=False),
-    Column("status", String(10), nullable=False),  # active | lost | revoked | replaced
+    # active | to_return (number changed: the card must go back) | lost | revoked | replaced
+    Column("status", String(10), nullable=False),
     Column("algorithm", String(8), nullable=False),
     Column("auth_serial", String(40), nullable=False),
     Column("sign_serial", String(40)),
     Column("issued_on", Date, nullable=False),
     Column("expires_on", Date, nullable=False),
     Column("status_changed_at", DateTime(timezone=True)),
+    # p003: set while the chip's four basic items lag behind the register.
+    Column("chip_stale_since", DateTime(timezone=True)),
     Index("ix_cards_code", "juminhyo_code"),
     Index("ix_cards_auth_serial", "auth_serial", unique=True),
 )

@@ -37,6 +37,7 @@ def _card(state: Any) -> dict[str, object]:
         "auth_status": state.auth_status,
         "sign_status": state.sign_status,
         "pin_tries_left": dict(state.pin_tries),
+        "chip_stale": state.chip_stale,
     }
 
 

@@ -469,7 +469,8 @@ class Portal:
     def report_lost(self, ctx: PortalContext, which: int) -> CardState:
         """紛失届: revoke the card at once; every session opened with it ends."""
         ctx.require(Scope.CARD)
-        states = [c for c in self.cards.cards_of(ctx.subject) if c.status == "active"]
+        # A card waiting to be returned still holds good certificates: it can be lost too.
+        states = [c for c in self.cards.cards_of(ctx.subject) if c.status in ("active", "to_return")]
         if not 0 <= which < len(states):
             raise card_reasons.NOT_FOUND.error()
         state = self.cards.report_lost(states[which].card_id)

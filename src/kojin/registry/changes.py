@@ -25,7 +25,7 @@ from kojin.registry.domain import (
     validate_effective_date,
     validate_foreign_details,
 )
-from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, emit
+from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, NUMBER_CHANGED, emit
 
 __all__ = ["Changes"]
 
@@ -224,7 +224,14 @@ class Changes:
             resident = records.current_resident(conn, resident_id)
         new_number = self.numbering.change(resident.juminhyo_code, reason=reason, designated_by=clerk)
         with self.engine.begin() as conn:
-            records.write_history(
-                conn, [(resident_id, EventKind.NUMBER_CHANGE, date.today(), {"reason": reason})], clerk
+            _record(
+                conn,
+                [resident],
+                EventKind.NUMBER_CHANGE,
+                date.today(),
+                lambda _r: {"reason": reason},
+                clerk,
+                NUMBER_CHANGED,
             )
+        self._dispatch()
         return new_number

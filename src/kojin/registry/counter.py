@@ -8,7 +8,8 @@ portal page — exactly as the API's read is (:mod:`kojin.registry.api`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -34,13 +35,37 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 }
 
 
+CARD_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "active": ("有効", "active"),
+    "to_return": ("返納が必要（個人番号の変更）", "must be returned (number changed)"),
+    "lost": ("紛失", "lost"),
+    "replaced": ("再交付により廃止", "replaced"),
+    "revoked": ("失効", "revoked"),
+}
+
+
+class CardNote(Protocol):
+    """What the counter shows of a card: J-LIS's state of it, not its chip."""
+
+    @property
+    def card_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def chip_stale(self) -> bool: ...
+
+
+CardsOf = Callable[[Resident], Sequence[CardNote]]
+"""The resident's cards as J-LIS records them (wired to :meth:`kojin.card.issuance.CardOffice.cards_of`)."""
+
+
 def counter_purposes() -> list[Purpose]:
     """The counter's own tasks first, then the exchange tasks."""
     found = list(purposes().values())
     return [p for p in found if p.kind is PurposeKind.COUNTER] + [p for p in found if p.kind is not PurposeKind.COUNTER]
 
 
-def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
+def make_router(register: RegisterService, doors: StaffDoors, cards_of: CardsOf | None = None) -> APIRouter:
     add_template_package("kojin.registry")
     register_html_prefix(BASE)
     router = APIRouter(prefix=BASE, include_in_schema=False)
@@ -67,7 +92,8 @@ def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
                 try:
                     if not resident_id.isdigit():
                         raise staff_reasons.NOT_IN_SCOPE.error()
-                    context["resident"] = _shown(register, counter.resident(clerk, int(resident_id), purpose, "read"))
+                    shown = counter.resident(clerk, int(resident_id), purpose, "read")
+                    context["resident"] = _shown(register, shown, cards_of(shown) if cards_of else ())
                 except KojinError as exc:
                     doors.refused(request, exc, clerk)
                     context["error"] = exc
@@ -77,7 +103,7 @@ def make_router(register: RegisterService, doors: StaffDoors) -> APIRouter:
     return router
 
 
-def _shown(register: RegisterService, resident: Resident) -> dict[str, object]:
+def _shown(register: RegisterService, resident: Resident, cards: Sequence[CardNote]) -> dict[str, object]:
     """The record as the clerk reads it: dates in 和暦, labels in the page's language."""
     history = [
         {
@@ -95,4 +121,13 @@ def _shown(register: RegisterService, resident: Resident) -> dict[str, object]:
         "status": pick(*STATUS_LABELS[resident.status]),
         "relationship": resident.relationship,
         "history": history,
+        "cards": [
+            {
+                "card_id": c.card_id,
+                "status": pick(*CARD_STATUS_LABELS.get(c.status, (c.status, c.status))),
+                "to_return": c.status == "to_return",
+                "chip_stale": c.chip_stale and c.status == "active",
+            }
+            for c in cards
+        ],
     }

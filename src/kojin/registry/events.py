@@ -16,13 +16,15 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from kojin.core.events import Event, EventBus
 from kojin.registry.store import outbox
 
-__all__ = ["ADDRESS_CHANGED", "DECEASED", "MOVED_OUT", "NAME_CHANGED", "Outbox", "emit"]
+__all__ = ["ADDRESS_CHANGED", "DECEASED", "MOVED_OUT", "NAME_CHANGED", "NUMBER_CHANGED", "Outbox", "emit"]
 
 # Events other parties subscribe to.
 ADDRESS_CHANGED = "registry.address_changed"
 NAME_CHANGED = "registry.name_changed"
 MOVED_OUT = "registry.moved_out"
 DECEASED = "registry.deceased"
+# The payload names the person only; the numbers stay with J-LIS.
+NUMBER_CHANGED = "registry.number_changed"
 
 
 def emit(conn: Connection, name: str, payload: dict[str, Any]) -> None:

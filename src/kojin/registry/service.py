@@ -28,7 +28,7 @@ from kojin.registry import checks
 from kojin.registry.changes import Changes
 from kojin.registry.domain import Address, CardProof, EventKind, HistoryEntry, PersonDetails, Resident, Status
 from kojin.registry.enrolment import Enrolment, HouseholdDraft, enrolment_progress
-from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, Outbox
+from kojin.registry.events import ADDRESS_CHANGED, DECEASED, MOVED_OUT, NAME_CHANGED, NUMBER_CHANGED, Outbox
 from kojin.registry.moves import Moves, MovingHousehold
 from kojin.registry.queries import RegisterQueries
 from kojin.registry.registration import CardHolder, Registrar, Registration
@@ -38,6 +38,7 @@ __all__ = [
     "DECEASED",
     "MOVED_OUT",
     "NAME_CHANGED",
+    "NUMBER_CHANGED",
     "HouseholdDraft",
     "MovingHousehold",
     "RegisterService",

@@ -246,12 +246,14 @@ COUNTER_TASKS: dict[str, str] = {
     "個人番号の変更": "changing an individual number",
     "個人番号カードの交付": "issuing an individual number card",
     "暗証番号の初期化": "resetting a card PIN",
+    "券面記載事項の変更": "writing changed details to a card",
     "名寄せの確認": "reviewing a record-linkage case",
     "機関別符号の取得": "obtaining the agency's code for a person",
     "副本の登録": "registering copies for information linkage",
     "資格確認書の交付": "issuing an eligibility certificate",
     "利用登録の解除": "cancelling the card's registration as an insurance card",
     "ひも付けの誤りの申し出の確認": "checking a link the person disputed",
+    "資格情報のお知らせの作成": "making a member's notice of insurance details",
 }
 
 EXCHANGE_TASK_EN: dict[str, str] = {

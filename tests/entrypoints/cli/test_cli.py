@@ -211,3 +211,31 @@ def test_card_commands(run: Invoke, tmp_path: Path) -> None:
     assert run("pki", "crl", "--ca", "auth").stdout.startswith("-----BEGIN X509 CRL-----")
     bad = run("card", "issue", "--resident", rid, "--pin", "12", "--password", "ABC123")
     assert bad.exit_code == 2 and "card.pin_format" in bad.stderr
+
+
+def test_the_card_follows_the_register(run: Invoke) -> None:
+    rid = str(json.loads(run(*ADD, "--json").stdout)["resident_id"])
+    issued = run(
+        "card", "issue", "--resident", rid, "--pin", "1234", "--password", "ABC123", "--algorithm", "p256", "--json"
+    )
+    card_id = json.loads(issued.stdout)["card_id"]
+    assert json.loads(issued.stdout)["chip_stale"] is False
+    assert run("resident", "move", rid, "--postal-code", "1120012", "--block", "1-2-3").exit_code == 0
+    assert (
+        json.loads(run("card", "status", card_id, "--purpose", "個人番号カードの交付", "--json").stdout)["chip_stale"]
+        is True
+    )
+    rewritten = run("card", "rewrite", card_id, "--json")
+    assert rewritten.exit_code == 0, rewritten.stderr
+    assert json.loads(rewritten.stdout)["chip_stale"] is False
+    changed = run("number", "change", rid, "--reason", "漏えい")
+    assert changed.exit_code == 0 and f"カード {card_id} は返納が必要です" in changed.stdout
+    assert (
+        json.loads(run("card", "status", card_id, "--purpose", "個人番号カードの交付", "--json").stdout)["status"]
+        == "to_return"
+    )
+    # The holder can still prove who they are (and read why at the portal) …
+    assert run("card", "auth", card_id, "--pin", "1234").exit_code == 0
+    # … but the counter will not rewrite a card that must go back.
+    refused = run("card", "rewrite", card_id)
+    assert refused.exit_code == 2 and "card.must_return" in refused.stderr

@@ -37,3 +37,35 @@ def test_counter_work(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         app, ["insurance", "certificate", "--insurer", "kyokai", "--local-id", "M999", "--out", str(out)]
     )
     assert bad.exit_code == 2 and "insurer.unknown_member" in bad.stderr
+
+
+def test_the_notice_from_the_terminal(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_cli_at(world.kojin, monkeypatch)
+    runner = CliRunner()
+    taro = world.people["taro"]
+    out = tmp_path / "notice.pdf"
+    done = runner.invoke(
+        app, ["insurance", "notice", "--insurer", "kyokai", "--local-id", taro.local_id, "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    number = world.kojin.numbering.number_for(taro.juminhyo_code)
+    assert number not in done.stdout + done.stderr
+    unknown = runner.invoke(
+        app, ["insurance", "notice", "--insurer", "kyokai", "--local-id", "M999999999", "--out", str(out)]
+    )
+    assert unknown.exit_code == 2 and "insurer.unknown_member" in unknown.stderr
+    # Named operators: the insurer's own officer may make it, another insurer's may not.
+    keys = {}
+    for staff_id, org in (("o.kyokai", "insurer:kyokai"), ("o.kenpo", "insurer:kenpo_kojin")):
+        added = runner.invoke(
+            app, ["staff", "add", staff_id, "--name", "保険 係", "--org", org, "--role", "insurer_officer"]
+        )
+        assert added.exit_code == 0, added.stderr
+        keys[staff_id] = str(tmp_path / f"{staff_id}.key")
+        assert runner.invoke(app, ["staff", "operator-key", staff_id, "--out", keys[staff_id]]).exit_code == 0
+    notice = ["insurance", "notice", "--insurer", "kyokai", "--local-id", taro.local_id, "--out", str(out)]
+    refused = runner.invoke(app, ["--operator", keys["o.kenpo"], *notice])
+    assert refused.exit_code == 2 and "staff.other_organisation" in refused.stderr
+    own = runner.invoke(app, ["--operator", keys["o.kyokai"], *notice])
+    assert own.exit_code == 0, own.stderr

@@ -2,7 +2,9 @@
 
 * :class:`InsurerService` — one insurer's own store: members (被保険者・被扶養者)
   under its local id and its agency code, the 資格確認書 it issued; it
-  registers qualification copies with the eligibility service under its code.
+  registers qualification copies with the eligibility service under its code,
+  and makes the 資格情報のお知らせ with the last four digits of the number
+  J-LIS links to the member's code (asked for each notice, never stored).
 * :class:`InsurerDirectory` — the insurers hosted in this process; it is also
   what the eligibility service tells when a card registration changes, so the
   insurer can send a 資格確認書 at once.
@@ -39,10 +41,14 @@ from kojin.eligibility.domain import (
     certificate_validity,
 )
 from kojin.eligibility.insurer.store import certificates, counters, members
+from kojin.eligibility.notice import NoticeView, render_notice
 from kojin.eligibility.service import EligibilityService
 
 ObtainCodes = Callable[[str, Sequence[str]], list[str]]
 """(insurer_id, 住民票コード…) → the insurer's agency codes, through J-LIS and the hub."""
+
+NumberTail = Callable[[str, str, str], str]
+"""(insurer_id, insurer name, member code) → the last four digits of the linked number, from J-LIS (logged)."""
 
 
 def insurer_party(insurer_id: str) -> str:
@@ -111,12 +117,18 @@ class InsurerService:
     """One insurer's own store and what it does with it."""
 
     def __init__(
-        self, insurer: Insurer, engine: Engine, eligibility: EligibilityService, obtain_codes: ObtainCodes
+        self,
+        insurer: Insurer,
+        engine: Engine,
+        eligibility: EligibilityService,
+        obtain_codes: ObtainCodes,
+        number_tail: NumberTail | None = None,
     ) -> None:
         self.insurer = insurer
         self.engine = engine
         self._eligibility = eligibility
         self._obtain_codes = obtain_codes
+        self._number_tail = number_tail
         self._lock = threading.Lock()
 
     # -- numbering cards -------------------------------------------------------------
@@ -398,6 +410,37 @@ class InsurerService:
     def certificate_pdf(self, local_id: str) -> bytes:
         return render_certificate(self.certificate_view(local_id))
 
+    # -- 資格情報のお知らせ ---------------------------------------------------------------------
+    def notice_view(self, local_id: str, *, today: date) -> NoticeView:
+        """The member's 資格情報のお知らせ; the number's last four digits are asked of J-LIS now, not kept."""
+        m = self.member(local_id)
+        lost = _day(m["lost_on"])
+        if lost is not None and lost <= today:
+            raise reasons.INSURER_QUALIFICATION_LOST.error()
+        if self._number_tail is None:
+            raise reasons.INSURER_NO_JLIS.error()
+        birth, qualified = _day(m["birth_date"]), _day(m["qualified_on"])
+        assert birth is not None and qualified is not None
+        tail = self._number_tail(self.insurer.insurer_id, self.insurer.name, m["member_code"])
+        return NoticeView(
+            insurer_number=self.insurer.insurer_number,
+            insurer_name=self.insurer.name,
+            symbol=m["symbol"],
+            number=m["number"],
+            branch=m["branch"],
+            family=bool(m["family"]),
+            name=m["name"],
+            kana=m["kana"],
+            birth_date=birth,
+            qualified_on=qualified,
+            ratio=int(m["ratio"]),
+            issued_on=today,
+            number_tail=tail,
+        )
+
+    def notice_pdf(self, local_id: str, *, today: date) -> bytes:
+        return render_notice(self.notice_view(local_id, today=today))
+
     # -- changes ---------------------------------------------------------------------------------------
     def lose_qualification(self, local_id: str, *, lost_on: date, reason: LossReason) -> None:
         """資格喪失: the copy says so from ``lost_on``; any 資格確認書 ends the day before."""
@@ -443,10 +486,17 @@ class InsurerService:
 class InsurerDirectory:
     """The insurers hosted in this process, each with a store of its own."""
 
-    def __init__(self, db: Database, eligibility: EligibilityService, obtain_codes: ObtainCodes) -> None:
+    def __init__(
+        self,
+        db: Database,
+        eligibility: EligibilityService,
+        obtain_codes: ObtainCodes,
+        number_tail: NumberTail | None = None,
+    ) -> None:
         self._db = db
         self._eligibility = eligibility
         self._obtain_codes = obtain_codes
+        self._number_tail = number_tail
         self._services: dict[str, InsurerService] = {}
         self._lock = threading.Lock()
         eligibility.set_listener(self)
@@ -470,7 +520,9 @@ class InsurerDirectory:
                 party = insurer_party(insurer_id)
                 if party not in PARTIES:
                     register_party(party, "kojin.eligibility.insurer")
-                service = InsurerService(insurer, self._db.engine(party), self._eligibility, self._obtain_codes)
+                service = InsurerService(
+                    insurer, self._db.engine(party), self._eligibility, self._obtain_codes, self._number_tail
+                )
                 self._services[insurer_id] = service
             return service
 

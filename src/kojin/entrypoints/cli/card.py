@@ -1,4 +1,4 @@
-"""``kojin card``: cards at the counter — issue, status, loss reports, PIN resets — and a card login."""
+"""``kojin card``: cards at the counter — issue, status, rewrites, loss reports, PIN resets — and a card login."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def _card_record(state: Any) -> dict[str, Any]:
         "sign_serial": str(state.sign_serial) if state.sign_serial else None,
         "sign_certificate": state.sign_status,
         "pin_tries_left": state.pin_tries,
+        "chip_stale": state.chip_stale,
     }
 
 
@@ -123,6 +124,19 @@ def card_revoke(card_id: str, as_json: JsonOpt = False) -> None:
             _holder_act(kojin, card_id, "個人番号カードの交付", "write")
             state = kojin.cards.report_lost(card_id)
         print_record(_card_record(state), as_json, pick("失効しました", "revoked"))
+
+    run_command(body)
+
+
+@card_app.command("rewrite")
+def card_rewrite(card_id: str, as_json: JsonOpt = False) -> None:
+    """Write the register's four basic items (after a move or a name change) to the card's chip."""
+
+    def body() -> None:
+        with open_system() as kojin:
+            _holder_act(kojin, card_id, "券面記載事項の変更", "write")
+            state = kojin.cards.rewrite(card_id)
+        print_record(_card_record(state), as_json, pick("カードの券面事項を書き換えました", "card rewritten"))
 
     run_command(body)
 

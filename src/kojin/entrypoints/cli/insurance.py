@@ -100,6 +100,26 @@ def certificate(
     with_system(body)
 
 
+@insurance_app.command("notice")
+def notice(
+    insurer: Annotated[str, typer.Option(help="Insurer id.")],
+    local_id: Annotated[str, typer.Option(help="The member's local id at the insurer.")],
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+) -> None:
+    """Write the member's 資格情報のお知らせ as a PDF, with the last four digits of the linked number from J-LIS."""
+
+    def body(kojin: Kojin) -> None:
+        principal = _officer(kojin, insurer)
+        service = kojin.insurers.get(insurer)
+        kojin.staff.record_access(
+            principal, service.member(local_id)["member_code"], "資格情報のお知らせの作成", "read"
+        )
+        out.write_bytes(service.notice_pdf(local_id, today=kojin.eligibility.today()))
+        console.print(str(out))
+
+    with_system(body)
+
+
 @insurance_app.command("add-clinic")
 def add_clinic(
     clinic_id: Annotated[str, typer.Option(help="医療機関コード, 10 digits.")],

@@ -45,11 +45,22 @@ def number_change(
         with open_system() as kojin:
             principal = counter_act(kojin, resident_id, "個人番号の変更", "write")
             new_number = kojin.register.change_number(resident_id, reason=reason, clerk=principal.staff_id)
+            recalled = [
+                c.card_id for c in kojin.cards.cards_of(kojin.register.get(resident_id)) if c.status == "to_return"
+            ]
         console.print(
             pick(
                 f"新しい個人番号を指定しました（通知書に記載: {mask_number(new_number)}）。",
                 f"a new number was designated (printed on the notice: {mask_number(new_number)}).",
             )
         )
+        for card_id in recalled:
+            console.print(
+                pick(
+                    f"カード {card_id} は返納が必要です（個人番号は読み出せなくなりました）。"
+                    "新しいカードを交付してください。",
+                    f"card {card_id} must be returned (it no longer gives out the number); issue a new card.",
+                )
+            )
 
     run_command(body)

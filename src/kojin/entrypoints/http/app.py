@@ -121,7 +121,7 @@ def create_app(kojin: Kojin) -> FastAPI:
 
     doors = StaffDoors(kojin.staff, session=kojin.staff.check_session)
     app.include_router(registry_router(kojin.register, doors))
-    app.include_router(counter_router(kojin.register, doors))
+    app.include_router(counter_router(kojin.register, doors, kojin.cards.cards_of))
     app.include_router(staff_bulk_router(kojin.staff, doors))
     app.include_router(numbering_router(kojin.numbering, doors))
     app.include_router(corporate_router(kojin.corporate, doors))
