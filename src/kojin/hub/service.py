@@ -11,7 +11,11 @@ provider's record are durable (over HTTP the server answers only after its
 record is durable). The hub's own §23 record holds nothing the leaf does not,
 so it is committed behind the answer without an fsync and rebuilt from the
 log after a crash (:meth:`kojin.hub.records.ExchangeRecords.reconcile`). A refused request is
-logged as a leaf too, and changes nothing else.
+logged as a leaf too, and changes nothing else — once its requester's signature
+is verified: a request no registered agency signed is refused without a leaf
+and only counted (:attr:`HubService.unlogged_refusals`, shown at ``/hub/metrics``).
+Every leaf about a person is appended with its row in the log's person index,
+in the same commit, so the portal finds a person's leaves without a scan.
 
 The exchange is written once, as steps that yield where they wait
 (:class:`kojin.hub.steps.Op`): :meth:`HubService.exchange` blocks a thread on each wait,
@@ -50,8 +54,9 @@ from kojin.hub.admission import Admission
 from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.batch import BatchExchange
 from kojin.hub.codes import CodeRegistry, jlis_code_message
-from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment
+from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment, subject_tag
 from kojin.hub.exchange import SingleExchange
+from kojin.hub.leaves import unlogged_refusals
 from kojin.hub.records import ExchangeRecords
 from kojin.hub.reservations import RequestIds
 from kojin.hub.steps import ExchangeLogPort, Links, Receipt, drive, drive_async
@@ -91,8 +96,9 @@ class HubService:
         )
         self._records = ExchangeRecords(engine, self._readers, self._writer)
         admission = Admission(self._agencies, self._codes, RequestIds(self._records), clock)
-        self._single = SingleExchange(admission)
-        self._batches = BatchExchange(admission)
+        self.unlogged_refusals = unlogged_refusals()
+        self._single = SingleExchange(admission, self.unlogged_refusals)
+        self._batches = BatchExchange(admission, self.unlogged_refusals)
         self._links = Links(transport, exchange_log)
         self._start_lock = threading.Lock()
         self._ready = False
@@ -185,8 +191,8 @@ class HubService:
         recorded exactly as :meth:`exchange` would; the batch shares one
         signature check, one message to each provider, one log commit and one
         commit of records. A batch whose envelope is refused (malformed,
-        unknown requester, bad signature) refuses every request in it, each
-        logged. The results come in the requests' order: an answer as
+        unknown requester, bad signature) is refused whole, without a leaf
+        (counted in :attr:`unlogged_refusals`). The results come in the requests' order: an answer as
         :meth:`exchange` gives it, or ``{"request_id", "leaf_index", "error"}``.
         """
         self._start()
@@ -229,7 +235,8 @@ class HubService:
         self._start()
         now = self._clock()
         provided_ms = int(now * 1000)
-        subject = subject_commitment(self._codes.deriver().subject_key(owner[1]), viewer, request_id)
+        subject_key = self._codes.deriver().subject_key(owner[1])
+        subject = subject_commitment(subject_key, viewer, request_id)
         leaf = leaf_bytes(
             time=int(now),
             requester=viewer,
@@ -242,7 +249,7 @@ class HubService:
             subject=subject,
             provided_at=provided_ms,
         )
-        index = self._log().append(leaf).index
+        index = self._log().append(leaf, (subject_tag(subject_key), viewer, holder)).index
         self._records.record_view(
             viewer=viewer,
             viewer_name=viewer_name,

@@ -115,8 +115,9 @@ def create_hub_app(kojin: Kojin) -> FastExchange:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    api.include_router(hub_router(kojin.hub))
-    api.include_router(agency_router(kojin.agencies, StaffDoors(kojin.staff)))
+    doors = StaffDoors(kojin.staff)
+    api.include_router(hub_router(kojin.hub, doors))
+    api.include_router(agency_router(kojin.agencies, doors))
     api.include_router(audit_router(kojin.exchange_log))
     return FastExchange(api, kojin.hub)
 
