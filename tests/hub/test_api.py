@@ -14,7 +14,9 @@ from kojin.app import Kojin
 from kojin.core.errors import KojinError
 from kojin.entrypoints.http.app import create_app
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
+from kojin.staff.domain import Role
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, as_httpx, counts
+from tests.staff.support import staff_headers
 
 
 @pytest.fixture
@@ -114,6 +116,28 @@ def test_malformed_http_bodies_are_refused_counted_and_not_logged(
         assert kojin.hub.unlogged_refusals.value(("exchange", "request.invalid")) == number
     assert kojin.exchange_log.size() == size
     assert counts(kojin) == before
+
+
+def test_metrics_count_unlogged_refusals_for_the_operators_only(
+    kojin: Kojin, people: list[Person], client: TestClient
+) -> None:
+    for body in (b"not json", b'{"request": {}, "signature": ""}'):
+        client.post("/hub/exchange", content=body, headers={"content-type": "application/json"})
+    client.post("/hub/exchange/batch", content=b"[]", headers={"content-type": "application/json"})
+    # A text/plain post never reaches the hub at all: refused at the door, not counted.
+    plain = client.post("/hub/exchange", content=b"{}", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+    assert client.get("/hub/metrics").status_code == 401
+    clerk = client.get("/hub/metrics", headers=staff_headers(kojin, Role.COUNTER_CLERK))
+    assert clerk.status_code == 403
+    for role in (Role.SYSADMIN, Role.AUDITOR):
+        organisation = "oversight" if role is Role.AUDITOR else "municipality:13105"
+        shown = client.get("/hub/metrics", headers=staff_headers(kojin, role, organisation))
+        assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/plain")
+        assert "# TYPE kojin_hub_unlogged_refusals_total counter" in shown.text
+        assert 'kojin_hub_unlogged_refusals_total{endpoint="exchange",reason="request.invalid"} 2' in shown.text
+        assert 'kojin_hub_unlogged_refusals_total{endpoint="batch",reason="request.invalid"} 1' in shown.text
+    assert kojin.exchange_log.size() == 0
 
 
 def test_english_messages_on_request(kojin: Kojin, people: list[Person], client: TestClient) -> None:

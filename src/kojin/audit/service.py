@@ -218,7 +218,8 @@ class ExchangeLog:
         with self._engine.begin() as conn:
             for start in range(0, len(values), 1000):
                 statement = dialect.insert(leaf_tags).values(values[start : start + 1000]).on_conflict_do_nothing()
-                added += max(0, conn.execute(statement).rowcount)
+                # RETURNING counts what went in: rowcount is not reliable for this on every driver.
+                added += len(conn.execute(statement.returning(leaf_tags.c.leaf_index)).all())
         return added
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:

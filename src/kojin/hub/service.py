@@ -58,6 +58,7 @@ from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment
 from kojin.hub.exchange import SingleExchange
 from kojin.hub.leaves import unlogged_refusals
 from kojin.hub.records import ExchangeRecords
+from kojin.hub.reindex import IndexedLog, Reindexed, reindex
 from kojin.hub.reservations import RequestIds
 from kojin.hub.steps import ExchangeLogPort, Links, Receipt, drive, drive_async
 from kojin.hub.store import agencies, codes, exchange_records, persons, seen_requests
@@ -263,6 +264,12 @@ class HubService:
             index=index,
         )
         return index
+
+    def reindex(
+        self, exchange_log: IndexedLog, *, start: int = 0, progress: Callable[[int, int], None] | None = None
+    ) -> Reindexed:
+        """Rebuild the log's person index from the leaves (``kojin audit reindex``); see :mod:`~kojin.hub.reindex`."""
+        return reindex(self.engine, self._codes.deriver().subject_key, exchange_log, start=start, progress=progress)
 
     # -- reading -------------------------------------------------------------------
     def records(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:

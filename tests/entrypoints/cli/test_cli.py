@@ -183,3 +183,10 @@ def test_card_commands(run: Invoke, tmp_path: Path) -> None:
     assert run("pki", "crl", "--ca", "auth").stdout.startswith("-----BEGIN X509 CRL-----")
     bad = run("card", "issue", "--resident", rid, "--pin", "12", "--password", "ABC123")
     assert bad.exit_code == 2 and "card.pin_format" in bad.stderr
+
+
+def test_audit_reindex_runs_as_the_local_administrator(run: Invoke) -> None:
+    assert run("init").exit_code == 0
+    done = run("audit", "reindex")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout.splitlines()[-1]) == {"scanned": 0, "about_someone": 0, "added": 0}
