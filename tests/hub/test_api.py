@@ -212,6 +212,12 @@ def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: 
                 "/hub/exchange", content=b" " * (MAX_BODY + 1), headers={"content-type": "application/json"}
             )
             assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
+            # Only JSON reaches the hub, on the lean route and the FastAPI ones alike.
+            for path in ("/hub/exchange", "/hub/exchange/batch"):
+                for c in (hub_client, full_client):
+                    plain = c.post(path, content=b"{}", headers={"content-type": "text/plain"})
+                    assert (plain.status_code, plain.json()["error"]["code"]) == (415, "request.content_type"), path
+            assert kojin.exchange_log.size() == 2  # the two answered exchanges
             # Everything else is FastAPI's, documented as usual.
             assert hub_client.get("/healthz").json() == {"status": "ok"}
             assert "/hub/exchange" in hub_client.get("/openapi.json").json()["paths"]
