@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from kojin.audit.service import AppendReceipt, ExchangeLog, LogUnavailable
 from kojin.audit.store import leaf_tags, leaves
+from kojin.audit.verify import verify_bundle
 from kojin.core.db import Database
-from kojin.core.errors import InvalidInput
+from kojin.core.errors import InvalidInput, NotFound
 from tests.audit.test_store_service import audit_database, audit_settings, record
 
 ALICE = b"a" * 32
@@ -118,3 +119,16 @@ def test_a_leaf_whose_index_row_cannot_be_written_is_not_logged(audit_db: Databa
         assert exchange_log.size() == 0
         # A leaf about nobody still goes in: the log itself is unharmed.
         assert exchange_log.append(record(1)).index == 0
+
+
+def test_bundles_for_a_page_of_entries_match_the_single_ones(log: ExchangeLog) -> None:
+    receipts = log.append_many([record(i) for i in range(37)], [(ALICE, "r", "p")] * 37)
+    wanted = [receipts[i].index for i in (0, 5, 36)]
+    bundles = log.proof_bundles(wanted)
+    assert sorted(bundles) == sorted(wanted)
+    for index, bundle in bundles.items():
+        assert verify_bundle(bundle, trusted_public_key=log.public_key).ok
+        assert bundle == log.proof_bundle(index)  # the same head: the latest, signed once
+    assert log.proof_bundles([]) == {}
+    with pytest.raises(NotFound):
+        log.proof_bundles([0, 500])

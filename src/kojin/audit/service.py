@@ -280,6 +280,33 @@ class ExchangeLog:
             consistency_proof=consistency,
         )
 
+    def proof_bundles(self, indexes: Sequence[int]) -> dict[int, dict[str, object]]:
+        """:meth:`proof_bundle` for several committed leaves, against one head (the latest covering them all).
+
+        One read of the head and one of the leaves for all of them: a history
+        page shows up to a hundred entries, each with its proof.
+        """
+        wanted = sorted(set(indexes))
+        for index in wanted:
+            self._tree.check_leaf_index(index)
+        if not wanted:
+            return {}
+        sth = self._head_covering(wanted[-1], None)
+        data = self.leaves_data(wanted)
+        bundles: dict[int, dict[str, object]] = {}
+        for index in wanted:
+            if index not in data:  # only if rows vanished behind the log's back
+                raise self._tree.no_leaf(index)
+            bundles[index] = build_bundle(
+                public_key=self._public_key,
+                tree_head=sth,
+                leaf_index=index,
+                inclusion_proof=self.inclusion_proof(index, sth.tree_size),
+                leaf_data=data[index],
+                leaf_hash=self.leaf_hash(index),
+            )
+        return bundles
+
     def _head_covering(self, index: int, tree_size: int | None) -> SignedTreeHead:
         """The stored head of ``tree_size``, or the latest (signed now if it lacks leaf ``index``)."""
         if tree_size is None:
