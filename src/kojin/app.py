@@ -171,17 +171,9 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     # The register tells the CA what happened; the CA decides what to revoke.
     for event_name in REVOKED_ON_EVENT:
         bus.subscribe(event_name, ca.handle_register_event)
-    ocsp = OcspResponder(ca)
-    linkage = SerialLinkage(db.engine("pki"))
     cards = CardOffice(db.engine("pki"), register, numbering, ca, settings.cards_dir, algorithm=settings.card_algorithm)
     cards.follow(bus)
-    # In one process the relying parties ask the responder directly; deployed
-    # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
-    ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
-    # A revocation here reaches the cache at once; one made by another process
-    # is seen when the cache re-asks (it believes "good" for a second at most).
-    ca.on_revoked(ocsp_lookup.forget)
-    auth = CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
+    ocsp, linkage, auth = _card_checks(db, ca)
     register.confirm_cards_with(*_counter_cards(auth))
     # Information linkage: the hub reaches agencies hosted here in process and
     # the others at their registered endpoint; the log is the audit party's.
@@ -239,6 +231,19 @@ def build(settings: Settings | None = None, *, migrate: bool = True) -> Kojin:
     if migrate:
         kojin.initialise()
     return kojin
+
+
+def _card_checks(db: Database, ca: CertificateAuthority) -> tuple[OcspResponder, SerialLinkage, CardAuthService]:
+    """J-LIS's OCSP responder, serial linkage, and the card authentication every relying party uses."""
+    ocsp = OcspResponder(ca)
+    linkage = SerialLinkage(db.engine("pki"))
+    # In one process the relying parties ask the responder directly; deployed
+    # apart they would use kojin.pki.verify.http_fetch(ca.ocsp_url).
+    ocsp_lookup = OcspCache(OcspClient(ocsp.respond))
+    # A revocation here reaches the cache at once; one made by another process
+    # is seen when the cache re-asks (it believes "good" for a second at most).
+    ca.on_revoked(ocsp_lookup.forget)
+    return ocsp, linkage, CardAuthService(db.engine("auth"), ca.trust_store, ocsp_lookup, linkage)
 
 
 def _counter_cards(auth: CardAuthService) -> tuple[Callable[[CardProof], str], Callable[[], str]]:

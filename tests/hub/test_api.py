@@ -14,7 +14,9 @@ from kojin.app import Kojin
 from kojin.core.errors import KojinError
 from kojin.entrypoints.http.app import create_app
 from kojin.hub.transport import HttpIntermediates, IntermediateRouter
+from kojin.staff.domain import Role
 from tests.hub.helpers import CHILD_ALLOWANCE, LOCAL_TAX, PENSION, Person, as_httpx, counts
+from tests.staff.support import staff_headers
 
 
 @pytest.fixture
@@ -102,15 +104,40 @@ def test_a_mac_that_is_not_ascii_is_a_wrong_mac(kojin: Kojin, people: list[Perso
             assert (response.status_code, response.json()["error"]["code"]) == (401, code), (mac, response.text)
 
 
-def test_malformed_http_bodies_are_refused_and_logged(kojin: Kojin, people: list[Person], client: TestClient) -> None:
+def test_malformed_http_bodies_are_refused_counted_and_not_logged(
+    kojin: Kojin, people: list[Person], client: TestClient
+) -> None:
     before = counts(kojin)
-    for body in (b"not json", b"[]", b'{"request": {}}', b"null"):
-        size = kojin.exchange_log.size()
+    size = kojin.exchange_log.size()
+    for number, body in enumerate((b"not json", b"[]", b'{"request": {}}', b"null"), start=1):
         response = client.post("/hub/exchange", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 422, body
         assert response.json()["error"]["code"] == "request.invalid"
-        assert kojin.exchange_log.size() == size + 1
+        assert kojin.hub.unlogged_refusals.value(("exchange", "request.invalid")) == number
+    assert kojin.exchange_log.size() == size
     assert counts(kojin) == before
+
+
+def test_metrics_count_unlogged_refusals_for_the_operators_only(
+    kojin: Kojin, people: list[Person], client: TestClient
+) -> None:
+    for body in (b"not json", b'{"request": {}, "signature": ""}'):
+        client.post("/hub/exchange", content=body, headers={"content-type": "application/json"})
+    client.post("/hub/exchange/batch", content=b"[]", headers={"content-type": "application/json"})
+    # A text/plain post never reaches the hub at all: refused at the door, not counted.
+    plain = client.post("/hub/exchange", content=b"{}", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+    assert client.get("/hub/metrics").status_code == 401
+    clerk = client.get("/hub/metrics", headers=staff_headers(kojin, Role.COUNTER_CLERK))
+    assert clerk.status_code == 403
+    for role in (Role.SYSADMIN, Role.AUDITOR):
+        organisation = "oversight" if role is Role.AUDITOR else "municipality:13105"
+        shown = client.get("/hub/metrics", headers=staff_headers(kojin, role, organisation))
+        assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/plain")
+        assert "# TYPE kojin_hub_unlogged_refusals_total counter" in shown.text
+        assert 'kojin_hub_unlogged_refusals_total{endpoint="exchange",reason="request.invalid"} 2' in shown.text
+        assert 'kojin_hub_unlogged_refusals_total{endpoint="batch",reason="request.invalid"} 1' in shown.text
+    assert kojin.exchange_log.size() == 0
 
 
 def test_english_messages_on_request(kojin: Kojin, people: list[Person], client: TestClient) -> None:
@@ -185,6 +212,12 @@ def test_the_standalone_hub_app_answers_like_the_full_app(kojin: Kojin, people: 
                 "/hub/exchange", content=b" " * (MAX_BODY + 1), headers={"content-type": "application/json"}
             )
             assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
+            # Only JSON reaches the hub, on the lean route and the FastAPI ones alike.
+            for path in ("/hub/exchange", "/hub/exchange/batch"):
+                for c in (hub_client, full_client):
+                    plain = c.post(path, content=b"{}", headers={"content-type": "text/plain"})
+                    assert (plain.status_code, plain.json()["error"]["code"]) == (415, "request.content_type"), path
+            assert kojin.exchange_log.size() == 2  # the two answered exchanges
             # Everything else is FastAPI's, documented as usual.
             assert hub_client.get("/healthz").json() == {"status": "ok"}
             assert "/hub/exchange" in hub_client.get("/openapi.json").json()["paths"]

@@ -142,6 +142,21 @@ def _signed(kojin: Kojin, agency: str, **fields: Any) -> dict[str, Any]:
     return client.sign(ExchangeRequest.from_dict(base))
 
 
+# Refused before a registered agency's signature is verified: no leaf, only a count.
+_UNSIGNED = {
+    "unknown requester",
+    "signed by another agency",
+    "tampered after signing",
+    "other agency's key",
+    "not an object",
+    "no signature",
+    "signature not base64",
+    "short signature",
+    "missing field",
+    "extra top-level field",
+}
+
+
 def _cases(kojin: Kojin, alice: Person) -> dict[str, tuple[object, str, str | None]]:
     """name -> (body, expected reason code, expected field)."""
     own = alice.codes["13105"]
@@ -190,15 +205,27 @@ def test_every_refusal_has_its_reason_is_logged_and_changes_nothing_else(kojin: 
     alice = people[0]
     cases = _cases(kojin, alice)
     before = counts(kojin)
+    assert set(cases) > _UNSIGNED
     for name, (body, code, field) in cases.items():
         size = kojin.exchange_log.size()
+        unlogged = kojin.hub.unlogged_refusals.value(("exchange", code))
         with pytest.raises(KojinError) as err:
             kojin.hub.exchange(body)
         assert (err.value.code, err.value.field) == (code, field), name
-        assert kojin.exchange_log.size() == size + 1, name
-        leaf = json.loads(kojin.exchange_log.leaf_data(size))
-        assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
+        _check_refusal(kojin, name, code, size, unlogged)
         assert counts(kojin) == before, name
+
+
+def _check_refusal(kojin: Kojin, name: str, code: str, size: int, unlogged: int) -> None:
+    """A signed request's refusal is one leaf; anything else is no leaf and one more in the count."""
+    if name in _UNSIGNED:
+        assert kojin.exchange_log.size() == size, name
+        assert kojin.hub.unlogged_refusals.value(("exchange", code)) == unlogged + 1, name
+        return
+    assert kojin.exchange_log.size() == size + 1, name
+    assert kojin.hub.unlogged_refusals.value(("exchange", code)) == unlogged, name
+    leaf = json.loads(kojin.exchange_log.leaf_data(size))
+    assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
 
 
 def test_refusals_for_an_authenticated_requester_show_up_for_the_person(kojin: Kojin, people: list[Person]) -> None:
@@ -208,9 +235,14 @@ def test_refusals_for_an_authenticated_requester_show_up_for_the_person(kojin: K
     leaf = json.loads(kojin.exchange_log.leaf_data(kojin.exchange_log.size() - 1))
     key = kojin.hub.subject_key_for(kojin.numbering.link_id_for(alice.number))
     assert leaf["subject"] == subject_commitment(key, "13105", leaf["request_id"])
-    # An unauthenticated claim names nobody.
+    # An unauthenticated claim is not logged at all.
+    size = kojin.exchange_log.size()
     with pytest.raises(KojinError):
         kojin.hub.exchange({**_signed(kojin, "13105", code=alice.codes["13105"]), "signature": b64(b"\0" * 64)})
+    assert kojin.exchange_log.size() == size
+    # A signed request whose code is not the requester's own names nobody.
+    with pytest.raises(KojinError):
+        kojin.hub.exchange(_signed(kojin, "13105", code=alice.codes["13104"]))
     assert json.loads(kojin.exchange_log.leaf_data(kojin.exchange_log.size() - 1))["subject"] is None
 
 
@@ -383,11 +415,10 @@ def test_every_refusal_is_the_same_on_the_event_loop(kojin: Kojin, people: list[
 
     for name, (body, code, field) in cases.items():
         size = kojin.exchange_log.size()
+        unlogged = kojin.hub.unlogged_refusals.value(("exchange", code))
         err = asyncio.run(refuse(body))
         assert (err.code, err.field) == (code, field), name
-        assert kojin.exchange_log.size() == size + 1, name
-        leaf = json.loads(kojin.exchange_log.leaf_data(size))
-        assert (leaf["outcome"], leaf["reason"]) == ("refused", code), name
+        _check_refusal(kojin, name, code, size, unlogged)
         assert counts(kojin) == before, name
 
 

@@ -59,8 +59,8 @@ def test_disputed_link_blocks_eligibility_and_exchanges(world: World) -> None:
     taro = world.people["taro"]
     assert taro.card_id is not None
     number = kojin.numbering.number_for(taro.juminhyo_code)
-    asker, _ = kojin.agencies.obtain_code("13105", number)
-    holder, _ = kojin.agencies.obtain_code("13104", number)
+    asker, _ = kojin.agencies.obtain_code_unverified("13105", number)
+    holder, _ = kojin.agencies.obtain_code_unverified("13104", number)
     server = kojin.agencies.intermediate("13104")
     assert server is not None
     server.update_copies([CopyEntry(holder, ITEM, {"taxable_income": 3_200_000, "year": 2025})])
@@ -107,8 +107,8 @@ def test_supervisor_decides_confirmed_lifts_and_wrong_retires(world: World) -> N
     taro = world.people["taro"]
     assert taro.card_id is not None
     number = kojin.numbering.number_for(taro.juminhyo_code)
-    asker, _ = kojin.agencies.obtain_code("13105", number)
-    holder, _ = kojin.agencies.obtain_code("13104", number)
+    asker, _ = kojin.agencies.obtain_code_unverified("13105", number)
+    holder, _ = kojin.agencies.obtain_code_unverified("13104", number)
     server = kojin.agencies.intermediate("13104")
     assert server is not None
     server.update_copies([CopyEntry(holder, ITEM, {"taxable_income": 1, "year": 2025})])

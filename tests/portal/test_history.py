@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from kojin.agency.domain import CopyEntry
 from kojin.app import Kojin
+from kojin.audit.store import leaf_tags
 from kojin.audit.verify import verify_bundle
 from kojin.core.errors import KojinError
 from kojin.demo.agencies import DEMO_AGENCIES
 from kojin.entrypoints.cli.audit import audit_app
+from kojin.hub.domain import subject_tag
 from tests.portal.conftest import Town
 from tests.portal.helpers import Browser
 
@@ -132,6 +135,42 @@ def test_another_persons_entries_are_not_found(
         b.get("/portal/history/abc/proof.json"),
     ):
         assert r.status_code == 404 and "history.not_found" in r.text and "Traceback" not in r.text
+
+
+def test_history_reads_the_index_and_reindexing_rebuilds_it(
+    kojin: Kojin, town: Town, leaves: dict[str, int], browser: Callable[..., Browser]
+) -> None:
+    mine = sorted([leaves["answered"], leaves["withheld"], leaves["refused"]])
+    with kojin.db.engine("audit").begin() as conn:  # a log from before the index
+        conn.execute(delete(leaf_tags))
+    b = browser()
+    b.login(town.parent.card.card_id)
+    assert entry_ids(b.get("/portal/history").text) == []  # no scan behind the index's back
+    assert b.get(f"/portal/history/{leaves['answered']}").status_code == 404
+    done = kojin.hub.reindex(kojin.exchange_log)
+    assert (done.scanned, done.about_someone, done.added) == (kojin.exchange_log.size(), 4, 4)
+    assert sorted(entry_ids(b.get("/portal/history").text)) == mine
+    assert kojin.hub.reindex(kojin.exchange_log).added == 0  # idempotent
+    n = browser()
+    n.login(town.neighbour.card.card_id)
+    assert entry_ids(n.get("/portal/history").text) == [leaves["neighbour"]]
+
+
+def test_an_index_row_never_shows_someone_elses_leaf(
+    kojin: Kojin, town: Town, leaves: dict[str, int], browser: Callable[..., Browser]
+) -> None:
+    history = kojin.portal.history
+    assert history is not None
+    parent = history.subject_key(town.parent.resident)
+    assert parent is not None
+    theirs = leaves["neighbour"]
+    kojin.exchange_log.add_tags([(subject_tag(parent), theirs, "13105", "13104")])
+    b = browser()
+    b.login(town.parent.card.card_id)
+    # The index says "theirs is mine"; the leaf's commitment says otherwise, and wins.
+    assert theirs not in entry_ids(b.get("/portal/history").text)
+    assert b.get(f"/portal/history/{theirs}").status_code == 404
+    assert b.get(f"/portal/history/{theirs}/proof.json").status_code == 404
 
 
 def test_self_information_is_an_exchange_in_my_history(

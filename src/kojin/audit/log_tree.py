@@ -124,9 +124,15 @@ class CommittedTree:
                 for leaf_hash in hashes[start : start + _TREE_CHUNK]:
                     self._tree.append(leaf_hash)
 
-    def write_pending(self, conn: Connection, leaf_data: Sequence[bytes], appended_at: datetime) -> None:
-        """Insert the added leaves' and nodes' rows in ``conn``'s open transaction."""
-        self._store.write_pending(conn, leaf_data, appended_at)
+    def write_pending(
+        self,
+        conn: Connection,
+        leaf_data: Sequence[bytes],
+        appended_at: datetime,
+        tag_rows: Sequence[tuple[bytes, int, str, str]] = (),
+    ) -> None:
+        """Insert the added leaves', nodes' and index rows in ``conn``'s open transaction."""
+        self._store.write_pending(conn, leaf_data, appended_at, tag_rows)
 
     def commit_pending(self) -> None:
         """The transaction holding the added rows has committed."""

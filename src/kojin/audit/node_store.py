@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine
 
 from kojin.audit import reasons
 from kojin.audit.merkle import HASH_SIZE, CorruptNodeStore, MemoryNodeStore
-from kojin.audit.store import leaves, nodes
+from kojin.audit.store import leaf_tags, leaves, nodes
 from kojin.core.bulk import bulk_insert
 
 __all__ = ["SqlNodeStore"]
@@ -115,11 +115,18 @@ class SqlNodeStore(MemoryNodeStore):
         """Leaves appended to the cache but not yet reported committed."""
         return len(self._pending_leaves)
 
-    def write_pending(self, conn: Connection, leaf_data: Sequence[bytes], appended_at: datetime) -> None:
+    def write_pending(
+        self,
+        conn: Connection,
+        leaf_data: Sequence[bytes],
+        appended_at: datetime,
+        tag_rows: Sequence[tuple[bytes, int, str, str]] = (),
+    ) -> None:
         """Insert the pending rows inside ``conn``'s transaction.
 
         ``leaf_data`` are the logged bytes of the pending leaves, in order; the
         caller owns them because the tree only ever sees their hashes.
+        ``tag_rows`` are the ``leaf_tags`` rows of those leaves, committed with them.
         """
         pending = self._pending_leaves
         if len(leaf_data) != len(pending):
@@ -136,6 +143,8 @@ class SqlNodeStore(MemoryNodeStore):
                 [(*row, appended_at) for row in leaf_rows],
             )
             bulk_insert(conn, nodes, ("level", "node_index", "hash"), self._pending_nodes)
+            if tag_rows:
+                bulk_insert(conn, leaf_tags, ("tag", "leaf_index", "requester", "provider"), tag_rows)
             return
         # The group-commit hot path: a batch is typically a few dozen rows,
         # where SQLAlchemy's per-statement work (and on PostgreSQL, COPY's
@@ -160,6 +169,14 @@ class SqlNodeStore(MemoryNodeStore):
             _values_insert(
                 cursor, "nodes (level, node_index, hash)", 3, mark, [v for row in self._pending_nodes for v in row]
             )
+            if tag_rows:
+                _values_insert(
+                    cursor,
+                    "leaf_tags (tag, leaf_index, requester, provider)",
+                    4,
+                    mark,
+                    [v for r in tag_rows for v in r],
+                )
         finally:
             cursor.close()
 

@@ -52,6 +52,14 @@ BAD_LEAF = TABLE.reason(
     field="leaf_data",
 )
 
+BAD_LEAF_TAG = TABLE.reason(
+    "audit.bad_leaf_tag",
+    InvalidInput,
+    "索引の行は記録ごとに（32バイトの識別子, 照会機関, 提供機関）でなければなりません。",
+    "An index row must be (a 32-byte tag, requester, provider), one per log entry.",
+    field="tags",
+)
+
 BAD_SIGNATURE = TABLE.reason(
     "audit.bad_signature",
     KojinError,

@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kojin.audit import reasons
 from kojin.audit.keys import DEFAULT_LOG_ID, PASSPHRASE_ENV, load_or_create_key
-from kojin.audit.log_tree import CommittedTree
+from kojin.audit.log_tree import CommittedTree, is_count
 from kojin.audit.signed_heads import SignedHeads
-from kojin.audit.store import leaves
+from kojin.audit.store import leaf_tags, leaves
 from kojin.audit.tree_head import SignedTreeHead, key_id, public_key_to_pem
 from kojin.audit.verify import build_bundle
 from kojin.audit.writer import (
@@ -34,6 +35,7 @@ from kojin.audit.writer import (
     AppendDone,
     AppendManyDone,
     AppendReceipt,
+    LeafTag,
     LogUnavailable,
     LogWriter,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "PASSPHRASE_ENV",
     "AppendReceipt",
     "ExchangeLog",
+    "LeafTag",
     "LogUnavailable",
 ]
 
@@ -94,30 +97,37 @@ class ExchangeLog:
 
     # -- appending ---------------------------------------------------------
 
-    def append(self, leaf_data: bytes) -> AppendReceipt:
-        """Log one entry; return once it is durably committed."""
-        return self._writer.append(leaf_data)
+    def append(self, leaf_data: bytes, tag: LeafTag | None = None) -> AppendReceipt:
+        """Log one entry; return once it is durably committed.
 
-    def append_many(self, leaf_data: Sequence[bytes]) -> list[AppendReceipt]:
-        """Log several entries in one transaction, at consecutive indexes."""
-        return self._writer.append_many(leaf_data)
+        With ``tag`` the leaf enters the person index (``leaf_tags``) in the same commit.
+        """
+        return self._writer.append(leaf_data, tag)
 
-    def append_then(self, leaf_data: bytes, done: AppendDone) -> None:
+    def append_many(
+        self, leaf_data: Sequence[bytes], tags: Sequence[LeafTag | None] | None = None
+    ) -> list[AppendReceipt]:
+        """Log several entries in one transaction, at consecutive indexes (``tags`` one per entry)."""
+        return self._writer.append_many(leaf_data, tags)
+
+    def append_then(self, leaf_data: bytes, done: AppendDone, tag: LeafTag | None = None) -> None:
         """Log one entry without blocking: ``done(receipt, None)`` runs once it is durable.
 
         ``done(None, error)`` if it could not be written. It runs on the
         log's writer thread, so it must only hand the result on (to an event
         loop, say), never block.
         """
-        self._writer.append_then(leaf_data, done)
+        self._writer.append_then(leaf_data, done, tag)
 
-    def append_many_then(self, leaf_data: Sequence[bytes], done: AppendManyDone) -> None:
+    def append_many_then(
+        self, leaf_data: Sequence[bytes], done: AppendManyDone, tags: Sequence[LeafTag | None] | None = None
+    ) -> None:
         """:meth:`append_many` without blocking: ``done(receipts, None)`` once all are durable.
 
         The entries go into one commit at consecutive indexes (``done(None,
         error)`` if it failed); ``done`` runs as :meth:`append_then`'s does.
         """
-        self._writer.append_many_then(leaf_data, done)
+        self._writer.append_many_then(leaf_data, done, tags)
 
     def close(self) -> None:
         """Commit what callers are already waiting for, then stop the writer."""
@@ -155,6 +165,62 @@ class ExchangeLog:
         if data is None:  # only if rows vanished behind the log's back
             raise self._tree.no_leaf(index)
         return bytes(data)
+
+    def leaves_data(self, indexes: Sequence[int]) -> dict[int, bytes]:
+        """The bytes logged at each of ``indexes`` that is committed (one statement per thousand)."""
+        wanted = sorted({i for i in indexes if is_count(i) and 0 <= i < self._tree.size})
+        found: dict[int, bytes] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 1000):
+                chunk = wanted[start : start + 1000]
+                rows = conn.execute(
+                    select(leaves.c.leaf_index, leaves.c.leaf_data).where(leaves.c.leaf_index.in_(chunk))
+                )
+                found.update((int(i), bytes(d)) for i, d in rows)
+        return found
+
+    # -- the person index (leaf_tags) ----------------------------------------
+
+    def tagged(self, tag: bytes, *, agency: str | None = None) -> list[int]:
+        """The committed leaves indexed under ``tag`` (optionally naming ``agency``), newest first."""
+        query = select(leaf_tags.c.leaf_index).where(leaf_tags.c.tag == tag, leaf_tags.c.leaf_index < self._tree.size)
+        if agency is not None:
+            query = query.where((leaf_tags.c.requester == agency) | (leaf_tags.c.provider == agency))
+        with self._engine.connect() as conn:
+            return [int(i) for (i,) in conn.execute(query.order_by(leaf_tags.c.leaf_index.desc()))]
+
+    def is_tagged(self, tag: bytes, index: int) -> bool:
+        """Whether committed leaf ``index`` is indexed under ``tag``."""
+        if not is_count(index) or not 0 <= index < self._tree.size:
+            return False
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(leaf_tags.c.leaf_index).where(leaf_tags.c.tag == tag, leaf_tags.c.leaf_index == index)
+            ).first()
+        return found is not None
+
+    def tag_count(self) -> int:
+        """Rows in the person index."""
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(leaf_tags)).scalar_one())
+
+    def add_tags(self, rows: Sequence[tuple[bytes, int, str, str]]) -> int:
+        """Index committed leaves after the fact (``kojin audit reindex``); rows already there are kept.
+
+        How many rows were new.
+        """
+        fresh = [r for r in rows if is_count(r[1]) and 0 <= r[1] < self._tree.size and len(r[0]) == 32]
+        if not fresh:
+            return 0
+        values = [{"tag": t, "leaf_index": i, "requester": a[:64], "provider": b[:64]} for t, i, a, b in fresh]
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        added = 0
+        with self._engine.begin() as conn:
+            for start in range(0, len(values), 1000):
+                statement = dialect.insert(leaf_tags).values(values[start : start + 1000]).on_conflict_do_nothing()
+                # RETURNING counts what went in: rowcount is not reliable for this on every driver.
+                added += len(conn.execute(statement.returning(leaf_tags.c.leaf_index)).all())
+        return added
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
         """RFC 9162 audit path of leaf ``index`` in the tree of ``tree_size`` leaves."""
@@ -213,6 +279,33 @@ class ExchangeLog:
             first_tree_head=first,
             consistency_proof=consistency,
         )
+
+    def proof_bundles(self, indexes: Sequence[int]) -> dict[int, dict[str, object]]:
+        """:meth:`proof_bundle` for several committed leaves, against one head (the latest covering them all).
+
+        One read of the head and one of the leaves for all of them: a history
+        page shows up to a hundred entries, each with its proof.
+        """
+        wanted = sorted(set(indexes))
+        for index in wanted:
+            self._tree.check_leaf_index(index)
+        if not wanted:
+            return {}
+        sth = self._head_covering(wanted[-1], None)
+        data = self.leaves_data(wanted)
+        bundles: dict[int, dict[str, object]] = {}
+        for index in wanted:
+            if index not in data:  # only if rows vanished behind the log's back
+                raise self._tree.no_leaf(index)
+            bundles[index] = build_bundle(
+                public_key=self._public_key,
+                tree_head=sth,
+                leaf_index=index,
+                inclusion_proof=self.inclusion_proof(index, sth.tree_size),
+                leaf_data=data[index],
+                leaf_hash=self.leaf_hash(index),
+            )
+        return bundles
 
     def _head_covering(self, index: int, tree_size: int | None) -> SignedTreeHead:
         """The stored head of ``tree_size``, or the latest (signed now if it lacks leaf ``index``)."""

@@ -15,6 +15,14 @@ Layout
     it holds about one row per leaf. Keeping the interior hashes (rather than
     recomputing them from the leaves on start-up) makes a restart a plain read,
     and lets a tree that is too large for memory serve proofs from the table.
+``leaf_tags``
+    The index of the leaves about a person (やりとり履歴の索引): one row per
+    such leaf, keyed by an opaque per-person tag the hub derives from the
+    person's own subject key (never the number, never an agency's code), with
+    the two agencies the leaf names. It is written in the same transaction as
+    its leaf, so the two cannot diverge, but it is not part of the Merkle tree
+    and not published: the tag links a person's leaves to each other, which
+    the leaves alone do not. ``kojin audit reindex`` rebuilds it from the log.
 ``tree_heads``
     Every signed tree head the log ever issued, one per size, so that a proof
     can be given against any head someone already holds.
@@ -66,6 +74,18 @@ nodes = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("node_index", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# WITHOUT ROWID on SQLite: clustered on (tag, leaf_index), a person's rows are
+# one range, read in a single seek.
+leaf_tags = Table(
+    "leaf_tags",
+    metadata,
+    Column("tag", LargeBinary(32), primary_key=True),
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("requester", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -67,6 +67,7 @@ __all__ = [
     "AppendDone",
     "AppendManyDone",
     "AppendReceipt",
+    "LeafTag",
     "LogUnavailable",
     "LogWriter",
 ]
@@ -96,6 +97,9 @@ class AppendReceipt:
     leaf_hash: bytes
 
 
+LeafTag = tuple[bytes, str, str]
+"""A leaf's row in the person index (``leaf_tags``): the person's tag, the requester and the provider."""
+
 AppendDone = Callable[["AppendReceipt | None", "BaseException | None"], None]
 """Told once an entry given to :meth:`LogWriter.append_then` is durable (or could not be written)."""
 
@@ -111,13 +115,21 @@ class _Append:
     collector's passes, which lists kept alive that long would slow.
     """
 
-    __slots__ = ("data", "done", "error", "first_index", "hashes", "waiter")
+    __slots__ = ("data", "done", "error", "first_index", "hashes", "tags", "waiter")
 
     def __init__(
-        self, data: Sequence[bytes], hashes: Sequence[bytes], waiter: LockType | None, done: AppendDone | None
+        self,
+        data: Sequence[bytes],
+        hashes: Sequence[bytes],
+        waiter: LockType | None,
+        done: AppendDone | None,
+        tags: Sequence[LeafTag | None] | None = None,
     ) -> None:
         self.data = data
         self.hashes = hashes
+        # Parallel to ``data`` when any leaf is about a person; None (the
+        # common refusal, and every caller but the hub) costs nothing.
+        self.tags = tags
         # A held lock released to wake a blocking caller: much cheaper than an
         # Event (a Condition underneath), which shows at tens of thousands of
         # wake-ups a second. A caller that does not block has ``done``.
@@ -145,6 +157,36 @@ def check_leaf(data: object) -> bytes:
     return raw
 
 
+def _tags(tags: Sequence[LeafTag | None] | None, count: int = 1) -> Sequence[LeafTag | None] | None:
+    """The index rows given with ``count`` leaves, checked; None when there are none."""
+    if tags is None or not any(tags):
+        return None
+    if len(tags) != count:
+        raise reasons.BAD_LEAF_TAG.error()
+    for tag in tags:
+        if tag is not None and not (
+            len(tag) == 3
+            and isinstance(tag[0], bytes)
+            and len(tag[0]) == 32
+            and all(isinstance(a, str) for a in tag[1:])
+        ):
+            raise reasons.BAD_LEAF_TAG.error()
+    return tags
+
+
+def _tag_rows(batch: list[_Append]) -> list[tuple[bytes, int, str, str]]:
+    """The batch's ``leaf_tags`` rows, once its indexes are assigned."""
+    rows: list[tuple[bytes, int, str, str]] = []
+    for entry in batch:
+        if entry.tags is not None:
+            rows += [
+                (tag[0], entry.first_index + i, tag[1][:64], tag[2][:64])
+                for i, tag in enumerate(entry.tags)
+                if tag is not None
+            ]
+    return rows
+
+
 class LogWriter(GroupWriter[_Append]):
     """The single writer of one exchange log's leaves into ``tree`` and its store."""
 
@@ -165,22 +207,27 @@ class LogWriter(GroupWriter[_Append]):
 
     # -- callers -----------------------------------------------------------
 
-    def append(self, leaf_data: bytes) -> AppendReceipt:
-        """Log one entry; return once it is durably committed."""
+    def append(self, leaf_data: bytes, tag: LeafTag | None = None) -> AppendReceipt:
+        """Log one entry; return once it is durably committed.
+
+        ``tag`` puts the leaf in the person index in the same transaction.
+        """
         data = check_leaf(leaf_data)
         leaf_hash = hash_leaf(data)
-        return AppendReceipt(self._wait((data,), (leaf_hash,)), leaf_hash)
+        return AppendReceipt(self._wait((data,), (leaf_hash,), _tags((tag,))), leaf_hash)
 
-    def append_many(self, leaf_data: Sequence[bytes]) -> list[AppendReceipt]:
-        """Log several entries in one transaction, at consecutive indexes."""
+    def append_many(
+        self, leaf_data: Sequence[bytes], tags: Sequence[LeafTag | None] | None = None
+    ) -> list[AppendReceipt]:
+        """Log several entries in one transaction, at consecutive indexes (``tags`` parallel to them)."""
         data = [check_leaf(d) for d in leaf_data]
         if not data:
             return []
         hashes = [hash_leaf(d) for d in data]
-        first = self._wait(data, hashes)
+        first = self._wait(data, hashes, _tags(tags, len(data)))
         return [AppendReceipt(first + i, h) for i, h in enumerate(hashes)]
 
-    def append_then(self, leaf_data: bytes, done: AppendDone) -> None:
+    def append_then(self, leaf_data: bytes, done: AppendDone, tag: LeafTag | None = None) -> None:
         """Log one entry without blocking: ``done(receipt, None)`` runs once it is durable.
 
         ``done(None, error)`` if it could not be written. It runs on the
@@ -190,9 +237,11 @@ class LogWriter(GroupWriter[_Append]):
         commit.
         """
         data = check_leaf(leaf_data)
-        self._enqueue(_Append((data,), (hash_leaf(data),), None, done), end_of_pass=True)
+        self._enqueue(_Append((data,), (hash_leaf(data),), None, done, _tags((tag,))), end_of_pass=True)
 
-    def append_many_then(self, leaf_data: Sequence[bytes], done: AppendManyDone) -> None:
+    def append_many_then(
+        self, leaf_data: Sequence[bytes], done: AppendManyDone, tags: Sequence[LeafTag | None] | None = None
+    ) -> None:
         """:meth:`append_many` without blocking: ``done(receipts, None)`` once all are durable.
 
         The entries go into one commit at consecutive indexes (``done(None,
@@ -203,6 +252,7 @@ class LogWriter(GroupWriter[_Append]):
             done([], None)
             return
         hashes = [hash_leaf(d) for d in data]
+        checked = _tags(tags, len(data))
 
         def first(receipt: AppendReceipt | None, error: BaseException | None) -> None:
             if receipt is None:
@@ -210,13 +260,13 @@ class LogWriter(GroupWriter[_Append]):
             else:
                 done([AppendReceipt(receipt.index + i, h) for i, h in enumerate(hashes)], None)
 
-        self._enqueue(_Append(data, hashes, None, first), end_of_pass=True)
+        self._enqueue(_Append(data, hashes, None, first, checked), end_of_pass=True)
 
-    def _wait(self, data: Sequence[bytes], hashes: Sequence[bytes]) -> int:
+    def _wait(self, data: Sequence[bytes], hashes: Sequence[bytes], tags: Sequence[LeafTag | None] | None) -> int:
         """Join the open batch and wait until it is durable; the index of our first leaf."""
         waiter = allocate_lock()
         waiter.acquire()
-        entry = _Append(data, hashes, waiter, None)
+        entry = _Append(data, hashes, waiter, None, tags)
         self._enqueue(entry)
         waiter.acquire()
         if entry.error is not None:
@@ -265,7 +315,7 @@ class LogWriter(GroupWriter[_Append]):
             if self._conn is None:
                 self._conn = self._engine.connect()
             transaction = self._conn.begin()
-            self._tree.write_pending(self._conn, data, datetime.now(UTC))
+            self._tree.write_pending(self._conn, data, datetime.now(UTC), _tag_rows(batch))
         except Exception as exc:
             self._fail(batch, exc, quiet=quiet_conflict and _is_conflict(exc))
             return None

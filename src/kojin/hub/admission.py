@@ -98,6 +98,7 @@ class Admission:
             # Authenticated and the requester's own person: a refusal from here
             # on is shown to that person too.
             attempt.subject = self.codes.subject(owner[1], request)
+            attempt.tag = self.codes.tag(owner[1])
         if permission is None:
             raise reasons.NOT_PERMITTED.error()
         if owner is None:

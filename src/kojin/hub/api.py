@@ -2,8 +2,12 @@
 
 ``POST /hub/exchange`` (and ``POST /hub/exchange/batch`` for 一括照会) takes
 the signed body as raw JSON and lets the hub validate it, so that a malformed
-body is refused with the hub's own reason and logged as a leaf like every other
-refusal; the documented schemas are ``SignedRequestIn`` and ``SignedBatchIn``.
+body is refused with the hub's own reason (without a leaf, as anything not
+signed by a registered agency is; see :mod:`kojin.hub.leaves`); the documented
+schemas are ``SignedRequestIn`` and ``SignedBatchIn``.
+
+``GET /hub/metrics`` shows those unlogged refusals' counts to the system
+administrator and the auditor, in the Prometheus text format.
 """
 
 from __future__ import annotations
@@ -13,15 +17,18 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from kojin.core import json_depth
 from kojin.core.errors import KojinError
 from kojin.core.i18n import pick
+from kojin.core.metrics import render
 from kojin.hub.domain import AGENCY_KIND_LABELS, BATCH_MAX, AgencyKind, permitted_exchanges
 from kojin.hub.service import HubService
+from kojin.staff.domain import Role
+from kojin.staff.guard import StaffDoors
 from kojin.web.limits import register_body
 from kojin.web.params import BigInt
 
@@ -126,8 +133,9 @@ class CodeRequestIn(BaseModel):
     mac: Annotated[str, Field(max_length=64, description="HMAC-SHA-256 under the J-LIS↔hub channel key")]
 
 
-def make_router(hub: HubService) -> APIRouter:
+def make_router(hub: HubService, doors: StaffDoors) -> APIRouter:
     router = APIRouter(prefix="/hub", tags=["hub 情報提供ネットワークシステム"])
+    operator_door = Depends(doors.role(Role.SYSADMIN, Role.AUDITOR))
     # The batch route's body is larger than any other JSON API's (it still streams and checks its own).
     register_body("/hub/exchange/batch", limit=MAX_BATCH_BODY)
 
@@ -148,6 +156,11 @@ def make_router(hub: HubService) -> APIRouter:
             chunks.append(chunk)
         status, payload = await _answer(hub.exchange_batch_async, b"".join(chunks))
         return JSONResponse(payload, status_code=status)
+
+    @router.get("/metrics", response_class=PlainTextResponse, dependencies=[operator_door])
+    def metrics() -> PlainTextResponse:
+        """The hub's counters (Prometheus text format): requests refused without a leaf, by reason."""
+        return PlainTextResponse(render([hub.unlogged_refusals]), media_type="text/plain; version=0.0.4")
 
     @router.post("/agencies/{agency_id}/codes")
     def issue_code(agency_id: str, body: CodeRequestIn) -> dict[str, str]:

@@ -17,13 +17,14 @@ from typing import Any
 from kojin.core.crypto import verify_ed25519
 from kojin.core.errors import KojinError
 from kojin.core.group_commit import Row
+from kojin.core.metrics import Counter
 from kojin.hub import reasons
 from kojin.hub.admission import Admission, signature
 from kojin.hub.agencies import AgencyEntry
 from kojin.hub.delivery import Deliver, check_answers, queries_message
 from kojin.hub.domain import BATCH_MAX, ExchangeRequest, ProvisionAnswer, batch_signing_input, invalid
 from kojin.hub.exchange import answer_out, refusal_out
-from kojin.hub.leaves import Attempt, answered_leaf, log_refusals, refusal_leaf
+from kojin.hub.leaves import Attempt, answered_leaf, answered_tag, refusal_leaf, refusal_tag
 from kojin.hub.records import record_rows
 from kojin.hub.reservations import replayed
 from kojin.hub.steps import AppendMany, Op, Receipt, Settle
@@ -50,8 +51,9 @@ _Answered = list[tuple[_Admitted, ProvisionAnswer, int]]
 class BatchExchange:
     """The steps of one batch; made once per hub."""
 
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self, admission: Admission, unlogged: Counter) -> None:
         self._admission = admission
+        self._unlogged = unlogged
 
     def steps(self, body: object) -> Generator[Op, Any, dict[str, Any]]:
         """The batch, yielding where it waits, for either driver; results in the requests' order."""
@@ -63,8 +65,11 @@ class BatchExchange:
         try:
             requester, raws = self._envelope(body, attempts)
         except KojinError as exc:
-            yield from log_refusals([(a, exc) for a in attempts or [Attempt()]])
+            # The envelope is not a registered agency's: counted once, no leaves.
+            self._unlogged.add(("batch", exc.code))
             raise
+        for attempt in attempts:
+            attempt.signed = True
         refused: _Refused = []
         by_provider = self._admit_all(requester, raws, attempts, refused)
         answered: _Answered = []
@@ -74,9 +79,11 @@ class BatchExchange:
 
         leaves = [answered_leaf(g.request, answer, g.attempt.subject) for g, answer, _ in answered]
         leaves += [refusal_leaf(attempt, exc) for _, attempt, exc in refused]
+        tags = [answered_tag(g.request, g.attempt) for g, _, _ in answered]
+        tags += [refusal_tag(attempt) for _, attempt, _ in refused]
         for attempt in attempts:
             attempt.leaf_logged = True  # each has its leaf in this append (or the log failed for all)
-        receipts: list[Receipt] = yield AppendMany(leaves)
+        receipts: list[Receipt] = yield AppendMany(leaves, tags)
 
         unsettled: dict[int, KojinError] = {}
         for number, settlement in enumerate(settlements):

@@ -31,6 +31,7 @@ from kojin.hub.domain import (
     check_channel_mac,
     invalid,
     subject_commitment,
+    subject_tag,
 )
 from kojin.hub.store import codes, hub_keys, persons
 
@@ -249,6 +250,10 @@ class CodeRegistry:
     def subject(self, internal_id: str, request: ExchangeRequest) -> str:
         """The commitment to the person a request is about, for its leaf."""
         return subject_commitment(self._subject_key(internal_id), request.requester, request.request_id)
+
+    def tag(self, internal_id: str) -> bytes:
+        """The person's tag in the log's index of leaves."""
+        return subject_tag(self._subject_key(internal_id))
 
     def _subject_key(self, internal_id: str) -> bytes:
         key = self._subject_keys.get(internal_id)

@@ -137,6 +137,15 @@ def subject_commitment(subject_key: bytes, requester: str, request_id: str) -> s
     return hmac.new(subject_key, f"kojin-leaf-subject|{requester}|{request_id}".encode(), "sha256").hexdigest()
 
 
+def subject_tag(subject_key: bytes) -> bytes:
+    """The person's tag in the log's index of leaves (``leaf_tags``): one per person, from their own key.
+
+    Only the hub (which derives the key) and the portal (which the hub gives
+    it to) can compute it; it says nothing about the number or any code.
+    """
+    return hmac.new(subject_key, b"kojin-leaf-index/1", "sha256").digest()
+
+
 FRESHNESS_SECONDS = 300
 """How far a signed request's time may be from the hub's clock (±)."""
 

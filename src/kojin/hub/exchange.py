@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kojin.core.errors import KojinError
+from kojin.core.metrics import Counter
 from kojin.hub.admission import Admission, signature
 from kojin.hub.agencies import AgencyEntry
 from kojin.hub.delivery import Deliver, check_answer
 from kojin.hub.domain import ExchangeRequest, ProvisionAnswer, invalid
-from kojin.hub.leaves import Attempt, answered_leaf, log_refusal
+from kojin.hub.leaves import Attempt, answered_leaf, answered_tag, log_refusal
 from kojin.hub.records import record_rows
 from kojin.hub.steps import Append, Op, Receipt, Settle
 
@@ -49,8 +50,9 @@ def refusal_out(request_id: str | None, index: int, exc: KojinError) -> dict[str
 class SingleExchange:
     """The steps of one exchange; made once per hub."""
 
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self, admission: Admission, unlogged: Counter) -> None:
         self._admission = admission
+        self._unlogged = unlogged
 
     def steps(self, body: object) -> Generator[Op, Any, dict[str, Any]]:
         """The exchange, yielding where it waits (see :class:`kojin.hub.steps.Op`), for either driver."""
@@ -59,14 +61,16 @@ class SingleExchange:
             try:
                 return (yield from self._exchange(body, attempt))
             except KojinError as exc:
-                if not attempt.leaf_logged:
+                if not attempt.signed:
+                    # Nobody the hub knows sent it: counted, not logged.
+                    self._unlogged.add(("exchange", exc.code))
+                elif not attempt.leaf_logged:
                     yield from log_refusal(attempt, exc)
                 raise
 
     def _exchange(self, body: object, attempt: Attempt) -> Generator[Op, Any, dict[str, Any]]:
         if not isinstance(body, dict):
             raise invalid("body", "オブジェクトではありません。", "must be an object.")
-        attempt.take_claims(body.get("request"))
         extra = sorted(set(body) - {"request", "signature"})
         if extra:
             raise invalid(extra[0], "未知の項目です。", "unknown field.")
@@ -75,15 +79,18 @@ class SingleExchange:
 
         admission = self._admission
         requester = admission.requester(request, signed)
+        attempt.take_claims(body.get("request"))
+        attempt.signed = True
         provider, query = admission.admit(request, requester, admission.clock(), attempt)
         answer, settlement = check_answer(provider, query, (yield Deliver(provider, query)))
         leaf = answered_leaf(request, answer, attempt.subject)
+        tag = answered_tag(request, attempt)
         # Past this point the exchange has its own leaf (or the log failed);
         # a later failure must not add a second, "refused" one.
         attempt.leaf_logged = True
         # The provider's record commits in its own store while the leaf
         # commits here; the answer is passed on only once both are durable.
-        receipt: Receipt = yield Append(leaf)
+        receipt: Receipt = yield Append(leaf, tag)
         index = receipt.index
         try:
             yield Settle(settlement)

@@ -1,9 +1,16 @@
 """The exchange log's leaves the hub writes: one per exchange, answered or refused.
 
 An exchange gathers what it learns in an :class:`Attempt` as it is checked,
-so that a refusal at any step still logs a leaf with everything known by
-then. Kept apart from the records because a leaf is written for every
-request, a record only for an answered one.
+so that a refusal at any step after the requester's signature still logs a
+leaf with everything known by then. A request refused before its signature
+is known good (malformed, unsigned, signed by no registered agency) gets no
+leaf: anyone could send it, and the log is a record of what agencies did. It
+is counted in :data:`UNLOGGED_REFUSALS` instead. Kept apart from the records
+because a leaf is written for every signed request, a record only for an
+answered one.
+
+A leaf about a person goes with its row in the log's person index
+(:data:`~kojin.hub.steps.IndexRow`), appended in the same commit.
 """
 
 from __future__ import annotations
@@ -14,10 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from kojin.core.errors import KojinError
+from kojin.core.metrics import Counter
 from kojin.hub.domain import ExchangeRequest, Outcome, ProvisionAnswer, leaf_bytes
-from kojin.hub.steps import Append, AppendMany, Op
+from kojin.hub.steps import Append, IndexRow, Op
 
 log = logging.getLogger("kojin.hub")
+
+
+def unlogged_refusals() -> Counter:
+    """The hub's count of requests refused without a leaf, by endpoint and reason code."""
+    return Counter(
+        "kojin_hub_unlogged_refusals_total",
+        "Requests refused before a registered agency's signature was verified: no leaf, only this count.",
+        ("endpoint", "reason"),
+    )
 
 
 @dataclass
@@ -31,7 +48,11 @@ class Attempt:
     item: str | None = None
     request_id: str | None = None
     subject: str | None = None
+    # The person's tag in the log's index, known with ``subject``.
+    tag: bytes | None = None
     reserved: tuple[str, str] | None = None
+    # The requester's signature is verified: from here on a refusal is logged.
+    signed: bool = False
     leaf_logged: bool = False
     # A batch member's request as sent: its claims are taken only if it is refused.
     unread: object = None
@@ -64,6 +85,16 @@ def answered_leaf(request: ExchangeRequest, answer: ProvisionAnswer, subject: st
     )
 
 
+def answered_tag(request: ExchangeRequest, attempt: Attempt) -> IndexRow | None:
+    return None if attempt.tag is None else (attempt.tag, request.requester, request.provider)
+
+
+def refusal_tag(attempt: Attempt) -> IndexRow | None:
+    if attempt.tag is None:
+        return None
+    return attempt.tag, attempt.requester or "", attempt.provider or ""
+
+
 def refusal_leaf(attempt: Attempt, exc: KojinError) -> bytes:
     if attempt.unread is not None:
         attempt.take_claims(attempt.unread)
@@ -84,14 +115,6 @@ def refusal_leaf(attempt: Attempt, exc: KojinError) -> bytes:
 def log_refusal(attempt: Attempt, exc: KojinError) -> Generator[Op, Any, None]:
     """Append a refused request's leaf; a log that fails too is reported, not raised over the refusal."""
     try:
-        yield Append(refusal_leaf(attempt, exc))
+        yield Append(refusal_leaf(attempt, exc), refusal_tag(attempt))
     except KojinError as log_exc:
         log.error("refusal %s could not be logged: %s", exc.code, log_exc.code)
-
-
-def log_refusals(refusals: list[tuple[Attempt, KojinError]]) -> Generator[Op, Any, None]:
-    """:func:`log_refusal` for many, in one commit."""
-    try:
-        yield AppendMany([refusal_leaf(attempt, exc) for attempt, exc in refusals])
-    except KojinError as log_exc:
-        log.error("%d refusals could not be logged: %s", len(refusals), log_exc.code)

@@ -11,7 +11,11 @@ provider's record are durable (over HTTP the server answers only after its
 record is durable). The hub's own §23 record holds nothing the leaf does not,
 so it is committed behind the answer without an fsync and rebuilt from the
 log after a crash (:meth:`kojin.hub.records.ExchangeRecords.reconcile`). A refused request is
-logged as a leaf too, and changes nothing else.
+logged as a leaf too, and changes nothing else — once its requester's signature
+is verified: a request no registered agency signed is refused without a leaf
+and only counted (:attr:`HubService.unlogged_refusals`, shown at ``/hub/metrics``).
+Every leaf about a person is appended with its row in the log's person index,
+in the same commit, so the portal finds a person's leaves without a scan.
 
 The exchange is written once, as steps that yield where they wait
 (:class:`kojin.hub.steps.Op`): :meth:`HubService.exchange` blocks a thread on each wait,
@@ -51,9 +55,11 @@ from kojin.hub.agencies import AgencyEntry, AgencyRegistry
 from kojin.hub.batch import BatchExchange
 from kojin.hub.codes import CodeRegistry, jlis_code_message
 from kojin.hub.disputes import DisputedCodes, LinkState
-from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment
+from kojin.hub.domain import AgencyKind, Outcome, leaf_bytes, subject_commitment, subject_tag
 from kojin.hub.exchange import SingleExchange
+from kojin.hub.leaves import unlogged_refusals
 from kojin.hub.records import ExchangeRecords
+from kojin.hub.reindex import IndexedLog, Reindexed, reindex
 from kojin.hub.reservations import RequestIds
 from kojin.hub.steps import ExchangeLogPort, Links, Receipt, drive, drive_async
 from kojin.hub.store import agencies, codes, exchange_records, persons, seen_requests
@@ -93,8 +99,9 @@ class HubService:
         )
         self._records = ExchangeRecords(engine, self._readers, self._writer)
         admission = Admission(self._agencies, self._codes, self._disputes, RequestIds(self._records), clock)
-        self._single = SingleExchange(admission)
-        self._batches = BatchExchange(admission)
+        self.unlogged_refusals = unlogged_refusals()
+        self._single = SingleExchange(admission, self.unlogged_refusals)
+        self._batches = BatchExchange(admission, self.unlogged_refusals)
         self._links = Links(transport, exchange_log)
         self._start_lock = threading.Lock()
         self._ready = False
@@ -218,8 +225,8 @@ class HubService:
         recorded exactly as :meth:`exchange` would; the batch shares one
         signature check, one message to each provider, one log commit and one
         commit of records. A batch whose envelope is refused (malformed,
-        unknown requester, bad signature) refuses every request in it, each
-        logged. The results come in the requests' order: an answer as
+        unknown requester, bad signature) is refused whole, without a leaf
+        (counted in :attr:`unlogged_refusals`). The results come in the requests' order: an answer as
         :meth:`exchange` gives it, or ``{"request_id", "leaf_index", "error"}``.
         """
         self._start()
@@ -306,7 +313,8 @@ class HubService:
         if owner is None or owner[0] != agency_id:
             raise reasons.UNKNOWN_CODE.error()
         self._start()
-        subject = subject_commitment(self._codes.deriver().subject_key(owner[1]), viewer, request_id)
+        subject_key = self._codes.deriver().subject_key(owner[1])
+        subject = subject_commitment(subject_key, viewer, request_id)
         leaf = leaf_bytes(
             time=int(now),
             requester=viewer,
@@ -319,7 +327,13 @@ class HubService:
             subject=subject,
             provided_at=int(now * 1000) if outcome is Outcome.ANSWERED else None,
         )
-        return self._log().append(leaf).index
+        return self._log().append(leaf, (subject_tag(subject_key), viewer, holder)).index
+
+    def reindex(
+        self, exchange_log: IndexedLog, *, start: int = 0, progress: Callable[[int, int], None] | None = None
+    ) -> Reindexed:
+        """Rebuild the log's person index from the leaves (``kojin audit reindex``); see :mod:`~kojin.hub.reindex`."""
+        return reindex(self.engine, self._codes.deriver().subject_key, exchange_log, start=start, progress=progress)
 
     # -- reading -------------------------------------------------------------------
     def records(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:

@@ -22,17 +22,28 @@ class Receipt(Protocol):
     def index(self) -> int: ...
 
 
+IndexRow = tuple[bytes, str, str]
+"""A leaf's row in the log's person index: the person's tag, the requester, the provider."""
+
+
 class ExchangeLogPort(Protocol):
     """What the hub needs of the audit party's exchange log."""
 
-    def append(self, leaf_data: bytes) -> Receipt: ...
+    def append(self, leaf_data: bytes, tag: IndexRow | None = None) -> Receipt: ...
 
-    def append_then(self, leaf_data: bytes, done: Callable[[Any, BaseException | None], None]) -> None: ...
+    def append_then(
+        self, leaf_data: bytes, done: Callable[[Any, BaseException | None], None], tag: IndexRow | None = None
+    ) -> None: ...
 
-    def append_many(self, leaf_data: Sequence[bytes]) -> Sequence[Receipt]: ...
+    def append_many(
+        self, leaf_data: Sequence[bytes], tags: Sequence[IndexRow | None] | None = None
+    ) -> Sequence[Receipt]: ...
 
     def append_many_then(
-        self, leaf_data: Sequence[bytes], done: Callable[[Any, BaseException | None], None]
+        self,
+        leaf_data: Sequence[bytes],
+        done: Callable[[Any, BaseException | None], None],
+        tags: Sequence[IndexRow | None] | None = None,
     ) -> None: ...
 
     def size(self) -> int: ...
@@ -65,36 +76,41 @@ class Op:
 
 
 class Append(Op):
-    """Append a leaf to the exchange log; the receipt once it is durable."""
+    """Append a leaf (and its row in the person index, if it is about one) to the exchange log; the receipt once
+    it is durable."""
 
-    __slots__ = ("leaf",)
+    __slots__ = ("leaf", "tag")
 
-    def __init__(self, leaf: bytes) -> None:
+    def __init__(self, leaf: bytes, tag: IndexRow | None = None) -> None:
         self.leaf = leaf
+        self.tag = tag
 
     def run(self, links: Links) -> Receipt:
-        return links.log().append(self.leaf)
+        return links.log().append(self.leaf, self.tag)
 
     async def run_async(self, links: Links, wake: Resolver) -> Receipt:
         future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        links.log().append_then(self.leaf, lambda receipt, error: wake.settle(future, receipt, error))
+        links.log().append_then(self.leaf, lambda receipt, error: wake.settle(future, receipt, error), self.tag)
         return await future
 
 
 class AppendMany(Op):
-    """Append leaves to the exchange log in one commit; their receipts once durable."""
+    """Append leaves to the exchange log in one commit (``tags`` one per leaf); their receipts once durable."""
 
-    __slots__ = ("leaves",)
+    __slots__ = ("leaves", "tags")
 
-    def __init__(self, leaves: list[bytes]) -> None:
+    def __init__(self, leaves: list[bytes], tags: list[IndexRow | None] | None = None) -> None:
         self.leaves = leaves
+        self.tags = tags
 
     def run(self, links: Links) -> list[Receipt]:
-        return list(links.log().append_many(self.leaves))
+        return list(links.log().append_many(self.leaves, self.tags))
 
     async def run_async(self, links: Links, wake: Resolver) -> list[Receipt]:
         future: asyncio.Future[list[Receipt]] = asyncio.get_running_loop().create_future()
-        links.log().append_many_then(self.leaves, lambda receipts, error: wake.settle(future, receipts, error))
+        links.log().append_many_then(
+            self.leaves, lambda receipts, error: wake.settle(future, receipts, error), self.tags
+        )
         return await future
 
 

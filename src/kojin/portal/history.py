@@ -3,25 +3,28 @@
 The exchange log is public metadata: each leaf names the requester, provider,
 task, item and outcome, but the person only as a commitment
 ``HMAC(subject key, requester | request id)``. The hub gives the portal the
-person's subject key (through J-LIS's link id, never the number); the portal
-recomputes the commitment for each leaf and so finds the person's leaves — no
-store anywhere keeps a list of "exchanges about this person".
+person's subject key (through J-LIS's link id, never the number).
+
+The person's leaves are found through the log's person index
+(``leaf_tags``): the hub writes a row for every leaf about a person, in the
+same commit as the leaf, under a tag only the person's key yields
+(:func:`kojin.hub.domain.subject_tag`). The portal looks the tag up — a few
+milliseconds whatever the log's size — and still checks each leaf's
+commitment against the key, so an index row can hide a leaf but never show
+someone else's. Leaves logged before the index existed are indexed by
+``kojin audit reindex``; there is no scan of the log here.
 
 For one entry the portal hands out the log's proof bundle (RFC 9162 inclusion
 proof and signed tree head, the format of :mod:`kojin.audit.verify`, which
 ``kojin audit verify PROOF.json`` checks) and shows, beside its own check of
 that bundle against the log's key, that the leaf's commitment is the one
 recomputed from the person's key: the record is in the log *and* about them.
-
-Scanning is linear in the log; parsed leaves are kept in memory per process
-and only new leaves are read on the next visit.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from kojin.audit.verify import Check, verify_bundle
 from kojin.core.errors import KojinError, NotFound
 from kojin.core.japan import JST
-from kojin.hub.domain import LEAF_KIND, subject_commitment
+from kojin.hub.domain import LEAF_KIND, subject_commitment, subject_tag
 from kojin.portal import reasons
 from kojin.registry.domain import Resident
 
@@ -38,13 +41,6 @@ if TYPE_CHECKING:
     from kojin.audit.service import ExchangeLog
     from kojin.hub.service import HubService
     from kojin.numbering.service import NumberingService
-
-
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    requester: str | None
-    request_id: str | None
-    subject: str | None
 
 
 @dataclass(frozen=True)
@@ -144,8 +140,6 @@ class ExchangeHistory:
         self._log = exchange_log
         self.hub = hub
         self.numbering = numbering
-        self._leaves: list[_Leaf] = []
-        self._lock = threading.Lock()
 
     def subject_key(self, person: Resident) -> bytes | None:
         """The person's key from the hub, or None when no agency has ever been given a code for them."""
@@ -155,40 +149,25 @@ class ExchangeHistory:
         except KojinError:
             return None
 
-    def _scan(self) -> list[_Leaf]:
-        log = self._log()
-        with self._lock:
-            size = log.size()
-            for index in range(len(self._leaves), size):
-                self._leaves.append(self._parse(log.leaf_data(index)))
-            return self._leaves[:size]
-
     @staticmethod
-    def _parse(data: bytes) -> _Leaf:
+    def _mine(key: bytes, data: bytes) -> dict[str, Any] | None:
+        """The leaf, if its commitment is the one ``key`` gives; None for anything else."""
         try:
             leaf = json.loads(data)
         except ValueError:
-            return _Leaf(None, None, None)
+            return None
         if not isinstance(leaf, dict) or leaf.get("kojin") != LEAF_KIND:
-            return _Leaf(None, None, None)
+            return None
         requester, request_id, subject = leaf.get("requester"), leaf.get("request_id"), leaf.get("subject")
-        return _Leaf(
-            requester if isinstance(requester, str) else None,
-            request_id if isinstance(request_id, str) else None,
-            subject if isinstance(subject, str) else None,
-        )
-
-    def _mine(self, key: bytes, leaf: _Leaf) -> bool:
-        if leaf.subject is None or leaf.requester is None or leaf.request_id is None:
-            return False
-        return subject_commitment(key, leaf.requester, leaf.request_id) == leaf.subject
+        if not (isinstance(requester, str) and isinstance(request_id, str) and isinstance(subject, str)):
+            return None
+        return leaf if subject_commitment(key, requester, request_id) == subject else None
 
     def _name(self, agency_id: str) -> str:
         entry = self.hub.find_agency(agency_id) if agency_id else None
         return entry.name if entry is not None else (agency_id or "—")
 
-    def _entry(self, index: int, data: bytes) -> ExchangeEntry:
-        leaf: dict[str, Any] = json.loads(data)
+    def _entry(self, index: int, leaf: dict[str, Any]) -> ExchangeEntry:
         requester, provider = _text(leaf.get("requester")), _text(leaf.get("provider"))
         return ExchangeEntry(
             leaf_index=index,
@@ -211,19 +190,23 @@ class ExchangeHistory:
         if key is None:
             return []
         log = self._log()
-        found = [i for i, leaf in enumerate(self._scan()) if self._mine(key, leaf)]
-        return [self._entry(i, log.leaf_data(i)) for i in reversed(found)]
+        data = log.leaves_data(log.tagged(subject_tag(key)))
+        mine = ((i, self._mine(key, data[i])) for i in sorted(data, reverse=True))
+        return [self._entry(i, leaf) for i, leaf in mine if leaf is not None]
 
-    def _own_leaf(self, person: Resident, index: int, key: bytes | None = None) -> tuple[bytes, bytes]:
+    def _own_leaf(self, person: Resident, index: int, key: bytes | None = None) -> tuple[bytes, dict[str, Any]]:
         key = key or self.subject_key(person)
-        leaves = self._scan()
-        if key is None or not 0 <= index < len(leaves) or not self._mine(key, leaves[index]):
+        log = self._log()
+        if key is None or not log.is_tagged(subject_tag(key), index):
             raise not_found()
-        return key, self._log().leaf_data(index)
+        leaf = self._mine(key, log.leaf_data(index))
+        if leaf is None:
+            raise not_found()
+        return key, leaf
 
     def entry(self, person: Resident, index: int) -> ExchangeEntry:
-        _key, data = self._own_leaf(person, index)
-        return self._entry(index, data)
+        _key, leaf = self._own_leaf(person, index)
+        return self._entry(index, leaf)
 
     def bundle(self, person: Resident, index: int) -> dict[str, object]:
         """The proof bundle of one of the person's entries (``kojin audit verify`` reads it)."""
@@ -234,16 +217,24 @@ class ExchangeHistory:
         return json.dumps(self.bundle(person, index), ensure_ascii=False, indent=2) + "\n"
 
     def verify_all(self, person: Resident, indices: list[int]) -> dict[int, ProofView]:
-        """:meth:`verify` for several entries, asking the hub for the person's key once."""
+        """:meth:`verify` for several entries: the person's key asked for once, the index read once, and
+        every bundle built against one tree head; an index that is not the person's is left out."""
         key = self.subject_key(person)
-        return {i: self.verify(person, i, key=key) for i in indices}
+        if key is None or not indices:
+            return {}
+        log = self._log()
+        mine = set(log.tagged(subject_tag(key))).intersection(indices)
+        bundles = log.proof_bundles(sorted(mine))
+        views = {i: self._check(key, bundle) for i, bundle in bundles.items()}
+        return {i: views[i] for i in indices if i in views}
 
     def verify(self, person: Resident, index: int, *, key: bytes | None = None) -> ProofView:
         """Check the bundle against the log's own key, and that the leaf is about the person."""
         key, _data = self._own_leaf(person, index, key)
-        log = self._log()
-        bundle = log.proof_bundle(index)
-        result = verify_bundle(bundle, trusted_public_key=log.public_key)
+        return self._check(key, self._log().proof_bundle(index))
+
+    def _check(self, key: bytes, bundle: dict[str, object]) -> ProofView:
+        result = verify_bundle(bundle, trusted_public_key=self._log().public_key)
         raw = bundle.get("leaf_data")
         leaf = json.loads(base64.b64decode(raw)) if isinstance(raw, str) else {}
         expected = subject_commitment(key, _text(leaf.get("requester")), _text(leaf.get("request_id")))

@@ -86,7 +86,8 @@ def host_name(value: str) -> str:
     return value
 
 
-def _media_type(scope: Scope) -> str | None:
+def media_type(scope: Scope) -> str | None:
+    """The request's declared body type, lower case, without parameters; None if it declares none."""
     for key, value in scope.get("headers") or []:
         if key == b"content-type":
             media: str = value.decode("latin-1").split(";")[0].strip().lower()
@@ -142,7 +143,7 @@ class RequestLimits:
         headers = scope.get("headers") or []
         declared = next((v for k, v in headers if k == b"content-length"), None)
         chunked = any(k == b"transfer-encoding" for k, _ in headers)
-        media = _media_type(scope)
+        media = media_type(scope)
         has_body = chunked or (declared is not None and declared != b"0")
         if (media is not None or has_body) and media not in rule.content_types:
             return core_reasons.REQUEST_CONTENT_TYPE.error(expected=", ".join(rule.content_types))
@@ -164,7 +165,7 @@ class RequestLimits:
                 return
             if not message.get("more_body", False):
                 break
-        if _media_type(scope) in JSON_TYPES and json_depth_over(bytes(body)):
+        if media_type(scope) in JSON_TYPES and json_depth_over(bytes(body)):
             await self._refuse(scope, receive, send, core_reasons.REQUEST_TOO_DEEP.error(limit=MAX_JSON_DEPTH))
             return
         await self.app(scope, replaying(bytes(body), receive), send)

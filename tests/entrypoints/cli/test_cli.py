@@ -239,3 +239,10 @@ def test_the_card_follows_the_register(run: Invoke) -> None:
     # … but the counter will not rewrite a card that must go back.
     refused = run("card", "rewrite", card_id)
     assert refused.exit_code == 2 and "card.must_return" in refused.stderr
+
+
+def test_audit_reindex_runs_as_the_local_administrator(run: Invoke) -> None:
+    assert run("init").exit_code == 0
+    done = run("audit", "reindex")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout.splitlines()[-1]) == {"scanned": 0, "about_someone": 0, "added": 0}

@@ -5,6 +5,9 @@
 and prints the log key's id so that the user can compare it with the one the
 log operator publishes — unless ``--key`` pins the trusted key itself.
 
+``kojin audit reindex`` (the system administrator's) rebuilds the log's
+person index for leaves logged before it existed; see :mod:`kojin.hub.reindex`.
+
 Exit status: 0 if every check passed, 2 otherwise (including an unreadable
 file or key), always with one final line on stderr naming what failed and
 never a traceback.
@@ -18,18 +21,22 @@ from typing import Annotated
 
 import typer
 
+from kojin.app import Kojin
 from kojin.audit import reasons as audit_reasons
 from kojin.audit.tree_head import load_public_key
 from kojin.audit.verify import VerificationResult, verify_bundle_json
 from kojin.core.i18n import pick
 from kojin.entrypoints.cli.console import run_command
+from kojin.entrypoints.cli.operator import act_as
+from kojin.entrypoints.cli.system import print_json, with_system
+from kojin.staff.domain import Role
 
 # Real bundles are a few kilobytes; this only keeps a wrong file from
 # being read whole into memory.
 _MAX_FILE_BYTES = 10 * 1024 * 1024
 
 audit_app = typer.Typer(
-    help="改ざん検知ログ — the tamper-evident exchange log: verify proof bundles.",
+    help="改ざん検知ログ — the tamper-evident exchange log: verify proof bundles, rebuild the person index.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -38,7 +45,7 @@ audit_app = typer.Typer(
 
 @audit_app.callback()
 def _group() -> None:
-    """改ざん検知ログ — the tamper-evident exchange log: verify proof bundles."""
+    """改ざん検知ログ — the tamper-evident exchange log: verify proof bundles, rebuild the person index."""
     # A callback keeps ``verify`` a subcommand even while it is the only one,
     # so ``kojin audit verify`` works the same mounted or invoked directly.
 
@@ -114,3 +121,17 @@ def _verify(proof: Path, key: Path | None, as_json: bool) -> None:
     failed = next(c for c in result.checks if not c.ok)
     reason = audit_reasons.CHECK_FAILED.get(failed.reason or "", audit_reasons.VERIFY_FAILED)
     raise reason.error(check=failed.name, detail_ja=failed.message_ja, detail_en=failed.message_en, field=failed.name)
+
+
+@audit_app.command("reindex")
+def reindex_command(
+    start: Annotated[int, typer.Option("--from", min=0, help="First leaf index to read (default: all).")] = 0,
+) -> None:
+    """Rebuild the index of each person's leaves (やりとり履歴の索引) from the log; safe to repeat."""
+
+    def body(kojin: Kojin) -> None:
+        act_as(kojin, [Role.SYSADMIN])
+        done = kojin.hub.reindex(kojin.exchange_log, start=start)
+        print_json({"scanned": done.scanned, "about_someone": done.about_someone, "added": done.added})
+
+    with_system(body)

@@ -127,7 +127,7 @@ def create_app(kojin: Kojin) -> FastAPI:
     app.include_router(corporate_router(kojin.corporate, doors))
     app.include_router(pki_router(kojin.ca, responder=kojin.ocsp))
     app.include_router(auth_router(kojin.auth))
-    app.include_router(hub_router(kojin.hub))
+    app.include_router(hub_router(kojin.hub, doors))
     app.include_router(agency_router(kojin.agencies, doors))
     app.include_router(audit_router(kojin.exchange_log))
     # The citizen portal and the card-reader software (issue 5). A card taken

@@ -24,15 +24,20 @@ from urllib.parse import parse_qs
 
 import orjson
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from kojin.agency.api import make_router as agency_router
 from kojin.app import Kojin, build
 from kojin.audit.api import make_router as audit_router
+from kojin.core import reasons as core_reasons
+from kojin.core.errors import KojinError
 from kojin.core.i18n import language
 from kojin.hub.api import exchange_http_async, too_large
 from kojin.hub.api import make_router as hub_router
 from kojin.hub.service import HubService
 from kojin.staff.guard import StaffDoors
+from kojin.web.limits import JSON_TYPES, RequestLimits, media_type
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,6 +69,14 @@ class FastExchange:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/hub/exchange" or scope["method"] != "POST":
             await self.app(scope, receive, send)
+            return
+        if media_type(scope) not in JSON_TYPES:
+            # As RequestLimits refuses it in the full app: a text/plain cross-site
+            # post, or anything else, never reaches the hub.
+            with language(_language(scope)):
+                refusal = core_reasons.REQUEST_CONTENT_TYPE.error(expected=", ".join(JSON_TYPES))
+                payload = {"error": {"code": refusal.code, "message": refusal.message, "field": refusal.field}}
+            await _respond(send, refusal.status, payload)
             return
         chunks: list[bytes] = []
         size = 0
@@ -110,15 +123,28 @@ def create_hub_app(kojin: Kojin) -> FastExchange:
         version="0.1.0",
     )
     install_error_handlers(api)
+    # The JSON APIs' body type, size and depth, as in the full app. The Host
+    # allow-list is left open: this app serves agencies' machines, not browsers.
+    api.add_middleware(
+        RequestLimits,
+        allowed_hosts=lambda: frozenset({"*"}),
+        is_page=lambda _path: False,
+        render_page=_no_pages,
+    )
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    api.include_router(hub_router(kojin.hub))
-    api.include_router(agency_router(kojin.agencies, StaffDoors(kojin.staff)))
+    doors = StaffDoors(kojin.staff)
+    api.include_router(hub_router(kojin.hub, doors))
+    api.include_router(agency_router(kojin.agencies, doors))
     api.include_router(audit_router(kojin.exchange_log))
     return FastExchange(api, kojin.hub)
+
+
+def _no_pages(_request: Request, error: KojinError) -> Response:
+    return JSONResponse({"error": {"code": error.code, "message": error.message, "field": error.field}}, error.status)
 
 
 def app() -> FastExchange:
