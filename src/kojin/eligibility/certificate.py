@@ -69,19 +69,36 @@ REASON_TEXT = {
 }
 
 
-def render_certificate(view: CertificateView) -> bytes:
-    """The 資格確認書 as PDF bytes (A6-like card layout on A4, one page)."""
+def insurer_document(
+    title: str, subtitle: str, insurer_name: str, rows: list[tuple[str, str]], notes: list[str], *, label_mm: int
+) -> bytes:
+    """An insurer's one-page A4 document to a member: a title, a table of labelled facts, notes under it."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_title("資格確認書")
-    pdf.set_author(printable(view.insurer_name))
+    pdf.set_title(title)
+    pdf.set_author(printable(insurer_name))
     pdf.set_creator("kojin")
     pdf.add_font("IPAexGothic", "", str(font_path()))
     pdf.add_page()
     pdf.set_font("IPAexGothic", size=18)
-    pdf.cell(0, 12, "資格確認書", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.cell(0, 12, title, new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.set_font("IPAexGothic", size=9)
-    pdf.cell(0, 6, "Eligibility certificate (health insurance)", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.cell(0, 6, subtitle, new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(4)
+    pdf.set_font("IPAexGothic", size=11)
+    for label, value in rows:
+        pdf.set_fill_color(235, 240, 248)
+        pdf.cell(label_mm, 9, label, border=1, fill=True)
+        pdf.multi_cell(0, 9, printable(value), border=1, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(5)
+    pdf.set_font("IPAexGothic", size=9)
+    for note in notes:
+        if note:
+            pdf.multi_cell(0, 5, note, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def render_certificate(view: CertificateView) -> bytes:
+    """The 資格確認書 as PDF bytes (A6-like card layout on A4, one page)."""
     rows = [
         ("交付年月日", jp_date(view.issued_on)),
         ("有効期限", jp_date(view.valid_until)),
@@ -101,20 +118,12 @@ def render_certificate(view: CertificateView) -> bytes:
         ("保険者名称", view.insurer_name),
         ("交付番号", view.certificate_id),
     ]
-    pdf.set_font("IPAexGothic", size=11)
-    for label, value in rows:
-        pdf.set_fill_color(235, 240, 248)
-        pdf.cell(50, 9, label, border=1, fill=True)
-        pdf.multi_cell(0, 9, printable(value), border=1, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(5)
-    pdf.set_font("IPAexGothic", size=9)
     notes = [
         REASON_TEXT.get(view.reason, ""),
         "医療機関・薬局の窓口でこの資格確認書を提示してください。記号・番号・枝番で資格を確認します。",
         "有効期限を過ぎたもの、資格を喪失した後のものは使えません。",
         "This certificate is valid up to the date above (at most five years from issue).",
     ]
-    for note in notes:
-        if note:
-            pdf.multi_cell(0, 5, note, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return insurer_document(
+        "資格確認書", "Eligibility certificate (health insurance)", view.insurer_name, rows, notes, label_mm=50
+    )

@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from fpdf import FPDF
-
-from kojin.eligibility.certificate import font_path, jp_date, printable
+from kojin.eligibility.certificate import insurer_document, jp_date
 from kojin.eligibility.domain import ratio_text
 
 MASK = "********"
@@ -50,17 +48,6 @@ class NoticeView:
 
 def render_notice(view: NoticeView) -> bytes:
     """The notice as PDF bytes (one A4 page)."""
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_title("資格情報のお知らせ")
-    pdf.set_author(printable(view.insurer_name))
-    pdf.set_creator("kojin")
-    pdf.add_font("IPAexGothic", "", str(font_path()))
-    pdf.add_page()
-    pdf.set_font("IPAexGothic", size=18)
-    pdf.cell(0, 12, "資格情報のお知らせ", new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("IPAexGothic", size=9)
-    pdf.cell(0, 6, "Notice of your health insurance details", new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.ln(4)
     rows = [
         ("作成年月日", jp_date(view.issued_on)),
         ("氏名", view.name),
@@ -76,13 +63,6 @@ def render_notice(view: NoticeView) -> bytes:
         ("一部負担金の割合", f"{view.ratio // 10}割（{ratio_text(view.ratio)}）"),
         ("ひも付く個人番号（下4桁）", view.masked_number),
     ]
-    pdf.set_font("IPAexGothic", size=11)
-    for label, value in rows:
-        pdf.set_fill_color(235, 240, 248)
-        pdf.cell(62, 9, label, border=1, fill=True)
-        pdf.multi_cell(0, 9, printable(value), border=1, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(5)
-    pdf.set_font("IPAexGothic", size=9)
     notes = [
         "マイナ保険証の利用登録をされた方にお送りしています。医療機関・薬局ではマイナ保険証を使ってください。",
         "「ひも付く個人番号（下4桁）」が、あなたの個人番号の下4桁と違うときは、ご家族など別の方の番号で"
@@ -90,6 +70,6 @@ def render_notice(view: NoticeView) -> bytes:
         "The last four digits above are those of the individual number this membership is linked to. "
         "If they are not yours, tell your insurer: another person's number may have been registered.",
     ]
-    for note in notes:
-        pdf.multi_cell(0, 5, note, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return insurer_document(
+        "資格情報のお知らせ", "Notice of your health insurance details", view.insurer_name, rows, notes, label_mm=62
+    )
