@@ -22,7 +22,9 @@ from sqlalchemy import (
 )
 
 from kojin.core.config import Settings
-from kojin.core.keys import insert_if_absent, party_secret
+from kojin.core.errors import KojinError
+from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, is_sealed
+from kojin.core.keys import insert_if_absent, open_secret, party_secret
 
 _metadata = MetaData()
 _keys = Table(
@@ -108,3 +110,41 @@ def test_an_existing_row_is_kept(engines: tuple[Engine, Engine]) -> None:
     assert len(key) == 32
     row = insert_if_absent(second, _keys, {"id": 1, "key": b"other", "created_at": None})
     assert bytes(row.key) == key
+
+
+def _stored(engine: Engine) -> bytes:
+    with engine.connect() as conn:
+        return bytes(conn.execute(select(_keys.c.key).where(_keys.c.id == 1)).scalar_one())
+
+
+def test_a_party_secret_is_sealed_under_the_passphrase(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = engines
+    _metadata.create_all(first)
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse battery staple")
+    secret = party_secret(first, _keys)
+    stored = _stored(first)
+    assert is_sealed(stored) and secret not in stored
+    # Another process with the passphrase reads the same secret.
+    assert party_secret(second, _keys) == secret
+    assert open_secret(stored, "party_keys") == secret
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "another passphrase")
+    with pytest.raises(KojinError) as wrong:
+        party_secret(second, _keys)
+    assert wrong.value.code == "key.passphrase_wrong"
+
+
+def test_a_clear_party_secret_is_sealed_in_place_when_the_passphrase_is_set(
+    engines: tuple[Engine, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = engines
+    _metadata.create_all(first)
+    monkeypatch.delenv(KEY_PASSPHRASE_ENV, raising=False)
+    clear = party_secret(first, _keys)
+    assert _stored(first) == clear
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse battery staple")
+    assert party_secret(second, _keys) == clear
+    stored = _stored(first)
+    assert is_sealed(stored) and clear not in stored
+    assert party_secret(first, _keys) == clear

@@ -106,3 +106,28 @@ def test_init_says_what_it_closed_and_that_keys_are_unencrypted(
     sealed = runner.invoke(app, ["init"], catch_exceptions=False)
     assert sealed.exit_code == 0
     assert "unencrypted" not in sealed.output and "readable by other users" not in sealed.output
+
+
+def test_the_numbering_key_is_sealed_in_place_and_numbers_stay_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import select
+
+    from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, is_sealed
+    from kojin.numbering.store import numbering_keys
+
+    monkeypatch.delenv(KEY_PASSPHRASE_ENV, raising=False)
+    settings = Settings(data_dir=tmp_path / "data", database_url=None)
+    kojin = build(settings)
+    number = kojin.numbering.assign("12345678903")
+    kojin.close()
+    monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse battery staple")
+    kojin = build(settings)
+    try:
+        with kojin.db.engine("numbering").connect() as conn:
+            stored = bytes(conn.execute(select(numbering_keys.c.key)).scalar_one())
+        assert is_sealed(stored)
+        kojin.numbering._derivation = None  # read the key again, sealed this time
+        assert kojin.numbering.assign("12345678903") == number
+    finally:
+        kojin.close()

@@ -30,7 +30,7 @@ from kojin.auth.single_use import UsedChallenges
 from kojin.auth.store import challenge_keys
 from kojin.card.reader import CardReader
 from kojin.card.transport import CardTransport
-from kojin.core.keys import party_secret
+from kojin.core.keys import open_secret, party_secret
 from kojin.pki.domain import CertKind
 from kojin.pki.linkage import SerialLinkage, Subject
 from kojin.pki.verify import OcspLookup, TrustStore, VerifiedCertificate, verify_end_entity
@@ -86,7 +86,7 @@ class CardAuthService:
                 key = conn.execute(select(challenge_keys.c.key).where(challenge_keys.c.id == 1)).scalar()
             if key is None:
                 raise RuntimeError("challenge key missing: run `kojin init`")
-            self._key = bytes(key)
+            self._key = open_secret(bytes(key), challenge_keys.name)
         return self._key
 
     def trust(self) -> TrustStore:

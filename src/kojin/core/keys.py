@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, and_, insert, select
+from sqlalchemy import Engine, Row, Table, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+
+from kojin.core.key_passphrase import is_sealed, key_passphrase, seal, unseal
 
 
 def insert_if_absent(engine: Engine, table: Table, values: Mapping[str, Any]) -> Row[Any]:
@@ -44,6 +46,32 @@ def insert_if_absent(engine: Engine, table: Table, values: Mapping[str, Any]) ->
 
 
 def party_secret(engine: Engine, table: Table, column: str = "key", *, created_at: datetime | None = None) -> bytes:
-    """Row 1's 32-byte secret in ``column``, made from the OS CSPRNG on first use."""
-    values = {"id": 1, column: secrets.token_bytes(32), "created_at": created_at or datetime.now(UTC)}
-    return bytes(insert_if_absent(engine, table, values)._mapping[column])
+    """Row 1's 32-byte secret in ``column``, made from the OS CSPRNG on first use.
+
+    With ``KOJIN_KEY_PASSPHRASE`` set the row holds the secret sealed under it
+    (:mod:`kojin.core.key_passphrase`); a secret stored in the clear before the
+    passphrase was set is sealed in place here, the first time it is read.
+    """
+    passphrase = key_passphrase()
+    fresh = secrets.token_bytes(32)
+    values = {
+        "id": 1,
+        column: seal(fresh, passphrase) if passphrase else fresh,
+        "created_at": created_at or datetime.now(UTC),
+    }
+    stored = bytes(insert_if_absent(engine, table, values)._mapping[column])
+    if passphrase is not None and not is_sealed(stored):
+        with engine.begin() as conn:
+            # Only the clear value is replaced: a process that sealed it meanwhile wins.
+            conn.execute(
+                update(table)
+                .where(table.c.id == 1, table.c[column] == stored)
+                .values({column: seal(stored, passphrase)})
+            )
+        return stored
+    return open_secret(stored, table.name)
+
+
+def open_secret(stored: bytes, what: str) -> bytes:
+    """A party secret as read from its row: unsealed when it was sealed under the passphrase."""
+    return unseal(stored, key_passphrase(), what=what) if is_sealed(stored) else stored

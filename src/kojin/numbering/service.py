@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kojin.core.bulk import bulk_insert, converter, select_in
 from kojin.core.db import bulk_checkpoints, checkpoint
-from kojin.core.keys import party_secret
+from kojin.core.keys import open_secret, party_secret
 from kojin.numbering import reasons
 from kojin.numbering.domain import (
     NumberDerivation,
@@ -62,7 +62,7 @@ class NumberingService:
             key = conn.execute(select(numbering_keys.c.key).where(numbering_keys.c.id == 1)).scalar()
             if key is None:
                 raise RuntimeError("numbering key missing: run `kojin init`")
-            self._derivation = NumberDerivation(bytes(key))
+            self._derivation = NumberDerivation(open_secret(bytes(key), numbering_keys.name))
         return self._derivation
 
     # -- issuing -----------------------------------------------------------

@@ -20,7 +20,7 @@ from enum import StrEnum
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.keys import party_secret
+from kojin.core.keys import open_secret, party_secret
 from kojin.pki import reasons
 from kojin.pki.domain import serial_key
 from kojin.pki.store import certificates, linkage_keys, relying_parties
@@ -64,7 +64,7 @@ class SerialLinkage:
                 key = conn.execute(select(linkage_keys.c.key).where(linkage_keys.c.id == 1)).scalar()
             if key is None:
                 raise RuntimeError("linkage key missing: run `kojin init`")
-            self._key = bytes(key)
+            self._key = open_secret(bytes(key), linkage_keys.name)
         return self._key
 
     def register(self, rp_id: str, name: str, kind: RelyingPartyKind) -> None:
