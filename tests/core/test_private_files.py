@@ -108,18 +108,21 @@ def test_init_says_what_it_closed_and_that_keys_are_unencrypted(
     assert "unencrypted" not in sealed.output and "readable by other users" not in sealed.output
 
 
-def test_the_numbering_key_is_sealed_in_place_and_numbers_stay_the_same(
+def test_the_secrets_in_store_rows_are_sealed_in_place_and_numbers_stay_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy import select
 
     from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, is_sealed
     from kojin.numbering.store import numbering_keys
+    from kojin.pki.keys import store_passphrase
+    from kojin.pki.store import ca_secrets
 
     monkeypatch.delenv(KEY_PASSPHRASE_ENV, raising=False)
     settings = Settings(data_dir=tmp_path / "data", database_url=None)
     kojin = build(settings)
     number = kojin.numbering.assign("12345678903")
+    ca_passphrase = store_passphrase(kojin.db.engine("pki"))
     kojin.close()
     monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse battery staple")
     kojin = build(settings)
@@ -129,5 +132,10 @@ def test_the_numbering_key_is_sealed_in_place_and_numbers_stay_the_same(
         assert is_sealed(stored)
         kojin.numbering._derivation = None  # read the key again, sealed this time
         assert kojin.numbering.assign("12345678903") == number
+        # The CA keys' own passphrase, kept in the pki store, is unchanged and sealed once read.
+        assert store_passphrase(kojin.db.engine("pki")) == ca_passphrase
+        with kojin.db.engine("pki").connect() as conn:
+            assert is_sealed(bytes(conn.execute(select(ca_secrets.c.passphrase)).scalar_one()))
+        assert store_passphrase(kojin.db.engine("pki")) == ca_passphrase
     finally:
         kojin.close()

@@ -46,28 +46,26 @@ def insert_if_absent(engine: Engine, table: Table, values: Mapping[str, Any]) ->
 
 
 def party_secret(engine: Engine, table: Table, column: str = "key", *, created_at: datetime | None = None) -> bytes:
-    """Row 1's 32-byte secret in ``column``, made from the OS CSPRNG on first use.
+    """Row 1's 32-byte secret in ``column``, made from the OS CSPRNG on first use (sealed: :func:`row_secret`)."""
+    return row_secret(engine, table, column, secrets.token_bytes(32), created_at=created_at)
+
+
+def row_secret(engine: Engine, table: Table, column: str, fresh: bytes, *, created_at: datetime | None = None) -> bytes:
+    """Row 1's secret in ``column``, ``fresh`` stored on first use.
 
     With ``KOJIN_KEY_PASSPHRASE`` set the row holds the secret sealed under it
     (:mod:`kojin.core.key_passphrase`); a secret stored in the clear before the
     passphrase was set is sealed in place here, the first time it is read.
     """
     passphrase = key_passphrase()
-    fresh = secrets.token_bytes(32)
-    values = {
-        "id": 1,
-        column: seal(fresh, passphrase) if passphrase else fresh,
-        "created_at": created_at or datetime.now(UTC),
-    }
+    values = {"id": 1, column: seal(fresh, passphrase) if passphrase else fresh}
+    values["created_at"] = created_at or datetime.now(UTC)
     stored = bytes(insert_if_absent(engine, table, values)._mapping[column])
     if passphrase is not None and not is_sealed(stored):
+        sealed = seal(stored, passphrase)
         with engine.begin() as conn:
             # Only the clear value is replaced: a process that sealed it meanwhile wins.
-            conn.execute(
-                update(table)
-                .where(table.c.id == 1, table.c[column] == stored)
-                .values({column: seal(stored, passphrase)})
-            )
+            conn.execute(update(table).where(table.c.id == 1, table.c[column] == stored).values({column: sealed}))
         return stored
     return open_secret(stored, table.name)
 

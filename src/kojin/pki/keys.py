@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from kojin.core.keys import insert_if_absent
+from kojin.core.keys import row_secret
 from kojin.pki.domain import Algorithm
 from kojin.pki.store import ca_keys, ca_secrets
 
@@ -144,8 +144,8 @@ def store_passphrase(engine: Engine) -> bytes:
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env:
         return from_env.encode("utf-8")
-    values = {"id": 1, "passphrase": secrets.token_urlsafe(32).encode("ascii"), "created_at": datetime.now(UTC)}
-    return bytes(insert_if_absent(engine, ca_secrets, values).passphrase)
+    # Sealed under KOJIN_KEY_PASSPHRASE when that is set, like the other parties' secrets.
+    return row_secret(engine, ca_secrets, "passphrase", secrets.token_urlsafe(32).encode("ascii"))
 
 
 class EncryptedFileKeyBackend:
