@@ -113,7 +113,9 @@ def test_the_secrets_in_store_rows_are_sealed_in_place_and_numbers_stay_the_same
 ) -> None:
     from sqlalchemy import select
 
+    from kojin.agency.store import agency_keys
     from kojin.core.key_passphrase import KEY_PASSPHRASE_ENV, is_sealed
+    from kojin.demo.agencies import ensure_demo_agencies
     from kojin.numbering.store import numbering_keys
     from kojin.pki.keys import store_passphrase
     from kojin.pki.store import ca_secrets
@@ -123,6 +125,8 @@ def test_the_secrets_in_store_rows_are_sealed_in_place_and_numbers_stay_the_same
     kojin = build(settings)
     number = kojin.numbering.assign("12345678903")
     ca_passphrase = store_passphrase(kojin.db.engine("pki"))
+    ensure_demo_agencies(kojin)
+    signing = kojin.agencies.get("13105").keys.sign_public
     kojin.close()
     monkeypatch.setenv(KEY_PASSPHRASE_ENV, "correct horse battery staple")
     kojin = build(settings)
@@ -137,5 +141,11 @@ def test_the_secrets_in_store_rows_are_sealed_in_place_and_numbers_stay_the_same
         with kojin.db.engine("pki").connect() as conn:
             assert is_sealed(bytes(conn.execute(select(ca_secrets.c.passphrase)).scalar_one()))
         assert store_passphrase(kojin.db.engine("pki")) == ca_passphrase
+        # An agency's own keys: the same keys, sealed in place once read.
+        agency = kojin.agencies.get("13105")
+        assert agency.keys.sign_public == signing
+        with agency.engine.connect() as conn:
+            row = conn.execute(select(agency_keys)).one()
+        assert all(is_sealed(bytes(row._mapping[c])) for c in ("sign_private", "box_private", "channel_key"))
     finally:
         kojin.close()

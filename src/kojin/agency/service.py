@@ -25,7 +25,8 @@ from kojin.agency.domain import CopyEntry, LogEntry, Role, load_payload, payload
 from kojin.agency.store import agency_keys, copies, exchange_log, people
 from kojin.core.crypto import AnswerBox, SigningKey, x25519_private_raw
 from kojin.core.group_commit import GroupCommit, ThreadReaders, Ticket
-from kojin.core.keys import insert_if_absent
+from kojin.core.key_passphrase import is_sealed, key_passphrase
+from kojin.core.keys import insert_if_absent, open_secret, sealed_if_asked
 from kojin.hub.domain import (
     AgencyKind,
     Outcome,
@@ -35,6 +36,10 @@ from kojin.hub.domain import (
 
 if TYPE_CHECKING:
     pass
+
+
+# The columns of the agency's key row that are secret (sealed under KOJIN_KEY_PASSPHRASE when set).
+_SECRET_COLUMNS = ("sign_private", "box_private", "channel_key")
 
 
 class AgencyKeys:
@@ -84,9 +89,9 @@ class AgencyService:
                 "agency_id": self.agency_id,
                 "name": name,
                 "kind": kind.value,
-                "sign_private": SigningKey.generate().seed,
-                "box_private": x25519_private_raw(X25519PrivateKey.generate()),
-                "channel_key": secrets.token_bytes(32),
+                "sign_private": sealed_if_asked(SigningKey.generate().seed),
+                "box_private": sealed_if_asked(x25519_private_raw(X25519PrivateKey.generate())),
+                "channel_key": sealed_if_asked(secrets.token_bytes(32)),
                 "created_at": datetime.now(UTC),
             }
             insert_if_absent(self.engine, agency_keys, values)
@@ -98,13 +103,22 @@ class AgencyService:
             row = conn.execute(select(agency_keys).where(agency_keys.c.id == 1)).first()
         if row is None:
             return None
+        secret = {name: open_secret(bytes(row._mapping[name]), f"agency_keys.{name}") for name in _SECRET_COLUMNS}
+        if key_passphrase() is not None and not all(is_sealed(bytes(row._mapping[n])) for n in _SECRET_COLUMNS):
+            # Keys stored plain before the passphrase was set: sealed in place, unchanged.
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(agency_keys)
+                    .where(agency_keys.c.id == 1)
+                    .values({name: sealed_if_asked(value) for name, value in secret.items()})
+                )
         return AgencyKeys(
             row.agency_id,
             row.name,
             AgencyKind(row.kind),
-            SigningKey(bytes(row.sign_private)),
-            AnswerBox(X25519PrivateKey.from_private_bytes(bytes(row.box_private))),
-            bytes(row.channel_key),
+            SigningKey(secret["sign_private"]),
+            AnswerBox(X25519PrivateKey.from_private_bytes(secret["box_private"])),
+            secret["channel_key"],
         )
 
     @property

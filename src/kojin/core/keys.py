@@ -70,6 +70,12 @@ def row_secret(engine: Engine, table: Table, column: str, fresh: bytes, *, creat
     return open_secret(stored, table.name)
 
 
+def sealed_if_asked(secret: bytes) -> bytes:
+    """``secret`` as a row should hold it: sealed when ``KOJIN_KEY_PASSPHRASE`` is set, else as it is."""
+    passphrase = key_passphrase()
+    return seal(secret, passphrase) if passphrase else secret
+
+
 def open_secret(stored: bytes, what: str) -> bytes:
     """A party secret as read from its row: unsealed when it was sealed under the passphrase."""
     return unseal(stored, key_passphrase(), what=what) if is_sealed(stored) else stored

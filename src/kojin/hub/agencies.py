@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kojin.core.crypto import b64
+from kojin.core.keys import open_secret, sealed_if_asked
 from kojin.hub import reasons
 from kojin.hub.domain import AgencyKind, invalid, validate_agency_id
 from kojin.hub.store import agencies
@@ -81,7 +82,7 @@ class AgencyRegistry:
                         kind=kind.value,
                         sign_public=sign_public,
                         box_public=box_public,
-                        channel_key=channel_key,
+                        channel_key=sealed_if_asked(channel_key),
                         endpoint=endpoint or None,
                         registered_at=datetime.now(UTC),
                     )
@@ -111,7 +112,7 @@ class AgencyRegistry:
                 AgencyKind(row.kind),
                 bytes(row.sign_public),
                 bytes(row.box_public),
-                bytes(row.channel_key),
+                open_secret(bytes(row.channel_key), "hub.agencies.channel_key"),
                 row.endpoint,
             )
             self._entries[agency_id] = entry
