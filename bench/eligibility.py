@@ -25,8 +25,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,16 +42,11 @@ from kojin.core.config import Settings
 from kojin.demo.insurance import ensure_insurers
 from kojin.eligibility.insurer.service import MemberDraft
 from kojin.registry.domain import Address, PersonDetails, Sex
+from serving import free_port, stop_server
 
 TODAY = date(2026, 11, 24)
 PIN = "1234"
 INSURERS = ("kyokai", "kenpo_kojin", "13105", "tokyo_kouki")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(data: Path, cards: int, requests: int) -> tuple[str, list[bytes]]:
@@ -185,7 +178,7 @@ def main() -> None:
         t = time.perf_counter()
         key, bodies = prepare(workdir, args.cards, args.warmup + args.checks)
         presign_s = time.perf_counter() - t
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "KOJIN_DATA_DIR": str(workdir), "KOJIN_LANG": "ja"}
         env.pop("KOJIN_DATABASE_URL", None)
         server = subprocess.Popen(
@@ -244,11 +237,7 @@ def main() -> None:
         print(json.dumps(result))
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

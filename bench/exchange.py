@@ -42,7 +42,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,6 +61,7 @@ from kojin.core.config import Settings
 from kojin.demo.agencies import ensure_demo_agencies
 from kojin.numbering.domain import make_juminhyo_code
 from machine import calibration, cpu_seconds, cpus
+from serving import free_port
 
 T = TypeVar("T")
 
@@ -337,12 +337,6 @@ def bench_in_process_threads(data: Path, threads: int, seconds: float) -> dict[s
         kojin.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _LeanHttp:
     """One keep-alive HTTP/1.1 connection to the hub: just enough client for ``POST /hub/exchange(/batch)``.
 
@@ -466,7 +460,7 @@ def bench_http(
     batch: int | None = None,
 ) -> dict[str, Any]:
     """The hub served by uvicorn in another process; single requests, or batches of ``batch``."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "KOJIN_DATA_DIR": str(data)}
     env.pop("KOJIN_DATABASE_URL", None)
 

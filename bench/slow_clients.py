@@ -29,8 +29,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,15 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from machine import calibration
+from serving import free_port, stop_server
 
 HOST = "127.0.0.1"
 NORMAL_PATHS = ("/healthz", "/audit/key")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(kind: str, data: Path, port: int, nofile: tuple[int, int] | None) -> subprocess.Popen[bytes]:
@@ -217,7 +210,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kojin-bench-slow-"))
     server: subprocess.Popen[bytes] | None = None
     try:
-        port = _free_port()
+        port = free_port()
         hard = args.server_nofile_hard or resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         nofile = (min(args.server_nofile, hard), hard)
         server = start_server(args.server, workdir / "data", port, nofile)
@@ -244,11 +237,7 @@ def main() -> None:
         print(json.dumps(result))
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

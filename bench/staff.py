@@ -36,8 +36,6 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +55,7 @@ from kojin.app import Kojin, build
 from kojin.core.config import Settings
 from kojin.staff.domain import Organisation, Role
 from machine import calibration, cpu_seconds, cpus
+from serving import free_port, stop_server
 
 CITY = "13105"
 PURPOSE = "住民票の写しの交付"
@@ -171,14 +170,8 @@ def prepare(kojin: Kojin, residents: int, progress: Progress) -> tuple[list[int]
     return ids, kojin.staff.issue_token(CLERK).access_token
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(env: dict[str, str], cpus: set[int] | None) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
 
     def pin() -> None:
         # The server's Python work is bound to one core by the GIL anyway; on
@@ -211,15 +204,6 @@ def _post(port: int, path: str) -> None:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST")
     with urllib.request.urlopen(request, timeout=300) as answer:
         answer.read()
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 # -- the load -----------------------------------------------------------------------------------
